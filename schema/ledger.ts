@@ -1,0 +1,131 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { createdAt, id, json, programId, timestamp } from "./columns";
+
+export const entryTypes = ["earn", "redeem", "expire", "adjust", "reverse"] as const;
+
+/** Immutable ledger: a member's balance is always the sum of their entries. */
+export const ledgerEntries = sqliteTable(
+  "ledger_entries",
+  {
+    id: id(),
+    programId: programId(),
+    memberId: text("member_id").notNull(),
+    type: text("type", { enum: entryTypes }).notNull(),
+    points: integer("points").notNull(),
+    reason: text("reason").notNull(),
+    /** What caused it: order, activity, campaign, reward, referral, admin, system. */
+    sourceType: text("source_type").notNull(),
+    sourceId: text("source_id"),
+    ruleId: text("rule_id"),
+    /** The write request this entry belongs to (several entries may share one). */
+    requestKey: text("request_key").notNull(),
+    /** Why this many points: the rule lines that fired, the tier multiplier, lots consumed. */
+    metadata: json<Record<string, unknown>>("metadata"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    // Member history, newest first, with an id cursor.
+    index("ledger_member_created_idx").on(t.memberId, t.id),
+    index("ledger_program_created_idx").on(t.programId, t.createdAt),
+    index("ledger_source_idx").on(t.programId, t.sourceType, t.sourceId),
+  ],
+);
+
+/**
+ * Earned points are lots: pending until `availableAt`, then spendable until `expiresAt`.
+ * `remaining` only decreases (redemption, expiry, reversal) and never below zero: the
+ * CHECK is the database's second line against a double spend.
+ */
+export const pointLots = sqliteTable(
+  "point_lots",
+  {
+    id: id(),
+    programId: programId(),
+    memberId: text("member_id").notNull(),
+    entryId: text("entry_id").notNull(),
+    orderId: text("order_id"),
+    points: integer("points").notNull(),
+    remaining: integer("remaining").notNull(),
+    availableAt: text("available_at").notNull(),
+    /** 1 once the hold has passed and the release cron moved it out of pending. */
+    released: integer("released").notNull().default(0),
+    expiresAt: text("expires_at"),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check("point_lots_remaining_ck", sql`${t.remaining} >= 0 AND ${t.remaining} <= ${t.points}`),
+    // First-to-expire-first consumption per member.
+    index("lots_member_expiry_idx").on(t.memberId, t.expiresAt),
+    // Release and expiry sweeps.
+    index("lots_release_idx").on(t.released, t.availableAt),
+    index("lots_expiry_idx").on(t.expiresAt, t.remaining),
+    index("lots_order_idx").on(t.programId, t.orderId),
+  ],
+);
+
+/** One row per idempotent write: the key, a hash of its body, and the original response. */
+export const ledgerRequests = sqliteTable(
+  "ledger_requests",
+  {
+    programId: programId(),
+    idempotencyKey: text("idempotency_key").notNull(),
+    memberId: text("member_id").notNull(),
+    operation: text("operation").notNull(),
+    requestHash: text("request_hash").notNull(),
+    status: integer("status").notNull(),
+    response: json<unknown>("response").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("ledger_requests_key_uq").on(t.programId, t.idempotencyKey)],
+);
+
+/** Orders that earned points: what refunds reverse and what analytics summarise. */
+export const orders = sqliteTable(
+  "orders",
+  {
+    id: id(),
+    programId: programId(),
+    memberId: text("member_id").notNull(),
+    orderId: text("order_id").notNull(),
+    amount: integer("amount").notNull(),
+    currency: text("currency").notNull(),
+    refundedAmount: integer("refunded_amount").notNull().default(0),
+    pointsEarned: integer("points_earned").notNull().default(0),
+    pointsReversed: integer("points_reversed").notNull().default(0),
+    channel: text("channel"),
+    storeId: text("store_id"),
+    items: json<unknown[]>("items"),
+    occurredAt: text("occurred_at").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    check("orders_refund_ck", sql`${t.refundedAmount} <= ${t.amount} AND ${t.pointsReversed} <= ${t.pointsEarned}`),
+    uniqueIndex("orders_program_order_uq").on(t.programId, t.orderId),
+    // Summaries (recency/frequency/monetary, tier windows) per member over time.
+    index("orders_member_occurred_idx").on(t.memberId, t.occurredAt),
+    index("orders_program_occurred_idx").on(t.programId, t.occurredAt),
+  ],
+);
+
+/**
+ * Transactional outbox: every change that others react to (webhooks, campaigns) writes an
+ * event here in the same batch. Consumers keep their own cursors/markers.
+ */
+export const outboxEvents = sqliteTable(
+  "outbox_events",
+  {
+    id: id(),
+    programId: programId(),
+    memberId: text("member_id"),
+    type: text("type").notNull(),
+    payload: json<Record<string, unknown>>("payload").notNull(),
+    createdAt: createdAt(),
+    /** Set when the dispatcher has fanned it out to webhooks and campaign triggers. */
+    dispatchedAt: timestamp("dispatched_at"),
+  },
+  (t) => [
+    index("outbox_undispatched_idx").on(t.dispatchedAt, t.id),
+    index("outbox_program_type_idx").on(t.programId, t.type, t.id),
+  ],
+);

@@ -1,0 +1,101 @@
+import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { createdAt, id, json, programId, timestamp } from "./columns";
+
+export type Consent = { email: boolean; sms: boolean; push: boolean; line: boolean; wechat: boolean };
+
+/**
+ * The member row is the read model for storefront lookups: profile, tier, balance and
+ * scores in one indexed read. Balances are denormalised sums of the ledger, changed only
+ * by relative updates inside the same batch as the ledger entries.
+ */
+export const members = sqliteTable(
+  "members",
+  {
+    id: id(),
+    programId: programId(),
+    externalId: text("external_id").notNull(),
+    status: text("status", { enum: ["active", "blocked", "erased"] }).notNull().default("active"),
+    email: text("email"),
+    phone: text("phone"),
+    name: text("name"),
+    birthday: text("birthday"),
+    attributes: json<Record<string, unknown>>("attributes").notNull().default({}),
+    tags: json<string[]>("tags").notNull().default([]),
+    consent: json<Consent>("consent").notNull(),
+    referralCode: text("referral_code").notNull(),
+    referredBy: text("referred_by"),
+    acquisitionChannel: text("acquisition_channel"),
+    // Points: balance = Σ ledger entries = available + pending.
+    pointsBalance: integer("points_balance").notNull().default(0),
+    pointsPending: integer("points_pending").notNull().default(0),
+    lifetimeEarned: integer("lifetime_earned").notNull().default(0),
+    lifetimeRedeemed: integer("lifetime_redeemed").notNull().default(0),
+    // Purchases, maintained with each accrual/refund.
+    lifetimeSpend: integer("lifetime_spend").notNull().default(0),
+    ordersCount: integer("orders_count").notNull().default(0),
+    firstPurchaseAt: timestamp("first_purchase_at"),
+    lastPurchaseAt: timestamp("last_purchase_at"),
+    lastActivityAt: timestamp("last_activity_at"),
+    // Tier.
+    tierId: text("tier_id"),
+    tierSince: timestamp("tier_since"),
+    tierSecuredUntil: timestamp("tier_secured_until"),
+    // Analytics written by cron.
+    stage: text("stage").notNull().default("new"),
+    stageSince: timestamp("stage_since"),
+    rfmR: integer("rfm_r"),
+    rfmF: integer("rfm_f"),
+    rfmM: integer("rfm_m"),
+    valueSegment: text("value_segment"),
+    churnProbability: real("churn_probability"),
+    expectedPurchases90d: real("expected_purchases_90d"),
+    expectedOrderValue: integer("expected_order_value"),
+    clv12m: integer("clv_12m"),
+    scoredAt: timestamp("scored_at"),
+    lastNps: integer("last_nps"),
+    feedbackTags: json<string[]>("feedback_tags").notNull().default([]),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at").notNull(),
+    erasedAt: timestamp("erased_at"),
+  },
+  (t) => [
+    // Idempotent registration and lookup by the storefront's own customer id.
+    uniqueIndex("members_program_external_uq").on(t.programId, t.externalId),
+    uniqueIndex("members_program_referral_uq").on(t.programId, t.referralCode),
+    // Cron sweeps walk members of a program in id order, in bounded batches.
+    index("members_program_id_idx").on(t.programId, t.id),
+    index("members_program_email_idx").on(t.programId, t.email),
+  ],
+);
+
+/** Tier changes, append-only. */
+export const tierHistory = sqliteTable(
+  "tier_history",
+  {
+    id: id(),
+    programId: programId(),
+    memberId: text("member_id").notNull(),
+    fromTierId: text("from_tier_id"),
+    toTierId: text("to_tier_id"),
+    change: text("change").notNull(),
+    reason: text("reason").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index("tier_history_member_idx").on(t.memberId, t.createdAt)],
+);
+
+/** Member feedback (NPS, surveys, reviews). */
+export const feedback = sqliteTable(
+  "feedback",
+  {
+    id: id(),
+    programId: programId(),
+    memberId: text("member_id").notNull(),
+    kind: text("kind", { enum: ["nps", "survey", "review"] }).notNull(),
+    score: integer("score"),
+    text: text("text"),
+    tags: json<string[]>("tags").notNull().default([]),
+    createdAt: createdAt(),
+  },
+  (t) => [index("feedback_program_created_idx").on(t.programId, t.createdAt), index("feedback_member_idx").on(t.memberId)],
+);

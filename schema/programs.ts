@@ -1,0 +1,61 @@
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { bool, createdAt, id, json, programId, timestamp } from "./columns";
+
+/** A program is a tenant: every other row belongs to exactly one. */
+export const programs = sqliteTable("programs", {
+  id: id(),
+  name: text("name").notNull(),
+  currency: text("currency").notNull(),
+  /** Base earn: `basePointsPerUnit` points per `unitMinor` minor units spent (e.g. 1 per 100 = 1 point per 1.00). */
+  basePointsPerUnit: integer("base_points_per_unit").notNull(),
+  unitMinor: integer("unit_minor").notNull().default(100),
+  /** What one point costs the program, in minor units per 1000 points (10 = 1 point costs 0.01 minor unit). */
+  pointCostPer1000: integer("point_cost_per_1000").notNull(),
+  allowNegativeBalance: bool("allow_negative_balance").notNull().default(false),
+  holdDays: integer("hold_days").notNull().default(0),
+  /** null = points never expire. */
+  expiryDays: integer("expiry_days"),
+  settings: json<Record<string, unknown>>("settings").notNull().default({}),
+  createdAt: createdAt(),
+  updatedAt: timestamp("updated_at").notNull(),
+});
+
+/** API keys: only the SHA-256 of the secret is stored; `prefix` identifies it in lists. */
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: id(),
+    programId: programId(),
+    scope: text("scope", { enum: ["admin", "storefront", "partner"] }).notNull(),
+    name: text("name").notNull(),
+    prefix: text("prefix").notNull(),
+    keyHash: text("key_hash").notNull(),
+    createdAt: createdAt(),
+    expiresAt: timestamp("expires_at"),
+    revokedAt: timestamp("revoked_at"),
+    lastUsedAt: timestamp("last_used_at"),
+  },
+  (t) => [
+    // Authentication is one lookup by hash.
+    uniqueIndex("api_keys_hash_uq").on(t.keyHash),
+    index("api_keys_program_idx").on(t.programId),
+  ],
+);
+
+/** Admin writes: who did what, before and after, written in the same batch as the change. */
+export const auditLog = sqliteTable(
+  "audit_log",
+  {
+    id: id(),
+    programId: programId(),
+    keyId: text("key_id"),
+    action: text("action").notNull(),
+    entityType: text("entity_type").notNull(),
+    entityId: text("entity_id"),
+    before: json<unknown>("before"),
+    after: json<unknown>("after"),
+    requestId: text("request_id"),
+    createdAt: createdAt(),
+  },
+  (t) => [index("audit_program_created_idx").on(t.programId, t.createdAt)],
+);

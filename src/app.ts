@@ -1,0 +1,66 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { database } from "./db/client";
+import { settingsOf } from "./env";
+import type { AppBindings } from "./lib/context";
+import { AppError, errorBody } from "./lib/errors";
+import { randomBase32 } from "./lib/ids";
+import { registerRoutes } from "./routes";
+
+const MAX_BODY_BYTES = 1_000_000;
+
+function zodIssues(error: { issues: Array<{ path: PropertyKey[]; message: string; code: string }> }) {
+  return error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code }));
+}
+
+/** Build the API: middleware, every route, the OpenAPI document. */
+export function createApp() {
+  const app = new OpenAPIHono<AppBindings>({
+    // Every zod failure (body, query, params, headers) becomes one 400 with the failing fields.
+    defaultHook: (result) => {
+      if (!result.success) {
+        const fields = zodIssues(result.error as never);
+        throw new AppError("invalid_request", `Invalid request: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`, { fields });
+      }
+    },
+  });
+
+  app.use("*", async (c, next) => {
+    const requestId = c.req.header("x-request-id")?.slice(0, 64) || `req_${randomBase32(20)}`;
+    c.set("requestId", requestId);
+    c.header("x-request-id", requestId);
+    settingsOf(c.env);
+    c.set("ctx", { env: c.env, db: database(c.env), requestId });
+    await next();
+  });
+
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: () => {
+        throw new AppError("payload_too_large", `Request body exceeds ${MAX_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  app.onError((err, c) => {
+    const requestId = c.get("requestId") ?? "unknown";
+    let appError: AppError;
+    if (err instanceof AppError) appError = err;
+    else if (err instanceof HTTPException && err.status < 500) {
+      // Hono's own 4xx (e.g. malformed JSON in the body validator).
+      appError = new AppError(err.status === 413 ? "payload_too_large" : "invalid_request", err.message || "Invalid request");
+    } else {
+      console.error(JSON.stringify({ level: "error", requestId, message: String(err), stack: (err as Error)?.stack }));
+      appError = new AppError("internal_error", "Internal error; retry with the same Idempotency-Key is safe");
+    }
+    return c.json(errorBody(appError, requestId), appError.status);
+  });
+
+  app.notFound((c) => c.json(errorBody(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`), c.get("requestId") ?? "unknown"), 404));
+
+  registerRoutes(app);
+  return app;
+}

@@ -1,0 +1,123 @@
+// Earning-rule definitions as marketers write them (JSON), validated by the admin API.
+// Objects are strict so a typo such as "minAmout" is rejected instead of silently ignored.
+// Money is integer minor units, points are integers, times are ISO-8601 UTC strings.
+import { z } from "zod";
+
+export const triggerTypes = ["purchase", "signup", "birthday", "referral", "review", "survey", "activity"] as const;
+export type TriggerType = (typeof triggerTypes)[number];
+
+const minorUnits = z.int().nonnegative();
+const points = z.int().nonnegative();
+const utcTime = z.iso.datetime();
+const code = z.string().min(1).max(128);
+
+export const triggerSchema = z.strictObject({
+  type: z.enum(triggerTypes),
+  /** Activity kind ("app_login", "store_checkin", ...); when set the event's kind must equal it. */
+  kind: code.optional(),
+});
+export type Trigger = z.infer<typeof triggerSchema>;
+
+/** Empty or missing lists mean "no restriction". */
+export const includeExcludeSchema = z.strictObject({
+  include: z.array(code).optional(),
+  exclude: z.array(code).optional(),
+});
+export type IncludeExclude = z.infer<typeof includeExcludeSchema>;
+
+export const ruleConditionsSchema = z
+  .strictObject({
+    /** Whole-order amount bounds, inclusive. */
+    minAmount: minorUnits.optional(),
+    maxAmount: minorUnits.optional(),
+    /** Item filters: restrict the eligible amount to matching items. */
+    skus: includeExcludeSchema.optional(),
+    categories: includeExcludeSchema.optional(),
+    channels: z.array(code).optional(),
+    stores: z.array(code).optional(),
+    tierIds: z.array(code).optional(),
+    /** The member must be in at least one of these segments. */
+    segmentIds: z.array(code).optional(),
+    /** Window [startsAt, endsAt): start inclusive, end exclusive. */
+    startsAt: utcTime.optional(),
+    endsAt: utcTime.optional(),
+    /** 0 = Sunday … 6 = Saturday, evaluated in UTC. */
+    daysOfWeek: z.array(z.int().min(0).max(6)).optional(),
+    /** true: only the member's first purchase; false: only repeat purchases. */
+    firstPurchase: z.boolean().optional(),
+  })
+  .refine((c) => c.minAmount === undefined || c.maxAmount === undefined || c.minAmount <= c.maxAmount, {
+    message: "minAmount must not exceed maxAmount",
+    path: ["maxAmount"],
+  })
+  .refine((c) => !c.startsAt || !c.endsAt || Date.parse(c.startsAt) < Date.parse(c.endsAt), {
+    message: "startsAt must be before endsAt",
+    path: ["endsAt"],
+  });
+export type RuleConditions = z.infer<typeof ruleConditionsSchema>;
+
+export const ruleEffectSchema = z.discriminatedUnion("type", [
+  /** floor(eligibleAmount / perMinorUnits) × points, e.g. 1 point per 1.00 = { points: 1, perMinorUnits: 100 }. */
+  z.strictObject({ type: z.literal("per_currency_unit"), points: z.int().positive(), perMinorUnits: z.int().positive() }),
+  /** A flat number of points per matching event. */
+  z.strictObject({ type: z.literal("fixed"), points: z.int().positive() }),
+  /** Multiplies the base earn on the eligible amount: extra points = base × (factor − 1). */
+  z.strictObject({ type: z.literal("multiplier"), factor: z.number().min(1).max(100) }),
+]);
+export type RuleEffect = z.infer<typeof ruleEffectSchema>;
+
+export const ruleDefinitionSchema = z.strictObject({
+  name: z.string().min(1).max(200),
+  trigger: triggerSchema,
+  conditions: ruleConditionsSchema.default({}),
+  effect: ruleEffectSchema,
+  /** Higher runs first. */
+  priority: z.int().min(-1_000_000).max(1_000_000).default(0),
+  /** false = exclusive: once it applies, no lower-priority rule applies. */
+  stackable: z.boolean().default(true),
+  /** Lifetime points one member may earn from this rule. */
+  capPerMember: z.int().positive().optional(),
+  /** Lifetime points this rule may issue across all members. */
+  budgetPoints: z.int().positive().optional(),
+  active: z.boolean().default(true),
+});
+/** A validated rule definition (defaults applied). */
+export type RuleDefinition = z.infer<typeof ruleDefinitionSchema>;
+/** What an admin may send (defaults optional). */
+export type RuleDefinitionInput = z.input<typeof ruleDefinitionSchema>;
+
+/** A stored rule: the definition plus what the API adds. */
+export const ruleSchema = ruleDefinitionSchema.extend({
+  id: code,
+  programId: code.optional(),
+  createdAt: utcTime.optional(),
+  updatedAt: utcTime.optional(),
+});
+export type Rule = z.infer<typeof ruleSchema>;
+
+// ---- Events the engine evaluates (accrual and the quote endpoint share these) ----
+
+export const orderItemSchema = z.strictObject({
+  sku: code,
+  category: code.optional(),
+  quantity: z.int().positive(),
+  /** Per unit, minor units. */
+  unitPrice: minorUnits,
+});
+export type OrderItem = z.infer<typeof orderItemSchema>;
+
+export const orderSchema = z.strictObject({
+  /** What the shopper paid, minor units. */
+  amount: minorUnits,
+  items: z.array(orderItemSchema).optional(),
+  channel: code.optional(),
+  storeId: code.optional(),
+});
+export type Order = z.infer<typeof orderSchema>;
+
+export const earningEventSchema = z.strictObject({
+  trigger: triggerSchema,
+  occurredAt: utcTime,
+  order: orderSchema.optional(),
+});
+export type EarningEvent = z.infer<typeof earningEventSchema>;

@@ -1,0 +1,69 @@
+// Tier definitions (Bronze, Silver, Gold, ...) as the admin API validates them.
+// Money is integer minor units; the API adds `id` (and programId/timestamps).
+import { z } from "zod";
+
+const code = z.string().min(1).max(128);
+
+export const qualificationSchema = z.strictObject({
+  /** Rolling window the figures are measured over, and how long a reached tier is secured. */
+  windowDays: z.int().min(1).max(3660),
+  /** any: one threshold is enough; all: every set threshold must be met. */
+  mode: z.enum(["any", "all"]).default("any"),
+  minSpend: z.int().nonnegative().optional(),
+  minOrders: z.int().nonnegative().optional(),
+  minPoints: z.int().nonnegative().optional(),
+  minActiveDays: z.int().nonnegative().optional(),
+});
+export type Qualification = z.infer<typeof qualificationSchema>;
+
+export const tierBenefitsSchema = z.strictObject({
+  discountPct: z.number().min(0).max(100).optional(),
+  /** Multiplies all points earned (applied on top of the earning rules). */
+  pointsMultiplier: z.number().min(0).max(100).optional(),
+  freeShipping: z.boolean().optional(),
+  birthdayGift: z.string().max(500).optional(),
+  priorityService: z.boolean().optional(),
+  custom: z.record(z.string().max(128), z.string().max(1000)).optional(),
+});
+export type TierBenefits = z.infer<typeof tierBenefitsSchema>;
+
+export const tierDefinitionSchema = z.strictObject({
+  name: z.string().min(1).max(100),
+  /** 0 = entry tier, which everyone qualifies for; higher ranks are better. */
+  rank: z.int().min(0).max(1000),
+  qualification: qualificationSchema,
+  benefits: tierBenefitsSchema.default({}),
+  /** Days after securedUntil a member who no longer qualifies keeps the tier. */
+  graceDays: z.int().min(0).max(3660).default(0),
+});
+export type TierDefinition = z.infer<typeof tierDefinitionSchema>;
+export type TierDefinitionInput = z.input<typeof tierDefinitionSchema>;
+
+export const tierSchema = tierDefinitionSchema.extend({
+  id: code,
+  programId: code.optional(),
+  createdAt: z.iso.datetime().optional(),
+  updatedAt: z.iso.datetime().optional(),
+});
+export type Tier = z.infer<typeof tierSchema>;
+
+/** Figures over the qualification window. Spend in minor units. */
+export interface TierFigures {
+  spend: number;
+  orders: number;
+  pointsEarned: number;
+  activeDays?: number;
+}
+
+/** Ladder-level problems a single-tier schema cannot see (run before saving a tier set). */
+export function tierLadderProblems(tiers: Pick<Tier, "name" | "rank">[]): string[] {
+  const problems: string[] = [];
+  if (!tiers.some((t) => t.rank === 0)) problems.push("a tier with rank 0 (the entry tier) is required");
+  const seen = new Map<number, string>();
+  for (const t of tiers) {
+    const other = seen.get(t.rank);
+    if (other !== undefined) problems.push(`tiers "${other}" and "${t.name}" share rank ${t.rank}`);
+    else seen.set(t.rank, t.name);
+  }
+  return problems;
+}

@@ -1,0 +1,33 @@
+import { z } from "zod";
+import type { MemberLedger } from "./ledger/member-ledger";
+
+/** Bindings and vars from wrangler.toml (and secrets in production). */
+export type Env = {
+  LIBSQL_URL: string;
+  LIBSQL_AUTH_TOKEN?: string;
+  MEMBER_LEDGER: DurableObjectNamespace<MemberLedger>;
+  RATE_LIMITER?: DurableObjectNamespace;
+  WEBHOOK_QUEUE?: Queue;
+  /** Optional per-environment knobs. */
+  CRON_BATCH_SIZE?: string;
+  RATE_LIMIT_PER_MINUTE?: string;
+};
+
+const envSchema = z.object({
+  LIBSQL_URL: z.string().url("LIBSQL_URL must be the libSQL/Turso URL (http(s):// or libsql://)"),
+  LIBSQL_AUTH_TOKEN: z.string().optional(),
+  CRON_BATCH_SIZE: z.coerce.number().int().positive().max(5000).default(500),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+});
+
+export type Settings = z.infer<typeof envSchema>;
+
+let cached: { source: Env; settings: Settings } | undefined;
+
+/** Validated settings; a misconfigured deployment fails loudly on first use. */
+export function settingsOf(env: Env): Settings {
+  if (cached?.source === env) return cached.settings;
+  const settings = envSchema.parse(env);
+  cached = { source: env, settings };
+  return settings;
+}

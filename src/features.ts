@@ -1,0 +1,3 @@
+// Features that extend the ledger (rules engine, tiers, referrals, rewards, campaigns)
+// register their hooks by being imported here.
+export {};

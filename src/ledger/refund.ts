@@ -1,0 +1,64 @@
+import { and, eq, sql } from "drizzle-orm";
+import { orders } from "../../schema";
+import { AppError, notFound } from "../lib/errors";
+import { allocate, pendingTaken } from "./lots";
+import { balanceAfter, consumeLots, entry, loadOpenLots, loadProgramAndMember, memberDelta, outbox, type Statement, type WriteScope } from "./state";
+
+export type RefundInput = { orderId: string; amount: number; reason?: string };
+
+/**
+ * Points to reverse for a refund, proportional to the money refunded. Computed from the
+ * cumulative target so partial refunds never sum to more than earned and a full refund
+ * reverses exactly what the order earned.
+ */
+export function pointsToReverse(o: { amount: number; pointsEarned: number; refundedAmount: number; pointsReversed: number }, refund: number): number {
+  const refundedAfter = o.refundedAmount + refund;
+  const target = refundedAfter >= o.amount ? o.pointsEarned : Math.floor((o.pointsEarned * refundedAfter) / o.amount);
+  return Math.max(0, Math.min(o.pointsEarned, target) - o.pointsReversed);
+}
+
+export type RefundHook = (args: { scope: WriteScope; order: typeof orders.$inferSelect; fullyRefunded: boolean }) => Promise<Statement[]>;
+
+/**
+ * Reverse what a refunded order earned: from that order's own lots first (pending or not),
+ * then other lots first-to-expire; past that the balance goes negative only if the program
+ * allows it, otherwise the unrecoverable remainder is reported.
+ */
+export async function planRefund(scope: WriteScope, input: RefundInput, hook?: RefundHook) {
+  const { program, member } = await loadProgramAndMember(scope);
+  const [order] = await scope.db.select().from(orders).where(and(eq(orders.programId, scope.programId), eq(orders.orderId, input.orderId))).limit(1);
+  if (!order || order.memberId !== scope.memberId) throw notFound("Order");
+  const refundable = order.amount - order.refundedAmount;
+  if (input.amount > refundable) {
+    throw new AppError("refund_exceeds_order", `Refund of ${input.amount} exceeds the ${refundable} still refundable on order ${input.orderId}`, { refundable });
+  }
+  const target = pointsToReverse(order, input.amount);
+  const lots = await loadOpenLots(scope);
+  const own = lots.filter((l) => l.orderId === input.orderId);
+  const others = lots.filter((l) => l.orderId !== input.orderId && l.released === 1);
+  const { takes, shortfall } = allocate([...own, ...others], target);
+  const negative = program.allowNegativeBalance ? shortfall : 0;
+  const reversed = target - shortfall + negative;
+  const reason = input.reason ?? `Refund of order ${input.orderId}`;
+  const statements: Statement[] = [
+    scope.db
+      .update(orders)
+      .set({ refundedAmount: sql`${orders.refundedAmount} + ${input.amount}`, pointsReversed: sql`${orders.pointsReversed} + ${reversed}` })
+      .where(eq(orders.id, order.id)) as Statement,
+  ];
+  const entries = [];
+  if (reversed > 0) {
+    const e = entry(scope, { type: "reverse", points: -reversed, reason, sourceType: "order", sourceId: input.orderId, metadata: { lots: takes, refundAmount: input.amount } });
+    entries.push(e.view);
+    statements.push(e.statement, ...consumeLots(scope, takes), outbox(scope, "points.reversed", { points: reversed, orderId: input.orderId, refundAmount: input.amount, entryId: e.row.id }));
+  }
+  const delta = { balance: -reversed, pending: -pendingTaken(takes), spend: -input.amount, earned: 0 };
+  statements.push(memberDelta(scope, delta));
+  const fullyRefunded = order.refundedAmount + input.amount >= order.amount;
+  if (hook) statements.push(...(await hook({ scope, order, fullyRefunded })));
+  return {
+    status: 201 as const,
+    body: { orderId: input.orderId, refundAmount: input.amount, pointsReversed: reversed, unrecoveredPoints: shortfall - negative, entries, balance: balanceAfter(member, delta) },
+    statements,
+  };
+}

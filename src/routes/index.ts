@@ -1,0 +1,21 @@
+import type { App } from "../lib/context";
+import * as accrue from "./ledger/accrue";
+import * as adjust from "./ledger/adjust";
+import * as balance from "./ledger/balance";
+import * as listLedger from "./ledger/list-ledger";
+import * as redeem from "./ledger/redeem";
+import * as refund from "./ledger/refund";
+import * as changeTags from "./members/change-tags";
+import * as eraseMember from "./members/erase-member";
+import * as findMember from "./members/find-member";
+import * as getMember from "./members/get-member";
+import * as registerMember from "./members/register-member";
+import * as updateMember from "./members/update-member";
+import * as health from "./system/health";
+
+/** Every route module exports `route` (its OpenAPI definition) and `register(app)`. */
+export const routeModules = [health, registerMember, findMember, getMember, updateMember, changeTags, eraseMember, accrue, redeem, adjust, refund, balance, listLedger];
+
+export function registerRoutes(app: App) {
+  for (const m of routeModules) m.register(app);
+}

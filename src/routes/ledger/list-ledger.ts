@@ -1,0 +1,47 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { and, desc, eq, lt } from "drizzle-orm";
+import { ledgerEntries } from "../../../schema";
+import { authorize } from "../../middleware/auth";
+import type { App } from "../../lib/context";
+import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam, PaginationQuery } from "../../lib/openapi";
+import { requireMemberRow } from "../../services/members";
+import { EntrySchema } from "./schemas";
+
+export const route = createRoute({
+  method: "get",
+  path: "/v1/members/{memberId}/ledger",
+  tags: ["Points"],
+  summary: "A member's ledger, newest first",
+  description: "Scopes: storefront, partner, admin. Cursor pagination: pass nextCursor back as cursor.",
+  security: bearerSecurity,
+  request: { params: MemberIdParam, query: PaginationQuery },
+  responses: {
+    200: jsonResponse(z.object({ data: z.array(EntrySchema.extend({ metadata: z.unknown().nullable() })), nextCursor: z.string().nullable() }), "A page of entries"),
+    ...errorResponses(404),
+  },
+});
+
+export const register = (app: App) =>
+  app.openapi(route, async (c) => {
+    const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
+    const { memberId } = c.req.valid("param");
+    const { limit, cursor } = c.req.valid("query");
+    await requireMemberRow(c.var.ctx, programId, memberId);
+    const rows = await c.var.ctx.db
+      .select({
+        id: ledgerEntries.id,
+        type: ledgerEntries.type,
+        points: ledgerEntries.points,
+        reason: ledgerEntries.reason,
+        sourceType: ledgerEntries.sourceType,
+        sourceId: ledgerEntries.sourceId,
+        metadata: ledgerEntries.metadata,
+        createdAt: ledgerEntries.createdAt,
+      })
+      .from(ledgerEntries)
+      .where(and(eq(ledgerEntries.programId, programId), eq(ledgerEntries.memberId, memberId), cursor ? lt(ledgerEntries.id, cursor) : undefined))
+      .orderBy(desc(ledgerEntries.id))
+      .limit(limit + 1);
+    const page = rows.slice(0, limit);
+    return c.json({ data: page, nextCursor: rows.length > limit ? page[page.length - 1].id : null }, 200);
+  });

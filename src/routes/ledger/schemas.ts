@@ -1,0 +1,53 @@
+import { z } from "@hono/zod-openapi";
+import { Iso } from "../../lib/openapi";
+
+const Points = z.number().int("points must be a whole number").positive().max(1_000_000_000);
+const Money = z.number().int("amounts are integer minor units (e.g. cents)").positive().max(1_000_000_000_000);
+
+export const BalanceSchema = z.object({ available: z.number().int(), pending: z.number().int(), total: z.number().int() }).openapi("Balance");
+
+export const EntrySchema = z
+  .object({
+    id: z.string(),
+    type: z.enum(["earn", "redeem", "expire", "adjust", "reverse"]),
+    points: z.number().int(),
+    reason: z.string(),
+    sourceType: z.string(),
+    sourceId: z.string().nullable(),
+    createdAt: z.string(),
+  })
+  .openapi("LedgerEntry");
+
+export const LedgerWriteSchema = z.object({ entries: z.array(EntrySchema), balance: BalanceSchema }).passthrough().openapi("LedgerWrite");
+
+export const CartItem = z.object({
+  sku: z.string().min(1).max(128),
+  category: z.string().min(1).max(128).optional(),
+  quantity: z.number().int().positive().max(100_000),
+  unitPrice: z.number().int().nonnegative().max(1_000_000_000_000),
+});
+
+export const AccrualBody = z
+  .object({
+    orderId: z.string().trim().min(1).max(128),
+    amount: Money,
+    currency: z.string().regex(/^[A-Za-z]{3}$/, "currency is an ISO 4217 code such as USD"),
+    items: z.array(CartItem).max(500).optional(),
+    channel: z.string().min(1).max(64).optional(),
+    storeId: z.string().min(1).max(128).optional(),
+    occurredAt: Iso().optional(),
+  })
+  .strict()
+  .openapi("Accrual", { example: { orderId: "order-1001", amount: 12999, currency: "USD", items: [{ sku: "TSHIRT-1", category: "apparel", quantity: 1, unitPrice: 12999 }], channel: "web" } });
+
+export const RedemptionBody = z.object({ points: Points, reason: z.string().trim().min(1).max(500) }).strict().openapi("Redemption", { example: { points: 500, reason: "Checkout discount order-1002" } });
+
+export const AdjustmentBody = z
+  .object({
+    points: z.number().int().refine((p) => p !== 0, "points must not be zero").refine((p) => Math.abs(p) <= 1_000_000_000, "points too large"),
+    reason: z.string().trim().min(1).max(500),
+  })
+  .strict()
+  .openapi("Adjustment", { example: { points: 250, reason: "Goodwill for late delivery" } });
+
+export const RefundBody = z.object({ amount: Money, reason: z.string().trim().min(1).max(500).optional() }).strict().openapi("Refund", { example: { amount: 4999, reason: "Returned one item" } });

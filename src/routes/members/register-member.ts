@@ -1,0 +1,29 @@
+import { createRoute } from "@hono/zod-openapi";
+import { authorize } from "../../middleware/auth";
+import type { App } from "../../lib/context";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { MemberSchema } from "../../services/member-view";
+import { registerMember } from "../../services/members";
+import { RegisterMemberBody } from "./schemas";
+
+export const route = createRoute({
+  method: "post",
+  path: "/v1/members",
+  tags: ["Members"],
+  summary: "Register a member (idempotent on externalId)",
+  description: "Scopes: storefront, admin. Registering the same externalId again returns the existing member with 200.",
+  security: bearerSecurity,
+  request: { body: jsonBody(RegisterMemberBody) },
+  responses: {
+    201: jsonResponse(MemberSchema, "Member created"),
+    200: jsonResponse(MemberSchema, "Member already registered with this externalId"),
+    ...errorResponses(409),
+  },
+});
+
+export const register = (app: App) =>
+  app.openapi(route, async (c) => {
+    const { programId } = await authorize(c, ["storefront", "admin"]);
+    const result = await registerMember({ ctx: c.var.ctx, input: { ...c.req.valid("json"), programId } });
+    return c.json(result.member, result.created ? 201 : 200);
+  });

@@ -1,0 +1,183 @@
+import { and, eq, sql } from "drizzle-orm";
+import { members, outboxEvents, segmentMembers, tiers } from "../../schema";
+import type { Consent } from "../../schema/members";
+import type { ServiceContext } from "../lib/context";
+import { AppError, notFound } from "../lib/errors";
+import { newId, randomBase32 } from "../lib/ids";
+import { nowIso } from "../lib/time";
+import { type MemberRow, type MemberView, toMemberView } from "./member-view";
+
+export type RegisterMemberInput = {
+  externalId: string;
+  email?: string;
+  phone?: string;
+  name?: string;
+  birthday?: string;
+  attributes?: Record<string, unknown>;
+  tags?: string[];
+  consent?: Partial<Consent>;
+  referralCode?: string;
+  acquisitionChannel?: string;
+};
+
+const noConsent: Consent = { email: false, sms: false, push: false, line: false, wechat: false };
+
+function memberSelect(ctx: ServiceContext) {
+  return ctx.db
+    .select({ member: members, tierName: tiers.name, tierRank: tiers.rank })
+    .from(members)
+    .leftJoin(tiers, eq(tiers.id, members.tierId));
+}
+
+function view(row: { member: MemberRow; tierName: string | null; tierRank: number | null }, segments: string[] = []): MemberView {
+  const tier = row.member.tierId && row.tierName != null ? { id: row.member.tierId, name: row.tierName, rank: row.tierRank ?? 0 } : null;
+  return toMemberView(row.member, tier, segments);
+}
+
+/** One indexed read: member + tier name, scoped to the caller's program. */
+export async function getMember({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string; withSegments?: boolean } }) {
+  const [row] = await memberSelect(ctx)
+    .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId)))
+    .limit(1);
+  if (!row) throw notFound("Member");
+  const segments = input.withSegments
+    ? (await ctx.db.select({ id: segmentMembers.segmentId }).from(segmentMembers).where(eq(segmentMembers.memberId, input.memberId))).map((s) => s.id)
+    : [];
+  return view(row, segments);
+}
+
+export async function findMemberByExternalId({ ctx, input }: { ctx: ServiceContext; input: { programId: string; externalId: string } }) {
+  const [row] = await memberSelect(ctx)
+    .where(and(eq(members.programId, input.programId), eq(members.externalId, input.externalId)))
+    .limit(1);
+  if (!row) throw notFound("Member");
+  return view(row);
+}
+
+/** The raw row, for services that need balances or flags; 404 outside the program. */
+export async function requireMemberRow(ctx: ServiceContext, programId: string, memberId: string): Promise<MemberRow> {
+  const [row] = await ctx.db.select().from(members).where(and(eq(members.programId, programId), eq(members.id, memberId))).limit(1);
+  if (!row) throw notFound("Member");
+  return row;
+}
+
+/**
+ * Idempotent on (program, externalId): a second registration returns the existing member.
+ * The insert and its `member.created` event commit together; a concurrent duplicate loses
+ * on the unique index and reads the winner.
+ */
+export async function registerMember({ ctx, input }: { ctx: ServiceContext; input: RegisterMemberInput & { programId: string } }) {
+  const existing = await ctx.db
+    .select({ id: members.id })
+    .from(members)
+    .where(and(eq(members.programId, input.programId), eq(members.externalId, input.externalId)))
+    .limit(1);
+  if (existing[0]) return { created: false, member: await getMember({ ctx, input: { programId: input.programId, memberId: existing[0].id } }) };
+
+  const now = nowIso();
+  const id = newId("mem");
+  const referral = input.referralCode ? await resolveReferrer(ctx, input.programId, input.referralCode) : null;
+  const insert = ctx.db
+    .insert(members)
+    .values({
+      id,
+      programId: input.programId,
+      externalId: input.externalId,
+      email: input.email ?? null,
+      phone: input.phone ?? null,
+      name: input.name ?? null,
+      birthday: input.birthday ?? null,
+      attributes: input.attributes ?? {},
+      tags: [...new Set(input.tags ?? [])],
+      consent: { ...noConsent, ...input.consent },
+      referralCode: randomBase32(8).toUpperCase(),
+      referredBy: referral?.id ?? null,
+      acquisitionChannel: input.acquisitionChannel ?? (referral ? "referral" : null),
+      createdAt: now,
+      updatedAt: now,
+    })
+    .onConflictDoNothing();
+  const event = ctx.db.insert(outboxEvents).values({
+    id: newId("evt"),
+    programId: input.programId,
+    memberId: id,
+    type: "member.created",
+    payload: { memberId: id, externalId: input.externalId, referredBy: referral?.id ?? null },
+    createdAt: now,
+  });
+  // The event is only written if the member row was: guard it on the row's existence.
+  const [inserted] = await ctx.db.batch([insert.returning({ id: members.id }), event]);
+  if (inserted.length === 0) {
+    // Lost a race with a concurrent registration of the same externalId: remove our event.
+    await ctx.db.delete(outboxEvents).where(and(eq(outboxEvents.memberId, id), eq(outboxEvents.type, "member.created")));
+    return registerMember({ ctx, input });
+  }
+  return { created: true, member: await getMember({ ctx, input: { programId: input.programId, memberId: id } }) };
+}
+
+async function resolveReferrer(ctx: ServiceContext, programId: string, code: string) {
+  const [referrer] = await ctx.db
+    .select({ id: members.id, status: members.status })
+    .from(members)
+    .where(and(eq(members.programId, programId), eq(members.referralCode, code.toUpperCase())))
+    .limit(1);
+  if (!referrer || referrer.status !== "active") throw new AppError("referral_rejected", "Unknown or inactive referral code");
+  return referrer;
+}
+
+export type UpdateMemberInput = Partial<Omit<RegisterMemberInput, "externalId" | "referralCode" | "tags">> & { status?: "active" | "blocked" };
+
+export async function updateMember({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string; patch: UpdateMemberInput } }) {
+  const row = await requireMemberRow(ctx, input.programId, input.memberId);
+  if (row.status === "erased") throw new AppError("conflict", "Member has been erased");
+  const { consent, attributes, ...rest } = input.patch;
+  await ctx.db
+    .update(members)
+    .set({
+      ...rest,
+      ...(consent ? { consent: { ...row.consent, ...consent } } : {}),
+      // Attributes merge; a null value removes the key.
+      ...(attributes ? { attributes: Object.fromEntries(Object.entries({ ...row.attributes, ...attributes }).filter(([, v]) => v !== null)) } : {}),
+      updatedAt: nowIso(),
+    })
+    .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId)));
+  return getMember({ ctx, input });
+}
+
+export async function changeTags({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string; add: string[]; remove: string[] } }) {
+  const row = await requireMemberRow(ctx, input.programId, input.memberId);
+  const tags = [...new Set([...row.tags.filter((t) => !input.remove.includes(t)), ...input.add])];
+  await ctx.db.update(members).set({ tags, updatedAt: nowIso() }).where(eq(members.id, row.id));
+  return getMember({ ctx, input });
+}
+
+/**
+ * GDPR-style erasure: personal data goes, the ledger and balances stay so the books
+ * still balance (Σ ledger = balance). The external id is replaced by a tombstone.
+ */
+export async function eraseMember({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string } }) {
+  const row = await requireMemberRow(ctx, input.programId, input.memberId);
+  const now = nowIso();
+  await ctx.db.batch([
+    ctx.db
+      .update(members)
+      .set({
+        status: "erased",
+        externalId: `erased:${row.id}`,
+        email: null,
+        phone: null,
+        name: null,
+        birthday: null,
+        attributes: {},
+        tags: [],
+        consent: noConsent,
+        feedbackTags: [],
+        erasedAt: now,
+        updatedAt: now,
+      })
+      .where(eq(members.id, row.id)),
+    ctx.db.run(sql`UPDATE feedback SET text = NULL WHERE member_id = ${row.id}`),
+    ctx.db.insert(outboxEvents).values({ id: newId("evt"), programId: input.programId, memberId: row.id, type: "member.erased", payload: { memberId: row.id }, createdAt: now }),
+  ]);
+  return getMember({ ctx, input });
+}

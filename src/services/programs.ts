@@ -1,0 +1,75 @@
+import { and, eq, isNull } from "drizzle-orm";
+import { apiKeys, programs } from "../../schema";
+import { sha256Hex } from "../lib/crypto";
+import type { Scope, ServiceContext } from "../lib/context";
+import { notFound } from "../lib/errors";
+import { newId, randomBase32 } from "../lib/ids";
+import { nowIso } from "../lib/time";
+
+export type CreateProgramInput = {
+  name: string;
+  currency?: string;
+  basePointsPerUnit?: number;
+  unitMinor?: number;
+  pointCostPer1000?: number;
+  allowNegativeBalance?: boolean;
+  holdDays?: number;
+  expiryDays?: number | null;
+  settings?: Record<string, unknown>;
+};
+
+const scopePrefix: Record<Scope, string> = { admin: "le_admin_", storefront: "le_store_", partner: "le_partner_" };
+
+/** A fresh secret; only its SHA-256 is stored, so it is shown exactly once. */
+export async function mintKey(programId: string, scope: Scope, name: string, expiresAt: string | null = null) {
+  const secret = `${scopePrefix[scope]}${randomBase32(32)}`;
+  const row = {
+    id: newId("key"),
+    programId,
+    scope,
+    name,
+    prefix: secret.slice(0, scopePrefix[scope].length + 4),
+    keyHash: await sha256Hex(secret),
+    createdAt: nowIso(),
+    expiresAt,
+  };
+  return { secret, row };
+}
+
+/** Create a program (tenant) with one key per scope. */
+export async function createProgram({ ctx, input }: { ctx: ServiceContext; input: CreateProgramInput }) {
+  const now = nowIso();
+  const id = newId("prg");
+  const keys = await Promise.all((["admin", "storefront", "partner"] as const).map((s) => mintKey(id, s, `default ${s}`)));
+  await ctx.db.batch([
+    ctx.db.insert(programs).values({
+      id,
+      name: input.name,
+      currency: (input.currency ?? "USD").toUpperCase(),
+      basePointsPerUnit: input.basePointsPerUnit ?? 1,
+      unitMinor: input.unitMinor ?? 100,
+      pointCostPer1000: input.pointCostPer1000 ?? 10_000,
+      allowNegativeBalance: input.allowNegativeBalance ?? false,
+      holdDays: input.holdDays ?? 0,
+      expiryDays: input.expiryDays === undefined ? 365 : input.expiryDays,
+      settings: input.settings ?? {},
+      createdAt: now,
+      updatedAt: now,
+    }),
+    ctx.db.insert(apiKeys).values(keys.map((k) => k.row)),
+  ]);
+  return {
+    programId: id,
+    keys: { admin: keys[0].secret, storefront: keys[1].secret, partner: keys[2].secret },
+  };
+}
+
+export async function getProgram({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }) {
+  const [row] = await ctx.db.select().from(programs).where(eq(programs.id, input.programId)).limit(1);
+  if (!row) throw notFound("Program");
+  return row;
+}
+
+export async function activeKeys(ctx: ServiceContext, programId: string) {
+  return ctx.db.select().from(apiKeys).where(and(eq(apiKeys.programId, programId), isNull(apiKeys.revokedAt)));
+}
