@@ -11,6 +11,17 @@ export default defineConfig({
         plugins: [cloudflareTest({ miniflare: workerd })],
         test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
       },
+      // The API through the real stack: the Worker and its Durable Objects in workerd,
+      // talking to a real libSQL server started by the global setup.
+      {
+        plugins: [
+          cloudflareTest(async ({ inject }) => ({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: { bindings: { LIBSQL_URL: inject("libsqlUrl") } },
+          })),
+        ],
+        test: { name: "api", include: ["test/api/**/*.test.ts"], globalSetup: ["test/setup/global-setup.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
+      },
       // Node-side tooling: the local libSQL server and the CLI scripts.
       {
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000 },

@@ -1,0 +1,709 @@
+#!/usr/bin/env node
+/**
+ * Local libSQL server speaking Hrana over HTTP (the protocol of Turso / sqld), so `@libsql/client`
+ * (Node and web builds) can use an `http://` URL against a local database file.
+ *
+ *   node scripts/libsql-server.mjs [--host 127.0.0.1] [--port 8080] [--dir .data] [--db loyalty]
+ *                                  [--auth-token TOKEN] [--enable-faults] [--log]
+ *
+ * Endpoints: GET /v2, /v3 (version probes), /health; POST /v2/pipeline, /v3/pipeline, /v3/cursor;
+ * GET/POST/DELETE /__faults (only with --enable-faults). JSON encoding only (/v3-protobuf is 404,
+ * so clients fall back to JSON).
+ *
+ * Concurrency model: libsql calls are synchronous, so a connection must never wait for a lock held
+ * by another stream (that would block the event loop). Every stream has its own connection, and a
+ * gate serialises them: a stream that is left inside a transaction owns the database until it
+ * commits, rolls back, closes or expires; other streams' requests queue (asynchronously) behind it,
+ * except requests made only of plain SELECTs, which read the last committed snapshot (WAL).
+ */
+import crypto from "node:crypto";
+import fs from "node:fs";
+import http from "node:http";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import Database from "libsql";
+
+const MAX_BODY_BYTES = 64 * 1024 * 1024;
+const EXPIRED_MEMORY_MS = 5 * 60_000; // remember expired batons, to answer STREAM_EXPIRED
+const MIN_I64 = -(2n ** 63n);
+const MAX_I64 = 2n ** 63n - 1n;
+
+/** An HTTP-level failure. Without `code` it is a protocol error sent as text (like sqld). */
+class HttpError extends Error {
+  constructor(status, message, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+/** A failure of one stream request or batch step, reported inside a 200 response. */
+class StmtError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const fail = (message) => {
+  throw new HttpError(400, message);
+};
+const obj = (v, what) => (v !== null && typeof v === "object" && !Array.isArray(v) ? v : fail(`${what} must be an object`));
+const arr = (v, what) => (v == null ? [] : Array.isArray(v) ? v : fail(`${what} must be an array`));
+
+// ---------------------------------------------------------------------------------------------
+// Values and errors
+
+function valueFromProto(v) {
+  switch (obj(v, "value").type) {
+    case "null":
+      return null;
+    case "integer": {
+      if (typeof v.value !== "string" || !/^-?\d+$/.test(v.value)) fail("integer value must be a decimal string");
+      const n = BigInt(v.value);
+      return n >= MIN_I64 && n <= MAX_I64 ? n : fail("integer value is out of the 64-bit range");
+    }
+    case "float":
+      return typeof v.value === "number" ? v.value : fail("float value must be a number");
+    case "text":
+      return typeof v.value === "string" ? v.value : fail("text value must be a string");
+    case "blob":
+      return typeof v.base64 === "string" ? Buffer.from(v.base64, "base64") : fail("blob value needs base64");
+    default:
+      return fail(`Unknown value type ${JSON.stringify(v.type)}`);
+  }
+}
+
+function valueToProto(v) {
+  if (v === null || v === undefined) return { type: "null" };
+  if (typeof v === "bigint") return { type: "integer", value: v.toString() };
+  if (typeof v === "number") return { type: "float", value: v };
+  if (typeof v === "string") return { type: "text", value: v };
+  return { type: "blob", base64: Buffer.from(v).toString("base64") };
+}
+
+/** sqld reports the primary SQLite code (SQLITE_CONSTRAINT); the extended one rides along. */
+function toProtoError(e) {
+  if (e instanceof HttpError) throw e; // protocol errors fail the whole HTTP request
+  if (e instanceof StmtError) return { message: e.message, code: e.code };
+  if (typeof e?.code === "string" && e.code.startsWith("SQLITE_")) {
+    const code = e.code.split("_").slice(0, 2).join("_");
+    return { message: `SQLite error: ${e.message}`, code, extended_code: e.code };
+  }
+  return { message: String(e?.message ?? e), code: "SQLITE_UNKNOWN" };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQL text helpers (no parser: good enough for routing and `describe`)
+
+const LEADING_NOISE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
+const stripLeading = (sql) => sql.replace(LEADING_NOISE, "");
+/** Conservative: only these can never write, so they may run beside another stream's transaction. */
+const isReadOnlySql = (sql) => typeof sql === "string" && /^(select|values|explain)\b/i.test(stripLeading(sql));
+
+function paramNames(sql) {
+  const re = /'(?:[^']|'')*'|"(?:[^"]|"")*"|`[^`]*`|\[[^\]]*\]|--[^\n]*|\/\*[\s\S]*?\*\/|(\?\d*|[:@$][A-Za-z_]\w*)/g;
+  const names = [];
+  for (const [, p] of sql.matchAll(re)) {
+    if (p === "?") names.push(null);
+    else if (p && !names.includes(p)) names.push(p);
+  }
+  return names;
+}
+
+function resolveSql(sqls, sql, sqlId) {
+  if (sql != null && sqlId != null) fail("Both sql and sql_id were given");
+  if (typeof sql === "string") return sql;
+  if (sqlId == null) fail("Neither sql nor sql_id was given");
+  return sqls.get(sqlId) ?? fail(`No SQL text is stored under sql_id ${sqlId}`);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Streams: one connection each, plus the per-stream SQL cache of store_sql
+
+function openConnection(file) {
+  const conn = new Database(file);
+  conn.defaultSafeIntegers(true); // 64-bit integers come back as BigInt
+  // The gate keeps writers apart, so a lock wait would be a bug: fail fast instead of freezing.
+  conn.exec("PRAGMA busy_timeout = 100; PRAGMA synchronous = NORMAL");
+  return conn;
+}
+
+class Stream {
+  constructor(file) {
+    this.id = crypto.randomBytes(16).toString("base64url");
+    this.seq = 0;
+    this.conn = openConnection(file);
+    this.probe = this.conn.prepare("SELECT changes(), last_insert_rowid(), total_changes()").raw(true);
+    this.totalChanges = 0n;
+    this.dirty = false; // row changes not yet seen committed (for dropConnectionAfterCommit)
+    this.sqls = new Map();
+    this.timer = undefined;
+    this.busy = true;
+    this.closed = false;
+  }
+  get baton() {
+    return `${this.id}.${this.seq}`;
+  }
+  get inTransaction() {
+    return !this.closed && this.conn.inTransaction;
+  }
+  /** changes() is stale after non-DML statements, so total_changes() tells whether it wrote. */
+  afterStatement() {
+    const [changes, rowid, total] = this.probe.get();
+    const wrote = total !== this.totalChanges;
+    this.totalChanges = total;
+    this.dirty ||= wrote;
+    return wrote
+      ? { affected_row_count: Number(changes), last_insert_rowid: rowid.toString(), rows_written: Number(changes) }
+      : { affected_row_count: 0, last_insert_rowid: null, rows_written: 0 };
+  }
+  close() {
+    this.closed = true;
+    clearTimeout(this.timer);
+    try {
+      if (this.conn.inTransaction) this.conn.exec("ROLLBACK");
+    } catch {
+      // closing the connection rolls back anyway
+    }
+    this.conn.close();
+  }
+}
+
+function bindParams(stmt) {
+  const args = arr(stmt.args, "stmt.args");
+  const named = arr(stmt.named_args, "stmt.named_args");
+  if (named.length === 0) return args.map(valueFromProto);
+  if (args.length > 0) {
+    throw new StmtError("Specifying both positional and named arguments is not supported", "ARGS_BOTH_POSITIONAL_AND_NAMED");
+  }
+  const params = {}; // libsql matches `:a`, `@a`, `$a` and `?1` by the bare name
+  for (const arg of named) {
+    if (typeof obj(arg, "named arg").name !== "string") fail("named arg needs a name");
+    params[arg.name.replace(/^[:@$?]/, "")] = valueFromProto(arg.value);
+  }
+  return params;
+}
+
+function executeStmt(stream, stmt) {
+  obj(stmt, "stmt");
+  const sql = resolveSql(stream.sqls, stmt.sql, stmt.sql_id);
+  const params = bindParams(stmt);
+  const wantRows = stmt.want_rows ?? true;
+  const prepared = stream.conn.prepare(sql);
+  let cols = [];
+  const rows = [];
+  if (prepared.reader) {
+    cols = prepared.columns().map((c) => ({ name: c.name, decltype: c.type ?? null }));
+    for (const row of prepared.raw(true).iterate(params)) if (wantRows) rows.push(row.map(valueToProto));
+  } else {
+    prepared.run(params);
+  }
+  return { cols, rows, ...stream.afterStatement() };
+}
+
+function describe(stream, sql) {
+  const prepared = stream.conn.prepare(sql);
+  return {
+    params: paramNames(sql).map((name) => ({ name })),
+    cols: prepared.reader ? prepared.columns().map((c) => ({ name: c.name, decltype: c.type ?? null })) : [],
+    is_explain: /^explain\b/i.test(stripLeading(sql)),
+    is_readonly: isReadOnlySql(sql),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches
+
+function checkCond(c, i) {
+  switch (obj(c, "batch condition").type) {
+    case "ok":
+    case "error":
+      if (!Number.isInteger(c.step) || c.step < 0 || c.step >= i) fail(`Condition of step ${i} refers to step ${c.step}`);
+      return;
+    case "not":
+      return checkCond(c.cond, i);
+    case "and":
+    case "or":
+      return arr(c.conds, "conds").forEach((x) => checkCond(x, i));
+    case "is_autocommit":
+      return;
+    default:
+      fail(`Unknown batch condition type ${JSON.stringify(c.type)}`);
+  }
+}
+
+function evalCond(c, results, errors, stream) {
+  switch (c.type) {
+    case "ok":
+      return results[c.step] !== null;
+    case "error":
+      return errors[c.step] !== null;
+    case "not":
+      return !evalCond(c.cond, results, errors, stream);
+    case "and":
+      return arr(c.conds).every((x) => evalCond(x, results, errors, stream));
+    case "or":
+      return arr(c.conds).some((x) => evalCond(x, results, errors, stream));
+    default: // is_autocommit
+      return !stream.conn.inTransaction;
+  }
+}
+
+/** Steps run in order; a skipped step has neither result nor error. `fault` forces one step to fail. */
+function executeBatch(stream, batch, fault) {
+  const steps = arr(obj(batch, "batch").steps, "batch.steps");
+  steps.forEach((step, i) => {
+    resolveSql(stream.sqls, obj(step, "batch step").stmt?.sql, step.stmt?.sql_id); // validate before running
+    if (step.condition != null) checkCond(step.condition, i);
+  });
+  const results = [];
+  const errors = [];
+  steps.forEach((step, i) => {
+    let result = null;
+    let error = null;
+    if (step.condition == null || evalCond(step.condition, results, errors, stream)) {
+      try {
+        if (fault?.failBatchOnStep === i) {
+          throw new StmtError(fault.message ?? `disk I/O error (injected fault at batch step ${i})`, fault.code ?? "SQLITE_IOERR");
+        }
+        result = executeStmt(stream, step.stmt);
+      } catch (e) {
+        error = toProtoError(e);
+      }
+    }
+    results.push(result);
+    errors.push(error);
+  });
+  return { step_results: results, step_errors: errors };
+}
+
+/** The cursor endpoint streams the same batch result as NDJSON entries. */
+function cursorEntries({ step_results, step_errors }) {
+  return step_results.flatMap((r, step) => {
+    if (step_errors[step]) return [{ type: "step_error", step, error: step_errors[step] }];
+    if (!r) return [];
+    const { affected_row_count, last_insert_rowid } = r;
+    return [
+      { type: "step_begin", step, cols: r.cols },
+      ...r.rows.map((row) => ({ type: "row", row })),
+      { type: "step_end", affected_row_count, last_insert_rowid },
+    ];
+  });
+}
+
+/** True when nothing in these requests can write, so they need not wait for a transaction. */
+function isReadOnlyPipeline(stream, requests) {
+  const sqls = new Map(stream.sqls);
+  const readOnly = (stmt) => isReadOnlySql(stmt?.sql ?? sqls.get(stmt?.sql_id));
+  return requests.every((r) => {
+    switch (r?.type) {
+      case "store_sql":
+        sqls.set(r.sql_id, r.sql);
+        return true;
+      case "close_sql":
+      case "describe":
+      case "get_autocommit":
+      case "close":
+        return true;
+      case "execute":
+        return readOnly(r.stmt);
+      case "batch":
+        return Array.isArray(r.batch?.steps) && r.batch.steps.every((s) => readOnly(s?.stmt));
+      default:
+        return false;
+    }
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// The gate: at most one stream may sit inside a transaction; others queue without blocking.
+
+class Gate {
+  owner = null;
+  queue = [];
+
+  run(stream, readOnly, fn) {
+    return new Promise((resolve, reject) => {
+      const job = { stream, fn, resolve, reject };
+      if (this.owner === null || this.owner === stream || readOnly) {
+        this.#exec(job);
+        this.#drain();
+      } else {
+        this.queue.push(job);
+      }
+    });
+  }
+  /** Re-check a stream that changed outside a job (expired or dropped), then let others in. */
+  settle(stream) {
+    this.#update(stream);
+    this.#drain();
+  }
+  abort(error) {
+    for (const job of this.queue.splice(0)) job.reject(error);
+  }
+  #exec(job) {
+    try {
+      job.resolve(job.fn());
+    } catch (e) {
+      job.reject(e);
+    }
+    this.#update(job.stream);
+  }
+  #update(stream) {
+    if (stream.inTransaction) this.owner = stream;
+    else if (this.owner === stream) this.owner = null;
+  }
+  #drain() {
+    while (this.owner === null && this.queue.length > 0) this.#exec(this.queue.shift());
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HTTP server
+
+function send(res, status, body, type) {
+  if (res.headersSent || res.destroyed) return;
+  res.writeHead(status, { "content-type": type, "content-length": Buffer.byteLength(body) });
+  res.end(body);
+}
+const sendJson = (res, status, value) => send(res, status, JSON.stringify(value), "application/json");
+const sendText = (res, status, text) => send(res, status, text, "text/plain");
+
+function sendError(res, e) {
+  if (!(e instanceof HttpError)) {
+    console.error("libsql server: internal error", e);
+    return sendText(res, 500, `Internal server error: ${e?.message ?? e}`);
+  }
+  if (e.code) return sendJson(res, e.status, { message: e.message, code: e.code });
+  return sendText(res, e.status, e.message);
+}
+
+async function readJson(req) {
+  const chunks = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, "Request body is too large");
+    chunks.push(chunk);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString("utf8"));
+  } catch (e) {
+    return fail(`Request body is not valid JSON: ${e.message}`);
+  }
+}
+
+class HranaServer {
+  constructor({ file, authToken, enableFaults, streamTimeoutMs }) {
+    Object.assign(this, { file, authToken, enableFaults, streamTimeoutMs });
+    this.streams = new Map();
+    this.expired = new Map();
+    this.faults = [];
+    this.gate = new Gate();
+    this.closed = false;
+    // A long-lived connection keeps the WAL alive between short-lived streams, so SQLite does not
+    // checkpoint and delete it whenever the last stream closes.
+    this.anchor = openConnection(file);
+    this.anchor.exec("PRAGMA journal_mode = WAL");
+  }
+
+  async handle(req, res) {
+    const { pathname } = new URL(req.url ?? "/", "http://localhost");
+    const route = `${req.method} ${pathname.replace(/(.)\/+$/, "$1")}`;
+    if (["GET /", "GET /v2", "GET /v3"].includes(route)) return sendText(res, 200, "Hello, this is a local libSQL server (Hrana over HTTP)");
+    if (route === "GET /health") return sendText(res, 200, "ok");
+    if (route === "GET /v3-protobuf") throw new HttpError(404, "Protobuf encoding is not supported");
+    if (!this.authorized(req)) throw new HttpError(401, "Unauthorized: missing or invalid bearer token");
+    if (route === "POST /v2/pipeline" || route === "POST /v3/pipeline") return this.pipeline(req, res);
+    if (route === "POST /v3/cursor") return this.cursor(req, res);
+    if (this.enableFaults && /^(GET|POST|DELETE) \/__faults$/.test(route)) return this.faultsEndpoint(req, res);
+    throw new HttpError(404, `Not found: ${req.method} ${pathname}`);
+  }
+
+  authorized(req) {
+    if (!this.authToken) return true;
+    const got = Buffer.from(req.headers.authorization ?? "");
+    const want = Buffer.from(`Bearer ${this.authToken}`);
+    return got.length === want.length && crypto.timingSafeEqual(got, want);
+  }
+
+  async pipeline(req, res) {
+    const body = obj(await readJson(req), "request body");
+    const requests = arr(body.requests, "requests");
+    const stream = this.acquire(body.baton);
+    const results = await this.runOnStream(stream, isReadOnlyPipeline(stream, requests), () =>
+      requests.map((r) => this.streamRequest(stream, r)),
+    );
+    const baton = this.release(stream);
+    if (this.dropAfterCommit(stream, req)) return;
+    sendJson(res, 200, { baton, base_url: null, results });
+  }
+
+  async cursor(req, res) {
+    const body = obj(await readJson(req), "request body");
+    const batch = obj(body.batch, "batch");
+    const stream = this.acquire(body.baton);
+    const result = await this.runOnStream(stream, isReadOnlyPipeline(stream, [{ type: "batch", batch }]), () =>
+      executeBatch(stream, batch, this.batchFault(batch)),
+    );
+    const baton = this.release(stream);
+    if (this.dropAfterCommit(stream, req)) return;
+    const lines = [{ baton, base_url: null }, ...cursorEntries(result)].map((entry) => `${JSON.stringify(entry)}\n`);
+    send(res, 200, lines.join(""), "application/x-ndjson");
+  }
+
+  streamRequest(stream, r) {
+    obj(r, "stream request");
+    if (stream.closed) fail("The stream was closed by an earlier request");
+    try {
+      return { type: "ok", response: this.handleRequest(stream, r) };
+    } catch (e) {
+      return { type: "error", error: toProtoError(e) };
+    }
+  }
+
+  handleRequest(stream, r) {
+    switch (r.type) {
+      case "execute":
+        return { type: "execute", result: executeStmt(stream, r.stmt) };
+      case "batch":
+        return { type: "batch", result: executeBatch(stream, r.batch, this.batchFault(r.batch)) };
+      case "sequence":
+        try {
+          stream.conn.exec(resolveSql(stream.sqls, r.sql, r.sql_id));
+        } finally {
+          stream.afterStatement();
+        }
+        return { type: "sequence" };
+      case "describe":
+        return { type: "describe", result: describe(stream, resolveSql(stream.sqls, r.sql, r.sql_id)) };
+      case "store_sql":
+        if (!Number.isInteger(r.sql_id) || typeof r.sql !== "string") fail("store_sql needs sql_id and sql");
+        if (stream.sqls.has(r.sql_id)) fail(`sql_id ${r.sql_id} is already stored`);
+        stream.sqls.set(r.sql_id, r.sql);
+        return { type: "store_sql" };
+      case "close_sql":
+        stream.sqls.delete(r.sql_id);
+        return { type: "close_sql" };
+      case "get_autocommit":
+        return { type: "get_autocommit", is_autocommit: !stream.conn.inTransaction };
+      case "close":
+        this.closeStream(stream);
+        return { type: "close" };
+      default:
+        return fail(`Unknown stream request type ${JSON.stringify(r.type)}`);
+    }
+  }
+
+  /** A request without a baton opens a stream; with one, it continues it (once per baton). */
+  acquire(baton) {
+    if (this.closed) throw new HttpError(503, "Server is shutting down");
+    if (baton == null) {
+      const stream = new Stream(this.file);
+      this.streams.set(stream.id, stream);
+      return stream;
+    }
+    if (typeof baton !== "string") fail("baton must be a string");
+    const [id, seq] = baton.split(".");
+    const stream = this.streams.get(id);
+    if (!stream && this.expired.has(id)) throw new HttpError(400, "The stream has expired due to inactivity", "STREAM_EXPIRED");
+    if (!stream) fail("The baton is invalid");
+    if (stream.busy || String(stream.seq) !== seq) fail("The baton was already used");
+    stream.busy = true;
+    stream.seq += 1;
+    clearTimeout(stream.timer);
+    return stream;
+  }
+
+  /** Returns the baton for the next request, or null when the stream is gone. */
+  release(stream) {
+    stream.busy = false;
+    if (stream.closed) return null;
+    stream.timer = setTimeout(() => this.expire(stream), this.streamTimeoutMs).unref();
+    return stream.baton;
+  }
+
+  async runOnStream(stream, readOnly, fn) {
+    try {
+      return await this.gate.run(stream, readOnly, fn);
+    } catch (e) {
+      // Like sqld, a request that breaks the protocol loses its stream (and open transaction).
+      stream.busy = false;
+      this.closeStream(stream);
+      this.gate.settle(stream);
+      throw e;
+    }
+  }
+
+  closeStream(stream) {
+    if (stream.closed) return;
+    this.streams.delete(stream.id);
+    stream.close();
+  }
+
+  expire(stream) {
+    if (stream.busy || stream.closed) return;
+    const now = Date.now();
+    for (const [id, at] of this.expired) if (now - at > EXPIRED_MEMORY_MS) this.expired.delete(id);
+    this.expired.set(stream.id, now);
+    this.closeStream(stream); // rolls back an abandoned transaction
+    this.gate.settle(stream);
+  }
+
+  // --- fault injection (only reachable with enableFaults) ---
+
+  async faultsEndpoint(req, res) {
+    if (req.method === "DELETE") this.faults = [];
+    if (req.method === "POST") {
+      const body = await readJson(req);
+      for (const f of Array.isArray(body) ? body : [body]) {
+        obj(f, "fault");
+        const step = f.failBatchOnStep;
+        if (step !== undefined && !(Number.isInteger(step) && step >= 0)) fail("failBatchOnStep must be an integer >= 0");
+        if (step === undefined && f.dropConnectionAfterCommit !== true) fail("A fault needs failBatchOnStep or dropConnectionAfterCommit");
+        if (f.times !== undefined && !(Number.isInteger(f.times) && f.times > 0)) fail("times must be a positive integer");
+        this.faults.push({ ...f, times: f.times ?? 1 });
+      }
+    }
+    sendJson(res, 200, { faults: this.faults });
+  }
+
+  takeFault(match) {
+    const i = this.faults.findIndex(match);
+    if (i < 0) return undefined;
+    const fault = this.faults[i];
+    if (--fault.times <= 0) this.faults.splice(i, 1);
+    return fault;
+  }
+
+  batchFault(batch) {
+    const steps = Array.isArray(batch?.steps) ? batch.steps.length : 0;
+    return this.takeFault((f) => f.failBatchOnStep !== undefined && f.failBatchOnStep < steps);
+  }
+
+  /** After a request that committed row changes, optionally vanish without answering. */
+  dropAfterCommit(stream, req) {
+    const committed = stream.dirty && !stream.inTransaction;
+    if (committed) stream.dirty = false;
+    if (!committed || !this.takeFault((f) => f.dropConnectionAfterCommit === true)) return false;
+    req.socket.destroy();
+    return true;
+  }
+
+  shutdown() {
+    this.closed = true;
+    this.gate.abort(new HttpError(503, "Server is shutting down"));
+    for (const stream of [...this.streams.values()]) this.closeStream(stream);
+    this.anchor.close();
+  }
+}
+
+function resolveDbFile(dir, name) {
+  if (name === ":memory:") {
+    // Streams need separate connections to one database, so ":memory:" is a throwaway file.
+    const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "libsql-memory-"));
+    return { file: path.join(tmp, "memory.db"), label: ":memory:", cleanup: () => fs.rmSync(tmp, { recursive: true, force: true }) };
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name.endsWith(".db") ? name : `${name}.db`);
+  return { file, label: file, cleanup: () => {} };
+}
+
+/**
+ * Start the server. Resolves once it listens; `close()` rolls back open transactions, closes all
+ * connections and (for ":memory:") deletes the throwaway file.
+ */
+export async function startLibsqlServer({
+  host = "127.0.0.1",
+  port = 0,
+  dir = ".data",
+  name = "loyalty",
+  authToken,
+  enableFaults = false,
+  log = false,
+  streamTimeoutMs = 10_000,
+} = {}) {
+  const db = resolveDbFile(dir, name);
+  const hrana = new HranaServer({ file: db.file, authToken, enableFaults, streamTimeoutMs });
+  const server = http.createServer((req, res) => {
+    if (log) {
+      const start = performance.now();
+      res.on("close", () => console.log(`[libsql] ${req.method} ${req.url} ${res.statusCode} ${(performance.now() - start).toFixed(1)}ms`));
+    }
+    hrana.handle(req, res).catch((e) => sendError(res, e));
+  });
+  try {
+    await new Promise((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(port, host, resolve);
+    });
+  } catch (e) {
+    hrana.shutdown();
+    db.cleanup();
+    throw e;
+  }
+  const actualPort = server.address().port;
+  let closing;
+  const close = () =>
+    (closing ??= new Promise((resolve) => {
+      hrana.shutdown();
+      server.close(() => {
+        db.cleanup();
+        resolve();
+      });
+      server.closeAllConnections();
+    }));
+  const urlHost = host.includes(":") ? `[${host}]` : host;
+  return { url: `http://${urlHost}:${actualPort}`, port: actualPort, file: db.label, close };
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI
+
+const USAGE = `Usage: node scripts/libsql-server.mjs [--host H] [--port P] [--dir D] [--db NAME|:memory:]
+       [--auth-token T] [--enable-faults] [--log]
+Env: LIBSQL_SERVER_HOST, LIBSQL_SERVER_PORT (default 8080), LIBSQL_SERVER_DIR, LIBSQL_SERVER_DB,
+     LIBSQL_SERVER_AUTH_TOKEN, LIBSQL_SERVER_ENABLE_FAULTS=1, LIBSQL_SERVER_LOG=1`;
+
+function parseArgs(argv, env) {
+  const opts = {
+    host: env.LIBSQL_SERVER_HOST || "127.0.0.1",
+    port: env.LIBSQL_SERVER_PORT || "8080",
+    dir: env.LIBSQL_SERVER_DIR || ".data",
+    name: env.LIBSQL_SERVER_DB || "loyalty",
+    authToken: env.LIBSQL_SERVER_AUTH_TOKEN || undefined,
+    enableFaults: env.LIBSQL_SERVER_ENABLE_FAULTS === "1",
+    log: env.LIBSQL_SERVER_LOG === "1",
+  };
+  const valued = { "--host": "host", "--port": "port", "--dir": "dir", "--db": "name", "--auth-token": "authToken" };
+  for (let i = 0; i < argv.length; i++) {
+    const [, flag, inline] = /^(--[\w-]+)(?:=(.*))?$/s.exec(argv[i]) ?? [];
+    if (flag === "--help") {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    if (flag === "--enable-faults") opts.enableFaults = true;
+    else if (flag === "--log") opts.log = true;
+    else if (valued[flag] && (inline ?? argv[i + 1]) !== undefined) opts[valued[flag]] = inline ?? argv[++i];
+    else throw new Error(`Unexpected argument ${JSON.stringify(argv[i])}\n${USAGE}`);
+  }
+  opts.port = Number(opts.port);
+  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error("--port must be 0..65535");
+  return opts;
+}
+
+async function main() {
+  const server = await startLibsqlServer(parseArgs(process.argv.slice(2), process.env));
+  console.log(`libsql server listening on ${server.url} (file ${server.file})`);
+  const stop = () => server.close().then(() => process.exit(0));
+  process.once("SIGINT", stop);
+  process.once("SIGTERM", stop);
+}
+
+if (process.argv[1] && fs.realpathSync(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main().catch((e) => {
+    console.error(`libsql server: ${e.message}`);
+    process.exit(1);
+  });
+}

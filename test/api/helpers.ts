@@ -1,0 +1,61 @@
+import { env, exports } from "cloudflare:workers";
+import { database } from "../../src/db/client";
+import type { Env } from "../../src/env";
+import { type CreateProgramInput, createProgram } from "../../src/services/programs";
+
+export const testEnv = env as unknown as Env;
+export const db = () => database(testEnv);
+
+export type TestProgram = Awaited<ReturnType<typeof createProgram>>;
+
+/** A fresh program (tenant) with its three keys, written through the real service. */
+export async function newProgram(input: Partial<CreateProgramInput> = {}): Promise<TestProgram> {
+  return createProgram({ ctx: { env: testEnv, db: db(), requestId: "test" }, input: { name: "Test program", holdDays: 0, ...input } });
+}
+
+type CallOptions = { key?: string; body?: unknown; idempotencyKey?: string; headers?: Record<string, string>; rawBody?: string };
+
+/** Call the Worker as a storefront/partner/admin would, through its fetch handler. */
+export async function call(method: string, path: string, opts: CallOptions = {}) {
+  const headers: Record<string, string> = { ...opts.headers };
+  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
+  if (opts.idempotencyKey) headers["idempotency-key"] = opts.idempotencyKey;
+  let body: string | undefined = opts.rawBody;
+  if (opts.body !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(opts.body);
+  }
+  const res = await (exports as unknown as { default: Fetcher }).default.fetch(`http://loyalty.test${path}`, { method, headers, body });
+  const text = await res.text();
+  let json: any = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    json = text;
+  }
+  return { status: res.status, body: json, headers: res.headers };
+}
+
+let counter = 0;
+export const uniqueKey = (label = "k") => `${label}-${Date.now()}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
+
+export async function newMember(p: TestProgram, extra: Record<string, unknown> = {}) {
+  const res = await call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId: uniqueKey("cust"), ...extra } });
+  if (res.status !== 201) throw new Error(`register failed: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body as { id: string; externalId: string; referralCode: string };
+}
+
+export async function accrue(p: TestProgram, memberId: string, amount: number, extra: Record<string, unknown> = {}) {
+  return call("POST", `/v1/members/${memberId}/accruals`, {
+    key: p.keys.storefront,
+    idempotencyKey: uniqueKey("acc"),
+    body: { orderId: uniqueKey("order"), amount, currency: "USD", ...extra },
+  });
+}
+
+/** Σ ledger entries and the member row's balance, straight from the database. */
+export async function ledgerSum(memberId: string) {
+  const r = await db().$client.execute({ sql: "SELECT COALESCE(SUM(points),0) AS s, (SELECT points_balance FROM members WHERE id = ?) AS b, (SELECT points_pending FROM members WHERE id = ?) AS p, (SELECT COALESCE(SUM(remaining),0) FROM point_lots WHERE member_id = ?) AS lots FROM ledger_entries WHERE member_id = ?", args: [memberId, memberId, memberId, memberId] });
+  const row = r.rows[0];
+  return { sum: Number(row.s), balance: Number(row.b), pending: Number(row.p), lots: Number(row.lots) };
+}
