@@ -3,18 +3,19 @@
  * Local libSQL server speaking Hrana over HTTP (the protocol of Turso / sqld), so `@libsql/client`
  * (Node and web builds) can use an `http://` URL against a local database file.
  *
- *   node scripts/libsql-server.mjs [--host 127.0.0.1] [--port 8080] [--dir .data] [--db loyalty]
+ *   node scripts/libsql-server.mjs [--host 127.0.0.1] [--port 8080] [--dir .data] [--db loyalty|:memory:]
  *                                  [--auth-token TOKEN] [--enable-faults] [--log]
+ *   (or env LIBSQL_SERVER_HOST / _PORT / _DIR / _DB / _AUTH_TOKEN, LIBSQL_SERVER_ENABLE_FAULTS=1, LIBSQL_SERVER_LOG=1)
  *
  * Endpoints: GET /v2, /v3 (version probes), /health; POST /v2/pipeline, /v3/pipeline, /v3/cursor;
- * GET/POST/DELETE /__faults (only with --enable-faults). JSON encoding only (/v3-protobuf is 404,
- * so clients fall back to JSON).
+ * GET/POST/DELETE /__faults (only with --enable-faults). JSON only: /v3-protobuf is a 404, so clients
+ * fall back to JSON.
  *
- * Concurrency model: libsql calls are synchronous, so a connection must never wait for a lock held
- * by another stream (that would block the event loop). Every stream has its own connection, and a
- * gate serialises them: a stream that is left inside a transaction owns the database until it
- * commits, rolls back, closes or expires; other streams' requests queue (asynchronously) behind it,
- * except requests made only of plain SELECTs, which read the last committed snapshot (WAL).
+ * Concurrency: libsql calls are synchronous, so a connection must never wait for a lock held by another
+ * stream (that would freeze the event loop). Each stream has its own connection and a gate serialises
+ * them: a stream left inside a transaction owns the database until it commits, rolls back, closes or
+ * expires; other streams' requests queue asynchronously behind it, except requests made only of plain
+ * SELECTs, which read the last committed snapshot (WAL) without waiting.
  */
 import crypto from "node:crypto";
 import fs from "node:fs";
@@ -22,27 +23,20 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
 import Database from "libsql";
 
 const MAX_BODY_BYTES = 64 * 1024 * 1024;
 const EXPIRED_MEMORY_MS = 5 * 60_000; // remember expired batons, to answer STREAM_EXPIRED
-const MIN_I64 = -(2n ** 63n);
-const MAX_I64 = 2n ** 63n - 1n;
+const [MIN_I64, MAX_I64] = [-(2n ** 63n), 2n ** 63n - 1n];
 
-/** An HTTP-level failure. Without `code` it is a protocol error sent as text (like sqld). */
+/** An HTTP-level failure. Without `code` it is a protocol error, sent as text like sqld does. */
 class HttpError extends Error {
-  constructor(status, message, code) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
+  constructor(status, message, code) { super(message); Object.assign(this, { status, code }); }
 }
 /** A failure of one stream request or batch step, reported inside a 200 response. */
 class StmtError extends Error {
-  constructor(message, code) {
-    super(message);
-    this.code = code;
-  }
+  constructor(message, code) { super(message); this.code = code; }
 }
 
 const fail = (message) => {
@@ -51,26 +45,20 @@ const fail = (message) => {
 const obj = (v, what) => (v !== null && typeof v === "object" && !Array.isArray(v) ? v : fail(`${what} must be an object`));
 const arr = (v, what) => (v == null ? [] : Array.isArray(v) ? v : fail(`${what} must be an array`));
 
-// ---------------------------------------------------------------------------------------------
-// Values and errors
+// --- values and errors -------------------------------------------------------------------------
 
 function valueFromProto(v) {
   switch (obj(v, "value").type) {
-    case "null":
-      return null;
+    case "null": return null;
     case "integer": {
       if (typeof v.value !== "string" || !/^-?\d+$/.test(v.value)) fail("integer value must be a decimal string");
       const n = BigInt(v.value);
       return n >= MIN_I64 && n <= MAX_I64 ? n : fail("integer value is out of the 64-bit range");
     }
-    case "float":
-      return typeof v.value === "number" ? v.value : fail("float value must be a number");
-    case "text":
-      return typeof v.value === "string" ? v.value : fail("text value must be a string");
-    case "blob":
-      return typeof v.base64 === "string" ? Buffer.from(v.base64, "base64") : fail("blob value needs base64");
-    default:
-      return fail(`Unknown value type ${JSON.stringify(v.type)}`);
+    case "float": return typeof v.value === "number" ? v.value : fail("float value must be a number");
+    case "text": return typeof v.value === "string" ? v.value : fail("text value must be a string");
+    case "blob": return typeof v.base64 === "string" ? Buffer.from(v.base64, "base64") : fail("blob value needs base64");
+    default: return fail(`Unknown value type ${JSON.stringify(v.type)}`);
   }
 }
 
@@ -79,26 +67,23 @@ function valueToProto(v) {
   if (typeof v === "bigint") return { type: "integer", value: v.toString() };
   if (typeof v === "number") return { type: "float", value: v };
   if (typeof v === "string") return { type: "text", value: v };
-  return { type: "blob", base64: Buffer.from(v).toString("base64") };
+  return { type: "blob", base64: (Buffer.isBuffer(v) ? v : Buffer.from(v)).toString("base64") };
 }
 
-/** sqld reports the primary SQLite code (SQLITE_CONSTRAINT); the extended one rides along. */
+/** Like sqld: the primary SQLite code (SQLITE_CONSTRAINT); the extended one rides along. */
 function toProtoError(e) {
   if (e instanceof HttpError) throw e; // protocol errors fail the whole HTTP request
   if (e instanceof StmtError) return { message: e.message, code: e.code };
   if (typeof e?.code === "string" && e.code.startsWith("SQLITE_")) {
-    const code = e.code.split("_").slice(0, 2).join("_");
-    return { message: `SQLite error: ${e.message}`, code, extended_code: e.code };
+    return { message: `SQLite error: ${e.message}`, code: e.code.split("_").slice(0, 2).join("_"), extended_code: e.code };
   }
   return { message: String(e?.message ?? e), code: "SQLITE_UNKNOWN" };
 }
 
-// ---------------------------------------------------------------------------------------------
-// SQL text helpers (no parser: good enough for routing and `describe`)
+// --- SQL text helpers (no parser: enough for routing and `describe`) --------------------------
 
-const LEADING_NOISE = /^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/;
-const stripLeading = (sql) => sql.replace(LEADING_NOISE, "");
-/** Conservative: only these can never write, so they may run beside another stream's transaction. */
+const stripLeading = (sql) => sql.replace(/^(?:\s+|--[^\n]*(?:\n|$)|\/\*[\s\S]*?\*\/)*/, "");
+/** Conservative: these never write, so they may run beside another stream's transaction. */
 const isReadOnlySql = (sql) => typeof sql === "string" && /^(select|values|explain)\b/i.test(stripLeading(sql));
 
 function paramNames(sql) {
@@ -118,13 +103,12 @@ function resolveSql(sqls, sql, sqlId) {
   return sqls.get(sqlId) ?? fail(`No SQL text is stored under sql_id ${sqlId}`);
 }
 
-// ---------------------------------------------------------------------------------------------
-// Streams: one connection each, plus the per-stream SQL cache of store_sql
+// --- streams: one connection each, plus the store_sql cache -----------------------------------
 
 function openConnection(file) {
   const conn = new Database(file);
   conn.defaultSafeIntegers(true); // 64-bit integers come back as BigInt
-  // The gate keeps writers apart, so a lock wait would be a bug: fail fast instead of freezing.
+  // The gate keeps writers apart, so a lock wait would be a bug: fail fast rather than freeze.
   conn.exec("PRAGMA busy_timeout = 100; PRAGMA synchronous = NORMAL");
   return conn;
 }
@@ -138,8 +122,7 @@ class Stream {
     this.totalChanges = 0n;
     this.dirty = false; // row changes not yet seen committed (for dropConnectionAfterCommit)
     this.sqls = new Map();
-    this.timer = undefined;
-    this.busy = true;
+    this.busy = true; // a request is using it
     this.closed = false;
   }
   get baton() {
@@ -148,15 +131,14 @@ class Stream {
   get inTransaction() {
     return !this.closed && this.conn.inTransaction;
   }
-  /** changes() is stale after non-DML statements, so total_changes() tells whether it wrote. */
+  /** changes() is stale after non-DML statements, so total_changes() tells whether this one wrote. */
   afterStatement() {
     const [changes, rowid, total] = this.probe.get();
     const wrote = total !== this.totalChanges;
     this.totalChanges = total;
     this.dirty ||= wrote;
-    return wrote
-      ? { affected_row_count: Number(changes), last_insert_rowid: rowid.toString(), rows_written: Number(changes) }
-      : { affected_row_count: 0, last_insert_rowid: null, rows_written: 0 };
+    if (!wrote) return { affected_row_count: 0, last_insert_rowid: null, rows_written: 0 };
+    return { affected_row_count: Number(changes), last_insert_rowid: rowid.toString(), rows_written: Number(changes) };
   }
   close() {
     this.closed = true;
@@ -164,7 +146,7 @@ class Stream {
     try {
       if (this.conn.inTransaction) this.conn.exec("ROLLBACK");
     } catch {
-      // closing the connection rolls back anyway
+      // closing rolls back anyway
     }
     this.conn.close();
   }
@@ -174,10 +156,8 @@ function bindParams(stmt) {
   const args = arr(stmt.args, "stmt.args");
   const named = arr(stmt.named_args, "stmt.named_args");
   if (named.length === 0) return args.map(valueFromProto);
-  if (args.length > 0) {
-    throw new StmtError("Specifying both positional and named arguments is not supported", "ARGS_BOTH_POSITIONAL_AND_NAMED");
-  }
-  const params = {}; // libsql matches `:a`, `@a`, `$a` and `?1` by the bare name
+  if (args.length > 0) throw new StmtError("Specifying both positional and named arguments is not supported", "ARGS_BOTH_POSITIONAL_AND_NAMED");
+  const params = {}; // libsql matches `:a`, `@a`, `$a` (and `?1`) by the bare name
   for (const arg of named) {
     if (typeof obj(arg, "named arg").name !== "string") fail("named arg needs a name");
     params[arg.name.replace(/^[:@$?]/, "")] = valueFromProto(arg.value);
@@ -185,16 +165,16 @@ function bindParams(stmt) {
   return params;
 }
 
+const columnsOf = (prepared) => (prepared.reader ? prepared.columns().map((c) => ({ name: c.name, decltype: c.type ?? null })) : []);
+
 function executeStmt(stream, stmt) {
-  obj(stmt, "stmt");
-  const sql = resolveSql(stream.sqls, stmt.sql, stmt.sql_id);
+  const sql = resolveSql(stream.sqls, obj(stmt, "stmt").sql, stmt.sql_id);
   const params = bindParams(stmt);
-  const wantRows = stmt.want_rows ?? true;
   const prepared = stream.conn.prepare(sql);
-  let cols = [];
+  const cols = columnsOf(prepared);
   const rows = [];
   if (prepared.reader) {
-    cols = prepared.columns().map((c) => ({ name: c.name, decltype: c.type ?? null }));
+    const wantRows = stmt.want_rows ?? true; // without it, still run to completion (RETURNING writes)
     for (const row of prepared.raw(true).iterate(params)) if (wantRows) rows.push(row.map(valueToProto));
   } else {
     prepared.run(params);
@@ -203,17 +183,12 @@ function executeStmt(stream, stmt) {
 }
 
 function describe(stream, sql) {
-  const prepared = stream.conn.prepare(sql);
-  return {
-    params: paramNames(sql).map((name) => ({ name })),
-    cols: prepared.reader ? prepared.columns().map((c) => ({ name: c.name, decltype: c.type ?? null })) : [],
-    is_explain: /^explain\b/i.test(stripLeading(sql)),
-    is_readonly: isReadOnlySql(sql),
-  };
+  const cols = columnsOf(stream.conn.prepare(sql));
+  const params = paramNames(sql).map((name) => ({ name }));
+  return { params, cols, is_explain: /^explain\b/i.test(stripLeading(sql)), is_readonly: isReadOnlySql(sql) };
 }
 
-// ---------------------------------------------------------------------------------------------
-// Batches
+// --- batches ---------------------------------------------------------------------------------
 
 function checkCond(c, i) {
   switch (obj(c, "batch condition").type) {
@@ -221,32 +196,23 @@ function checkCond(c, i) {
     case "error":
       if (!Number.isInteger(c.step) || c.step < 0 || c.step >= i) fail(`Condition of step ${i} refers to step ${c.step}`);
       return;
-    case "not":
-      return checkCond(c.cond, i);
+    case "not": return checkCond(c.cond, i);
     case "and":
-    case "or":
-      return arr(c.conds, "conds").forEach((x) => checkCond(x, i));
-    case "is_autocommit":
-      return;
-    default:
-      fail(`Unknown batch condition type ${JSON.stringify(c.type)}`);
+    case "or": return arr(c.conds, "conds").forEach((x) => checkCond(x, i));
+    case "is_autocommit": return;
+    default: fail(`Unknown batch condition type ${JSON.stringify(c.type)}`);
   }
 }
 
 function evalCond(c, results, errors, stream) {
+  const ev = (x) => evalCond(x, results, errors, stream);
   switch (c.type) {
-    case "ok":
-      return results[c.step] !== null;
-    case "error":
-      return errors[c.step] !== null;
-    case "not":
-      return !evalCond(c.cond, results, errors, stream);
-    case "and":
-      return arr(c.conds).every((x) => evalCond(x, results, errors, stream));
-    case "or":
-      return arr(c.conds).some((x) => evalCond(x, results, errors, stream));
-    default: // is_autocommit
-      return !stream.conn.inTransaction;
+    case "ok": return results[c.step] !== null;
+    case "error": return errors[c.step] !== null;
+    case "not": return !ev(c.cond);
+    case "and": return arr(c.conds).every(ev);
+    case "or": return arr(c.conds).some(ev);
+    default: return !stream.conn.inTransaction; // is_autocommit
   }
 }
 
@@ -254,14 +220,13 @@ function evalCond(c, results, errors, stream) {
 function executeBatch(stream, batch, fault) {
   const steps = arr(obj(batch, "batch").steps, "batch.steps");
   steps.forEach((step, i) => {
-    resolveSql(stream.sqls, obj(step, "batch step").stmt?.sql, step.stmt?.sql_id); // validate before running
+    resolveSql(stream.sqls, obj(obj(step, "batch step").stmt, "stmt").sql, step.stmt.sql_id); // validate all first
     if (step.condition != null) checkCond(step.condition, i);
   });
   const results = [];
   const errors = [];
   steps.forEach((step, i) => {
-    let result = null;
-    let error = null;
+    let [result, error] = [null, null];
     if (step.condition == null || evalCond(step.condition, results, errors, stream)) {
       try {
         if (fault?.failBatchOnStep === i) {
@@ -278,46 +243,35 @@ function executeBatch(stream, batch, fault) {
   return { step_results: results, step_errors: errors };
 }
 
-/** The cursor endpoint streams the same batch result as NDJSON entries. */
+/** The cursor endpoint sends the same batch result as NDJSON entries. */
 function cursorEntries({ step_results, step_errors }) {
   return step_results.flatMap((r, step) => {
     if (step_errors[step]) return [{ type: "step_error", step, error: step_errors[step] }];
     if (!r) return [];
-    const { affected_row_count, last_insert_rowid } = r;
-    return [
-      { type: "step_begin", step, cols: r.cols },
-      ...r.rows.map((row) => ({ type: "row", row })),
-      { type: "step_end", affected_row_count, last_insert_rowid },
-    ];
+    const end = { type: "step_end", affected_row_count: r.affected_row_count, last_insert_rowid: r.last_insert_rowid };
+    return [{ type: "step_begin", step, cols: r.cols }, ...r.rows.map((row) => ({ type: "row", row })), end];
   });
 }
 
-/** True when nothing in these requests can write, so they need not wait for a transaction. */
+/** True when nothing in these requests can write, so they need not wait for another's transaction. */
 function isReadOnlyPipeline(stream, requests) {
   const sqls = new Map(stream.sqls);
   const readOnly = (stmt) => isReadOnlySql(stmt?.sql ?? sqls.get(stmt?.sql_id));
   return requests.every((r) => {
     switch (r?.type) {
-      case "store_sql":
-        sqls.set(r.sql_id, r.sql);
-        return true;
+      case "store_sql": sqls.set(r.sql_id, r.sql); return true;
       case "close_sql":
       case "describe":
       case "get_autocommit":
-      case "close":
-        return true;
-      case "execute":
-        return readOnly(r.stmt);
-      case "batch":
-        return Array.isArray(r.batch?.steps) && r.batch.steps.every((s) => readOnly(s?.stmt));
-      default:
-        return false;
+      case "close": return true;
+      case "execute": return readOnly(r.stmt);
+      case "batch": return Array.isArray(r.batch?.steps) && r.batch.steps.every((s) => readOnly(s?.stmt));
+      default: return false;
     }
   });
 }
 
-// ---------------------------------------------------------------------------------------------
-// The gate: at most one stream may sit inside a transaction; others queue without blocking.
+// --- the gate: at most one stream sits inside a transaction; the others queue without blocking ---
 
 class Gate {
   owner = null;
@@ -326,15 +280,12 @@ class Gate {
   run(stream, readOnly, fn) {
     return new Promise((resolve, reject) => {
       const job = { stream, fn, resolve, reject };
-      if (this.owner === null || this.owner === stream || readOnly) {
-        this.#exec(job);
-        this.#drain();
-      } else {
-        this.queue.push(job);
-      }
+      if (this.owner !== null && this.owner !== stream && !readOnly) return this.queue.push(job);
+      this.#exec(job);
+      this.#drain();
     });
   }
-  /** Re-check a stream that changed outside a job (expired or dropped), then let others in. */
+  /** Re-check a stream that changed outside a job (expired, dropped), then let waiters in. */
   settle(stream) {
     this.#update(stream);
     this.#drain();
@@ -359,8 +310,7 @@ class Gate {
   }
 }
 
-// ---------------------------------------------------------------------------------------------
-// HTTP server
+// --- HTTP ------------------------------------------------------------------------------------
 
 function send(res, status, body, type) {
   if (res.headersSent || res.destroyed) return;
@@ -376,15 +326,14 @@ function sendError(res, e) {
     return sendText(res, 500, `Internal server error: ${e?.message ?? e}`);
   }
   if (e.code) return sendJson(res, e.status, { message: e.message, code: e.code });
-  return sendText(res, e.status, e.message);
+  sendText(res, e.status, e.message);
 }
 
 async function readJson(req) {
   const chunks = [];
   let size = 0;
   for await (const chunk of req) {
-    size += chunk.length;
-    if (size > MAX_BODY_BYTES) throw new HttpError(413, "Request body is too large");
+    if ((size += chunk.length) > MAX_BODY_BYTES) throw new HttpError(413, "Request body is too large");
     chunks.push(chunk);
   }
   try {
@@ -423,8 +372,7 @@ class HranaServer {
 
   authorized(req) {
     if (!this.authToken) return true;
-    const got = Buffer.from(req.headers.authorization ?? "");
-    const want = Buffer.from(`Bearer ${this.authToken}`);
+    const [got, want] = [Buffer.from(req.headers.authorization ?? ""), Buffer.from(`Bearer ${this.authToken}`)];
     return got.length === want.length && crypto.timingSafeEqual(got, want);
   }
 
@@ -432,25 +380,22 @@ class HranaServer {
     const body = obj(await readJson(req), "request body");
     const requests = arr(body.requests, "requests");
     const stream = this.acquire(body.baton);
-    const results = await this.runOnStream(stream, isReadOnlyPipeline(stream, requests), () =>
-      requests.map((r) => this.streamRequest(stream, r)),
-    );
+    const readOnly = isReadOnlyPipeline(stream, requests);
+    const results = await this.runOnStream(stream, readOnly, () => requests.map((r) => this.streamRequest(stream, r)));
     const baton = this.release(stream);
-    if (this.dropAfterCommit(stream, req)) return;
-    sendJson(res, 200, { baton, base_url: null, results });
+    if (!this.dropAfterCommit(stream, req)) sendJson(res, 200, { baton, base_url: null, results });
   }
 
   async cursor(req, res) {
     const body = obj(await readJson(req), "request body");
     const batch = obj(body.batch, "batch");
     const stream = this.acquire(body.baton);
-    const result = await this.runOnStream(stream, isReadOnlyPipeline(stream, [{ type: "batch", batch }]), () =>
-      executeBatch(stream, batch, this.batchFault(batch)),
-    );
+    const readOnly = isReadOnlyPipeline(stream, [{ type: "batch", batch }]);
+    const result = await this.runOnStream(stream, readOnly, () => executeBatch(stream, batch, this.batchFault(batch)));
     const baton = this.release(stream);
     if (this.dropAfterCommit(stream, req)) return;
-    const lines = [{ baton, base_url: null }, ...cursorEntries(result)].map((entry) => `${JSON.stringify(entry)}\n`);
-    send(res, 200, lines.join(""), "application/x-ndjson");
+    const entries = [{ baton, base_url: null }, ...cursorEntries(result)];
+    send(res, 200, entries.map((entry) => `${JSON.stringify(entry)}\n`).join(""), "application/x-ndjson");
   }
 
   streamRequest(stream, r) {
@@ -465,10 +410,12 @@ class HranaServer {
 
   handleRequest(stream, r) {
     switch (r.type) {
-      case "execute":
-        return { type: "execute", result: executeStmt(stream, r.stmt) };
-      case "batch":
-        return { type: "batch", result: executeBatch(stream, r.batch, this.batchFault(r.batch)) };
+      case "execute": return { type: "execute", result: executeStmt(stream, r.stmt) };
+      case "batch": return { type: "batch", result: executeBatch(stream, r.batch, this.batchFault(r.batch)) };
+      case "describe": return { type: "describe", result: describe(stream, resolveSql(stream.sqls, r.sql, r.sql_id)) };
+      case "get_autocommit": return { type: "get_autocommit", is_autocommit: !stream.conn.inTransaction };
+      case "close_sql": stream.sqls.delete(r.sql_id); return { type: "close_sql" };
+      case "close": this.closeStream(stream); return { type: "close" };
       case "sequence":
         try {
           stream.conn.exec(resolveSql(stream.sqls, r.sql, r.sql_id));
@@ -476,27 +423,16 @@ class HranaServer {
           stream.afterStatement();
         }
         return { type: "sequence" };
-      case "describe":
-        return { type: "describe", result: describe(stream, resolveSql(stream.sqls, r.sql, r.sql_id)) };
       case "store_sql":
         if (!Number.isInteger(r.sql_id) || typeof r.sql !== "string") fail("store_sql needs sql_id and sql");
         if (stream.sqls.has(r.sql_id)) fail(`sql_id ${r.sql_id} is already stored`);
         stream.sqls.set(r.sql_id, r.sql);
         return { type: "store_sql" };
-      case "close_sql":
-        stream.sqls.delete(r.sql_id);
-        return { type: "close_sql" };
-      case "get_autocommit":
-        return { type: "get_autocommit", is_autocommit: !stream.conn.inTransaction };
-      case "close":
-        this.closeStream(stream);
-        return { type: "close" };
-      default:
-        return fail(`Unknown stream request type ${JSON.stringify(r.type)}`);
+      default: return fail(`Unknown stream request type ${JSON.stringify(r.type)}`);
     }
   }
 
-  /** A request without a baton opens a stream; with one, it continues it (once per baton). */
+  /** A request without a baton opens a stream; with one, it continues that stream (once per baton). */
   acquire(baton) {
     if (this.closed) throw new HttpError(503, "Server is shutting down");
     if (baton == null) {
@@ -516,7 +452,7 @@ class HranaServer {
     return stream;
   }
 
-  /** Returns the baton for the next request, or null when the stream is gone. */
+  /** Returns the baton for the next request (null once the stream is closed) and arms the idle timer. */
   release(stream) {
     stream.busy = false;
     if (stream.closed) return null;
@@ -528,7 +464,7 @@ class HranaServer {
     try {
       return await this.gate.run(stream, readOnly, fn);
     } catch (e) {
-      // Like sqld, a request that breaks the protocol loses its stream (and open transaction).
+      // Like sqld, a request that breaks the protocol loses its stream (and its open transaction).
       stream.busy = false;
       this.closeStream(stream);
       this.gate.settle(stream);
@@ -551,15 +487,14 @@ class HranaServer {
     this.gate.settle(stream);
   }
 
-  // --- fault injection (only reachable with enableFaults) ---
+  // --- fault injection (reachable only with enableFaults) ---
 
   async faultsEndpoint(req, res) {
     if (req.method === "DELETE") this.faults = [];
     if (req.method === "POST") {
       const body = await readJson(req);
       for (const f of Array.isArray(body) ? body : [body]) {
-        obj(f, "fault");
-        const step = f.failBatchOnStep;
+        const step = obj(f, "fault").failBatchOnStep;
         if (step !== undefined && !(Number.isInteger(step) && step >= 0)) fail("failBatchOnStep must be an integer >= 0");
         if (step === undefined && f.dropConnectionAfterCommit !== true) fail("A fault needs failBatchOnStep or dropConnectionAfterCommit");
         if (f.times !== undefined && !(Number.isInteger(f.times) && f.times > 0)) fail("times must be a positive integer");
@@ -582,7 +517,7 @@ class HranaServer {
     return this.takeFault((f) => f.failBatchOnStep !== undefined && f.failBatchOnStep < steps);
   }
 
-  /** After a request that committed row changes, optionally vanish without answering. */
+  /** After a request that committed row changes, a pending fault may drop the socket unanswered. */
   dropAfterCommit(stream, req) {
     const committed = stream.dirty && !stream.inTransaction;
     if (committed) stream.dirty = false;
@@ -611,19 +546,12 @@ function resolveDbFile(dir, name) {
 }
 
 /**
- * Start the server. Resolves once it listens; `close()` rolls back open transactions, closes all
- * connections and (for ":memory:") deletes the throwaway file.
+ * Start the server; resolves once it listens. `close()` rolls back open transactions, closes every
+ * connection and, for ":memory:", deletes the throwaway file.
  */
-export async function startLibsqlServer({
-  host = "127.0.0.1",
-  port = 0,
-  dir = ".data",
-  name = "loyalty",
-  authToken,
-  enableFaults = false,
-  log = false,
-  streamTimeoutMs = 10_000,
-} = {}) {
+export async function startLibsqlServer(options = {}) {
+  const { host = "127.0.0.1", port = 0, dir = ".data", name = "loyalty", authToken, enableFaults = false, log = false } = options;
+  const { streamTimeoutMs = 10_000 } = options; // idle time before a stream expires (and rolls back)
   const db = resolveDbFile(dir, name);
   const hrana = new HranaServer({ file: db.file, authToken, enableFaults, streamTimeoutMs });
   const server = http.createServer((req, res) => {
@@ -633,68 +561,48 @@ export async function startLibsqlServer({
     }
     hrana.handle(req, res).catch((e) => sendError(res, e));
   });
-  try {
-    await new Promise((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(port, host, resolve);
-    });
-  } catch (e) {
-    hrana.shutdown();
-    db.cleanup();
-    throw e;
-  }
-  const actualPort = server.address().port;
   let closing;
   const close = () =>
     (closing ??= new Promise((resolve) => {
       hrana.shutdown();
-      server.close(() => {
-        db.cleanup();
-        resolve();
-      });
+      server.close(() => resolve(db.cleanup()));
       server.closeAllConnections();
     }));
+  try {
+    await new Promise((resolve, reject) => server.once("error", reject).listen(port, host, resolve));
+  } catch (e) {
+    await close();
+    throw e;
+  }
+  const actualPort = server.address().port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
   return { url: `http://${urlHost}:${actualPort}`, port: actualPort, file: db.label, close };
 }
 
-// ---------------------------------------------------------------------------------------------
-// CLI
+// --- CLI -------------------------------------------------------------------------------------
 
-const USAGE = `Usage: node scripts/libsql-server.mjs [--host H] [--port P] [--dir D] [--db NAME|:memory:]
-       [--auth-token T] [--enable-faults] [--log]
-Env: LIBSQL_SERVER_HOST, LIBSQL_SERVER_PORT (default 8080), LIBSQL_SERVER_DIR, LIBSQL_SERVER_DB,
-     LIBSQL_SERVER_AUTH_TOKEN, LIBSQL_SERVER_ENABLE_FAULTS=1, LIBSQL_SERVER_LOG=1`;
-
-function parseArgs(argv, env) {
-  const opts = {
-    host: env.LIBSQL_SERVER_HOST || "127.0.0.1",
-    port: env.LIBSQL_SERVER_PORT || "8080",
-    dir: env.LIBSQL_SERVER_DIR || ".data",
-    name: env.LIBSQL_SERVER_DB || "loyalty",
-    authToken: env.LIBSQL_SERVER_AUTH_TOKEN || undefined,
-    enableFaults: env.LIBSQL_SERVER_ENABLE_FAULTS === "1",
-    log: env.LIBSQL_SERVER_LOG === "1",
-  };
-  const valued = { "--host": "host", "--port": "port", "--dir": "dir", "--db": "name", "--auth-token": "authToken" };
-  for (let i = 0; i < argv.length; i++) {
-    const [, flag, inline] = /^(--[\w-]+)(?:=(.*))?$/s.exec(argv[i]) ?? [];
-    if (flag === "--help") {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    if (flag === "--enable-faults") opts.enableFaults = true;
-    else if (flag === "--log") opts.log = true;
-    else if (valued[flag] && (inline ?? argv[i + 1]) !== undefined) opts[valued[flag]] = inline ?? argv[++i];
-    else throw new Error(`Unexpected argument ${JSON.stringify(argv[i])}\n${USAGE}`);
-  }
-  opts.port = Number(opts.port);
-  if (!Number.isInteger(opts.port) || opts.port < 0 || opts.port > 65535) throw new Error("--port must be 0..65535");
-  return opts;
+function cliOptions(argv, env) {
+  const str = (fallback) => ({ type: "string", default: fallback });
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: str(env.LIBSQL_SERVER_HOST || "127.0.0.1"),
+      port: str(env.LIBSQL_SERVER_PORT || "8080"),
+      dir: str(env.LIBSQL_SERVER_DIR || ".data"),
+      db: str(env.LIBSQL_SERVER_DB || "loyalty"),
+      "auth-token": { type: "string" },
+      "enable-faults": { type: "boolean", default: env.LIBSQL_SERVER_ENABLE_FAULTS === "1" },
+      log: { type: "boolean", default: env.LIBSQL_SERVER_LOG === "1" },
+    },
+  });
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error("--port must be an integer in 0..65535");
+  const authToken = values["auth-token"] ?? (env.LIBSQL_SERVER_AUTH_TOKEN || undefined);
+  return { host: values.host, port, dir: values.dir, name: values.db, authToken, enableFaults: values["enable-faults"], log: values.log };
 }
 
 async function main() {
-  const server = await startLibsqlServer(parseArgs(process.argv.slice(2), process.env));
+  const server = await startLibsqlServer(cliOptions(process.argv.slice(2), process.env));
   console.log(`libsql server listening on ${server.url} (file ${server.file})`);
   const stop = () => server.close().then(() => process.exit(0));
   process.once("SIGINT", stop);

@@ -1,3 +1,3 @@
-// Features that extend the ledger (rules engine, tiers, referrals, rewards, campaigns)
-// register their hooks by being imported here.
-export {};
+// Each feature registers its routes, ledger hooks and cron jobs on import.
+import "./routes";
+import "./cron";

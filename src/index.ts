@@ -1,7 +1,7 @@
+import "./features";
 import { createApp } from "./app";
 import { runScheduled } from "./cron";
 import type { Env } from "./env";
-import "./features";
 
 export { MemberLedger } from "./ledger/member-ledger";
 

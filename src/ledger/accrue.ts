@@ -3,16 +3,22 @@ import { orders } from "../../schema";
 import { AppError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { toUtcIso } from "../lib/time";
+import { ledgerHooks } from "./hooks";
 import { basePurchasePoints, type EarnResult, type PurchaseInput } from "./earning";
 import { balanceAfter, deficitOf, entry, loadProgramAndMember, memberDelta, newLot, outbox, requireActive, type MemberRow, type ProgramRow, type Statement, type WriteScope } from "./state";
 
-export type EarnHook = (args: { scope: WriteScope; program: ProgramRow; member: MemberRow; input: PurchaseInput; occurredAt: string }) => Promise<{ earn: EarnResult; statements: Statement[]; response?: Record<string, unknown> }>;
+export type AccrualContext = { scope: WriteScope; program: ProgramRow; member: MemberRow; input: PurchaseInput; occurredAt: string; isFirstPurchase: boolean };
+export type HookOutput = { statements: Statement[]; response?: Record<string, unknown> };
+/** Computes a purchase's points (the rules engine); may add statements (rule usage). */
+export type EarnHook = (ctx: AccrualContext) => Promise<HookOutput & { earn: EarnResult }>;
+/** Reacts to an accrual inside the same batch (tier upgrade, referral reward, …). */
+export type AfterAccrualHook = (ctx: AccrualContext & { earn: EarnResult }) => Promise<HookOutput>;
 
 /**
  * A purchase: record the order, earn points as a (possibly pending) lot, update the
  * member's balance and purchase figures, and emit `points.earned` — one batch.
  */
-export async function planAccrual(scope: WriteScope, input: PurchaseInput, earnHook?: EarnHook) {
+export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
   const { program, member } = await loadProgramAndMember(scope);
   requireActive(member);
   if (input.currency.toUpperCase() !== program.currency) {
@@ -22,8 +28,11 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput, earnH
   if (existing) throw new AppError("duplicate_order", `Order ${input.orderId} has already been accrued (use the original Idempotency-Key to replay it)`);
 
   const occurredAt = input.occurredAt ? toUtcIso(input.occurredAt) : scope.now;
-  const hooked = earnHook ? await earnHook({ scope, program, member, input, occurredAt }) : { earn: basePurchasePoints(program, member, input), statements: [] };
+  const ctx: AccrualContext = { scope, program, member, input, occurredAt, isFirstPurchase: member.ordersCount === 0 };
+  const hooked = ledgerHooks.earn ? await ledgerHooks.earn(ctx) : { earn: basePurchasePoints(program, member, input), statements: [] as Statement[], response: {} };
   const { earn } = hooked;
+  const after = [];
+  for (const hook of ledgerHooks.afterAccrual) after.push(await hook(Object.assign({}, ctx, { earn })));
   const statements: Statement[] = [
     scope.db.insert(orders).values({
       id: newId("ord"),
@@ -55,10 +64,11 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput, earnH
     memberDelta(scope, delta, { firstPurchaseAt: member.firstPurchaseAt && member.firstPurchaseAt < occurredAt ? member.firstPurchaseAt : occurredAt, lastPurchaseAt, lastActivityAt: lastPurchaseAt }),
     outbox(scope, "order.accrued", { orderId: input.orderId, amount: input.amount, occurredAt, points: earn.points }),
     ...hooked.statements,
+    ...after.flatMap((a) => a.statements),
   );
   return {
     status: 201 as const,
-    body: { orderId: input.orderId, pointsEarned: earn.points, lines: earn.lines, tierMultiplier: earn.tierMultiplier, entries, balance: balanceAfter(member, delta), ...hooked.response },
+    body: { orderId: input.orderId, pointsEarned: earn.points, lines: earn.lines, tierMultiplier: earn.tierMultiplier, entries, balance: balanceAfter(member, delta), ...hooked.response, ...Object.assign({}, ...after.map((a) => a.response ?? {})) },
     statements,
   };
 }

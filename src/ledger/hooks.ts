@@ -1,11 +1,17 @@
-import type { EarnHook } from "./accrue";
+import type { AfterAccrualHook, EarnHook } from "./accrue";
 import type { RefundHook } from "./refund";
 import type { Statement, WriteScope } from "./state";
 
-type CustomPlanner = (scope: WriteScope, input: unknown) => Promise<{ status: 200 | 201; body: unknown; statements: Statement[] }>;
+export type CustomPlanner = (scope: WriteScope, input: unknown) => Promise<{ status: 200 | 201; body: unknown; statements: Statement[] }>;
 
 /**
- * Features plug into the ledger here (rules engine, tiers, referrals, rewards, campaigns)
- * so the Durable Object stays one small serialising shell. Registered at module load.
+ * Features plug into the member's ledger writes here so the Durable Object stays one small
+ * serialising shell: `earn` computes a purchase's points (rules engine + tiers); `afterAccrual`
+ * and `afterRefund` hooks add statements to the same batch (referrals, tier upgrades,
+ * campaign budgets); `custom` planners are whole operations (reward redemption, campaign awards).
  */
-export const ledgerHooks: { earn?: EarnHook; refund?: RefundHook; custom: Record<string, CustomPlanner> } = { custom: {} };
+export const ledgerHooks: { earn?: EarnHook; afterAccrual: AfterAccrualHook[]; afterRefund: RefundHook[]; custom: Record<string, CustomPlanner> } = {
+  afterAccrual: [],
+  afterRefund: [],
+  custom: {},
+};

@@ -45,7 +45,7 @@ export class MemberLedger extends DurableObject<Env> {
   #mutex = new Mutex();
 
   accrue(req: WriteRequest, input: PurchaseInput) {
-    return this.#write(req, "accrue", (scope) => planAccrual(scope, input, ledgerHooks.earn));
+    return this.#write(req, "accrue", (scope) => planAccrual(scope, input));
   }
   redeem(req: WriteRequest, input: DebitInput) {
     return this.#write(req, "redeem", (scope) => planRedemption(scope, input));
@@ -54,7 +54,7 @@ export class MemberLedger extends DurableObject<Env> {
     return this.#write(req, "adjust", (scope) => planAdjustment(scope, input));
   }
   refund(req: WriteRequest, input: RefundInput) {
-    return this.#write(req, "refund", (scope) => planRefund(scope, input, ledgerHooks.refund));
+    return this.#write(req, "refund", (scope) => planRefund(scope, input));
   }
   /** Extension point for features that debit/credit inside their own plan (rewards, campaigns). */
   custom(req: WriteRequest, operation: string, input: unknown) {

@@ -1,6 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { orders } from "../../schema";
 import { AppError, notFound } from "../lib/errors";
+import { ledgerHooks } from "./hooks";
 import { allocate, pendingTaken } from "./lots";
 import { balanceAfter, consumeLots, entry, loadOpenLots, loadProgramAndMember, memberDelta, outbox, type Statement, type WriteScope } from "./state";
 
@@ -17,14 +18,14 @@ export function pointsToReverse(o: { amount: number; pointsEarned: number; refun
   return Math.max(0, Math.min(o.pointsEarned, target) - o.pointsReversed);
 }
 
-export type RefundHook = (args: { scope: WriteScope; order: typeof orders.$inferSelect; fullyRefunded: boolean }) => Promise<Statement[]>;
+export type RefundHook = (args: { scope: WriteScope; order: typeof orders.$inferSelect; refundAmount: number; pointsReversed: number; fullyRefunded: boolean }) => Promise<Statement[]>;
 
 /**
  * Reverse what a refunded order earned: from that order's own lots first (pending or not),
  * then other lots first-to-expire; past that the balance goes negative only if the program
  * allows it, otherwise the unrecoverable remainder is reported.
  */
-export async function planRefund(scope: WriteScope, input: RefundInput, hook?: RefundHook) {
+export async function planRefund(scope: WriteScope, input: RefundInput) {
   const { program, member } = await loadProgramAndMember(scope);
   const [order] = await scope.db.select().from(orders).where(and(eq(orders.programId, scope.programId), eq(orders.orderId, input.orderId))).limit(1);
   if (!order || order.memberId !== scope.memberId) throw notFound("Order");
@@ -55,7 +56,7 @@ export async function planRefund(scope: WriteScope, input: RefundInput, hook?: R
   const delta = { balance: -reversed, pending: -pendingTaken(takes), spend: -input.amount, earned: 0 };
   statements.push(memberDelta(scope, delta));
   const fullyRefunded = order.refundedAmount + input.amount >= order.amount;
-  if (hook) statements.push(...(await hook({ scope, order, fullyRefunded })));
+  for (const hook of ledgerHooks.afterRefund) statements.push(...(await hook({ scope, order, refundAmount: input.amount, pointsReversed: reversed, fullyRefunded })));
   return {
     status: 201 as const,
     body: { orderId: input.orderId, refundAmount: input.amount, pointsReversed: reversed, unrecoveredPoints: shortfall - negative, entries, balance: balanceAfter(member, delta) },

@@ -1,4 +1,5 @@
 import type { App } from "../lib/context";
+import { addRoutes, registry } from "../registry";
 import * as accrue from "./ledger/accrue";
 import * as adjust from "./ledger/adjust";
 import * as balance from "./ledger/balance";
@@ -13,9 +14,9 @@ import * as registerMember from "./members/register-member";
 import * as updateMember from "./members/update-member";
 import * as health from "./system/health";
 
-/** Every route module exports `route` (its OpenAPI definition) and `register(app)`. */
-export const routeModules = [health, registerMember, findMember, getMember, updateMember, changeTags, eraseMember, accrue, redeem, adjust, refund, balance, listLedger];
+// The foundation's routes; features add theirs through the registry (see src/features.ts).
+addRoutes(health, registerMember, findMember, getMember, updateMember, changeTags, eraseMember, accrue, redeem, adjust, refund, balance, listLedger);
 
 export function registerRoutes(app: App) {
-  for (const m of routeModules) m.register(app);
+  for (const m of registry.routes) m.register(app);
 }

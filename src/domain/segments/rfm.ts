@@ -77,6 +77,10 @@ function ntileBounds(sorted: readonly number[], tiles = 5): TileBounds[] {
 export function quintileEdgesFromTiles(tiles: readonly TileBounds[]): number[] {
   if (tiles.length === 0) return [];
   if (tiles.length > 5) throw new RangeError(`expected at most 5 tiles, got ${tiles.length}`);
+  tiles.forEach((tile, i) => {
+    const ordered = tile.min <= tile.max && (i === 0 || tiles[i - 1].max <= tile.min);
+    if (!ordered) throw new RangeError("tiles must be ordered by value (min ≤ max, each tile above the previous)");
+  });
   if (tiles.length === 1) {
     // No boundary to sit between: everyone inside the tile is tied at the bottom, anything
     // above it (a member scored later than the sample) beats all four edges.
@@ -91,9 +95,6 @@ export function quintileEdgesFromTiles(tiles: readonly TileBounds[]): number[] {
   boundaries.forEach((edge, i) => {
     for (let c = edgesBelow(i); c < edgesBelow(i + 1); c++) edges.push(edge);
   });
-  for (let i = 1; i < edges.length; i++) {
-    if (!(edges[i - 1] <= edges[i])) throw new RangeError("tiles must be ordered by value");
-  }
   return edges;
 }
 
