@@ -87,8 +87,8 @@ export function quintileEdgesFromTiles(tiles: readonly TileBounds[]): number[] {
     return [tiles[0].max, tiles[0].max, tiles[0].max, tiles[0].max];
   }
   const boundaries = tiles.slice(1).map((tile, i) => (tiles[i].max + tile.min) / 2);
-  // Tile t (0-based) of k should end up with 1 + round(t·4/(k−1)) edges below it, so each
-  // boundary is repeated by how far it moves that target. For k = 5 each is used once.
+  // Tile t (0-based) of k should have round(t·4/(k−1)) edges below it (and so score one more);
+  // each boundary is repeated by how far it moves that count. For k = 5 each is used once.
   const k = tiles.length;
   const edgesBelow = (t: number) => Math.round((t * 4) / (k - 1));
   const edges: number[] = [];
