@@ -1,4 +1,5 @@
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { bool, createdAt, id, json, programId, timestamp } from "./columns";
 
 /** Tiers: definition (qualification, benefits, grace) is validated JSON; rank orders them. */
@@ -30,7 +31,11 @@ export const earningRules = sqliteTable(
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at").notNull(),
   },
-  (t) => [index("rules_program_idx").on(t.programId, t.active)],
+  (t) => [
+    index("rules_program_idx").on(t.programId, t.active),
+    // A rule's total budget holds even when many members' ledgers award concurrently.
+    check("rules_budget_ck", sql`json_extract(definition, '$.budgetPoints') IS NULL OR points_awarded <= json_extract(definition, '$.budgetPoints')`),
+  ],
 );
 
 /** Points a rule has awarded a member, for per-member caps. */

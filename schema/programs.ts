@@ -34,6 +34,8 @@ export const apiKeys = sqliteTable(
     expiresAt: timestamp("expires_at"),
     revokedAt: timestamp("revoked_at"),
     lastUsedAt: timestamp("last_used_at"),
+    /** Token-bucket size and refill per minute for this key; null = the deployment default (RATE_LIMIT_PER_MINUTE). */
+    rateLimitPerMinute: integer("rate_limit_per_minute"),
   },
   (t) => [
     // Authentication is one lookup by hash.

@@ -59,3 +59,13 @@ export const partnerEvents = sqliteTable(
   },
   (t) => [uniqueIndex("partner_events_uq").on(t.programId, t.eventId)],
 );
+
+/**
+ * Where each outbox consumer has read up to (the last outbox event id it processed), so
+ * consumers (webhook dispatch, campaign triggers) never contend over `dispatched_at`.
+ */
+export const outboxCursors = sqliteTable("outbox_cursors", {
+  consumer: text("consumer").primaryKey(),
+  position: text("position").notNull(),
+  updatedAt: timestamp("updated_at").notNull(),
+});

@@ -1,0 +1,84 @@
+import { and, eq, isNull, or, sql } from "drizzle-orm";
+import { members, programs, tierHistory } from "../../schema";
+import { database, type Database } from "../db/client";
+import { decideOnRequalification } from "../domain/tiers/qualification";
+import type { Tier } from "../domain/tiers/schema";
+import { newId } from "../lib/ids";
+import { addCronJob, schedules } from "../registry";
+import { loadTiers, windowStart } from "../services/tiers";
+
+type DueRow = { id: string; tierId: string | null; securedUntil: string | null; spend: number; orders: number; activeDays: number; points: number };
+
+/** One page of members due for requalification, with their window figures, set-based. */
+async function duePage(db: Database, programId: string, from: string, now: string, afterId: string, limit: number): Promise<DueRow[]> {
+  return db.all<DueRow>(sql`
+    WITH page AS (
+      SELECT id, tier_id, tier_secured_until FROM members
+      WHERE program_id = ${programId} AND id > ${afterId} AND status != 'erased'
+        AND (tier_id IS NULL OR tier_secured_until IS NULL OR tier_secured_until <= ${now})
+      ORDER BY id LIMIT ${limit}
+    ),
+    o AS (
+      SELECT member_id, SUM(amount - refunded_amount) AS spend, COUNT(*) FILTER (WHERE refunded_amount < amount) AS orders,
+             COUNT(DISTINCT substr(occurred_at, 1, 10)) AS days
+      FROM orders WHERE member_id IN (SELECT id FROM page) AND occurred_at >= ${from} GROUP BY member_id
+    ),
+    p AS (
+      SELECT member_id, SUM(points) AS points FROM ledger_entries
+      WHERE member_id IN (SELECT id FROM page) AND type IN ('earn', 'reverse') AND created_at >= ${from} GROUP BY member_id
+    )
+    SELECT page.id AS id, page.tier_id AS tierId, page.tier_secured_until AS securedUntil,
+           COALESCE(o.spend, 0) AS spend, COALESCE(o.orders, 0) AS orders, COALESCE(o.days, 0) AS activeDays, MAX(0, COALESCE(p.points, 0)) AS points
+    FROM page LEFT JOIN o ON o.member_id = page.id LEFT JOIN p ON p.member_id = page.id ORDER BY page.id`);
+}
+
+/**
+ * Requalify members whose tier period has ended: renew, keep in grace, or downgrade to what
+ * the window still supports (and catch upgrades a write missed). Bounded pages; each page's
+ * changes commit in one batch, guarded on the tier they were decided from.
+ */
+export async function requalifyProgram(db: Database, programId: string, ladder: Tier[], now: Date, batchSize: number) {
+  const at = now.toISOString();
+  const from = windowStart(at, ladder);
+  const counts = { examined: 0, upgrade: 0, downgrade: 0, renew: 0, grace: 0 };
+  for (let afterId = ""; ; ) {
+    const rows = await duePage(db, programId, from, at, afterId, batchSize);
+    if (rows.length === 0) break;
+    afterId = rows[rows.length - 1].id;
+    counts.examined += rows.length;
+    const statements = [];
+    for (const row of rows) {
+      const d = decideOnRequalification({ tiers: ladder, current: { tierId: row.tierId, securedUntil: row.securedUntil }, figures: { spend: Number(row.spend), orders: Number(row.orders), pointsEarned: Number(row.points), activeDays: Number(row.activeDays) }, now: at });
+      if (d.change === "none" || d.change === "grace") {
+        if (d.change === "grace") counts.grace++;
+        continue;
+      }
+      counts[d.change]++;
+      const guard = and(eq(members.id, row.id), row.tierId === null ? isNull(members.tierId) : eq(members.tierId, row.tierId));
+      if (d.change === "renew") {
+        statements.push(db.update(members).set({ tierSecuredUntil: d.securedUntil }).where(guard));
+        continue;
+      }
+      const to = ladder.find((t) => t.id === d.tierId)!;
+      statements.push(
+        db.update(members).set({ tierId: to.id, tierSince: at, tierSecuredUntil: d.securedUntil, updatedAt: at }).where(guard),
+        db.insert(tierHistory).values({ id: newId("th"), programId, memberId: row.id, fromTierId: row.tierId, toTierId: to.id, change: d.change, reason: "requalification", createdAt: at }),
+        db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at) VALUES (${newId("evt")}, ${programId}, ${row.id}, 'tier.changed', ${JSON.stringify({ memberId: row.id, from: row.tierId, to: to.id, toName: to.name, change: d.change, securedUntil: d.securedUntil })}, ${at})`),
+      );
+    }
+    if (statements.length > 0) await db.batch(statements as never);
+    if (rows.length < batchSize) break;
+  }
+  return counts;
+}
+
+export async function requalifyAll(db: Database, now: Date, batchSize: number) {
+  const result: Record<string, unknown> = {};
+  for (const { id } of await db.select({ id: programs.id }).from(programs)) {
+    const ladder = await loadTiers(db, id);
+    if (ladder.length > 0) result[id] = await requalifyProgram(db, id, ladder, now, batchSize);
+  }
+  return result;
+}
+
+addCronJob(schedules.nightly, { name: "tiers.requalify", run: ({ env, now, batchSize }) => requalifyAll(database(env), now, batchSize) });
