@@ -158,3 +158,25 @@ describe("earning rules, quote and tiers", () => {
     expect(history.rows.map((r) => r.change)).toEqual(["upgrade", "upgrade", "downgrade"]);
   });
 });
+
+describe("signup and birthday rules", () => {
+  it("awards a signup bonus once and a birthday bonus once a year", async () => {
+    const p = await newProgram();
+    await addRule(p, { name: "Welcome", trigger: { type: "signup" }, effect: { type: "fixed", points: 150 } });
+    await addRule(p, { name: "Happy birthday", trigger: { type: "birthday" }, effect: { type: "fixed", points: 300 } });
+    const today = new Date().toISOString().slice(5, 10);
+    const externalId = uniqueKey("bday");
+    const first = await call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId, birthday: `1990-${today}` } });
+    expect(first.status).toBe(201);
+    expect(first.body.balance.total).toBe(150);
+    const again = await call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId } });
+    expect(again.status).toBe(200);
+    expect(again.body.balance.total).toBe(150);
+    const { testEnv } = await import("./helpers");
+    const { registry, schedules } = await import("../../src/registry");
+    const birthdayJob = registry.cron[schedules.nightly].find((j) => j.name === "rules.birthday")!;
+    await birthdayJob.run({ env: testEnv, now: new Date(), batchSize: 100 });
+    await birthdayJob.run({ env: testEnv, now: new Date(), batchSize: 100 });
+    expect(await ledgerSum(first.body.id)).toMatchObject({ sum: 450, balance: 450 });
+  });
+});

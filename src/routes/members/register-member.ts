@@ -3,7 +3,8 @@ import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { MemberSchema } from "../../services/member-view";
-import { registerMember } from "../../services/members";
+import { getMember, registerMember } from "../../services/members";
+import { awardTrigger, hasActiveRule } from "../../services/trigger-rules";
 import { RegisterMemberBody } from "./schemas";
 
 export const route = createRoute({
@@ -24,6 +25,12 @@ export const route = createRoute({
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["storefront", "admin"]);
-    const result = await registerMember({ ctx: c.var.ctx, input: { ...c.req.valid("json"), programId } });
+    const ctx = c.var.ctx;
+    const result = await registerMember({ ctx, input: { ...c.req.valid("json"), programId } });
+    // Signup bonus rules: awarded once (keyed by member), also when a retried registration finds the member.
+    if (result.member.lifetime.earned === 0 && (await hasActiveRule(ctx.db, programId, "signup"))) {
+      const award = await awardTrigger(c.env, { programId, memberId: result.member.id, kind: "signup", occurrence: "once" });
+      if (award.ok) return c.json(await getMember({ ctx, input: { programId, memberId: result.member.id } }), result.created ? 201 : 200);
+    }
     return c.json(result.member, result.created ? 201 : 200);
   });

@@ -1,0 +1,31 @@
+import { sql } from "drizzle-orm";
+import { database } from "../db/client";
+import { addCronJob, schedules } from "../registry";
+import { awardTrigger } from "../services/trigger-rules";
+
+/**
+ * Birthday earning rules: members whose birthday is today (UTC) earn through their ledger,
+ * once per year (the occurrence key is the year). Only programs with an active birthday rule.
+ */
+addCronJob(schedules.nightly, {
+  name: "rules.birthday",
+  run: async ({ env, now, batchSize }) => {
+    const db = database(env);
+    const monthDay = now.toISOString().slice(5, 10);
+    const year = now.toISOString().slice(0, 4);
+    let awarded = 0;
+    for (let afterId = ""; ; ) {
+      const due = await db.all<{ id: string; programId: string }>(sql`
+        SELECT m.id AS id, m.program_id AS programId FROM members m
+        WHERE m.id > ${afterId} AND m.status = 'active' AND substr(m.birthday, 6, 5) = ${monthDay}
+          AND EXISTS (SELECT 1 FROM earning_rules r WHERE r.program_id = m.program_id AND r.active = 1 AND json_extract(r.definition, '$.trigger.type') = 'birthday')
+        ORDER BY m.id LIMIT ${batchSize}`);
+      if (due.length === 0) break;
+      afterId = due[due.length - 1].id;
+      const results = await Promise.all(due.map((m) => awardTrigger(env, { programId: m.programId, memberId: m.id, kind: "birthday", occurrence: year })));
+      awarded += results.filter((r) => r.ok && !r.replayed).length;
+      if (due.length < batchSize) break;
+    }
+    return { awarded };
+  },
+});
