@@ -2,14 +2,20 @@ import "./features";
 import { createApp } from "./app";
 import { runScheduled } from "./cron";
 import type { Env } from "./env";
+import { consumeWebhookBatch, type WebhookMessage } from "./services/webhooks-delivery";
 
 export { MemberLedger } from "./ledger/member-ledger";
+export { RateLimiter } from "./durable/rate-limiter";
 
 const app = createApp();
 
 export default {
   fetch: app.fetch,
-  scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext) {
-    ctx.waitUntil(runScheduled(controller.cron, env, new Date(controller.scheduledTime)));
+  // Awaited (not waitUntil) so a cron invocation, and `/__scheduled` in dev, ends when its jobs do.
+  async scheduled(controller: ScheduledController, env: Env) {
+    await runScheduled(controller.cron, env, new Date(controller.scheduledTime));
+  },
+  queue(batch: MessageBatch<unknown>, env: Env) {
+    return consumeWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
   },
 } satisfies ExportedHandler<Env>;
