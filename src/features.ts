@@ -4,3 +4,4 @@ import "./cron";
 import "./ledger/earning-hooks";
 import "./routes/loyalty";
 import "./cron/tiers";
+import "./cron/birthdays";
