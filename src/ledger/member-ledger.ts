@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { ledgerRequests } from "../../schema";
-import { database } from "../db/client";
+import { type Database, database } from "../db/client";
 import type { Env } from "../env";
 import { AppError } from "../lib/errors";
 import { nowIso } from "../lib/time";
@@ -67,7 +67,7 @@ export class MemberLedger extends DurableObject<Env> {
     return this.#mutex.run(async () => {
       const db = database(this.env);
       try {
-        const replay = await this.#replay(req);
+        const replay = await this.#replay(db, req);
         if (replay) return replay;
         // One retry: a CHECK failure means a cron sweep changed a lot between our read and write.
         for (let attempt = 1; ; attempt++) {
@@ -88,7 +88,7 @@ export class MemberLedger extends DurableObject<Env> {
             return { ok: true, status: planned.status, body: planned.body, replayed: false } as const;
           } catch (err) {
             if (isDuplicateRequest(err)) {
-              const again = await this.#replay(req);
+              const again = await this.#replay(db, req);
               if (again) return again;
             }
             if (isConstraintFailure(err) && attempt < 3) continue;
@@ -102,8 +102,7 @@ export class MemberLedger extends DurableObject<Env> {
     });
   }
 
-  async #replay(req: WriteRequest): Promise<LedgerResult | null> {
-    const db = database(this.env);
+  async #replay(db: Database, req: WriteRequest): Promise<LedgerResult | null> {
     const [stored] = await db
       .select()
       .from(ledgerRequests)
