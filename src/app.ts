@@ -1,6 +1,7 @@
 import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
+import { ZodError } from "zod";
 import { database } from "./db/client";
 import { settingsOf } from "./env";
 import type { AppBindings } from "./lib/context";
@@ -49,6 +50,11 @@ export function createApp() {
     const requestId = c.get("requestId") ?? "unknown";
     let appError: AppError;
     if (err instanceof AppError) appError = err;
+    else if (err instanceof ZodError) {
+      // Validation inside a service (e.g. a PATCH merged into a stored definition).
+      const fields = zodIssues(err as never);
+      appError = new AppError("invalid_request", `Invalid request: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`, { fields });
+    }
     else if (err instanceof HTTPException && err.status < 500) {
       // Hono's own 4xx (e.g. malformed JSON in the body validator).
       appError = new AppError(err.status === 413 ? "payload_too_large" : "invalid_request", err.message || "Invalid request");

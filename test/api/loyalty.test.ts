@@ -180,3 +180,19 @@ describe("signup and birthday rules", () => {
     expect(await ledgerSum(first.body.id)).toMatchObject({ sum: 450, balance: 450 });
   });
 });
+
+describe("configuration validation", () => {
+  it("an invalid PATCH of a rule or tier is a 400 with the failing fields, and changes nothing", async () => {
+    const p = await newProgram();
+    const rule = await addRule(p, { name: "R", trigger: { type: "purchase" }, effect: { type: "fixed", points: 5 } });
+    const bad = await call("PATCH", `/v1/rules/${rule.id}`, { key: p.keys.admin, body: { effect: { type: "fixed", points: -1 } } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe("invalid_request");
+    expect((await call("GET", `/v1/rules/${rule.id}`, { key: p.keys.admin })).body.effect.points).toBe(5);
+    const [bronze] = await addTiers(p);
+    const badTier = await call("PATCH", `/v1/tiers/${bronze.id}`, { key: p.keys.admin, body: { qualification: { windowDays: 0 } } });
+    expect(badTier.status).toBe(400);
+    const dupRank = await call("POST", "/v1/tiers", { key: p.keys.admin, body: { name: "Other", rank: 1, qualification: { windowDays: 30 } } });
+    expect(dupRank.status).toBe(400);
+  });
+});
