@@ -53,9 +53,12 @@ export async function planRefund(scope: WriteScope, input: RefundInput) {
     entries.push(e.view);
     statements.push(e.statement, ...consumeLots(scope, takes), outbox(scope, "points.reversed", { points: reversed, orderId: input.orderId, refundAmount: input.amount, entryId: e.row.id }));
   }
-  const delta = { balance: -reversed, pending: -pendingTaken(takes), spend: -input.amount, earned: 0 };
-  statements.push(memberDelta(scope, delta));
   const fullyRefunded = order.refundedAmount + input.amount >= order.amount;
+  // A fully refunded order no longer counts as a purchase: the member's order count and last
+  // purchase (what RFM, lifecycle and segments read) step back to the remaining orders.
+  const delta = { balance: -reversed, pending: -pendingTaken(takes), spend: -input.amount, earned: 0, orders: fullyRefunded ? -1 : 0 };
+  const lastPurchase = sql`(SELECT MAX(occurred_at) FROM orders WHERE member_id = ${scope.memberId} AND refunded_amount < amount AND id != ${order.id})`;
+  statements.push(memberDelta(scope, delta, fullyRefunded ? { lastPurchaseAt: lastPurchase } : {}));
   for (const hook of ledgerHooks.afterRefund) statements.push(...(await hook({ scope, order, refundAmount: input.amount, pointsReversed: reversed, fullyRefunded })));
   return {
     status: 201 as const,

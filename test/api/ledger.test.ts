@@ -95,6 +95,9 @@ describe("points ledger", () => {
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 0, balance: 0, lots: 0 });
     const member = await call("GET", `/v1/members/${m.id}`, { key: p.keys.admin });
     expect(member.body.lifetime.spend).toBe(0);
+    // The fully refunded order no longer counts as a purchase.
+    expect(member.body.lifetime.orders).toBe(0);
+    expect(member.body.lastPurchaseAt).toBeNull();
     expect((await call("POST", `/v1/orders/nope/refunds`, { key: p.keys.partner, idempotencyKey: uniqueKey(), body: { amount: 1 } })).status).toBe(404);
   });
 
