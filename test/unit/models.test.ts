@@ -344,3 +344,25 @@ describe("summary CSV", () => {
     expect(() => parseSummaryCsv("x,t_x,T\n1,abc,3\n")).toThrow(/non-numeric/);
   });
 });
+
+describe("degenerate fits", () => {
+  it("huge a and b (a point-mass dropout) give finite expected purchases, quickly, matching the limit", async () => {
+    const { conditionalExpectedPurchases, probabilityAlive } = await import("../../src/domain/models");
+    const params = { r: 0.5, alpha: 30, a: 5.9e7, b: 6.1e8 };
+    const started = Date.now();
+    const value = conditionalExpectedPurchases(params, 90, 3, 200, 400);
+    expect(Date.now() - started).toBeLessThan(50);
+    expect(Number.isFinite(value)).toBe(true);
+    // Limit by hand: p = a/(a+b) ≈ 0.0882, E|alive = (1/p)(1 − ((α+T)/(α+T+p t))^(r+x)), times P(alive).
+    const p = (params.a - 1) / (params.a + params.b + 3 - 1);
+    const whileAlive = (1 - ((30 + 400) / (30 + 400 + p * 90)) ** 3.5) / p;
+    expect(value).toBeCloseTo(whileAlive * probabilityAlive(params, 3, 200, 400), 6);
+    // And it joins the exact series smoothly at the switch (a·z = 300).
+    const big = { r: 0.5, alpha: 30, a: 2_000, b: 20_000 };
+    const tAt = (az: number) => (az / big.a) * (big.alpha + 400) / (1 - az / big.a);
+    const below = conditionalExpectedPurchases(big, tAt(299.9), 3, 200, 400);
+    const above = conditionalExpectedPurchases(big, tAt(300.1), 3, 200, 400);
+    expect(Number.isFinite(below)).toBe(true);
+    expect(Math.abs(below - above) / above).toBeLessThan(0.01);
+  });
+});

@@ -129,9 +129,22 @@ export function conditionalExpectedPurchases(
  *  - Every term n ≥ 1 of ₂F₁(·, a−1; ·) carries a factor (a−1), so with K = C·Σ_{n≥1}(…)/(a−1) the result is
  *    C·(1 − (1−z)^(a−1))/(a−1) − (1−z)^(a−1)·K, where the first part uses expm1 and has the a → 1 limit.
  */
+/**
+ * The series' terms grow like (a·z)ⁿ/n! before shrinking and overflow past a·z ≈ 700; from
+ * here on use the point-mass limit instead (relative error ~1/a, under 0.4 % at a·z = 300).
+ */
+const SERIES_OVERFLOW_AZ = 300;
+
 function expectedPurchasesWhileAlive(params: BgNbdParams, t: number, x: number, T: number): number {
   const { r, alpha, a, b } = params;
   if (t === 0) return 0;
+  // Large a (and b) means "everyone drops out with the same probability p" (the beta
+  // prior is a point mass); the series would need ~a·z terms. Its limit is closed-form:
+  // E = (1/p)·(1 − ((α+T)/(α+T+p·t))^(r+x)), with p = (a−1)/(a+b+x−1) matching the exact prefactor.
+  if (a * (t / (alpha + T + t)) > SERIES_OVERFLOW_AZ) {
+    const p = (a - 1) / (a + b + x - 1);
+    return -Math.expm1(-(r + x) * Math.log1p((p * t) / (alpha + T))) / p;
+  }
   const c = a + b + x - 1;
   const z = t / (alpha + T + t);
   const logOneMinusZ = -Math.log1p(t / (alpha + T));
