@@ -17,7 +17,13 @@ export default defineConfig({
         plugins: [
           cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
-            miniflare: { bindings: { LIBSQL_URL: inject("libsqlUrl") } },
+            miniflare: {
+              bindings: {
+                LIBSQL_URL: inject("libsqlUrl"),
+                // Webhook tests: serve http://receiver.test/__test/receiver/* from the Worker itself.
+                TEST_RECEIVER: "1",
+              },
+            },
           })),
         ],
         test: { name: "api", include: ["test/api/**/*.test.ts"], globalSetup: ["test/setup/global-setup.ts"], testTimeout: 60_000, hookTimeout: 60_000 },

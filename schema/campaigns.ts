@@ -31,6 +31,8 @@ export const campaignOccurrences = sqliteTable(
     occurrenceKey: text("occurrence_key").notNull(),
     variantKey: text("variant_key"),
     outcome: text("outcome").notNull(),
+    /** Trigger facts for the actions (e.g. expiring points), kept so a retried award renders the same message. */
+    context: json<Record<string, unknown>>("context"),
     createdAt: createdAt(),
   },
   (t) => [

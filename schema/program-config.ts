@@ -66,7 +66,12 @@ export const rewards = sqliteTable(
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at").notNull(),
   },
-  (t) => [index("rewards_program_idx").on(t.programId)],
+  (t) => [
+    index("rewards_program_idx").on(t.programId),
+    // Second line behind the redemption planner's stock check: concurrent redemptions by
+    // different members (different Durable Objects) can never take stock below zero.
+    check("rewards_inventory_ck", sql`inventory_remaining IS NULL OR inventory_remaining >= 0`),
+  ],
 );
 
 export const coupons = sqliteTable(
@@ -89,6 +94,8 @@ export const coupons = sqliteTable(
   (t) => [
     uniqueIndex("coupons_code_uq").on(t.programId, t.code),
     index("coupons_member_reward_idx").on(t.memberId, t.rewardId),
+    // The nightly sweep that marks unused coupons past their expiry.
+    index("coupons_expiry_idx").on(t.status, t.expiresAt),
   ],
 );
 
@@ -100,14 +107,24 @@ export const referrals = sqliteTable(
     programId: programId(),
     referrerId: text("referrer_id").notNull(),
     refereeId: text("referee_id").notNull(),
-    status: text("status", { enum: ["pending", "rewarded", "reversed", "rejected"] }).notNull(),
+    /**
+     * pending → qualified (referee rewarded in their purchase's batch; referrer owed) →
+     * rewarded (referrer credited by the settle cron). A refund of the qualifying order moves
+     * qualified/rewarded → reversing (referee reversed in-batch) → reversed (referrer too).
+     */
+    status: text("status", { enum: ["pending", "qualified", "rewarded", "reversing", "reversed", "rejected"] }).notNull(),
     orderId: text("order_id"),
     referrerPoints: integer("referrer_points").notNull().default(0),
     refereePoints: integer("referee_points").notNull().default(0),
     createdAt: createdAt(),
     rewardedAt: timestamp("rewarded_at"),
   },
-  (t) => [uniqueIndex("referrals_referee_uq").on(t.refereeId), index("referrals_referrer_idx").on(t.referrerId, t.createdAt)],
+  (t) => [
+    uniqueIndex("referrals_referee_uq").on(t.refereeId),
+    index("referrals_referrer_idx").on(t.referrerId, t.createdAt),
+    // The settle cron picks up qualified / reversing referrals.
+    index("referrals_status_idx").on(t.status, t.id),
+  ],
 );
 
 export const segments = sqliteTable(

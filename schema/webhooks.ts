@@ -61,8 +61,9 @@ export const partnerEvents = sqliteTable(
 );
 
 /**
- * Where each outbox consumer has read up to (the last outbox event id it processed), so
- * consumers (webhook dispatch, campaign triggers) never contend over `dispatched_at`.
+ * Where each outbox consumer has read up to, so consumers (webhook dispatch, campaign
+ * triggers) never contend over `dispatched_at`. The webhook dispatcher stores the last
+ * `outbox_events` rowid it processed (rowids follow commit order; ids need not).
  */
 export const outboxCursors = sqliteTable("outbox_cursors", {
   consumer: text("consumer").primaryKey(),

@@ -280,9 +280,12 @@ class Gate {
   run(stream, readOnly, fn) {
     return new Promise((resolve, reject) => {
       const job = { stream, fn, resolve, reject };
-      if (this.owner !== null && this.owner !== stream && !readOnly) return this.queue.push(job);
-      this.#exec(job);
-      this.#drain();
+      if (this.owner === null || this.owner === stream || readOnly) {
+        this.#exec(job);
+        this.#drain();
+      } else {
+        this.queue.push(job);
+      }
     });
   }
   /** Re-check a stream that changed outside a job (expired, dropped), then let waiters in. */
@@ -321,6 +324,7 @@ const sendJson = (res, status, value) => send(res, status, JSON.stringify(value)
 const sendText = (res, status, text) => send(res, status, text, "text/plain");
 
 function sendError(res, e) {
+  if (res.headersSent || res.destroyed) return; // e.g. the client went away mid-request
   if (!(e instanceof HttpError)) {
     console.error("libsql server: internal error", e);
     return sendText(res, 500, `Internal server error: ${e?.message ?? e}`);

@@ -4,8 +4,9 @@ import { apiKeys } from "../../schema";
 import { sha256Hex } from "../lib/crypto";
 import { AppError } from "../lib/errors";
 import type { AppBindings, Principal, Scope } from "../lib/context";
+import { enforceRateLimit } from "./rate-limit";
 
-type KeyRow = { id: string; programId: string; scope: Scope; expiresAt: string | null; revokedAt: string | null };
+type KeyRow = { id: string; programId: string; scope: Scope; expiresAt: string | null; revokedAt: string | null; rateLimitPerMinute: number | null };
 
 // Key lookups are cached per isolate briefly so a hot lookup costs one member read;
 // revocation takes effect within this window everywhere.
@@ -20,7 +21,7 @@ async function findKey(c: Context<AppBindings>, hash: string): Promise<KeyRow | 
   const hit = keyCache.get(hash);
   if (hit && Date.now() - hit.at < KEY_CACHE_MS) return hit.row;
   const [row] = await c.var.ctx.db
-    .select({ id: apiKeys.id, programId: apiKeys.programId, scope: apiKeys.scope, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt })
+    .select({ id: apiKeys.id, programId: apiKeys.programId, scope: apiKeys.scope, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt, rateLimitPerMinute: apiKeys.rateLimitPerMinute })
     .from(apiKeys)
     .where(eq(apiKeys.keyHash, hash))
     .limit(1);
@@ -43,6 +44,8 @@ export async function authenticate(c: Context<AppBindings>): Promise<Principal> 
   const principal: Principal = { keyId: row.id, programId: row.programId, scope: row.scope };
   c.set("principal", principal);
   c.var.ctx.principal = principal;
+  // Per-key rate limit, once per request (a second authorize() returns above).
+  await enforceRateLimit(c, principal, row.rateLimitPerMinute);
   return principal;
 }
 

@@ -6,6 +6,8 @@ import { AppError, notFound } from "../lib/errors";
 import { newId, randomBase32 } from "../lib/ids";
 import { nowIso } from "../lib/time";
 import { type MemberRow, type MemberView, toMemberView } from "./member-view";
+import { auditStatement } from "./audit";
+import { referralStatement, rejectOverCap } from "./referrals";
 
 export type RegisterMemberInput = {
   externalId: string;
@@ -105,8 +107,10 @@ export async function registerMember({ ctx, input }: { ctx: ServiceContext; inpu
     payload: { memberId: id, externalId: input.externalId, referredBy: referral?.id ?? null },
     createdAt: now,
   });
+  // With a referral code: the referrals row (fraud guards refuse with 409 referral_rejected).
+  const referralInsert = referral ? await referralStatement(ctx, { programId: input.programId, referrerId: referral.id, refereeId: id, email: input.email, phone: input.phone, now }) : null;
   // The event is only written if the member row was: guard it on the row's existence.
-  const [inserted] = await ctx.db.batch([insert.returning({ id: members.id }), event]);
+  const [inserted] = await ctx.db.batch([insert.returning({ id: members.id }), event, ...(referralInsert ? [referralInsert.statement] : [])]).catch(rejectOverCap);
   if (inserted.length === 0) {
     // Lost a race with a concurrent registration of the same externalId: remove our event.
     await ctx.db.delete(outboxEvents).where(and(eq(outboxEvents.memberId, id), eq(outboxEvents.type, "member.created")));
@@ -131,7 +135,7 @@ export async function updateMember({ ctx, input }: { ctx: ServiceContext; input:
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
   if (row.status === "erased") throw new AppError("conflict", "Member has been erased");
   const { consent, attributes, ...rest } = input.patch;
-  await ctx.db
+  const update = ctx.db
     .update(members)
     .set({
       ...rest,
@@ -141,6 +145,12 @@ export async function updateMember({ ctx, input }: { ctx: ServiceContext; input:
       updatedAt: nowIso(),
     })
     .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId)));
+  // Admin writes (blocking above all) are audited by field name only: no personal data in the log.
+  const audit =
+    ctx.principal?.scope === "admin"
+      ? [auditStatement(ctx, { action: input.patch.status === "blocked" && row.status !== "blocked" ? "member.blocked" : input.patch.status === "active" && row.status !== "active" ? "member.unblocked" : "member.updated", entityType: "member", entityId: row.id, before: { status: row.status }, after: { status: input.patch.status ?? row.status, fields: Object.keys(input.patch) } })]
+      : [];
+  await ctx.db.batch([update, ...audit]);
   return getMember({ ctx, input });
 }
 
@@ -178,6 +188,7 @@ export async function eraseMember({ ctx, input }: { ctx: ServiceContext; input: 
       .where(eq(members.id, row.id)),
     ctx.db.run(sql`UPDATE feedback SET text = NULL WHERE member_id = ${row.id}`),
     ctx.db.insert(outboxEvents).values({ id: newId("evt"), programId: input.programId, memberId: row.id, type: "member.erased", payload: { memberId: row.id }, createdAt: now }),
+    auditStatement(ctx, { action: "member.erased", entityType: "member", entityId: row.id, before: { status: row.status }, after: { status: "erased" } }),
   ]);
   return getMember({ ctx, input });
 }

@@ -4,7 +4,9 @@ import { sha256Hex } from "../lib/crypto";
 import type { Scope, ServiceContext } from "../lib/context";
 import { notFound } from "../lib/errors";
 import { newId, randomBase32 } from "../lib/ids";
+import { newSigningSecret } from "../lib/signing";
 import { nowIso } from "../lib/time";
+import { auditStatement } from "./audit";
 
 export type CreateProgramInput = {
   name: string;
@@ -41,6 +43,8 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
   const now = nowIso();
   const id = newId("prg");
   const keys = await Promise.all((["admin", "storefront", "partner"] as const).map((s) => mintKey(id, s, `default ${s}`)));
+  // Partners sign inbound events with this (src/lib/signing.ts); rotate via the admin API.
+  const partnerSigningSecret = typeof input.settings?.partnerSigningSecret === "string" ? input.settings.partnerSigningSecret : newSigningSecret("psk");
   await ctx.db.batch([
     ctx.db.insert(programs).values({
       id,
@@ -52,15 +56,21 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
       allowNegativeBalance: input.allowNegativeBalance ?? false,
       holdDays: input.holdDays ?? 0,
       expiryDays: input.expiryDays === undefined ? 365 : input.expiryDays,
-      settings: input.settings ?? {},
+      settings: { ...input.settings, partnerSigningSecret },
       createdAt: now,
       updatedAt: now,
     }),
     ctx.db.insert(apiKeys).values(keys.map((k) => k.row)),
+    // Filed under the new program (whoever created it: a script has no key, so keyId is null).
+    auditStatement(
+      { ...ctx, principal: { programId: id, keyId: ctx.principal?.keyId ?? (null as unknown as string), scope: "admin" } },
+      { action: "program.created", entityType: "program", entityId: id, after: { name: input.name, keys: keys.map((k) => ({ id: k.row.id, scope: k.row.scope, prefix: k.row.prefix })) } },
+    ),
   ]);
   return {
     programId: id,
     keys: { admin: keys[0].secret, storefront: keys[1].secret, partner: keys[2].secret },
+    partnerSigningSecret,
   };
 }
 

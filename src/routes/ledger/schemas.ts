@@ -4,7 +4,9 @@ import { Iso } from "../../lib/openapi";
 const Points = z.number().int("points must be a whole number").positive().max(1_000_000_000);
 const Money = z.number().int("amounts are integer minor units (e.g. cents)").positive().max(1_000_000_000_000);
 
-export const BalanceSchema = z.object({ available: z.number().int(), pending: z.number().int(), total: z.number().int() }).openapi("Balance");
+export const BalanceSchema = z
+  .object({ available: z.number().int(), pending: z.number().int(), total: z.number().int() })
+  .openapi("Balance", { example: { available: 1200, pending: 130, total: 1330 } });
 
 export const EntrySchema = z
   .object({
@@ -16,9 +18,17 @@ export const EntrySchema = z
     sourceId: z.string().nullable(),
     createdAt: z.string(),
   })
-  .openapi("LedgerEntry");
+  .openapi("LedgerEntry", { example: { id: "led_01jd…", type: "earn", points: 130, reason: "Purchase order-1001", sourceType: "order", sourceId: "order-1001", createdAt: "2026-11-25T10:00:00.000Z" } });
 
-export const LedgerWriteSchema = z.object({ entries: z.array(EntrySchema), balance: BalanceSchema }).passthrough().openapi("LedgerWrite");
+export const LedgerWriteSchema = z
+  .object({ entries: z.array(EntrySchema), balance: BalanceSchema })
+  .passthrough()
+  .openapi("LedgerWrite", {
+    example: {
+      entries: [{ id: "led_01jd…", type: "earn", points: 130, reason: "Purchase order-1001", sourceType: "order", sourceId: "order-1001", createdAt: "2026-11-25T10:00:00.000Z" }],
+      balance: { available: 1200, pending: 130, total: 1330 },
+    },
+  });
 
 export const CartItem = z.object({
   sku: z.string().min(1).max(128),

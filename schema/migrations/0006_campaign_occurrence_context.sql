@@ -1,0 +1,1 @@
+ALTER TABLE `campaign_occurrences` ADD `context` text;

@@ -1,0 +1,1 @@
+CREATE INDEX `coupons_expiry_idx` ON `coupons` (`status`,`expires_at`);

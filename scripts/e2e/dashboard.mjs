@@ -1,0 +1,242 @@
+#!/usr/bin/env node
+/**
+ * `npm run test:e2e`: the admin dashboard in a real browser.
+ *
+ * Starts the local stack like `npm run dev` (its own libSQL database and ports, so a running
+ * developer stack is untouched), seeds the demo program with `npm run seed` (which also runs
+ * the crons), takes 90 days of KPI snapshots, adds campaigns with an experiment if the seed
+ * made none, then opens /admin in Debian's Chromium (driven by playwright-core), enters the
+ * admin key and checks: no console errors, every chart whose data source this deployment
+ * has is drawn with data, and screenshots at laptop and phone size in test-results/.
+ * Exit code 0 when everything holds, 1 otherwise.
+ *
+ * Env: CHROMIUM_PATH (default /usr/bin/chromium); E2E_KEEP=1 keeps the stack running at the end;
+ * E2E_BASE_URL + E2E_ADMIN_KEY + E2E_STOREFRONT_KEY test an already running, seeded stack instead.
+ */
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { ensureCampaigns } from "./campaigns.mjs";
+
+const root = fileURLToPath(new URL("../..", import.meta.url));
+const resultsDir = join(root, "test-results");
+const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"];
+
+const log = (...args) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...args);
+const failures = [];
+const check = (ok, message) => {
+  if (ok) log(`ok   ${message}`);
+  else {
+    failures.push(message);
+    log(`FAIL ${message}`);
+  }
+};
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd, args, env) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d) => (out += d));
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", reject);
+    child.on("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err || out}`))));
+  });
+}
+
+async function waitForHealth(base, stack, timeoutMs = 120_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (stack.exitCode !== null) throw new Error(`the stack exited with ${stack.exitCode}; see test-results/e2e-stack.log`);
+    try {
+      const res = await fetch(`${base}/health`);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`${base}/health did not answer within ${timeoutMs / 1000}s; see test-results/e2e-stack.log`);
+}
+
+/** Open /admin, sign in with the key, wait until every panel has loaded. */
+async function openDashboard(page, base, key) {
+  await page.goto(`${base}/admin`, { waitUntil: "load" });
+  await page.locator("#admin-key").fill(key);
+  await page.locator("#key-form button[type=submit]").click();
+  await page.waitForSelector("body[data-state=ready]", { timeout: 60_000 });
+}
+
+async function main() {
+  if (!existsSync(chromiumPath)) throw new Error(`${chromiumPath} not found: apt-get install -y chromium (or set CHROMIUM_PATH)`);
+  mkdirSync(resultsDir, { recursive: true });
+  if (process.env.E2E_BASE_URL) {
+    const keys = { admin: process.env.E2E_ADMIN_KEY, storefront: process.env.E2E_STOREFRONT_KEY };
+    log(`testing the running stack at ${process.env.E2E_BASE_URL}`);
+    return inBrowser(process.env.E2E_BASE_URL, keys);
+  }
+  const [dbPort, apiPort] = [await freePort(), await freePort()];
+  const dbName = `e2e-${Date.now()}`;
+  const base = `http://127.0.0.1:${apiPort}`;
+  const libsqlUrl = `http://127.0.0.1:${dbPort}`;
+  const stackLog = openSync(join(resultsDir, "e2e-stack.log"), "w");
+
+  log(`starting the stack: api ${base}, libSQL ${libsqlUrl}, database .data/${dbName}`);
+  // Its own process group, so the whole tree (tsx, wrangler, workerd, libSQL) stops together.
+  // The seed writes a few thousand requests with one key: lift the per-key rate limit for this stack only.
+  const stack = spawn("npx", ["tsx", "scripts/dev.ts", "--var", "RATE_LIMIT_PER_MINUTE:1000000"], {
+    cwd: root,
+    detached: true,
+    stdio: ["ignore", stackLog, stackLog],
+    env: { ...process.env, LIBSQL_PORT: String(dbPort), PORT: String(apiPort), LIBSQL_DB: dbName, WRANGLER_SEND_METRICS: "false", CI: "true" },
+  });
+  try {
+    await waitForHealth(base, stack);
+    log("stack is up");
+
+    const seedEnv = { LIBSQL_PORT: String(dbPort), LIBSQL_DB: dbName, LIBSQL_URL: libsqlUrl, PORT: String(apiPort) };
+    const seeded = JSON.parse((await run("npx", ["tsx", "scripts/seed.ts", "--members", process.env.E2E_MEMBERS ?? "400", "--api", base, "--quiet"], seedEnv)).trim().split("\n").pop());
+    log(`seeded program ${seeded.programId} with ${seeded.members} members${process.env.E2E_KEEP === "1" ? ` (admin key ${seeded.keys.admin}, storefront key ${seeded.keys.storefront})` : ""}`);
+    await run("npx", ["tsx", "scripts/e2e/kpi-history.ts", "--program", seeded.programId, "--days", "90"], seedEnv);
+    log("KPI snapshots of the last 90 days taken");
+    await ensureCampaigns({ base, keys: seeded.keys, log });
+    await inBrowser(base, seeded.keys);
+  } finally {
+    if (process.env.E2E_KEEP === "1") log(`E2E_KEEP=1: the stack keeps running at ${base} (process group ${stack.pid})`);
+    else {
+      try {
+        process.kill(-stack.pid, "SIGTERM");
+      } catch {
+        // already gone
+      }
+      await new Promise((r) => (stack.exitCode !== null ? r() : stack.once("exit", r)));
+      await new Promise((r) => setTimeout(r, 300));
+      try {
+        process.kill(-stack.pid, "SIGKILL");
+      } catch {
+        // the group is gone
+      }
+      // The database files and the seed's state file of this run.
+      for (const f of readdirSync(join(root, ".data"))) if (f.startsWith(dbName) || f === `seed-${dbName}.json`) rmSync(join(root, ".data", f), { recursive: true, force: true });
+    }
+  }
+}
+
+/** The browser half: sign-in, charts, console, screenshots, sign-out. */
+async function inBrowser(base, keys) {
+  const userDataDir = mkdtempSync(join(tmpdir(), "loyalty-e2e-chromium-"));
+  let context;
+  try {
+    context = await chromium.launchPersistentContext(userDataDir, {
+      executablePath: chromiumPath,
+      headless: true,
+      args: CHROMIUM_ARGS,
+      viewport: { width: 1440, height: 900 },
+      deviceScaleFactor: 1,
+      // The dashboard honours reduced motion: charts draw without animation, so screenshots are final.
+      reducedMotion: "reduce",
+    });
+
+    // A wrong key is refused on the sign-in form (its 401 is expected console noise, so it runs in its own tab).
+    {
+      const page = await context.newPage();
+      await page.goto(`${base}/admin`);
+      await page.locator("#admin-key").fill(keys.storefront);
+      await page.locator("#key-form button[type=submit]").click();
+      await page.waitForSelector("body[data-state=sign-in] #sign-in-error:not(:empty)", { timeout: 30_000 });
+      check(/admin key/i.test(await page.locator("#sign-in-error").textContent()), "a storefront key is refused with a clear message");
+      await page.close();
+    }
+
+    const page = await context.newPage();
+    const consoleErrors = [];
+    page.on("console", (msg) => {
+      if (msg.type() === "error") consoleErrors.push(msg.text());
+    });
+    page.on("pageerror", (err) => consoleErrors.push(`page error: ${err.message}`));
+    page.on("response", (res) => {
+      if (res.status() >= 400) consoleErrors.push(`HTTP ${res.status()} ${res.url()}`);
+    });
+
+    await openDashboard(page, base, keys.admin);
+    const overview = await (await fetch(`${base}/v1/analytics/dashboard`, { headers: { authorization: `Bearer ${keys.admin}` } })).json();
+    check((await page.locator("#program-title").textContent()) === overview.program.name, "the program name is shown");
+
+    // Path parameter names are the owners' choice: compare paths with them blanked.
+    const paths = new Set(Object.keys((await (await fetch(`${base}/openapi.json`)).json()).paths).map((p) => p.replace(/\{[^}]+\}/g, "{}")));
+    const chartData = await page.evaluate(() =>
+      Object.fromEntries(Object.entries(window.__charts).map(([name, chart]) => [name, chart.data.datasets.reduce((n, d) => n + d.data.filter((v) => v != null).length, 0)])),
+    );
+    log("chart data points:", JSON.stringify(chartData));
+    // Which charts must have data: those whose source exists on this deployment and was seeded.
+    const expected = {
+      tiers: true,
+      stages: true,
+      churn: paths.has("/v1/analytics/models") || paths.has("/v1/analytics/churn"),
+      clv: paths.has("/v1/analytics/models") || paths.has("/v1/analytics/top-clv"),
+      segments: paths.has("/v1/analytics/segments") || paths.has("/v1/segments"),
+      kpis: paths.has("/v1/kpis"),
+      campaigns: overview.campaigns.length > 0,
+      experiments: overview.experiments.length > 0 && paths.has("/v1/experiments/{}/results"),
+    };
+    for (const [name, required] of Object.entries(expected)) {
+      if (required) check((chartData[name] ?? 0) > 0, `chart "${name}" is drawn with data`);
+      else log(`skip chart "${name}": its data source is not on this deployment yet (the panel says so)`);
+    }
+    const emptyNotes = await page.locator(".empty").allTextContents();
+    if (emptyNotes.length) log("panels without data:", JSON.stringify(emptyNotes));
+    const statValues = await page.locator(".stat .value").allTextContents();
+    check(statValues.length >= 5 && statValues.every((v) => v.trim().length > 0), `headline figures shown (${statValues.join(" | ")})`);
+    check(statValues.some((v) => v.includes("$")), "money is formatted in the program currency");
+
+    await page.screenshot({ path: join(resultsDir, "dashboard.png"), fullPage: true });
+    log("screenshot test-results/dashboard.png");
+
+    // Phone size: same tab (the key is in sessionStorage), reloaded at 390×844.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload({ waitUntil: "load" });
+    await page.waitForSelector("body[data-state=ready]", { timeout: 60_000 });
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    check(overflow <= 0, `no horizontal scrolling on a phone (overflow ${overflow}px)`);
+    await page.screenshot({ path: join(resultsDir, "dashboard-phone.png"), fullPage: true });
+    log("screenshot test-results/dashboard-phone.png");
+
+    check(consoleErrors.length === 0, `no console errors${consoleErrors.length ? `: ${consoleErrors.join(" | ")}` : ""}`);
+
+    // Sign out forgets the key.
+    await page.locator("#sign-out").click();
+    check((await page.evaluate(() => sessionStorage.length)) === 0 && (await page.locator("#sign-in").isVisible()), "sign out clears the key and shows the form");
+  } finally {
+    await context?.close().catch(() => {});
+    rmSync(userDataDir, { recursive: true, force: true });
+  }
+}
+
+try {
+  await main();
+} catch (err) {
+  failures.push(String(err?.stack ?? err));
+  log(`FAIL ${err?.stack ?? err}`);
+}
+if (failures.length) {
+  log(`${failures.length} check(s) failed`);
+  process.exit(1);
+}
+log("dashboard e2e passed");
+process.exit(0);

@@ -1,0 +1,9 @@
+import * as churn from "./churn";
+import * as getLifecycleSettings from "./get-lifecycle-settings";
+import * as models from "./models";
+import * as putLifecycleSettings from "./put-lifecycle-settings";
+import * as recompute from "./recompute";
+import * as segmentCounts from "./segment-counts";
+import * as topClv from "./top-clv";
+
+export const analyticsRoutes = [models, recompute, segmentCounts, churn, topClv, getLifecycleSettings, putLifecycleSettings];

@@ -1,0 +1,23 @@
+import { createRoute } from "@hono/zod-openapi";
+import { authorize } from "../../middleware/auth";
+import type { App } from "../../lib/context";
+import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { recomputeAnalytics } from "../../services/analytics";
+import { RecomputeSummarySchema } from "./schemas";
+
+export const route = createRoute({
+  method: "post",
+  path: "/v1/analytics/recompute",
+  tags: ["Analytics"],
+  summary: "Run the nightly analytics for this program now",
+  description:
+    "Scopes: admin. Fit (skipped below 50 purchasers, keeping the previous fit) → churn/CLV scores → RFM and value segments → lifecycle stages (stage.changed events) → custom segments. Bounded per step; `complete: false` means the nightly cron finishes the rest.",
+  security: bearerSecurity,
+  responses: { 200: jsonResponse(RecomputeSummarySchema, "What each step did"), ...errorResponses() },
+});
+
+export const register = (app: App) =>
+  app.openapi(route, async (c) => {
+    const { programId } = await authorize(c, ["admin"]);
+    return c.json(await recomputeAnalytics({ ctx: c.var.ctx, input: { programId } }), 200);
+  });

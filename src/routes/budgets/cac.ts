@@ -1,0 +1,40 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { authorize } from "../../middleware/auth";
+import type { App } from "../../lib/context";
+import { AppError } from "../../lib/errors";
+import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { customerAcquisitionCost } from "../../services/budgets";
+import { Period } from "./schemas";
+
+const CacSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    currency: z.string().nullable(),
+    channels: z.array(z.object({ channel: z.string(), spendMinor: z.number().int(), newMembers: z.number().int(), cacMinor: z.number().nullable() })),
+    total: z.object({ spendMinor: z.number().int(), newMembers: z.number().int(), blendedCacMinor: z.number().nullable() }),
+  })
+  .openapi("Cac");
+
+export const route = createRoute({
+  method: "get",
+  path: "/v1/analytics/cac",
+  tags: ["Budgets"],
+  summary: "Customer acquisition cost per channel",
+  description:
+    "Scope: admin. For the months from..to (inclusive, default: the current month): acquisition spend per channel ÷ members who joined through it (members.acquisitionChannel). Members without a channel are reported as unattributed (no CAC).",
+  security: bearerSecurity,
+  request: { query: z.object({ from: Period.optional(), to: Period.optional() }) },
+  responses: { 200: jsonResponse(CacSchema, "CAC per channel"), ...errorResponses() },
+});
+
+export const register = (app: App) =>
+  app.openapi(route, async (c) => {
+    const { programId } = await authorize(c, ["admin"]);
+    const q = c.req.valid("query");
+    const month = new Date().toISOString().slice(0, 7);
+    const from = q.from ?? q.to ?? month;
+    const to = q.to ?? (from > month ? from : month);
+    if (from > to) throw new AppError("invalid_request", "from must not be after to");
+    return c.json(await customerAcquisitionCost({ ctx: c.var.ctx, input: { programId, from, to } }), 200);
+  });

@@ -1,0 +1,36 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { authorize } from "../../middleware/auth";
+import type { App } from "../../lib/context";
+import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { putAcquisitionSpend } from "../../services/budgets";
+import { Money, Period } from "./schemas";
+
+const Params = z.object({
+  channel: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{1,64}$/, "channel is 1–64 of letters, digits, _ . -")
+    .openapi({ param: { name: "channel", in: "path" }, example: "paid_social" }),
+  period: Period.openapi({ param: { name: "period", in: "path" } }),
+});
+const Body = z.object({ amountMinor: Money }).strict().openapi("PutAcquisitionSpend", { example: { amountMinor: 1_200_000 } });
+const SpendSchema = z.object({ channel: z.string(), period: z.string(), amountMinor: z.number().int() }).openapi("AcquisitionSpend");
+
+export const route = createRoute({
+  method: "put",
+  path: "/v1/acquisition-spend/{channel}/{period}",
+  tags: ["Budgets"],
+  summary: "Record what a month's member acquisition cost on a channel",
+  description: "Scope: admin. The channel matches members' acquisitionChannel (set at registration); feeds GET /v1/analytics/cac. Audited.",
+  security: bearerSecurity,
+  request: { params: Params, body: jsonBody(Body) },
+  responses: { 201: jsonResponse(SpendSchema, "Recorded"), 200: jsonResponse(SpendSchema, "Updated"), ...errorResponses() },
+});
+
+export const register = (app: App) =>
+  app.openapi(route, async (c) => {
+    const { programId } = await authorize(c, ["admin"]);
+    const { channel, period } = c.req.valid("param");
+    const result = await putAcquisitionSpend({ ctx: c.var.ctx, input: { programId, channel, period, amountMinor: c.req.valid("json").amountMinor } });
+    const { created, ...spend } = result;
+    return c.json(spend, created ? 201 : 200);
+  });

@@ -1,0 +1,10 @@
+import { addRoutes } from "../../registry";
+import { campaignRoutes } from "./crud";
+import * as deleteChannel from "./delete-channel";
+import * as listChannels from "./list-channels";
+import * as listMessages from "./list-messages";
+import * as listOccurrences from "./list-occurrences";
+import * as putChannel from "./put-channel";
+import * as roi from "./roi";
+
+addRoutes(...campaignRoutes, listMessages, listOccurrences, roi, listChannels, putChannel, deleteChannel);

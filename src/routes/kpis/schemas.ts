@@ -1,0 +1,25 @@
+import { z } from "@hono/zod-openapi";
+
+const Rate = z.number().nullable();
+export const KpiFiguresSchema = z
+  .object({
+    members: z.object({ total: z.number().int(), new: z.number().int(), new30d: z.number().int(), active30d: z.number().int() }),
+    activeRate: Rate,
+    retentionRate30d: Rate,
+    repurchaseRate: Rate,
+    conversionRate: Rate,
+    revenue30d: z.number(),
+    orders30d: z.number().int(),
+    arpu30d: Rate,
+    aov30d: Rate,
+    points: z.object({ issued: z.number().int(), redeemed: z.number().int(), expired: z.number().int(), outstanding: z.number().int() }),
+    redemptionRate: Rate,
+    breakageRate: Rate,
+    pointsLiability: z.object({ points: z.number().int(), minor: z.number().int() }),
+    tierDistribution: z.record(z.string(), z.number().int()),
+    stageDistribution: z.record(z.string(), z.number().int()),
+    churnRate30d: Rate,
+    averageClv12m: Rate,
+    nps: z.object({ score: z.number().nullable(), responses: z.number().int(), promoters: z.number().int(), passives: z.number().int(), detractors: z.number().int() }),
+  })
+  .openapi("KpiFigures", { description: "Definitions: src/domain/kpis/definitions.ts. Rates are null when their denominator is 0; money in minor units." });

@@ -1,0 +1,9 @@
+import * as createReward from "./create-reward";
+import * as deleteReward from "./delete-reward";
+import * as getReward from "./get-reward";
+import * as listRewards from "./list-rewards";
+import * as memberRewards from "./member-rewards";
+import * as redeemReward from "./redeem-reward";
+import * as updateReward from "./update-reward";
+
+export const rewardRoutes = [listRewards, createReward, getReward, updateReward, deleteReward, memberRewards, redeemReward];

@@ -1,0 +1,69 @@
+import { z } from "@hono/zod-openapi";
+import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from "../../services/webhooks";
+
+// http is accepted only for local development hosts; partners' endpoints must be https.
+const LOCAL_HOSTS = /^(localhost|127\.0\.0\.1|\[::1\]|.+\.localhost|.+\.test)$/;
+
+const WebhookUrl = z
+  .url({ protocol: /^https?$/, error: "url must be an http(s) URL" })
+  .max(2048)
+  .refine((u) => {
+    const parsed = new URL(u);
+    return parsed.protocol === "https:" || LOCAL_HOSTS.test(parsed.hostname);
+  }, "url must use https (http only for localhost / .test hosts)")
+  .openapi({ example: "https://partner.example.com/loyalty/webhooks" });
+
+const EventTypes = z
+  .array(z.string().regex(EVENT_TYPE_PATTERN, 'event types look like "points.earned", "points.*" or "*"'))
+  .min(1)
+  .max(50)
+  .openapi({ description: `Exact types, families ("points.*") or "*". Emitted today: ${KNOWN_EVENT_TYPES.join(", ")}.`, example: ["points.earned", "tier.changed"] });
+
+export const WebhookSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    eventTypes: z.array(z.string()),
+    status: z.enum(["active", "disabled"]),
+    disabledReason: z.string().nullable(),
+    consecutiveFailures: z.number().int(),
+    previousSecretValidUntil: z.string().nullable().openapi({ description: "Until then deliveries are also signed with the previous secret (after a rotation)" }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Webhook");
+
+export const WebhookWithSecretSchema = WebhookSchema.extend({
+  secret: z.string().openapi({ description: "The signing secret, shown once. Verify X-Loyalty-Signature with it (see the webhook docs)." }),
+}).openapi("WebhookWithSecret");
+
+export const DeliverySchema = z
+  .object({
+    id: z.string(),
+    webhookId: z.string(),
+    eventId: z.string(),
+    eventType: z.string(),
+    status: z.enum(["pending", "delivered", "failed"]),
+    attempts: z.number().int(),
+    nextAttemptAt: z.string().nullable().openapi({ description: "When the next attempt is due; null when delivered, failed for good, or parked while the webhook is disabled" }),
+    lastStatusCode: z.number().int().nullable(),
+    lastError: z.string().nullable(),
+    createdAt: z.string(),
+    deliveredAt: z.string().nullable(),
+    payload: z.record(z.string(), z.unknown()).openapi({ description: "The exact JSON body sent: {id, type, programId, createdAt, data}" }),
+  })
+  .openapi("WebhookDelivery");
+
+export const CreateWebhookBody = z
+  .object({ url: WebhookUrl, eventTypes: EventTypes })
+  .strict()
+  .openapi("CreateWebhook", { example: { url: "https://partner.example.com/loyalty/webhooks", eventTypes: ["points.earned", "tier.changed", "reward.issued"] } });
+
+export const UpdateWebhookBody = z
+  .object({ url: WebhookUrl.optional(), eventTypes: EventTypes.optional(), status: z.enum(["active", "disabled"]).optional() })
+  .strict()
+  .refine((b) => Object.keys(b).length > 0, "send at least one of url, eventTypes, status")
+  .openapi("UpdateWebhook", { example: { status: "active" } });
+
+export const WebhookIdParam = z.object({ webhookId: z.string().min(1).max(64).openapi({ param: { name: "webhookId", in: "path" }, example: "whk_01jd..." }) });
+export const DeliveryParams = WebhookIdParam.extend({ deliveryId: z.string().min(1).max(64).openapi({ param: { name: "deliveryId", in: "path" }, example: "dlv_01jd..." }) });

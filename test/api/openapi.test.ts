@@ -1,0 +1,182 @@
+import { describe, expect, it } from "vitest";
+import "../../src/features";
+import { createApp } from "../../src/app";
+import { registry } from "../../src/registry";
+import { accrue, call, newMember, newProgram } from "./helpers";
+
+type Json = Record<string, any>;
+type Operation = { summary?: string; tags?: string[]; security?: unknown[]; requestBody?: Json; responses?: Record<string, Json>; parameters?: Json[] };
+
+const METHODS = ["get", "post", "put", "patch", "delete"] as const;
+// Static files of the dashboard page are not API routes; /__… are env-gated test and bench hooks.
+const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/admin\/$/, /^\/__/];
+
+/** Hono's `/v1/members/:memberId` (optionally `:id{regex}`) in OpenAPI form: `/v1/members/{memberId}`. */
+const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
+
+async function fetchDocument() {
+  const res = await call("GET", "/openapi.json");
+  expect(res.status).toBe(200);
+  return res.body as Json;
+}
+
+/** Resolve a local `$ref` (`#/components/schemas/X`). */
+function deref(doc: Json, node: Json | undefined): Json | undefined {
+  if (!node?.$ref) return node;
+  return String(node.$ref)
+    .replace(/^#\//, "")
+    .split("/")
+    .reduce<Json | undefined>((n, key) => n?.[key], doc);
+}
+
+function hasExample(doc: Json, media: Json | undefined): boolean {
+  if (!media) return false;
+  if (media.example !== undefined || (media.examples && Object.keys(media.examples).length > 0)) return true;
+  return schemaHasExample(doc, media.schema);
+}
+
+/** An example on the schema itself, or on every alternative of a oneOf/anyOf (e.g. one event or a batch). */
+function schemaHasExample(doc: Json, node: Json | undefined): boolean {
+  const schema = deref(doc, node);
+  if (!schema) return false;
+  if (schema.example !== undefined || (Array.isArray(schema.examples) && schema.examples.length > 0)) return true;
+  const alternatives = schema.oneOf ?? schema.anyOf;
+  return Array.isArray(alternatives) && alternatives.length > 0 && alternatives.every((alt: Json) => schemaHasExample(doc, alt));
+}
+
+/** Every route the app serves: the registry's modules and what Hono actually routes. */
+function servedRoutes() {
+  const app = createApp();
+  const fromHono = app.routes.filter((r) => r.method !== "ALL" && !r.path.endsWith("*")).map((r) => ({ method: r.method.toLowerCase(), path: openApiPath(r.path) }));
+  const fromRegistry = registry.routes.map((m) => ({ method: m.route.method.toLowerCase(), path: m.route.path }));
+  const seen = new Map<string, { method: string; path: string }>();
+  for (const r of [...fromRegistry, ...fromHono]) if (!UNDOCUMENTED.some((re) => re.test(r.path))) seen.set(`${r.method} ${r.path}`, r);
+  return [...seen.values()];
+}
+
+describe("OpenAPI document", () => {
+  it("is OpenAPI 3.1 with info, this deployment as server, a bearer scheme and described tags", async () => {
+    const doc = await fetchDocument();
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.info).toMatchObject({ title: "Loyalty Edge API", version: expect.any(String) });
+    expect(doc.info.description).toMatch(/Idempotency-Key/);
+    expect(doc.servers).toEqual([{ url: "http://loyalty.test", description: "This deployment" }]);
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+    const used = new Set(Object.values(doc.paths as Record<string, Record<string, Operation>>).flatMap((item) => Object.values(item).flatMap((op) => op.tags ?? [])));
+    const declared = new Map((doc.tags as Array<{ name: string; description?: string }>).map((t) => [t.name, t.description]));
+    for (const tag of used) expect(declared.get(tag), `tag ${tag}`).toMatch(/\S/);
+    expect(doc.tags[0].name).toBe("System");
+  });
+
+  it("documents every /v1 and system route: summary, a 2xx, its 4xx errors, a JSON body example", async () => {
+    const doc = await fetchDocument();
+    const routes = servedRoutes();
+    expect(routes.length).toBeGreaterThan(20);
+    expect(routes.some((r) => r.path === "/health")).toBe(true);
+
+    const problems: string[] = [];
+    for (const { method, path } of routes) {
+      const op = doc.paths?.[path]?.[method] as Operation | undefined;
+      const where = `${method.toUpperCase()} ${path}`;
+      if (!op) {
+        problems.push(`${where}: not in the document`);
+        continue;
+      }
+      if (!op.summary?.trim()) problems.push(`${where}: no summary`);
+      const statuses = Object.keys(op.responses ?? {});
+      if (!statuses.some((s) => /^2\d\d$/.test(s))) problems.push(`${where}: no 2xx response`);
+      // A route that takes a key or input can fail with 4xx: those answers must be documented, as the Error schema.
+      const takesInput = Boolean(op.security?.length || op.requestBody || op.parameters?.length);
+      const errors = statuses.filter((s) => /^[45]\d\d$/.test(s));
+      if (takesInput && !errors.some((s) => s.startsWith("4"))) problems.push(`${where}: no 4xx error responses`);
+      if (op.security?.length && !["401", "403"].every((s) => statuses.includes(s))) problems.push(`${where}: authenticated but 401/403 not documented`);
+      if (op.requestBody && !statuses.includes("400")) problems.push(`${where}: takes a body but 400 not documented`);
+      for (const s of errors) {
+        const schema = op.responses![s].content?.["application/json"]?.schema;
+        if (schema?.$ref !== "#/components/schemas/Error") problems.push(`${where}: ${s} is not the Error schema`);
+      }
+      const body = op.requestBody?.content?.["application/json"];
+      if (body && !hasExample(doc, body)) problems.push(`${where}: JSON request body without an example`);
+    }
+    expect(problems, `Routes to fix (tell their owners):\n${problems.join("\n")}`).toEqual([]);
+  });
+
+  it("documents nothing that is not served", async () => {
+    const doc = await fetchDocument();
+    const served = new Set(servedRoutes().map((r) => `${r.method} ${r.path}`));
+    const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) => METHODS.filter((m) => item[m]).map((m) => `${m} ${path}`));
+    expect(documented.filter((d) => !served.has(d))).toEqual([]);
+  });
+
+  it("is cacheable and readable cross-origin (for tooling)", async () => {
+    const res = await call("GET", "/openapi.json");
+    expect(res.headers.get("cache-control")).toMatch(/max-age=\d+/);
+    expect(res.headers.get("access-control-allow-origin")).toBe("*");
+  });
+});
+
+describe("API reference and dashboard page", () => {
+  it("/docs serves the Scalar reference over /openapi.json", async () => {
+    const res = await call("GET", "/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/text\/html/);
+    expect(String(res.body)).toContain("/openapi.json");
+  });
+
+  it("/admin serves the page with a strict CSP and versioned, long-cached assets", async () => {
+    const res = await call("GET", "/admin");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toMatch(/text\/html/);
+    expect(res.headers.get("content-security-policy")).toContain("script-src 'self'");
+    const html = String(res.body);
+    expect(html).toContain('name="viewport"');
+    const assets = [...html.matchAll(/(?:src|href)="(\/admin\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    expect(assets.map((a) => a.split("?")[0]).sort()).toEqual(["/admin/assets/app.css", "/admin/assets/app.js", "/admin/assets/chart.js"]);
+    for (const url of assets) {
+      const asset = await call("GET", url);
+      expect(asset.status, url).toBe(200);
+      expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+      expect(asset.headers.get("content-type")).toMatch(url.includes(".css") ? /text\/css/ : /javascript/);
+    }
+    expect(String((await call("GET", "/admin/assets/chart.js")).body)).toMatch(/^\/\*!\n \* Chart\.js v4\.5\.1[\s\S]*Released under the MIT License/);
+    expect((await call("GET", "/admin/assets/nope.js")).body.error.code).toBe("not_found");
+  });
+});
+
+describe("GET /v1/analytics/dashboard", () => {
+  it("aggregates the caller's program only: members, stages, tiers, liability, points", async () => {
+    const p = await newProgram({ pointCostPer1000: 10_000 });
+    const other = await newProgram();
+    await newMember(other);
+    const a = await newMember(p);
+    const b = await newMember(p);
+    await newMember(p);
+    expect((await accrue(p, a.id, 10_000)).status).toBe(201);
+    expect((await accrue(p, b.id, 2_550)).status).toBe(201);
+
+    const res = await call("GET", "/v1/analytics/dashboard", { key: p.keys.admin });
+    expect(res.status).toBe(200);
+    const o = res.body;
+    expect(o.program).toMatchObject({ id: p.programId, currency: "USD", pointCostPer1000: 10_000 });
+    expect(o.members).toMatchObject({ total: 3, active: 3, erased: 0, newLast30d: 3, purchasers: 2 });
+    // 1 point per 1.00: 100 + 25 points outstanding, costing 10 minor units each.
+    expect(o.liability).toEqual({ pointsOutstanding: 125, pointsPending: 0, pointsAvailable: 125, moneyMinor: 1_250, currency: "USD" });
+    expect(o.points).toEqual({ earned: 125, redeemed: 0 });
+    expect(o.stages.map((s: { stage: string }) => s.stage)).toEqual(["new", "active", "dormant", "at_risk", "churned"]);
+    expect(o.stages.reduce((n: number, s: { members: number }) => n + s.members, 0)).toBe(3);
+    expect(o.tiers).toEqual([{ tierId: null, name: "No tier", rank: null, members: 3 }]);
+    expect(o.churnRisk.buckets).toHaveLength(10);
+    expect(o.churnRisk.scored).toBe(0);
+    expect(o.clv.top).toEqual([]);
+    expect(o).toMatchObject({ segments: [], kpiSnapshots: [], campaigns: [], experiments: [] });
+  });
+
+  it("needs an admin key", async () => {
+    const p = await newProgram();
+    expect((await call("GET", "/v1/analytics/dashboard")).status).toBe(401);
+    const res = await call("GET", "/v1/analytics/dashboard", { key: p.keys.storefront });
+    expect(res.status).toBe(403);
+    expect(res.body.error.code).toBe("forbidden");
+    expect((await call("GET", "/v1/analytics/dashboard?days=0", { key: p.keys.admin })).body.error.code).toBe("invalid_request");
+  });
+});

@@ -1,0 +1,337 @@
+import { describe, expect, it } from "vitest";
+import "../../src/features";
+import { runScheduled } from "../../src/cron";
+import { parseSignatureHeader, verifySignature } from "../../src/lib/signing";
+import { schedules } from "../../src/registry";
+import { DISABLE_AFTER_CONSECUTIVE_FAILURES, dispatchOutbox, MAX_ATTEMPTS, RETRY_SCHEDULE_MINUTES, sweepDueDeliveries } from "../../src/services/webhooks-delivery";
+import { accrue, call, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
+
+const MINUTE = 60_000;
+// Without the queue binding the cron sends deliveries itself (the fallback path).
+const directEnv = { ...testEnv, WEBHOOK_QUEUE: undefined };
+
+async function tick(at: Date, env = directEnv) {
+  const dispatched = await dispatchOutbox(env, at, 500);
+  const swept = await sweepDueDeliveries(env, at, 500);
+  return { dispatched, swept };
+}
+
+type Received = { headers: Record<string, string>; body: string };
+const bucketUrl = (bucket: string) => `http://receiver.test/__test/receiver/${bucket}`;
+async function script(bucket: string, statuses: number[], then = 200) {
+  const res = await call("PUT", `/__test/receiver/${bucket}`, { body: { statuses, then } });
+  expect(res.status).toBe(200);
+}
+const received = async (bucket: string): Promise<Received[]> => (await call("GET", `/__test/receiver/${bucket}`)).body.received;
+
+async function subscribe(p: TestProgram, eventTypes: string[], bucket = uniqueKey("bucket")) {
+  const res = await call("POST", "/v1/webhooks", { key: p.keys.admin, body: { url: bucketUrl(bucket), eventTypes } });
+  expect(res.status).toBe(201);
+  return { bucket, webhook: res.body as { id: string; secret: string } };
+}
+
+async function deliveries(webhookId: string) {
+  const r = await db().$client.execute({ sql: "SELECT * FROM webhook_deliveries WHERE webhook_id = ? ORDER BY id", args: [webhookId] });
+  return r.rows.map((row) => ({
+    id: String(row.id),
+    eventId: String(row.event_id),
+    eventType: String(row.event_type),
+    status: String(row.status),
+    attempts: Number(row.attempts),
+    nextAttemptAt: row.next_attempt_at === null ? null : String(row.next_attempt_at),
+    lastStatusCode: row.last_status_code === null ? null : Number(row.last_status_code),
+  }));
+}
+
+async function webhookRow(id: string) {
+  const r = await db().$client.execute({ sql: "SELECT status, disabled_reason, consecutive_failures FROM webhooks WHERE id = ?", args: [id] });
+  return { status: String(r.rows[0].status), disabledReason: r.rows[0].disabled_reason as string | null, consecutiveFailures: Number(r.rows[0].consecutive_failures) };
+}
+
+describe("webhooks: admin API", () => {
+  it("creates (secret once), lists, gets, patches and deletes subscriptions, each audited without secrets", async () => {
+    const p = await newProgram();
+    const created = await call("POST", "/v1/webhooks", { key: p.keys.admin, body: { url: "https://partner.example.com/hook", eventTypes: ["points.earned", "tier.*"] } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ url: "https://partner.example.com/hook", eventTypes: ["points.earned", "tier.*"], status: "active", consecutiveFailures: 0 });
+    expect(created.body.secret).toMatch(/^whsec_[0-9a-z]{40}$/);
+    const id = created.body.id;
+
+    const list = await call("GET", "/v1/webhooks", { key: p.keys.admin });
+    expect(list.body.data.map((w: { id: string }) => w.id)).toEqual([id]);
+    expect(JSON.stringify(list.body)).not.toContain(created.body.secret);
+    const got = await call("GET", `/v1/webhooks/${id}`, { key: p.keys.admin });
+    expect(got.body).not.toHaveProperty("secret");
+
+    const patched = await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { eventTypes: ["*"], status: "disabled" } });
+    expect(patched.status).toBe(200);
+    expect(patched.body).toMatchObject({ eventTypes: ["*"], status: "disabled", disabledReason: "Disabled by an admin" });
+    const enabled = await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { status: "active" } });
+    expect(enabled.body).toMatchObject({ status: "active", disabledReason: null });
+
+    expect((await call("DELETE", `/v1/webhooks/${id}`, { key: p.keys.admin })).status).toBe(204);
+    expect((await call("GET", `/v1/webhooks/${id}`, { key: p.keys.admin })).status).toBe(404);
+    expect((await call("DELETE", `/v1/webhooks/${id}`, { key: p.keys.admin })).status).toBe(404);
+
+    const audit = await call("GET", `/v1/audit?entityType=webhook&entityId=${id}`, { key: p.keys.admin });
+    expect(audit.body.data.map((a: { action: string }) => a.action)).toEqual(["webhook.deleted", "webhook.updated", "webhook.updated", "webhook.created"]);
+    expect(audit.body.data[0].keyId).toBeTruthy();
+    expect(JSON.stringify(audit.body)).not.toContain(created.body.secret);
+  });
+
+  it("validates input and scope", async () => {
+    const p = await newProgram();
+    const bad = [
+      { url: "http://partner.example.com/hook", eventTypes: ["points.earned"] }, // http to a public host
+      { url: "ftp://x.test/hook", eventTypes: ["points.earned"] },
+      { url: "https://partner.example.com/hook", eventTypes: [] },
+      { url: "https://partner.example.com/hook", eventTypes: ["Points Earned"] },
+      { url: "https://partner.example.com/hook", eventTypes: ["*"], secret: "mine" },
+    ];
+    for (const body of bad) {
+      const res = await call("POST", "/v1/webhooks", { key: p.keys.admin, body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(res.body.error.code).toBe("invalid_request");
+    }
+    expect((await call("POST", "/v1/webhooks", { key: p.keys.storefront, body: { url: "https://x.example.com", eventTypes: ["*"] } })).status).toBe(403);
+    expect((await call("GET", "/v1/webhooks", { key: p.keys.partner })).status).toBe(403);
+    expect((await call("PATCH", "/v1/webhooks/whk_nope", { key: p.keys.admin, body: {} })).status).toBe(400);
+    expect((await call("PATCH", "/v1/webhooks/whk_nope", { key: p.keys.admin, body: { status: "active" } })).status).toBe(404);
+  });
+});
+
+describe("webhooks: delivery pipeline", () => {
+  it("outbox → delivery → retries with backoff → success, signed, and visible in the delivery log", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const { bucket, webhook } = await subscribe(p, ["points.*"]);
+    await script(bucket, [500, 503]);
+    const acc = await accrue(p, m.id, 10_000);
+    expect(acc.status).toBe(201);
+
+    const t0 = new Date();
+    const first = await runScheduled(schedules.everyMinute, directEnv, t0);
+    expect(first["webhooks.dispatch"]).toMatchObject({ deliveries: expect.any(Number) });
+    let [d] = await deliveries(webhook.id);
+    expect(d).toMatchObject({ eventType: "points.earned", status: "pending", attempts: 1, lastStatusCode: 500 });
+    const firstDelay = Date.parse(d.nextAttemptAt!) - t0.getTime();
+    expect(firstDelay).toBeGreaterThanOrEqual(0.8 * MINUTE);
+    expect(firstDelay).toBeLessThanOrEqual(1.2 * MINUTE);
+
+    // Not due yet: nothing is sent.
+    await tick(new Date(t0.getTime() + 30_000));
+    expect(await received(bucket)).toHaveLength(1);
+
+    const t1 = new Date(t0.getTime() + 2 * MINUTE);
+    await tick(t1);
+    [d] = await deliveries(webhook.id);
+    expect(d).toMatchObject({ status: "pending", attempts: 2, lastStatusCode: 503 });
+    const secondDelay = Date.parse(d.nextAttemptAt!) - t1.getTime();
+    expect(secondDelay).toBeGreaterThanOrEqual(0.8 * 5 * MINUTE);
+    expect(secondDelay).toBeLessThanOrEqual(1.2 * 5 * MINUTE);
+
+    await tick(new Date(t1.getTime() + 7 * MINUTE));
+    [d] = await deliveries(webhook.id);
+    expect(d).toMatchObject({ status: "delivered", attempts: 3, lastStatusCode: 200, nextAttemptAt: null });
+
+    // What the partner received: three identical, signed POSTs.
+    const got = await received(bucket);
+    expect(got).toHaveLength(3);
+    for (const [i, r] of got.entries()) {
+      expect(r.headers["x-loyalty-event-id"]).toBe(d.eventId);
+      expect(r.headers["x-loyalty-event-type"]).toBe("points.earned");
+      expect(r.headers["x-loyalty-delivery-id"]).toBe(d.id);
+      expect(r.headers["x-loyalty-delivery-attempt"]).toBe(String(i + 1));
+      expect(r.headers["content-type"]).toBe("application/json");
+      expect(await verifySignature({ header: r.headers["x-loyalty-signature"], body: r.body, secrets: [webhook.secret] })).toMatchObject({ ok: true });
+      expect(await verifySignature({ header: r.headers["x-loyalty-signature"], body: r.body, secrets: ["whsec_wrong"] })).toMatchObject({ ok: false });
+    }
+    const envelope = JSON.parse(got[2].body);
+    expect(envelope).toMatchObject({ id: d.eventId, type: "points.earned", programId: p.programId, data: { memberId: m.id, points: 100 } });
+    expect(got[0].body).toBe(got[2].body);
+
+    const log = await call("GET", `/v1/webhooks/${webhook.id}/deliveries`, { key: p.keys.admin });
+    expect(log.status).toBe(200);
+    expect(log.body.data).toHaveLength(1);
+    expect(log.body.data[0]).toMatchObject({ id: d.id, status: "delivered", attempts: 3, lastStatusCode: 200, payload: envelope });
+    const ok = await call("GET", `/v1/webhooks/${webhook.id}/deliveries?status=failed`, { key: p.keys.admin });
+    expect(ok.body.data).toHaveLength(0);
+
+    // Running the pipeline again sends nothing more (at-least-once, not at-many).
+    await tick(new Date(t1.getTime() + 60 * MINUTE));
+    expect(await received(bucket)).toHaveLength(3);
+  });
+
+  it("follows the whole retry schedule, gives up after the last attempt, and redelivers on request", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const { bucket, webhook } = await subscribe(p, ["points.earned"]);
+    await script(bucket, [], 500);
+    await accrue(p, m.id, 1_000);
+    let at = new Date();
+    await tick(at);
+    const delays: number[] = [];
+    for (let attempt = 1; attempt < MAX_ATTEMPTS; attempt++) {
+      const [d] = await deliveries(webhook.id);
+      expect(d).toMatchObject({ status: "pending", attempts: attempt });
+      const next = Date.parse(d.nextAttemptAt!);
+      delays.push((next - at.getTime()) / MINUTE);
+      at = new Date(next + 1000);
+      await tick(at);
+    }
+    const [last] = await deliveries(webhook.id);
+    expect(last).toMatchObject({ status: "failed", attempts: MAX_ATTEMPTS, nextAttemptAt: null, lastStatusCode: 500 });
+    delays.forEach((minutes, i) => {
+      expect(minutes).toBeGreaterThanOrEqual(RETRY_SCHEDULE_MINUTES[i] * 0.8 - 0.1);
+      expect(minutes).toBeLessThanOrEqual(RETRY_SCHEDULE_MINUTES[i] * 1.2 + 0.1);
+    });
+    expect(await received(bucket)).toHaveLength(MAX_ATTEMPTS);
+    expect((await webhookRow(webhook.id)).status).toBe("active");
+
+    await script(bucket, [], 204);
+    const again = await call("POST", `/v1/webhooks/${webhook.id}/deliveries/${last.id}/redeliver`, { key: p.keys.admin });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ id: last.id, status: "delivered", attempts: 1, lastStatusCode: 204 });
+    expect((await webhookRow(webhook.id)).consecutiveFailures).toBe(0);
+    expect((await call("POST", `/v1/webhooks/${webhook.id}/deliveries/dlv_nope/redeliver`, { key: p.keys.admin })).status).toBe(404);
+    const audit = await call("GET", `/v1/audit?entityType=webhook_delivery&entityId=${last.id}`, { key: p.keys.admin });
+    expect(audit.body.data[0].action).toBe("webhook.delivery.redelivered");
+  });
+
+  it(`disables a webhook after ${DISABLE_AFTER_CONSECUTIVE_FAILURES} consecutive failures, parks its deliveries, and resumes them when re-enabled`, async () => {
+    const p = await newProgram({ basePointsPerUnit: 1 });
+    const m = await newMember(p);
+    const { bucket, webhook } = await subscribe(p, ["points.*"]);
+    await script(bucket, [], 500);
+    for (let i = 0; i < DISABLE_AFTER_CONSECUTIVE_FAILURES; i++) {
+      const adj = await call("POST", `/v1/members/${m.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey("adj"), body: { points: 1, reason: `goodwill ${i}` } });
+      expect(adj.status).toBe(201);
+    }
+    const t0 = new Date();
+    await tick(t0);
+    const w = await webhookRow(webhook.id);
+    expect(w.status).toBe("disabled");
+    expect(w.consecutiveFailures).toBe(DISABLE_AFTER_CONSECUTIVE_FAILURES);
+    expect(w.disabledReason).toMatch(/consecutive failed deliveries/);
+    const parked = await deliveries(webhook.id);
+    expect(parked).toHaveLength(DISABLE_AFTER_CONSECUTIVE_FAILURES);
+    expect(parked.every((d) => d.status === "pending" && d.nextAttemptAt === null && d.attempts === 1)).toBe(true);
+    const shown = await call("GET", `/v1/webhooks/${webhook.id}`, { key: p.keys.admin });
+    expect(shown.body).toMatchObject({ status: "disabled", consecutiveFailures: DISABLE_AFTER_CONSECUTIVE_FAILURES });
+
+    // While disabled: nothing is sent, new events are not queued for it, redelivery is refused.
+    await call("POST", `/v1/members/${m.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey("adj"), body: { points: 1, reason: "while disabled" } });
+    await tick(new Date(t0.getTime() + 30 * MINUTE));
+    expect(await received(bucket)).toHaveLength(DISABLE_AFTER_CONSECUTIVE_FAILURES);
+    expect(await deliveries(webhook.id)).toHaveLength(DISABLE_AFTER_CONSECUTIVE_FAILURES);
+    const refused = await call("POST", `/v1/webhooks/${webhook.id}/deliveries/${parked[0].id}/redeliver`, { key: p.keys.admin });
+    expect(refused.status).toBe(409);
+
+    await script(bucket, [], 200);
+    const enabled = await call("PATCH", `/v1/webhooks/${webhook.id}`, { key: p.keys.admin, body: { status: "active" } });
+    expect(enabled.body).toMatchObject({ status: "active", consecutiveFailures: 0, disabledReason: null });
+    await tick(new Date());
+    const after = await deliveries(webhook.id);
+    expect(after.every((d) => d.status === "delivered" && d.attempts === 2)).toBe(true);
+    expect(await received(bucket)).toHaveLength(2 * DISABLE_AFTER_CONSECUTIVE_FAILURES);
+  });
+
+  it("signs with both secrets during the 24 h rotation overlap, then with the new one only", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const { bucket, webhook } = await subscribe(p, ["points.earned"]);
+    const rotated = await call("POST", `/v1/webhooks/${webhook.id}/rotate-secret`, { key: p.keys.admin });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.secret).not.toBe(webhook.secret);
+    expect(Date.parse(rotated.body.previousSecretValidUntil) - Date.now()).toBeGreaterThan(23.9 * 3600_000);
+    await accrue(p, m.id, 1_000);
+    await tick(new Date());
+    const [during] = await received(bucket);
+    const parsed = parseSignatureHeader(during.headers["x-loyalty-signature"])!;
+    expect(parsed.signatures).toHaveLength(2);
+    // A receiver still on the old secret and one already on the new both verify.
+    expect((await verifySignature({ header: during.headers["x-loyalty-signature"], body: during.body, secrets: [webhook.secret] })).ok).toBe(true);
+    expect((await verifySignature({ header: during.headers["x-loyalty-signature"], body: during.body, secrets: [rotated.body.secret] })).ok).toBe(true);
+
+    await accrue(p, m.id, 1_000);
+    await tick(new Date(Date.now() + 25 * 3600_000));
+    const after = (await received(bucket))[1];
+    expect(parseSignatureHeader(after.headers["x-loyalty-signature"])!.signatures).toHaveLength(1);
+    expect((await verifySignature({ header: after.headers["x-loyalty-signature"], body: after.body, secrets: [webhook.secret] })).ok).toBe(false);
+    expect((await verifySignature({ header: after.headers["x-loyalty-signature"], body: after.body, secrets: [rotated.body.secret] })).ok).toBe(true);
+    const audit = await call("GET", `/v1/audit?entityType=webhook&entityId=${webhook.id}`, { key: p.keys.admin });
+    expect(audit.body.data[0].action).toBe("webhook.secret_rotated");
+    expect(JSON.stringify(audit.body)).not.toContain(rotated.body.secret);
+  });
+
+  it("matches event types exactly, by family and by *, only for active webhooks and only for events after they were created", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const early = await accrue(p, m.id, 1_000); // before any webhook exists
+    expect(early.status).toBe(201);
+    const exact = await subscribe(p, ["points.earned"]);
+    const family = await subscribe(p, ["points.*"]);
+    const all = await subscribe(p, ["*"]);
+    const other = await subscribe(p, ["tier.changed"]);
+    const off = await subscribe(p, ["*"]);
+    await call("PATCH", `/v1/webhooks/${off.webhook.id}`, { key: p.keys.admin, body: { status: "disabled" } });
+    await accrue(p, m.id, 1_000);
+    const redeemed = await call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { points: 5, reason: "checkout" } });
+    expect(redeemed.status).toBe(201);
+    await tick(new Date());
+    const types = async (w: { webhook: { id: string } }) => (await deliveries(w.webhook.id)).map((d) => d.eventType).sort();
+    expect(await types(exact)).toEqual(["points.earned"]);
+    expect(await types(family)).toEqual(["points.earned", "points.redeemed"]);
+    const everything = await types(all);
+    expect(everything).toEqual(expect.arrayContaining(["points.earned", "points.redeemed"]));
+    expect(everything).not.toContain("member.created"); // happened before the webhook existed
+    expect(await types(other)).toEqual([]);
+    expect(await types(off)).toEqual([]);
+    // Dispatching again never duplicates a delivery.
+    await dispatchOutbox(directEnv, new Date(), 500);
+    expect(await types(exact)).toEqual(["points.earned"]);
+  });
+
+  it("delivers through the Cloudflare Queue when the binding exists", async () => {
+    expect(testEnv.WEBHOOK_QUEUE).toBeDefined();
+    const p = await newProgram();
+    const m = await newMember(p);
+    const { bucket, webhook } = await subscribe(p, ["points.earned"]);
+    await accrue(p, m.id, 2_000);
+    const result = await runScheduled(schedules.everyMinute, testEnv, new Date());
+    expect(result["webhooks.deliver"]).toMatchObject({ enqueued: expect.any(Number) });
+    let rows = await deliveries(webhook.id);
+    for (let i = 0; i < 100 && rows[0]?.status !== "delivered"; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      rows = await deliveries(webhook.id);
+    }
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ status: "delivered", attempts: 1, lastStatusCode: 200 });
+    const [got] = await received(bucket);
+    expect((await verifySignature({ header: got.headers["x-loyalty-signature"], body: got.body, secrets: [webhook.secret] })).ok).toBe(true);
+  });
+
+  it("keeps each program's webhooks and deliveries to itself", async () => {
+    const a = await newProgram();
+    const b = await newProgram();
+    const mb = await newMember(b);
+    const { webhook } = await subscribe(b, ["*"]);
+    await accrue(b, mb.id, 1_000);
+    await tick(new Date());
+    const [d] = await deliveries(webhook.id);
+    expect(d).toBeDefined();
+    for (const [method, path, body] of [
+      ["GET", `/v1/webhooks/${webhook.id}`],
+      ["PATCH", `/v1/webhooks/${webhook.id}`, { status: "disabled" }],
+      ["DELETE", `/v1/webhooks/${webhook.id}`],
+      ["POST", `/v1/webhooks/${webhook.id}/rotate-secret`],
+      ["GET", `/v1/webhooks/${webhook.id}/deliveries`],
+      ["POST", `/v1/webhooks/${webhook.id}/deliveries/${d.id}/redeliver`],
+    ] as Array<[string, string, unknown?]>) {
+      const res = await call(method, path, { key: a.keys.admin, body });
+      expect(res.status, `${method} ${path}`).toBe(404);
+    }
+    expect((await call("GET", "/v1/webhooks", { key: a.keys.admin })).body.data).toEqual([]);
+    expect(await webhookRow(webhook.id)).toMatchObject({ status: "active" });
+  });
+});
