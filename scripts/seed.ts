@@ -90,8 +90,6 @@ for (const cron of ["*/5 * * * *", "0 3 * * *", "* * * * *"]) {
   const res = await fetch(`${api}/__scheduled?cron=${encodeURIComponent(cron)}`);
   log(`cron ${cron}: ${res.status}`);
 }
-const recompute = await admin("POST", "/v1/analytics/recompute");
-log(`analytics recompute: ${recompute.status}`);
 void ids;
 
 console.log(JSON.stringify({ programId: state.programId, keys: state.keys, members: memberCount, dashboard: `${api}/admin`, docs: `${api}/docs`, stateFile }));

@@ -36,8 +36,56 @@ async function ensure(admin: Admin, path: string, items: Array<{ name: string }>
   return byName;
 }
 
+const rewards = (tierIds: Record<string, string>) => [
+  { name: "5% off your next order", kind: "coupon_percent", pointsCost: 500, costMinor: 250, value: 5, couponValidDays: 60 },
+  { name: "10.00 off", kind: "fixed_discount", pointsCost: 1_000, costMinor: 1_000, value: 1_000, couponValidDays: 90, perMemberLimit: 3 },
+  { name: "Canvas tote bag", kind: "free_product", pointsCost: 1_500, costMinor: 600, productSku: "TOTE-1", inventory: 500 },
+  { name: "Chef's table evening", kind: "experience", pointsCost: 10_000, costMinor: 8_000, inventory: 20, tierIds: [tierIds.Gold, tierIds.Diamond].filter(Boolean) },
+];
+
+const segments = [
+  { name: "High spenders", description: "Lifetime spend of 1,000.00 or more", rule: { field: "lifetimeSpend", op: "gte", value: 100_000 } },
+  { name: "Champions and loyal", rule: { field: "valueSegment", op: "in", value: ["champions", "loyal"] } },
+  { name: "Lapsing valuable", description: "Win-back audience", rule: { and: [{ field: "stage", op: "in", value: ["dormant", "at_risk"] }, { field: "rfm.m", op: "gte", value: 4 }] } },
+  { name: "Email opted-in VIPs", rule: { and: [{ field: "tags", op: "contains", value: "vip" }, { field: "consent.email", op: "eq", value: true }] } },
+];
+
+const campaigns = [
+  {
+    name: "Welcome series",
+    trigger: { type: "welcome" },
+    actions: [{ type: "send_message", channel: "email", template: "Hello {{name}}, welcome to Demo Shop! You have {{balance}} points." }],
+    frequencyCap: { max: 1, perDays: 365 },
+  },
+  {
+    name: "Win-back: we miss you",
+    trigger: { type: "stage_change", to: ["at_risk", "churned"] },
+    actions: [
+      { type: "award_points", points: 200 },
+      { type: "send_message", channel: "email", template: "{{name}}, we miss you: here are {{points}} points to come back." },
+    ],
+    frequencyCap: { max: 1, perDays: 180 },
+    budgetMinor: 500_000,
+    experiment: {
+      variants: [
+        { key: "points200", weight: 1 },
+        { key: "points400", weight: 1, actions: [{ type: "award_points", points: 400 }, { type: "send_message", channel: "email", template: "{{name}}, we miss you: {{points}} points are waiting." }] },
+      ],
+      holdoutPct: 10,
+      conversion: { type: "purchase", windowDays: 30 },
+      minimumDetectableEffect: 0.02,
+      maxDurationDays: 60,
+    },
+  },
+];
+
 export async function demoConfig(admin: Admin, log: (...a: unknown[]) => void) {
   const tierIds = await ensure(admin, "/v1/tiers", tiers, log);
   const ruleIds = await ensure(admin, "/v1/rules", rules, log);
-  return { tierIds, ruleIds };
+  const rewardIds = await ensure(admin, "/v1/rewards", rewards(tierIds), log);
+  const referral = await admin("PUT", "/v1/referral-program", { referrerPoints: 500, refereePoints: 200, maxPerMonth: 10, minOrderAmount: 3_000 });
+  if (referral.status >= 300) log(`referral program: ${referral.status}`);
+  const segmentIds = await ensure(admin, "/v1/segments", segments, log);
+  const campaignIds = await ensure(admin, "/v1/campaigns", campaigns, log);
+  return { tierIds, ruleIds, rewardIds, segmentIds, campaignIds };
 }

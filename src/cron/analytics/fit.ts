@@ -25,6 +25,8 @@ export type FitParams = z.infer<typeof fitParamsSchema>;
 
 type ModelDiagnostics = { n: number; logLikelihood: number; iterations: number; converged: boolean };
 export type FitDiagnostics = {
+  /** Day, purchasers and purchase totals the fit was made from (a same-day refit of the same data is skipped). */
+  fingerprint?: string;
   purchasers: number;
   sampleSize: number;
   sampled: boolean;
@@ -72,6 +74,10 @@ export async function fitProgramModels(db: Database, programId: string, now: Dat
   if (purchasers < MIN_PURCHASERS_FOR_FIT) return skip(`${purchasers} purchasers; at least ${MIN_PURCHASERS_FOR_FIT} are needed to fit`);
 
   const rows = raw.map(toSummary);
+  // Refitting the same purchases on the same day would only add a duplicate row: skip it.
+  const fingerprint = `${at.slice(0, 10)}|${purchasers}|${rows.reduce((s, r) => s + r.x, 0)}|${Math.round(rows.reduce((s, r) => s + r.mBar * r.x, 0))}`;
+  const previous = await currentFit(db, programId);
+  if (previous && previous.diagnostics.fingerprint === fingerprint) return { status: "skipped", reason: "purchases unchanged since today's fit", purchasers, current: previous };
   let bgnbd;
   try {
     bgnbd = fitBgNbd(rows);
@@ -104,6 +110,7 @@ export async function fitProgramModels(db: Database, programId: string, now: Dat
     ? []
     : ["Expected purchases are not computable with these parameters (a and b very large: dropout is nearly the same for everyone); churn probabilities are scored, expected purchases and CLV are left empty"];
   const diagnostics: FitDiagnostics = {
+    fingerprint,
     purchasers,
     sampleSize: rows.length,
     sampled: purchasers > rows.length,
