@@ -17,6 +17,7 @@ import { programs } from "../schema";
 import { database } from "../src/db/client";
 import { importMembers, importTransactions } from "../src/services/bulk-import";
 import type { ImportMemberRow, ImportTransactionRow } from "../src/services/import-schemas";
+import { snapshotProgramDay } from "../src/services/kpis";
 import { createProgram } from "../src/services/programs";
 import { demoConfig } from "./seed/demo-config";
 import { simulateMembers } from "./seed/simulate";
@@ -90,6 +91,10 @@ for (const cron of ["*/5 * * * *", "0 3 * * *", "* * * * *"]) {
   const res = await fetch(`${api}/__scheduled?cron=${encodeURIComponent(cron)}`);
   log(`cron ${cron}: ${res.status}`);
 }
+// 4. KPI history: the daily snapshots of the last 90 days, as the nightly cron would have taken them.
+const today = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
+for (let d = 90; d >= 1; d--) await snapshotProgramDay(db, program.id, new Date(today - d * 86_400_000).toISOString().slice(0, 10));
+log("KPI snapshots: last 90 days");
 void ids;
 
 console.log(JSON.stringify({ programId: state.programId, keys: state.keys, members: memberCount, dashboard: `${api}/admin`, docs: `${api}/docs`, stateFile }));
