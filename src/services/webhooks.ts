@@ -28,6 +28,11 @@ export const KNOWN_EVENT_TYPES = [
   "tier.changed",
   "reward.issued",
   "stage.changed",
+  "activity.recorded",
+  "coupon.cancelled",
+  "referral.qualified",
+  "referral.rewarded",
+  "referral.reversed",
 ] as const;
 
 type WebhookRow = typeof webhooks.$inferSelect;
