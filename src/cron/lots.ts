@@ -5,15 +5,20 @@ import type { Database } from "../db/client";
 const sqlId = (prefix: string) => sql.raw(`'${prefix}_' || lower(hex(randomblob(13)))`);
 const MAX_ROUNDS = 50;
 
+/** Sweeps cover every program; one program only where an admin (or a test) asks for it. */
+export type SweepScope = { programId?: string };
+const programFilter = (scope: SweepScope) => (scope.programId ? sql`AND program_id = ${scope.programId}` : sql``);
+
 /**
  * Move lots whose hold has passed from pending to available: members' pending drops by
  * the lots' remaining points, in one batch per bounded set of members.
  */
-export async function releasePendingLots(db: Database, now: Date, batchSize: number): Promise<number> {
+export async function releasePendingLots(db: Database, now: Date, batchSize: number, scope: SweepScope = {}): Promise<number> {
   const at = now.toISOString();
+  const program = programFilter(scope);
   let total = 0;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const due = sql`SELECT DISTINCT member_id FROM point_lots WHERE released = 0 AND available_at <= ${at} ORDER BY member_id LIMIT ${batchSize}`;
+    const due = sql`SELECT DISTINCT member_id FROM point_lots WHERE released = 0 AND available_at <= ${at} ${program} ORDER BY member_id LIMIT ${batchSize}`;
     const [, , released] = await db.batch([
       db.run(sql`UPDATE members SET points_pending = points_pending - (
           SELECT COALESCE(SUM(remaining), 0) FROM point_lots l WHERE l.member_id = members.id AND l.released = 0 AND l.available_at <= ${at}
@@ -34,11 +39,12 @@ export async function releasePendingLots(db: Database, now: Date, batchSize: num
  * Expire available lots past their date: one `expire` ledger entry per lot (idempotent
  * by its request key), members' balances down by the same, one event per member.
  */
-export async function expireLots(db: Database, now: Date, batchSize: number): Promise<number> {
+export async function expireLots(db: Database, now: Date, batchSize: number, scope: SweepScope = {}): Promise<number> {
   const at = now.toISOString();
+  const program = programFilter(scope);
   let total = 0;
   for (let round = 0; round < MAX_ROUNDS; round++) {
-    const due = sql`SELECT id FROM point_lots WHERE released = 1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ${at} ORDER BY expires_at, id LIMIT ${batchSize}`;
+    const due = sql`SELECT id FROM point_lots WHERE released = 1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ${at} ${program} ORDER BY expires_at, id LIMIT ${batchSize}`;
     const [, , , expired] = await db.batch([
       db.run(sql`INSERT INTO ledger_entries (id, program_id, member_id, type, points, reason, source_type, source_id, request_key, metadata, created_at)
         SELECT ${sqlId("led")}, program_id, member_id, 'expire', -remaining, 'Points expired', 'lot', id, 'expire:' || id, json_object('expiresAt', expires_at), ${at}

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, inArray, isNull, sql } from "drizzle-orm";
 import { outboxEvents } from "../../schema";
 import { database, type Database } from "../db/client";
 import type { Env } from "../env";

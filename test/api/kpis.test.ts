@@ -40,8 +40,8 @@ describe("KPIs", () => {
     const refunded = await order(m4.id, 4_000, 10);
     expect((await call("POST", `/v1/orders/${refunded}/refunds`, { key: p.keys.admin, idempotencyKey: uniqueKey(), body: { amount: 4_000 } })).status).toBe(201);
     expect((await call("POST", `/v1/members/${m3.id}/redemptions`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { points: 20, reason: "checkout" } })).status).toBe(201);
-    // Everything still held expires at +6 days (the sweep is set-based over all programs).
-    await expireLots(db(), new Date(now0 + 6 * DAY), 500);
+    // Everything still held expires at +6 days (the sweep scoped to this program).
+    await expireLots(db(), new Date(now0 + 6 * DAY), 500, { programId: p.programId });
     expect((await call("POST", `/v1/members/${m5.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey(), body: { points: 7, reason: "goodwill" } })).status).toBe(201);
     for (const [m, score] of [[m1, 10], [m2, 9], [m3, 7], [m5, 2]] as const) {
       expect((await call("POST", `/v1/members/${m.id}/feedback`, { key: p.keys.storefront, body: { kind: "nps", score } })).status).toBe(201);

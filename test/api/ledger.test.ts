@@ -1,13 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { runScheduled } from "../../src/cron";
-import { accrue, call, ledgerSum, newMember, newProgram, testEnv, uniqueKey } from "./helpers";
+import { expireLots, releasePendingLots } from "../../src/cron/lots";
+import { accrue, call, db, ledgerSum, newMember, newProgram, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;
-const sweep = (daysAhead: number) => runScheduled("*/5 * * * *", testEnv, new Date(Date.now() + daysAhead * DAY));
+// Sweeps scoped to the test's program, so time travel here never touches other test files' programs.
+let sweepProgram = "";
+const sweep = async (daysAhead: number) => {
+  const at = new Date(Date.now() + daysAhead * DAY);
+  await releasePendingLots(db(), at, 500, { programId: sweepProgram });
+  await expireLots(db(), at, 500, { programId: sweepProgram });
+};
 
 describe("points ledger", () => {
   it("accrual → pending → release → redeem first-to-expire → expire, balance = Σ ledger throughout", async () => {
     const p = await newProgram({ holdDays: 14, expiryDays: 365, basePointsPerUnit: 1 });
+    sweepProgram = p.programId;
     const m = await newMember(p);
     const first = await accrue(p, m.id, 10_050);
     expect(first.status).toBe(201);
