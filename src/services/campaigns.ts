@@ -8,6 +8,7 @@ import { newId } from "../lib/ids";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
 import { experimentDefinitionOf } from "./experiments";
+import { cursorPage } from "../lib/pagination";
 
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type ExperimentRow = typeof experiments.$inferSelect;
@@ -196,10 +197,8 @@ export async function listOccurrences({ ctx, input }: { ctx: ServiceContext; inp
     .from(campaignOccurrences)
     .where(and(eq(campaignOccurrences.programId, input.programId), eq(campaignOccurrences.campaignId, input.campaignId)))
     .groupBy(campaignOccurrences.outcome);
-  const page = rows.slice(0, input.limit);
   return {
     outcomes: Object.fromEntries(outcomes.map((o) => [o.outcome, Number(o.n)])),
-    data: page.map((o) => ({ id: o.id, memberId: o.memberId, occurrenceKey: o.occurrenceKey, variantKey: o.variantKey, outcome: o.outcome, context: o.context, createdAt: o.createdAt })),
-    nextCursor: rows.length > input.limit ? page[page.length - 1].id : null,
+    ...cursorPage(rows, input.limit, (o) => o.id, (o) => ({ id: o.id, memberId: o.memberId, occurrenceKey: o.occurrenceKey, variantKey: o.variantKey, outcome: o.outcome, context: o.context, createdAt: o.createdAt })),
   };
 }

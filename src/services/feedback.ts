@@ -8,6 +8,7 @@ import { ledgerHooks } from "../ledger/hooks";
 import type { LedgerResult } from "../ledger/result";
 import { memberLedger, writeRequest } from "./ledger";
 import { requireMemberRow } from "./members";
+import { cursorPage } from "../lib/pagination";
 
 export type FeedbackInput = { kind: "nps" | "survey" | "review"; score?: number; text?: string; tags?: string[] };
 type FeedbackRow = typeof feedback.$inferSelect;
@@ -59,6 +60,5 @@ export async function listMemberFeedback({ ctx, input }: { ctx: ServiceContext; 
     .where(and(eq(feedback.programId, input.programId), eq(feedback.memberId, input.memberId), input.cursor ? lt(feedback.id, input.cursor) : undefined))
     .orderBy(desc(feedback.id))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { data: page.map(view), nextCursor: rows.length > input.limit ? page[page.length - 1].id : null };
+  return cursorPage(rows, input.limit, (r) => r.id, view);
 }

@@ -7,6 +7,7 @@ import { forgetCachedKeys } from "../middleware/auth";
 import { forgetRateLeases } from "../middleware/rate-limit";
 import { auditStatement } from "./audit";
 import { mintKey } from "./programs";
+import { cursorPage } from "../lib/pagination";
 
 type KeyRow = typeof apiKeys.$inferSelect;
 
@@ -47,8 +48,7 @@ export async function listKeys({ ctx, input }: { ctx: ServiceContext; input: { p
     .where(and(eq(apiKeys.programId, input.programId), input.cursor ? lt(apiKeys.id, input.cursor) : undefined, input.includeRevoked ? undefined : isNull(apiKeys.revokedAt)))
     .orderBy(desc(apiKeys.id))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { data: page.map(keyView), nextCursor: rows.length > input.limit ? page[page.length - 1].id : null };
+  return cursorPage(rows, input.limit, (r) => r.id, keyView);
 }
 
 /**

@@ -11,6 +11,7 @@ import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
 import { mapLimit } from "./campaigns-fire";
 import { channelsOf } from "./campaigns-channels";
 import { requireCampaign } from "./campaigns";
+import { cursorPage } from "../lib/pagination";
 
 /** Only when TEST_RECEIVER=1 (vitest): this host is served by the Worker's own /__test/receiver routes. */
 const TEST_RECEIVER_HOST = "receiver.test";
@@ -113,15 +114,13 @@ export async function listCampaignMessages({ ctx, input }: { ctx: ServiceContext
     .where(and(eq(messages.programId, input.programId), eq(messages.campaignId, input.campaignId), input.status ? eq(messages.status, input.status as never) : undefined, input.cursor ? lt(messages.id, input.cursor) : undefined))
     .orderBy(desc(messages.id))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
   const [summary] = await ctx.db.all<Record<string, number>>(sql`
     SELECT COUNT(*) AS total, SUM(status = 'pending') AS pending, SUM(status = 'delivered') AS delivered, SUM(status = 'failed') AS failed,
       SUM(status = 'skipped_no_consent') AS skippedNoConsent, SUM(status = 'skipped_no_endpoint') AS skippedNoEndpoint
     FROM messages WHERE campaign_id = ${input.campaignId} AND program_id = ${input.programId}`);
   return {
     summary: Object.fromEntries(Object.entries(summary ?? {}).map(([k, v]) => [k, Number(v ?? 0)])),
-    data: page.map((m) => ({ id: m.id, memberId: m.memberId, channel: m.channel, body: m.body, status: m.status, attempts: m.attempts, nextAttemptAt: m.status === "pending" ? m.nextAttemptAt : null, lastError: m.lastError, createdAt: m.createdAt, deliveredAt: m.deliveredAt })),
-    nextCursor: rows.length > input.limit ? page[page.length - 1].id : null,
+    ...cursorPage(rows, input.limit, (m) => m.id, (m) => ({ id: m.id, memberId: m.memberId, channel: m.channel, body: m.body, status: m.status, attempts: m.attempts, nextAttemptAt: m.status === "pending" ? m.nextAttemptAt : null, lastError: m.lastError, createdAt: m.createdAt, deliveredAt: m.deliveredAt })),
   };
 }
 

@@ -11,6 +11,7 @@ import { auditStatement } from "./audit";
 import { type LedgerResult, unwrap } from "../ledger/result";
 import { memberLedger, writeRequest } from "./ledger";
 import { errorText } from "./rewards";
+import { cursorPage } from "../lib/pagination";
 
 /** `programs.settings.referral`: what each side earns, the referrer's monthly cap, the qualifying order. */
 export const ReferralSettingsSchema = z
@@ -140,11 +141,9 @@ export async function listMemberReferrals({ ctx, input }: { ctx: ServiceContext;
     byStatus[t.status] = Number(t.n);
     if (t.status === "rewarded") pointsEarned += Number(t.points);
   }
-  const data = page.slice(0, input.limit).map(referralView);
   return {
     referredBy: referredBy[0] ? referralView(referredBy[0]) : null,
-    data,
-    nextCursor: page.length > input.limit ? data[data.length - 1].id : null,
+    ...cursorPage(page, input.limit, (r) => r.id, referralView),
     totals: { count: Object.values(byStatus).reduce((a, b) => a + b, 0), byStatus, pointsEarned },
   };
 }

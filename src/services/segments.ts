@@ -8,6 +8,7 @@ import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
+import { cursorPage } from "../lib/pagination";
 
 /** Keeps the nightly recompute bounded: one set-based batch per segment. */
 export const MAX_SEGMENTS_PER_PROGRAM = 100;
@@ -123,8 +124,7 @@ export async function listSegments({ ctx, input }: { ctx: ServiceContext; input:
     .where(and(eq(segments.programId, input.programId), input.cursor ? gt(segments.id, input.cursor) : undefined))
     .orderBy(asc(segments.id))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { data: page.map(view), nextCursor: rows.length > input.limit ? page[page.length - 1].id : null };
+  return cursorPage(rows, input.limit, (r) => r.id, view);
 }
 
 export async function getSegment({ ctx, input }: { ctx: ServiceContext; input: { programId: string; segmentId: string } }) {
@@ -196,6 +196,5 @@ export async function listSegmentMembers({ ctx, input }: { ctx: ServiceContext; 
     .where(and(eq(segmentMembers.segmentId, segment.id), eq(segmentMembers.programId, input.programId), input.cursor ? gt(segmentMembers.memberId, input.cursor) : undefined))
     .orderBy(asc(segmentMembers.memberId))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { data: page, nextCursor: rows.length > input.limit ? page[page.length - 1].memberId : null };
+  return cursorPage(rows, input.limit, (r) => r.memberId);
 }

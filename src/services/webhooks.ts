@@ -7,6 +7,7 @@ import { newSigningSecret } from "../lib/signing";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
 import { attemptDelivery, parkDeliveries } from "./webhooks-delivery";
+import { cursorPage } from "../lib/pagination";
 
 /** After a rotation the previous secret keeps signing (a second v1) for this long. */
 export const SECRET_OVERLAP_MS = 24 * 3600_000;
@@ -105,8 +106,7 @@ export async function listWebhooks({ ctx, input }: { ctx: ServiceContext; input:
     .where(and(eq(webhooks.programId, input.programId), input.cursor ? lt(webhooks.id, input.cursor) : undefined))
     .orderBy(desc(webhooks.id))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { data: page.map((w) => webhookView(w)), nextCursor: rows.length > input.limit ? page[page.length - 1].id : null };
+  return cursorPage(rows, input.limit, (r) => r.id, (w) => webhookView(w));
 }
 
 export async function getWebhook({ ctx, input }: { ctx: ServiceContext; input: { programId: string; webhookId: string } }) {
@@ -195,8 +195,7 @@ export async function listDeliveries({ ctx, input }: { ctx: ServiceContext; inpu
     )
     .orderBy(desc(webhookDeliveries.id))
     .limit(input.limit + 1);
-  const page = rows.slice(0, input.limit);
-  return { data: page.map(deliveryView), nextCursor: rows.length > input.limit ? page[page.length - 1].id : null };
+  return cursorPage(rows, input.limit, (r) => r.id, deliveryView);
 }
 
 /**

@@ -6,6 +6,7 @@ import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam, PaginationQuery } from "../../lib/openapi";
 import { requireMemberRow } from "../../services/members";
 import { EntrySchema } from "./schemas";
+import { cursorPage } from "../../lib/pagination";
 
 export const route = createRoute({
   method: "get",
@@ -42,6 +43,5 @@ export const register = (app: App) =>
       .where(and(eq(ledgerEntries.programId, programId), eq(ledgerEntries.memberId, memberId), cursor ? lt(ledgerEntries.id, cursor) : undefined))
       .orderBy(desc(ledgerEntries.id))
       .limit(limit + 1);
-    const page = rows.slice(0, limit);
-    return c.json({ data: page, nextCursor: rows.length > limit ? page[page.length - 1].id : null }, 200);
+    return c.json(cursorPage(rows, limit, (r) => r.id), 200);
   });
