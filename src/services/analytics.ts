@@ -21,9 +21,12 @@ export async function modelFitsOf({ ctx, input }: { ctx: ServiceContext; input: 
 }
 
 /** Run the nightly analytics for the caller's program now (admin), bounded per step. */
-export async function recomputeAnalytics({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }): Promise<ProgramAnalyticsSummary> {
+export async function recomputeAnalytics({ ctx, input }: { ctx: ServiceContext; input: { programId: string; asOf?: string } }): Promise<ProgramAnalyticsSummary> {
   const { CRON_BATCH_SIZE } = settingsOf(ctx.env);
-  const summary = await runProgramAnalytics(ctx.db, input.programId, new Date(), { batchSize: CRON_BATCH_SIZE, maxPages: RECOMPUTE_MAX_PAGES });
+  // asOf: compute as of an instant in the past (e.g. the end of an imported history's
+  // calibration period); purchases after it are ignored.
+  const now = input.asOf ? new Date(input.asOf) : new Date();
+  const summary = await runProgramAnalytics(ctx.db, input.programId, now, { batchSize: CRON_BATCH_SIZE, maxPages: RECOMPUTE_MAX_PAGES });
   await auditStatement(ctx, { action: "analytics.recompute", entityType: "program", entityId: input.programId, after: { fit: summary.fit } });
   return summary;
 }

@@ -1,4 +1,4 @@
-import { createRoute } from "@hono/zod-openapi";
+import { createRoute, z } from "@hono/zod-openapi";
 import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
@@ -13,11 +13,25 @@ export const route = createRoute({
   description:
     "Scopes: admin. Fit (skipped below 50 purchasers, keeping the previous fit) → churn/CLV scores → RFM and value segments → lifecycle stages (stage.changed events) → custom segments. Bounded per step; `complete: false` means the nightly cron finishes the rest.",
   security: bearerSecurity,
+  request: {
+    body: {
+      required: false,
+      content: {
+        "application/json": {
+          schema: z
+            .object({ asOf: z.iso.datetime({ offset: true }).optional().openapi({ description: "Compute as of this instant (default now), e.g. the end of an imported history's calibration period; later purchases are ignored" }) })
+            .strict()
+            .openapi({ example: { asOf: "1997-09-30T12:00:00Z" } }),
+        },
+      },
+    },
+  },
   responses: { 200: jsonResponse(RecomputeSummarySchema, "What each step did"), ...errorResponses() },
 });
 
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["admin"]);
-    return c.json(await recomputeAnalytics({ ctx: c.var.ctx, input: { programId } }), 200);
+    const body = (c.req.valid("json") as { asOf?: string } | undefined) ?? {};
+    return c.json(await recomputeAnalytics({ ctx: c.var.ctx, input: { programId, asOf: body.asOf } }), 200);
   });
