@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { benchCron } from "./cron";
 import { benchAccrual, benchContention, benchLookup, benchQuote, type Comparison, httpPrograms, type Settings } from "./http";
 import { benchModels } from "./models";
-import { fundMembers, runSoak } from "./soak";
+import { fundMembers, memoryFlat, runSoak } from "./soak";
 import { root, type Stack, startStack } from "./stack";
 
 const SECTIONS = ["lookup", "accrual", "contention", "quote", "cron", "models", "soak"] as const;
@@ -142,12 +142,13 @@ try {
     await fundMembers(stack!, programs!.rich);
     const s = await runSoak(stack!, programs!.rich, { seconds: soakSeconds, connections: settings.connections });
     results.soak = s;
-    const growthOk = s.memory.late.totalMb <= s.memory.early.totalMb * 1.1 + 16;
+    const flat = memoryFlat(s.memory);
+    const mb = (m: { libsqlMb: number; workerMb: number; proxyMb: number }) => `${m.libsqlMb.toFixed(0)} / ${m.workerMb.toFixed(0)} / ${m.proxyMb.toFixed(0)} MB`;
+    const pct = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}%`;
     rows.push(
       { section: `soak ${soakSeconds} s, mixed, ${settings.connections} conns`, metric: "requests / errors", subject: `${s.stats.requests} / ${s.stats.errors}`, baseline: "", ratio: "", goal: `0 errors ${s.stats.errors === 0 ? "✓" : "✗"}` },
       { section: "", metric: "req/s, p50, p99", subject: `${s.stats.rps.toFixed(0)}, ${ms(s.stats.p50)}, ${ms(s.stats.p99)}`, baseline: "", ratio: "", goal: "" },
-      { section: "", metric: "stack RSS early → late", subject: `${s.memory.early.totalMb.toFixed(0)} → ${s.memory.late.totalMb.toFixed(0)} MB`, baseline: "", ratio: `${s.memory.growthPct.total >= 0 ? "+" : ""}${s.memory.growthPct.total.toFixed(1)}%`, goal: `flat ${growthOk ? "✓" : "✗"}` },
-      { section: "", metric: "libSQL / workerd RSS late", subject: `${s.memory.late.libsqlMb.toFixed(0)} / ${s.memory.late.workerdMb.toFixed(0)} MB`, baseline: "", ratio: `${s.memory.growthPct.libsql.toFixed(1)}% / ${s.memory.growthPct.workerd.toFixed(1)}%`, goal: "" },
+      { section: "", metric: "RSS libSQL / Worker / dev proxy, late", subject: mb(s.memory.late), baseline: `${mb(s.memory.early)} early`, ratio: `${pct(s.memory.growthPct.libsql)} / ${pct(s.memory.growthPct.worker)} / ${pct(s.memory.growthPct.proxy)}`, goal: `flat ${flat ? "✓" : "✗"}` },
       { section: "", metric: "balance ≠ Σ ledger", subject: String(s.ledgerMismatches), baseline: "", ratio: "", goal: `0 ${s.ledgerMismatches === 0 ? "✓" : "✗"}` },
     );
   }

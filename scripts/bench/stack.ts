@@ -3,8 +3,8 @@
  * migrations, then `wrangler dev`) started in its own process group on free ports with a fresh
  * database, and stopped as a group. Also reads the stack's memory from /proc.
  */
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -26,7 +26,35 @@ export type Stack = {
   stop(): Promise<void>;
 };
 
-export type StackOptions = { faults?: boolean; vars?: Record<string, string>; keepDatabase?: boolean; timeoutMs?: number };
+export type StackOptions = {
+  faults?: boolean;
+  vars?: Record<string, string>;
+  keepDatabase?: boolean;
+  timeoutMs?: number;
+  /** Serve a build made at start (default) rather than watching src/: edits made meanwhile do not restart the Worker mid-run. */
+  snapshot?: boolean;
+};
+
+/**
+ * Bundle the Worker once (`wrangler deploy --dry-run --outdir`) and write a config that serves
+ * that bundle as is: wrangler dev watches and rebuilds its sources, which would restart the
+ * Worker (and its Durable Objects) mid-run whenever a file under src/ changes.
+ */
+async function snapshotConfig(dir: string): Promise<string> {
+  await new Promise<void>((resolve, reject) =>
+    execFile(`${root}/node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", dir], { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", XDG_CONFIG_HOME: `${root}/.config` } }, (err, _out, stderr) =>
+      err ? reject(new Error(`wrangler build failed: ${stderr || err.message}`)) : resolve(),
+    ),
+  );
+  // The bundle's extra modules (the dashboard's ?raw files) keep their text type by exact name.
+  const textModules = readdirSync(dir).filter((f) => !/^(index\.js(\.map)?|README\.md)$/.test(f));
+  const config = readFileSync(join(root, "wrangler.toml"), "utf8")
+    .replace(/^main = .*$/m, 'main = "index.js"\nno_bundle = true\nfind_additional_modules = true')
+    .replace(/\[\[rules\]\]\ntype = "Text"\nglobs = \[[^\]]*\]/, `[[rules]]\ntype = "Text"\nglobs = ${JSON.stringify(textModules)}`);
+  const path = join(dir, "wrangler.toml");
+  writeFileSync(path, config);
+  return path;
+}
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -59,16 +87,27 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const [dbPort, apiPort, inspectorPort] = [await freePort(), await freePort(), await freePort()];
   const dbName = `bench-${Date.now()}-${process.pid}`;
   const persistDir = mkdtempSync(join(tmpdir(), "loyalty-stack-"));
+  const buildDir = mkdtempSync(join(tmpdir(), "loyalty-build-"));
+  const config = options.snapshot === false ? [] : ["--config", await snapshotConfig(buildDir)];
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   // `node --import tsx` (not the tsx CLI) so the spawned pid is the process that hosts the libSQL server.
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "scripts/dev.ts", ...vars, "--persist-to", persistDir, "--inspector-port", String(inspectorPort), "--log-level", "warn"],
+    ["--import", "tsx", "scripts/dev.ts", ...config, ...vars, "--persist-to", persistDir, "--inspector-port", String(inspectorPort), "--log-level", process.env.STACK_LOG_LEVEL ?? "warn"],
     {
       cwd: root,
       detached: true,
       stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, LIBSQL_PORT: String(dbPort), PORT: String(apiPort), LIBSQL_DB: dbName, LIBSQL_FAULTS: options.faults ? "1" : "0" },
+      env: {
+        ...process.env,
+        LIBSQL_PORT: String(dbPort),
+        PORT: String(apiPort),
+        LIBSQL_DB: dbName,
+        LIBSQL_FAULTS: options.faults ? "1" : "0",
+        // A private dev registry: wrangler dev reloads the Worker ("restarted mid-request") whenever
+        // another `wrangler dev` on the machine starts or stops and rewrites the shared one.
+        WRANGLER_REGISTRY_PATH: join(persistDir, "registry"),
+      },
     },
   );
   let output = "";
@@ -77,6 +116,12 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   };
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
+  // Debugging: STACK_LOG_FILE=path keeps the stack's whole output (with STACK_LOG_LEVEL=info|debug).
+  if (process.env.STACK_LOG_FILE) {
+    const file = createWriteStream(process.env.STACK_LOG_FILE, { flags: "a" });
+    child.stdout!.pipe(file);
+    child.stderr!.pipe(file);
+  }
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const pgid = child.pid!;
 
@@ -99,6 +144,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     for (let i = 0; i < 40 && groupPids(pgid).length > 0; i++) await new Promise((r) => setTimeout(r, 100));
     signal("SIGKILL");
     rmSync(persistDir, { recursive: true, force: true });
+    rmSync(buildDir, { recursive: true, force: true });
     if (!options.keepDatabase) for (const suffix of ["", "-wal", "-shm"]) rmSync(join(root, ".data", `${dbName}.db${suffix}`), { force: true });
   };
 
@@ -162,10 +208,16 @@ export const commandOf = (pid: number) => {
   }
 };
 
-/** RSS of the stack's parts: the libSQL server (dev.ts) and the Worker runtime (workerd processes). */
+/**
+ * RSS of the stack's parts: the libSQL server (the dev.ts process), the Worker runtime (the workerd
+ * running our code and its Durable Objects) and wrangler dev's proxy (the workerd listening on the
+ * public port, which forwards every request to the Worker: dev tooling, not part of what we ship).
+ */
 export function stackMemory(stack: Stack) {
   const pids = stack.pids();
-  const workerd = pids.filter((p) => /workerd/.test(commandOf(p))).reduce((s, p) => s + rssMb(p), 0);
-  const total = pids.reduce((s, p) => s + rssMb(p), 0);
-  return { libsqlMb: rssMb(stack.serverPid), workerdMb: workerd, totalMb: total };
+  const apiPort = new URL(stack.apiUrl).port;
+  const workerd = pids.filter((p) => /workerd/.test(commandOf(p)));
+  const isProxy = (p: number) => commandOf(p).includes(`entry=127.0.0.1:${apiPort}`);
+  const sum = (list: number[]) => list.reduce((s, p) => s + rssMb(p), 0);
+  return { libsqlMb: rssMb(stack.serverPid), workerMb: sum(workerd.filter((p) => !isProxy(p))), proxyMb: sum(workerd.filter(isProxy)), totalMb: sum(pids) };
 }

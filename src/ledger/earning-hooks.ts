@@ -8,7 +8,7 @@ import type { Tier, TierFigures } from "../domain/tiers/schema";
 import { newId } from "../lib/ids";
 import { toUtcIso } from "../lib/time";
 import { computeEarn } from "../services/earning";
-import { windowFigures, windowStart } from "../services/tiers";
+import { loadTiers, windowFigures, windowStart } from "../services/tiers";
 import type { AccrualContext } from "./accrue";
 import { ledgerHooks } from "./hooks";
 import { balanceAfter, entry, loadProgramAndMember, memberDelta, newLot, outbox, requireActive, deficitOf, type MemberRow, type Statement, type WriteScope } from "./state";
@@ -66,7 +66,6 @@ ledgerHooks.earn = async (ctx: AccrualContext) => {
 };
 
 ledgerHooks.afterAccrual.push(async (ctx) => {
-  const { loadTiers } = await import("../services/tiers");
   const ladder = await loadTiers(ctx.scope.db, ctx.scope.programId);
   const sameDay = ctx.member.lastPurchaseAt?.slice(0, 10) === ctx.occurredAt.slice(0, 10);
   const { statements, change } = await tierUpgradeStatements(ctx.scope, ctx.member, ladder, { spend: ctx.input.amount, orders: 1, pointsEarned: ctx.earn.points, activeDays: sameDay ? 0 : 1 });

@@ -1,14 +1,24 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { fileURLToPath } from "node:url";
 import { defineConfig } from "vitest/config";
+
+// This file lives in test/ (the repository's top level is fixed); everything resolves from the root.
+const root = fileURLToPath(new URL("..", import.meta.url));
 
 const workerd = { compatibilityDate: "2026-04-01", compatibilityFlags: ["nodejs_compat"] };
 
+// The stress project runs only when asked for (`npm run test:stress` = `vitest run --project stress`),
+// so a plain `vitest run` (`npm test`) stays fast.
+const stressRequested = process.argv.some((arg, i, all) => arg === "--project=stress" || (arg === "--project" && all[i + 1] === "stress"));
+
 export default defineConfig({
+  root,
   test: {
     projects: [
       // Pure domain logic (rules, tiers, models, statistics), run inside workerd.
       {
         plugins: [cloudflareTest({ miniflare: workerd })],
+        root,
         test: { name: "unit", include: ["test/unit/**/*.test.ts"] },
       },
       // The API through the real stack: the Worker and its Durable Objects in workerd,
@@ -16,7 +26,7 @@ export default defineConfig({
       {
         plugins: [
           cloudflareTest(async ({ inject }) => ({
-            wrangler: { configPath: "./wrangler.toml" },
+            wrangler: { configPath: `${root}wrangler.toml` },
             miniflare: {
               bindings: {
                 LIBSQL_URL: inject("libsqlUrl"),
@@ -26,11 +36,19 @@ export default defineConfig({
             },
           })),
         ],
+        root,
         test: { name: "api", include: ["test/api/**/*.test.ts"], globalSetup: ["test/setup/global-setup.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
       },
       // Node-side tooling: the local libSQL server and the CLI scripts.
       {
+        root,
         test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node", testTimeout: 60_000 },
+      },
+      // Slow reliability runs against a local stack each test starts (scripts/bench/stack.ts): full-size
+      // concurrency with the crons, a soak with memory sampling.
+      {
+        root,
+        test: { name: "stress", include: stressRequested ? ["test/stress/**/*.test.ts"] : [], environment: "node", testTimeout: 600_000, hookTimeout: 180_000, fileParallelism: false },
       },
     ],
   },
