@@ -1,10 +1,10 @@
 /**
  * Request-level benchmarks against the running stack, each a subject route against a baseline
- * on the same Worker, measured alternately in the same run: serial (1 connection: latency) and
- * loaded (N connections: throughput), the median over rounds.
+ * on the same Worker, in the same run: latency on one connection with the two interleaved request
+ * by request, throughput at N connections with the two alternating; the median over rounds.
  */
 import { addRulesAndTiers, type BenchProgram, benchProgram, twentyItemCart, uniqueId } from "./fixture";
-import { type LoadOptions, type LoadStats, percentile, runLoad } from "./load";
+import { type LoadOptions, type LoadStats, percentile, runInterleaved, runLoad } from "./load";
 import type { Stack } from "./stack";
 
 export type Settings = { seconds: number; rounds: number; connections: number };
@@ -45,16 +45,16 @@ type Target = { label: string; load: Omit<LoadOptions, "connections" | "seconds"
 
 export async function compare(name: string, subject: Target, baseline: Target, s: Settings, goalP50?: number): Promise<Comparison> {
   // Warm both (isolate, Durable Objects, key cache, connections) before measuring.
-  for (const t of [baseline, subject]) await runLoad({ ...t.load, connections: s.connections, seconds: 1 });
+  await runInterleaved([subject.load, baseline.load], { connections: s.connections, seconds: 1 });
   const runs = { subject: { serial: [] as LoadStats[], loaded: [] as LoadStats[] }, baseline: { serial: [] as LoadStats[], loaded: [] as LoadStats[] } };
   for (let round = 0; round < s.rounds; round++) {
-    // Alternate the order so drift (other load on the machine, a growing database) hits both.
+    // Latency: one connection, the two routes interleaved request by request.
+    const [sub, base] = await runInterleaved([subject.load, baseline.load], { connections: 1, seconds: s.seconds });
+    runs.subject.serial.push(sub);
+    runs.baseline.serial.push(base);
+    // Throughput: each route alone at N connections, the order alternating so drift hits both.
     const order = round % 2 === 0 ? (["baseline", "subject"] as const) : (["subject", "baseline"] as const);
-    for (const side of order) {
-      const t = side === "subject" ? subject : baseline;
-      runs[side].serial.push(await runLoad({ ...t.load, connections: 1, seconds: s.seconds }));
-      runs[side].loaded.push(await runLoad({ ...t.load, connections: s.connections, seconds: s.seconds }));
-    }
+    for (const side of order) runs[side].loaded.push(await runLoad({ ...(side === "subject" ? subject : baseline).load, connections: s.connections, seconds: s.seconds }));
   }
   const sub: Side = { label: subject.label, serial: combine(runs.subject.serial), loaded: combine(runs.subject.loaded) };
   const base: Side = { label: baseline.label, serial: combine(runs.baseline.serial), loaded: combine(runs.baseline.loaded) };

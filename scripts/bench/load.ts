@@ -36,52 +36,58 @@ export function percentile(sorted: number[], p: number) {
 }
 
 export async function runLoad(o: LoadOptions): Promise<LoadStats> {
-  const url = new URL(o.url);
-  const baseHeaders = { ...(o.body !== undefined || o.vary ? { "content-type": "application/json" } : {}), ...o.headers };
-  let i = 0;
-  const setupRequest = (req: RawRequest): RawRequest => {
-    const v = o.vary!(i++);
-    return {
-      ...req,
-      method: v.method ?? req.method,
-      path: v.path ?? req.path,
-      headers: { ...baseHeaders, ...v.headers },
-      body: v.body === undefined ? req.body : JSON.stringify(v.body),
+  return (await runInterleaved([o], { connections: o.connections, seconds: o.seconds, amount: o.amount }))[0];
+}
+
+/**
+ * Several targets on one origin, interleaved request by request on every connection (autocannon
+ * cycles through its request list per connection): with one connection, A B A B… — each side sees
+ * the same machine at the same moment, so their ratio does not drift with other load.
+ */
+export async function runInterleaved(targets: Array<Omit<LoadOptions, "connections" | "seconds" | "amount">>, run: { connections: number; seconds?: number; amount?: number }): Promise<LoadStats[]> {
+  const origin = new URL(targets[0].url).origin;
+  const counters = targets.map(() => 0);
+  const requests = targets.map((o, t) => {
+    const url = new URL(o.url);
+    const baseHeaders = { ...(o.body !== undefined || o.vary ? { "content-type": "application/json" } : {}), ...o.headers };
+    const setupRequest = (req: RawRequest): RawRequest => {
+      const v = o.vary!(counters[t]++);
+      return { ...req, method: v.method ?? req.method, path: v.path ?? req.path, headers: { ...baseHeaders, ...v.headers }, body: v.body === undefined ? req.body : JSON.stringify(v.body) };
     };
-  };
-  const latencies: number[] = [];
-  const started = performance.now();
-  const instance = autocannon({
-    url: url.origin,
-    connections: o.connections,
-    timeout: 60,
-    ...(o.amount ? { amount: o.amount } : { duration: o.seconds ?? 5 }),
-    requests: [
-      {
-        method: o.method ?? "GET",
-        path: url.pathname + url.search,
-        headers: baseHeaders,
-        body: o.body === undefined ? undefined : JSON.stringify(o.body),
-        ...(o.vary ? { setupRequest } : {}),
-      },
-    ],
+    return { method: o.method ?? "GET", path: url.pathname + url.search, headers: baseHeaders, body: o.body === undefined ? undefined : JSON.stringify(o.body), ...(o.vary ? { setupRequest } : {}) };
   });
-  instance.on("response", (_client: unknown, _status: number, _bytes: number, ms: number) => latencies.push(ms));
+  const latencies: number[][] = targets.map(() => []);
+  const statusCodes: Array<Record<string, number>> = targets.map(() => ({}));
+  const answered = new Map<unknown, number>();
+  const started = performance.now();
+  const instance = autocannon({ url: origin, connections: run.connections, timeout: 60, ...(run.amount ? { amount: run.amount } : { duration: run.seconds ?? 5 }), requests });
+  // Each connection sends its requests in order and waits for each answer: the n-th answer on a
+  // connection is for target n mod targets.
+  instance.on("response", (client: unknown, status: number, _bytes: number, ms: number) => {
+    const n = answered.get(client) ?? 0;
+    answered.set(client, n + 1);
+    const t = n % targets.length;
+    latencies[t].push(ms);
+    statusCodes[t][status] = (statusCodes[t][status] ?? 0) + 1;
+  });
   const result = await instance;
   const seconds = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const statusCodes = Object.fromEntries(Object.entries(result.statusCodeStats ?? {}).map(([k, v]) => [k, v.count]));
-  return {
-    requests: latencies.length,
-    seconds,
-    rps: latencies.length / seconds,
-    p50: percentile(latencies, 50),
-    p90: percentile(latencies, 90),
-    p99: percentile(latencies, 99),
-    mean: latencies.reduce((s, x) => s + x, 0) / Math.max(1, latencies.length),
-    errors: result.non2xx + result.errors + result.timeouts,
-    statusCodes,
-  };
+  return targets.map((_, t) => {
+    const sorted = latencies[t].sort((a, b) => a - b);
+    const non2xx = Object.entries(statusCodes[t]).reduce((sum, [code, count]) => sum + (code.startsWith("2") ? 0 : count), 0);
+    return {
+      requests: sorted.length,
+      seconds,
+      rps: sorted.length / seconds,
+      p50: percentile(sorted, 50),
+      p90: percentile(sorted, 90),
+      p99: percentile(sorted, 99),
+      mean: sorted.reduce((sum, x) => sum + x, 0) / Math.max(1, sorted.length),
+      // Connection errors and timeouts are not attributable to a target: counted on each.
+      errors: non2xx + result.errors + result.timeouts,
+      statusCodes: statusCodes[t],
+    };
+  });
 }
 
 /** JSON over fetch, throwing on an unexpected status (setup calls). */

@@ -148,7 +148,7 @@ try {
     rows.push(
       { section: `soak ${soakSeconds} s, mixed, ${settings.connections} conns`, metric: "requests / errors", subject: `${s.stats.requests} / ${s.stats.errors}`, baseline: "", ratio: "", goal: `0 errors ${s.stats.errors === 0 ? "✓" : "✗"}` },
       { section: "", metric: "req/s, p50, p99", subject: `${s.stats.rps.toFixed(0)}, ${ms(s.stats.p50)}, ${ms(s.stats.p99)}`, baseline: "", ratio: "", goal: "" },
-      { section: "", metric: "RSS libSQL / Worker / dev proxy, late", subject: mb(s.memory.late), baseline: `${mb(s.memory.early)} early`, ratio: `${pct(s.memory.growthPct.libsql)} / ${pct(s.memory.growthPct.worker)} / ${pct(s.memory.growthPct.proxy)}`, goal: `flat ${flat ? "✓" : "✗"}` },
+      { section: "", metric: "peak RSS libSQL / Worker / dev proxy, 2nd half", subject: mb(s.memory.secondHalfPeak), baseline: `${mb(s.memory.firstHalfPeak)} 1st half`, ratio: `${pct(s.memory.growthPct.libsql)} / ${pct(s.memory.growthPct.worker)} / ${pct(s.memory.growthPct.proxy)}`, goal: `flat ${flat ? "✓" : "✗"}` },
       { section: "", metric: "balance ≠ Σ ledger", subject: String(s.ledgerMismatches), baseline: "", ratio: "", goal: `0 ${s.ledgerMismatches === 0 ? "✓" : "✗"}` },
     );
   }

@@ -19,12 +19,15 @@ export type AfterAccrualHook = (ctx: AccrualContext & { earn: EarnResult }) => P
  * member's balance and purchase figures, and emit `points.earned` — one batch.
  */
 export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
-  const { program, member } = await loadProgramAndMember(scope);
+  // The duplicate-order read runs beside the program and member reads: one round trip, not two.
+  const [{ program, member }, [existing]] = await Promise.all([
+    loadProgramAndMember(scope),
+    scope.db.select({ id: orders.id }).from(orders).where(and(eq(orders.programId, scope.programId), eq(orders.orderId, input.orderId))).limit(1),
+  ]);
   requireActive(member);
   if (input.currency.toUpperCase() !== program.currency) {
     throw new AppError("invalid_request", `Currency ${input.currency} does not match the program currency ${program.currency}`);
   }
-  const [existing] = await scope.db.select({ id: orders.id }).from(orders).where(and(eq(orders.programId, scope.programId), eq(orders.orderId, input.orderId))).limit(1);
   if (existing) throw new AppError("duplicate_order", `Order ${input.orderId} has already been accrued (use the original Idempotency-Key to replay it)`);
 
   const occurredAt = input.occurredAt ? toUtcIso(input.occurredAt) : scope.now;

@@ -51,13 +51,17 @@ async function tierUpgradeStatements(scope: WriteScope, member: MemberRow, ladde
   };
 }
 
+/** The ladder the earn hook loaded, reused by the tier hook of the same write: one read, not two. */
+const ladderOfWrite = new WeakMap<WriteScope, Tier[]>();
+
 ledgerHooks.earn = async (ctx: AccrualContext) => {
   const { scope, program, member, input, occurredAt } = ctx;
-  const { result } = await computeEarn(scope.db, { program, member, isFirstPurchase: ctx.isFirstPurchase }, {
+  const { result, ladder } = await computeEarn(scope.db, { program, member, isFirstPurchase: ctx.isFirstPurchase }, {
     trigger: { type: "purchase" },
     occurredAt,
     order: { amount: input.amount, items: input.items, channel: input.channel, storeId: input.storeId },
   });
+  ladderOfWrite.set(scope, ladder);
   return {
     earn: { points: result.points, lines: result.lines.map((l) => ({ ruleId: l.ruleId, name: l.name, points: l.points })), tierMultiplier: result.tierMultiplier },
     statements: ruleUsageStatements(scope, result),
@@ -66,7 +70,7 @@ ledgerHooks.earn = async (ctx: AccrualContext) => {
 };
 
 ledgerHooks.afterAccrual.push(async (ctx) => {
-  const ladder = await loadTiers(ctx.scope.db, ctx.scope.programId);
+  const ladder = ladderOfWrite.get(ctx.scope) ?? (await loadTiers(ctx.scope.db, ctx.scope.programId));
   const sameDay = ctx.member.lastPurchaseAt?.slice(0, 10) === ctx.occurredAt.slice(0, 10);
   const { statements, change } = await tierUpgradeStatements(ctx.scope, ctx.member, ladder, { spend: ctx.input.amount, orders: 1, pointsEarned: ctx.earn.points, activeDays: sameDay ? 0 : 1 });
   return { statements, response: change ? { tierChange: change } : {} };

@@ -66,13 +66,25 @@ export class MemberLedger extends DurableObject<Env> {
   #write(req: WriteRequest, operation: string, plan: (scope: WriteScope) => Promise<Plan>): Promise<LedgerResult> {
     return this.#mutex.run(async () => {
       const db = database(this.env);
+      const newScope = (): WriteScope => ({ db, programId: req.programId, memberId: req.memberId, requestKey: req.idempotencyKey, now: nowIso() });
+      const settle = (scope: WriteScope) => plan(scope).then((planned) => ({ planned }), (error: unknown) => ({ error }));
       try {
+        // Planning only reads, so the first plan runs beside the replay lookup (one round trip
+        // fewer per write); a replay wins, and only then may a planning error (e.g. insufficient
+        // points now) stand, so a retried request always gets its original answer.
+        const firstScope = newScope();
+        const firstPlan = settle(firstScope);
         const replay = await this.#replay(db, req);
-        if (replay) return replay;
+        if (replay) {
+          await firstPlan; // its reads end before the next write starts; its result is dropped
+          return replay;
+        }
         // One retry: a CHECK failure means a cron sweep changed a lot between our read and write.
         for (let attempt = 1; ; attempt++) {
-          const scope: WriteScope = { db, programId: req.programId, memberId: req.memberId, requestKey: req.idempotencyKey, now: nowIso() };
-          const planned = await plan(scope);
+          const scope = attempt === 1 ? firstScope : newScope();
+          const outcome = attempt === 1 ? await firstPlan : await settle(scope);
+          if ("error" in outcome) throw outcome.error;
+          const planned = outcome.planned;
           const record = db.insert(ledgerRequests).values({
             programId: req.programId,
             idempotencyKey: req.idempotencyKey,

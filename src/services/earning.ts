@@ -1,4 +1,4 @@
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { earningRules, ruleMemberUsage, segmentMembers } from "../../schema";
 import type { Database } from "../db/client";
 import { type EarnResult, type EngineRule, evaluateRules, type RuleUsage } from "../domain/rules/engine";
@@ -24,18 +24,21 @@ export async function loadActiveRules(db: Database, programId: string): Promise<
  */
 export async function computeEarn(db: Database, subject: EarningSubject, event: EarningEvent): Promise<{ result: EarnResult; ladder: Tier[] }> {
   const { program, member } = subject;
-  const [rules, ladder] = await Promise.all([loadActiveRules(db, program.id), loadTiers(db, program.id)]);
-  const ruleIds = rules.map((r) => r.id);
-  const [usageRows, segmentRows] =
-    member && ruleIds.length > 0
-      ? await db.batch([
-          db.select().from(ruleMemberUsage).where(and(eq(ruleMemberUsage.memberId, member.id), inArray(ruleMemberUsage.ruleId, ruleIds))),
+  // Every read at once (one round trip): the member's usage and segments are fetched without
+  // waiting for the rule ids, and usage of rules no longer active is ignored below.
+  const [rules, ladder, [usageRows, segmentRows]] = await Promise.all([
+    loadActiveRules(db, program.id),
+    loadTiers(db, program.id),
+    member
+      ? db.batch([
+          db.select().from(ruleMemberUsage).where(eq(ruleMemberUsage.memberId, member.id)),
           db.select({ segmentId: segmentMembers.segmentId }).from(segmentMembers).where(eq(segmentMembers.memberId, member.id)),
         ])
-      : [[], []];
+      : Promise.resolve([[], []] as const),
+  ]);
   const usage: RuleUsage = {};
   for (const r of rules) usage[r.id] = { memberPoints: 0, totalPoints: r.pointsAwarded };
-  for (const u of usageRows) usage[u.ruleId].memberPoints = u.points;
+  for (const u of usageRows) if (usage[u.ruleId]) usage[u.ruleId].memberPoints = u.points;
   const tier = ladder.find((t) => t.id === member?.tierId) ?? ladder[0];
   const result = evaluateRules({
     rules,

@@ -38,14 +38,16 @@ function view(row: { member: MemberRow; tierName: string | null; tierRank: numbe
 
 /** One indexed read: member + tier name, scoped to the caller's program. */
 export async function getMember({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string; withSegments?: boolean } }) {
-  const [row] = await memberSelect(ctx)
+  const memberQuery = memberSelect(ctx)
     .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId)))
     .limit(1);
+  // With segments: both reads in one batch, one round trip (the storefront's hot path).
+  const [rows, segmentRows] = input.withSegments
+    ? await ctx.db.batch([memberQuery, ctx.db.select({ id: segmentMembers.segmentId }).from(segmentMembers).where(eq(segmentMembers.memberId, input.memberId))])
+    : [await memberQuery, []];
+  const [row] = rows;
   if (!row) throw notFound("Member");
-  const segments = input.withSegments
-    ? (await ctx.db.select({ id: segmentMembers.segmentId }).from(segmentMembers).where(eq(segmentMembers.memberId, input.memberId))).map((s) => s.id)
-    : [];
-  return view(row, segments);
+  return view(row, segmentRows.map((s) => s.id));
 }
 
 export async function findMemberByExternalId({ ctx, input }: { ctx: ServiceContext; input: { programId: string; externalId: string } }) {

@@ -5,6 +5,8 @@
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expireLots, releasePendingLots } from "../../src/cron/lots";
+import { requalifyProgram } from "../../src/cron/tiers";
+import { loadTiers } from "../../src/services/tiers";
 import { memberLedger } from "../../src/services/ledger";
 import { extraKeys, isExpectedRefusal, keyProblems, ledgerViolations, mixedOps, type Op, type Outcome } from "../stress/ledger-workload";
 import { callDirect as call, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
@@ -61,7 +63,8 @@ async function expectKeysExactlyOnce(programId: string, outcomes: Outcome[]) {
 describe("reliability: concurrency", () => {
   it("200 mixed writes on one member and across 20 members, interleaved with the release/expiry crons", async () => {
     // A 2-day hold and a 20-day expiry, so sweeps dated +2.5 d release and sweeps dated +21 d expire
-    // the immediately available (adjustment) lots while the held purchase lots live on.
+    // the immediately available (adjustment) lots while the held purchase lots live on. The sweeps
+    // time-travel this program only.
     const p = await newProgram({ holdDays: 2, expiryDays: 20 });
     const keys = await burstKeys(p);
     const solo = await newMember(p);
@@ -78,8 +81,8 @@ describe("reliability: concurrency", () => {
     const sweeps = async () => {
       const results = [];
       for (let i = 0; i < 4; i++) {
-        results.push(await asCron(() => releasePendingLots(db(), new Date(Date.now() + 2.5 * DAY), 50)));
-        results.push(await asCron(() => expireLots(db(), new Date(Date.now() + 21 * DAY), 50)));
+        results.push(await asCron(() => releasePendingLots(db(), new Date(Date.now() + 2.5 * DAY), 50, { programId: p.programId })));
+        results.push(await asCron(() => expireLots(db(), new Date(Date.now() + 21 * DAY), 50, { programId: p.programId })));
       }
       return results;
     };
@@ -158,5 +161,55 @@ describe("reliability: Durable Object restarts", () => {
     await expectKeysExactlyOnce(p.programId, all);
     // The restarts did cut writes off mid-flight (else this proved nothing).
     expect(interrupted).toBeGreaterThan(0);
+  });
+});
+
+describe("reliability: set-based tier requalification", () => {
+  it("applies each page's renewals, upgrades and downgrades once, with their history and events, and a rerun changes nothing", async () => {
+    const p = await newProgram();
+    const keys = await burstKeys(p);
+    for (const tier of [
+      { name: "Bronze", rank: 0, qualification: { windowDays: 365 } },
+      { name: "Silver", rank: 1, qualification: { windowDays: 365, minSpend: 50_000 } },
+    ]) expect((await call("POST", "/v1/tiers", { key: keys.admin[0], body: tier })).status).toBe(201);
+    const ladder = await loadTiers(db(), p.programId);
+    const [bronze, silver] = ladder;
+    // Seven members over four pages of two: spenders (60 000) and not (5 000), in every starting state.
+    const states = [
+      { spend: 5_000, tier: null, expect: ["upgrade", bronze.id] }, // no tier yet: the entry tier
+      { spend: 60_000, tier: null, expect: ["upgrade", silver.id] },
+      { spend: 60_000, tier: silver.id, expect: ["renew", silver.id] }, // period over, still qualifies
+      { spend: 5_000, tier: silver.id, expect: ["downgrade", bronze.id] }, // period over, no grace
+      { spend: 5_000, tier: bronze.id, expect: ["renew", bronze.id] },
+      { spend: 60_000, tier: bronze.id, expect: ["upgrade", silver.id] }, // an upgrade a write missed
+      { spend: 5_000, tier: silver.id, secured: true, expect: ["none", silver.id] }, // still secured
+    ];
+    const ids: string[] = [];
+    for (const st of states) {
+      const m = await newMember(p);
+      const res = await call("POST", `/v1/members/${m.id}/accruals`, { key: keys.storefront[0], idempotencyKey: uniqueKey(), body: { orderId: uniqueKey("o"), amount: st.spend, currency: "USD" } });
+      expect(res.status).toBe(201);
+      const securedUntil = st.secured ? new Date(Date.now() + 30 * DAY).toISOString() : new Date(Date.now() - DAY).toISOString();
+      await db().$client.execute({ sql: "UPDATE members SET tier_id = ?, tier_secured_until = ? WHERE id = ?", args: [st.tier, st.tier ? securedUntil : null, m.id] });
+      ids.push(m.id);
+    }
+    const now = new Date();
+    const counts = await requalifyProgram(db(), p.programId, ladder, now, 2);
+    expect(counts).toMatchObject({ examined: 6, upgrade: 3, renew: 2, downgrade: 1, grace: 0 });
+    const rows = await db().$client.execute({ sql: `SELECT id, tier_id, tier_secured_until FROM members WHERE program_id = ?`, args: [p.programId] });
+    const byId = new Map(rows.rows.map((r) => [String(r.id), r]));
+    for (const [i, st] of states.entries()) {
+      const row = byId.get(ids[i])!;
+      expect(row.tier_id, `member ${i}`).toBe(st.expect[1]);
+      if (st.expect[0] !== "none") expect(Date.parse(String(row.tier_secured_until))).toBeGreaterThan(Date.now() + 360 * DAY);
+      const history = await db().$client.execute({ sql: "SELECT change, from_tier_id, to_tier_id FROM tier_history WHERE member_id = ? AND reason = 'requalification'", args: [ids[i]] });
+      const events = await db().$client.execute({ sql: "SELECT payload FROM outbox_events WHERE member_id = ? AND type = 'tier.changed' AND created_at = ?", args: [ids[i], now.toISOString()] });
+      const moved = st.expect[0] === "upgrade" || st.expect[0] === "downgrade";
+      expect(history.rows.map((h) => [h.change, h.from_tier_id, h.to_tier_id]), `history of member ${i}`).toEqual(moved ? [[st.expect[0], st.tier, st.expect[1]]] : []);
+      const payloads = events.rows.map((e) => JSON.parse(String(e.payload)));
+      expect(payloads.map((e) => [e.change, e.from, e.to]), `events of member ${i}`).toEqual(moved ? [[st.expect[0], st.tier, st.expect[1]]] : []);
+    }
+    // Everyone is secured for a year now: a rerun finds nobody due and writes nothing.
+    expect(await requalifyProgram(db(), p.programId, ladder, new Date(), 2)).toMatchObject({ examined: 0 });
   });
 });

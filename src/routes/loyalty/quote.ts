@@ -49,10 +49,15 @@ export const register = (app: App) =>
     const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
     const body = c.req.valid("json");
     const ctx = c.var.ctx;
-    const program = await getProgram({ ctx, input: { programId } });
+    // The program and the member are read side by side (one round trip on the hot path).
+    const memberRow = async () => {
+      const memberId = body.memberId ?? (body.externalId ? (await findMemberByExternalId({ ctx, input: { programId, externalId: body.externalId } })).id : null);
+      return memberId ? requireMemberRow(ctx, programId, memberId) : null;
+    };
+    const [program, found] = await Promise.all([getProgram({ ctx, input: { programId } }), memberRow().then((row) => ({ row }), (error: unknown) => ({ error }))]);
     if (body.currency.toUpperCase() !== program.currency) throw new AppError("invalid_request", `Currency ${body.currency} does not match the program currency ${program.currency}`);
-    const memberId = body.memberId ?? (body.externalId ? (await findMemberByExternalId({ ctx, input: { programId, externalId: body.externalId } })).id : null);
-    const member = memberId ? await requireMemberRow(ctx, programId, memberId) : null;
+    if ("error" in found) throw found.error; // after the currency check, as before
+    const member = found.row;
     const { result } = await computeEarn(ctx.db, { program, member, isFirstPurchase: (member?.ordersCount ?? 0) === 0 }, {
       trigger: { type: "purchase" },
       occurredAt: body.occurredAt ? toUtcIso(body.occurredAt) : new Date().toISOString(),
