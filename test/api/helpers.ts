@@ -17,8 +17,8 @@ export async function newProgram(input: Partial<CreateProgramInput> = {}): Promi
 
 type CallOptions = { key?: string; body?: unknown; idempotencyKey?: string; headers?: Record<string, string>; rawBody?: string };
 
-/** Call the Worker as a storefront/partner/admin would, through its fetch handler. */
-export async function call(method: string, path: string, opts: CallOptions = {}) {
+/** The request a storefront/partner/admin would send. */
+function requestFor(method: string, path: string, opts: CallOptions): Request {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.idempotencyKey) headers["idempotency-key"] = opts.idempotencyKey;
@@ -27,7 +27,10 @@ export async function call(method: string, path: string, opts: CallOptions = {})
     headers["content-type"] = "application/json";
     body = JSON.stringify(opts.body);
   }
-  const res = await (exports as unknown as { default: Fetcher }).default.fetch(`http://loyalty.test${path}`, { method, headers, body });
+  return new Request(`http://loyalty.test${path}`, { method, headers, body });
+}
+
+async function parsed(res: Response) {
   const text = await res.text();
   let json: any = null;
   try {
@@ -38,6 +41,11 @@ export async function call(method: string, path: string, opts: CallOptions = {})
   return { status: res.status, body: json, headers: res.headers };
 }
 
+/** Call the Worker as a storefront/partner/admin would, through its fetch handler. */
+export async function call(method: string, path: string, opts: CallOptions = {}) {
+  return parsed(await (exports as unknown as { default: Fetcher }).default.fetch(requestFor(method, path, opts)));
+}
+
 /**
  * call(), but through the Worker's fetch handler in this context rather than `exports.default`:
  * in vitest-pool-workers every `exports.default.fetch` re-imports the main module through the
@@ -45,23 +53,7 @@ export async function call(method: string, path: string, opts: CallOptions = {})
  * take 0.7 s at first and 70 s after 750). Same handler, bindings and Durable Objects.
  */
 export async function callDirect(method: string, path: string, opts: CallOptions = {}) {
-  const headers: Record<string, string> = { ...opts.headers };
-  if (opts.key) headers.authorization = `Bearer ${opts.key}`;
-  if (opts.idempotencyKey) headers["idempotency-key"] = opts.idempotencyKey;
-  let body: string | undefined = opts.rawBody;
-  if (opts.body !== undefined) {
-    headers["content-type"] = "application/json";
-    body = JSON.stringify(opts.body);
-  }
-  const res = await worker.fetch(new Request(`http://loyalty.test${path}`, { method, headers, body }), testEnv, createExecutionContext());
-  const text = await res.text();
-  let json: any = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    json = text;
-  }
-  return { status: res.status, body: json, headers: res.headers };
+  return parsed(await worker.fetch(requestFor(method, path, opts), testEnv, createExecutionContext()));
 }
 
 let counter = 0;
