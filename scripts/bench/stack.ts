@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
+const repoRoot = root;
 
 export type Stack = {
   apiUrl: string;
@@ -33,6 +34,8 @@ export type StackOptions = {
   timeoutMs?: number;
   /** Serve a build made at start (default) rather than watching src/: edits made meanwhile do not restart the Worker mid-run. */
   snapshot?: boolean;
+  /** Another checkout to serve (an A/B run against an older commit); default this repository. */
+  root?: string;
 };
 
 /**
@@ -40,7 +43,7 @@ export type StackOptions = {
  * that bundle as is: wrangler dev watches and rebuilds its sources, which would restart the
  * Worker (and its Durable Objects) mid-run whenever a file under src/ changes.
  */
-async function snapshotConfig(dir: string): Promise<string> {
+async function snapshotConfig(dir: string, root: string): Promise<string> {
   await new Promise<void>((resolve, reject) =>
     execFile(`${root}/node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", dir], { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", XDG_CONFIG_HOME: `${root}/.config` } }, (err, _out, stderr) =>
       err ? reject(new Error(`wrangler build failed: ${stderr || err.message}`)) : resolve(),
@@ -84,11 +87,12 @@ async function waitForHealth(url: string, child: ChildProcess, timeoutMs: number
 
 /** Start `scripts/dev.ts` detached (its own process group) with a fresh LIBSQL_DB; resolves once /health answers. */
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const root = options.root ?? repoRoot;
   const [dbPort, apiPort, inspectorPort] = [await freePort(), await freePort(), await freePort()];
   const dbName = `bench-${Date.now()}-${process.pid}`;
   const persistDir = mkdtempSync(join(tmpdir(), "loyalty-stack-"));
   const buildDir = mkdtempSync(join(tmpdir(), "loyalty-build-"));
-  const config = options.snapshot === false ? [] : ["--config", await snapshotConfig(buildDir)];
+  const config = options.snapshot === false ? [] : ["--config", await snapshotConfig(buildDir, root)];
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   // `node --import tsx` (not the tsx CLI) so the spawned pid is the process that hosts the libSQL server.
   const child = spawn(

@@ -1,5 +1,5 @@
-import { and, eq, isNull, or, sql } from "drizzle-orm";
-import { members, programs, tierHistory } from "../../schema";
+import { sql } from "drizzle-orm";
+import { programs } from "../../schema";
 import { database, type Database } from "../db/client";
 import { decideOnRequalification } from "../domain/tiers/qualification";
 import type { Tier } from "../domain/tiers/schema";
@@ -46,7 +46,10 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
     if (rows.length === 0) break;
     afterId = rows[rows.length - 1].id;
     counts.examined += rows.length;
-    const statements = [];
+    // The page's decisions, applied set-based: three statements per page (not three per member),
+    // each row guarded on the tier it was decided from, so a concurrent change wins.
+    const renewals: Array<{ id: string; from: string | null; securedUntil: string | null }> = [];
+    const moves: Array<{ id: string; from: string | null; to: string; securedUntil: string | null; change: string; historyId: string; eventId: string; payload: Record<string, unknown> }> = [];
     for (const row of rows) {
       const d = decideOnRequalification({ tiers: ladder, current: { tierId: row.tierId, securedUntil: row.securedUntil }, figures: { spend: Number(row.spend), orders: Number(row.orders), pointsEarned: Number(row.points), activeDays: Number(row.activeDays) }, now: at });
       if (d.change === "none" || d.change === "grace") {
@@ -54,16 +57,34 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
         continue;
       }
       counts[d.change]++;
-      const guard = and(eq(members.id, row.id), row.tierId === null ? isNull(members.tierId) : eq(members.tierId, row.tierId));
       if (d.change === "renew") {
-        statements.push(db.update(members).set({ tierSecuredUntil: d.securedUntil }).where(guard));
+        renewals.push({ id: row.id, from: row.tierId, securedUntil: d.securedUntil });
         continue;
       }
       const to = ladder.find((t) => t.id === d.tierId)!;
+      const payload = { memberId: row.id, from: row.tierId, to: to.id, toName: to.name, change: d.change, securedUntil: d.securedUntil };
+      moves.push({ id: row.id, from: row.tierId, to: to.id, securedUntil: d.securedUntil, change: d.change, historyId: newId("th"), eventId: newId("evt"), payload });
+    }
+    const statements = [];
+    const guard = sql`m.id = json_extract(v.value, '$.id') AND m.tier_id IS json_extract(v.value, '$.from')`;
+    if (moves.length > 0) {
+      const list = JSON.stringify(moves);
+      // History and events first, while the guard still sees the old tier; then the move itself.
       statements.push(
-        db.update(members).set({ tierId: to.id, tierSince: at, tierSecuredUntil: d.securedUntil, updatedAt: at }).where(guard),
-        db.insert(tierHistory).values({ id: newId("th"), programId, memberId: row.id, fromTierId: row.tierId, toTierId: to.id, change: d.change, reason: "requalification", createdAt: at }),
-        db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at) VALUES (${newId("evt")}, ${programId}, ${row.id}, 'tier.changed', ${JSON.stringify({ memberId: row.id, from: row.tierId, to: to.id, toName: to.name, change: d.change, securedUntil: d.securedUntil })}, ${at})`),
+        db.run(sql`INSERT INTO tier_history (id, program_id, member_id, from_tier_id, to_tier_id, change, reason, created_at)
+          SELECT json_extract(v.value, '$.historyId'), ${programId}, m.id, m.tier_id, json_extract(v.value, '$.to'), json_extract(v.value, '$.change'), 'requalification', ${at}
+          FROM json_each(${list}) AS v JOIN members m ON ${guard}`),
+        db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at)
+          SELECT json_extract(v.value, '$.eventId'), ${programId}, m.id, 'tier.changed', json_extract(v.value, '$.payload'), ${at}
+          FROM json_each(${list}) AS v JOIN members m ON ${guard}`),
+        db.run(sql`UPDATE members AS m SET tier_id = json_extract(v.value, '$.to'), tier_since = ${at}, tier_secured_until = json_extract(v.value, '$.securedUntil'), updated_at = ${at}
+          FROM json_each(${list}) AS v WHERE ${guard}`),
+      );
+    }
+    if (renewals.length > 0) {
+      statements.push(
+        db.run(sql`UPDATE members AS m SET tier_secured_until = json_extract(v.value, '$.securedUntil')
+          FROM json_each(${JSON.stringify(renewals)}) AS v WHERE ${guard}`),
       );
     }
     if (statements.length > 0) await db.batch(statements as never);
