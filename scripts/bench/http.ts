@@ -107,11 +107,11 @@ export async function benchContention(stack: Stack, p: BenchProgram, rounds: num
   const fire = async (members: string[]) => {
     const started = performance.now();
     const results = await Promise.all(
-      members.map(async (m) => {
+      members.map(async (m, i) => {
         const t = performance.now();
         const res = await fetch(`${stack.apiUrl}/v1/members/${m}/accruals`, {
           method: "POST",
-          headers: { authorization: `Bearer ${p.keys.storefront}`, "idempotency-key": uniqueId("idem"), "content-type": "application/json" },
+          headers: { authorization: `Bearer ${p.spareStorefrontKeys[i % p.spareStorefrontKeys.length]}`, "idempotency-key": uniqueId("idem"), "content-type": "application/json" },
           body: JSON.stringify(accrualBody()),
         });
         await res.arrayBuffer();

@@ -108,8 +108,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         PORT: String(apiPort),
         LIBSQL_DB: dbName,
         LIBSQL_FAULTS: options.faults ? "1" : "0",
-        // A private dev registry: wrangler dev reloads the Worker ("restarted mid-request") whenever
-        // another `wrangler dev` on the machine starts or stops and rewrites the shared one.
+        // A private dev registry: this stack neither sees nor is seen by other `wrangler dev`
+        // sessions of the same Worker on the machine.
         WRANGLER_REGISTRY_PATH: join(persistDir, "registry"),
       },
     },

@@ -1,7 +1,8 @@
 // Reliability through the real stack: mixed concurrent ledger writes interleaved with the lot
 // crons, and Durable Objects restarted mid-write. After each: balance = Σ ledger = Σ lots for
 // every member, never negative, every idempotency key applied exactly once, no orphan lots or
-// outbox events, and a retry with the same key completes what was interrupted.
+// outbox events, and a retry with the same key completes what was interrupted. Also the tier
+// requalification cron's set-based page writes. (libSQL faults: test/node/faults.test.ts.)
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expireLots, releasePendingLots } from "../../src/cron/lots";

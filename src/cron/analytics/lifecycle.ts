@@ -55,7 +55,7 @@ export async function moveLifecycleStages(db: Database, programId: string, thres
     limits,
     (page) => [
       db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at)
-        SELECT ${sqlId("evt")}, program_id, id, 'stage.changed', json_object('memberId', id, 'from', stage, 'to', next_stage), ${at}
+        SELECT ${sqlId("evt", at)}, program_id, id, 'stage.changed', json_object('memberId', id, 'from', stage, 'to', next_stage), ${at}
         FROM (SELECT id, program_id, stage, ${next} AS next_stage FROM members WHERE id IN (${page}) AND status <> 'erased')
         WHERE next_stage <> stage`),
       db.run(sql`UPDATE members SET stage = ${next}, stage_since = ${at}, updated_at = ${at}
