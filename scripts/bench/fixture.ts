@@ -1,7 +1,6 @@
 /** A bench program on the running stack: keys, members, and optionally earning rules and tiers. */
-import { apiKeys } from "../../schema";
 import { database } from "../../src/db/client";
-import { createProgram, mintKey } from "../../src/services/programs";
+import { createProgram } from "../../src/services/programs";
 import { LADDER } from "./cron";
 import { api } from "./load";
 import type { Stack } from "./stack";
@@ -9,8 +8,6 @@ import type { Stack } from "./stack";
 export type BenchProgram = {
   programId: string;
   keys: { admin: string; storefront: string; partner: string };
-  /** More storefront keys, for bursts: see `spareKeys`. */
-  spareStorefrontKeys: string[];
   members: string[];
 };
 
@@ -31,23 +28,7 @@ export async function benchProgram(stack: Stack, opts: { members: number; name?:
     );
     members.push(...(await Promise.all(batch)).map((m) => m.id));
   }
-  return { programId: created.programId, keys: created.keys, spareStorefrontKeys: await spareKeys(stack, created.programId, 4), members };
-}
-
-/**
- * Extra storefront keys. A key whose local rate-limit lease is empty refills it once per waiting
- * request, so a burst of more than ~50 requests on one key drains its bucket whatever the limit
- * (see README): bursts spread over several keys.
- */
-async function spareKeys(stack: Stack, programId: string, count: number) {
-  const db = database({ LIBSQL_URL: stack.libsqlUrl });
-  const secrets: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const { secret, row } = await mintKey(programId, "storefront", `bench ${i}`);
-    await db.insert(apiKeys).values(row);
-    secrets.push(secret);
-  }
-  return secrets;
+  return { programId: created.programId, keys: created.keys, members };
 }
 
 /** 50 purchase rules of every effect and condition kind, most of which match the bench cart. */

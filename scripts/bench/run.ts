@@ -11,7 +11,7 @@ import { cpus, freemem, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { benchCron } from "./cron";
-import { benchAccrual, benchContention, benchLookup, benchQuote, type Comparison, httpPrograms, type Settings } from "./http";
+import { benchAccrual, benchContention, benchLookup, benchLookupUncached, benchQuote, type Comparison, httpPrograms, type Settings } from "./http";
 import { benchModels } from "./models";
 import { fundMembers, memoryFlat, runSoak } from "./soak";
 import { root, type Stack, startStack } from "./stack";
@@ -101,6 +101,9 @@ try {
     const c = await benchLookup(stack!, programs!.plain, settings);
     results.lookup = c;
     comparisonRows(c);
+    const uncached = await benchLookupUncached(stack!, programs!.plain, settings);
+    results.lookupUncached = uncached;
+    comparisonRows(uncached);
   }
   if (only.has("accrual")) {
     log("accrual: Durable Object vs raw batch…");

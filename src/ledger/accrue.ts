@@ -1,13 +1,25 @@
 import { and, eq } from "drizzle-orm";
 import { orders } from "../../schema";
+import { type BatchRead, batchRead, fetchTogether } from "../db/batch-read";
 import { AppError } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { toUtcIso } from "../lib/time";
 import { ledgerHooks } from "./hooks";
 import { basePurchasePoints, type EarnResult, type PurchaseInput } from "./earning";
-import { balanceAfter, deficitOf, entry, loadProgramAndMember, memberDelta, newLot, outbox, requireActive, type MemberRow, type ProgramRow, type Statement, type WriteScope } from "./state";
+import { balanceAfter, deficitOf, entry, memberDelta, newLot, outbox, programAndMemberRead, requireActive, type MemberRow, type ProgramRow, type Statement, type WriteScope } from "./state";
 
-export type AccrualContext = { scope: WriteScope; program: ProgramRow; member: MemberRow; input: PurchaseInput; occurredAt: string; isFirstPurchase: boolean };
+/** A read a hook declares up front (`ledgerHooks.accrualReads`), fetched in the accrual's one read batch. */
+export type AccrualRead<T> = (scope: WriteScope, input: PurchaseInput) => BatchRead<T>;
+export type AccrualContext = {
+  scope: WriteScope;
+  program: ProgramRow;
+  member: MemberRow;
+  input: PurchaseInput;
+  occurredAt: string;
+  isFirstPurchase: boolean;
+  /** The parsed result of a registered accrual read (parsed on first use, after the checks passed). */
+  preloaded: <T>(read: AccrualRead<T>) => T;
+};
 export type HookOutput = { statements: Statement[]; response?: Record<string, unknown> };
 /** Computes a purchase's points (the rules engine); may add statements (rule usage). */
 export type EarnHook = (ctx: AccrualContext) => Promise<HookOutput & { earn: EarnResult }>;
@@ -19,11 +31,14 @@ export type AfterAccrualHook = (ctx: AccrualContext & { earn: EarnResult }) => P
  * member's balance and purchase figures, and emit `points.earned` — one batch.
  */
 export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
-  // The duplicate-order read runs beside the program and member reads: one round trip, not two.
-  const [{ program, member }, [existing]] = await Promise.all([
-    loadProgramAndMember(scope),
-    scope.db.select({ id: orders.id }).from(orders).where(and(eq(orders.programId, scope.programId), eq(orders.orderId, input.orderId))).limit(1),
-  ]);
+  // ONE round trip reads everything: program, member, the duplicate-order check and whatever
+  // the hooks declared (rules, ladder, usage, segments, tier figures); then one write batch.
+  const programAndMember = programAndMemberRead(scope);
+  const duplicateOrder = batchRead([scope.db.select({ id: orders.id }).from(orders).where(and(eq(orders.programId, scope.programId), eq(orders.orderId, input.orderId))).limit(1)], ([rows]) => rows[0]);
+  const hookReads = ledgerHooks.accrualReads.map((read) => ({ read, batch: read(scope, input) }));
+  const [own, duplicate, ...hookResults] = await fetchTogether(scope.db, [programAndMember, duplicateOrder, ...hookReads.map((h) => h.batch)]);
+  const { program, member } = programAndMember.parse(own);
+  const existing = duplicateOrder.parse(duplicate);
   requireActive(member);
   if (input.currency.toUpperCase() !== program.currency) {
     throw new AppError("invalid_request", `Currency ${input.currency} does not match the program currency ${program.currency}`);
@@ -31,7 +46,14 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
   if (existing) throw new AppError("duplicate_order", `Order ${input.orderId} has already been accrued (use the original Idempotency-Key to replay it)`);
 
   const occurredAt = input.occurredAt ? toUtcIso(input.occurredAt) : scope.now;
-  const ctx: AccrualContext = { scope, program, member, input, occurredAt, isFirstPurchase: member.ordersCount === 0 };
+  const parsed = new Map<AccrualRead<unknown>, unknown>();
+  const preloaded = <T>(read: AccrualRead<T>): T => {
+    const at = hookReads.findIndex((h) => h.read === read);
+    if (at < 0) throw new Error("preloaded(): this read is not registered in ledgerHooks.accrualReads");
+    if (!parsed.has(read)) parsed.set(read, hookReads[at].batch.parse(hookResults[at]));
+    return parsed.get(read) as T;
+  };
+  const ctx: AccrualContext = { scope, program, member, input, occurredAt, isFirstPurchase: member.ordersCount === 0, preloaded };
   const hooked = ledgerHooks.earn ? await ledgerHooks.earn(ctx) : { earn: basePurchasePoints(program, member, input), statements: [] as Statement[], response: {} };
   const { earn } = hooked;
   const after = [];

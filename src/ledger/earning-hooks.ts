@@ -7,11 +7,12 @@ import { decideOnWrite } from "../domain/tiers/qualification";
 import type { Tier, TierFigures } from "../domain/tiers/schema";
 import { newId } from "../lib/ids";
 import { toUtcIso } from "../lib/time";
-import { computeEarn } from "../services/earning";
-import { loadTiers, windowFigures, windowStart } from "../services/tiers";
+import { combineReads, mapRead, readTogether } from "../db/batch-read";
+import { earningInputsRead, evaluateEarn } from "../services/earning";
+import { type WindowFigures, windowFigures, windowFiguresRead, windowStart, windowStartSql } from "../services/tiers";
 import type { AccrualContext } from "./accrue";
 import { ledgerHooks } from "./hooks";
-import { balanceAfter, entry, loadProgramAndMember, memberDelta, newLot, outbox, requireActive, deficitOf, type MemberRow, type Statement, type WriteScope } from "./state";
+import { balanceAfter, entry, memberDelta, newLot, outbox, programAndMemberRead, requireActive, deficitOf, type MemberRow, type Statement, type WriteScope } from "./state";
 
 /** Rule usage (per member, and in total against the rule's budget) for the lines that fired. */
 function ruleUsageStatements(scope: WriteScope, earn: EarnResult): Statement[] {
@@ -27,10 +28,28 @@ function ruleUsageStatements(scope: WriteScope, earn: EarnResult): Statement[] {
     ]);
 }
 
+/**
+ * What the earn and tier hooks read, in the write's one read batch: rules, ladder, the member's
+ * rule usage and segments, and their figures over the ladder's window. The window depends on
+ * the ladder, so SQL derives it from the stored tier definitions in the same batch.
+ */
+const earningAndTierRead = (scope: WriteScope) =>
+  mapRead(
+    combineReads({
+      inputs: earningInputsRead(scope.db, scope.programId, { id: scope.memberId }),
+      figures: windowFiguresRead(scope.db, scope.memberId, windowStartSql(scope.programId, scope.now)),
+    }),
+    ({ inputs, figures }) => ({ ...inputs, figures }),
+  );
+ledgerHooks.accrualReads.push(earningAndTierRead);
+
 /** Upgrade at once when this write qualifies the member for a higher tier (never downgrade here). */
-async function tierUpgradeStatements(scope: WriteScope, member: MemberRow, ladder: Tier[], add: TierFigures): Promise<{ statements: Statement[]; change: Record<string, unknown> | null }> {
+async function tierUpgradeStatements(scope: WriteScope, member: MemberRow, ladder: Tier[], add: TierFigures, preread: WindowFigures): Promise<{ statements: Statement[]; change: Record<string, unknown> | null }> {
   if (ladder.length === 0) return { statements: [], change: null };
-  const base = await windowFigures(scope.db, scope.memberId, windowStart(scope.now, ladder));
+  // The figures read beside the ladder cover windowStartSql's window; should it ever differ
+  // from the parsed ladder's (it should not), read the right one.
+  const from = windowStart(scope.now, ladder);
+  const base = preread.since === from ? preread : await windowFigures(scope.db, scope.memberId, from);
   const figures: TierFigures = {
     spend: base.spend + add.spend,
     orders: base.orders + add.orders,
@@ -51,17 +70,13 @@ async function tierUpgradeStatements(scope: WriteScope, member: MemberRow, ladde
   };
 }
 
-/** The ladder the earn hook loaded, reused by the tier hook of the same write: one read, not two. */
-const ladderOfWrite = new WeakMap<WriteScope, Tier[]>();
-
 ledgerHooks.earn = async (ctx: AccrualContext) => {
   const { scope, program, member, input, occurredAt } = ctx;
-  const { result, ladder } = await computeEarn(scope.db, { program, member, isFirstPurchase: ctx.isFirstPurchase }, {
+  const result = evaluateEarn({ program, member, isFirstPurchase: ctx.isFirstPurchase }, {
     trigger: { type: "purchase" },
     occurredAt,
     order: { amount: input.amount, items: input.items, channel: input.channel, storeId: input.storeId },
-  });
-  ladderOfWrite.set(scope, ladder);
+  }, ctx.preloaded(earningAndTierRead));
   return {
     earn: { points: result.points, lines: result.lines.map((l) => ({ ruleId: l.ruleId, name: l.name, points: l.points })), tierMultiplier: result.tierMultiplier },
     statements: ruleUsageStatements(scope, result),
@@ -70,9 +85,9 @@ ledgerHooks.earn = async (ctx: AccrualContext) => {
 };
 
 ledgerHooks.afterAccrual.push(async (ctx) => {
-  const ladder = ladderOfWrite.get(ctx.scope) ?? (await loadTiers(ctx.scope.db, ctx.scope.programId));
+  const { ladder, figures } = ctx.preloaded(earningAndTierRead);
   const sameDay = ctx.member.lastPurchaseAt?.slice(0, 10) === ctx.occurredAt.slice(0, 10);
-  const { statements, change } = await tierUpgradeStatements(ctx.scope, ctx.member, ladder, { spend: ctx.input.amount, orders: 1, pointsEarned: ctx.earn.points, activeDays: sameDay ? 0 : 1 });
+  const { statements, change } = await tierUpgradeStatements(ctx.scope, ctx.member, ladder, { spend: ctx.input.amount, orders: 1, pointsEarned: ctx.earn.points, activeDays: sameDay ? 0 : 1 }, figures);
   return { statements, response: change ? { tierChange: change } : {} };
 });
 
@@ -94,10 +109,11 @@ function triggerForKind(kind: string): { type: TriggerType; kind?: string } {
  */
 ledgerHooks.custom.activity = async (scope: WriteScope, raw: unknown) => {
   const input = ActivityInput.parse(raw);
-  const { program, member } = await loadProgramAndMember(scope);
+  // One round trip: program, member, rules, ladder, usage, segments and tier figures.
+  const [{ program, member }, loaded] = await readTogether(scope.db, [programAndMemberRead(scope), earningAndTierRead(scope)]);
   requireActive(member);
   const occurredAt = input.occurredAt ? toUtcIso(input.occurredAt) : scope.now;
-  const { result, ladder } = await computeEarn(scope.db, { program, member, isFirstPurchase: member.ordersCount === 0 }, { trigger: triggerForKind(input.kind), occurredAt });
+  const result = evaluateEarn({ program, member, isFirstPurchase: member.ordersCount === 0 }, { trigger: triggerForKind(input.kind), occurredAt }, loaded);
   const statements: Statement[] = [...ruleUsageStatements(scope, result)];
   const entries = [];
   if (result.points > 0) {
@@ -108,7 +124,7 @@ ledgerHooks.custom.activity = async (scope: WriteScope, raw: unknown) => {
   }
   const delta = { balance: result.points, earned: result.points };
   statements.push(memberDelta(scope, delta, { lastActivityAt: occurredAt }), outbox(scope, "activity.recorded", { kind: input.kind, occurredAt, points: result.points }));
-  const tier = await tierUpgradeStatements(scope, member, ladder, { spend: 0, orders: 0, pointsEarned: result.points, activeDays: 0 });
+  const tier = await tierUpgradeStatements(scope, member, loaded.ladder, { spend: 0, orders: 0, pointsEarned: result.points, activeDays: 0 }, loaded.figures);
   statements.push(...tier.statements);
   return {
     status: 201 as const,

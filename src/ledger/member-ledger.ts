@@ -13,6 +13,9 @@ import { planRefund, type RefundInput } from "./refund";
 import { failure, type LedgerResult } from "./result";
 import type { Statement, WriteScope } from "./state";
 import { ledgerHooks } from "./hooks";
+import { MemberViewCache } from "./member-view-cache";
+import { getMember } from "../services/members";
+import type { MemberView } from "../services/member-view";
 
 /** Identifies one idempotent write: who, which key, and a hash of the body. */
 export type WriteRequest = { programId: string; memberId: string; idempotencyKey: string; requestHash: string };
@@ -43,6 +46,25 @@ function errorText(err: unknown): string {
  */
 export class MemberLedger extends DurableObject<Env> {
   #mutex = new Mutex();
+  #view = new MemberViewCache();
+
+  /**
+   * The member's lookup view from memory when younger than `maxAgeSeconds` (0: read now). Not
+   * behind the write mutex: a lookup never waits for a write, and a write invalidates the view.
+   */
+  async view(programId: string, memberId: string, maxAgeSeconds: number): Promise<{ view: MemberView | null; ageSeconds: number }> {
+    const ctx = { env: this.env, db: database(this.env), requestId: "member-ledger" };
+    const { view, ageMs } = await this.#view.get(
+      () => getMember({ ctx, input: { programId, memberId, withSegments: true } }).catch((err) => (err instanceof AppError && err.code === "not_found" ? null : Promise.reject(err))),
+      maxAgeSeconds * 1000,
+    );
+    return { view, ageSeconds: Math.floor(ageMs / 1000) };
+  }
+
+  /** Drop the cached view (after a change made outside this object, e.g. an admin edit). */
+  forget() {
+    this.#view.invalidate();
+  }
 
   accrue(req: WriteRequest, input: PurchaseInput) {
     return this.#write(req, "accrue", (scope) => planAccrual(scope, input));
@@ -67,24 +89,23 @@ export class MemberLedger extends DurableObject<Env> {
     return this.#mutex.run(async () => {
       const db = database(this.env);
       const newScope = (): WriteScope => ({ db, programId: req.programId, memberId: req.memberId, requestKey: req.idempotencyKey, now: nowIso() });
-      const settle = (scope: WriteScope) => plan(scope).then((planned) => ({ planned }), (error: unknown) => ({ error }));
       try {
-        // Planning only reads, so the first plan runs beside the replay lookup (one round trip
-        // fewer per write); a replay wins, and only then may a planning error (e.g. insufficient
-        // points now) stand, so a retried request always gets its original answer.
-        const firstScope = newScope();
-        const firstPlan = settle(firstScope);
-        const replay = await this.#replay(db, req);
-        if (replay) {
-          await firstPlan; // its reads end before the next write starts; its result is dropped
-          return replay;
-        }
-        // One retry: a CHECK failure means a cron sweep changed a lot between our read and write.
+        // Idempotency is optimistic: no replay lookup before planning. The idempotency record is
+        // the write batch's first statement, so a key already used fails the batch on UNIQUE and
+        // the stored answer is returned; a planning error (insufficient points now, duplicate
+        // order…) stands only when the key was never used, so a retry gets its original answer.
+        // A first request costs its plan's reads and one write batch, nothing more.
+        // Retries: a CHECK failure means a cron sweep changed a lot between our read and write.
         for (let attempt = 1; ; attempt++) {
-          const scope = attempt === 1 ? firstScope : newScope();
-          const outcome = attempt === 1 ? await firstPlan : await settle(scope);
-          if ("error" in outcome) throw outcome.error;
-          const planned = outcome.planned;
+          const scope = newScope();
+          let planned: Plan;
+          try {
+            planned = await plan(scope);
+          } catch (err) {
+            const replay = await this.#replay(db, req);
+            if (replay) return replay;
+            throw err;
+          }
           const record = db.insert(ledgerRequests).values({
             programId: req.programId,
             idempotencyKey: req.idempotencyKey,
@@ -97,8 +118,10 @@ export class MemberLedger extends DurableObject<Env> {
           });
           try {
             await db.batch([record, ...planned.statements] as [Statement, ...Statement[]]);
+            this.#view.invalidate();
             return { ok: true, status: planned.status, body: planned.body, replayed: false } as const;
           } catch (err) {
+            this.#view.invalidate(); // the batch may have committed before the error reached us
             if (isDuplicateRequest(err)) {
               const again = await this.#replay(db, req);
               if (again) return again;

@@ -1,6 +1,7 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { ledgerEntries, members, outboxEvents, pointLots, programs } from "../../schema";
+import { type BatchRead, batchRead, readTogether } from "../db/batch-read";
 import type { Database } from "../db/client";
 import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -17,15 +18,25 @@ export type WriteScope = { db: Database; programId: string; memberId: string; re
 
 export type EntryView = { id: string; type: EntryType; points: number; reason: string; sourceType: string; sourceId: string | null; createdAt: string };
 
-export async function loadProgramAndMember(scope: WriteScope): Promise<{ program: ProgramRow; member: MemberRow }> {
+/** The write's program and member as a read that can join a larger batch; 404 if either is missing. */
+export function programAndMemberRead(scope: WriteScope): BatchRead<{ program: ProgramRow; member: MemberRow }> {
   const { db } = scope;
-  const [programRows, memberRows] = await db.batch([
-    db.select().from(programs).where(eq(programs.id, scope.programId)).limit(1),
-    db.select().from(members).where(and(eq(members.programId, scope.programId), eq(members.id, scope.memberId))).limit(1),
-  ]);
-  if (!programRows[0]) throw notFound("Program");
-  if (!memberRows[0]) throw notFound("Member");
-  return { program: programRows[0], member: memberRows[0] };
+  return batchRead(
+    [
+      db.select().from(programs).where(eq(programs.id, scope.programId)).limit(1),
+      db.select().from(members).where(and(eq(members.programId, scope.programId), eq(members.id, scope.memberId))).limit(1),
+    ],
+    ([programRows, memberRows]) => {
+      if (!programRows[0]) throw notFound("Program");
+      if (!memberRows[0]) throw notFound("Member");
+      return { program: programRows[0], member: memberRows[0] };
+    },
+  );
+}
+
+export async function loadProgramAndMember(scope: WriteScope): Promise<{ program: ProgramRow; member: MemberRow }> {
+  const [loaded] = await readTogether(scope.db, [programAndMemberRead(scope)]);
+  return loaded;
 }
 
 export function requireActive(member: MemberRow) {

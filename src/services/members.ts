@@ -7,6 +7,7 @@ import { newId, randomBase32 } from "../lib/ids";
 import { nowIso } from "../lib/time";
 import { type MemberRow, type MemberView, toMemberView } from "./member-view";
 import { auditStatement } from "./audit";
+import { memberLedger } from "./ledger";
 import { referralStatement, rejectOverCap } from "./referrals";
 
 export type RegisterMemberInput = {
@@ -56,6 +57,11 @@ export async function findMemberByExternalId({ ctx, input }: { ctx: ServiceConte
     .limit(1);
   if (!row) throw notFound("Member");
   return view(row);
+}
+
+/** After a change made outside the member's ledger: the next lookup reads the database. */
+async function forgetCachedView(ctx: ServiceContext, programId: string, memberId: string) {
+  if (ctx.env.MEMBER_LEDGER) await memberLedger(ctx.env, programId, memberId).forget();
 }
 
 /** The raw row, for services that need balances or flags; 404 outside the program. */
@@ -153,6 +159,7 @@ export async function updateMember({ ctx, input }: { ctx: ServiceContext; input:
       ? [auditStatement(ctx, { action: input.patch.status === "blocked" && row.status !== "blocked" ? "member.blocked" : input.patch.status === "active" && row.status !== "active" ? "member.unblocked" : "member.updated", entityType: "member", entityId: row.id, before: { status: row.status }, after: { status: input.patch.status ?? row.status, fields: Object.keys(input.patch) } })]
       : [];
   await ctx.db.batch([update, ...audit]);
+  await forgetCachedView(ctx, input.programId, row.id);
   return getMember({ ctx, input });
 }
 
@@ -160,6 +167,7 @@ export async function changeTags({ ctx, input }: { ctx: ServiceContext; input: {
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
   const tags = [...new Set([...row.tags.filter((t) => !input.remove.includes(t)), ...input.add])];
   await ctx.db.update(members).set({ tags, updatedAt: nowIso() }).where(eq(members.id, row.id));
+  await forgetCachedView(ctx, input.programId, row.id);
   return getMember({ ctx, input });
 }
 
@@ -192,5 +200,6 @@ export async function eraseMember({ ctx, input }: { ctx: ServiceContext; input: 
     ctx.db.insert(outboxEvents).values({ id: newId("evt"), programId: input.programId, memberId: row.id, type: "member.erased", payload: { memberId: row.id }, createdAt: now }),
     auditStatement(ctx, { action: "member.erased", entityType: "member", entityId: row.id, before: { status: row.status }, after: { status: "erased" } }),
   ]);
+  await forgetCachedView(ctx, input.programId, row.id);
   return getMember({ ctx, input });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
-import { call, db, newMember, newProgram, type TestProgram } from "./helpers";
+import { forgetRateLeases } from "../../src/middleware/rate-limit";
+import { call, callDirect, db, newMember, newProgram, type TestProgram } from "./helpers";
 import { operations, request, type Scope, SCOPES, unlimited } from "./route-probes";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -116,6 +117,40 @@ describe("rate limits", () => {
     await sleep(retryAfter * 1000 + 100);
     const recovered = await call("GET", "/v1/members?externalId=nobody", { key: limited });
     expect(recovered.status).toBe(404);
+  });
+
+  it("lets a burst on one key through up to its bucket, whatever the lease size, and 429s only past it", async () => {
+    // Each isolate leases limit/50 tokens at a time; a burst larger than 50 must share lease
+    // calls rather than take one lease per request (which would drain the bucket at any limit).
+    const p = await newProgram();
+    const keyWithLimit = async (rateLimitPerMinute: number) => {
+      const secret = (await call("POST", "/v1/keys", { key: p.keys.admin, body: { name: `burst ${rateLimitPerMinute}`, scope: "storefront", rateLimitPerMinute } })).body.secret as string;
+      // One request first, so the burst measures the limiter rather than 200 cold key lookups;
+      // then drop its lease, so the burst starts as on a fresh isolate: no local tokens.
+      expect((await callDirect("GET", "/v1/members?externalId=nobody", { key: secret })).status).toBe(404);
+      forgetRateLeases();
+      return secret;
+    };
+    // callDirect: 200 calls through exports.default would be slow (see helpers.ts).
+    const burst = (key: string, n: number) => Promise.all(Array.from({ length: n }, () => callDirect("GET", "/v1/members?externalId=nobody", { key })));
+
+    const tally = (results: Array<{ status: number }>) => results.reduce<Record<number, number>>((t, r) => ({ ...t, [r.status]: (t[r.status] ?? 0) + 1 }), {});
+
+    expect(tally(await burst(await keyWithLimit(1_000_000), 200))).toEqual({ 404: 200 });
+
+    // The warm-up's lease of 2 leaves 98 in the bucket: 98 pass (a lease of 2, then what the
+    // waiters need); the rest are refused with the limit's message and Retry-After, never
+    // "too many concurrent requests".
+    const tight = await burst(await keyWithLimit(100), 200);
+    const passed = tight.filter((r) => r.status === 404).length;
+    expect(passed).toBeGreaterThanOrEqual(98);
+    expect(passed).toBeLessThanOrEqual(100); // the bucket refills 100/min meanwhile
+    const refused = tight.filter((r) => r.status !== 404);
+    expect(new Set(refused.map((r) => r.status))).toEqual(new Set([429]));
+    for (const r of refused) {
+      expect(r.body.error.message).toMatch(/^Rate limit of 100 requests per minute exceeded/);
+      expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    }
   });
 
   it("limits only after authentication: bad keys are 401, never counted", async () => {

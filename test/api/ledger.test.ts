@@ -83,6 +83,38 @@ describe("points ledger", () => {
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 25, balance: 25 });
   });
 
+  it("a retried write whose plan would now fail still gets its original answer (idempotency is checked after planning)", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    await accrue(p, m.id, 5000); // 50 points, available at once
+    const key = uniqueKey("idem");
+    const redeem = (points: number, idempotencyKey = key) => call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey, body: { points, reason: "retry" } });
+    const first = await redeem(50);
+    expect(first.status).toBe(201);
+    // The balance is now 0, so planning the same redemption again fails: the stored answer wins.
+    const retry = await redeem(50);
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    // The same key with another body is a conflict (here its plan fails too: 60 > 0).
+    const conflicting = await redeem(60);
+    expect(conflicting.status).toBe(409);
+    expect(conflicting.body.error.code).toBe("idempotency_conflict");
+    // A key never used keeps the planning error.
+    const fresh = await redeem(50, uniqueKey());
+    expect(fresh.status).toBe(409);
+    expect(fresh.body.error.code).toBe("insufficient_points");
+    // A reused key whose plan succeeds (another order id) fails the write on the stored key: a conflict, nothing written.
+    const accrualKey = uniqueKey("idem");
+    const body = { orderId: uniqueKey("o"), amount: 1000, currency: "USD" };
+    const a = await call("POST", `/v1/members/${m.id}/accruals`, { key: p.keys.storefront, idempotencyKey: accrualKey, body });
+    const other = await call("POST", `/v1/members/${m.id}/accruals`, { key: p.keys.storefront, idempotencyKey: accrualKey, body: { ...body, orderId: uniqueKey("o") } });
+    expect(a.status).toBe(201);
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe("idempotency_conflict");
+    expect(await ledgerSum(m.id)).toMatchObject({ sum: 10, balance: 10 });
+  });
+
   it("refunds reverse proportionally, never more than earned, and a full refund reverses exactly", async () => {
     const p = await newProgram();
     const m = await newMember(p);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { accrue, call, ledgerSum, newMember, newProgram, uniqueKey } from "./helpers";
+import { accrue, call, db, ledgerSum, newMember, newProgram, uniqueKey } from "./helpers";
 
 describe("members", () => {
   it("registers idempotently on externalId and looks up by id and externalId", async () => {
@@ -18,6 +18,34 @@ describe("members", () => {
     expect(byId.body.id).toBe(first.body.id);
     const byExternal = await call("GET", `/v1/members?externalId=${encodeURIComponent(externalId)}`, { key: p.keys.partner });
     expect(byExternal.body.id).toBe(first.body.id);
+  });
+
+  it("serves lookups from the member's Durable Object: own writes and admin edits at once, other changes within the max age", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const lookup = (headers?: Record<string, string>) => call("GET", `/v1/members/${m.id}`, { key: p.keys.storefront, headers });
+    expect((await lookup()).body.balance.total).toBe(0);
+
+    // The member's own ledger write goes through the same object: the next lookup shows it.
+    expect((await accrue(p, m.id, 5_000)).status).toBe(201);
+    const afterAccrual = await lookup();
+    expect(afterAccrual.body.balance.total).toBeGreaterThan(0);
+    expect(afterAccrual.headers.get("cache-control")).toBe("private, no-store");
+
+    // An admin edit (through the API) invalidates the view too.
+    await call("PATCH", `/v1/members/${m.id}`, { key: p.keys.admin, body: { name: "Renamed" } });
+    expect((await lookup()).body.name).toBe("Renamed");
+
+    // A change made outside the ledger and the API (as a cron sweep does) shows within the max
+    // age; Cache-Control: no-cache reads the database now.
+    await db().$client.execute({ sql: "UPDATE members SET stage = 'dormant' WHERE id = ?", args: [m.id] });
+    const cached = await lookup();
+    expect(cached.body.analytics.stage).not.toBe("dormant");
+    expect(Number(cached.headers.get("age"))).toBeGreaterThanOrEqual(0);
+    const fresh = await lookup({ "cache-control": "no-cache" });
+    expect(fresh.body.analytics.stage).toBe("dormant");
+    expect(fresh.headers.get("age")).toBe("0");
+    expect((await lookup()).body.analytics.stage).toBe("dormant");
   });
 
   it("concurrent registrations of one externalId create one member", async () => {

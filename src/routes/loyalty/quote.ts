@@ -1,12 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { and, eq } from "drizzle-orm";
+import { members, programs } from "../../../schema";
+import { batchRead, fetchTogether } from "../../db/batch-read";
+import type { Database } from "../../db/client";
 import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
-import { AppError } from "../../lib/errors";
+import { AppError, notFound } from "../../lib/errors";
 import { bearerSecurity, errorResponses, Iso, jsonBody, jsonResponse } from "../../lib/openapi";
 import { toUtcIso } from "../../lib/time";
-import { computeEarn } from "../../services/earning";
-import { findMemberByExternalId, requireMemberRow } from "../../services/members";
-import { getProgram } from "../../services/programs";
+import { earningInputsRead, type EarningMemberRef, evaluateEarn } from "../../services/earning";
 import { CartItem } from "../ledger/schemas";
 
 const QuoteBody = z
@@ -33,6 +35,13 @@ const QuoteResult = z
   })
   .openapi("QuoteResult");
 
+/** The quoted member's row by id or external id, scoped to the program (no queries for a guest). */
+function memberRead(db: Database, programId: string, ref: EarningMemberRef) {
+  if (!ref) return batchRead([], () => undefined);
+  const key = "id" in ref ? eq(members.id, ref.id) : eq(members.externalId, ref.externalId);
+  return batchRead([db.select().from(members).where(and(eq(members.programId, programId), key)).limit(1)], ([rows]) => rows[0]);
+}
+
 export const route = createRoute({
   method: "post",
   path: "/v1/quote",
@@ -48,20 +57,24 @@ export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
     const body = c.req.valid("json");
-    const ctx = c.var.ctx;
-    // The program and the member are read side by side (one round trip on the hot path).
-    const memberRow = async () => {
-      const memberId = body.memberId ?? (body.externalId ? (await findMemberByExternalId({ ctx, input: { programId, externalId: body.externalId } })).id : null);
-      return memberId ? requireMemberRow(ctx, programId, memberId) : null;
+    const db = c.var.ctx.db;
+    // One round trip: program, member and every input of the rules engine in one batch.
+    const memberRef = body.memberId ? { id: body.memberId } : body.externalId ? { externalId: body.externalId } : null;
+    const reads = {
+      program: batchRead([db.select().from(programs).where(eq(programs.id, programId)).limit(1)], ([rows]) => rows[0]),
+      member: memberRead(db, programId, memberRef),
+      inputs: earningInputsRead(db, programId, memberRef),
     };
-    const [program, found] = await Promise.all([getProgram({ ctx, input: { programId } }), memberRow().then((row) => ({ row }), (error: unknown) => ({ error }))]);
+    const raw = await fetchTogether(db, [reads.program, reads.member, reads.inputs]);
+    const [program, member] = [reads.program.parse(raw[0]), reads.member.parse(raw[1])];
+    if (!program) throw notFound("Program");
     if (body.currency.toUpperCase() !== program.currency) throw new AppError("invalid_request", `Currency ${body.currency} does not match the program currency ${program.currency}`);
-    if ("error" in found) throw found.error; // after the currency check, as before
-    const member = found.row;
-    const { result } = await computeEarn(ctx.db, { program, member, isFirstPurchase: (member?.ordersCount ?? 0) === 0 }, {
+    if (memberRef && !member) throw notFound("Member"); // after the currency check, as before
+    const subject = { program, member: member ?? null, isFirstPurchase: (member?.ordersCount ?? 0) === 0 };
+    const result = evaluateEarn(subject, {
       trigger: { type: "purchase" },
       occurredAt: body.occurredAt ? toUtcIso(body.occurredAt) : new Date().toISOString(),
       order: { amount: body.amount, items: body.items, channel: body.channel, storeId: body.storeId },
-    });
+    }, reads.inputs.parse(raw[2])); // parsed after the checks, as the rules were read after them before
     return c.json(result, 200);
   });

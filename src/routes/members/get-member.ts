@@ -1,24 +1,39 @@
 import { createRoute } from "@hono/zod-openapi";
+import { z } from "zod";
+import { settingsOf } from "../../env";
+import { notFound } from "../../lib/errors";
 import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { memberLedger } from "../../services/ledger";
 import { MemberSchema } from "../../services/member-view";
-import { getMember } from "../../services/members";
 
 export const route = createRoute({
   method: "get",
   path: "/v1/members/{memberId}",
   tags: ["Members"],
   summary: "Look up a member: profile, tier, balance and scores",
-  description: "Scopes: storefront, admin, partner. One indexed read.",
+  description:
+    "Scopes: storefront, admin, partner. Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now.",
   security: bearerSecurity,
-  request: { params: MemberIdParam },
+  request: {
+    params: MemberIdParam,
+    headers: z.object({ "cache-control": z.string().max(200).optional().openapi({ example: "no-cache" }) }),
+  },
   responses: { 200: jsonResponse(MemberSchema, "The member"), ...errorResponses(404) },
 });
+
+/** `no-cache`, `no-store` or `max-age=0` ask for the database's answer now. */
+const wantsFresh = (cacheControl: string | undefined) => !!cacheControl && /\b(no-cache|no-store|max-age=0)\b/i.test(cacheControl);
 
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["storefront", "admin", "partner"]);
     const { memberId } = c.req.valid("param");
-    return c.json(await getMember({ ctx: c.var.ctx, input: { programId, memberId, withSegments: true } }), 200);
+    const maxAge = wantsFresh(c.req.valid("header")["cache-control"]) ? 0 : settingsOf(c.env).MEMBER_VIEW_MAX_AGE_SECONDS;
+    const { view, ageSeconds } = await memberLedger(c.env, programId, memberId).view(programId, memberId, maxAge);
+    if (!view) throw notFound("Member");
+    c.header("age", String(ageSeconds));
+    c.header("cache-control", "private, no-store");
+    return c.json(view, 200);
   });
