@@ -18,8 +18,8 @@ type Keys = { storefront: string[]; admin: string[] };
 
 /**
  * Extra API keys, so a burst is spread over several: these tests are about the ledger, not rate
- * limits (a key whose local lease runs out under a 200-request burst refills it once per waiting
- * request and drains its bucket, whatever its limit — see scripts/bench/README.md).
+ * limits (hundreds of writes within a minute on one key would reach the default 600/min; rate
+ * limits have their own tests in access.test.ts).
  */
 async function burstKeys(p: TestProgram): Promise<Keys> {
   return { storefront: await extraKeys(db(), p.programId, "storefront", 8), admin: await extraKeys(db(), p.programId, "admin", 8) };

@@ -39,7 +39,7 @@ export async function recordsPerKey(db: Database, programId: string, keys: strin
   return { requests, entries };
 }
 
-/** Extra high-limit keys so a burst is spread: one key's lease refill under a big burst drains its bucket. */
+/** Extra high-limit keys so the workload is spread over several, as over a shop's POS terminals. */
 export async function extraKeys(db: Database, programId: string, scope: "storefront" | "admin", count: number) {
   const secrets: string[] = [];
   for (let i = 0; i < count; i++) {
