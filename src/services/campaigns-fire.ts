@@ -44,18 +44,10 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 /** The idempotency key of an award: one per member, campaign and occurrence. */
 export const awardKey = (campaignId: string, memberId: string, occurrenceKey: string) => `campaign:${campaignId}:${memberId}:${occurrenceKey}`;
 
-type EligibilityRow = {
-  id: string;
+/** The message facts (consent still JSON text, as read) plus what eligibility needs. */
+type EligibilityRow = Omit<MemberForMessage, "consent"> & {
   status: string;
-  name: string | null;
-  externalId: string;
-  email: string | null;
-  pointsBalance: number;
-  pointsPending: number;
-  lifetimeEarned: number;
-  stage: string;
   consent: string;
-  tierName: string | null;
   recent: number;
   inAudience: number;
   stickyVariant: string | null;
