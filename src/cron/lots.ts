@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
-import { sqlId } from "./analytics/sql";
+import { sqlId } from "../db/sql-id";
 
 const MAX_ROUNDS = 50;
 
@@ -23,7 +23,7 @@ export async function releasePendingLots(db: Database, now: Date, batchSize: num
           SELECT COALESCE(SUM(remaining), 0) FROM point_lots l WHERE l.member_id = members.id AND l.released = 0 AND l.available_at <= ${at}
         ), updated_at = ${at} WHERE id IN (${due})`),
       db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at)
-        SELECT ${sqlId("evt", at)}, program_id, member_id, 'points.released', json_object('memberId', member_id, 'points', SUM(remaining)), ${at}
+        SELECT ${sqlId("evt")}, program_id, member_id, 'points.released', json_object('memberId', member_id, 'points', SUM(remaining)), ${at}
         FROM point_lots WHERE released = 0 AND available_at <= ${at} AND member_id IN (${due}) GROUP BY program_id, member_id`),
       db.run(sql`UPDATE point_lots SET released = 1 WHERE released = 0 AND available_at <= ${at} AND member_id IN (${due})`),
     ]);
@@ -46,10 +46,10 @@ export async function expireLots(db: Database, now: Date, batchSize: number, sco
     const due = sql`SELECT id FROM point_lots WHERE released = 1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ${at} ${program} ORDER BY expires_at, id LIMIT ${batchSize}`;
     const [, , , expired] = await db.batch([
       db.run(sql`INSERT INTO ledger_entries (id, program_id, member_id, type, points, reason, source_type, source_id, request_key, metadata, created_at)
-        SELECT ${sqlId("led", at)}, program_id, member_id, 'expire', -remaining, 'Points expired', 'lot', id, 'expire:' || id, json_object('expiresAt', expires_at), ${at}
+        SELECT ${sqlId("led")}, program_id, member_id, 'expire', -remaining, 'Points expired', 'lot', id, 'expire:' || id, json_object('expiresAt', expires_at), ${at}
         FROM point_lots WHERE id IN (${due})`),
       db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at)
-        SELECT ${sqlId("evt", at)}, program_id, member_id, 'points.expired', json_object('memberId', member_id, 'points', SUM(remaining)), ${at}
+        SELECT ${sqlId("evt")}, program_id, member_id, 'points.expired', json_object('memberId', member_id, 'points', SUM(remaining)), ${at}
         FROM point_lots WHERE id IN (${due}) GROUP BY program_id, member_id`),
       db.run(sql`UPDATE members SET points_balance = points_balance - (
           SELECT COALESCE(SUM(remaining), 0) FROM point_lots l WHERE l.member_id = members.id AND l.id IN (${due})

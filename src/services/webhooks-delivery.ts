@@ -2,8 +2,8 @@ import { exports } from "cloudflare:workers";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { outboxCursors, webhookDeliveries, webhooks } from "../../schema";
 import { database, type Database } from "../db/client";
+import { sqlId } from "../db/sql-id";
 import type { Env } from "../env";
-import { newId } from "../lib/ids";
 import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
 import { nowIso } from "../lib/time";
 
@@ -74,11 +74,10 @@ export async function dispatchOutbox(env: Env, now: Date, batchSize: number) {
     const page = await db.all<{ rid: number }>(sql`SELECT rowid AS rid FROM outbox_events WHERE rowid > ${from} ORDER BY rowid LIMIT ${batchSize}`);
     if (page.length === 0) break;
     const last = Number(page[page.length - 1].rid);
-    const idPrefix = newId("dlv", now.getTime()).slice(0, 14);
     const [inserted] = await db.batch([
       db.run(sql`
         INSERT INTO webhook_deliveries (id, program_id, webhook_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at)
-        SELECT ${idPrefix} || lower(hex(randomblob(8))), e.program_id, w.id, e.id, e.type,
+        SELECT ${sqlId("dlv")}, e.program_id, w.id, e.id, e.type,
                json_object('id', e.id, 'type', e.type, 'programId', e.program_id, 'createdAt', e.created_at, 'data', json(e.payload)),
                'pending', 0, ${stamp}, ${stamp}
         FROM outbox_events e

@@ -2,7 +2,8 @@ import { eq, type SQL, sql } from "drizzle-orm";
 import { programs } from "../../../schema";
 import type { Database } from "../../db/client";
 import { DEFAULT_LIFECYCLE_THRESHOLDS, LIFECYCLE_STAGES, type LifecycleThresholds, lifecycleThresholdsSchema } from "../../domain/lifecycle/stages";
-import { type PageLimits, rowsAffected, type SweepProgress, sqlId, sweepMemberPages, wholeDaysSince } from "./sql";
+import { sqlId } from "../../db/sql-id";
+import { type PageLimits, rowsAffected, type SweepProgress, sweepMemberPages, wholeDaysSince } from "./sql";
 
 /** The program's lifecycle thresholds (`programs.settings.lifecycle`); defaults when unset or invalid. */
 export async function lifecycleThresholdsOf(db: Database, programId: string): Promise<LifecycleThresholds> {
@@ -43,7 +44,7 @@ export type LifecycleOutcome = SweepProgress & { changed: number };
  * Move every (non-erased) member to their current stage, page by page. Per page, one batch:
  * a `stage.changed` outbox event {memberId, from, to} for each member whose stage differs,
  * then the UPDATE of stage and stage_since for exactly those rows. A rerun finds nothing to
- * change, so it writes no events.
+ * change, so it writes no events. Event ids carry the time each page is written (see sqlId).
  */
 export async function moveLifecycleStages(db: Database, programId: string, thresholds: LifecycleThresholds, now: Date, limits: PageLimits): Promise<LifecycleOutcome> {
   const at = now.toISOString();
@@ -55,7 +56,7 @@ export async function moveLifecycleStages(db: Database, programId: string, thres
     limits,
     (page) => [
       db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at)
-        SELECT ${sqlId("evt", at)}, program_id, id, 'stage.changed', json_object('memberId', id, 'from', stage, 'to', next_stage), ${at}
+        SELECT ${sqlId("evt")}, program_id, id, 'stage.changed', json_object('memberId', id, 'from', stage, 'to', next_stage), ${at}
         FROM (SELECT id, program_id, stage, ${next} AS next_stage FROM members WHERE id IN (${page}) AND status <> 'erased')
         WHERE next_stage <> stage`),
       db.run(sql`UPDATE members SET stage = ${next}, stage_since = ${at}, updated_at = ${at}

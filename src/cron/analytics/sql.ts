@@ -2,22 +2,12 @@ import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db/client";
 import type { SqlFragment } from "../../domain/segments/rule";
-import { type IdPrefix, newId } from "../../lib/ids";
 
 export type Statement = BatchItem<"sqlite">;
 
 /** Bounds for a sweep: members per page and pages per run, so one run stays within a Worker's limits. */
 export type PageLimits = { batchSize: number; maxPages: number };
 export type SweepProgress = { pages: number; members: number; complete: boolean };
-
-/**
- * Ids generated in SQL for set-based inserts, shaped like newId(): prefix, the time (`at`) in
- * sortable base32, 16 random characters. The time prefix keeps a sweep's inserts together at the
- * end of the table's B-tree; fully random ids scatter them over it, and inserting 20k rows then
- * took 5–10× longer once the table held 100k+ (scripts/bench/README.md).
- */
-export const sqlId = (prefix: IdPrefix, at: Date | string = new Date()) =>
-  sql.raw(`'${newId(prefix, typeof at === "string" ? Date.parse(at) : at.getTime()).slice(0, prefix.length + 11)}' || lower(hex(randomblob(8)))`);
 
 /** Whole days from a timestamp column to `now`, counted like `wholeDaysBetween` (NULL stays NULL). */
 export const wholeDaysSince = (column: string, now: string) => sql`MAX(0, (unixepoch(${now}) - unixepoch(${sql.raw(column)})) / 86400)`;
