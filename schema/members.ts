@@ -62,8 +62,11 @@ export const members = sqliteTable(
     // Idempotent registration and lookup by the storefront's own customer id.
     uniqueIndex("members_program_external_uq").on(t.programId, t.externalId),
     uniqueIndex("members_program_referral_uq").on(t.programId, t.referralCode),
-    // Cron sweeps walk members of a program in id order, in bounded batches.
+    // Members of a program in id order (listing, cursors by id).
     index("members_program_id_idx").on(t.programId, t.id),
+    // Nightly sweeps walk a program's members in storage (rowid) order: an index on program_id
+    // alone carries the rowid, so `program_id = ? AND rowid > ? ORDER BY rowid` is a range scan.
+    index("members_program_idx").on(t.programId),
     index("members_program_email_idx").on(t.programId, t.email),
   ],
 );
@@ -95,7 +98,15 @@ export const feedback = sqliteTable(
     score: integer("score"),
     text: text("text"),
     tags: json<string[]>("tags").notNull().default([]),
+    /** The POST's Idempotency-Key and the hash of its body: a retry replays this row (null on rows from before keys were required). */
+    requestKey: text("request_key"),
+    requestHash: text("request_hash"),
     createdAt: createdAt(),
   },
-  (t) => [index("feedback_program_created_idx").on(t.programId, t.createdAt), index("feedback_member_idx").on(t.memberId)],
+  (t) => [
+    index("feedback_program_created_idx").on(t.programId, t.createdAt),
+    index("feedback_member_idx").on(t.memberId),
+    // One row per key: a concurrent or retried duplicate fails the insert and reads this row.
+    uniqueIndex("feedback_program_request_key_uq").on(t.programId, t.requestKey),
+  ],
 );

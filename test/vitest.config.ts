@@ -30,7 +30,9 @@ export default defineConfig({
             miniflare: {
               bindings: {
                 LIBSQL_URL: inject("libsqlUrl"),
-                // Webhook tests: serve http://receiver.test/__test/receiver/* from the Worker itself.
+                // Webhook tests: serve http://receiver.test/__test/receiver/* from the Worker itself, and
+                // allow that one host past the outbound-URL policy (webhookUrlProblem). Test-only: never
+                // set it in wrangler.toml.
                 TEST_RECEIVER: "1",
               },
             },

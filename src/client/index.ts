@@ -116,6 +116,10 @@ type RequestSpec = { body?: unknown; query?: Query; idempotencyKey?: string };
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 const enc = encodeURIComponent;
 
+/** A key for a write with no natural one, made once per call so that call's retries reuse it (Node 18 lacks a global crypto). */
+const freshKey = (label: string) =>
+  `${label}:${typeof crypto !== "undefined" && typeof crypto.randomUUID === "function" ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`}`;
+
 export function createLoyaltyClient(options: LoyaltyClientOptions) {
   const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const doFetch = options.fetch ?? ((input: string, init: RequestInit) => fetch(input, init));
@@ -195,7 +199,9 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
       tier: (memberId: string) => body<TierProgress>("GET", `/v1/members/${enc(memberId)}/tier`),
       rewards: (memberId: string) => body<MemberRewards>("GET", `/v1/members/${enc(memberId)}/rewards`),
       referrals: (memberId: string, page: { limit?: number; cursor?: string } = {}) => body<MemberReferrals>("GET", `/v1/members/${enc(memberId)}/referrals`, { query: page }),
-      feedback: (memberId: string, input: FeedbackInput) => body<FeedbackResult>("POST", `/v1/members/${enc(memberId)}/feedback`, { body: input }),
+      /** Pass your own key to make your own retries safe too; by default each call gets a fresh one. */
+      feedback: (memberId: string, input: FeedbackInput, opts: Partial<Write> = {}) =>
+        body<FeedbackResult>("POST", `/v1/members/${enc(memberId)}/feedback`, { body: input, idempotencyKey: opts.idempotencyKey ?? freshKey("feedback") }),
     },
 
     points: {

@@ -7,16 +7,20 @@ import { newId } from "../lib/ids";
 import { addCronJob, schedules } from "../registry";
 import { loadTiers, windowStart } from "../services/tiers";
 
-type DueRow = { id: string; tierId: string | null; securedUntil: string | null; spend: number; orders: number; activeDays: number; points: number };
+type DueRow = { rid: number; id: string; tierId: string | null; securedUntil: string | null; spend: number; orders: number; activeDays: number; points: number };
 
-/** One page of members due for requalification, with their window figures, set-based. */
-async function duePage(db: Database, programId: string, from: string, now: string, afterId: string, limit: number): Promise<DueRow[]> {
+/**
+ * One page of members due for requalification, with their window figures, set-based. Pages walk
+ * members in storage (rowid) order, not id order: bulk-imported ids are dated by join date, so
+ * an id-ordered page would touch a table page per member (see memberPage in ./analytics/sql).
+ */
+async function duePage(db: Database, programId: string, from: string, now: string, afterRowid: number, limit: number): Promise<DueRow[]> {
   return db.all<DueRow>(sql`
     WITH page AS (
-      SELECT id, tier_id, tier_secured_until FROM members
-      WHERE program_id = ${programId} AND id > ${afterId} AND status != 'erased'
+      SELECT rowid AS rid, id, tier_id, tier_secured_until FROM members
+      WHERE program_id = ${programId} AND rowid > ${afterRowid} AND status != 'erased'
         AND (tier_id IS NULL OR tier_secured_until IS NULL OR tier_secured_until <= ${now})
-      ORDER BY id LIMIT ${limit}
+      ORDER BY rowid LIMIT ${limit}
     ),
     o AS (
       SELECT member_id, SUM(amount - refunded_amount) AS spend, COUNT(*) FILTER (WHERE refunded_amount < amount) AS orders,
@@ -27,9 +31,9 @@ async function duePage(db: Database, programId: string, from: string, now: strin
       SELECT member_id, SUM(points) AS points FROM ledger_entries
       WHERE member_id IN (SELECT id FROM page) AND type IN ('earn', 'reverse') AND created_at >= ${from} GROUP BY member_id
     )
-    SELECT page.id AS id, page.tier_id AS tierId, page.tier_secured_until AS securedUntil,
+    SELECT page.rid AS rid, page.id AS id, page.tier_id AS tierId, page.tier_secured_until AS securedUntil,
            COALESCE(o.spend, 0) AS spend, COALESCE(o.orders, 0) AS orders, COALESCE(o.days, 0) AS activeDays, MAX(0, COALESCE(p.points, 0)) AS points
-    FROM page LEFT JOIN o ON o.member_id = page.id LEFT JOIN p ON p.member_id = page.id ORDER BY page.id`);
+    FROM page LEFT JOIN o ON o.member_id = page.id LEFT JOIN p ON p.member_id = page.id ORDER BY page.rid`);
 }
 
 /**
@@ -41,15 +45,18 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
   const at = now.toISOString();
   const from = windowStart(at, ladder);
   const counts = { examined: 0, upgrade: 0, downgrade: 0, renew: 0, grace: 0 };
-  for (let afterId = ""; ; ) {
-    const rows = await duePage(db, programId, from, at, afterId, batchSize);
+  // The rowid cursor lives only within this run (each run starts over), so a VACUUM renumbering
+  // rowids between runs is harmless; one during a run could at worst examine a member twice or
+  // skip one until the next night, and requalification is idempotent (guarded on the old tier).
+  for (let afterRowid = 0; ; ) {
+    const rows = await duePage(db, programId, from, at, afterRowid, batchSize);
     if (rows.length === 0) break;
-    afterId = rows[rows.length - 1].id;
+    afterRowid = Number(rows[rows.length - 1].rid);
     counts.examined += rows.length;
     // The page's decisions, applied set-based: three statements per page (not three per member),
     // each row guarded on the tier it was decided from, so a concurrent change wins.
-    const renewals: Array<{ id: string; from: string | null; securedUntil: string | null }> = [];
-    const moves: Array<{ id: string; from: string | null; to: string; securedUntil: string | null; change: string; historyId: string; eventId: string; payload: Record<string, unknown> }> = [];
+    const renewals: Array<{ rid: number; id: string; from: string | null; securedUntil: string | null }> = [];
+    const moves: Array<{ rid: number; id: string; from: string | null; to: string; securedUntil: string | null; change: string; historyId: string; eventId: string; payload: Record<string, unknown> }> = [];
     for (const row of rows) {
       const d = decideOnRequalification({ tiers: ladder, current: { tierId: row.tierId, securedUntil: row.securedUntil }, figures: { spend: Number(row.spend), orders: Number(row.orders), pointsEarned: Number(row.points), activeDays: Number(row.activeDays) }, now: at });
       if (d.change === "none" || d.change === "grace") {
@@ -58,15 +65,17 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
       }
       counts[d.change]++;
       if (d.change === "renew") {
-        renewals.push({ id: row.id, from: row.tierId, securedUntil: d.securedUntil });
+        renewals.push({ rid: Number(row.rid), id: row.id, from: row.tierId, securedUntil: d.securedUntil });
         continue;
       }
       const to = ladder.find((t) => t.id === d.tierId)!;
       const payload = { memberId: row.id, from: row.tierId, to: to.id, toName: to.name, change: d.change, securedUntil: d.securedUntil };
-      moves.push({ id: row.id, from: row.tierId, to: to.id, securedUntil: d.securedUntil, change: d.change, historyId: newId("th"), eventId: newId("evt"), payload });
+      moves.push({ rid: Number(row.rid), id: row.id, from: row.tierId, to: to.id, securedUntil: d.securedUntil, change: d.change, historyId: newId("th"), eventId: newId("evt"), payload });
     }
     const statements = [];
-    const guard = sql`m.id = json_extract(v.value, '$.id') AND m.tier_id IS json_extract(v.value, '$.from')`;
+    // Rows are found by rowid (the page's adjacent table pages); the id is only checked (unary +
+    // keeps the planner off the id index, whose entries for one page are scattered).
+    const guard = sql`m.rowid = json_extract(v.value, '$.rid') AND +m.id = json_extract(v.value, '$.id') AND m.tier_id IS json_extract(v.value, '$.from')`;
     if (moves.length > 0) {
       const list = JSON.stringify(moves);
       // History and events first, while the guard still sees the old tier; then the move itself.

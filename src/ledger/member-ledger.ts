@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { ledgerRequests } from "../../schema";
 import { type Database, database } from "../db/client";
 import type { Env } from "../env";
-import { AppError } from "../lib/errors";
+import { AppError, errorChainText } from "../lib/errors";
 import { nowIso } from "../lib/time";
 import { planAccrual } from "./accrue";
 import { planAdjustment, type AdjustInput } from "./adjust";
@@ -32,13 +32,8 @@ class Mutex {
   }
 }
 
-const isConstraintFailure = (err: unknown) => /CHECK constraint failed|negative_balance|SQLITE_CONSTRAINT/i.test(errorText(err));
-const isDuplicateRequest = (err: unknown) => /UNIQUE constraint failed: ledger_requests/i.test(errorText(err));
-function errorText(err: unknown): string {
-  let text = "";
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) text += ` ${(e as Error).message ?? String(e)}`;
-  return text;
-}
+const isConstraintFailure = (err: unknown) => /CHECK constraint failed|negative_balance|SQLITE_CONSTRAINT/i.test(errorChainText(err));
+const isDuplicateRequest = (err: unknown) => /UNIQUE constraint failed: ledger_requests/i.test(errorChainText(err));
 
 /**
  * One instance per (program, member): every ledger write for that member runs here, one

@@ -6,6 +6,7 @@ import { AppError, notFound } from "../lib/errors";
 import { newSigningSecret } from "../lib/signing";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
+import { assertTargetUrl } from "./outbound";
 
 /** A channel endpoint: the program's HTTP webhook for that channel and the secret it is signed with. */
 export type ChannelEndpoint = { url: string; secret: string; updatedAt: string };
@@ -41,6 +42,7 @@ export async function listChannels({ ctx, input }: { ctx: ServiceContext; input:
  * edits of other settings (lifecycle thresholds, …) are not overwritten.
  */
 export async function putChannel({ ctx, input }: { ctx: ServiceContext; input: { programId: string; channel: Channel; url: string; rotateSecret?: boolean } }) {
+  assertTargetUrl(ctx.env, input.url);
   const before = channelsOf(await loadSettings(ctx, input.programId))[input.channel];
   const fresh = !before || input.rotateSecret === true;
   const endpoint: ChannelEndpoint = { url: input.url, secret: fresh ? newSigningSecret("whsec") : before.secret, updatedAt: nowIso() };

@@ -1,7 +1,8 @@
 import { and, desc, eq, lt } from "drizzle-orm";
 import { feedback, members } from "../../schema";
 import type { ServiceContext } from "../lib/context";
-import { AppError } from "../lib/errors";
+import { canonicalJson, sha256Hex } from "../lib/crypto";
+import { AppError, errorChainText } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { nowIso } from "../lib/time";
 import { ledgerHooks } from "../ledger/hooks";
@@ -18,27 +19,81 @@ const MAX_MEMBER_TAGS = 50;
 
 const view = (r: FeedbackRow) => ({ id: r.id, memberId: r.memberId, kind: r.kind, score: r.score, text: r.text, tags: r.tags, createdAt: r.createdAt });
 
+/** The insert lost to a row with the same (program, request_key): a retry or a concurrent duplicate. */
+const isDuplicateKey = (err: unknown) => /UNIQUE constraint failed: feedback\.program_id, feedback\.request_key/i.test(errorChainText(err));
+
 /**
- * Record feedback: the row, the member's last NPS and feedback tags (which segments can
- * use) in one batch; then, if the program has earning rules for it, the matching activity
- * (an NPS answer is a survey) through the member's ledger, idempotent on feedback:<id>.
+ * Record feedback, idempotent by the request's Idempotency-Key: the row (with the key and a
+ * hash of the body), the member's last NPS and feedback tags (which segments can use) in one
+ * batch; then, if the program has earning rules for it, the matching activity (an NPS answer
+ * is a survey) through the member's ledger, idempotent on feedback:<id>.
+ *
+ * Optimistic like the ledger: no lookup before writing. A key already used fails the batch on
+ * the unique index (so nothing is written twice, the member update included) and the stored
+ * row is answered; the earning is asked for again with the stored row, which the ledger
+ * replays — or applies, when the first attempt died between the batch and the ledger call.
  */
-export async function submitFeedback({ ctx, input }: { ctx: ServiceContext; input: FeedbackInput & { programId: string; memberId: string } }) {
-  const member = await requireMemberRow(ctx, input.programId, input.memberId);
-  if (member.status !== "active") throw new AppError("conflict", `Member is ${member.status}; feedback is not accepted`);
+export async function submitFeedback({ ctx, input }: { ctx: ServiceContext; input: FeedbackInput & { programId: string; memberId: string; idempotencyKey: string } }) {
+  const { programId, memberId, idempotencyKey, ...body } = input;
+  // Same scheme as ledger writes (operation:member:canonical body): the key reused for another member or body conflicts.
+  const requestHash = await sha256Hex(`feedback:${memberId}:${canonicalJson(body)}`);
+  const replay = () => replayFeedback(ctx, { programId, idempotencyKey, requestHash });
+
+  let member: Awaited<ReturnType<typeof requireMemberRow>>;
+  try {
+    member = await requireMemberRow(ctx, programId, memberId);
+    if (member.status !== "active") throw new AppError("conflict", `Member is ${member.status}; feedback is not accepted`);
+  } catch (err) {
+    // A retry of a recorded request gets its original answer even if the member changed since.
+    const replayed = await replay();
+    if (replayed) return replayed;
+    throw err;
+  }
+
   const now = nowIso();
-  const tags = [...new Set((input.tags ?? []).map((t) => t.trim()).filter(Boolean))];
-  const row: FeedbackRow = { id: newId("fb"), programId: input.programId, memberId: input.memberId, kind: input.kind, score: input.score ?? null, text: input.text ?? null, tags, createdAt: now };
+  const tags = [...new Set((body.tags ?? []).map((t) => t.trim()).filter(Boolean))];
+  const row: FeedbackRow = {
+    id: newId("fb"),
+    programId,
+    memberId,
+    kind: body.kind,
+    score: body.score ?? null,
+    text: body.text ?? null,
+    tags,
+    requestKey: idempotencyKey,
+    requestHash,
+    createdAt: now,
+  };
   // Newest tags first, without duplicates, bounded.
   const memberTags = [...new Set([...tags, ...(member.feedbackTags ?? [])])].slice(0, MAX_MEMBER_TAGS);
-  await ctx.db.batch([
-    ctx.db.insert(feedback).values(row),
-    ctx.db
-      .update(members)
-      .set({ ...(input.kind === "nps" ? { lastNps: row.score } : {}), ...(tags.length ? { feedbackTags: memberTags } : {}), updatedAt: now })
-      .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId))),
-  ]);
-  return { ...view(row), earning: await earnForFeedback(ctx, row) };
+  try {
+    await ctx.db.batch([
+      ctx.db.insert(feedback).values(row),
+      ctx.db
+        .update(members)
+        .set({ ...(body.kind === "nps" ? { lastNps: row.score } : {}), ...(tags.length ? { feedbackTags: memberTags } : {}), updatedAt: now })
+        .where(and(eq(members.programId, programId), eq(members.id, memberId))),
+    ]);
+  } catch (err) {
+    if (isDuplicateKey(err)) {
+      const replayed = await replay();
+      if (replayed) return replayed;
+    }
+    throw err;
+  }
+  return { replayed: false, body: { ...view(row), earning: await earnForFeedback(ctx, row) } };
+}
+
+/** The answer to a key already used: the stored row and its earning, or 409 if the key came with another request. */
+async function replayFeedback(ctx: ServiceContext, req: { programId: string; idempotencyKey: string; requestHash: string }) {
+  const [stored] = await ctx.db
+    .select()
+    .from(feedback)
+    .where(and(eq(feedback.programId, req.programId), eq(feedback.requestKey, req.idempotencyKey)))
+    .limit(1);
+  if (!stored) return null;
+  if (stored.requestHash !== req.requestHash) throw new AppError("idempotency_conflict", "This Idempotency-Key was already used with a different request");
+  return { replayed: true, body: { ...view(stored), earning: await earnForFeedback(ctx, stored) } };
 }
 
 /** Survey and review points through the rules engine (the lead's `activity` operation), when present. */

@@ -1,4 +1,3 @@
-import { exports } from "cloudflare:workers";
 import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { members, messages, programs } from "../../schema";
 import type { Consent } from "../../schema/members";
@@ -12,21 +11,12 @@ import { mapLimit } from "./campaigns-fire";
 import { channelsOf } from "./campaigns-channels";
 import { requireCampaign } from "./campaigns";
 import { cursorPage } from "../lib/pagination";
+import { outboundFetch, targetUrlProblem } from "./outbound";
 
-/** Only when TEST_RECEIVER=1 (vitest): this host is served by the Worker's own /__test/receiver routes. */
-const TEST_RECEIVER_HOST = "receiver.test";
 const CLAIM_LEASE_MS = 5 * 60_000;
 const DELIVERY_TIMEOUT_MS = 10_000;
 const SEND_CONCURRENCY = 10;
 const MAX_ROUNDS = 10;
-
-function outboundFetch(env: Env, url: string, init: RequestInit): Promise<Response> {
-  if ((env as Env & { TEST_RECEIVER?: string }).TEST_RECEIVER === "1" && new URL(url).hostname === TEST_RECEIVER_HOST) {
-    // Tests cannot open a port inside workerd: loop back into this Worker's test-only receiver.
-    return (exports as unknown as { default: Fetcher }).default.fetch(url, init);
-  }
-  return fetch(url, init);
-}
 
 type Claimed = { id: string; programId: string; campaignId: string | null; memberId: string; channel: Channel; body: string; attempts: number; createdAt: string };
 type Outcome = { id: string; status: "delivered" | "pending" | "failed" | "skipped_no_consent" | "skipped_no_endpoint"; attempts: number; nextAttemptAt: string | null; lastError: string | null; deliveredAt: string | null };
@@ -82,6 +72,8 @@ async function attempt(env: Env, m: Claimed, member: { id: string; externalId: s
   if (member.consent?.[m.channel] !== true) return done("skipped_no_consent", `member withdrew consent to ${m.channel}`);
   const endpoint = channels[m.channel];
   if (!endpoint) return done("skipped_no_endpoint", `no endpoint configured for channel ${m.channel} (PUT /v1/channels/${m.channel})`);
+  const urlProblem = targetUrlProblem(env, endpoint.url);
+  if (urlProblem) return done("failed", `Not sent: ${urlProblem} (PUT /v1/channels/${m.channel} with a public https url)`);
 
   const body = JSON.stringify({ id: m.id, type: "message", channel: m.channel, programId: m.programId, campaignId: m.campaignId, to: recipientFor(m.channel, member), body: m.body, createdAt: m.createdAt });
   const attempts = m.attempts + 1;

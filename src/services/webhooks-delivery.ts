@@ -1,10 +1,10 @@
-import { exports } from "cloudflare:workers";
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { outboxCursors, webhookDeliveries, webhooks } from "../../schema";
 import { database, type Database } from "../db/client";
 import { sqlId } from "../db/sql-id";
 import type { Env } from "../env";
 import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
+import { outboundFetch, targetUrlProblem } from "./outbound";
 import { nowIso } from "../lib/time";
 
 /**
@@ -20,15 +20,14 @@ import { nowIso } from "../lib/time";
  * 2. `sweepDueDeliveries` (same cron) claims due deliveries with a lease and either enqueues
  *    them on WEBHOOK_QUEUE (consumer: `consumeWebhookBatch`) or, without a queue binding,
  *    sends a bounded number directly.
- * 3. `attemptDelivery` sends one, records the outcome and schedules the retry (exponential
+ * 3. `attemptDelivery` re-checks the URL policy (src/services/outbound.ts; a forbidden URL is never
+ *    fetched), sends one, records the outcome and schedules the retry (exponential
  *    backoff with ±20% jitter over ~3 days); N consecutive failures disable the webhook.
  */
 export const RETRY_SCHEDULE_MINUTES = [1, 5, 30, 120, 360, 720, 1440, 1440] as const;
 export const MAX_ATTEMPTS = RETRY_SCHEDULE_MINUTES.length + 1;
 export const DISABLE_AFTER_CONSECUTIVE_FAILURES = 20;
 export const WEBHOOK_CURSOR = "webhooks";
-/** Host that, only when TEST_RECEIVER=1, is served by this Worker's own /__test/receiver routes. */
-export const TEST_RECEIVER_HOST = "receiver.test";
 
 const CLAIM_LEASE_MS = 5 * 60_000;
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -36,7 +35,6 @@ const DIRECT_SEND_LIMIT = 100;
 const SEND_CONCURRENCY = 10;
 const DISPATCH_ROUNDS = 20;
 
-type WebhookEnv = Env & { TEST_RECEIVER?: string };
 export type WebhookMessage = { deliveryId: string };
 
 /** Delay before the next attempt after `failedAttempts` failures, or null when it is time to give up. */
@@ -146,14 +144,6 @@ export async function consumeWebhookBatch(batch: MessageBatch<WebhookMessage>, e
   });
 }
 
-function deliveryFetch(env: Env, url: string, init: RequestInit): Promise<Response> {
-  if ((env as WebhookEnv).TEST_RECEIVER === "1" && new URL(url).hostname === TEST_RECEIVER_HOST) {
-    // Tests cannot open a port: the receiver is this Worker's own test-only route.
-    return (exports as unknown as { default: Fetcher }).default.fetch(url, init);
-  }
-  return fetch(url, init);
-}
-
 export type AttemptOutcome = { outcome: "delivered" | "retry" | "failed" | "skipped"; statusCode?: number | null; error?: string | null };
 
 /** The secrets a webhook signs with now: the current one, plus the previous during a rotation overlap. */
@@ -184,12 +174,16 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
     return { outcome: "skipped" };
   }
 
-  const body = JSON.stringify(d.payload);
   const attempt = d.attempts + 1;
+  // Defence in depth: a row written before the URL policy existed, or by a script, is never fetched.
+  const urlProblem = targetUrlProblem(env, row.url);
+  if (urlProblem) return refuseForbiddenUrl(db, d, attempt, urlProblem, now);
+
+  const body = JSON.stringify(d.payload);
   let statusCode: number | null = null;
   let error: string | null = null;
   try {
-    const res = await deliveryFetch(env, row.url, {
+    const res = await outboundFetch(env, row.url, {
       method: "POST",
       redirect: "manual",
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
@@ -250,6 +244,33 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
     parkDeliveriesIfDisabled(db, d.webhookId),
   ]);
   return { outcome: delay === null ? "failed" : "retry", statusCode, error };
+}
+
+/**
+ * A delivery whose webhook URL is forbidden fails for good without a request, and the webhook
+ * is disabled with the reason, so its other deliveries wait (parked) for a corrected url
+ * instead of each failing in turn: PATCH {url, status: "active"} resumes them.
+ */
+async function refuseForbiddenUrl(db: Database, d: typeof webhookDeliveries.$inferSelect, attempt: number, problem: string, now: Date): Promise<AttemptOutcome> {
+  const error = `Not sent: ${problem}`;
+  const stamp = nowIso(now);
+  await db.batch([
+    db
+      .update(webhookDeliveries)
+      .set({ status: "failed", attempts: attempt, lastStatusCode: null, lastError: error, nextAttemptAt: null })
+      .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.status, "pending"))),
+    db
+      .update(webhooks)
+      .set({
+        status: "disabled",
+        disabledReason: `Disabled automatically: ${problem}. Change the url and re-enable (PATCH url, status active).`,
+        consecutiveFailures: sql`${webhooks.consecutiveFailures} + 1`,
+        updatedAt: stamp,
+      })
+      .where(eq(webhooks.id, d.webhookId)),
+    parkDeliveries(db, d.webhookId),
+  ]);
+  return { outcome: "failed", statusCode: null, error };
 }
 
 /** A disabled webhook's pending deliveries wait (no due time) until it is re-enabled. */

@@ -6,6 +6,7 @@ import { newId } from "../lib/ids";
 import { newSigningSecret } from "../lib/signing";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
+import { assertTargetUrl } from "./outbound";
 import { attemptDelivery, parkDeliveries } from "./webhooks-delivery";
 import { cursorPage } from "../lib/pagination";
 
@@ -71,6 +72,9 @@ export function deliveryView(d: DeliveryRow) {
   };
 }
 
+/** 400 unless deliveries may go to `url` (public https host; see src/services/outbound.ts), before anything is written. */
+const assertDeliverableUrl = (ctx: ServiceContext, url: string) => assertTargetUrl(ctx.env, url);
+
 async function requireWebhook(ctx: ServiceContext, programId: string, webhookId: string) {
   const [row] = await ctx.db.select().from(webhooks).where(and(eq(webhooks.programId, programId), eq(webhooks.id, webhookId))).limit(1);
   if (!row) throw notFound("Webhook");
@@ -78,6 +82,7 @@ async function requireWebhook(ctx: ServiceContext, programId: string, webhookId:
 }
 
 export async function createWebhook({ ctx, input }: { ctx: ServiceContext; input: { programId: string; url: string; eventTypes: string[] } }) {
+  assertDeliverableUrl(ctx, input.url);
   const [{ n }] = await ctx.db.select({ n: sql<number>`count(*)` }).from(webhooks).where(eq(webhooks.programId, input.programId));
   if (Number(n) >= MAX_WEBHOOKS_PER_PROGRAM) throw new AppError("limit_reached", `A program can have at most ${MAX_WEBHOOKS_PER_PROGRAM} webhooks`);
   const now = nowIso();
@@ -117,7 +122,8 @@ export type WebhookPatch = { url?: string; eventTypes?: string[]; status?: "acti
 
 /**
  * Change url, event types or status. Disabling parks the pending deliveries; re-enabling
- * resets the failure streak and makes the parked deliveries due at once.
+ * resets the failure streak and makes the parked deliveries due at once. A forbidden url
+ * (new, or the stored one when re-enabling) is a 400 and nothing changes.
  */
 export async function updateWebhook({ ctx, input }: { ctx: ServiceContext; input: { programId: string; webhookId: string; patch: WebhookPatch } }) {
   const before = await requireWebhook(ctx, input.programId, input.webhookId);
@@ -132,6 +138,9 @@ export async function updateWebhook({ ctx, input }: { ctx: ServiceContext; input
   };
   const enabling = patch.status === "active" && before.status !== "active";
   const disabling = patch.status === "disabled" && before.status !== "disabled";
+  // A new url must pass the policy; so must the stored one when re-enabling (a row from before the
+  // policy, or one disabled for its url). Disabling or retyping such a row stays possible.
+  if (patch.url !== undefined || enabling) assertDeliverableUrl(ctx, after.url);
   if (enabling) Object.assign(after, { consecutiveFailures: 0, disabledReason: null });
   if (disabling) after.disabledReason = "Disabled by an admin";
   await ctx.db.batch([

@@ -371,6 +371,13 @@ describe("campaigns: triggers fire once per occurrence", () => {
     expect((await call("GET", "/v1/campaigns/cmp_nope/messages", { key: p.keys.admin })).status).toBe(404);
     expect((await call("PUT", "/v1/channels/fax", { key: p.keys.admin, body: { url: "https://x.example" } })).status).toBe(400);
     expect((await call("PUT", "/v1/channels/email", { key: p.keys.admin, body: { url: "ftp://x.example" } })).status).toBe(400);
+    // Channel endpoints follow the webhook URL policy: public https hosts only, nothing written otherwise.
+    for (const url of ["http://messaging.example.com/hook", "https://127.0.0.1/hook", "https://10.0.0.5/hook", "https://169.254.169.254/latest", "https://localhost/hook", "https://2130706433/hook", "https://user:pw@messaging.example.com/"]) {
+      const refused = await call("PUT", "/v1/channels/sms", { key: p.keys.admin, body: { url } });
+      expect(refused.status, url).toBe(400);
+      expect(refused.body.error.message, url).toMatch(/url/);
+    }
+    expect((await call("GET", "/v1/channels", { key: p.keys.admin })).body.data.some((ch: { channel: string }) => ch.channel === "sms")).toBe(false);
 
     const c = await createCampaign(p, { name: "Welcome", trigger: { type: "welcome" }, actions: [{ type: "award_points", points: 1 }] });
     expect((await call("GET", `/v1/campaigns/${c.id}`, { key: other.keys.admin })).status).toBe(404);

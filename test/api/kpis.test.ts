@@ -44,7 +44,7 @@ describe("KPIs", () => {
     await expireLots(db(), new Date(now0 + 6 * DAY), 500, { programId: p.programId });
     expect((await call("POST", `/v1/members/${m5.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey(), body: { points: 7, reason: "goodwill" } })).status).toBe(201);
     for (const [m, score] of [[m1, 10], [m2, 9], [m3, 7], [m5, 2]] as const) {
-      expect((await call("POST", `/v1/members/${m.id}/feedback`, { key: p.keys.storefront, body: { kind: "nps", score } })).status).toBe(201);
+      expect((await call("POST", `/v1/members/${m.id}/feedback`, { key: p.keys.storefront, idempotencyKey: uniqueKey("fb"), body: { kind: "nps", score } })).status).toBe(201);
     }
 
     // Expected, by hand from what was seeded above.

@@ -100,6 +100,118 @@ describe("webhooks: admin API", () => {
   });
 });
 
+describe("webhooks: internal and special-purpose URLs are refused", () => {
+  // One per class; the full matrix is in test/unit/outbound-url.test.ts.
+  const forbidden: Array<[string, RegExp]> = [
+    ["https://127.0.0.1/hook", /127\.0\.0\.1 is a loopback address/],
+    ["https://10.0.0.5/hook", /10\.0\.0\.5 is a private address \(RFC 1918/],
+    ["https://169.254.169.254/latest/meta-data/", /169\.254\.169\.254 is a link-local address/],
+    ["https://100.64.0.1/hook", /carrier-grade NAT/],
+    ["https://0.0.0.0/hook", /unspecified/],
+    ["https://224.0.0.1/hook", /multicast/],
+    ["https://[::1]/hook", /IPv6 loopback/],
+    ["https://[fd00::1]/hook", /unique-local/],
+    ["https://[fe80::1]/hook", /link-local/],
+    ["https://[::ffff:192.168.0.1]/hook", /IPv4-mapped address of 192\.168\.0\.1/],
+    ["https://localhost/hook", /localhost is a name reserved/],
+    ["https://api.localhost/hook", /under \.localhost/],
+    ["https://printer.local/hook", /under \.local,/],
+    ["https://metadata.google.internal/computeMetadata/v1/", /under \.internal/],
+    ["https://db.localdomain/hook", /under \.localdomain/],
+    ["https://fileserver/hook", /single-label/],
+    ["https://2130706433/hook", /127\.0\.0\.1 is a loopback/], // decimal
+    ["https://0x7f.1/hook", /127\.0\.0\.1 is a loopback/], // hex, short form
+    ["https://0177.0.0.1/hook", /127\.0\.0\.1 is a loopback/], // octal
+    ["https://user:pass@partner.example.com/hook", /credentials/],
+    ["http://partner.example.com/hook", /must use https/],
+    ["http://localhost:8080/hook", /must use https/], // no http exception for local hosts any more
+  ];
+
+  async function expectRefused(res: Awaited<ReturnType<typeof call>>, url: string, reason: RegExp) {
+    expect(res.status, url).toBe(400);
+    expect(res.body.error.code, url).toBe("invalid_request");
+    expect(res.body.error.message, url).toMatch(reason);
+    expect(res.body.error.details.fields[0].path, url).toBe("url");
+  }
+
+  async function webhookCount(programId: string) {
+    const r = await db().$client.execute({ sql: "SELECT count(*) AS n FROM webhooks WHERE program_id = ?", args: [programId] });
+    return Number(r.rows[0].n);
+  }
+
+  it("POST: 400 naming the reason, nothing written", async () => {
+    const p = await newProgram();
+    for (const [url, reason] of forbidden) {
+      await expectRefused(await call("POST", "/v1/webhooks", { key: p.keys.admin, body: { url, eventTypes: ["*"] } }), url, reason);
+    }
+    expect(await webhookCount(p.programId)).toBe(0);
+    const audit = await call("GET", "/v1/audit?entityType=webhook", { key: p.keys.admin });
+    expect(audit.body.data).toEqual([]);
+    // Public hosts and addresses, ports included, are fine.
+    for (const url of ["https://hooks.partner.example.com:8443/in", "https://8.8.8.8/hook", "https://[2606:4700::1111]/hook"]) {
+      expect((await call("POST", "/v1/webhooks", { key: p.keys.admin, body: { url, eventTypes: ["*"] } })).status, url).toBe(201);
+    }
+  });
+
+  it("PATCH: 400 naming the reason, the subscription unchanged; a stored forbidden url blocks re-enabling only", async () => {
+    const p = await newProgram();
+    const created = await call("POST", "/v1/webhooks", { key: p.keys.admin, body: { url: "https://partner.example.com/hook", eventTypes: ["points.earned"] } });
+    const id = created.body.id;
+    const before = await call("GET", `/v1/webhooks/${id}`, { key: p.keys.admin });
+    for (const [url, reason] of forbidden) {
+      await expectRefused(await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { url, eventTypes: ["*"] } }), url, reason);
+    }
+    expect((await call("GET", `/v1/webhooks/${id}`, { key: p.keys.admin })).body).toEqual(before.body);
+    const audit = await call("GET", `/v1/audit?entityType=webhook&entityId=${id}`, { key: p.keys.admin });
+    expect(audit.body.data.map((a: { action: string }) => a.action)).toEqual(["webhook.created"]);
+
+    // A row from before the policy (or a script): it can be disabled and retyped, not re-enabled as is.
+    await db().$client.execute({ sql: "UPDATE webhooks SET url = ? WHERE id = ?", args: ["https://10.1.2.3/hook", id] });
+    expect((await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { status: "disabled", eventTypes: ["*"] } })).status).toBe(200);
+    await expectRefused(await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { status: "active" } }), "re-enable", /10\.1\.2\.3 is a private address/);
+    expect(await webhookRow(id)).toMatchObject({ status: "disabled" });
+    const fixed = await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { url: "https://partner.example.com/v2/hook", status: "active" } });
+    expect(fixed.status).toBe(200);
+    expect(fixed.body).toMatchObject({ url: "https://partner.example.com/v2/hook", status: "active" });
+  });
+
+  it("a stored forbidden url is never fetched: the delivery fails for good, the webhook is disabled until its url is fixed", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const { bucket, webhook } = await subscribe(p, ["points.earned"]);
+    // The local libSQL server listens on loopback and answers any request: it is reachable from
+    // here, so only the policy keeps the delivery from reaching it.
+    const loopback = `${testEnv.LIBSQL_URL.replace(/\/$/, "")}/hook`;
+    expect(new URL(loopback).hostname).toBe("127.0.0.1");
+    expect((await fetch(loopback, { method: "POST", body: "{}" })).status).toBe(404);
+    await db().$client.execute({ sql: "UPDATE webhooks SET url = ? WHERE id = ?", args: [loopback, webhook.id] });
+
+    await accrue(p, m.id, 1_000);
+    await accrue(p, m.id, 2_000);
+    await tick(new Date());
+    const rows = await deliveries(webhook.id);
+    expect(rows).toHaveLength(2);
+    for (const d of rows) expect(d).toMatchObject({ status: "failed", attempts: 1, lastStatusCode: null, nextAttemptAt: null });
+    const log = await call("GET", `/v1/webhooks/${webhook.id}/deliveries`, { key: p.keys.admin });
+    for (const d of log.body.data) expect(d.lastError).toMatch(/^Not sent: url must use https/);
+    const w = await webhookRow(webhook.id);
+    expect(w.status).toBe("disabled");
+    expect(w.disabledReason).toMatch(/url must use https.*Change the url and re-enable/);
+
+    // Redelivering a failed delivery to a webhook whose https url is still forbidden: not sent either.
+    await db().$client.execute({ sql: "UPDATE webhooks SET url = ?, status = 'active' WHERE id = ?", args: ["https://169.254.169.254/latest/meta-data/", webhook.id] });
+    const again = await call("POST", `/v1/webhooks/${webhook.id}/deliveries/${rows[0].id}/redeliver`, { key: p.keys.admin });
+    expect(again.status).toBe(200);
+    expect(again.body).toMatchObject({ status: "failed", lastStatusCode: null, lastError: expect.stringMatching(/^Not sent: .*169\.254\.169\.254 is a link-local address/) });
+
+    // Fixed url, re-enabled: a redelivery goes out.
+    expect((await call("PATCH", `/v1/webhooks/${webhook.id}`, { key: p.keys.admin, body: { url: bucketUrl(bucket), status: "active" } })).status).toBe(200);
+    const sent = await call("POST", `/v1/webhooks/${webhook.id}/deliveries/${rows[1].id}/redeliver`, { key: p.keys.admin });
+    expect(sent.body).toMatchObject({ status: "delivered", lastStatusCode: 200 });
+    expect(await received(bucket)).toHaveLength(1);
+  });
+});
+
 describe("webhooks: delivery pipeline", () => {
   it("outbox → delivery → retries with backoff → success, signed, and visible in the delivery log", async () => {
     const p = await newProgram();

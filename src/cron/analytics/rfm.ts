@@ -83,8 +83,8 @@ export async function scoreProgramRfm(db: Database, programId: string, now: Date
     limits,
     (page) => [
       // Two statements: the value segment reads the R, F, M the first one just wrote.
-      db.run(sql`UPDATE members SET rfm_r = ${r}, rfm_f = ${f}, rfm_m = ${m} WHERE id IN (${page}) AND status <> 'erased'`),
-      db.run(sql`UPDATE members SET value_segment = ${VALUE_SEGMENT_SQL} WHERE id IN (${page}) AND status <> 'erased'`),
+      db.run(sql`UPDATE members SET rfm_r = ${r}, rfm_f = ${f}, rfm_m = ${m} WHERE rowid IN (${page}) AND status <> 'erased'`),
+      db.run(sql`UPDATE members SET value_segment = ${VALUE_SEGMENT_SQL} WHERE rowid IN (${page}) AND status <> 'erased'`),
     ],
     ([rfm]) => (updated += rowsAffected(rfm)),
   );

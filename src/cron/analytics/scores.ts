@@ -53,34 +53,41 @@ function scoreRow(s: SummaryRow, fit: StoredFit, withExpectations: boolean, at: 
 export async function scoreProgramMembers(db: Database, programId: string, fit: StoredFit, now: Date, limits: PageLimits): Promise<ScoresOutcome> {
   const at = now.toISOString();
   const withExpectations = expectationsComputable(fit.params.bgnbd);
-  let after = "";
+  let after = 0; // rowid cursor: storage order, see memberPage in ./sql
   let scored = 0;
   let cleared = 0;
   let members = 0;
   for (let pages = 1; pages <= limits.maxPages; pages++) {
-    const scope = sql`SELECT id, churn_probability IS NOT NULL AS had_score FROM members
-      WHERE program_id = ${programId} AND id > ${after} AND status <> 'erased' ORDER BY id LIMIT ${limits.batchSize}`;
-    const page = await retryOnce(() => db.all<RawSummary & { had_score: number }>(purchaseSummariesSql(programId, at, scope)));
+    const scope = sql`SELECT rowid AS rid, id, churn_probability IS NOT NULL AS had_score FROM members
+      WHERE program_id = ${programId} AND rowid > ${after} AND status <> 'erased' ORDER BY rowid LIMIT ${limits.batchSize}`;
+    const page = await retryOnce(() => db.all<RawSummary & { rid: number; had_score: number }>(purchaseSummariesSql(programId, at, scope)));
     members += page.length;
     const updates: ScoreRow[] = [];
+    // updates[i]'s rowid: the UPDATE finds each row by rowid (adjacent table pages), the id and
+    // program are only checked (unary + keeps the planner off the scattered id indexes).
+    const rowids: number[] = [];
     for (const raw of page) {
       const s = toSummary(raw);
       if (s.purchaseDays > 0) updates.push(scoreRow(s, fit, withExpectations, at));
       else if (Number(raw.had_score)) updates.push([s.memberId, null, null, null, null, null]);
+      else continue;
+      rowids.push(Number(raw.rid));
     }
     if (updates.length > 0) {
       await retryOnce(() =>
         db.run(sql`UPDATE members SET churn_probability = v.churn, expected_purchases_90d = v.expected_90d,
             expected_order_value = v.order_value, clv_12m = v.clv, scored_at = v.scored_at
           FROM (SELECT json_extract(value, '$[0]') AS id, json_extract(value, '$[1]') AS churn, json_extract(value, '$[2]') AS expected_90d,
-                       json_extract(value, '$[3]') AS order_value, json_extract(value, '$[4]') AS clv, json_extract(value, '$[5]') AS scored_at
-                FROM json_each(${JSON.stringify(updates)})) AS v
-          WHERE members.id = v.id AND members.program_id = ${programId}`),
+                       json_extract(value, '$[3]') AS order_value, json_extract(value, '$[4]') AS clv, json_extract(value, '$[5]') AS scored_at,
+                       json_extract(value, '$[6]') AS rid
+                FROM json_each(${JSON.stringify(updates.map((u, i) => [...u, rowids[i]]))})) AS v
+          WHERE members.rowid = v.rid AND +members.id = v.id AND +members.program_id = ${programId}`),
       );
       for (const u of updates) u[5] === null ? cleared++ : scored++;
     }
     if (page.length < limits.batchSize) return { pages, members, complete: true, scored, cleared };
-    after = page[page.length - 1].id;
+    // The summaries come back in id order: the cursor is the page's highest rowid.
+    after = page.reduce((max, row) => Math.max(max, Number(row.rid)), after);
   }
   return { pages: limits.maxPages, members, complete: false, scored, cleared };
 }

@@ -12,14 +12,25 @@ export type SweepProgress = { pages: number; members: number; complete: boolean 
 /** Whole days from a timestamp column to `now`, counted like `wholeDaysBetween` (NULL stays NULL). */
 export const wholeDaysSince = (column: string, now: string) => sql`MAX(0, (unixepoch(${now}) - unixepoch(${sql.raw(column)})) / 86400)`;
 
-/** One page of a program's members in id order: the unit every analytics sweep works in. */
-export const memberPage = (programId: string, after: string, limit: number) =>
-  sql`SELECT id FROM members WHERE program_id = ${programId} AND id > ${after} ORDER BY id LIMIT ${limit}`;
+/**
+ * One page of a program's members in storage (rowid) order: the unit every analytics sweep
+ * works in. Member ids are time-sortable and bulk imports date them by join date while rows are
+ * stored in import order, so an id-ordered page scatters over the whole table; a rowid-ordered
+ * page is a few adjacent table pages. Served by `members_program_idx` (program_id, +rowid): a
+ * range scan, no sort.
+ */
+export const memberPage = (programId: string, afterRowid: number, limit: number) =>
+  sql`SELECT rowid FROM members WHERE program_id = ${programId} AND rowid > ${afterRowid} ORDER BY rowid LIMIT ${limit}`;
 
 /**
  * Walk a program's members page by page; each page runs as ONE batch: the page's bounds
- * first, then `statementsFor(page)` (which select their rows with `id IN (page)`). Returns
+ * first, then `statementsFor(page)` (which select their rows with `rowid IN (page)`). Returns
  * the per-page results of those statements' first one via `onPage`.
+ *
+ * The rowid cursor lives only within one invocation (every sweep starts from the beginning),
+ * so a VACUUM renumbering rowids between nights does not matter. One during a sweep could at
+ * worst make it recompute a member twice or skip one until the next night; every sweep's
+ * writes are idempotent recomputations from the same inputs, so both are harmless.
  */
 export async function sweepMemberPages(
   db: Database,
@@ -28,18 +39,18 @@ export async function sweepMemberPages(
   statementsFor: (page: SQL) => Statement[],
   onPage: (results: unknown[]) => void = () => {},
 ): Promise<SweepProgress> {
-  let after = "";
+  let after = 0;
   let members = 0;
   for (let pages = 0; pages < limits.maxPages; ) {
     const page = memberPage(programId, after, limits.batchSize);
-    const bounds = db.all<{ last: string | null; n: number }>(sql`SELECT MAX(id) AS last, COUNT(*) AS n FROM (${page})`);
-    const [rows, ...results] = (await retryOnce(() => db.batch([bounds, ...statementsFor(page)]))) as [Array<{ last: string | null; n: number }>, ...unknown[]];
+    const bounds = db.all<{ last: number | null; n: number }>(sql`SELECT MAX(rowid) AS last, COUNT(*) AS n FROM (${page})`);
+    const [rows, ...results] = (await retryOnce(() => db.batch([bounds, ...statementsFor(page)]))) as [Array<{ last: number | null; n: number }>, ...unknown[]];
     pages++;
     const n = Number(rows[0]?.n ?? 0);
     members += n;
     onPage(results);
-    if (n < limits.batchSize || !rows[0]?.last) return { pages, members, complete: true };
-    after = rows[0].last;
+    if (n < limits.batchSize || rows[0]?.last == null) return { pages, members, complete: true };
+    after = Number(rows[0].last);
   }
   return { pages: limits.maxPages, members, complete: false };
 }

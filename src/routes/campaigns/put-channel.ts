@@ -10,8 +10,7 @@ const PutChannelBody = z
     url: z
       .url()
       .max(2000)
-      .refine((u) => /^https?:\/\//i.test(u), "url must be http(s)")
-      .openapi({ example: "https://messaging.example.com/loyalty/email" }),
+      .openapi({ description: "A public https endpoint (internal and special-purpose addresses are refused)", example: "https://messaging.example.com/loyalty/email" }),
     rotateSecret: z.boolean().optional().openapi({ description: "Issue a new signing secret (returned once)" }),
   })
   .strict()

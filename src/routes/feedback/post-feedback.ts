@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { submitFeedback } from "../../services/feedback";
 import { FeedbackBody, FeedbackSchema } from "./schemas";
 
@@ -18,14 +18,17 @@ export const route = createRoute({
   tags: ["Feedback"],
   summary: "Record a member's NPS answer, survey or review",
   description:
-    "Scopes: storefront, admin. Updates the member's last NPS and feedback tags (usable in segment rules) and runs the program's survey/review earning rules through the member's ledger (idempotent on feedback:<id>). NPS per program appears in the KPIs.",
+    "Scopes: storefront, admin. Updates the member's last NPS and feedback tags (usable in segment rules) and runs the program's survey/review earning rules through the member's ledger (idempotent on feedback:<id>). NPS per program appears in the KPIs. Idempotent by Idempotency-Key: a retry answers with the original feedback and earning (Idempotent-Replayed: true) and records nothing; the same key with a different body or member is 409 idempotency_conflict.",
   security: bearerSecurity,
-  request: { params: MemberIdParam, body: jsonBody(FeedbackBody) },
-  responses: { 201: jsonResponse(Response, "Recorded"), ...errorResponses(404, 409) },
+  request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(FeedbackBody) },
+  responses: { 201: jsonResponse(Response, "Recorded (or the original result on replay)"), ...errorResponses(404, 409) },
 });
 
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["storefront", "admin"]);
-    return c.json(await submitFeedback({ ctx: c.var.ctx, input: { programId, memberId: c.req.valid("param").memberId, ...c.req.valid("json") } }), 201);
+    const idempotencyKey = c.req.valid("header")["idempotency-key"];
+    const result = await submitFeedback({ ctx: c.var.ctx, input: { programId, memberId: c.req.valid("param").memberId, idempotencyKey, ...c.req.valid("json") } });
+    c.header("idempotent-replayed", String(result.replayed));
+    return c.json(result.body, 201);
   });

@@ -1,17 +1,16 @@
 import { z } from "@hono/zod-openapi";
 import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from "../../services/webhooks";
 
-// http is accepted only for local development hosts; partners' endpoints must be https.
-const LOCAL_HOSTS = /^(localhost|127\.0\.0\.1|\[::1\]|.+\.localhost|.+\.test)$/;
-
+// The syntax only; the delivery policy (https, public hosts only) needs the environment for its
+// test-only exception, so the service checks it (assertTargetUrl in src/services/outbound.ts) — a 400 just the same.
 const WebhookUrl = z
-  .url({ protocol: /^https?$/, error: "url must be an http(s) URL" })
+  .url({ protocol: /^https?$/, error: "url must be an https URL" })
   .max(2048)
-  .refine((u) => {
-    const parsed = new URL(u);
-    return parsed.protocol === "https:" || LOCAL_HOSTS.test(parsed.hostname);
-  }, "url must use https (http only for localhost / .test hosts)")
-  .openapi({ example: "https://partner.example.com/loyalty/webhooks" });
+  .openapi({
+    description:
+      "A public https endpoint. Rejected (400): IP literals in loopback, private, link-local, CGNAT, multicast or reserved ranges (in any notation, IPv4-mapped IPv6 included); localhost, single-label hosts and internal suffixes (.local, .internal, .localdomain, .test, …); user:password@ credentials.",
+    example: "https://partner.example.com/loyalty/webhooks",
+  });
 
 const EventTypes = z
   .array(z.string().regex(EVENT_TYPE_PATTERN, 'event types look like "points.earned", "points.*" or "*"'))

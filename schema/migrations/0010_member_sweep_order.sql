@@ -1,0 +1,1 @@
+CREATE INDEX `members_program_idx` ON `members` (`program_id`);
