@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { feedback, members } from "../../schema";
 import type { ServiceContext } from "../lib/context";
 import { canonicalJson, sha256Hex } from "../lib/crypto";
@@ -16,6 +16,18 @@ type FeedbackRow = typeof feedback.$inferSelect;
 
 /** Member feedback tags kept on the member row (for segments): the most recent, at most this many. */
 const MAX_MEMBER_TAGS = 50;
+
+/**
+ * The member's feedback tags with `tags` merged in, in SQL from the row's current value — so two
+ * concurrent feedbacks cannot lose each other's tags: newest first, no duplicates, bounded.
+ */
+const mergedTags = (tags: string[]) => sql`(SELECT json_group_array(value) FROM (
+  SELECT value FROM (
+    SELECT value, MIN(position) AS position FROM (
+      SELECT value, CAST(key AS INTEGER) AS position FROM json_each(${JSON.stringify(tags)})
+      UNION ALL SELECT value, 1000000 + CAST(key AS INTEGER) FROM json_each(COALESCE(${members.feedbackTags}, '[]'))
+    ) GROUP BY value
+  ) ORDER BY position LIMIT ${MAX_MEMBER_TAGS}))`;
 
 const view = (r: FeedbackRow) => ({ id: r.id, memberId: r.memberId, kind: r.kind, score: r.score, text: r.text, tags: r.tags, createdAt: r.createdAt });
 
@@ -39,9 +51,8 @@ export async function submitFeedback({ ctx, input }: { ctx: ServiceContext; inpu
   const requestHash = await sha256Hex(`feedback:${memberId}:${canonicalJson(body)}`);
   const replay = () => replayFeedback(ctx, { programId, idempotencyKey, requestHash });
 
-  let member: Awaited<ReturnType<typeof requireMemberRow>>;
   try {
-    member = await requireMemberRow(ctx, programId, memberId);
+    const member = await requireMemberRow(ctx, programId, memberId);
     if (member.status !== "active") throw new AppError("conflict", `Member is ${member.status}; feedback is not accepted`);
   } catch (err) {
     // A retry of a recorded request gets its original answer even if the member changed since.
@@ -64,14 +75,12 @@ export async function submitFeedback({ ctx, input }: { ctx: ServiceContext; inpu
     requestHash,
     createdAt: now,
   };
-  // Newest tags first, without duplicates, bounded.
-  const memberTags = [...new Set([...tags, ...(member.feedbackTags ?? [])])].slice(0, MAX_MEMBER_TAGS);
   try {
     await ctx.db.batch([
       ctx.db.insert(feedback).values(row),
       ctx.db
         .update(members)
-        .set({ ...(body.kind === "nps" ? { lastNps: row.score } : {}), ...(tags.length ? { feedbackTags: memberTags } : {}), updatedAt: now })
+        .set({ ...(body.kind === "nps" ? { lastNps: row.score } : {}), ...(tags.length ? { feedbackTags: mergedTags(tags) } : {}), updatedAt: now })
         .where(and(eq(members.programId, programId), eq(members.id, memberId))),
     ]);
   } catch (err) {

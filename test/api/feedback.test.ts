@@ -77,6 +77,20 @@ describe("feedback", () => {
     expect(kpis.body.figures.nps).toEqual({ score: 0, responses: 2, promoters: 1, passives: 0, detractors: 1 });
   });
 
+  it("merges concurrent feedbacks' tags on the member without losing any, newest first", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    expect((await postFeedback(p, m.id, { kind: "review", score: 4, tags: ["delivery", "price"] }, uniqueKey("fb"))).status).toBe(201);
+    const tags = ["app", "staff", "stock", "returns", "price"];
+    const results = await Promise.all(tags.map((tag) => postFeedback(p, m.id, { kind: "review", score: 5, tags: [tag] }, uniqueKey("fb"))));
+    expect(results.map((r) => r.status)).toEqual(tags.map(() => 201));
+    const { feedbackTags } = await memberFeedbackFacts(m.id);
+    expect([...feedbackTags].sort()).toEqual(["app", "delivery", "price", "returns", "staff", "stock"]);
+    // The first feedback's tags are the oldest: after every newer one ("price" came again, so it moved up).
+    expect(feedbackTags.indexOf("delivery")).toBe(feedbackTags.length - 1);
+    expect(feedbackTags.indexOf("price")).toBeLessThan(feedbackTags.indexOf("delivery"));
+  });
+
   it("rejects bad feedback with 4xx", async () => {
     const p = await newProgram();
     const m = await newMember(p);
