@@ -111,7 +111,7 @@ export type LoyaltyClientOptions = {
 
 type Write = { idempotencyKey: string };
 type Query = Record<string, string | number | boolean | undefined>;
-type RequestSpec = { body?: unknown; query?: Query; idempotencyKey?: string };
+type RequestSpec = { body?: unknown; query?: Query; idempotencyKey?: string; headers?: Record<string, string> };
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
 const enc = encodeURIComponent;
@@ -131,7 +131,7 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
   async function request<T>(method: string, path: string, spec: RequestSpec = {}): Promise<{ status: number; body: T }> {
     const qs = spec.query ? new URLSearchParams(Object.entries(spec.query).filter((e): e is [string, string | number | boolean] => e[1] !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString() : "";
     const url = `${baseUrl}${path}${qs ? `?${qs}` : ""}`;
-    const headers: Record<string, string> = { authorization: `Bearer ${options.apiKey}`, accept: "application/json" };
+    const headers: Record<string, string> = { ...spec.headers, authorization: `Bearer ${options.apiKey}`, accept: "application/json" };
     if (spec.body !== undefined) headers["content-type"] = "application/json";
     if (spec.idempotencyKey !== undefined) headers["idempotency-key"] = spec.idempotencyKey;
     const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
@@ -186,7 +186,12 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
         const res = await request<Member>("POST", "/v1/members", { body: input });
         return { member: res.body, created: res.status === 201 };
       },
-      get: (memberId: string) => body<Member>("GET", `/v1/members/${enc(memberId)}`),
+      /**
+       * The member as the storefront shows them. Served from the member's ledger object: their own
+       * points changes show at once, the nightly jobs' within seconds; `fresh` reads the database now.
+       */
+      get: (memberId: string, opts: { fresh?: boolean } = {}) =>
+        body<Member>("GET", `/v1/members/${enc(memberId)}`, opts.fresh ? { headers: { "cache-control": "no-cache" } } : undefined),
       /** By the storefront's own customer id; 404 (LoyaltyApiError not_found) if unknown. */
       findByExternalId: (externalId: string) => body<Member>("GET", "/v1/members", { query: { externalId } }),
       update: (memberId: string, input: UpdateMemberInput) => body<Member>("PATCH", `/v1/members/${enc(memberId)}`, { body: input }),

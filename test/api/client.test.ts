@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createLoyaltyClient, LoyaltyApiError } from "../../src/client";
-import { ledgerSum, newProgram, type TestProgram, uniqueKey } from "./helpers";
+import { db, ledgerSum, newProgram, type TestProgram, uniqueKey } from "./helpers";
 
 // The typed client against the real Worker (and its Durable Objects), through its fetch handler.
 const worker = (exports as unknown as { default: Fetcher }).default;
@@ -51,6 +51,12 @@ describe("typed client", () => {
     const page = await store.members.ledger(member.id, { limit: 2 });
     expect(page.data).toHaveLength(2);
     expect(page.nextCursor).not.toBeNull();
+
+    // `fresh` reads past the member's cached view, for a change made outside the ledger (a cron's).
+    expect((await store.members.get(member.id)).balance.total).toBe(sums.balance);
+    await db().$client.execute({ sql: "UPDATE members SET value_segment = 'vip' WHERE id = ?", args: [member.id] });
+    expect((await store.members.get(member.id)).analytics.valueSegment).not.toBe("vip");
+    expect((await store.members.get(member.id, { fresh: true })).analytics.valueSegment).toBe("vip");
   });
 
   it("throws LoyaltyApiError with the API's code, status, requestId and field details", async () => {
