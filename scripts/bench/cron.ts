@@ -33,7 +33,11 @@ export const LADDER = [
   { name: "Diamond", rank: 3, qualification: { windowDays: 365, minSpend: 150_000 }, benefits: { pointsMultiplier: 2 }, graceDays: 30 },
 ];
 
-export type JobTiming = { job: string; members: number; ms: number; msPerThousand: number; ratioToRawUpdate: number; libsqlPeakMb: number; benchPeakMb: number; result?: unknown };
+/**
+ * `cpuMs`: CPU the job's own JavaScript used in the bench process (user + system), i.e. what the
+ * Worker would be billed and limited on — Workers count CPU time, not time spent waiting on I/O.
+ */
+export type JobTiming = { job: string; members: number; ms: number; msPerThousand: number; cpuMs: number; ratioToRawUpdate: number; libsqlPeakMb: number; benchPeakMb: number; result?: unknown };
 export type CronSize = { members: number; orders: number; seedSeconds: number; rawUpdateMs: number; jobs: JobTiming[] };
 
 type Job = { name: string; reset?: (db: Database, programId: string) => Promise<unknown>; run: (db: Database, programId: string, now: Date) => Promise<unknown> };
@@ -100,9 +104,12 @@ export async function benchCron(stack: Stack, sizes: number[], log: (s: string) 
       resetPeak(stack.serverPid);
       resetPeak("self");
       let result: unknown;
+      const cpuBefore = process.cpuUsage();
       const ms = await timed(async () => (result = await job.run(db, programId, now)));
-      timings.push({ job: job.name, members: size, ms, msPerThousand: ms / (size / 1000), ratioToRawUpdate: ms / rawUpdateMs, libsqlPeakMb: peakMb(stack.serverPid), benchPeakMb: peakMb("self"), result: summarise(result) });
-      log(`  ${job.name.padEnd(20)} ${ms.toFixed(0).padStart(7)} ms  (${(ms / rawUpdateMs).toFixed(1)}× the raw UPDATE of ${rawUpdateMs.toFixed(0)} ms)`);
+      const cpu = process.cpuUsage(cpuBefore);
+      const cpuMs = (cpu.user + cpu.system) / 1000;
+      timings.push({ job: job.name, members: size, ms, msPerThousand: ms / (size / 1000), cpuMs, ratioToRawUpdate: ms / rawUpdateMs, libsqlPeakMb: peakMb(stack.serverPid), benchPeakMb: peakMb("self"), result: summarise(result) });
+      log(`  ${job.name.padEnd(20)} ${ms.toFixed(0).padStart(7)} ms  (${(ms / rawUpdateMs).toFixed(1)}× the raw UPDATE of ${rawUpdateMs.toFixed(0)} ms), CPU ${cpuMs.toFixed(0)} ms`);
     }
     results.push({ members: size, orders, seedSeconds, rawUpdateMs, jobs: timings });
   }

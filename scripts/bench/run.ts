@@ -162,7 +162,7 @@ try {
     for (const size of c.sizes) {
       rows.push({ section: `cron @ ${size.members.toLocaleString("en")} members`, metric: "raw UPDATE (baseline)", subject: "", baseline: ms(size.rawUpdateMs), ratio: "1.00×", goal: "" });
       for (const j of size.jobs) {
-        rows.push({ section: "", metric: j.job, subject: `${ms(j.ms)} (${j.msPerThousand.toFixed(1)} ms/1k)`, baseline: ms(size.rawUpdateMs), ratio: x(j.ratioToRawUpdate), goal: `peak libSQL ${j.libsqlPeakMb.toFixed(0)} MB, bench ${j.benchPeakMb.toFixed(0)} MB` });
+        rows.push({ section: "", metric: j.job, subject: `${ms(j.ms)} (${j.msPerThousand.toFixed(1)} ms/1k; CPU ${ms(j.cpuMs ?? 0)})`, baseline: ms(size.rawUpdateMs), ratio: x(j.ratioToRawUpdate), goal: `peak libSQL ${j.libsqlPeakMb.toFixed(0)} MB, bench ${j.benchPeakMb.toFixed(0)} MB` });
       }
     }
     for (const [job, exp] of Object.entries(c.growth)) rows.push({ section: "cron growth (time ∝ members^k)", metric: job, subject: `k = ${exp.toFixed(2)}`, baseline: "", ratio: "", goal: "" });
