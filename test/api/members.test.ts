@@ -46,6 +46,13 @@ describe("members", () => {
     expect(fresh.body.analytics.stage).toBe("dormant");
     expect(fresh.headers.get("age")).toBe("0");
     expect((await lookup()).body.analytics.stage).toBe("dormant");
+
+    // Admin keys (dashboard, support) always read the database.
+    await db().$client.execute({ sql: "UPDATE members SET stage = 'at_risk' WHERE id = ?", args: [m.id] });
+    expect((await lookup()).body.analytics.stage).toBe("dormant");
+    const asAdmin = await call("GET", `/v1/members/${m.id}`, { key: p.keys.admin });
+    expect(asAdmin.body.analytics.stage).toBe("at_risk");
+    expect(asAdmin.headers.get("age")).toBe("0");
   });
 
   it("concurrent registrations of one externalId create one member", async () => {

@@ -14,7 +14,7 @@ export const route = createRoute({
   tags: ["Members"],
   summary: "Look up a member: profile, tier, balance and scores",
   description:
-    "Scopes: storefront, admin, partner. Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now.",
+    "Scopes: storefront, admin, partner. Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now (admin keys always do).",
   security: bearerSecurity,
   request: {
     params: MemberIdParam,
@@ -28,9 +28,11 @@ const wantsFresh = (cacheControl: string | undefined) => !!cacheControl && /\b(n
 
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "admin", "partner"]);
+    const { programId, scope } = await authorize(c, ["storefront", "admin", "partner"]);
     const { memberId } = c.req.valid("param");
-    const maxAge = wantsFresh(c.req.valid("header")["cache-control"]) ? 0 : settingsOf(c.env).MEMBER_VIEW_MAX_AGE_SECONDS;
+    // Admins (the dashboard, support) always see the database's answer; the cache is for the shop's hot path.
+    const fresh = scope === "admin" || wantsFresh(c.req.valid("header")["cache-control"]);
+    const maxAge = fresh ? 0 : settingsOf(c.env).MEMBER_VIEW_MAX_AGE_SECONDS;
     const { view, ageSeconds } = await memberLedger(c.env, programId, memberId).view(programId, memberId, maxAge);
     if (!view) throw notFound("Member");
     c.header("age", String(ageSeconds));
