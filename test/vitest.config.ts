@@ -31,7 +31,7 @@ export default defineConfig({
               bindings: {
                 LIBSQL_URL: inject("libsqlUrl"),
                 // Webhook tests: serve http://receiver.test/__test/receiver/* from the Worker itself, and
-                // allow that one host past the outbound-URL policy (webhookUrlProblem). Test-only: never
+                // allow that one host past the outbound-URL policy (targetUrlProblem in src/services/outbound.ts). Test-only: never
                 // set it in wrangler.toml.
                 TEST_RECEIVER: "1",
               },

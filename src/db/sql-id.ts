@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { type IdPrefix, newId } from "../lib/ids";
+import { type IdPrefix, idTimePrefix } from "../lib/ids";
 
 /**
  * Ids generated in SQL for set-based inserts, shaped like newId(): prefix, the current time in
@@ -10,4 +10,4 @@ import { type IdPrefix, newId } from "../lib/ids";
  * written so far, and the sweep grows superlinearly (lifecycle at 100k members: 1,665 → 600 WAL
  * frames per 500-member page). The row's own time (`created_at`) is a separate column.
  */
-export const sqlId = (prefix: IdPrefix) => sql.raw(`'${newId(prefix).slice(0, prefix.length + 11)}' || lower(hex(randomblob(8)))`);
+export const sqlId = (prefix: IdPrefix) => sql.raw(`'${idTimePrefix(prefix)}' || lower(hex(randomblob(8)))`);

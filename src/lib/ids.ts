@@ -19,6 +19,9 @@ export function randomBase32(length: number): string {
 
 export type IdPrefix = "prg" | "key" | "mem" | "led" | "lot" | "ord" | "evt" | "tier" | "th" | "rule" | "rwd" | "cpn" | "ref" | "seg" | "fit" | "cmp" | "occ" | "msg" | "exp" | "bud" | "whk" | "dlv" | "aud" | "fb" | "acq";
 
+/** An id's sortable head: the prefix and the creation time (ids generated in SQL add their own random tail). */
+export const idTimePrefix = (prefix: IdPrefix, now = Date.now()) => `${prefix}_${encodeTime(now)}`;
+
 export function newId(prefix: IdPrefix, now = Date.now()): string {
-  return `${prefix}_${encodeTime(now)}${randomBase32(16)}`;
+  return `${idTimePrefix(prefix, now)}${randomBase32(16)}`;
 }

@@ -10,7 +10,7 @@ import { tiersRead } from "./tiers";
 
 export type EarningSubject = { program: ProgramRow; member: MemberRow | null; isFirstPurchase: boolean };
 export type ActiveRule = EngineRule & { pointsAwarded: number };
-/** Everything computeEarn reads: the program's rules and ladder, the member's rule usage and segments. */
+/** Everything the rules engine reads for one event: the program's rules and ladder, the member's rule usage and segments. */
 export type EarningInputs = { rules: ActiveRule[]; ladder: Tier[]; usage: Array<{ ruleId: string; points: number }>; segmentIds: string[] };
 /** The member whose usage and segments count: by id, by external id (quote), or none (a guest). */
 export type EarningMemberRef = { id: string } | { externalId: string } | null;
@@ -31,7 +31,7 @@ export async function loadActiveRules(db: Database, programId: string): Promise<
 }
 
 /**
- * computeEarn's reads as one batch-able read, so a caller can fetch them together with its own
+ * The rules engine's reads as one batch-able read, so a caller can fetch them together with its own
  * (the accrual with program, member and order; the quote with program and member). Usage and
  * segments are fetched without waiting for the rule ids; usage of inactive rules is ignored.
  */
@@ -75,10 +75,4 @@ export function evaluateEarn(subject: EarningSubject, event: EarningEvent, input
     },
     usage,
   });
-}
-
-/** Read the inputs (one round trip) and evaluate; for callers that have nothing to read beside them. */
-export async function computeEarn(db: Database, subject: EarningSubject, event: EarningEvent): Promise<{ result: EarnResult; ladder: Tier[] }> {
-  const [inputs] = await readTogether(db, [earningInputsRead(db, subject.program.id, subject.member ? { id: subject.member.id } : null)]);
-  return { result: evaluateEarn(subject, event, inputs), ladder: inputs.ladder };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { outboundUrlProblem } from "../../src/lib/outbound-url";
-import { targetUrlProblem as webhookUrlProblem } from "../../src/services/outbound";
+import { targetUrlProblem } from "../../src/services/outbound";
 
 // Runs inside workerd: the WHATWG URL parser here is the one the Worker's fetch uses.
 const rejects = (url: string, reason: RegExp) => {
@@ -128,14 +128,14 @@ describe("outbound URL policy: rejected", () => {
 describe("webhook URL policy: the test receiver exception", () => {
   const env = (testReceiver?: string) => ({ TEST_RECEIVER: testReceiver }) as unknown as Env;
   it("allows only receiver.test, only with TEST_RECEIVER=1", () => {
-    expect(webhookUrlProblem(env("1"), "http://receiver.test/__test/receiver/b")).toBeNull();
-    expect(webhookUrlProblem(env(), "http://receiver.test/__test/receiver/b")).toMatch(/https/);
-    expect(webhookUrlProblem(env(), "https://receiver.test/__test/receiver/b")).toMatch(/under \.test/);
-    expect(webhookUrlProblem(env("true"), "https://receiver.test/x")).toMatch(/under \.test/);
+    expect(targetUrlProblem(env("1"), "http://receiver.test/__test/receiver/b")).toBeNull();
+    expect(targetUrlProblem(env(), "http://receiver.test/__test/receiver/b")).toMatch(/https/);
+    expect(targetUrlProblem(env(), "https://receiver.test/__test/receiver/b")).toMatch(/under \.test/);
+    expect(targetUrlProblem(env("true"), "https://receiver.test/x")).toMatch(/under \.test/);
     // The binding opens nothing else.
-    expect(webhookUrlProblem(env("1"), "https://127.0.0.1/hook")).toMatch(/loopback/);
-    expect(webhookUrlProblem(env("1"), "http://other.test/hook")).toMatch(/https/);
-    expect(webhookUrlProblem(env("1"), "https://localhost/hook")).toMatch(/reserved/);
-    expect(webhookUrlProblem(env("1"), "https://partner.example.com/hook")).toBeNull();
+    expect(targetUrlProblem(env("1"), "https://127.0.0.1/hook")).toMatch(/loopback/);
+    expect(targetUrlProblem(env("1"), "http://other.test/hook")).toMatch(/https/);
+    expect(targetUrlProblem(env("1"), "https://localhost/hook")).toMatch(/reserved/);
+    expect(targetUrlProblem(env("1"), "https://partner.example.com/hook")).toBeNull();
   });
 });
