@@ -124,8 +124,5 @@ export const outboxEvents = sqliteTable(
     /** Set when the dispatcher has fanned it out to webhooks and campaign triggers. */
     dispatchedAt: timestamp("dispatched_at"),
   },
-  (t) => [
-    index("outbox_undispatched_idx").on(t.dispatchedAt, t.id),
-    index("outbox_program_type_idx").on(t.programId, t.type, t.id),
-  ],
+  (t) => [index("outbox_undispatched_idx").on(t.dispatchedAt, t.id), index("outbox_program_type_idx").on(t.programId, t.type, t.id)],
 );

@@ -14,7 +14,9 @@ export const members = sqliteTable(
     id: id(),
     programId: programId(),
     externalId: text("external_id").notNull(),
-    status: text("status", { enum: ["active", "blocked", "erased"] }).notNull().default("active"),
+    status: text("status", { enum: ["active", "blocked", "erased"] })
+      .notNull()
+      .default("active"),
     email: text("email"),
     phone: text("phone"),
     name: text("name"),

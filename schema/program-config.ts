@@ -34,7 +34,10 @@ export const earningRules = sqliteTable(
   (t) => [
     index("rules_program_idx").on(t.programId, t.active),
     // A rule's total budget holds even when many members' ledgers award concurrently.
-    check("rules_budget_ck", sql`json_extract(definition, '$.budgetPoints') IS NULL OR points_awarded <= json_extract(definition, '$.budgetPoints')`),
+    check(
+      "rules_budget_ck",
+      sql`json_extract(definition, '$.budgetPoints') IS NULL OR points_awarded <= json_extract(definition, '$.budgetPoints')`,
+    ),
   ],
 );
 

@@ -16,15 +16,34 @@ const apiPort = Number(process.env.PORT ?? 8787);
 
 mkdirSync(`${root}/.data`, { recursive: true });
 mkdirSync(`${root}/.config`, { recursive: true });
-const server = await startLibsqlServer({ dir: `${root}/.data`, name: process.env.LIBSQL_DB ?? "loyalty", port: dbPort, enableFaults: process.env.LIBSQL_FAULTS === "1" });
+const server = await startLibsqlServer({
+  dir: `${root}/.data`,
+  name: process.env.LIBSQL_DB ?? "loyalty",
+  port: dbPort,
+  enableFaults: process.env.LIBSQL_FAULTS === "1",
+});
 console.log(`libSQL server: ${server.url} (data in .data/)`);
 await migrateDatabase(server.url);
 console.log("migrations applied");
 
 const wrangler = spawn(
   `${root}/node_modules/.bin/wrangler`,
-  ["dev", "--ip", "127.0.0.1", "--port", String(apiPort), "--test-scheduled", "--var", `LIBSQL_URL:${server.url}`, ...process.argv.slice(2)],
-  { cwd: root, stdio: ["inherit", "inherit", "inherit"], env: { ...process.env, WRANGLER_SEND_METRICS: "false", XDG_CONFIG_HOME: `${root}/.config` } },
+  [
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    String(apiPort),
+    "--test-scheduled",
+    "--var",
+    `LIBSQL_URL:${server.url}`,
+    ...process.argv.slice(2),
+  ],
+  {
+    cwd: root,
+    stdio: ["inherit", "inherit", "inherit"],
+    env: { ...process.env, WRANGLER_SEND_METRICS: "false", XDG_CONFIG_HOME: `${root}/.config` },
+  },
 );
 
 let stopping = false;

@@ -7,7 +7,7 @@
  * `<file>.errors.ndjson`, and resumes after a crash from `<file>.checkpoint.json` without
  * duplicates (a batch commits atomically; already-imported orders are skipped anyway).
  */
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync, createWriteStream } from "node:fs";
+import { createWriteStream, existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import cliProgress from "cli-progress";
 import { eq } from "drizzle-orm";
@@ -55,7 +55,12 @@ const errors = createWriteStream(errorsFile, { flags: resumeAfterLine > 0 ? "a" 
 const schema = kind === "members" ? ImportMemberRow : ImportTransactionRow;
 
 const bar = new cliProgress.SingleBar(
-  { format: "{bar} {percentage}% | {rows} rows | {rate} rows/s | ETA {eta_formatted} | rejected {rejected}", noTTYOutput: !values.quiet, notTTYSchedule: 2000, etaBuffer: 50 },
+  {
+    format: "{bar} {percentage}% | {rows} rows | {rate} rows/s | ETA {eta_formatted} | rejected {rejected}",
+    noTTYOutput: !values.quiet,
+    notTTYSchedule: 2000,
+    etaBuffer: 50,
+  },
   cliProgress.Presets.shades_classic,
 );
 if (!values.quiet) bar.start(100, 0, { rows: 0, rate: 0, rejected: 0 });
@@ -98,7 +103,12 @@ for await (const { line, record, error } of streamRecords(file, (read, total) =>
     pending.push({ line, row: parsed.data });
     if (pending.length >= batchSize) await flush();
   }
-  if (!values.quiet) bar.update(percent, { rows: totals.rows, rate: Math.round(totals.rows / Math.max(0.001, (Date.now() - started) / 1000)), rejected: totals.rejected });
+  if (!values.quiet)
+    bar.update(percent, {
+      rows: totals.rows,
+      rate: Math.round(totals.rows / Math.max(0.001, (Date.now() - started) / 1000)),
+      rejected: totals.rejected,
+    });
 }
 await flush();
 if (!values.quiet) {
@@ -107,5 +117,10 @@ if (!values.quiet) {
 }
 errors.end();
 rmSync(checkpointFile, { force: true });
-const summary = { ...totals, resumedAfterLine: resumeAfterLine, seconds: (Date.now() - started) / 1000, errorsFile: totals.rejected ? errorsFile : null };
+const summary = {
+  ...totals,
+  resumedAfterLine: resumeAfterLine,
+  seconds: (Date.now() - started) / 1000,
+  errorsFile: totals.rejected ? errorsFile : null,
+};
 console.log(JSON.stringify(summary));

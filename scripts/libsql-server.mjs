@@ -32,11 +32,17 @@ const [MIN_I64, MAX_I64] = [-(2n ** 63n), 2n ** 63n - 1n];
 
 /** An HTTP-level failure. Without `code` it is a protocol error, sent as text like sqld does. */
 class HttpError extends Error {
-  constructor(status, message, code) { super(message); Object.assign(this, { status, code }); }
+  constructor(status, message, code) {
+    super(message);
+    Object.assign(this, { status, code });
+  }
 }
 /** A failure of one stream request or batch step, reported inside a 200 response. */
 class StmtError extends Error {
-  constructor(message, code) { super(message); this.code = code; }
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
 }
 
 const fail = (message) => {
@@ -49,16 +55,21 @@ const arr = (v, what) => (v == null ? [] : Array.isArray(v) ? v : fail(`${what} 
 
 function valueFromProto(v) {
   switch (obj(v, "value").type) {
-    case "null": return null;
+    case "null":
+      return null;
     case "integer": {
       if (typeof v.value !== "string" || !/^-?\d+$/.test(v.value)) fail("integer value must be a decimal string");
       const n = BigInt(v.value);
       return n >= MIN_I64 && n <= MAX_I64 ? n : fail("integer value is out of the 64-bit range");
     }
-    case "float": return typeof v.value === "number" ? v.value : fail("float value must be a number");
-    case "text": return typeof v.value === "string" ? v.value : fail("text value must be a string");
-    case "blob": return typeof v.base64 === "string" ? Buffer.from(v.base64, "base64") : fail("blob value needs base64");
-    default: return fail(`Unknown value type ${JSON.stringify(v.type)}`);
+    case "float":
+      return typeof v.value === "number" ? v.value : fail("float value must be a number");
+    case "text":
+      return typeof v.value === "string" ? v.value : fail("text value must be a string");
+    case "blob":
+      return typeof v.base64 === "string" ? Buffer.from(v.base64, "base64") : fail("blob value needs base64");
+    default:
+      return fail(`Unknown value type ${JSON.stringify(v.type)}`);
   }
 }
 
@@ -156,7 +167,8 @@ function bindParams(stmt) {
   const args = arr(stmt.args, "stmt.args");
   const named = arr(stmt.named_args, "stmt.named_args");
   if (named.length === 0) return args.map(valueFromProto);
-  if (args.length > 0) throw new StmtError("Specifying both positional and named arguments is not supported", "ARGS_BOTH_POSITIONAL_AND_NAMED");
+  if (args.length > 0)
+    throw new StmtError("Specifying both positional and named arguments is not supported", "ARGS_BOTH_POSITIONAL_AND_NAMED");
   const params = {}; // libsql matches `:a`, `@a`, `$a` (and `?1`) by the bare name
   for (const arg of named) {
     if (typeof obj(arg, "named arg").name !== "string") fail("named arg needs a name");
@@ -196,23 +208,33 @@ function checkCond(c, i) {
     case "error":
       if (!Number.isInteger(c.step) || c.step < 0 || c.step >= i) fail(`Condition of step ${i} refers to step ${c.step}`);
       return;
-    case "not": return checkCond(c.cond, i);
+    case "not":
+      return checkCond(c.cond, i);
     case "and":
-    case "or": return arr(c.conds, "conds").forEach((x) => checkCond(x, i));
-    case "is_autocommit": return;
-    default: fail(`Unknown batch condition type ${JSON.stringify(c.type)}`);
+    case "or":
+      return arr(c.conds, "conds").forEach((x) => checkCond(x, i));
+    case "is_autocommit":
+      return;
+    default:
+      fail(`Unknown batch condition type ${JSON.stringify(c.type)}`);
   }
 }
 
 function evalCond(c, results, errors, stream) {
   const ev = (x) => evalCond(x, results, errors, stream);
   switch (c.type) {
-    case "ok": return results[c.step] !== null;
-    case "error": return errors[c.step] !== null;
-    case "not": return !ev(c.cond);
-    case "and": return arr(c.conds).every(ev);
-    case "or": return arr(c.conds).some(ev);
-    default: return !stream.conn.inTransaction; // is_autocommit
+    case "ok":
+      return results[c.step] !== null;
+    case "error":
+      return errors[c.step] !== null;
+    case "not":
+      return !ev(c.cond);
+    case "and":
+      return arr(c.conds).every(ev);
+    case "or":
+      return arr(c.conds).some(ev);
+    default:
+      return !stream.conn.inTransaction; // is_autocommit
   }
 }
 
@@ -259,14 +281,20 @@ function isReadOnlyPipeline(stream, requests) {
   const readOnly = (stmt) => isReadOnlySql(stmt?.sql ?? sqls.get(stmt?.sql_id));
   return requests.every((r) => {
     switch (r?.type) {
-      case "store_sql": sqls.set(r.sql_id, r.sql); return true;
+      case "store_sql":
+        sqls.set(r.sql_id, r.sql);
+        return true;
       case "close_sql":
       case "describe":
       case "get_autocommit":
-      case "close": return true;
-      case "execute": return readOnly(r.stmt);
-      case "batch": return Array.isArray(r.batch?.steps) && r.batch.steps.every((s) => readOnly(s?.stmt));
-      default: return false;
+      case "close":
+        return true;
+      case "execute":
+        return readOnly(r.stmt);
+      case "batch":
+        return Array.isArray(r.batch?.steps) && r.batch.steps.every((s) => readOnly(s?.stmt));
+      default:
+        return false;
     }
   });
 }
@@ -364,7 +392,8 @@ class HranaServer {
   async handle(req, res) {
     const { pathname } = new URL(req.url ?? "/", "http://localhost");
     const route = `${req.method} ${pathname.replace(/(.)\/+$/, "$1")}`;
-    if (["GET /", "GET /v2", "GET /v3"].includes(route)) return sendText(res, 200, "Hello, this is a local libSQL server (Hrana over HTTP)");
+    if (["GET /", "GET /v2", "GET /v3"].includes(route))
+      return sendText(res, 200, "Hello, this is a local libSQL server (Hrana over HTTP)");
     if (route === "GET /health") return sendText(res, 200, "ok");
     if (route === "GET /v3-protobuf") throw new HttpError(404, "Protobuf encoding is not supported");
     if (!this.authorized(req)) throw new HttpError(401, "Unauthorized: missing or invalid bearer token");
@@ -414,12 +443,20 @@ class HranaServer {
 
   handleRequest(stream, r) {
     switch (r.type) {
-      case "execute": return { type: "execute", result: executeStmt(stream, r.stmt) };
-      case "batch": return { type: "batch", result: executeBatch(stream, r.batch, this.batchFault(r.batch)) };
-      case "describe": return { type: "describe", result: describe(stream, resolveSql(stream.sqls, r.sql, r.sql_id)) };
-      case "get_autocommit": return { type: "get_autocommit", is_autocommit: !stream.conn.inTransaction };
-      case "close_sql": stream.sqls.delete(r.sql_id); return { type: "close_sql" };
-      case "close": this.closeStream(stream); return { type: "close" };
+      case "execute":
+        return { type: "execute", result: executeStmt(stream, r.stmt) };
+      case "batch":
+        return { type: "batch", result: executeBatch(stream, r.batch, this.batchFault(r.batch)) };
+      case "describe":
+        return { type: "describe", result: describe(stream, resolveSql(stream.sqls, r.sql, r.sql_id)) };
+      case "get_autocommit":
+        return { type: "get_autocommit", is_autocommit: !stream.conn.inTransaction };
+      case "close_sql":
+        stream.sqls.delete(r.sql_id);
+        return { type: "close_sql" };
+      case "close":
+        this.closeStream(stream);
+        return { type: "close" };
       case "sequence":
         try {
           stream.conn.exec(resolveSql(stream.sqls, r.sql, r.sql_id));
@@ -432,7 +469,8 @@ class HranaServer {
         if (stream.sqls.has(r.sql_id)) fail(`sql_id ${r.sql_id} is already stored`);
         stream.sqls.set(r.sql_id, r.sql);
         return { type: "store_sql" };
-      default: return fail(`Unknown stream request type ${JSON.stringify(r.type)}`);
+      default:
+        return fail(`Unknown stream request type ${JSON.stringify(r.type)}`);
     }
   }
 

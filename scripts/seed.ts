@@ -36,7 +36,10 @@ if (!Number.isInteger(memberCount) || memberCount < 1 || memberCount > 1_000_000
   process.exit(2);
 }
 const api = values.api!.replace(/\/$/, "");
-const env = { LIBSQL_URL: process.env.LIBSQL_URL ?? `http://127.0.0.1:${process.env.LIBSQL_PORT ?? 8080}`, LIBSQL_AUTH_TOKEN: process.env.LIBSQL_AUTH_TOKEN };
+const env = {
+  LIBSQL_URL: process.env.LIBSQL_URL ?? `http://127.0.0.1:${process.env.LIBSQL_PORT ?? 8080}`,
+  LIBSQL_AUTH_TOKEN: process.env.LIBSQL_AUTH_TOKEN,
+};
 const db = database(env);
 const log = (...args: unknown[]) => !values.quiet && console.log(...args);
 
@@ -55,14 +58,21 @@ type SeedState = { programId: string; keys: { admin: string; storefront: string;
 let state: SeedState | null = existsSync(stateFile) ? JSON.parse(readFileSync(stateFile, "utf8")) : null;
 if (state && !(await db.select({ id: programs.id }).from(programs).where(eq(programs.id, state.programId)).limit(1))[0]) state = null;
 if (!state) {
-  const created = await createProgram({ ctx: { env: env as never, db, requestId: "seed" }, input: { name: "Demo Shop", currency: "USD", basePointsPerUnit: 1, holdDays: 7, expiryDays: 365, pointCostPer1000: 5000 } });
+  const created = await createProgram({
+    ctx: { env: env as never, db, requestId: "seed" },
+    input: { name: "Demo Shop", currency: "USD", basePointsPerUnit: 1, holdDays: 7, expiryDays: 365, pointCostPer1000: 5000 },
+  });
   state = { programId: created.programId, keys: created.keys };
   writeFileSync(stateFile, JSON.stringify(state, null, 2));
   log(`created program ${state.programId}`);
 } else log(`reusing program ${state.programId}`);
 
 const admin = async (method: string, path: string, body?: unknown) => {
-  const res = await fetch(`${api}${path}`, { method, headers: { authorization: `Bearer ${state!.keys.admin}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const res = await fetch(`${api}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${state!.keys.admin}`, "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null };
 };
@@ -72,7 +82,12 @@ const ids = await demoConfig(admin, log);
 
 // 2. Members and two years of purchases, in bulk, deterministic.
 const program = (await db.select().from(programs).where(eq(programs.id, state.programId)).limit(1))[0];
-const bar = values.quiet ? null : new cliProgress.SingleBar({ format: "members {bar} {value}/{total} | {rate}/s | ETA {eta_formatted}" }, cliProgress.Presets.shades_classic);
+const bar = values.quiet
+  ? null
+  : new cliProgress.SingleBar(
+      { format: "members {bar} {value}/{total} | {rate}/s | ETA {eta_formatted}" },
+      cliProgress.Presets.shades_classic,
+    );
 bar?.start(memberCount, 0, { rate: 0 });
 const started = Date.now();
 let orders = 0;
@@ -81,7 +96,9 @@ for (const chunk of simulateMembers({ count: memberCount, seed: Number(values.se
   await importMembers(db, program.id, chunk.members as ImportMemberRow[]);
   const r = await importTransactions(db, program, chunk.transactions as ImportTransactionRow[], { autoRegister: false });
   orders += r.imported;
-  bar?.increment(chunk.members.length, { rate: Math.round(((chunk.offset + chunk.members.length) / Math.max(1, Date.now() - started)) * 1000) });
+  bar?.increment(chunk.members.length, {
+    rate: Math.round(((chunk.offset + chunk.members.length) / Math.max(1, Date.now() - started)) * 1000),
+  });
 }
 bar?.stop();
 log(`members: ${memberCount}, new orders this run: ${orders}`);
@@ -97,4 +114,13 @@ for (let d = 90; d >= 1; d--) await snapshotProgramDay(db, program.id, new Date(
 log("KPI snapshots: last 90 days");
 void ids;
 
-console.log(JSON.stringify({ programId: state.programId, keys: state.keys, members: memberCount, dashboard: `${api}/admin`, docs: `${api}/docs`, stateFile }));
+console.log(
+  JSON.stringify({
+    programId: state.programId,
+    keys: state.keys,
+    members: memberCount,
+    dashboard: `${api}/admin`,
+    docs: `${api}/docs`,
+    stateFile,
+  }),
+);

@@ -22,7 +22,9 @@ export function createApp() {
     defaultHook: (result) => {
       if (!result.success) {
         const fields = zodIssues(result.error as never);
-        throw new AppError("invalid_request", `Invalid request: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`, { fields });
+        throw new AppError("invalid_request", `Invalid request: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`, {
+          fields,
+        });
       }
     },
   });
@@ -53,9 +55,12 @@ export function createApp() {
     else if (err instanceof ZodError) {
       // Validation inside a service (e.g. a PATCH merged into a stored definition).
       const fields = zodIssues(err as never);
-      appError = new AppError("invalid_request", `Invalid request: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`, { fields });
-    }
-    else if (err instanceof HTTPException && err.status < 500) {
+      appError = new AppError(
+        "invalid_request",
+        `Invalid request: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`,
+        { fields },
+      );
+    } else if (err instanceof HTTPException && err.status < 500) {
       // Hono's own 4xx (e.g. malformed JSON in the body validator).
       appError = new AppError(err.status === 413 ? "payload_too_large" : "invalid_request", err.message || "Invalid request");
     } else {
@@ -65,7 +70,9 @@ export function createApp() {
     return c.json(errorBody(appError, requestId), appError.status);
   });
 
-  app.notFound((c) => c.json(errorBody(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`), c.get("requestId") ?? "unknown"), 404));
+  app.notFound((c) =>
+    c.json(errorBody(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`), c.get("requestId") ?? "unknown"), 404),
+  );
 
   registerRoutes(app);
   return app;

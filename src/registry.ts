@@ -1,5 +1,5 @@
-import type { App } from "./lib/context";
 import type { Env } from "./env";
+import type { App } from "./lib/context";
 
 /** A route module: its OpenAPI definition and how it registers itself on the app. */
 export type RouteModule = { route: { method: string; path: string }; register: (app: App) => unknown };

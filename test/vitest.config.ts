@@ -1,5 +1,5 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { fileURLToPath } from "node:url";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 
 // This file lives in test/ (the repository's top level is fixed); everything resolves from the root.
@@ -39,7 +39,13 @@ export default defineConfig({
           })),
         ],
         root,
-        test: { name: "api", include: ["test/api/**/*.test.ts"], globalSetup: ["test/setup/global-setup.ts"], testTimeout: 60_000, hookTimeout: 60_000 },
+        test: {
+          name: "api",
+          include: ["test/api/**/*.test.ts"],
+          globalSetup: ["test/setup/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
       },
       // Node-side tooling: the local libSQL server and the CLI scripts.
       {
@@ -50,7 +56,14 @@ export default defineConfig({
       // concurrency with the crons, a soak with memory sampling.
       {
         root,
-        test: { name: "stress", include: stressRequested ? ["test/stress/**/*.test.ts"] : [], environment: "node", testTimeout: 600_000, hookTimeout: 180_000, fileParallelism: false },
+        test: {
+          name: "stress",
+          include: stressRequested ? ["test/stress/**/*.test.ts"] : [],
+          environment: "node",
+          testTimeout: 600_000,
+          hookTimeout: 180_000,
+          fileParallelism: false,
+        },
       },
     ],
   },

@@ -7,12 +7,12 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { programs } from "../../schema";
+import { fitProgramModels, type StoredFit } from "../../src/cron/analytics/fit";
 import { moveLifecycleStages } from "../../src/cron/analytics/lifecycle";
 import { scoreProgramRfm } from "../../src/cron/analytics/rfm";
 import { scoreProgramMembers } from "../../src/cron/analytics/scores";
-import { fitProgramModels, type StoredFit } from "../../src/cron/analytics/fit";
 import { requalifyProgram } from "../../src/cron/tiers";
-import { database, type Database } from "../../src/db/client";
+import { type Database, database } from "../../src/db/client";
 import { DEFAULT_LIFECYCLE_THRESHOLDS } from "../../src/domain/lifecycle/stages";
 import { importMembers, importTransactions } from "../../src/services/bulk-import";
 import type { ImportMemberRow, ImportTransactionRow } from "../../src/services/import-schemas";
@@ -29,7 +29,13 @@ const SEED_CHUNK = 1_000;
 export const LADDER = [
   { name: "Bronze", rank: 0, qualification: { windowDays: 365 } },
   { name: "Silver", rank: 1, qualification: { windowDays: 365, minSpend: 20_000 }, benefits: { pointsMultiplier: 1.25 }, graceDays: 30 },
-  { name: "Gold", rank: 2, qualification: { windowDays: 365, minSpend: 60_000, mode: "any", minOrders: 12 }, benefits: { pointsMultiplier: 1.5 }, graceDays: 30 },
+  {
+    name: "Gold",
+    rank: 2,
+    qualification: { windowDays: 365, minSpend: 60_000, mode: "any", minOrders: 12 },
+    benefits: { pointsMultiplier: 1.5 },
+    graceDays: 30,
+  },
   { name: "Diamond", rank: 3, qualification: { windowDays: 365, minSpend: 150_000 }, benefits: { pointsMultiplier: 2 }, graceDays: 30 },
 ];
 
@@ -37,15 +43,36 @@ export const LADDER = [
  * `cpuMs`: CPU the job's own JavaScript used in the bench process (user + system), i.e. what the
  * Worker would be billed and limited on — Workers count CPU time, not time spent waiting on I/O.
  */
-export type JobTiming = { job: string; members: number; ms: number; msPerThousand: number; cpuMs: number; ratioToRawUpdate: number; libsqlPeakMb: number; benchPeakMb: number; result?: unknown };
+export type JobTiming = {
+  job: string;
+  members: number;
+  ms: number;
+  msPerThousand: number;
+  cpuMs: number;
+  ratioToRawUpdate: number;
+  libsqlPeakMb: number;
+  benchPeakMb: number;
+  result?: unknown;
+};
 export type CronSize = { members: number; orders: number; seedSeconds: number; rawUpdateMs: number; jobs: JobTiming[] };
 
-type Job = { name: string; reset?: (db: Database, programId: string) => Promise<unknown>; run: (db: Database, programId: string, now: Date) => Promise<unknown> };
+type Job = {
+  name: string;
+  reset?: (db: Database, programId: string) => Promise<unknown>;
+  run: (db: Database, programId: string, now: Date) => Promise<unknown>;
+};
 
-export async function benchCron(stack: Stack, sizes: number[], log: (s: string) => void): Promise<{ sizes: CronSize[]; growth: Record<string, number> }> {
+export async function benchCron(
+  stack: Stack,
+  sizes: number[],
+  log: (s: string) => void,
+): Promise<{ sizes: CronSize[]; growth: Record<string, number> }> {
   const db = database({ LIBSQL_URL: stack.libsqlUrl });
   const env = { LIBSQL_URL: stack.libsqlUrl };
-  const created = await createProgram({ ctx: { env: env as never, db, requestId: "bench" }, input: { name: "Bench cron", holdDays: 7, expiryDays: 365, basePointsPerUnit: 1 } });
+  const created = await createProgram({
+    ctx: { env: env as never, db, requestId: "bench" },
+    input: { name: "Bench cron", holdDays: 7, expiryDays: 365, basePointsPerUnit: 1 },
+  });
   const programId = created.programId;
   for (const tier of LADDER) await api(stack.apiUrl, "POST", "/v1/tiers", { key: created.keys.admin, body: tier });
   const ladder = await loadTiers(db, programId);
@@ -108,8 +135,20 @@ export async function benchCron(stack: Stack, sizes: number[], log: (s: string) 
       const ms = await timed(async () => (result = await job.run(db, programId, now)));
       const cpu = process.cpuUsage(cpuBefore);
       const cpuMs = (cpu.user + cpu.system) / 1000;
-      timings.push({ job: job.name, members: size, ms, msPerThousand: ms / (size / 1000), cpuMs, ratioToRawUpdate: ms / rawUpdateMs, libsqlPeakMb: peakMb(stack.serverPid), benchPeakMb: peakMb("self"), result: summarise(result) });
-      log(`  ${job.name.padEnd(20)} ${ms.toFixed(0).padStart(7)} ms  (${(ms / rawUpdateMs).toFixed(1)}× the raw UPDATE of ${rawUpdateMs.toFixed(0)} ms), CPU ${cpuMs.toFixed(0)} ms`);
+      timings.push({
+        job: job.name,
+        members: size,
+        ms,
+        msPerThousand: ms / (size / 1000),
+        cpuMs,
+        ratioToRawUpdate: ms / rawUpdateMs,
+        libsqlPeakMb: peakMb(stack.serverPid),
+        benchPeakMb: peakMb("self"),
+        result: summarise(result),
+      });
+      log(
+        `  ${job.name.padEnd(20)} ${ms.toFixed(0).padStart(7)} ms  (${(ms / rawUpdateMs).toFixed(1)}× the raw UPDATE of ${rawUpdateMs.toFixed(0)} ms), CPU ${cpuMs.toFixed(0)} ms`,
+      );
     }
     results.push({ members: size, orders, seedSeconds, rawUpdateMs, jobs: timings });
   }
@@ -136,7 +175,9 @@ export function growthExponents(sizes: CronSize[]): Record<string, number> {
   if (sizes.length < 2) return out;
   const names = [...new Set(sizes.flatMap((s) => s.jobs.map((j) => j.job))), "raw UPDATE"];
   for (const name of names) {
-    const points = sizes.map((s) => [Math.log(s.members), Math.log(name === "raw UPDATE" ? s.rawUpdateMs : (s.jobs.find((j) => j.job === name)?.ms ?? NaN))]).filter(([, y]) => Number.isFinite(y));
+    const points = sizes
+      .map((s) => [Math.log(s.members), Math.log(name === "raw UPDATE" ? s.rawUpdateMs : (s.jobs.find((j) => j.job === name)?.ms ?? NaN))])
+      .filter(([, y]) => Number.isFinite(y));
     const mx = points.reduce((s, [x]) => s + x, 0) / points.length;
     const my = points.reduce((s, [, y]) => s + y, 0) / points.length;
     const num = points.reduce((s, [x, y]) => s + (x - mx) * (y - my), 0);

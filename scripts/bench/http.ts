@@ -46,7 +46,10 @@ type Target = { label: string; load: Omit<LoadOptions, "connections" | "seconds"
 export async function compare(name: string, subject: Target, baseline: Target, s: Settings, goalP50?: number): Promise<Comparison> {
   // Warm both (isolate, Durable Objects, key cache, connections) before measuring.
   await runInterleaved([subject.load, baseline.load], { connections: s.connections, seconds: 1 });
-  const runs = { subject: { serial: [] as LoadStats[], loaded: [] as LoadStats[] }, baseline: { serial: [] as LoadStats[], loaded: [] as LoadStats[] } };
+  const runs = {
+    subject: { serial: [] as LoadStats[], loaded: [] as LoadStats[] },
+    baseline: { serial: [] as LoadStats[], loaded: [] as LoadStats[] },
+  };
   for (let round = 0; round < s.rounds; round++) {
     // Latency: one connection, the two routes interleaved request by request.
     const [sub, base] = await runInterleaved([subject.load, baseline.load], { connections: 1, seconds: s.seconds });
@@ -54,12 +57,26 @@ export async function compare(name: string, subject: Target, baseline: Target, s
     runs.baseline.serial.push(base);
     // Throughput: each route alone at N connections, the order alternating so drift hits both.
     const order = round % 2 === 0 ? (["baseline", "subject"] as const) : (["subject", "baseline"] as const);
-    for (const side of order) runs[side].loaded.push(await runLoad({ ...(side === "subject" ? subject : baseline).load, connections: s.connections, seconds: s.seconds }));
+    for (const side of order)
+      runs[side].loaded.push(
+        await runLoad({ ...(side === "subject" ? subject : baseline).load, connections: s.connections, seconds: s.seconds }),
+      );
   }
   const sub: Side = { label: subject.label, serial: combine(runs.subject.serial), loaded: combine(runs.subject.loaded) };
   const base: Side = { label: baseline.label, serial: combine(runs.baseline.serial), loaded: combine(runs.baseline.loaded) };
-  const ratios = { p50: sub.serial.p50 / base.serial.p50, p99: sub.serial.p99 / base.serial.p99, loadedP50: sub.loaded.p50 / base.loaded.p50, rps: sub.loaded.rps / base.loaded.rps };
-  return { name, subject: sub, baseline: base, ratios, ...(goalP50 ? { goal: { metric: "p50" as const, max: goalP50, pass: ratios.p50 <= goalP50 } } : {}) };
+  const ratios = {
+    p50: sub.serial.p50 / base.serial.p50,
+    p99: sub.serial.p99 / base.serial.p99,
+    loadedP50: sub.loaded.p50 / base.loaded.p50,
+    rps: sub.loaded.rps / base.loaded.rps,
+  };
+  return {
+    name,
+    subject: sub,
+    baseline: base,
+    ratios,
+    ...(goalP50 ? { goal: { metric: "p50" as const, max: goalP50, pass: ratios.p50 <= goalP50 } } : {}),
+  };
 }
 
 const noop = (stack: Stack): Target => ({ label: "GET /__bench/noop", load: { url: `${stack.apiUrl}/__bench/noop` } });
@@ -68,7 +85,11 @@ export async function benchLookup(stack: Stack, p: BenchProgram, s: Settings) {
   const auth = { authorization: `Bearer ${p.keys.storefront}` };
   const subject: Target = {
     label: "GET /v1/members/{id} (storefront key)",
-    load: { url: `${stack.apiUrl}/v1/members/${p.members[0]}`, headers: auth, vary: (i) => ({ path: `/v1/members/${p.members[i % p.members.length]}`, headers: auth }) },
+    load: {
+      url: `${stack.apiUrl}/v1/members/${p.members[0]}`,
+      headers: auth,
+      vary: (i) => ({ path: `/v1/members/${p.members[i % p.members.length]}`, headers: auth }),
+    },
   };
   return compare("member lookup vs trivial route", subject, noop(stack), s, 1.5);
 }
@@ -78,7 +99,11 @@ export async function benchLookupUncached(stack: Stack, p: BenchProgram, s: Sett
   const headers = { authorization: `Bearer ${p.keys.storefront}`, "cache-control": "no-cache" };
   const subject: Target = {
     label: "GET /v1/members/{id}, Cache-Control: no-cache",
-    load: { url: `${stack.apiUrl}/v1/members/${p.members[0]}`, headers, vary: (i) => ({ path: `/v1/members/${p.members[i % p.members.length]}`, headers }) },
+    load: {
+      url: `${stack.apiUrl}/v1/members/${p.members[0]}`,
+      headers,
+      vary: (i) => ({ path: `/v1/members/${p.members[i % p.members.length]}`, headers }),
+    },
   };
   return compare("member lookup read from libSQL (no-cache) vs trivial route", subject, noop(stack), s);
 }
@@ -89,7 +114,11 @@ export async function benchAccrual(stack: Stack, p: BenchProgram, s: Settings) {
   const headers = () => ({ authorization: `Bearer ${p.keys.storefront}`, "idempotency-key": uniqueId("idem") });
   const target = (label: string, path: (m: string) => string): Target => ({
     label,
-    load: { url: `${stack.apiUrl}${path(p.members[0])}`, method: "POST", vary: (i) => ({ path: path(p.members[i % p.members.length]), headers: headers(), body: accrualBody() }) },
+    load: {
+      url: `${stack.apiUrl}${path(p.members[0])}`,
+      method: "POST",
+      vary: (i) => ({ path: path(p.members[i % p.members.length]), headers: headers(), body: accrualBody() }),
+    },
   });
   return compare(
     "accrual through the DO vs raw libSQL batch",
@@ -104,7 +133,12 @@ export async function benchQuote(stack: Stack, p: BenchProgram, s: Settings) {
   const auth = { authorization: `Bearer ${p.keys.storefront}` };
   const subject: Target = {
     label: "POST /v1/quote (20 items, 50 rules)",
-    load: { url: `${stack.apiUrl}/v1/quote`, method: "POST", headers: auth, vary: (i) => ({ headers: auth, body: twentyItemCart(p.members[i % p.members.length]) }) },
+    load: {
+      url: `${stack.apiUrl}/v1/quote`,
+      method: "POST",
+      headers: auth,
+      vary: (i) => ({ headers: auth, body: twentyItemCart(p.members[i % p.members.length]) }),
+    },
   };
   return compare("quote (20-item cart, 50 rules) vs trivial route", subject, noop(stack), s);
 }
@@ -121,7 +155,11 @@ export async function benchContention(stack: Stack, p: BenchProgram, rounds: num
         const t = performance.now();
         const res = await fetch(`${stack.apiUrl}/v1/members/${m}/accruals`, {
           method: "POST",
-          headers: { authorization: `Bearer ${p.keys.storefront}`, "idempotency-key": uniqueId("idem"), "content-type": "application/json" },
+          headers: {
+            authorization: `Bearer ${p.keys.storefront}`,
+            "idempotency-key": uniqueId("idem"),
+            "content-type": "application/json",
+          },
           body: JSON.stringify(accrualBody()),
         });
         await res.arrayBuffer();
@@ -146,7 +184,12 @@ export async function benchContention(stack: Stack, p: BenchProgram, rounds: num
   }
   const summarise = (bursts: Awaited<ReturnType<typeof fire>>[]): Burst => {
     const lat = bursts.flatMap((b) => b.latencies).sort((a, b) => a - b);
-    return { wallMs: median(bursts.map((b) => b.wallMs)), p50: percentile(lat, 50), p99: percentile(lat, 99), errors: bursts.reduce((s, b) => s + b.errors, 0) };
+    return {
+      wallMs: median(bursts.map((b) => b.wallMs)),
+      p50: percentile(lat, 50),
+      p99: percentile(lat, 99),
+      errors: bursts.reduce((s, b) => s + b.errors, 0),
+    };
   };
   const oneMember = summarise(acc.one);
   const distinctMembers = summarise(acc.distinct);

@@ -44,7 +44,10 @@ export async function runLoad(o: LoadOptions): Promise<LoadStats> {
  * cycles through its request list per connection): with one connection, A B A B… — each side sees
  * the same machine at the same moment, so their ratio does not drift with other load.
  */
-export async function runInterleaved(targets: Array<Omit<LoadOptions, "connections" | "seconds" | "amount">>, run: { connections: number; seconds?: number; amount?: number }): Promise<LoadStats[]> {
+export async function runInterleaved(
+  targets: Array<Omit<LoadOptions, "connections" | "seconds" | "amount">>,
+  run: { connections: number; seconds?: number; amount?: number },
+): Promise<LoadStats[]> {
   const origin = new URL(targets[0].url).origin;
   const counters = targets.map(() => 0);
   const requests = targets.map((o, t) => {
@@ -52,15 +55,33 @@ export async function runInterleaved(targets: Array<Omit<LoadOptions, "connectio
     const baseHeaders = { ...(o.body !== undefined || o.vary ? { "content-type": "application/json" } : {}), ...o.headers };
     const setupRequest = (req: RawRequest): RawRequest => {
       const v = o.vary!(counters[t]++);
-      return { ...req, method: v.method ?? req.method, path: v.path ?? req.path, headers: { ...baseHeaders, ...v.headers }, body: v.body === undefined ? req.body : JSON.stringify(v.body) };
+      return {
+        ...req,
+        method: v.method ?? req.method,
+        path: v.path ?? req.path,
+        headers: { ...baseHeaders, ...v.headers },
+        body: v.body === undefined ? req.body : JSON.stringify(v.body),
+      };
     };
-    return { method: o.method ?? "GET", path: url.pathname + url.search, headers: baseHeaders, body: o.body === undefined ? undefined : JSON.stringify(o.body), ...(o.vary ? { setupRequest } : {}) };
+    return {
+      method: o.method ?? "GET",
+      path: url.pathname + url.search,
+      headers: baseHeaders,
+      body: o.body === undefined ? undefined : JSON.stringify(o.body),
+      ...(o.vary ? { setupRequest } : {}),
+    };
   });
   const latencies: number[][] = targets.map(() => []);
   const statusCodes: Array<Record<string, number>> = targets.map(() => ({}));
   const answered = new Map<unknown, number>();
   const started = performance.now();
-  const instance = autocannon({ url: origin, connections: run.connections, timeout: 60, ...(run.amount ? { amount: run.amount } : { duration: run.seconds ?? 5 }), requests });
+  const instance = autocannon({
+    url: origin,
+    connections: run.connections,
+    timeout: 60,
+    ...(run.amount ? { amount: run.amount } : { duration: run.seconds ?? 5 }),
+    requests,
+  });
   // Each connection sends its requests in order and waits for each answer: the n-th answer on a
   // connection is for target n mod targets.
   instance.on("response", (client: unknown, status: number, _bytes: number, ms: number) => {
@@ -91,7 +112,12 @@ export async function runInterleaved(targets: Array<Omit<LoadOptions, "connectio
 }
 
 /** JSON over fetch, throwing on an unexpected status (setup calls). */
-export async function api<T = any>(base: string, method: string, path: string, opts: { key?: string; body?: unknown; idempotencyKey?: string; expect?: number[] } = {}): Promise<T> {
+export async function api<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  opts: { key?: string; body?: unknown; idempotencyKey?: string; expect?: number[] } = {},
+): Promise<T> {
   const headers: Record<string, string> = {};
   if (opts.key) headers.authorization = `Bearer ${opts.key}`;
   if (opts.idempotencyKey) headers["idempotency-key"] = opts.idempotencyKey;

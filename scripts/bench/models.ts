@@ -7,10 +7,21 @@
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { bgnbdLogLikelihood, type CustomerSummary, fitBgNbd, fitGammaGamma, gammaGammaLogLikelihood, parseSummaryCsv, scoreMember } from "../../src/domain/models";
+import {
+  bgnbdLogLikelihood,
+  type CustomerSummary,
+  fitBgNbd,
+  fitGammaGamma,
+  gammaGammaLogLikelihood,
+  parseSummaryCsv,
+  scoreMember,
+} from "../../src/domain/models";
 import { root } from "./stack";
 
-const PUBLISHED = { bgnbd: { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, logLikelihood: -9582.4 }, gammaGamma: { p: 6.25, q: 3.74, gamma: 15.44, logLikelihood: -4055.9 } };
+const PUBLISHED = {
+  bgnbd: { r: 0.243, alpha: 4.414, a: 0.793, b: 2.426, logLikelihood: -9582.4 },
+  gammaGamma: { p: 6.25, q: 3.74, gamma: 15.44, logLikelihood: -4055.9 },
+};
 
 const timeMs = (fn: () => unknown) => {
   const started = performance.now();
@@ -27,7 +38,11 @@ export function benchModels(opts: { rounds: number; scoreMembers: number }) {
   let gg = fitGammaGamma(rows);
   const fitMs = median(Array.from({ length: opts.rounds }, () => timeMs(() => ((bg = fitBgNbd(rows)), (gg = fitGammaGamma(rows))))));
   // Baseline: one evaluation of both likelihoods at the fitted point.
-  const likelihoodMs = median(Array.from({ length: Math.max(5, opts.rounds * 5) }, () => timeMs(() => (bgnbdLogLikelihood(bg, rows), gammaGammaLogLikelihood(gg, repeat)))));
+  const likelihoodMs = median(
+    Array.from({ length: Math.max(5, opts.rounds * 5) }, () =>
+      timeMs(() => (bgnbdLogLikelihood(bg, rows), gammaGammaLogLikelihood(gg, repeat))),
+    ),
+  );
 
   // 100k members: the CDNOW rows repeated, in weeks (CDNOW's unit).
   const members: CustomerSummary[] = Array.from({ length: opts.scoreMembers }, (_, i) => rows[i % rows.length]);
@@ -60,6 +75,12 @@ export function benchModels(opts: { rounds: number; scoreMembers: number }) {
       gammaGamma: { p: gg.p, q: gg.q, gamma: gg.gamma, logLikelihood: gg.logLikelihood, iterations: gg.iterations },
       published: PUBLISHED,
     },
-    scoring: { members: members.length, ms: scoreMs, trivialLoopMs: trivialMs, ratio: scoreMs / trivialMs, usPerMember: (scoreMs * 1000) / members.length },
+    scoring: {
+      members: members.length,
+      ms: scoreMs,
+      trivialLoopMs: trivialMs,
+      ratio: scoreMs / trivialMs,
+      usPerMember: (scoreMs * 1000) / members.length,
+    },
   };
 }

@@ -11,7 +11,16 @@ import { cpus, freemem, release, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { benchCron } from "./cron";
-import { benchAccrual, benchContention, benchLookup, benchLookupUncached, benchQuote, type Comparison, httpPrograms, type Settings } from "./http";
+import {
+  benchAccrual,
+  benchContention,
+  benchLookup,
+  benchLookupUncached,
+  benchQuote,
+  type Comparison,
+  httpPrograms,
+  type Settings,
+} from "./http";
 import { benchModels } from "./models";
 import { fundMembers, memoryFlat, runSoak } from "./soak";
 import { root, type Stack, startStack } from "./stack";
@@ -34,12 +43,21 @@ const { values } = parseArgs({
 
 const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
 const only = new Set((values.only ?? SECTIONS.join(",")).split(",").map((s) => s.trim()));
-for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section ${s}; sections: ${SECTIONS.join(", ")}`);
-const settings: Settings = { seconds: num(values.seconds, values.quick ? 2 : 4), rounds: num(values.rounds, values.quick ? 1 : 2), connections: num(values.connections, 16) };
+for (const s of only)
+  if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`unknown section ${s}; sections: ${SECTIONS.join(", ")}`);
+const settings: Settings = {
+  seconds: num(values.seconds, values.quick ? 2 : 4),
+  rounds: num(values.rounds, values.quick ? 1 : 2),
+  connections: num(values.connections, 16),
+};
 const soakSeconds = num(values["soak-seconds"], values.quick ? 10 : 60);
 const cronSizes = values["cron-sizes"]
   ? values["cron-sizes"].split(",").map(Number)
-  : values.quick ? [2_000, 5_000] : values.large ? [10_000, 30_000, 100_000, 300_000, 1_000_000] : [10_000, 30_000, 100_000];
+  : values.quick
+    ? [2_000, 5_000]
+    : values.large
+      ? [10_000, 30_000, 100_000, 300_000, 1_000_000]
+      : [10_000, 30_000, 100_000];
 
 const log = (s: string) => console.error(s);
 const machine = {
@@ -59,7 +77,11 @@ const stopAndExit = async (code: number) => {
 process.on("SIGINT", () => void stopAndExit(130));
 process.on("SIGTERM", () => void stopAndExit(143));
 
-const results: Record<string, unknown> = { startedAt: new Date().toISOString(), machine, settings: { ...settings, soakSeconds, cronSizes, large: values.large, quick: values.quick } };
+const results: Record<string, unknown> = {
+  startedAt: new Date().toISOString(),
+  machine,
+  settings: { ...settings, soakSeconds, cronSizes, large: values.large, quick: values.quick },
+};
 type Row = { section: string; metric: string; subject: string; baseline: string; ratio: string; goal: string };
 const rows: Row[] = [];
 const ms = (v: number) => `${v < 10 ? v.toFixed(2) : v.toFixed(0)} ms`;
@@ -68,13 +90,49 @@ const x = (v: number) => `${v.toFixed(2)}×`;
 function comparisonRows(c: Comparison) {
   const goal = c.goal ? `≤ ${c.goal.max}× ${c.goal.pass ? "✓" : "✗"}` : "";
   rows.push(
-    { section: c.name, metric: "p50 serial", subject: ms(c.subject.serial.p50), baseline: ms(c.baseline.serial.p50), ratio: x(c.ratios.p50), goal },
-    { section: "", metric: "p99 serial", subject: ms(c.subject.serial.p99), baseline: ms(c.baseline.serial.p99), ratio: x(c.ratios.p99), goal: "" },
-    { section: "", metric: `p50 @${settings.connections} conns`, subject: ms(c.subject.loaded.p50), baseline: ms(c.baseline.loaded.p50), ratio: x(c.ratios.loadedP50), goal: "" },
-    { section: "", metric: `req/s @${settings.connections} conns`, subject: c.subject.loaded.rps.toFixed(0), baseline: c.baseline.loaded.rps.toFixed(0), ratio: x(c.ratios.rps), goal: "" },
+    {
+      section: c.name,
+      metric: "p50 serial",
+      subject: ms(c.subject.serial.p50),
+      baseline: ms(c.baseline.serial.p50),
+      ratio: x(c.ratios.p50),
+      goal,
+    },
+    {
+      section: "",
+      metric: "p99 serial",
+      subject: ms(c.subject.serial.p99),
+      baseline: ms(c.baseline.serial.p99),
+      ratio: x(c.ratios.p99),
+      goal: "",
+    },
+    {
+      section: "",
+      metric: `p50 @${settings.connections} conns`,
+      subject: ms(c.subject.loaded.p50),
+      baseline: ms(c.baseline.loaded.p50),
+      ratio: x(c.ratios.loadedP50),
+      goal: "",
+    },
+    {
+      section: "",
+      metric: `req/s @${settings.connections} conns`,
+      subject: c.subject.loaded.rps.toFixed(0),
+      baseline: c.baseline.loaded.rps.toFixed(0),
+      ratio: x(c.ratios.rps),
+      goal: "",
+    },
   );
   const errors = c.subject.serial.errors + c.subject.loaded.errors + c.baseline.serial.errors + c.baseline.loaded.errors;
-  if (errors > 0) rows.push({ section: "", metric: "errors", subject: String(c.subject.serial.errors + c.subject.loaded.errors), baseline: String(c.baseline.serial.errors + c.baseline.loaded.errors), ratio: "", goal: "0 ✗" });
+  if (errors > 0)
+    rows.push({
+      section: "",
+      metric: "errors",
+      subject: String(c.subject.serial.errors + c.subject.loaded.errors),
+      baseline: String(c.baseline.serial.errors + c.baseline.loaded.errors),
+      ratio: "",
+      goal: "0 ✗",
+    });
 }
 
 function printTable() {
@@ -94,7 +152,10 @@ try {
     stack = await startStack({ vars: { BENCH_ROUTES: "1", RATE_LIMIT_PER_MINUTE: "1000000000" } });
     log(`stack up: api ${stack.apiUrl}, libSQL ${stack.libsqlUrl}`);
   }
-  const programs = needsStack && [...only].some((s) => ["lookup", "accrual", "contention", "quote", "soak"].includes(s)) ? await httpPrograms(stack!) : undefined;
+  const programs =
+    needsStack && [...only].some((s) => ["lookup", "accrual", "contention", "quote", "soak"].includes(s))
+      ? await httpPrograms(stack!)
+      : undefined;
 
   if (only.has("lookup")) {
     log("member lookup…");
@@ -116,10 +177,38 @@ try {
     const c = await benchContention(stack!, programs!.plain, values.quick ? 2 : 6);
     results.contention = c;
     rows.push(
-      { section: "64 concurrent accruals", metric: "wall time", subject: `${ms(c.oneMember.wallMs)} (1 member)`, baseline: `${ms(c.distinctMembers.wallMs)} (64 members)`, ratio: x(c.ratio), goal: "" },
-      { section: "", metric: "p50 per request", subject: ms(c.oneMember.p50), baseline: ms(c.distinctMembers.p50), ratio: x(c.oneMember.p50 / c.distinctMembers.p50), goal: "" },
-      { section: "", metric: "p99 per request", subject: ms(c.oneMember.p99), baseline: ms(c.distinctMembers.p99), ratio: x(c.oneMember.p99 / c.distinctMembers.p99), goal: "" },
-      { section: "", metric: "per accrual on 1 member", subject: ms(c.oneMember.wallMs / c.concurrency), baseline: "", ratio: "", goal: "" },
+      {
+        section: "64 concurrent accruals",
+        metric: "wall time",
+        subject: `${ms(c.oneMember.wallMs)} (1 member)`,
+        baseline: `${ms(c.distinctMembers.wallMs)} (64 members)`,
+        ratio: x(c.ratio),
+        goal: "",
+      },
+      {
+        section: "",
+        metric: "p50 per request",
+        subject: ms(c.oneMember.p50),
+        baseline: ms(c.distinctMembers.p50),
+        ratio: x(c.oneMember.p50 / c.distinctMembers.p50),
+        goal: "",
+      },
+      {
+        section: "",
+        metric: "p99 per request",
+        subject: ms(c.oneMember.p99),
+        baseline: ms(c.distinctMembers.p99),
+        ratio: x(c.oneMember.p99 / c.distinctMembers.p99),
+        goal: "",
+      },
+      {
+        section: "",
+        metric: "per accrual on 1 member",
+        subject: ms(c.oneMember.wallMs / c.concurrency),
+        baseline: "",
+        ratio: "",
+        goal: "",
+      },
     );
   }
   if (only.has("quote")) {
@@ -133,10 +222,38 @@ try {
     const m = benchModels({ rounds: values.quick ? 1 : 3, scoreMembers: 100_000 });
     results.models = m;
     rows.push(
-      { section: "BG/NBD + Gamma-Gamma fit (CDNOW, 2,357)", metric: "fit time", subject: ms(m.fit.ms), baseline: `${ms(m.fit.likelihoodEvalMs)} (1 likelihood)`, ratio: x(m.fit.ratioToOneLikelihood), goal: "" },
-      { section: "", metric: "BG/NBD r, α, a, b", subject: [m.fit.bgnbd.r, m.fit.bgnbd.alpha, m.fit.bgnbd.a, m.fit.bgnbd.b].map((v) => v.toFixed(3)).join(", "), baseline: "0.243, 4.414, 0.793, 2.426", ratio: "", goal: "published" },
-      { section: "", metric: "Gamma-Gamma p, q, γ", subject: [m.fit.gammaGamma.p, m.fit.gammaGamma.q, m.fit.gammaGamma.gamma].map((v) => v.toFixed(2)).join(", "), baseline: "6.25, 3.74, 15.44", ratio: "", goal: "published" },
-      { section: "scoring 100k members", metric: "time", subject: ms(m.scoring.ms), baseline: `${ms(m.scoring.trivialLoopMs)} (trivial loop)`, ratio: x(m.scoring.ratio), goal: "" },
+      {
+        section: "BG/NBD + Gamma-Gamma fit (CDNOW, 2,357)",
+        metric: "fit time",
+        subject: ms(m.fit.ms),
+        baseline: `${ms(m.fit.likelihoodEvalMs)} (1 likelihood)`,
+        ratio: x(m.fit.ratioToOneLikelihood),
+        goal: "",
+      },
+      {
+        section: "",
+        metric: "BG/NBD r, α, a, b",
+        subject: [m.fit.bgnbd.r, m.fit.bgnbd.alpha, m.fit.bgnbd.a, m.fit.bgnbd.b].map((v) => v.toFixed(3)).join(", "),
+        baseline: "0.243, 4.414, 0.793, 2.426",
+        ratio: "",
+        goal: "published",
+      },
+      {
+        section: "",
+        metric: "Gamma-Gamma p, q, γ",
+        subject: [m.fit.gammaGamma.p, m.fit.gammaGamma.q, m.fit.gammaGamma.gamma].map((v) => v.toFixed(2)).join(", "),
+        baseline: "6.25, 3.74, 15.44",
+        ratio: "",
+        goal: "published",
+      },
+      {
+        section: "scoring 100k members",
+        metric: "time",
+        subject: ms(m.scoring.ms),
+        baseline: `${ms(m.scoring.trivialLoopMs)} (trivial loop)`,
+        ratio: x(m.scoring.ratio),
+        goal: "",
+      },
       { section: "", metric: "per member", subject: `${m.scoring.usPerMember.toFixed(1)} µs`, baseline: "", ratio: "", goal: "" },
     );
   }
@@ -146,13 +263,42 @@ try {
     const s = await runSoak(stack!, programs!.rich, { seconds: soakSeconds, connections: settings.connections });
     results.soak = s;
     const flat = memoryFlat(s.memory);
-    const mb = (m: { libsqlMb: number; workerMb: number; proxyMb: number }) => `${m.libsqlMb.toFixed(0)} / ${m.workerMb.toFixed(0)} / ${m.proxyMb.toFixed(0)} MB`;
+    const mb = (m: { libsqlMb: number; workerMb: number; proxyMb: number }) =>
+      `${m.libsqlMb.toFixed(0)} / ${m.workerMb.toFixed(0)} / ${m.proxyMb.toFixed(0)} MB`;
     const pct = (v: number) => `${v >= 0 ? "+" : ""}${v.toFixed(1)}%`;
     rows.push(
-      { section: `soak ${soakSeconds} s, mixed, ${settings.connections} conns`, metric: "requests / errors", subject: `${s.stats.requests} / ${s.stats.errors}`, baseline: "", ratio: "", goal: `0 errors ${s.stats.errors === 0 ? "✓" : "✗"}` },
-      { section: "", metric: "req/s, p50, p99", subject: `${s.stats.rps.toFixed(0)}, ${ms(s.stats.p50)}, ${ms(s.stats.p99)}`, baseline: "", ratio: "", goal: "" },
-      { section: "", metric: "peak RSS libSQL / Worker / dev proxy, 2nd half", subject: mb(s.memory.secondHalfPeak), baseline: `${mb(s.memory.firstHalfPeak)} 1st half`, ratio: `${pct(s.memory.growthPct.libsql)} / ${pct(s.memory.growthPct.worker)} / ${pct(s.memory.growthPct.proxy)}`, goal: `flat ${flat ? "✓" : "✗"}` },
-      { section: "", metric: "balance ≠ Σ ledger", subject: String(s.ledgerMismatches), baseline: "", ratio: "", goal: `0 ${s.ledgerMismatches === 0 ? "✓" : "✗"}` },
+      {
+        section: `soak ${soakSeconds} s, mixed, ${settings.connections} conns`,
+        metric: "requests / errors",
+        subject: `${s.stats.requests} / ${s.stats.errors}`,
+        baseline: "",
+        ratio: "",
+        goal: `0 errors ${s.stats.errors === 0 ? "✓" : "✗"}`,
+      },
+      {
+        section: "",
+        metric: "req/s, p50, p99",
+        subject: `${s.stats.rps.toFixed(0)}, ${ms(s.stats.p50)}, ${ms(s.stats.p99)}`,
+        baseline: "",
+        ratio: "",
+        goal: "",
+      },
+      {
+        section: "",
+        metric: "peak RSS libSQL / Worker / dev proxy, 2nd half",
+        subject: mb(s.memory.secondHalfPeak),
+        baseline: `${mb(s.memory.firstHalfPeak)} 1st half`,
+        ratio: `${pct(s.memory.growthPct.libsql)} / ${pct(s.memory.growthPct.worker)} / ${pct(s.memory.growthPct.proxy)}`,
+        goal: `flat ${flat ? "✓" : "✗"}`,
+      },
+      {
+        section: "",
+        metric: "balance ≠ Σ ledger",
+        subject: String(s.ledgerMismatches),
+        baseline: "",
+        ratio: "",
+        goal: `0 ${s.ledgerMismatches === 0 ? "✓" : "✗"}`,
+      },
     );
   }
   if (only.has("cron")) {
@@ -160,12 +306,34 @@ try {
     const c = await benchCron(stack!, cronSizes, log);
     results.cron = c;
     for (const size of c.sizes) {
-      rows.push({ section: `cron @ ${size.members.toLocaleString("en")} members`, metric: "raw UPDATE (baseline)", subject: "", baseline: ms(size.rawUpdateMs), ratio: "1.00×", goal: "" });
+      rows.push({
+        section: `cron @ ${size.members.toLocaleString("en")} members`,
+        metric: "raw UPDATE (baseline)",
+        subject: "",
+        baseline: ms(size.rawUpdateMs),
+        ratio: "1.00×",
+        goal: "",
+      });
       for (const j of size.jobs) {
-        rows.push({ section: "", metric: j.job, subject: `${ms(j.ms)} (${j.msPerThousand.toFixed(1)} ms/1k; CPU ${ms(j.cpuMs ?? 0)})`, baseline: ms(size.rawUpdateMs), ratio: x(j.ratioToRawUpdate), goal: `peak libSQL ${j.libsqlPeakMb.toFixed(0)} MB, bench ${j.benchPeakMb.toFixed(0)} MB` });
+        rows.push({
+          section: "",
+          metric: j.job,
+          subject: `${ms(j.ms)} (${j.msPerThousand.toFixed(1)} ms/1k; CPU ${ms(j.cpuMs ?? 0)})`,
+          baseline: ms(size.rawUpdateMs),
+          ratio: x(j.ratioToRawUpdate),
+          goal: `peak libSQL ${j.libsqlPeakMb.toFixed(0)} MB, bench ${j.benchPeakMb.toFixed(0)} MB`,
+        });
       }
     }
-    for (const [job, exp] of Object.entries(c.growth)) rows.push({ section: "cron growth (time ∝ members^k)", metric: job, subject: `k = ${exp.toFixed(2)}`, baseline: "", ratio: "", goal: "" });
+    for (const [job, exp] of Object.entries(c.growth))
+      rows.push({
+        section: "cron growth (time ∝ members^k)",
+        metric: job,
+        subject: `k = ${exp.toFixed(2)}`,
+        baseline: "",
+        ratio: "",
+        goal: "",
+      });
   }
 
   results.finishedAt = new Date().toISOString();

@@ -26,20 +26,54 @@ export type SoakResult = {
   connections: number;
   stats: LoadStats;
   mix: Record<string, number>;
-  memory: { samples: MemorySample[]; firstHalfPeak: Part; secondHalfPeak: Part; growthPct: { libsql: number; worker: number; proxy: number; total: number } };
+  memory: {
+    samples: MemorySample[];
+    firstHalfPeak: Part;
+    secondHalfPeak: Part;
+    growthPct: { libsql: number; worker: number; proxy: number; total: number };
+  };
   ledgerMismatches: number;
 };
 
-const KINDS = ["lookup", "lookup", "lookup", "lookup", "lookup", "lookup", "lookup", "lookup", "lookup", "lookup", "lookup", "lookup", "balance", "quote", "quote", "accrual", "accrual", "accrual", "accrual", "redemption"] as const;
+const KINDS = [
+  "lookup",
+  "lookup",
+  "lookup",
+  "lookup",
+  "lookup",
+  "lookup",
+  "lookup",
+  "lookup",
+  "lookup",
+  "lookup",
+  "lookup",
+  "lookup",
+  "balance",
+  "quote",
+  "quote",
+  "accrual",
+  "accrual",
+  "accrual",
+  "accrual",
+  "redemption",
+] as const;
 
 /** Give every member points to redeem from, so redemptions never run dry during the soak. */
 export async function fundMembers(stack: Stack, p: BenchProgram, points = 1_000_000) {
   for (const m of p.members) {
-    await api(stack.apiUrl, "POST", `/v1/members/${m}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueId("fund"), body: { points, reason: "soak float" } });
+    await api(stack.apiUrl, "POST", `/v1/members/${m}/adjustments`, {
+      key: p.keys.admin,
+      idempotencyKey: uniqueId("fund"),
+      body: { points, reason: "soak float" },
+    });
   }
 }
 
-export async function runSoak(stack: Stack, p: BenchProgram, opts: { seconds: number; connections: number; sampleEveryS?: number }): Promise<SoakResult> {
+export async function runSoak(
+  stack: Stack,
+  p: BenchProgram,
+  opts: { seconds: number; connections: number; sampleEveryS?: number },
+): Promise<SoakResult> {
   const key = p.keys.storefront;
   const auth = { authorization: `Bearer ${key}` };
   const mix: Record<string, number> = {};
@@ -60,11 +94,21 @@ export async function runSoak(stack: Stack, p: BenchProgram, opts: { seconds: nu
         mix[kind] = (mix[kind] ?? 0) + 1;
         const write = { ...auth, "idempotency-key": uniqueId("soak") };
         switch (kind) {
-          case "lookup": return { path: `/v1/members/${m}`, headers: auth };
-          case "balance": return { path: `/v1/members/${m}/balance`, headers: auth };
-          case "quote": return { path: "/v1/quote", headers: auth, body: twentyItemCart(m), method: "POST" };
-          case "accrual": return { path: `/v1/members/${m}/accruals`, headers: write, body: { orderId: uniqueId("soak-ord"), amount: 2_500, currency: "USD" }, method: "POST" };
-          default: return { path: `/v1/members/${m}/redemptions`, headers: write, body: { points: 5, reason: "soak" }, method: "POST" };
+          case "lookup":
+            return { path: `/v1/members/${m}`, headers: auth };
+          case "balance":
+            return { path: `/v1/members/${m}/balance`, headers: auth };
+          case "quote":
+            return { path: "/v1/quote", headers: auth, body: twentyItemCart(m), method: "POST" };
+          case "accrual":
+            return {
+              path: `/v1/members/${m}/accruals`,
+              headers: write,
+              body: { orderId: uniqueId("soak-ord"), amount: 2_500, currency: "USD" },
+              method: "POST",
+            };
+          default:
+            return { path: `/v1/members/${m}/redemptions`, headers: write, body: { points: 5, reason: "soak" }, method: "POST" };
         }
       },
     });
@@ -76,7 +120,12 @@ export async function runSoak(stack: Stack, p: BenchProgram, opts: { seconds: nu
   const peak = (from: number, to: number): Part => {
     const picked = samples.filter((x) => x.atS >= from * opts.seconds && x.atS <= to * opts.seconds);
     const max = (f: (x: MemorySample) => number) => Math.max(...picked.map(f));
-    return { libsqlMb: max((x) => x.libsqlMb), workerMb: max((x) => x.workerMb), proxyMb: max((x) => x.proxyMb), totalMb: max((x) => x.totalMb) };
+    return {
+      libsqlMb: max((x) => x.libsqlMb),
+      workerMb: max((x) => x.workerMb),
+      proxyMb: max((x) => x.proxyMb),
+      totalMb: max((x) => x.totalMb),
+    };
   };
   const firstHalfPeak = peak(0, 0.5);
   const secondHalfPeak = peak(0.5, 1.01);
@@ -97,7 +146,12 @@ export async function runSoak(stack: Stack, p: BenchProgram, opts: { seconds: nu
       samples,
       firstHalfPeak,
       secondHalfPeak,
-      growthPct: { libsql: pct(firstHalfPeak.libsqlMb, secondHalfPeak.libsqlMb), worker: pct(firstHalfPeak.workerMb, secondHalfPeak.workerMb), proxy: pct(firstHalfPeak.proxyMb, secondHalfPeak.proxyMb), total: pct(firstHalfPeak.totalMb, secondHalfPeak.totalMb) },
+      growthPct: {
+        libsql: pct(firstHalfPeak.libsqlMb, secondHalfPeak.libsqlMb),
+        worker: pct(firstHalfPeak.workerMb, secondHalfPeak.workerMb),
+        proxy: pct(firstHalfPeak.proxyMb, secondHalfPeak.proxyMb),
+        total: pct(firstHalfPeak.totalMb, secondHalfPeak.totalMb),
+      },
     },
     ledgerMismatches: Number(row?.n ?? 0),
   };

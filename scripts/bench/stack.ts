@@ -45,8 +45,11 @@ export type StackOptions = {
  */
 async function snapshotConfig(dir: string, root: string): Promise<string> {
   await new Promise<void>((resolve, reject) =>
-    execFile(`${root}/node_modules/.bin/wrangler`, ["deploy", "--dry-run", "--outdir", dir], { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", XDG_CONFIG_HOME: `${root}/.config` } }, (err, _out, stderr) =>
-      err ? reject(new Error(`wrangler build failed: ${stderr || err.message}`)) : resolve(),
+    execFile(
+      `${root}/node_modules/.bin/wrangler`,
+      ["deploy", "--dry-run", "--outdir", dir],
+      { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", XDG_CONFIG_HOME: `${root}/.config` } },
+      (err, _out, stderr) => (err ? reject(new Error(`wrangler build failed: ${stderr || err.message}`)) : resolve()),
     ),
   );
   // The bundle's extra modules (the dashboard's ?raw files) keep their text type by exact name.
@@ -97,7 +100,19 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   // `node --import tsx` (not the tsx CLI) so the spawned pid is the process that hosts the libSQL server.
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", "scripts/dev.ts", ...config, ...vars, "--persist-to", persistDir, "--inspector-port", String(inspectorPort), "--log-level", process.env.STACK_LOG_LEVEL ?? "warn"],
+    [
+      "--import",
+      "tsx",
+      "scripts/dev.ts",
+      ...config,
+      ...vars,
+      "--persist-to",
+      persistDir,
+      "--inspector-port",
+      String(inspectorPort),
+      "--log-level",
+      process.env.STACK_LOG_LEVEL ?? "warn",
+    ],
     {
       cwd: root,
       detached: true,
@@ -149,7 +164,8 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     signal("SIGKILL");
     rmSync(persistDir, { recursive: true, force: true });
     rmSync(buildDir, { recursive: true, force: true });
-    if (!options.keepDatabase) for (const suffix of ["", "-wal", "-shm"]) rmSync(join(root, ".data", `${dbName}.db${suffix}`), { force: true });
+    if (!options.keepDatabase)
+      for (const suffix of ["", "-wal", "-shm"]) rmSync(join(root, ".data", `${dbName}.db${suffix}`), { force: true });
   };
 
   const apiUrl = `http://127.0.0.1:${apiPort}`;
@@ -223,5 +239,10 @@ export function stackMemory(stack: Stack) {
   const workerd = pids.filter((p) => /workerd/.test(commandOf(p)));
   const isProxy = (p: number) => commandOf(p).includes(`entry=127.0.0.1:${apiPort}`);
   const sum = (list: number[]) => list.reduce((s, p) => s + rssMb(p), 0);
-  return { libsqlMb: rssMb(stack.serverPid), workerMb: sum(workerd.filter((p) => !isProxy(p))), proxyMb: sum(workerd.filter(isProxy)), totalMb: sum(pids) };
+  return {
+    libsqlMb: rssMb(stack.serverPid),
+    workerMb: sum(workerd.filter((p) => !isProxy(p))),
+    proxyMb: sum(workerd.filter(isProxy)),
+    totalMb: sum(pids),
+  };
 }

@@ -30,7 +30,9 @@ export async function ensureCampaigns({ base, keys, log }) {
   const existing = await call("GET", "/v1/campaigns");
   if ((existing.data ?? []).length > 0) return log(`campaigns: the seed created ${existing.data.length}`);
 
-  const segment = await call("POST", "/v1/segments", { body: { name: "Reachable members", rule: { field: "stage", op: "in", value: ["new", "active", "dormant", "at_risk"] } } });
+  const segment = await call("POST", "/v1/segments", {
+    body: { name: "Reachable members", rule: { field: "stage", op: "in", value: ["new", "active", "dormant", "at_risk"] } },
+  });
   await call("POST", `/v1/segments/${segment.id}/recompute`);
   await call("POST", "/v1/campaigns", {
     body: {
@@ -49,7 +51,14 @@ export async function ensureCampaigns({ base, keys, log }) {
       },
     },
   });
-  await call("POST", "/v1/campaigns", { body: { name: "Win-back nudge", trigger: { type: "stage_change", to: ["at_risk", "churned"] }, actions: [{ type: "award_points", points: 250 }], budgetMinor: 100_000 } });
+  await call("POST", "/v1/campaigns", {
+    body: {
+      name: "Win-back nudge",
+      trigger: { type: "stage_change", to: ["at_risk", "churned"] },
+      actions: [{ type: "award_points", points: 250 }],
+      budgetMinor: 100_000,
+    },
+  });
   for (const cron of ["* * * * *", "*/5 * * * *"]) await fetch(`${base}/__scheduled?cron=${encodeURIComponent(cron)}`);
 
   // Purchases after the broadcast: every member of the first 150 with a deterministic coin.
@@ -60,7 +69,11 @@ export async function ensureCampaigns({ base, keys, log }) {
     const member = await call("GET", `/v1/members?externalId=${externalId}`, { key: keys.storefront }).catch(() => null);
     if (!member) continue;
     const orderId = `e2e-${externalId}`;
-    await call("POST", `/v1/members/${member.id}/accruals`, { key: keys.storefront, idempotencyKey: orderId, body: { orderId, amount: 2500 + ((i * 3571) % 9000), currency: "USD", channel: "web" } });
+    await call("POST", `/v1/members/${member.id}/accruals`, {
+      key: keys.storefront,
+      idempotencyKey: orderId,
+      body: { orderId, amount: 2500 + ((i * 3571) % 9000), currency: "USD", channel: "web" },
+    });
     orders++;
   }
   log(`campaigns: created 2 (one with an experiment), then ${orders} purchases`);

@@ -25,7 +25,16 @@ import { ensureCampaigns } from "./campaigns.mjs";
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const resultsDir = join(root, "test-results");
 const chromiumPath = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
-const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic"];
+const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--no-first-run",
+  "--disable-sync",
+  "--disable-quic",
+];
 
 const log = (...args) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...args);
 const failures = [];
@@ -104,15 +113,29 @@ async function main() {
     cwd: root,
     detached: true,
     stdio: ["ignore", stackLog, stackLog],
-    env: { ...process.env, LIBSQL_PORT: String(dbPort), PORT: String(apiPort), LIBSQL_DB: dbName, WRANGLER_SEND_METRICS: "false", CI: "true" },
+    env: {
+      ...process.env,
+      LIBSQL_PORT: String(dbPort),
+      PORT: String(apiPort),
+      LIBSQL_DB: dbName,
+      WRANGLER_SEND_METRICS: "false",
+      CI: "true",
+    },
   });
   try {
     await waitForHealth(base, stack);
     log("stack is up");
 
     const seedEnv = { LIBSQL_PORT: String(dbPort), LIBSQL_DB: dbName, LIBSQL_URL: libsqlUrl, PORT: String(apiPort) };
-    const seeded = JSON.parse((await run("npx", ["tsx", "scripts/seed.ts", "--members", process.env.E2E_MEMBERS ?? "400", "--api", base, "--quiet"], seedEnv)).trim().split("\n").pop());
-    log(`seeded program ${seeded.programId} with ${seeded.members} members${process.env.E2E_KEEP === "1" ? ` (admin key ${seeded.keys.admin}, storefront key ${seeded.keys.storefront})` : ""}`);
+    const seeded = JSON.parse(
+      (await run("npx", ["tsx", "scripts/seed.ts", "--members", process.env.E2E_MEMBERS ?? "400", "--api", base, "--quiet"], seedEnv))
+        .trim()
+        .split("\n")
+        .pop(),
+    );
+    log(
+      `seeded program ${seeded.programId} with ${seeded.members} members${process.env.E2E_KEEP === "1" ? ` (admin key ${seeded.keys.admin}, storefront key ${seeded.keys.storefront})` : ""}`,
+    );
     await run("npx", ["tsx", "scripts/e2e/kpi-history.ts", "--program", seeded.programId, "--days", "90"], seedEnv);
     log("KPI snapshots of the last 90 days taken");
     await ensureCampaigns({ base, keys: seeded.keys, log });
@@ -133,7 +156,8 @@ async function main() {
         // the group is gone
       }
       // The database files and the seed's state file of this run.
-      for (const f of readdirSync(join(root, ".data"))) if (f.startsWith(dbName) || f === `seed-${dbName}.json`) rmSync(join(root, ".data", f), { recursive: true, force: true });
+      for (const f of readdirSync(join(root, ".data")))
+        if (f.startsWith(dbName) || f === `seed-${dbName}.json`) rmSync(join(root, ".data", f), { recursive: true, force: true });
     }
   }
 }
@@ -179,9 +203,16 @@ async function inBrowser(base, keys) {
     check((await page.locator("#program-title").textContent()) === overview.program.name, "the program name is shown");
 
     // Path parameter names are the owners' choice: compare paths with them blanked.
-    const paths = new Set(Object.keys((await (await fetch(`${base}/openapi.json`)).json()).paths).map((p) => p.replace(/\{[^}]+\}/g, "{}")));
+    const paths = new Set(
+      Object.keys((await (await fetch(`${base}/openapi.json`)).json()).paths).map((p) => p.replace(/\{[^}]+\}/g, "{}")),
+    );
     const chartData = await page.evaluate(() =>
-      Object.fromEntries(Object.entries(window.__charts).map(([name, chart]) => [name, chart.data.datasets.reduce((n, d) => n + d.data.filter((v) => v != null).length, 0)])),
+      Object.fromEntries(
+        Object.entries(window.__charts).map(([name, chart]) => [
+          name,
+          chart.data.datasets.reduce((n, d) => n + d.data.filter((v) => v != null).length, 0),
+        ]),
+      ),
     );
     log("chart data points:", JSON.stringify(chartData));
     // Which charts must have data: those whose source exists on this deployment and was seeded.
@@ -203,7 +234,10 @@ async function inBrowser(base, keys) {
     if (emptyNotes.length) log("panels without data:", JSON.stringify(emptyNotes));
     const statValues = await page.locator(".stat .value").allTextContents();
     check(statValues.length >= 5 && statValues.every((v) => v.trim().length > 0), `headline figures shown (${statValues.join(" | ")})`);
-    check(statValues.some((v) => v.includes("$")), "money is formatted in the program currency");
+    check(
+      statValues.some((v) => v.includes("$")),
+      "money is formatted in the program currency",
+    );
 
     await page.screenshot({ path: join(resultsDir, "dashboard.png"), fullPage: true });
     log("screenshot test-results/dashboard.png");
@@ -221,7 +255,10 @@ async function inBrowser(base, keys) {
 
     // Sign out forgets the key.
     await page.locator("#sign-out").click();
-    check((await page.evaluate(() => sessionStorage.length)) === 0 && (await page.locator("#sign-in").isVisible()), "sign out clears the key and shows the form");
+    check(
+      (await page.evaluate(() => sessionStorage.length)) === 0 && (await page.locator("#sign-in").isVisible()),
+      "sign out clears the key and shows the form",
+    );
   } finally {
     await context?.close().catch(() => {});
     rmSync(userDataDir, { recursive: true, force: true });

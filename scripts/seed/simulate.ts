@@ -4,7 +4,33 @@
  * personal mean spend ~ Gamma; join dates spread over two years.
  */
 const DAY = 86_400_000;
-const firstNames = ["Ana", "Ben", "Chloé", "Daniel", "Eva", "Felix", "Grace", "Hiro", "Inès", "Jonas", "Kim", "Lena", "Mateo", "Nora", "Omar", "Priya", "Quinn", "Rosa", "Sam", "Tomás", "Uma", "Victor", "Wei", "Yara", "Zoe"];
+const firstNames = [
+  "Ana",
+  "Ben",
+  "Chloé",
+  "Daniel",
+  "Eva",
+  "Felix",
+  "Grace",
+  "Hiro",
+  "Inès",
+  "Jonas",
+  "Kim",
+  "Lena",
+  "Mateo",
+  "Nora",
+  "Omar",
+  "Priya",
+  "Quinn",
+  "Rosa",
+  "Sam",
+  "Tomás",
+  "Uma",
+  "Victor",
+  "Wei",
+  "Yara",
+  "Zoe",
+];
 const lastNames = ["Silva", "Müller", "Rossi", "Dubois", "Kowalski", "Tanaka", "Chen", "Garcia", "Smith", "Novak", "Olsen", "Haddad"];
 const channels = ["web", "app", "store"];
 const acquisition = ["organic", "search", "social", "referral", "store"];
@@ -66,7 +92,10 @@ export function* simulateMembers(opts: { count: number; seed: number; now: Date;
       members.push({
         externalId,
         name: `${first} ${last}`,
-        email: `${first.normalize("NFD").replace(/[^a-zA-Z]/g, "").toLowerCase()}.${i}@example.com`,
+        email: `${first
+          .normalize("NFD")
+          .replace(/[^a-zA-Z]/g, "")
+          .toLowerCase()}.${i}@example.com`,
         birthday: `${1960 + Math.floor(rand() * 45)}-${String(month).padStart(2, "0")}-${String(day).padStart(2, "0")}`,
         tags: tagPool.filter(() => rand() < 0.15),
         acquisitionChannel: acquisition[Math.floor(rand() * acquisition.length)],
@@ -82,7 +111,14 @@ export function* simulateMembers(opts: { count: number; seed: number; now: Date;
       let n = 0;
       while (t < end && n < 200) {
         const amount = Math.max(199, Math.round(gamma(rand, 6, meanSpend / 6)));
-        transactions.push({ externalId, orderId: `${externalId}-${n}`, amount, currency: "USD", occurredAt: new Date(t).toISOString(), channel: rand() < 0.8 ? channel : channels[Math.floor(rand() * 3)] });
+        transactions.push({
+          externalId,
+          orderId: `${externalId}-${n}`,
+          amount,
+          currency: "USD",
+          occurredAt: new Date(t).toISOString(),
+          channel: rand() < 0.8 ? channel : channels[Math.floor(rand() * 3)],
+        });
         n++;
         if (rand() < dropout) break;
         t += Math.max(0.5, gamma(rand, 1, 1 / lambda)) * DAY;

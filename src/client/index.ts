@@ -12,6 +12,10 @@
  */
 import type { z } from "zod";
 import type { ErrorCode } from "../lib/errors";
+import type * as cancelCouponRoute from "../routes/coupons/cancel-coupon";
+import type * as consumeCouponRoute from "../routes/coupons/consume-coupon";
+import type * as getCouponRoute from "../routes/coupons/get-coupon";
+import type * as postFeedbackRoute from "../routes/feedback/post-feedback";
 import type * as accrueRoute from "../routes/ledger/accrue";
 import type * as adjustRoute from "../routes/ledger/adjust";
 import type * as balanceRoute from "../routes/ledger/balance";
@@ -27,10 +31,6 @@ import type * as findMemberRoute from "../routes/members/find-member";
 import type * as getMemberRoute from "../routes/members/get-member";
 import type * as registerMemberRoute from "../routes/members/register-member";
 import type * as updateMemberRoute from "../routes/members/update-member";
-import type * as cancelCouponRoute from "../routes/coupons/cancel-coupon";
-import type * as consumeCouponRoute from "../routes/coupons/consume-coupon";
-import type * as getCouponRoute from "../routes/coupons/get-coupon";
-import type * as postFeedbackRoute from "../routes/feedback/post-feedback";
 import type * as memberReferralsRoute from "../routes/referrals/member-referrals";
 import type * as listRewardsRoute from "../routes/rewards/list-rewards";
 import type * as memberRewardsRoute from "../routes/rewards/member-rewards";
@@ -47,7 +47,11 @@ export type BodyOf<R> = R extends { request: { body: infer B } } ? Input<JsonSch
 /** The query string a route accepts. */
 export type QueryOf<R> = R extends { request: { query: infer Q } } ? Input<Q> : never;
 /** The JSON a route answers with `status`. */
-export type ResponseOf<R, Status extends number> = R extends { responses: infer Rs } ? (Status extends keyof Rs ? Output<JsonSchemaOf<Rs[Status]>> : never) : never;
+export type ResponseOf<R, Status extends number> = R extends { responses: infer Rs }
+  ? Status extends keyof Rs
+    ? Output<JsonSchemaOf<Rs[Status]>>
+    : never
+  : never;
 
 export type Member = ResponseOf<typeof getMemberRoute.route, 200>;
 export type RegisterMemberInput = BodyOf<typeof registerMemberRoute.route>;
@@ -129,7 +133,13 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
 
   /** One API call with retries; every attempt of a write carries the same Idempotency-Key. */
   async function request<T>(method: string, path: string, spec: RequestSpec = {}): Promise<{ status: number; body: T }> {
-    const qs = spec.query ? new URLSearchParams(Object.entries(spec.query).filter((e): e is [string, string | number | boolean] => e[1] !== undefined).map(([k, v]): [string, string] => [k, String(v)])).toString() : "";
+    const qs = spec.query
+      ? new URLSearchParams(
+          Object.entries(spec.query)
+            .filter((e): e is [string, string | number | boolean] => e[1] !== undefined)
+            .map(([k, v]): [string, string] => [k, String(v)]),
+        ).toString()
+      : "";
     const url = `${baseUrl}${path}${qs ? `?${qs}` : ""}`;
     const headers: Record<string, string> = { ...spec.headers, authorization: `Bearer ${options.apiKey}`, accept: "application/json" };
     if (spec.body !== undefined) headers["content-type"] = "application/json";
@@ -145,7 +155,8 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
         try {
           json = text ? JSON.parse(text) : null;
         } catch {
-          if (res.ok) throw new LoyaltyApiError(res.status, "invalid_response", `Expected JSON from ${method} ${path}, got: ${text.slice(0, 200)}`);
+          if (res.ok)
+            throw new LoyaltyApiError(res.status, "invalid_response", `Expected JSON from ${method} ${path}, got: ${text.slice(0, 200)}`);
         }
         if (res.ok) return { status: res.status, body: json as T };
         const e = (json as { error?: { code?: ErrorCode; message?: string; requestId?: string; details?: unknown } } | null)?.error;
@@ -199,28 +210,40 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
       /** Admin key: GDPR erasure (the ledger stays balanced). */
       erase: (memberId: string) => body<Member>("POST", `/v1/members/${enc(memberId)}/erase`),
       balance: (memberId: string) => body<Balance>("GET", `/v1/members/${enc(memberId)}/balance`),
-      ledger: (memberId: string, page: { limit?: number; cursor?: string } = {}) => body<LedgerPage>("GET", `/v1/members/${enc(memberId)}/ledger`, { query: page }),
+      ledger: (memberId: string, page: { limit?: number; cursor?: string } = {}) =>
+        body<LedgerPage>("GET", `/v1/members/${enc(memberId)}/ledger`, { query: page }),
       /** Current tier, benefits and what is missing for the next one. */
       tier: (memberId: string) => body<TierProgress>("GET", `/v1/members/${enc(memberId)}/tier`),
       rewards: (memberId: string) => body<MemberRewards>("GET", `/v1/members/${enc(memberId)}/rewards`),
-      referrals: (memberId: string, page: { limit?: number; cursor?: string } = {}) => body<MemberReferrals>("GET", `/v1/members/${enc(memberId)}/referrals`, { query: page }),
+      referrals: (memberId: string, page: { limit?: number; cursor?: string } = {}) =>
+        body<MemberReferrals>("GET", `/v1/members/${enc(memberId)}/referrals`, { query: page }),
       /** Pass your own key to make your own retries safe too; by default each call gets a fresh one. */
       feedback: (memberId: string, input: FeedbackInput, opts: Partial<Write> = {}) =>
-        body<FeedbackResult>("POST", `/v1/members/${enc(memberId)}/feedback`, { body: input, idempotencyKey: opts.idempotencyKey ?? freshKey("feedback") }),
+        body<FeedbackResult>("POST", `/v1/members/${enc(memberId)}/feedback`, {
+          body: input,
+          idempotencyKey: opts.idempotencyKey ?? freshKey("feedback"),
+        }),
     },
 
     points: {
       /** Earn for a purchase. The Idempotency-Key defaults to `accrual:<orderId>`, so resubmitting an order never earns twice. */
       accrue: (memberId: string, input: AccrualInput, opts: Partial<Write> = {}) =>
-        body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/accruals`, { body: input, idempotencyKey: opts.idempotencyKey ?? `accrual:${input.orderId}` }),
+        body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/accruals`, {
+          body: input,
+          idempotencyKey: opts.idempotencyKey ?? `accrual:${input.orderId}`,
+        }),
       /** Spend points at checkout; 409 insufficient_points when the available balance is short. */
-      redeem: (memberId: string, input: RedemptionInput, opts: Write) => body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/redemptions`, { body: input, idempotencyKey: opts.idempotencyKey }),
+      redeem: (memberId: string, input: RedemptionInput, opts: Write) =>
+        body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/redemptions`, { body: input, idempotencyKey: opts.idempotencyKey }),
       /** Admin key: a ± correction. */
-      adjust: (memberId: string, input: AdjustmentInput, opts: Write) => body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/adjustments`, { body: input, idempotencyKey: opts.idempotencyKey }),
+      adjust: (memberId: string, input: AdjustmentInput, opts: Write) =>
+        body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/adjustments`, { body: input, idempotencyKey: opts.idempotencyKey }),
       /** Reverse the points an order earned, in proportion to the amount refunded. */
-      refund: (orderId: string, input: RefundInput, opts: Write) => body<LedgerWrite>("POST", `/v1/orders/${enc(orderId)}/refunds`, { body: input, idempotencyKey: opts.idempotencyKey }),
+      refund: (orderId: string, input: RefundInput, opts: Write) =>
+        body<LedgerWrite>("POST", `/v1/orders/${enc(orderId)}/refunds`, { body: input, idempotencyKey: opts.idempotencyKey }),
       /** A review, survey, check-in… runs the earning rules for that kind. */
-      activity: (memberId: string, input: ActivityInput, opts: Write) => body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/activities`, { body: input, idempotencyKey: opts.idempotencyKey }),
+      activity: (memberId: string, input: ActivityInput, opts: Write) =>
+        body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/activities`, { body: input, idempotencyKey: opts.idempotencyKey }),
       /** What a cart would earn, by the same rules, without writing. */
       quote: (input: QuoteInput) => body<Quote>("POST", "/v1/quote", { body: input }),
     },
@@ -228,7 +251,10 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
     rewards: {
       list: (query: { active?: "true" | "false" } = {}) => body<RewardList>("GET", "/v1/rewards", { query }),
       /** Spend points on a reward: issues a unique coupon code. */
-      redeem: (memberId: string, rewardId: string, opts: Write) => body<RewardRedemption>("POST", `/v1/members/${enc(memberId)}/rewards/${enc(rewardId)}/redeem`, { idempotencyKey: opts.idempotencyKey }),
+      redeem: (memberId: string, rewardId: string, opts: Write) =>
+        body<RewardRedemption>("POST", `/v1/members/${enc(memberId)}/rewards/${enc(rewardId)}/redeem`, {
+          idempotencyKey: opts.idempotencyKey,
+        }),
     },
 
     coupons: {

@@ -9,7 +9,7 @@ import { database } from "../db/client";
 import type { CronJobArgs } from "../registry";
 import { type RecomputedSegment, recomputeProgramSegments } from "../services/segments";
 import { type FitOutcome, fitProgramModels } from "./analytics/fit";
-import { lifecycleThresholdsOf, type LifecycleOutcome, moveLifecycleStages } from "./analytics/lifecycle";
+import { type LifecycleOutcome, lifecycleThresholdsOf, moveLifecycleStages } from "./analytics/lifecycle";
 import { type RfmOutcome, scoreProgramRfm } from "./analytics/rfm";
 import { type ScoresOutcome, scoreProgramMembers } from "./analytics/scores";
 import type { PageLimits } from "./analytics/sql";
@@ -22,7 +22,9 @@ const PROGRAM_PAGE = 100;
 export type ProgramAnalyticsSummary = {
   programId: string;
   now: string;
-  fit: { status: "fitted"; fitId: string; purchasers: number; sampleSize: number; converged: boolean } | { status: "skipped"; reason: string; currentFitId: string | null };
+  fit:
+    | { status: "fitted"; fitId: string; purchasers: number; sampleSize: number; converged: boolean }
+    | { status: "skipped"; reason: string; currentFitId: string | null };
   scores: ScoresOutcome | { skipped: string };
   rfm: RfmOutcome;
   lifecycle: LifecycleOutcome;
@@ -33,13 +35,24 @@ export type ProgramAnalyticsSummary = {
 function fitSummary(outcome: FitOutcome): ProgramAnalyticsSummary["fit"] {
   if (outcome.status === "fitted") {
     const { fit } = outcome;
-    return { status: "fitted", fitId: fit.id, purchasers: fit.diagnostics.purchasers, sampleSize: fit.diagnostics.sampleSize, converged: fit.diagnostics.bgnbd.converged };
+    return {
+      status: "fitted",
+      fitId: fit.id,
+      purchasers: fit.diagnostics.purchasers,
+      sampleSize: fit.diagnostics.sampleSize,
+      converged: fit.diagnostics.bgnbd.converged,
+    };
   }
   return { status: "skipped", reason: outcome.reason, currentFitId: outcome.current?.id ?? null };
 }
 
 /** Run every analytics step for one program. */
-export async function runProgramAnalytics(db: Database, programId: string, now: Date, limits: PageLimits): Promise<ProgramAnalyticsSummary> {
+export async function runProgramAnalytics(
+  db: Database,
+  programId: string,
+  now: Date,
+  limits: PageLimits,
+): Promise<ProgramAnalyticsSummary> {
   const started = Date.now();
   const fitted = await fitProgramModels(db, programId, now);
   const fit = fitted.status === "fitted" ? fitted.fit : fitted.current;

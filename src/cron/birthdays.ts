@@ -25,7 +25,9 @@ addCronJob(schedules.nightly, {
         ORDER BY m.rowid LIMIT ${batchSize}`);
       if (due.length === 0) break;
       afterRowid = Number(due[due.length - 1].rid);
-      const results = await Promise.all(due.map((m) => awardTrigger(env, { programId: m.programId, memberId: m.id, kind: "birthday", occurrence: year })));
+      const results = await Promise.all(
+        due.map((m) => awardTrigger(env, { programId: m.programId, memberId: m.id, kind: "birthday", occurrence: year })),
+      );
       awarded += results.filter((r) => r.ok && !r.replayed).length;
       if (due.length < batchSize) break;
     }

@@ -7,7 +7,10 @@ import { autoStopExperiments } from "../services/experiments";
 // broadcasts go out from their send time; awards that could not reach a ledger are retried.
 addCronJob(schedules.everyMinute, { name: "campaigns.events", run: ({ env, now, batchSize }) => consumeOutboxEvents(env, now, batchSize) });
 addCronJob(schedules.everyMinute, { name: "campaigns.broadcasts", run: ({ env, now, batchSize }) => runBroadcasts(env, now, batchSize) });
-addCronJob(schedules.everyMinute, { name: "campaigns.awards.retry", run: ({ env, now, batchSize }) => retryPendingAwards(env, now, batchSize) });
+addCronJob(schedules.everyMinute, {
+  name: "campaigns.awards.retry",
+  run: ({ env, now, batchSize }) => retryPendingAwards(env, now, batchSize),
+});
 
 // Calendar triggers (birthdays, points about to expire) once a day; experiments' stop rule nightly.
 addCronJob(schedules.nightly, { name: "campaigns.calendar", run: ({ env, now, batchSize }) => runCalendarTriggers(env, now, batchSize) });

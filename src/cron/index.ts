@@ -4,8 +4,14 @@ import { settingsOf } from "../env";
 import { addCronJob, registry, schedules } from "../registry";
 import { expireLots, releasePendingLots } from "./lots";
 
-addCronJob(schedules.everyFiveMinutes, { name: "lots.release", run: async ({ env, now, batchSize }) => releasePendingLots(database(env), now, batchSize) });
-addCronJob(schedules.everyFiveMinutes, { name: "lots.expire", run: async ({ env, now, batchSize }) => expireLots(database(env), now, batchSize) });
+addCronJob(schedules.everyFiveMinutes, {
+  name: "lots.release",
+  run: async ({ env, now, batchSize }) => releasePendingLots(database(env), now, batchSize),
+});
+addCronJob(schedules.everyFiveMinutes, {
+  name: "lots.expire",
+  run: async ({ env, now, batchSize }) => expireLots(database(env), now, batchSize),
+});
 
 /** Run every job registered for a cron expression, in registration order; one failure does not stop the rest. */
 export async function runScheduled(cron: string, env: Env, now = new Date()) {

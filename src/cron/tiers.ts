@@ -1,13 +1,22 @@
 import { sql } from "drizzle-orm";
 import { programs } from "../../schema";
-import { database, type Database } from "../db/client";
+import { type Database, database } from "../db/client";
 import { decideOnRequalification } from "../domain/tiers/qualification";
 import type { Tier } from "../domain/tiers/schema";
 import { newId } from "../lib/ids";
 import { addCronJob, schedules } from "../registry";
 import { loadTiers, windowStart } from "../services/tiers";
 
-type DueRow = { rid: number; id: string; tierId: string | null; securedUntil: string | null; spend: number; orders: number; activeDays: number; points: number };
+type DueRow = {
+  rid: number;
+  id: string;
+  tierId: string | null;
+  securedUntil: string | null;
+  spend: number;
+  orders: number;
+  activeDays: number;
+  points: number;
+};
 
 /**
  * One page of members due for requalification, with their window figures, set-based. Pages walk
@@ -56,9 +65,29 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
     // The page's decisions, applied set-based: three statements per page (not three per member),
     // each row guarded on the tier it was decided from, so a concurrent change wins.
     const renewals: Array<{ rid: number; id: string; from: string | null; securedUntil: string | null }> = [];
-    const moves: Array<{ rid: number; id: string; from: string | null; to: string; securedUntil: string | null; change: string; historyId: string; eventId: string; payload: Record<string, unknown> }> = [];
+    const moves: Array<{
+      rid: number;
+      id: string;
+      from: string | null;
+      to: string;
+      securedUntil: string | null;
+      change: string;
+      historyId: string;
+      eventId: string;
+      payload: Record<string, unknown>;
+    }> = [];
     for (const row of rows) {
-      const d = decideOnRequalification({ tiers: ladder, current: { tierId: row.tierId, securedUntil: row.securedUntil }, figures: { spend: Number(row.spend), orders: Number(row.orders), pointsEarned: Number(row.points), activeDays: Number(row.activeDays) }, now: at });
+      const d = decideOnRequalification({
+        tiers: ladder,
+        current: { tierId: row.tierId, securedUntil: row.securedUntil },
+        figures: {
+          spend: Number(row.spend),
+          orders: Number(row.orders),
+          pointsEarned: Number(row.points),
+          activeDays: Number(row.activeDays),
+        },
+        now: at,
+      });
       if (d.change === "none" || d.change === "grace") {
         if (d.change === "grace") counts.grace++;
         continue;
@@ -70,7 +99,17 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
       }
       const to = ladder.find((t) => t.id === d.tierId)!;
       const payload = { memberId: row.id, from: row.tierId, to: to.id, toName: to.name, change: d.change, securedUntil: d.securedUntil };
-      moves.push({ rid: Number(row.rid), id: row.id, from: row.tierId, to: to.id, securedUntil: d.securedUntil, change: d.change, historyId: newId("th"), eventId: newId("evt"), payload });
+      moves.push({
+        rid: Number(row.rid),
+        id: row.id,
+        from: row.tierId,
+        to: to.id,
+        securedUntil: d.securedUntil,
+        change: d.change,
+        historyId: newId("th"),
+        eventId: newId("evt"),
+        payload,
+      });
     }
     const statements = [];
     // Rows are found by rowid (the page's adjacent table pages); the id is only checked (unary +

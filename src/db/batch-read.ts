@@ -31,7 +31,9 @@ export async function readTogether<const R extends readonly BatchRead<unknown>[]
 }
 
 /** Several reads as one (their queries side by side), parsed into an object of their values. */
-export function combineReads<const R extends Record<string, BatchRead<unknown>>>(reads: R): BatchRead<{ [K in keyof R]: R[K] extends BatchRead<infer T> ? T : never }> {
+export function combineReads<const R extends Record<string, BatchRead<unknown>>>(
+  reads: R,
+): BatchRead<{ [K in keyof R]: R[K] extends BatchRead<infer T> ? T : never }> {
   const entries = Object.entries(reads);
   return {
     queries: entries.flatMap(([, r]) => r.queries),

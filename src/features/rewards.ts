@@ -13,6 +13,12 @@ import { settleReferrals } from "../services/referrals";
 addRoutes(...rewardRoutes, ...couponRoutes, ...referralRoutes);
 
 // Referrers are credited (or reversed) through their own Durable Object within a minute.
-addCronJob(schedules.everyMinute, { name: "referrals.settle", run: ({ env, batchSize }) => settleReferrals(env, database(env), batchSize) });
+addCronJob(schedules.everyMinute, {
+  name: "referrals.settle",
+  run: ({ env, batchSize }) => settleReferrals(env, database(env), batchSize),
+});
 // Unused coupons past their expiry become `expired` (breakage), in bounded batches.
-addCronJob(schedules.nightly, { name: "coupons.expire", run: ({ env, now, batchSize }) => expireCoupons({ db: database(env) }, now, batchSize) });
+addCronJob(schedules.nightly, {
+  name: "coupons.expire",
+  run: ({ env, now, batchSize }) => expireCoupons({ db: database(env) }, now, batchSize),
+});

@@ -1,8 +1,26 @@
 import { AppError } from "../lib/errors";
 import { allocate, pendingTaken } from "./lots";
-import { balanceAfter, consumeLots, deficitOf, entry, loadOpenLots, loadProgramAndMember, memberDelta, newLot, outbox, type WriteScope } from "./state";
+import {
+  balanceAfter,
+  consumeLots,
+  deficitOf,
+  entry,
+  loadOpenLots,
+  loadProgramAndMember,
+  memberDelta,
+  newLot,
+  outbox,
+  type WriteScope,
+} from "./state";
 
-export type AdjustInput = { points: number; reason: string; sourceType?: string; sourceId?: string | null; type?: "adjust" | "earn"; hold?: boolean };
+export type AdjustInput = {
+  points: number;
+  reason: string;
+  sourceType?: string;
+  sourceId?: string | null;
+  type?: "adjust" | "earn";
+  hold?: boolean;
+};
 
 /**
  * Credit or debit points outside a purchase (admin correction, campaign award, activity).
@@ -20,20 +38,41 @@ export async function planAdjustment(scope: WriteScope, input: AdjustInput) {
     return {
       status: 201 as const,
       body: { entries: [e.view], balance: balanceAfter(member, delta) },
-      statements: [e.statement, lot.statement, memberDelta(scope, delta), outbox(scope, "points.earned", { points: input.points, reason: input.reason, entryId: e.row.id, sourceType })],
+      statements: [
+        e.statement,
+        lot.statement,
+        memberDelta(scope, delta),
+        outbox(scope, "points.earned", { points: input.points, reason: input.reason, entryId: e.row.id, sourceType }),
+      ],
     };
   }
   const debit = -input.points;
   const lots = (await loadOpenLots(scope)).filter((l) => l.released === 1);
   const { takes, shortfall } = allocate(lots, debit);
   if (shortfall > 0 && !program.allowNegativeBalance) {
-    throw new AppError("insufficient_points", `Adjustment of ${input.points} would make the balance negative, which this program does not allow`, { requested: debit, available: debit - shortfall });
+    throw new AppError(
+      "insufficient_points",
+      `Adjustment of ${input.points} would make the balance negative, which this program does not allow`,
+      { requested: debit, available: debit - shortfall },
+    );
   }
-  const e = entry(scope, { type: "adjust", points: input.points, reason: input.reason, sourceType, sourceId: input.sourceId, metadata: { lots: takes } });
+  const e = entry(scope, {
+    type: "adjust",
+    points: input.points,
+    reason: input.reason,
+    sourceType,
+    sourceId: input.sourceId,
+    metadata: { lots: takes },
+  });
   const delta = { balance: input.points, pending: -pendingTaken(takes) };
   return {
     status: 201 as const,
     body: { entries: [e.view], balance: balanceAfter(member, delta) },
-    statements: [e.statement, ...consumeLots(scope, takes), memberDelta(scope, delta), outbox(scope, "points.adjusted", { points: input.points, reason: input.reason, entryId: e.row.id })],
+    statements: [
+      e.statement,
+      ...consumeLots(scope, takes),
+      memberDelta(scope, delta),
+      outbox(scope, "points.adjusted", { points: input.points, reason: input.reason, entryId: e.row.id }),
+    ],
   };
 }

@@ -9,7 +9,18 @@ import { messageInserts, templateFields } from "../services/campaigns-messages";
 import { newCouponCode } from "../services/coupons";
 import { availabilityProblem, definitionOf } from "../services/rewards";
 import { ledgerHooks } from "./hooks";
-import { balanceAfter, deficitOf, entry, loadProgramAndMember, memberDelta, newLot, outbox, requireActive, type Statement, type WriteScope } from "./state";
+import {
+  balanceAfter,
+  deficitOf,
+  entry,
+  loadProgramAndMember,
+  memberDelta,
+  newLot,
+  outbox,
+  requireActive,
+  type Statement,
+  type WriteScope,
+} from "./state";
 
 export const CampaignAwardInput = z.object({
   campaignId: z.string().min(1),
@@ -47,70 +58,178 @@ ledgerHooks.custom["campaign.award"] = async (scope: WriteScope, raw: unknown) =
   requireActive(member);
   const period = budgetPeriodOf(scope.now);
   const [campaignRows, budgetRows, tierRows, rewardRows] = await db.batch([
-    db.select().from(campaigns).where(and(eq(campaigns.programId, scope.programId), eq(campaigns.id, input.campaignId))).limit(1),
-    db.select().from(budgets).where(and(eq(budgets.programId, scope.programId), eq(budgets.period, period))).limit(1),
-    db.select({ name: tiers.name }).from(tiers).where(eq(tiers.id, member.tierId ?? "")).limit(1),
-    db.select().from(rewards).where(and(eq(rewards.programId, scope.programId), eq(rewards.id, input.rewardId ?? ""))).limit(1),
+    db
+      .select()
+      .from(campaigns)
+      .where(and(eq(campaigns.programId, scope.programId), eq(campaigns.id, input.campaignId)))
+      .limit(1),
+    db
+      .select()
+      .from(budgets)
+      .where(and(eq(budgets.programId, scope.programId), eq(budgets.period, period)))
+      .limit(1),
+    db
+      .select({ name: tiers.name })
+      .from(tiers)
+      .where(eq(tiers.id, member.tierId ?? ""))
+      .limit(1),
+    db
+      .select()
+      .from(rewards)
+      .where(and(eq(rewards.programId, scope.programId), eq(rewards.id, input.rewardId ?? "")))
+      .limit(1),
   ]);
   const campaign = campaignRows[0];
   if (!campaign) throw notFound("Campaign");
   // An ended campaign still honours occurrences it fired while active (e.g. a finished broadcast).
-  if (campaign.status === "draft" || campaign.status === "paused") throw new AppError("conflict", `Campaign is ${campaign.status}; it does not award`);
+  if (campaign.status === "draft" || campaign.status === "paused")
+    throw new AppError("conflict", `Campaign is ${campaign.status}; it does not award`);
   const reward = input.rewardId ? rewardRows[0] : null;
   if (input.rewardId && !reward) throw notFound("Reward");
   if (reward) {
     const problem = availabilityProblem(reward, scope.now);
     if (problem) throw new AppError("coupon_not_valid", problem, { reason: "not_available" });
-    if (reward.inventoryRemaining !== null && reward.inventoryRemaining <= 0) throw new AppError("out_of_stock", `Reward ${reward.name} is out of stock`);
+    if (reward.inventoryRemaining !== null && reward.inventoryRemaining <= 0)
+      throw new AppError("out_of_stock", `Reward ${reward.name} is out of stock`);
   }
 
   const costMinor = pointsCostMinor(input.points, program.pointCostPer1000) + (reward?.costMinor ?? 0);
   if (campaign.budgetMinor !== null && campaign.spentMinor + costMinor > campaign.budgetMinor) {
-    throw new AppError("budget_exhausted", `Campaign budget exhausted: ${campaign.spentMinor} of ${campaign.budgetMinor} spent, this award costs ${costMinor}`, { budgetMinor: campaign.budgetMinor, spentMinor: campaign.spentMinor, costMinor });
+    throw new AppError(
+      "budget_exhausted",
+      `Campaign budget exhausted: ${campaign.spentMinor} of ${campaign.budgetMinor} spent, this award costs ${costMinor}`,
+      { budgetMinor: campaign.budgetMinor, spentMinor: campaign.spentMinor, costMinor },
+    );
   }
   const budget = budgetRows[0];
   if (budget && budget.spentMinor + costMinor > budget.amountMinor) {
-    throw new AppError("budget_exhausted", `Program budget for ${period} exhausted: ${budget.spentMinor} of ${budget.amountMinor} spent`, { period, amountMinor: budget.amountMinor, spentMinor: budget.spentMinor, costMinor });
+    throw new AppError("budget_exhausted", `Program budget for ${period} exhausted: ${budget.spentMinor} of ${budget.amountMinor} spent`, {
+      period,
+      amountMinor: budget.amountMinor,
+      spentMinor: budget.spentMinor,
+      costMinor,
+    });
   }
 
   const statements: Statement[] = [];
   const entries = [];
   const delta = { balance: input.points, earned: input.points };
   if (input.points > 0) {
-    const e = entry(scope, { type: "earn", points: input.points, reason: `Campaign: ${campaign.name}`, sourceType: "campaign", sourceId: campaign.id, metadata: { occurrenceKey: input.occurrenceKey, variantKey: input.variantKey, costMinor: pointsCostMinor(input.points, program.pointCostPer1000) } });
+    const e = entry(scope, {
+      type: "earn",
+      points: input.points,
+      reason: `Campaign: ${campaign.name}`,
+      sourceType: "campaign",
+      sourceId: campaign.id,
+      metadata: {
+        occurrenceKey: input.occurrenceKey,
+        variantKey: input.variantKey,
+        costMinor: pointsCostMinor(input.points, program.pointCostPer1000),
+      },
+    });
     const lot = newLot(scope, program, { entryId: e.row.id, points: input.points, hold: false, deficit: deficitOf(member) });
     entries.push(e.view);
-    statements.push(e.statement, lot.statement, memberDelta(scope, delta), outbox(scope, "points.earned", { points: input.points, reason: e.row.reason, entryId: e.row.id, sourceType: "campaign", campaignId: campaign.id }));
+    statements.push(
+      e.statement,
+      lot.statement,
+      memberDelta(scope, delta),
+      outbox(scope, "points.earned", {
+        points: input.points,
+        reason: e.row.reason,
+        entryId: e.row.id,
+        sourceType: "campaign",
+        campaignId: campaign.id,
+      }),
+    );
   }
   let coupon: { id: string; code: string; expiresAt: string | null } | null = null;
   if (reward) {
     const validDays = definitionOf(reward).couponValidDays;
     coupon = { id: newId("cpn"), code: newCouponCode(), expiresAt: validDays ? addDays(scope.now, validDays) : null };
     statements.push(
-      db.insert(coupons).values({ id: coupon.id, programId: scope.programId, code: coupon.code, rewardId: reward.id, memberId: scope.memberId, status: "issued", pointsCost: 0, requestKey: scope.requestKey, issuedAt: scope.now, expiresAt: coupon.expiresAt }) as Statement,
-      outbox(scope, "reward.issued", { rewardId: reward.id, rewardName: reward.name, kind: reward.kind, couponId: coupon.id, code: coupon.code, pointsCost: 0, costMinor: reward.costMinor, expiresAt: coupon.expiresAt, campaignId: campaign.id }),
+      db
+        .insert(coupons)
+        .values({
+          id: coupon.id,
+          programId: scope.programId,
+          code: coupon.code,
+          rewardId: reward.id,
+          memberId: scope.memberId,
+          status: "issued",
+          pointsCost: 0,
+          requestKey: scope.requestKey,
+          issuedAt: scope.now,
+          expiresAt: coupon.expiresAt,
+        }) as Statement,
+      outbox(scope, "reward.issued", {
+        rewardId: reward.id,
+        rewardName: reward.name,
+        kind: reward.kind,
+        couponId: coupon.id,
+        code: coupon.code,
+        pointsCost: 0,
+        costMinor: reward.costMinor,
+        expiresAt: coupon.expiresAt,
+        campaignId: campaign.id,
+      }),
     );
     // The CHECK on inventory_remaining refuses an oversell; unlimited (null) stock is left alone.
-    if (reward.inventoryRemaining !== null) statements.push(db.update(rewards).set({ inventoryRemaining: sql`${rewards.inventoryRemaining} - 1` }).where(and(eq(rewards.id, reward.id), isNotNull(rewards.inventoryRemaining))) as Statement);
+    if (reward.inventoryRemaining !== null)
+      statements.push(
+        db
+          .update(rewards)
+          .set({ inventoryRemaining: sql`${rewards.inventoryRemaining} - 1` })
+          .where(and(eq(rewards.id, reward.id), isNotNull(rewards.inventoryRemaining))) as Statement,
+      );
   }
   if (costMinor > 0) {
     // Unconditional increments: the guard triggers fail the batch rather than silently skip.
-    statements.push(db.update(campaigns).set({ spentMinor: sql`${campaigns.spentMinor} + ${costMinor}` }).where(eq(campaigns.id, campaign.id)) as Statement);
-    if (budget) statements.push(db.update(budgets).set({ spentMinor: sql`${budgets.spentMinor} + ${costMinor}` }).where(eq(budgets.id, budget.id)) as Statement);
+    statements.push(
+      db
+        .update(campaigns)
+        .set({ spentMinor: sql`${campaigns.spentMinor} + ${costMinor}` })
+        .where(eq(campaigns.id, campaign.id)) as Statement,
+    );
+    if (budget)
+      statements.push(
+        db
+          .update(budgets)
+          .set({ spentMinor: sql`${budgets.spentMinor} + ${costMinor}` })
+          .where(eq(budgets.id, budget.id)) as Statement,
+      );
   }
   statements.push(
     db
       .update(campaignOccurrences)
       .set({ outcome: "awarded" })
-      .where(and(eq(campaignOccurrences.campaignId, campaign.id), eq(campaignOccurrences.memberId, scope.memberId), eq(campaignOccurrences.occurrenceKey, input.occurrenceKey))) as Statement,
+      .where(
+        and(
+          eq(campaignOccurrences.campaignId, campaign.id),
+          eq(campaignOccurrences.memberId, scope.memberId),
+          eq(campaignOccurrences.occurrenceKey, input.occurrenceKey),
+        ),
+      ) as Statement,
   );
   const balance = balanceAfter(member, delta);
   const fields = templateFields(
-    { ...member, pointsBalance: balance.total, pointsPending: balance.pending, lifetimeEarned: member.lifetimeEarned + input.points, tierName: tierRows[0]?.name ?? null },
+    {
+      ...member,
+      pointsBalance: balance.total,
+      pointsPending: balance.pending,
+      lifetimeEarned: member.lifetimeEarned + input.points,
+      tierName: tierRows[0]?.name ?? null,
+    },
     campaign.name,
     { ...input.context, points: input.points, couponCode: coupon?.code ?? null, rewardName: reward?.name ?? null },
   );
-  const queued = messageInserts(db, { programId: scope.programId, campaignId: campaign.id, member: { ...member, tierName: tierRows[0]?.name ?? null }, actions: input.messages, fields, now: scope.now });
+  const queued = messageInserts(db, {
+    programId: scope.programId,
+    campaignId: campaign.id,
+    member: { ...member, tierName: tierRows[0]?.name ?? null },
+    actions: input.messages,
+    fields,
+    now: scope.now,
+  });
   statements.push(...queued.map((m) => m.statement as Statement));
   return {
     status: 201 as const,

@@ -1,4 +1,4 @@
-import type { ProgramRow, MemberRow } from "./state";
+import type { MemberRow, ProgramRow } from "./state";
 
 export type PurchaseInput = {
   orderId: string;

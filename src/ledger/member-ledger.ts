@@ -5,17 +5,17 @@ import { type Database, database } from "../db/client";
 import type { Env } from "../env";
 import { AppError, errorChainText } from "../lib/errors";
 import { nowIso } from "../lib/time";
+import type { MemberView } from "../services/member-view";
+import { getMember } from "../services/members";
 import { planAccrual } from "./accrue";
-import { planAdjustment, type AdjustInput } from "./adjust";
+import { type AdjustInput, planAdjustment } from "./adjust";
 import type { PurchaseInput } from "./earning";
+import { ledgerHooks } from "./hooks";
+import { MemberViewCache } from "./member-view-cache";
 import { type DebitInput, planRedemption } from "./redeem";
 import { planRefund, type RefundInput } from "./refund";
 import { failure, type LedgerResult } from "./result";
 import type { Statement, WriteScope } from "./state";
-import { ledgerHooks } from "./hooks";
-import { MemberViewCache } from "./member-view-cache";
-import { getMember } from "../services/members";
-import type { MemberView } from "../services/member-view";
 
 /** Identifies one idempotent write: who, which key, and a hash of the body. */
 export type WriteRequest = { programId: string; memberId: string; idempotencyKey: string; requestHash: string };
@@ -50,7 +50,10 @@ export class MemberLedger extends DurableObject<Env> {
   async view(programId: string, memberId: string, maxAgeSeconds: number): Promise<{ view: MemberView | null; ageSeconds: number }> {
     const ctx = { env: this.env, db: database(this.env), requestId: "member-ledger" };
     const { view, ageMs } = await this.#view.get(
-      () => getMember({ ctx, input: { programId, memberId, withSegments: true } }).catch((err) => (err instanceof AppError && err.code === "not_found" ? null : Promise.reject(err))),
+      () =>
+        getMember({ ctx, input: { programId, memberId, withSegments: true } }).catch((err) =>
+          err instanceof AppError && err.code === "not_found" ? null : Promise.reject(err),
+        ),
       maxAgeSeconds * 1000,
     );
     return { view, ageSeconds: Math.floor(ageMs / 1000) };
@@ -76,14 +79,21 @@ export class MemberLedger extends DurableObject<Env> {
   /** Extension point for features that debit/credit inside their own plan (rewards, campaigns). */
   custom(req: WriteRequest, operation: string, input: unknown) {
     const planner = ledgerHooks.custom[operation];
-    if (!planner) return Promise.resolve<LedgerResult>({ ok: false, code: "invalid_request", message: `Unknown ledger operation ${operation}` });
+    if (!planner)
+      return Promise.resolve<LedgerResult>({ ok: false, code: "invalid_request", message: `Unknown ledger operation ${operation}` });
     return this.#write(req, operation, (scope) => planner(scope, input));
   }
 
   #write(req: WriteRequest, operation: string, plan: (scope: WriteScope) => Promise<Plan>): Promise<LedgerResult> {
     return this.#mutex.run(async () => {
       const db = database(this.env);
-      const newScope = (): WriteScope => ({ db, programId: req.programId, memberId: req.memberId, requestKey: req.idempotencyKey, now: nowIso() });
+      const newScope = (): WriteScope => ({
+        db,
+        programId: req.programId,
+        memberId: req.memberId,
+        requestKey: req.idempotencyKey,
+        now: nowIso(),
+      });
       try {
         // Idempotency is optimistic: no replay lookup before planning. The idempotency record is
         // the write batch's first statement, so a key already used fails the batch on UNIQUE and
@@ -122,7 +132,8 @@ export class MemberLedger extends DurableObject<Env> {
               if (again) return again;
             }
             if (isConstraintFailure(err) && attempt < 3) continue;
-            if (isConstraintFailure(err)) throw new AppError("conflict", "The write conflicted with a concurrent change; retry with the same Idempotency-Key");
+            if (isConstraintFailure(err))
+              throw new AppError("conflict", "The write conflicted with a concurrent change; retry with the same Idempotency-Key");
             throw err;
           }
         }

@@ -1,12 +1,25 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { z } from "zod";
-import { ledgerEntries, orders, pointLots, referrals } from "../../schema";
+import { ledgerEntries, type orders, pointLots, referrals } from "../../schema";
 import { notFound } from "../lib/errors";
 import { referralSettings } from "../services/referrals";
 import { ledgerHooks } from "./hooks";
 import { allocate, type LotForAllocation, pendingTaken } from "./lots";
 import { pointsToReverse } from "./refund";
-import { balanceAfter, consumeLots, deficitOf, entry, loadOpenLots, loadProgramAndMember, memberDelta, newLot, outbox, type ProgramRow, type Statement, type WriteScope } from "./state";
+import {
+  balanceAfter,
+  consumeLots,
+  deficitOf,
+  entry,
+  loadOpenLots,
+  loadProgramAndMember,
+  memberDelta,
+  newLot,
+  outbox,
+  type ProgramRow,
+  type Statement,
+  type WriteScope,
+} from "./state";
 
 type OpenLot = LotForAllocation & { availableAt: string };
 
@@ -16,30 +29,56 @@ type OpenLot = LotForAllocation & { availableAt: string };
  * the balance goes negative only where the program allows it. `alreadyTaken` are lot takes
  * planned earlier in the same batch (a refund's), so both never claim the same points.
  */
-async function planTakeBack(scope: WriteScope, program: ProgramRow, referralId: string, reason: string, lots: OpenLot[], alreadyTaken: Map<string, number>) {
+async function planTakeBack(
+  scope: WriteScope,
+  program: ProgramRow,
+  referralId: string,
+  reason: string,
+  lots: OpenLot[],
+  alreadyTaken: Map<string, number>,
+) {
   const [held, bonusLots] = await scope.db.batch([
     scope.db
       .select({ net: sql<number>`COALESCE(SUM(${ledgerEntries.points}), 0)` })
       .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.memberId, scope.memberId), eq(ledgerEntries.sourceType, "referral"), eq(ledgerEntries.sourceId, referralId))),
+      .where(
+        and(eq(ledgerEntries.memberId, scope.memberId), eq(ledgerEntries.sourceType, "referral"), eq(ledgerEntries.sourceId, referralId)),
+      ),
     scope.db
       .select({ id: pointLots.id })
       .from(pointLots)
       .innerJoin(ledgerEntries, eq(ledgerEntries.id, pointLots.entryId))
-      .where(and(eq(ledgerEntries.memberId, scope.memberId), eq(ledgerEntries.sourceType, "referral"), eq(ledgerEntries.sourceId, referralId))),
+      .where(
+        and(eq(ledgerEntries.memberId, scope.memberId), eq(ledgerEntries.sourceType, "referral"), eq(ledgerEntries.sourceId, referralId)),
+      ),
   ]);
   const owed = Math.max(0, Number(held[0]?.net ?? 0));
   if (owed === 0) return { statements: [] as Statement[], delta: {}, reversed: 0, unrecovered: 0 };
   const bonusIds = new Set(bonusLots.map((l) => l.id));
   const left = lots.map((l) => ({ ...l, remaining: l.remaining - (alreadyTaken.get(l.id) ?? 0) }));
-  const { takes, shortfall } = allocate([...left.filter((l) => bonusIds.has(l.id)), ...left.filter((l) => !bonusIds.has(l.id) && l.released === 1)], owed);
+  const { takes, shortfall } = allocate(
+    [...left.filter((l) => bonusIds.has(l.id)), ...left.filter((l) => !bonusIds.has(l.id) && l.released === 1)],
+    owed,
+  );
   const reversed = program.allowNegativeBalance ? owed : owed - shortfall;
   const unrecovered = owed - reversed;
   if (reversed === 0) return { statements: [] as Statement[], delta: {}, reversed, unrecovered };
-  const e = entry(scope, { type: "reverse", points: -reversed, reason, sourceType: "referral", sourceId: referralId, metadata: { lots: takes, unrecovered } });
+  const e = entry(scope, {
+    type: "reverse",
+    points: -reversed,
+    reason,
+    sourceType: "referral",
+    sourceId: referralId,
+    metadata: { lots: takes, unrecovered },
+  });
   const delta = { balance: -reversed, pending: -pendingTaken(takes) };
   return {
-    statements: [e.statement, ...consumeLots(scope, takes), memberDelta(scope, delta), outbox(scope, "points.reversed", { points: reversed, referralId, reason, entryId: e.row.id, unrecovered })],
+    statements: [
+      e.statement,
+      ...consumeLots(scope, takes),
+      memberDelta(scope, delta),
+      outbox(scope, "points.reversed", { points: reversed, referralId, reason, entryId: e.row.id, unrecovered }),
+    ],
     delta,
     reversed,
     unrecovered,
@@ -82,19 +121,38 @@ ledgerHooks.afterAccrual.push(async ({ scope, program, member, input, earn }) =>
   let bonusPending = 0;
   let bonusEntry = null;
   if (points > 0) {
-    const e = entry(scope, { type: "earn", points, reason: "Referral welcome bonus", sourceType: "referral", sourceId: referral.id, metadata: { referrerId: referral.referrerId, orderId: input.orderId } });
+    const e = entry(scope, {
+      type: "earn",
+      points,
+      reason: "Referral welcome bonus",
+      sourceType: "referral",
+      sourceId: referral.id,
+      metadata: { referrerId: referral.referrerId, orderId: input.orderId },
+    });
     // Held like the purchase itself, so a quick refund takes it back before it can be spent.
     const lot = newLot(scope, program, { entryId: e.row.id, points, hold: true, deficit: deficitLeft });
     bonusPending = lot.pending ? points : 0;
     bonusEntry = e.view;
-    statements.push(e.statement, lot.statement, memberDelta(scope, { balance: points, pending: bonusPending, earned: points }), outbox(scope, "points.earned", { points, referralId: referral.id, entryId: e.row.id }));
+    statements.push(
+      e.statement,
+      lot.statement,
+      memberDelta(scope, { balance: points, pending: bonusPending, earned: points }),
+      outbox(scope, "points.earned", { points, referralId: referral.id, entryId: e.row.id }),
+    );
   }
   statements.push(
     scope.db
       .update(referrals)
       .set({ status: "qualified", orderId: input.orderId, refereePoints: points, referrerPoints: settings.referrerPoints })
       .where(and(eq(referrals.id, referral.id), eq(referrals.status, "pending"))) as Statement,
-    outbox(scope, "referral.qualified", { referralId: referral.id, referrerId: referral.referrerId, refereeId: scope.memberId, orderId: input.orderId, refereePoints: points, referrerPoints: settings.referrerPoints }),
+    outbox(scope, "referral.qualified", {
+      referralId: referral.id,
+      referrerId: referral.referrerId,
+      refereeId: scope.memberId,
+      orderId: input.orderId,
+      refereePoints: points,
+      referrerPoints: settings.referrerPoints,
+    }),
   );
   return {
     statements,
@@ -115,21 +173,42 @@ ledgerHooks.afterRefund.push(async ({ scope, order, refundAmount, fullyRefunded 
   const [referral] = await scope.db
     .select()
     .from(referrals)
-    .where(and(eq(referrals.programId, scope.programId), eq(referrals.refereeId, scope.memberId), eq(referrals.orderId, order.orderId), inArray(referrals.status, ["qualified", "rewarded"])))
+    .where(
+      and(
+        eq(referrals.programId, scope.programId),
+        eq(referrals.refereeId, scope.memberId),
+        eq(referrals.orderId, order.orderId),
+        inArray(referrals.status, ["qualified", "rewarded"]),
+      ),
+    )
     .limit(1);
   if (!referral) return [];
   const { program } = await loadProgramAndMember(scope);
   const netAfter = order.amount - order.refundedAmount - refundAmount;
   if (!fullyRefunded && netAfter >= referralSettings(program.settings).minOrderAmount) return [];
   const lots = await loadOpenLots(scope);
-  const back = await planTakeBack(scope, program, referral.id, `Referral reversed: order ${order.orderId} refunded`, lots, refundTakes(order, refundAmount, lots));
+  const back = await planTakeBack(
+    scope,
+    program,
+    referral.id,
+    `Referral reversed: order ${order.orderId} refunded`,
+    lots,
+    refundTakes(order, refundAmount, lots),
+  );
   return [
     ...back.statements,
     scope.db
       .update(referrals)
       .set({ status: "reversing" })
       .where(and(eq(referrals.id, referral.id), inArray(referrals.status, ["qualified", "rewarded"]))) as Statement,
-    outbox(scope, "referral.reversed", { referralId: referral.id, referrerId: referral.referrerId, refereeId: scope.memberId, orderId: order.orderId, refereePointsReversed: back.reversed, unrecovered: back.unrecovered }),
+    outbox(scope, "referral.reversed", {
+      referralId: referral.id,
+      referrerId: referral.referrerId,
+      refereeId: scope.memberId,
+      orderId: order.orderId,
+      refereePointsReversed: back.reversed,
+      unrecovered: back.unrecovered,
+    }),
   ];
 });
 
@@ -137,7 +216,11 @@ const ReferralOpInput = z.object({ referralId: z.string().min(1) });
 
 async function referralOfReferrer(scope: WriteScope, raw: unknown) {
   const { referralId } = ReferralOpInput.parse(raw);
-  const [referral] = await scope.db.select().from(referrals).where(and(eq(referrals.programId, scope.programId), eq(referrals.id, referralId))).limit(1);
+  const [referral] = await scope.db
+    .select()
+    .from(referrals)
+    .where(and(eq(referrals.programId, scope.programId), eq(referrals.id, referralId)))
+    .limit(1);
   if (!referral || referral.referrerId !== scope.memberId) throw notFound("Referral");
   return referral;
 }
@@ -149,7 +232,8 @@ async function referralOfReferrer(scope: WriteScope, raw: unknown) {
  */
 ledgerHooks.custom["referral.credit"] = async (scope, raw) => {
   const referral = await referralOfReferrer(scope, raw);
-  if (referral.status !== "qualified") return { status: 200, body: { referralId: referral.id, status: referral.status, pointsCredited: 0 }, statements: [] };
+  if (referral.status !== "qualified")
+    return { status: 200, body: { referralId: referral.id, status: referral.status, pointsCredited: 0 }, statements: [] };
   const { program, member } = await loadProgramAndMember(scope);
   // A blocked or erased referrer earns nothing; the referral is settled all the same.
   const points = member.status === "active" ? referral.referrerPoints : 0;
@@ -157,11 +241,23 @@ ledgerHooks.custom["referral.credit"] = async (scope, raw) => {
   const entries = [];
   let delta = {};
   if (points > 0) {
-    const e = entry(scope, { type: "earn", points, reason: "Referral reward", sourceType: "referral", sourceId: referral.id, metadata: { refereeId: referral.refereeId, orderId: referral.orderId } });
+    const e = entry(scope, {
+      type: "earn",
+      points,
+      reason: "Referral reward",
+      sourceType: "referral",
+      sourceId: referral.id,
+      metadata: { refereeId: referral.refereeId, orderId: referral.orderId },
+    });
     const lot = newLot(scope, program, { entryId: e.row.id, points, hold: true, deficit: deficitOf(member) });
     delta = { balance: points, pending: lot.pending ? points : 0, earned: points };
     entries.push(e.view);
-    statements.push(e.statement, lot.statement, memberDelta(scope, delta), outbox(scope, "points.earned", { points, referralId: referral.id, entryId: e.row.id }));
+    statements.push(
+      e.statement,
+      lot.statement,
+      memberDelta(scope, delta),
+      outbox(scope, "points.earned", { points, referralId: referral.id, entryId: e.row.id }),
+    );
   }
   statements.push(
     scope.db
@@ -170,18 +266,42 @@ ledgerHooks.custom["referral.credit"] = async (scope, raw) => {
       .where(and(eq(referrals.id, referral.id), eq(referrals.status, "qualified"))) as Statement,
     outbox(scope, "referral.rewarded", { referralId: referral.id, refereeId: referral.refereeId, referrerPoints: points }),
   );
-  return { status: 201, body: { referralId: referral.id, status: "rewarded", pointsCredited: points, entries, balance: balanceAfter(member, delta) }, statements };
+  return {
+    status: 201,
+    body: { referralId: referral.id, status: "rewarded", pointsCredited: points, entries, balance: balanceAfter(member, delta) },
+    statements,
+  };
 };
 
 /** Take back the referrer's reward after the qualifying order was refunded (key `referral:<id>:reverse`). */
 ledgerHooks.custom["referral.reverse"] = async (scope, raw) => {
   const referral = await referralOfReferrer(scope, raw);
-  if (referral.status !== "reversing") return { status: 200, body: { referralId: referral.id, status: referral.status, pointsReversed: 0 }, statements: [] };
+  if (referral.status !== "reversing")
+    return { status: 200, body: { referralId: referral.id, status: referral.status, pointsReversed: 0 }, statements: [] };
   const { program, member } = await loadProgramAndMember(scope);
-  const back = await planTakeBack(scope, program, referral.id, `Referral reversed: the referee's order ${referral.orderId} was refunded`, await loadOpenLots(scope), new Map());
+  const back = await planTakeBack(
+    scope,
+    program,
+    referral.id,
+    `Referral reversed: the referee's order ${referral.orderId} was refunded`,
+    await loadOpenLots(scope),
+    new Map(),
+  );
   return {
     status: 201,
-    body: { referralId: referral.id, status: "reversed", pointsReversed: back.reversed, unrecovered: back.unrecovered, balance: balanceAfter(member, back.delta) },
-    statements: [...back.statements, scope.db.update(referrals).set({ status: "reversed" }).where(and(eq(referrals.id, referral.id), eq(referrals.status, "reversing"))) as Statement],
+    body: {
+      referralId: referral.id,
+      status: "reversed",
+      pointsReversed: back.reversed,
+      unrecovered: back.unrecovered,
+      balance: balanceAfter(member, back.delta),
+    },
+    statements: [
+      ...back.statements,
+      scope.db
+        .update(referrals)
+        .set({ status: "reversed" })
+        .where(and(eq(referrals.id, referral.id), eq(referrals.status, "reversing"))) as Statement,
+    ],
   };
 };

@@ -3,7 +3,17 @@ import { orders } from "../../schema";
 import { AppError, notFound } from "../lib/errors";
 import { ledgerHooks } from "./hooks";
 import { allocate, pendingTaken } from "./lots";
-import { balanceAfter, consumeLots, entry, loadOpenLots, loadProgramAndMember, memberDelta, outbox, type Statement, type WriteScope } from "./state";
+import {
+  balanceAfter,
+  consumeLots,
+  entry,
+  loadOpenLots,
+  loadProgramAndMember,
+  memberDelta,
+  outbox,
+  type Statement,
+  type WriteScope,
+} from "./state";
 
 export type RefundInput = { orderId: string; amount: number; reason?: string };
 
@@ -12,13 +22,22 @@ export type RefundInput = { orderId: string; amount: number; reason?: string };
  * cumulative target so partial refunds never sum to more than earned and a full refund
  * reverses exactly what the order earned.
  */
-export function pointsToReverse(o: { amount: number; pointsEarned: number; refundedAmount: number; pointsReversed: number }, refund: number): number {
+export function pointsToReverse(
+  o: { amount: number; pointsEarned: number; refundedAmount: number; pointsReversed: number },
+  refund: number,
+): number {
   const refundedAfter = o.refundedAmount + refund;
   const target = refundedAfter >= o.amount ? o.pointsEarned : Math.floor((o.pointsEarned * refundedAfter) / o.amount);
   return Math.max(0, Math.min(o.pointsEarned, target) - o.pointsReversed);
 }
 
-export type RefundHook = (args: { scope: WriteScope; order: typeof orders.$inferSelect; refundAmount: number; pointsReversed: number; fullyRefunded: boolean }) => Promise<Statement[]>;
+export type RefundHook = (args: {
+  scope: WriteScope;
+  order: typeof orders.$inferSelect;
+  refundAmount: number;
+  pointsReversed: number;
+  fullyRefunded: boolean;
+}) => Promise<Statement[]>;
 
 /**
  * Reverse what a refunded order earned: from that order's own lots first (pending or not),
@@ -27,11 +46,19 @@ export type RefundHook = (args: { scope: WriteScope; order: typeof orders.$infer
  */
 export async function planRefund(scope: WriteScope, input: RefundInput) {
   const { program, member } = await loadProgramAndMember(scope);
-  const [order] = await scope.db.select().from(orders).where(and(eq(orders.programId, scope.programId), eq(orders.orderId, input.orderId))).limit(1);
+  const [order] = await scope.db
+    .select()
+    .from(orders)
+    .where(and(eq(orders.programId, scope.programId), eq(orders.orderId, input.orderId)))
+    .limit(1);
   if (!order || order.memberId !== scope.memberId) throw notFound("Order");
   const refundable = order.amount - order.refundedAmount;
   if (input.amount > refundable) {
-    throw new AppError("refund_exceeds_order", `Refund of ${input.amount} exceeds the ${refundable} still refundable on order ${input.orderId}`, { refundable });
+    throw new AppError(
+      "refund_exceeds_order",
+      `Refund of ${input.amount} exceeds the ${refundable} still refundable on order ${input.orderId}`,
+      { refundable },
+    );
   }
   const target = pointsToReverse(order, input.amount);
   const lots = await loadOpenLots(scope);
@@ -49,9 +76,20 @@ export async function planRefund(scope: WriteScope, input: RefundInput) {
   ];
   const entries = [];
   if (reversed > 0) {
-    const e = entry(scope, { type: "reverse", points: -reversed, reason, sourceType: "order", sourceId: input.orderId, metadata: { lots: takes, refundAmount: input.amount } });
+    const e = entry(scope, {
+      type: "reverse",
+      points: -reversed,
+      reason,
+      sourceType: "order",
+      sourceId: input.orderId,
+      metadata: { lots: takes, refundAmount: input.amount },
+    });
     entries.push(e.view);
-    statements.push(e.statement, ...consumeLots(scope, takes), outbox(scope, "points.reversed", { points: reversed, orderId: input.orderId, refundAmount: input.amount, entryId: e.row.id }));
+    statements.push(
+      e.statement,
+      ...consumeLots(scope, takes),
+      outbox(scope, "points.reversed", { points: reversed, orderId: input.orderId, refundAmount: input.amount, entryId: e.row.id }),
+    );
   }
   const fullyRefunded = order.refundedAmount + input.amount >= order.amount;
   // A fully refunded order no longer counts as a purchase: the member's order count and last
@@ -59,10 +97,18 @@ export async function planRefund(scope: WriteScope, input: RefundInput) {
   const delta = { balance: -reversed, pending: -pendingTaken(takes), spend: -input.amount, earned: 0, orders: fullyRefunded ? -1 : 0 };
   const lastPurchase = sql`(SELECT MAX(occurred_at) FROM orders WHERE member_id = ${scope.memberId} AND refunded_amount < amount AND id != ${order.id})`;
   statements.push(memberDelta(scope, delta, fullyRefunded ? { lastPurchaseAt: lastPurchase } : {}));
-  for (const hook of ledgerHooks.afterRefund) statements.push(...(await hook({ scope, order, refundAmount: input.amount, pointsReversed: reversed, fullyRefunded })));
+  for (const hook of ledgerHooks.afterRefund)
+    statements.push(...(await hook({ scope, order, refundAmount: input.amount, pointsReversed: reversed, fullyRefunded })));
   return {
     status: 201 as const,
-    body: { orderId: input.orderId, refundAmount: input.amount, pointsReversed: reversed, unrecoveredPoints: shortfall - negative, entries, balance: balanceAfter(member, delta) },
+    body: {
+      orderId: input.orderId,
+      refundAmount: input.amount,
+      pointsReversed: reversed,
+      unrecoveredPoints: shortfall - negative,
+      entries,
+      balance: balanceAfter(member, delta),
+    },
     statements,
   };
 }

@@ -5,10 +5,21 @@ import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { addDays } from "../lib/time";
 import { couponProblem, newCouponCode, toCouponView } from "../services/coupons";
-import { definitionOf, ineligibility, type Ineligibility } from "../services/rewards";
+import { definitionOf, type Ineligibility, ineligibility } from "../services/rewards";
 import { ledgerHooks } from "./hooks";
 import { planRedemption } from "./redeem";
-import { balanceAfter, deficitOf, entry, loadProgramAndMember, memberDelta, newLot, outbox, requireActive, type Statement, type WriteScope } from "./state";
+import {
+  balanceAfter,
+  deficitOf,
+  entry,
+  loadProgramAndMember,
+  memberDelta,
+  newLot,
+  outbox,
+  requireActive,
+  type Statement,
+  type WriteScope,
+} from "./state";
 
 const errorFor: Record<Ineligibility["code"], "coupon_not_valid" | "forbidden" | "limit_reached" | "out_of_stock" | "conflict"> = {
   not_available: "coupon_not_valid",
@@ -32,9 +43,20 @@ ledgerHooks.custom["reward.redeem"] = async (scope: WriteScope, raw: unknown) =>
   const { rewardId } = RedeemRewardInput.parse(raw);
   const { db } = scope;
   const [rewardRows, memberRows, usedRows] = await db.batch([
-    db.select().from(rewards).where(and(eq(rewards.programId, scope.programId), eq(rewards.id, rewardId))).limit(1),
-    db.select({ status: members.status, tierId: members.tierId }).from(members).where(and(eq(members.programId, scope.programId), eq(members.id, scope.memberId))).limit(1),
-    db.select({ n: count() }).from(coupons).where(and(eq(coupons.memberId, scope.memberId), eq(coupons.rewardId, rewardId), ne(coupons.status, "cancelled"))),
+    db
+      .select()
+      .from(rewards)
+      .where(and(eq(rewards.programId, scope.programId), eq(rewards.id, rewardId)))
+      .limit(1),
+    db
+      .select({ status: members.status, tierId: members.tierId })
+      .from(members)
+      .where(and(eq(members.programId, scope.programId), eq(members.id, scope.memberId)))
+      .limit(1),
+    db
+      .select({ n: count() })
+      .from(coupons)
+      .where(and(eq(coupons.memberId, scope.memberId), eq(coupons.rewardId, rewardId), ne(coupons.status, "cancelled"))),
   ]);
   const reward = rewardRows[0];
   if (!reward) throw notFound("Reward");
@@ -60,13 +82,31 @@ ledgerHooks.custom["reward.redeem"] = async (scope: WriteScope, raw: unknown) =>
   };
   const extra: Statement[] = [
     db.insert(coupons).values(coupon) as Statement,
-    outbox(scope, "reward.issued", { rewardId: reward.id, rewardName: reward.name, kind: reward.kind, couponId: coupon.id, code: coupon.code, pointsCost: reward.pointsCost, costMinor: reward.costMinor, expiresAt: coupon.expiresAt }),
+    outbox(scope, "reward.issued", {
+      rewardId: reward.id,
+      rewardName: reward.name,
+      kind: reward.kind,
+      couponId: coupon.id,
+      code: coupon.code,
+      pointsCost: reward.pointsCost,
+      costMinor: reward.costMinor,
+      expiresAt: coupon.expiresAt,
+    }),
   ];
   // Unlimited rewards (null) are left alone; limited ones are decremented unconditionally so the CHECK can refuse an oversell.
   if (reward.inventoryRemaining !== null) {
-    extra.unshift(db.update(rewards).set({ inventoryRemaining: sql`${rewards.inventoryRemaining} - 1` }).where(and(eq(rewards.id, reward.id), isNotNull(rewards.inventoryRemaining))) as Statement);
+    extra.unshift(
+      db
+        .update(rewards)
+        .set({ inventoryRemaining: sql`${rewards.inventoryRemaining} - 1` })
+        .where(and(eq(rewards.id, reward.id), isNotNull(rewards.inventoryRemaining))) as Statement,
+    );
   }
-  const planned = await planRedemption(scope, { points: reward.pointsCost, reason: `Reward: ${reward.name}`, sourceType: "reward", sourceId: reward.id }, extra);
+  const planned = await planRedemption(
+    scope,
+    { points: reward.pointsCost, reason: `Reward: ${reward.name}`, sourceType: "reward", sourceId: reward.id },
+    extra,
+  );
   return {
     status: 201 as const,
     body: { ...planned.body, coupon: toCouponView(coupon, reward, scope.now) },
@@ -99,20 +139,41 @@ ledgerHooks.custom["coupon.cancel"] = async (scope: WriteScope, raw: unknown) =>
   const { program, member } = await loadProgramAndMember(scope);
   requireActive(member);
   const points = row.coupon.pointsCost;
-  const e = entry(scope, { type: "adjust", points, reason: `Coupon ${row.coupon.code} cancelled: points returned`, sourceType: "coupon", sourceId: row.coupon.id, metadata: { rewardId: row.reward.id } });
+  const e = entry(scope, {
+    type: "adjust",
+    points,
+    reason: `Coupon ${row.coupon.code} cancelled: points returned`,
+    sourceType: "coupon",
+    sourceId: row.coupon.id,
+    metadata: { rewardId: row.reward.id },
+  });
   const lot = newLot(scope, program, { entryId: e.row.id, points, hold: false, deficit: deficitOf(member) });
   const delta = { balance: points, redeemed: -points };
   const cancelled = { ...row.coupon, status: "cancelled" as const, cancelledAt: scope.now };
   return {
     status: 200 as const,
-    body: { coupon: toCouponView(cancelled, row.reward, scope.now), pointsReturned: points, entries: [e.view], balance: balanceAfter(member, delta) },
+    body: {
+      coupon: toCouponView(cancelled, row.reward, scope.now),
+      pointsReturned: points,
+      entries: [e.view],
+      balance: balanceAfter(member, delta),
+    },
     statements: [
       db.update(coupons).set({ status: "cancelled", cancelledAt: scope.now }).where(eq(coupons.id, row.coupon.id)) as Statement,
       e.statement,
       lot.statement,
       memberDelta(scope, delta),
-      db.update(rewards).set({ inventoryRemaining: sql`${rewards.inventoryRemaining} + 1` }).where(and(eq(rewards.id, row.reward.id), isNotNull(rewards.inventoryRemaining))) as Statement,
-      outbox(scope, "coupon.cancelled", { couponId: row.coupon.id, code: row.coupon.code, rewardId: row.reward.id, pointsReturned: points, entryId: e.row.id }),
+      db
+        .update(rewards)
+        .set({ inventoryRemaining: sql`${rewards.inventoryRemaining} + 1` })
+        .where(and(eq(rewards.id, row.reward.id), isNotNull(rewards.inventoryRemaining))) as Statement,
+      outbox(scope, "coupon.cancelled", {
+        couponId: row.coupon.id,
+        code: row.coupon.code,
+        rewardId: row.reward.id,
+        pointsReturned: points,
+        entryId: e.row.id,
+      }),
     ],
   };
 };

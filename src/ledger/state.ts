@@ -16,7 +16,15 @@ export type EntryType = (typeof ledgerEntries.$inferInsert)["type"];
 /** Identity of one ledger write inside the member's Durable Object. */
 export type WriteScope = { db: Database; programId: string; memberId: string; requestKey: string; now: string };
 
-export type EntryView = { id: string; type: EntryType; points: number; reason: string; sourceType: string; sourceId: string | null; createdAt: string };
+export type EntryView = {
+  id: string;
+  type: EntryType;
+  points: number;
+  reason: string;
+  sourceType: string;
+  sourceId: string | null;
+  createdAt: string;
+};
 
 /** The write's program and member as a read that can join a larger batch; 404 if either is missing. */
 export function programAndMemberRead(scope: WriteScope): BatchRead<{ program: ProgramRow; member: MemberRow }> {
@@ -24,7 +32,11 @@ export function programAndMemberRead(scope: WriteScope): BatchRead<{ program: Pr
   return batchRead(
     [
       db.select().from(programs).where(eq(programs.id, scope.programId)).limit(1),
-      db.select().from(members).where(and(eq(members.programId, scope.programId), eq(members.id, scope.memberId))).limit(1),
+      db
+        .select()
+        .from(members)
+        .where(and(eq(members.programId, scope.programId), eq(members.id, scope.memberId)))
+        .limit(1),
     ],
     ([programRows, memberRows]) => {
       if (!programRows[0]) throw notFound("Program");
@@ -46,7 +58,14 @@ export function requireActive(member: MemberRow) {
 /** Lots that still hold points, in spending order (first to expire first). */
 export async function loadOpenLots(scope: WriteScope): Promise<Array<LotForAllocation & { availableAt: string }>> {
   const rows = await scope.db
-    .select({ id: pointLots.id, remaining: pointLots.remaining, released: pointLots.released, expiresAt: pointLots.expiresAt, orderId: pointLots.orderId, availableAt: pointLots.availableAt })
+    .select({
+      id: pointLots.id,
+      remaining: pointLots.remaining,
+      released: pointLots.released,
+      expiresAt: pointLots.expiresAt,
+      orderId: pointLots.orderId,
+      availableAt: pointLots.availableAt,
+    })
     .from(pointLots)
     .where(and(eq(pointLots.memberId, scope.memberId), gt(pointLots.remaining, 0)))
     .orderBy(asc(pointLots.expiresAt), asc(pointLots.id));
@@ -54,7 +73,18 @@ export async function loadOpenLots(scope: WriteScope): Promise<Array<LotForAlloc
   return rows.filter((l: { expiresAt: string | null }) => l.expiresAt === null || l.expiresAt > scope.now).sort(byExpiry);
 }
 
-export function entry(scope: WriteScope, e: { type: EntryType; points: number; reason: string; sourceType: string; sourceId?: string | null; ruleId?: string | null; metadata?: Record<string, unknown> }) {
+export function entry(
+  scope: WriteScope,
+  e: {
+    type: EntryType;
+    points: number;
+    reason: string;
+    sourceType: string;
+    sourceId?: string | null;
+    ruleId?: string | null;
+    metadata?: Record<string, unknown>;
+  },
+) {
   const row = {
     id: newId("led"),
     programId: scope.programId,
@@ -69,12 +99,24 @@ export function entry(scope: WriteScope, e: { type: EntryType; points: number; r
     metadata: e.metadata ?? null,
     createdAt: scope.now,
   };
-  const view: EntryView = { id: row.id, type: row.type, points: row.points, reason: row.reason, sourceType: row.sourceType, sourceId: row.sourceId, createdAt: row.createdAt };
+  const view: EntryView = {
+    id: row.id,
+    type: row.type,
+    points: row.points,
+    reason: row.reason,
+    sourceType: row.sourceType,
+    sourceId: row.sourceId,
+    createdAt: row.createdAt,
+  };
   return { row, view, statement: scope.db.insert(ledgerEntries).values(row) as Statement };
 }
 
 /** A new lot for earned points, pending until the hold passes, expiring per the program's policy. */
-export function newLot(scope: WriteScope, program: ProgramRow, e: { entryId: string; points: number; orderId?: string | null; hold: boolean; deficit?: number }) {
+export function newLot(
+  scope: WriteScope,
+  program: ProgramRow,
+  e: { entryId: string; points: number; orderId?: string | null; hold: boolean; deficit?: number },
+) {
   const holdDays = e.hold ? program.holdDays : 0;
   // A negative available balance (allowed by some programs) is paid back first from new,
   // immediately available points, so lots always sum to the available balance.
@@ -104,7 +146,13 @@ export function newLot(scope: WriteScope, program: ProgramRow, e: { entryId: str
 
 /** Decrements lots; the CHECK (remaining >= 0) fails the whole batch if a concurrent sweep got there first. */
 export function consumeLots(scope: WriteScope, takes: LotTake[]): Statement[] {
-  return takes.map((t) => scope.db.update(pointLots).set({ remaining: sql`${pointLots.remaining} - ${t.points}` }).where(eq(pointLots.id, t.lotId)) as Statement);
+  return takes.map(
+    (t) =>
+      scope.db
+        .update(pointLots)
+        .set({ remaining: sql`${pointLots.remaining} - ${t.points}` })
+        .where(eq(pointLots.id, t.lotId)) as Statement,
+  );
 }
 
 export type MemberDelta = { balance?: number; pending?: number; earned?: number; redeemed?: number; spend?: number; orders?: number };
@@ -129,7 +177,16 @@ export function memberDelta(scope: WriteScope, d: MemberDelta, extra: Partial<Re
 }
 
 export function outbox(scope: WriteScope, type: string, payload: Record<string, unknown>): Statement {
-  return scope.db.insert(outboxEvents).values({ id: newId("evt"), programId: scope.programId, memberId: scope.memberId, type, payload: { memberId: scope.memberId, ...payload }, createdAt: scope.now }) as Statement;
+  return scope.db
+    .insert(outboxEvents)
+    .values({
+      id: newId("evt"),
+      programId: scope.programId,
+      memberId: scope.memberId,
+      type,
+      payload: { memberId: scope.memberId, ...payload },
+      createdAt: scope.now,
+    }) as Statement;
 }
 
 export const deficitOf = (member: MemberRow) => Math.max(0, member.pointsPending - member.pointsBalance);

@@ -51,6 +51,7 @@ export function errorBody(err: AppError, requestId: string): ErrorBody {
 /** The messages of an error and its causes (drivers wrap SQLite's), for matching constraint names. */
 export function errorChainText(err: unknown): string {
   let text = "";
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) text += ` ${(e as Error).message ?? String(e)}`;
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
+    text += ` ${(e as Error).message ?? String(e)}`;
   return text;
 }

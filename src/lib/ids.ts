@@ -17,7 +17,32 @@ export function randomBase32(length: number): string {
   return out;
 }
 
-export type IdPrefix = "prg" | "key" | "mem" | "led" | "lot" | "ord" | "evt" | "tier" | "th" | "rule" | "rwd" | "cpn" | "ref" | "seg" | "fit" | "cmp" | "occ" | "msg" | "exp" | "bud" | "whk" | "dlv" | "aud" | "fb" | "acq";
+export type IdPrefix =
+  | "prg"
+  | "key"
+  | "mem"
+  | "led"
+  | "lot"
+  | "ord"
+  | "evt"
+  | "tier"
+  | "th"
+  | "rule"
+  | "rwd"
+  | "cpn"
+  | "ref"
+  | "seg"
+  | "fit"
+  | "cmp"
+  | "occ"
+  | "msg"
+  | "exp"
+  | "bud"
+  | "whk"
+  | "dlv"
+  | "aud"
+  | "fb"
+  | "acq";
 
 /** An id's sortable head: the prefix and the creation time (ids generated in SQL add their own random tail). */
 export const idTimePrefix = (prefix: IdPrefix, now = Date.now()) => `${prefix}_${encodeTime(now)}`;

@@ -45,12 +45,21 @@ export const IdempotencyHeaders = z.object({
     .string({ error: "Idempotency-Key header is required on writes" })
     .min(1)
     .max(200)
-    .openapi({ description: "Unique per logical write; a retry with the same key returns the original result", example: "order-1001-accrual" }),
+    .openapi({
+      description: "Unique per logical write; a retry with the same key returns the original result",
+      example: "order-1001-accrual",
+    }),
 });
 
 export const bearerSecurity = [{ bearer: [] as string[] }];
 
-export const MemberIdParam = z.object({ memberId: z.string().min(1).max(64).openapi({ param: { name: "memberId", in: "path" }, example: "mem_01jd..." }) });
+export const MemberIdParam = z.object({
+  memberId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "memberId", in: "path" }, example: "mem_01jd..." }),
+});
 
 export const PaginationQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -58,7 +58,20 @@ export function hostProblem(hostname: string): string | null {
  * reserved private-use `internal`, and the common private-network suffixes (localdomain, lan,
  * home, corp, intranet) that are not delegated in the public DNS.
  */
-const RESERVED_NAME_SUFFIXES = ["localhost", "local", "internal", "localdomain", "test", "invalid", "example", "home.arpa", "lan", "home", "corp", "intranet"];
+const RESERVED_NAME_SUFFIXES = [
+  "localhost",
+  "local",
+  "internal",
+  "localdomain",
+  "test",
+  "invalid",
+  "example",
+  "home.arpa",
+  "lan",
+  "home",
+  "corp",
+  "intranet",
+];
 
 /** The dotted-quad the WHATWG parser produces for any IPv4 host, as a 32-bit number; null otherwise. */
 function parseIpv4(host: string): number | null {
@@ -69,7 +82,10 @@ function parseIpv4(host: string): number | null {
   return ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
 }
 
-const cidr4 = (a: number, b: number, c: number, d: number, bits: number) => ({ base: (((a << 24) >>> 0) + (b << 16) + (c << 8) + d) >>> 0, bits });
+const cidr4 = (a: number, b: number, c: number, d: number, bits: number) => ({
+  base: (((a << 24) >>> 0) + (b << 16) + (c << 8) + d) >>> 0,
+  bits,
+});
 
 /** IANA IPv4 special-purpose blocks (first match wins, so the specific ones come first). */
 const IPV4_BLOCKS: { block: { base: number; bits: number }; reason: string }[] = [
@@ -93,7 +109,7 @@ const IPV4_BLOCKS: { block: { base: number; bits: number }; reason: string }[] =
 function ipv4Problem(ip: number): string | null {
   for (const { block, reason } of IPV4_BLOCKS) {
     const mask = block.bits === 0 ? 0 : (~0 << (32 - block.bits)) >>> 0;
-    if (((ip & mask) >>> 0) === block.base) return reason;
+    if ((ip & mask) >>> 0 === block.base) return reason;
   }
   return null;
 }

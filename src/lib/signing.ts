@@ -19,7 +19,11 @@ export async function signatureFor(secret: string, timestamp: number, body: stri
 }
 
 /** The header value for `body`, signed with every secret given (newest first). */
-export async function signatureHeader(secrets: readonly string[], body: string, timestamp = Math.floor(Date.now() / 1000)): Promise<string> {
+export async function signatureHeader(
+  secrets: readonly string[],
+  body: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): Promise<string> {
   const sigs = await Promise.all(secrets.map((s) => signatureFor(s, timestamp, body)));
   return [`t=${timestamp}`, ...sigs.map((s) => `v1=${s}`)].join(",");
 }
@@ -43,7 +47,9 @@ export function parseSignatureHeader(header: string | undefined | null): ParsedS
   return { timestamp, signatures };
 }
 
-export type SignatureVerdict = { ok: true; timestamp: number } | { ok: false; reason: "missing" | "malformed" | "expired" | "mismatch"; message: string };
+export type SignatureVerdict =
+  | { ok: true; timestamp: number }
+  | { ok: false; reason: "missing" | "malformed" | "expired" | "mismatch"; message: string };
 
 /**
  * Check a signed request. Compares in constant time against every (secret × v1) pair and
@@ -58,16 +64,27 @@ export async function verifySignature(input: {
 }): Promise<SignatureVerdict> {
   if (!input.header) return { ok: false, reason: "missing", message: `Missing ${SIGNATURE_HEADER} header` };
   const parsed = parseSignatureHeader(input.header);
-  if (!parsed) return { ok: false, reason: "malformed", message: `Malformed ${SIGNATURE_HEADER} header: expected t=<unix seconds>,v1=<hex HMAC-SHA256>` };
+  if (!parsed)
+    return {
+      ok: false,
+      reason: "malformed",
+      message: `Malformed ${SIGNATURE_HEADER} header: expected t=<unix seconds>,v1=<hex HMAC-SHA256>`,
+    };
   const nowSeconds = Math.floor((input.now ?? new Date()).getTime() / 1000);
   const tolerance = input.toleranceSeconds ?? SIGNATURE_TOLERANCE_SECONDS;
   if (Math.abs(nowSeconds - parsed.timestamp) > tolerance) {
-    return { ok: false, reason: "expired", message: `Signature timestamp is outside the ±${tolerance}s tolerance (replayed or clock skew)` };
+    return {
+      ok: false,
+      reason: "expired",
+      message: `Signature timestamp is outside the ±${tolerance}s tolerance (replayed or clock skew)`,
+    };
   }
   let matched = false;
   for (const secret of input.secrets) {
     const expected = await signatureFor(secret, parsed.timestamp, input.body);
     for (const candidate of parsed.signatures) matched = timingSafeEqualText(expected, candidate) || matched;
   }
-  return matched ? { ok: true, timestamp: parsed.timestamp } : { ok: false, reason: "mismatch", message: "Signature does not match the body and the signing secret" };
+  return matched
+    ? { ok: true, timestamp: parsed.timestamp }
+    : { ok: false, reason: "mismatch", message: "Signature does not match the body and the signing secret" };
 }

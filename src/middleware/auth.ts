@@ -1,12 +1,19 @@
-import type { Context } from "hono";
 import { eq } from "drizzle-orm";
+import type { Context } from "hono";
 import { apiKeys } from "../../schema";
+import type { AppBindings, Principal, Scope } from "../lib/context";
 import { sha256Hex } from "../lib/crypto";
 import { AppError } from "../lib/errors";
-import type { AppBindings, Principal, Scope } from "../lib/context";
 import { enforceRateLimit } from "./rate-limit";
 
-type KeyRow = { id: string; programId: string; scope: Scope; expiresAt: string | null; revokedAt: string | null; rateLimitPerMinute: number | null };
+type KeyRow = {
+  id: string;
+  programId: string;
+  scope: Scope;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  rateLimitPerMinute: number | null;
+};
 
 // Key lookups are cached per isolate briefly so a hot lookup costs one member read;
 // revocation takes effect within this window everywhere.
@@ -21,7 +28,14 @@ async function findKey(c: Context<AppBindings>, hash: string): Promise<KeyRow | 
   const hit = keyCache.get(hash);
   if (hit && Date.now() - hit.at < KEY_CACHE_MS) return hit.row;
   const [row] = await c.var.ctx.db
-    .select({ id: apiKeys.id, programId: apiKeys.programId, scope: apiKeys.scope, expiresAt: apiKeys.expiresAt, revokedAt: apiKeys.revokedAt, rateLimitPerMinute: apiKeys.rateLimitPerMinute })
+    .select({
+      id: apiKeys.id,
+      programId: apiKeys.programId,
+      scope: apiKeys.scope,
+      expiresAt: apiKeys.expiresAt,
+      revokedAt: apiKeys.revokedAt,
+      rateLimitPerMinute: apiKeys.rateLimitPerMinute,
+    })
     .from(apiKeys)
     .where(eq(apiKeys.keyHash, hash))
     .limit(1);

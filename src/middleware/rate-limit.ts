@@ -17,7 +17,15 @@ import { AppError } from "../lib/errors";
  * slice — approximate across isolates, exact with one. Without a RATE_LIMITER binding
  * nothing is limited.
  */
-type Lease = { limit: number; tokens: number; remaining: number; resetSeconds: number; retryAfterSeconds: number; deniedUntil: number; at: number };
+type Lease = {
+  limit: number;
+  tokens: number;
+  remaining: number;
+  resetSeconds: number;
+  retryAfterSeconds: number;
+  deniedUntil: number;
+  at: number;
+};
 
 const leases = new Map<string, Lease>();
 const inFlight = new Map<string, Promise<Lease>>();
@@ -43,7 +51,15 @@ function fetchLease(namespace: DurableObjectNamespace<RateLimiter>, keyId: strin
       const want = Math.min(limit, Math.max(leaseSize(limit), waiting.get(keyId) ?? 1));
       const r = await namespace.get(namespace.idFromName(keyId)).take(limit, want);
       const now = Date.now();
-      const lease: Lease = { limit, tokens: r.granted, remaining: r.remaining, resetSeconds: r.resetSeconds, retryAfterSeconds: r.retryAfterSeconds, deniedUntil: r.granted > 0 ? 0 : now + r.retryAfterSeconds * 1000, at: now };
+      const lease: Lease = {
+        limit,
+        tokens: r.granted,
+        remaining: r.remaining,
+        resetSeconds: r.resetSeconds,
+        retryAfterSeconds: r.retryAfterSeconds,
+        deniedUntil: r.granted > 0 ? 0 : now + r.retryAfterSeconds * 1000,
+        at: now,
+      };
       if (leases.size > 10_000) leases.clear();
       leases.set(keyId, lease);
       return lease;
@@ -53,7 +69,8 @@ function fetchLease(namespace: DurableObjectNamespace<RateLimiter>, keyId: strin
   return pending;
 }
 
-const fresh = (lease: Lease | undefined, limit: number, now: number): lease is Lease => !!lease && lease.limit === limit && now - lease.at < LEASE_TTL_MS;
+const fresh = (lease: Lease | undefined, limit: number, now: number): lease is Lease =>
+  !!lease && lease.limit === limit && now - lease.at < LEASE_TTL_MS;
 
 /** Spend one token of the caller's key or throw 429 rate_limited with Retry-After. */
 export async function enforceRateLimit(c: Context<AppBindings>, principal: Principal, keyLimitPerMinute: number | null | undefined) {
@@ -90,10 +107,14 @@ export async function enforceRateLimit(c: Context<AppBindings>, principal: Princ
 function deny(c: Context<AppBindings>, lease: Lease): never {
   setHeaders(c, lease);
   c.header("Retry-After", String(lease.retryAfterSeconds));
-  throw new AppError("rate_limited", `Rate limit of ${lease.limit} requests per minute exceeded for this API key; retry after ${lease.retryAfterSeconds}s`, {
-    limit: lease.limit,
-    retryAfterSeconds: lease.retryAfterSeconds,
-  });
+  throw new AppError(
+    "rate_limited",
+    `Rate limit of ${lease.limit} requests per minute exceeded for this API key; retry after ${lease.retryAfterSeconds}s`,
+    {
+      limit: lease.limit,
+      retryAfterSeconds: lease.retryAfterSeconds,
+    },
+  );
 }
 
 /** Forget local leases (after a key is revoked, or in tests). */

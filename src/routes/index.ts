@@ -15,7 +15,21 @@ import * as updateMember from "./members/update-member";
 import * as health from "./system/health";
 
 // The foundation's routes; features add theirs through the registry (see src/features.ts).
-addRoutes(health, registerMember, findMember, getMember, updateMember, changeTags, eraseMember, accrue, redeem, adjust, refund, balance, listLedger);
+addRoutes(
+  health,
+  registerMember,
+  findMember,
+  getMember,
+  updateMember,
+  changeTags,
+  eraseMember,
+  accrue,
+  redeem,
+  adjust,
+  refund,
+  balance,
+  listLedger,
+);
 
 export function registerRoutes(app: App) {
   for (const m of registry.routes) m.register(app);

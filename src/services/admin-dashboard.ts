@@ -25,8 +25,25 @@ export async function dashboardOverview({ ctx, input }: { ctx: ServiceContext; i
   const live = and(eq(members.programId, programId), ne(members.status, "erased"));
   const bucket = sql<number>`min(cast(${members.churnProbability} * ${CHURN_BUCKETS} as integer), ${CHURN_BUCKETS - 1})`;
 
-  const [program, totals, tierRows, tierCounts, stageRows, valueRows, churnRows, topRows, segmentRows, kpiRows, campaignRows, experimentRows] = await db.batch([
-    db.select({ id: programs.id, name: programs.name, currency: programs.currency, pointCostPer1000: programs.pointCostPer1000 }).from(programs).where(eq(programs.id, programId)).limit(1),
+  const [
+    program,
+    totals,
+    tierRows,
+    tierCounts,
+    stageRows,
+    valueRows,
+    churnRows,
+    topRows,
+    segmentRows,
+    kpiRows,
+    campaignRows,
+    experimentRows,
+  ] = await db.batch([
+    db
+      .select({ id: programs.id, name: programs.name, currency: programs.currency, pointCostPer1000: programs.pointCostPer1000 })
+      .from(programs)
+      .where(eq(programs.id, programId))
+      .limit(1),
     db
       .select({
         total: sql<number>`count(*)`,
@@ -48,8 +65,16 @@ export async function dashboardOverview({ ctx, input }: { ctx: ServiceContext; i
     db.select({ id: tiers.id, name: tiers.name, rank: tiers.rank }).from(tiers).where(eq(tiers.programId, programId)).orderBy(tiers.rank),
     db.select({ tierId: members.tierId, members: sql<number>`count(*)` }).from(members).where(live).groupBy(members.tierId),
     db.select({ stage: members.stage, members: sql<number>`count(*)` }).from(members).where(live).groupBy(members.stage),
-    db.select({ segment: members.valueSegment, members: sql<number>`count(*)` }).from(members).where(and(live, isNotNull(members.valueSegment))).groupBy(members.valueSegment),
-    db.select({ bucket, members: sql<number>`count(*)` }).from(members).where(and(live, isNotNull(members.churnProbability))).groupBy(bucket),
+    db
+      .select({ segment: members.valueSegment, members: sql<number>`count(*)` })
+      .from(members)
+      .where(and(live, isNotNull(members.valueSegment)))
+      .groupBy(members.valueSegment),
+    db
+      .select({ bucket, members: sql<number>`count(*)` })
+      .from(members)
+      .where(and(live, isNotNull(members.churnProbability)))
+      .groupBy(bucket),
     db
       .select({
         id: members.id,
@@ -72,15 +97,33 @@ export async function dashboardOverview({ ctx, input }: { ctx: ServiceContext; i
       .where(eq(segments.programId, programId))
       .orderBy(desc(segments.memberCount), segments.name)
       .limit(LIST_LIMIT),
-    db.select({ day: kpiSnapshots.day, figures: kpiSnapshots.figures }).from(kpiSnapshots).where(and(eq(kpiSnapshots.programId, programId), gte(kpiSnapshots.day, since))).orderBy(kpiSnapshots.day),
     db
-      .select({ id: campaigns.id, name: campaigns.name, status: campaigns.status, trigger: campaigns.trigger, budgetMinor: campaigns.budgetMinor, spentMinor: campaigns.spentMinor })
+      .select({ day: kpiSnapshots.day, figures: kpiSnapshots.figures })
+      .from(kpiSnapshots)
+      .where(and(eq(kpiSnapshots.programId, programId), gte(kpiSnapshots.day, since)))
+      .orderBy(kpiSnapshots.day),
+    db
+      .select({
+        id: campaigns.id,
+        name: campaigns.name,
+        status: campaigns.status,
+        trigger: campaigns.trigger,
+        budgetMinor: campaigns.budgetMinor,
+        spentMinor: campaigns.spentMinor,
+      })
       .from(campaigns)
       .where(eq(campaigns.programId, programId))
       .orderBy(desc(campaigns.createdAt))
       .limit(LIST_LIMIT),
     db
-      .select({ id: experiments.id, campaignId: experiments.campaignId, status: experiments.status, winner: experiments.winner, startedAt: experiments.startedAt, stoppedAt: experiments.stoppedAt })
+      .select({
+        id: experiments.id,
+        campaignId: experiments.campaignId,
+        status: experiments.status,
+        winner: experiments.winner,
+        startedAt: experiments.startedAt,
+        stoppedAt: experiments.stoppedAt,
+      })
       .from(experiments)
       .where(eq(experiments.programId, programId))
       .orderBy(desc(experiments.startedAt))
@@ -109,13 +152,22 @@ export async function dashboardOverview({ ctx, input }: { ctx: ServiceContext; i
     },
     // Every configured tier in rank order (zero-member tiers included), then members without a tier.
     tiers: [
-      ...tierRows.map((r) => ({ tierId: r.id as string | null, name: r.name, rank: r.rank as number | null, members: countByTier.get(r.id) ?? 0 })),
+      ...tierRows.map((r) => ({
+        tierId: r.id as string | null,
+        name: r.name,
+        rank: r.rank as number | null,
+        members: countByTier.get(r.id) ?? 0,
+      })),
       ...(countByTier.get(null) ? [{ tierId: null, name: "No tier", rank: null, members: countByTier.get(null)! }] : []),
     ],
     stages: stages.map((stage) => ({ stage, members: countByStage.get(stage) ?? 0 })),
     valueSegments: valueRows.map((r) => ({ segment: r.segment as string, members: num(r.members) })),
     churnRisk: {
-      buckets: Array.from({ length: CHURN_BUCKETS }, (_, i) => ({ from: i / CHURN_BUCKETS, to: (i + 1) / CHURN_BUCKETS, members: countByBucket.get(i) ?? 0 })),
+      buckets: Array.from({ length: CHURN_BUCKETS }, (_, i) => ({
+        from: i / CHURN_BUCKETS,
+        to: (i + 1) / CHURN_BUCKETS,
+        members: countByBucket.get(i) ?? 0,
+      })),
       scored: num(t.scored),
       mean: t.meanChurn == null ? null : Number(t.meanChurn),
     },

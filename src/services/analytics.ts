@@ -3,9 +3,9 @@ import { members, programs, segments } from "../../schema";
 import { type ProgramAnalyticsSummary, runProgramAnalytics } from "../cron/analytics";
 import { recentFits, type StoredFit } from "../cron/analytics/fit";
 import { lifecycleThresholdsOf } from "../cron/analytics/lifecycle";
-import { settingsOf } from "../env";
 import { LIFECYCLE_STAGES, type LifecycleThresholds, lifecycleThresholdsSchema } from "../domain/lifecycle/stages";
 import { VALUE_SEGMENTS } from "../domain/segments/value-segments";
+import { settingsOf } from "../env";
 import type { ServiceContext } from "../lib/context";
 import { AppError } from "../lib/errors";
 import { nowIso } from "../lib/time";
@@ -15,19 +15,36 @@ import { auditStatement } from "./audit";
 export const RECOMPUTE_MAX_PAGES = 200;
 
 /** The program's current model fit and the few before it. */
-export async function modelFitsOf({ ctx, input }: { ctx: ServiceContext; input: { programId: string; history: number } }): Promise<{ current: StoredFit | null; history: StoredFit[] }> {
+export async function modelFitsOf({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; history: number };
+}): Promise<{ current: StoredFit | null; history: StoredFit[] }> {
   const fits = await recentFits(ctx.db, input.programId, input.history + 1);
   return { current: fits[0] ?? null, history: fits.slice(1) };
 }
 
 /** Run the nightly analytics for the caller's program now (admin), bounded per step. */
-export async function recomputeAnalytics({ ctx, input }: { ctx: ServiceContext; input: { programId: string; asOf?: string } }): Promise<ProgramAnalyticsSummary> {
+export async function recomputeAnalytics({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; asOf?: string };
+}): Promise<ProgramAnalyticsSummary> {
   const { CRON_BATCH_SIZE } = settingsOf(ctx.env);
   // asOf: compute as of an instant in the past (e.g. the end of an imported history's
   // calibration period); purchases after it are ignored.
   const now = input.asOf ? new Date(input.asOf) : new Date();
   const summary = await runProgramAnalytics(ctx.db, input.programId, now, { batchSize: CRON_BATCH_SIZE, maxPages: RECOMPUTE_MAX_PAGES });
-  await auditStatement(ctx, { action: "analytics.recompute", entityType: "program", entityId: input.programId, after: { fit: summary.fit } });
+  await auditStatement(ctx, {
+    action: "analytics.recompute",
+    entityType: "program",
+    entityId: input.programId,
+    after: { fit: summary.fit },
+  });
   return summary;
 }
 
@@ -58,9 +75,17 @@ export async function churnHistogram({ ctx, input }: { ctx: ServiceContext; inpu
   const bin = sql<number>`MIN(CAST(${members.churnProbability} * ${n} AS INTEGER), ${n - 1})`;
   const live = and(eq(members.programId, input.programId), ne(members.status, "erased"));
   const [bins, totals] = await ctx.db.batch([
-    ctx.db.select({ bin, n: sql<number>`COUNT(*)` }).from(members).where(and(live, isNotNull(members.churnProbability))).groupBy(bin),
     ctx.db
-      .select({ scored: sql<number>`COUNT(${members.churnProbability})`, all: sql<number>`COUNT(*)`, mean: sql<number | null>`AVG(${members.churnProbability})` })
+      .select({ bin, n: sql<number>`COUNT(*)` })
+      .from(members)
+      .where(and(live, isNotNull(members.churnProbability)))
+      .groupBy(bin),
+    ctx.db
+      .select({
+        scored: sql<number>`COUNT(${members.churnProbability})`,
+        all: sql<number>`COUNT(*)`,
+        mean: sql<number | null>`AVG(${members.churnProbability})`,
+      })
       .from(members)
       .where(live),
   ]);
@@ -95,7 +120,13 @@ export async function topClv({ ctx, input }: { ctx: ServiceContext; input: { pro
   return { data };
 }
 
-export async function getLifecycleSettings({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }): Promise<LifecycleThresholds> {
+export async function getLifecycleSettings({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string };
+}): Promise<LifecycleThresholds> {
   return lifecycleThresholdsOf(ctx.db, input.programId);
 }
 
@@ -103,11 +134,21 @@ export async function getLifecycleSettings({ ctx, input }: { ctx: ServiceContext
  * Replace the program's lifecycle thresholds (omitted fields take their defaults). Written
  * with json_set so other keys of `programs.settings` are untouched; audited in the same batch.
  */
-export async function putLifecycleSettings({ ctx, input }: { ctx: ServiceContext; input: { programId: string; thresholds: unknown } }): Promise<LifecycleThresholds> {
+export async function putLifecycleSettings({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; thresholds: unknown };
+}): Promise<LifecycleThresholds> {
   const parsed = lifecycleThresholdsSchema.safeParse(input.thresholds);
   if (!parsed.success) {
     const fields = parsed.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message }));
-    throw new AppError("invalid_request", `Invalid lifecycle settings: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`, { fields });
+    throw new AppError(
+      "invalid_request",
+      `Invalid lifecycle settings: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`,
+      { fields },
+    );
   }
   const before = await lifecycleThresholdsOf(ctx.db, input.programId);
   const now = nowIso();
@@ -116,7 +157,13 @@ export async function putLifecycleSettings({ ctx, input }: { ctx: ServiceContext
       .update(programs)
       .set({ settings: sql`json_set(${programs.settings}, '$.lifecycle', json(${JSON.stringify(parsed.data)}))`, updatedAt: now })
       .where(eq(programs.id, input.programId)),
-    auditStatement(ctx, { action: "lifecycle_settings.update", entityType: "program", entityId: input.programId, before, after: parsed.data }),
+    auditStatement(ctx, {
+      action: "lifecycle_settings.update",
+      entityType: "program",
+      entityId: input.programId,
+      before,
+      after: parsed.data,
+    }),
   ]);
   return parsed.data;
 }

@@ -29,7 +29,14 @@ async function programCost(ctx: ServiceContext, programId: string, period: strin
   const points = Number(row?.points ?? 0);
   const pointsCostMinor = Math.ceil((points * Number(row?.costPer1000 ?? 0)) / 1000);
   const rewardsCostMinor = Number(row?.rewardsCost ?? 0);
-  return { pointsIssued: points, campaignPointsIssued: Number(row?.campaignPoints ?? 0), pointsCostMinor, rewardsIssued: Number(row?.rewards ?? 0), rewardsCostMinor, totalMinor: pointsCostMinor + rewardsCostMinor };
+  return {
+    pointsIssued: points,
+    campaignPointsIssued: Number(row?.campaignPoints ?? 0),
+    pointsCostMinor,
+    rewardsIssued: Number(row?.rewards ?? 0),
+    rewardsCostMinor,
+    totalMinor: pointsCostMinor + rewardsCostMinor,
+  };
 }
 
 /** Campaign spend already booked in a period (each campaign ledger entry carries its cost), for a new budget row. */
@@ -60,22 +67,49 @@ async function budgetView(ctx: ServiceContext, row: BudgetRow) {
  * budgets_spend_guard in the award batch); the program's whole cost is reported beside it.
  * A new period starts from the campaign spend already booked in it.
  */
-export async function putBudget({ ctx, input }: { ctx: ServiceContext; input: { programId: string; period: string; amountMinor: number } }) {
-  const [before] = await ctx.db.select().from(budgets).where(and(eq(budgets.programId, input.programId), eq(budgets.period, input.period))).limit(1);
+export async function putBudget({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; period: string; amountMinor: number };
+}) {
+  const [before] = await ctx.db
+    .select()
+    .from(budgets)
+    .where(and(eq(budgets.programId, input.programId), eq(budgets.period, input.period)))
+    .limit(1);
   const now = nowIso();
   const spent = before ? before.spentMinor : await campaignSpendIn(ctx, input.programId, input.period);
   await ctx.db.batch([
     ctx.db
       .insert(budgets)
-      .values({ id: newId("bud"), programId: input.programId, period: input.period, amountMinor: input.amountMinor, spentMinor: spent, createdAt: now })
+      .values({
+        id: newId("bud"),
+        programId: input.programId,
+        period: input.period,
+        amountMinor: input.amountMinor,
+        spentMinor: spent,
+        createdAt: now,
+      })
       .onConflictDoUpdate({ target: [budgets.programId, budgets.period], set: { amountMinor: input.amountMinor } }),
-    auditStatement(ctx, { action: before ? "budget.updated" : "budget.created", entityType: "budget", entityId: input.period, before: before ? { amountMinor: before.amountMinor } : null, after: { amountMinor: input.amountMinor } }),
+    auditStatement(ctx, {
+      action: before ? "budget.updated" : "budget.created",
+      entityType: "budget",
+      entityId: input.period,
+      before: before ? { amountMinor: before.amountMinor } : null,
+      after: { amountMinor: input.amountMinor },
+    }),
   ]);
   return { created: !before, budget: await getBudget({ ctx, input }) };
 }
 
 export async function getBudget({ ctx, input }: { ctx: ServiceContext; input: { programId: string; period: string } }) {
-  const [row] = await ctx.db.select().from(budgets).where(and(eq(budgets.programId, input.programId), eq(budgets.period, input.period))).limit(1);
+  const [row] = await ctx.db
+    .select()
+    .from(budgets)
+    .where(and(eq(budgets.programId, input.programId), eq(budgets.period, input.period)))
+    .limit(1);
   if (!row) throw notFound(`Budget for ${input.period}`);
   return budgetView(ctx, row);
 }
@@ -85,19 +119,47 @@ export async function listBudgets({ ctx, input }: { ctx: ServiceContext; input: 
   return Promise.all(rows.map((r) => budgetView(ctx, r)));
 }
 
-export async function putAcquisitionSpend({ ctx, input }: { ctx: ServiceContext; input: { programId: string; channel: string; period: string; amountMinor: number } }) {
+export async function putAcquisitionSpend({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; channel: string; period: string; amountMinor: number };
+}) {
   const [before] = await ctx.db
     .select()
     .from(acquisitionSpend)
-    .where(and(eq(acquisitionSpend.programId, input.programId), eq(acquisitionSpend.channel, input.channel), eq(acquisitionSpend.period, input.period)))
+    .where(
+      and(
+        eq(acquisitionSpend.programId, input.programId),
+        eq(acquisitionSpend.channel, input.channel),
+        eq(acquisitionSpend.period, input.period),
+      ),
+    )
     .limit(1);
   const now = nowIso();
   await ctx.db.batch([
     ctx.db
       .insert(acquisitionSpend)
-      .values({ id: newId("acq"), programId: input.programId, channel: input.channel, period: input.period, amountMinor: input.amountMinor, createdAt: now })
-      .onConflictDoUpdate({ target: [acquisitionSpend.programId, acquisitionSpend.channel, acquisitionSpend.period], set: { amountMinor: input.amountMinor } }),
-    auditStatement(ctx, { action: "acquisition_spend.set", entityType: "acquisition_spend", entityId: `${input.channel}/${input.period}`, before: before ? { amountMinor: before.amountMinor } : null, after: { amountMinor: input.amountMinor } }),
+      .values({
+        id: newId("acq"),
+        programId: input.programId,
+        channel: input.channel,
+        period: input.period,
+        amountMinor: input.amountMinor,
+        createdAt: now,
+      })
+      .onConflictDoUpdate({
+        target: [acquisitionSpend.programId, acquisitionSpend.channel, acquisitionSpend.period],
+        set: { amountMinor: input.amountMinor },
+      }),
+    auditStatement(ctx, {
+      action: "acquisition_spend.set",
+      entityType: "acquisition_spend",
+      entityId: `${input.channel}/${input.period}`,
+      before: before ? { amountMinor: before.amountMinor } : null,
+      after: { amountMinor: input.amountMinor },
+    }),
   ]);
   return { created: !before, channel: input.channel, period: input.period, amountMinor: input.amountMinor };
 }
@@ -107,7 +169,13 @@ export async function putAcquisitionSpend({ ctx, input }: { ctx: ServiceContext;
  * months ÷ members who joined through the channel in them (members.acquisition_channel).
  * Members without a channel are reported as "unattributed" (no spend, so no CAC).
  */
-export async function customerAcquisitionCost({ ctx, input }: { ctx: ServiceContext; input: { programId: string; from: string; to: string } }) {
+export async function customerAcquisitionCost({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; from: string; to: string };
+}) {
   const [start] = periodRange(input.from);
   const [, end] = periodRange(input.to);
   const rows = await ctx.db.all<{ channel: string | null; spend: number; newMembers: number }>(sql`
@@ -123,10 +191,21 @@ export async function customerAcquisitionCost({ ctx, input }: { ctx: ServiceCont
   const channels = rows.map((r) => {
     const spend = Number(r.spend);
     const n = Number(r.newMembers);
-    return { channel: r.channel ?? "unattributed", spendMinor: spend, newMembers: n, cacMinor: r.channel === null || n === 0 ? null : spend / n };
+    return {
+      channel: r.channel ?? "unattributed",
+      spendMinor: spend,
+      newMembers: n,
+      cacMinor: r.channel === null || n === 0 ? null : spend / n,
+    };
   });
   const totalSpend = channels.reduce((a, c) => a + c.spendMinor, 0);
   const totalNew = channels.reduce((a, c) => a + c.newMembers, 0);
   const [currency] = await ctx.db.select({ currency: programs.currency }).from(programs).where(eq(programs.id, input.programId)).limit(1);
-  return { from: input.from, to: input.to, currency: currency?.currency ?? null, channels, total: { spendMinor: totalSpend, newMembers: totalNew, blendedCacMinor: totalNew === 0 ? null : totalSpend / totalNew } };
+  return {
+    from: input.from,
+    to: input.to,
+    currency: currency?.currency ?? null,
+    channels,
+    total: { spendMinor: totalSpend, newMembers: totalNew, blendedCacMinor: totalNew === 0 ? null : totalSpend / totalNew },
+  };
 }

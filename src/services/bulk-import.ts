@@ -37,7 +37,13 @@ export async function importMembers(db: Database, programId: string, rows: Impor
   return { inserted: inserted.length };
 }
 
-type MemberState = { id: string; ordersCount: number; tierId: string | null; firstPurchaseAt: string | null; lastPurchaseAt: string | null };
+type MemberState = {
+  id: string;
+  ordersCount: number;
+  tierId: string | null;
+  firstPurchaseAt: string | null;
+  lastPurchaseAt: string | null;
+};
 
 /**
  * Historical purchases in bulk, with the ledger's semantics: each order earns through the
@@ -46,11 +52,29 @@ type MemberState = { id: string; ordersCount: number; tierId: string | null; fir
  * Idempotent by orderId: orders already present are skipped; a chunk commits atomically,
  * so a crash leaves either all of it or none.
  */
-export async function importTransactions(db: Database, program: ProgramRow, rows: ImportTransactionRow[], opts: { autoRegister?: boolean } = {}) {
+export async function importTransactions(
+  db: Database,
+  program: ProgramRow,
+  rows: ImportTransactionRow[],
+  opts: { autoRegister?: boolean } = {},
+) {
   const result = { imported: 0, skippedExisting: 0, pointsEarned: 0, membersCreated: 0 };
   if (rows.length === 0) return result;
   const existing = new Set(
-    (await db.select({ orderId: orders.orderId }).from(orders).where(and(eq(orders.programId, program.id), inArray(orders.orderId, rows.map((r) => r.orderId))))).map((o) => o.orderId),
+    (
+      await db
+        .select({ orderId: orders.orderId })
+        .from(orders)
+        .where(
+          and(
+            eq(orders.programId, program.id),
+            inArray(
+              orders.orderId,
+              rows.map((r) => r.orderId),
+            ),
+          ),
+        )
+    ).map((o) => o.orderId),
   );
   const fresh = rows.filter((r) => !existing.has(r.orderId) && (existing.add(r.orderId), true));
   result.skippedExisting = rows.length - fresh.length;
@@ -59,11 +83,25 @@ export async function importTransactions(db: Database, program: ProgramRow, rows
   const externalIds = [...new Set(fresh.map((r) => r.externalId))];
   if (opts.autoRegister !== false) {
     const firstSeen = new Map<string, string>();
-    for (const r of fresh) if (!firstSeen.has(r.externalId) || r.occurredAt < firstSeen.get(r.externalId)!) firstSeen.set(r.externalId, toUtcIso(r.occurredAt));
-    result.membersCreated = (await importMembers(db, program.id, externalIds.map((externalId) => ({ externalId, joinedAt: firstSeen.get(externalId) })))).inserted;
+    for (const r of fresh)
+      if (!firstSeen.has(r.externalId) || r.occurredAt < firstSeen.get(r.externalId)!) firstSeen.set(r.externalId, toUtcIso(r.occurredAt));
+    result.membersCreated = (
+      await importMembers(
+        db,
+        program.id,
+        externalIds.map((externalId) => ({ externalId, joinedAt: firstSeen.get(externalId) })),
+      )
+    ).inserted;
   }
   const memberRows = await db
-    .select({ id: members.id, externalId: members.externalId, ordersCount: members.ordersCount, tierId: members.tierId, firstPurchaseAt: members.firstPurchaseAt, lastPurchaseAt: members.lastPurchaseAt })
+    .select({
+      id: members.id,
+      externalId: members.externalId,
+      ordersCount: members.ordersCount,
+      tierId: members.tierId,
+      firstPurchaseAt: members.firstPurchaseAt,
+      lastPurchaseAt: members.lastPurchaseAt,
+    })
     .from(members)
     .where(and(eq(members.programId, program.id), inArray(members.externalId, externalIds)));
   const byExternal = new Map<string, MemberState>(memberRows.map((m) => [m.externalId, { ...m }]));
@@ -83,10 +121,27 @@ export async function importTransactions(db: Database, program: ProgramRow, rows
       rules,
       program: { basePointsPerUnit: program.basePointsPerUnit, unitMinor: program.unitMinor },
       event: { trigger: { type: "purchase" }, occurredAt, order: { amount: r.amount, channel: r.channel, storeId: r.storeId } },
-      member: { tierId: tier?.id ?? null, tierMultiplier: tier?.benefits.pointsMultiplier ?? 1, segmentIds: [], isFirstPurchase: m.ordersCount === 0 },
+      member: {
+        tierId: tier?.id ?? null,
+        tierMultiplier: tier?.benefits.pointsMultiplier ?? 1,
+        segmentIds: [],
+        isFirstPurchase: m.ordersCount === 0,
+      },
     });
     m.ordersCount++;
-    orderValues.push({ id: newId("ord", Date.parse(occurredAt)), programId: program.id, memberId: m.id, orderId: r.orderId, amount: r.amount, currency: program.currency, pointsEarned: earn.points, channel: r.channel ?? null, storeId: r.storeId ?? null, occurredAt, createdAt: now });
+    orderValues.push({
+      id: newId("ord", Date.parse(occurredAt)),
+      programId: program.id,
+      memberId: m.id,
+      orderId: r.orderId,
+      amount: r.amount,
+      currency: program.currency,
+      pointsEarned: earn.points,
+      channel: r.channel ?? null,
+      storeId: r.storeId ?? null,
+      occurredAt,
+      createdAt: now,
+    });
     const d = deltas.get(m.id) ?? { balance: 0, pending: 0, spend: 0, orders: 0, first: occurredAt, last: occurredAt };
     d.spend += r.amount;
     d.orders += 1;
@@ -96,8 +151,33 @@ export async function importTransactions(db: Database, program: ProgramRow, rows
       const entryId = newId("led", Date.parse(occurredAt));
       const availableAt = addDays(occurredAt, program.holdDays);
       const released = availableAt <= now ? 1 : 0;
-      entryValues.push({ id: entryId, programId: program.id, memberId: m.id, type: "earn" as const, points: earn.points, reason: `Purchase ${r.orderId}`, sourceType: "order", sourceId: r.orderId, ruleId: null, requestKey: `import:${r.orderId}`, metadata: { imported: true, lines: earn.lines.map((l) => ({ ruleId: l.ruleId, points: l.points })) }, createdAt: occurredAt });
-      lotValues.push({ id: newId("lot", Date.parse(occurredAt)), programId: program.id, memberId: m.id, entryId, orderId: r.orderId, points: earn.points, remaining: earn.points, availableAt, released, expiresAt: program.expiryDays ? addDays(availableAt, program.expiryDays) : null, createdAt: occurredAt });
+      entryValues.push({
+        id: entryId,
+        programId: program.id,
+        memberId: m.id,
+        type: "earn" as const,
+        points: earn.points,
+        reason: `Purchase ${r.orderId}`,
+        sourceType: "order",
+        sourceId: r.orderId,
+        ruleId: null,
+        requestKey: `import:${r.orderId}`,
+        metadata: { imported: true, lines: earn.lines.map((l) => ({ ruleId: l.ruleId, points: l.points })) },
+        createdAt: occurredAt,
+      });
+      lotValues.push({
+        id: newId("lot", Date.parse(occurredAt)),
+        programId: program.id,
+        memberId: m.id,
+        entryId,
+        orderId: r.orderId,
+        points: earn.points,
+        remaining: earn.points,
+        availableAt,
+        released,
+        expiresAt: program.expiryDays ? addDays(availableAt, program.expiryDays) : null,
+        createdAt: occurredAt,
+      });
       d.balance += earn.points;
       if (!released) d.pending += earn.points;
       result.pointsEarned += earn.points;

@@ -1,6 +1,6 @@
 import { eq, sql } from "drizzle-orm";
 import { programs } from "../../schema";
-import { type Channel, CHANNELS } from "../domain/campaigns/definition";
+import { CHANNELS, type Channel } from "../domain/campaigns/definition";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newSigningSecret } from "../lib/signing";
@@ -17,13 +17,20 @@ export function channelsOf(settings: Record<string, unknown> | null | undefined)
   const out: ChannelSettings = {};
   for (const ch of CHANNELS) {
     const e = raw[ch] as Partial<ChannelEndpoint> | undefined;
-    if (e && typeof e.url === "string" && typeof e.secret === "string") out[ch] = { url: e.url, secret: e.secret, updatedAt: String(e.updatedAt ?? "") };
+    if (e && typeof e.url === "string" && typeof e.secret === "string")
+      out[ch] = { url: e.url, secret: e.secret, updatedAt: String(e.updatedAt ?? "") };
   }
   return out;
 }
 
 const secretHint = (secret: string) => `${secret.slice(0, 10)}…`;
-const view = (channel: Channel, e: ChannelEndpoint, revealSecret: boolean) => ({ channel, url: e.url, ...(revealSecret ? { secret: e.secret } : {}), secretHint: secretHint(e.secret), updatedAt: e.updatedAt });
+const view = (channel: Channel, e: ChannelEndpoint, revealSecret: boolean) => ({
+  channel,
+  url: e.url,
+  ...(revealSecret ? { secret: e.secret } : {}),
+  secretHint: secretHint(e.secret),
+  updatedAt: e.updatedAt,
+});
 
 async function loadSettings(ctx: ServiceContext, programId: string) {
   const [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, programId)).limit(1);
@@ -41,14 +48,28 @@ export async function listChannels({ ctx, input }: { ctx: ServiceContext; input:
  * rotateSecret) and returned only then. Written with json_set on the one key so concurrent
  * edits of other settings (lifecycle thresholds, …) are not overwritten.
  */
-export async function putChannel({ ctx, input }: { ctx: ServiceContext; input: { programId: string; channel: Channel; url: string; rotateSecret?: boolean } }) {
+export async function putChannel({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; channel: Channel; url: string; rotateSecret?: boolean };
+}) {
   assertTargetUrl(ctx.env, input.url);
   const before = channelsOf(await loadSettings(ctx, input.programId))[input.channel];
   const fresh = !before || input.rotateSecret === true;
   const endpoint: ChannelEndpoint = { url: input.url, secret: fresh ? newSigningSecret("whsec") : before.secret, updatedAt: nowIso() };
   await ctx.db.batch([
-    ctx.db.run(sql`UPDATE programs SET settings = json_set(COALESCE(settings, '{}'), ${`$.channels`}, json_set(COALESCE(json_extract(settings, '$.channels'), '{}'), ${`$.${input.channel}`}, json(${JSON.stringify(endpoint)}))), updated_at = ${endpoint.updatedAt} WHERE id = ${input.programId}`),
-    auditStatement(ctx, { action: before ? "channel.updated" : "channel.created", entityType: "channel", entityId: input.channel, before: before ? { url: before.url } : null, after: { url: endpoint.url, secretRotated: fresh } }),
+    ctx.db.run(
+      sql`UPDATE programs SET settings = json_set(COALESCE(settings, '{}'), ${`$.channels`}, json_set(COALESCE(json_extract(settings, '$.channels'), '{}'), ${`$.${input.channel}`}, json(${JSON.stringify(endpoint)}))), updated_at = ${endpoint.updatedAt} WHERE id = ${input.programId}`,
+    ),
+    auditStatement(ctx, {
+      action: before ? "channel.updated" : "channel.created",
+      entityType: "channel",
+      entityId: input.channel,
+      before: before ? { url: before.url } : null,
+      after: { url: endpoint.url, secretRotated: fresh },
+    }),
   ]);
   return { created: !before, channel: view(input.channel, endpoint, fresh) };
 }
@@ -57,7 +78,9 @@ export async function deleteChannel({ ctx, input }: { ctx: ServiceContext; input
   const before = channelsOf(await loadSettings(ctx, input.programId))[input.channel];
   if (!before) throw new AppError("not_found", `No endpoint is configured for channel ${input.channel}`);
   await ctx.db.batch([
-    ctx.db.run(sql`UPDATE programs SET settings = json_remove(settings, ${`$.channels.${input.channel}`}), updated_at = ${nowIso()} WHERE id = ${input.programId}`),
+    ctx.db.run(
+      sql`UPDATE programs SET settings = json_remove(settings, ${`$.channels.${input.channel}`}), updated_at = ${nowIso()} WHERE id = ${input.programId}`,
+    ),
     auditStatement(ctx, { action: "channel.deleted", entityType: "channel", entityId: input.channel, before: { url: before.url } }),
   ]);
 }

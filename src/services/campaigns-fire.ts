@@ -1,26 +1,42 @@
 import { and, eq, inArray, lt, sql } from "drizzle-orm";
 import { campaignOccurrences, campaigns, experiments } from "../../schema";
 import type { Consent } from "../../schema/members";
-import { database, type Database } from "../db/client";
-import type { Env } from "../env";
+import { type Database, database } from "../db/client";
 import { actionsFor, type CampaignAction, type ExperimentDefinition, type MessageAction } from "../domain/campaigns/definition";
 import { assignVariant } from "../domain/experiments";
-import { newId } from "../lib/ids";
+import type { Env } from "../env";
 import type { LedgerResult } from "../ledger/result";
-import { messageInserts, type MemberForMessage, templateFields } from "./campaigns-messages";
+import { newId } from "../lib/ids";
 import { definitionOf, type LoadedCampaign } from "./campaigns";
+import { type MemberForMessage, messageInserts, templateFields } from "./campaigns-messages";
 import { memberLedger, writeRequest } from "./ledger";
 
 /** One member a campaign may fire for, with the key that makes this firing unique. */
 export type Candidate = { memberId: string; occurrenceKey: string; context?: Record<string, unknown> };
-export type FireCounts = { fired: number; holdout: number; awarded: number; budgetExhausted: number; failed: number; ineligible: number; duplicate: number };
+export type FireCounts = {
+  fired: number;
+  holdout: number;
+  awarded: number;
+  budgetExhausted: number;
+  failed: number;
+  ineligible: number;
+  duplicate: number;
+};
 
 const CHUNK = 200;
 const AWARD_CONCURRENCY = 8;
 /** Pending awards older than this are retried by the sweep (the first attempt is the firing itself). */
 const AWARD_RETRY_AFTER_MS = 2 * 60_000;
 
-export const emptyCounts = (): FireCounts => ({ fired: 0, holdout: 0, awarded: 0, budgetExhausted: 0, failed: 0, ineligible: 0, duplicate: 0 });
+export const emptyCounts = (): FireCounts => ({
+  fired: 0,
+  holdout: 0,
+  awarded: 0,
+  budgetExhausted: 0,
+  failed: 0,
+  ineligible: 0,
+  duplicate: 0,
+});
 export function addCounts(a: FireCounts, b: FireCounts): FireCounts {
   const out = { ...a };
   for (const k of Object.keys(b) as Array<keyof FireCounts>) out[k] += b[k];
@@ -42,7 +58,8 @@ export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (it
 }
 
 /** The idempotency key of an award: one per member, campaign and occurrence. */
-export const awardKey = (campaignId: string, memberId: string, occurrenceKey: string) => `campaign:${campaignId}:${memberId}:${occurrenceKey}`;
+export const awardKey = (campaignId: string, memberId: string, occurrenceKey: string) =>
+  `campaign:${campaignId}:${memberId}:${occurrenceKey}`;
 
 /** The message facts (consent still JSON text, as read) plus what eligibility needs. */
 type EligibilityRow = Omit<MemberForMessage, "consent"> & {
@@ -67,7 +84,10 @@ async function eligibility(db: Database, c: LoadedCampaign, memberIds: string[],
       ${audience} AS inAudience,
       (SELECT x.variant_key FROM experiment_exposures x WHERE x.experiment_id = ${c.experiment?.id ?? ""} AND x.member_id = m.id) AS stickyVariant
     FROM members m LEFT JOIN tiers t ON t.id = m.tier_id
-    WHERE m.program_id = ${c.row.programId} AND m.id IN (${sql.join(memberIds.map((id) => sql`${id}`), sql`, `)})`);
+    WHERE m.program_id = ${c.row.programId} AND m.id IN (${sql.join(
+      memberIds.map((id) => sql`${id}`),
+      sql`, `,
+    )})`);
   return new Map(rows.map((r) => [r.id, r]));
 }
 
@@ -81,7 +101,12 @@ function groupOf(c: LoadedCampaign, memberId: string, sticky: string | null): { 
   if (c.experiment.status !== "running") return { variantKey: c.experiment.winner, expose: false };
   if (sticky) return { variantKey: sticky, expose: false };
   const e = c.def.experiment as ExperimentDefinition;
-  const a = assignVariant({ experimentId: c.experiment.id, memberId, variants: e.variants.map((v) => ({ key: v.key, weight: v.weight })), holdoutPct: e.holdoutPct });
+  const a = assignVariant({
+    experimentId: c.experiment.id,
+    memberId,
+    variants: e.variants.map((v) => ({ key: v.key, weight: v.weight })),
+    holdoutPct: e.holdoutPct,
+  });
   return { variantKey: a.variantKey ?? "holdout", expose: true };
 }
 
@@ -95,7 +120,18 @@ function toMemberForMessage(r: EligibilityRow): MemberForMessage {
   } catch {
     consent = { email: false, sms: false, push: false, line: false, wechat: false };
   }
-  return { id: r.id, name: r.name, externalId: r.externalId, email: r.email, pointsBalance: Number(r.pointsBalance), pointsPending: Number(r.pointsPending), lifetimeEarned: Number(r.lifetimeEarned), stage: r.stage, consent, tierName: r.tierName };
+  return {
+    id: r.id,
+    name: r.name,
+    externalId: r.externalId,
+    email: r.email,
+    pointsBalance: Number(r.pointsBalance),
+    pointsPending: Number(r.pointsPending),
+    lifetimeEarned: Number(r.lifetimeEarned),
+    stage: r.stage,
+    consent,
+    tierName: r.tierName,
+  };
 }
 
 type Accepted = { candidate: Candidate; occurrenceId: string; variantKey: string | null; actions: CampaignAction[] };
@@ -111,7 +147,8 @@ type Accepted = { candidate: Candidate; occurrenceId: string; variantKey: string
  */
 export async function fireCampaign(env: Env, c: LoadedCampaign, candidates: Candidate[], now: Date): Promise<FireCounts> {
   let counts = emptyCounts();
-  for (let i = 0; i < candidates.length; i += CHUNK) counts = addCounts(counts, await fireChunk(env, c, candidates.slice(i, i + CHUNK), now));
+  for (let i = 0; i < candidates.length; i += CHUNK)
+    counts = addCounts(counts, await fireChunk(env, c, candidates.slice(i, i + CHUNK), now));
   return counts;
 }
 
@@ -148,7 +185,17 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
     statements.push(
       db
         .insert(campaignOccurrences)
-        .values({ id: occurrenceId, programId: c.row.programId, campaignId: c.row.id, memberId: m.id, occurrenceKey: candidate.occurrenceKey, variantKey: group.variantKey, outcome, context, createdAt: at })
+        .values({
+          id: occurrenceId,
+          programId: c.row.programId,
+          campaignId: c.row.id,
+          memberId: m.id,
+          occurrenceKey: candidate.occurrenceKey,
+          variantKey: group.variantKey,
+          outcome,
+          context,
+          createdAt: at,
+        })
         .onConflictDoNothing(),
     );
     const inserted = sql`EXISTS (SELECT 1 FROM campaign_occurrences WHERE id = ${occurrenceId})`;
@@ -160,7 +207,14 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
     }
     if (outcome === "done") {
       const member = toMemberForMessage(m);
-      for (const msg of messageInserts(db, { programId: c.row.programId, campaignId: c.row.id, member, actions: messagesOf(actions), fields: templateFields(member, c.row.name, context), now: at })) {
+      for (const msg of messageInserts(db, {
+        programId: c.row.programId,
+        campaignId: c.row.id,
+        member,
+        actions: messagesOf(actions),
+        fields: templateFields(member, c.row.name, context),
+        now: at,
+      })) {
         const r = msg.row;
         statements.push(
           db.run(sql`INSERT INTO messages (id, program_id, campaign_id, member_id, channel, body, status, attempts, next_attempt_at, last_error, created_at)
@@ -174,14 +228,26 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
 
   // Which of our occurrence rows won (a concurrent or earlier run may hold the key already).
   const won = new Set(
-    (await db.select({ id: campaignOccurrences.id }).from(campaignOccurrences).where(inArray(campaignOccurrences.id, accepted.map((a) => a.occurrenceId)))).map((r) => r.id),
+    (
+      await db
+        .select({ id: campaignOccurrences.id })
+        .from(campaignOccurrences)
+        .where(
+          inArray(
+            campaignOccurrences.id,
+            accepted.map((a) => a.occurrenceId),
+          ),
+        )
+    ).map((r) => r.id),
   );
   const fired = accepted.filter((a) => won.has(a.occurrenceId));
   counts.duplicate += accepted.length - fired.length;
   counts.fired += fired.length;
   counts.holdout += fired.filter((a) => a.variantKey === "holdout").length;
   const awards = fired.filter((a) => a.variantKey !== "holdout" && needsLedger(a.actions));
-  const results = await mapLimit(awards, AWARD_CONCURRENCY, (a) => award(env, db, c, a.candidate.memberId, a.candidate.occurrenceKey, a.variantKey, a.actions, a.candidate.context ?? {}));
+  const results = await mapLimit(awards, AWARD_CONCURRENCY, (a) =>
+    award(env, db, c, a.candidate.memberId, a.candidate.occurrenceKey, a.variantKey, a.actions, a.candidate.context ?? {}),
+  );
   for (const r of results) counts[r]++;
   return counts;
 }
@@ -189,7 +255,16 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
 type AwardOutcome = "awarded" | "budgetExhausted" | "failed";
 
 /** One award through the member's ledger object; a refusal is recorded on the occurrence, a transient failure left pending for the sweep. */
-async function award(env: Env, db: Database, c: LoadedCampaign, memberId: string, occurrenceKey: string, variantKey: string | null, actions: CampaignAction[], context: Record<string, unknown>): Promise<AwardOutcome> {
+async function award(
+  env: Env,
+  db: Database,
+  c: LoadedCampaign,
+  memberId: string,
+  occurrenceKey: string,
+  variantKey: string | null,
+  actions: CampaignAction[],
+  context: Record<string, unknown>,
+): Promise<AwardOutcome> {
   const points = actions.find((a) => a.type === "award_points");
   const reward = actions.find((a) => a.type === "issue_reward");
   const input = {
@@ -203,7 +278,13 @@ async function award(env: Env, db: Database, c: LoadedCampaign, memberId: string
   };
   const idempotencyKey = awardKey(c.row.id, memberId, occurrenceKey);
   // The hash covers what the award is, not how its message renders, so a retry always replays.
-  const req = await writeRequest({ programId: c.row.programId, memberId, idempotencyKey, operation: "campaign.award", body: { campaignId: input.campaignId, occurrenceKey, variantKey, points: input.points, rewardId: input.rewardId } });
+  const req = await writeRequest({
+    programId: c.row.programId,
+    memberId,
+    idempotencyKey,
+    operation: "campaign.award",
+    body: { campaignId: input.campaignId, occurrenceKey, variantKey, points: input.points, rewardId: input.rewardId },
+  });
   let result: LedgerResult;
   try {
     result = (await memberLedger(env, c.row.programId, memberId).custom(req, "campaign.award", input)) as LedgerResult;
@@ -218,7 +299,14 @@ async function award(env: Env, db: Database, c: LoadedCampaign, memberId: string
   await db
     .update(campaignOccurrences)
     .set({ outcome })
-    .where(and(eq(campaignOccurrences.campaignId, c.row.id), eq(campaignOccurrences.memberId, memberId), eq(campaignOccurrences.occurrenceKey, occurrenceKey), eq(campaignOccurrences.outcome, "pending")));
+    .where(
+      and(
+        eq(campaignOccurrences.campaignId, c.row.id),
+        eq(campaignOccurrences.memberId, memberId),
+        eq(campaignOccurrences.occurrenceKey, occurrenceKey),
+        eq(campaignOccurrences.outcome, "pending"),
+      ),
+    );
   return result.code === "budget_exhausted" ? "budgetExhausted" : "failed";
 }
 
@@ -235,13 +323,22 @@ export async function retryPendingAwards(env: Env, now: Date, batchSize: number)
     .from(campaignOccurrences)
     .leftJoin(campaigns, eq(campaigns.id, campaignOccurrences.campaignId))
     .leftJoin(experiments, eq(experiments.campaignId, campaignOccurrences.campaignId))
-    .where(and(eq(campaignOccurrences.outcome, "pending"), lt(campaignOccurrences.createdAt, before), sql`COALESCE(${campaigns.status}, '') NOT IN ('draft', 'paused')`))
+    .where(
+      and(
+        eq(campaignOccurrences.outcome, "pending"),
+        lt(campaignOccurrences.createdAt, before),
+        sql`COALESCE(${campaigns.status}, '') NOT IN ('draft', 'paused')`,
+      ),
+    )
     .orderBy(campaignOccurrences.createdAt)
     .limit(batchSize);
   const counts = { retried: 0, awarded: 0, cancelled: 0, failed: 0 };
   await mapLimit(pending, AWARD_CONCURRENCY, async ({ occurrence: o, campaign, experiment }) => {
     if (!campaign) {
-      await db.update(campaignOccurrences).set({ outcome: "cancelled" }).where(and(eq(campaignOccurrences.id, o.id), eq(campaignOccurrences.outcome, "pending")));
+      await db
+        .update(campaignOccurrences)
+        .set({ outcome: "cancelled" })
+        .where(and(eq(campaignOccurrences.id, o.id), eq(campaignOccurrences.outcome, "pending")));
       counts.cancelled++;
       return;
     }

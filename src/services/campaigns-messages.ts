@@ -44,7 +44,10 @@ export function templateFields(member: MemberForMessage, campaignName: string, c
  * still written, as `skipped_no_consent`, so the decision is visible; the delivery cron only
  * picks up `pending` rows.
  */
-export function messageInserts(db: Database, input: { programId: string; campaignId: string; member: MemberForMessage; actions: MessageAction[]; fields: TemplateFields; now: string }) {
+export function messageInserts(
+  db: Database,
+  input: { programId: string; campaignId: string; member: MemberForMessage; actions: MessageAction[]; fields: TemplateFields; now: string },
+) {
   return input.actions.map((a) => {
     const consented = input.member.consent?.[a.channel] === true;
     const row = {

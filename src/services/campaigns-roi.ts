@@ -44,7 +44,13 @@ export async function campaignRoi({ ctx, input }: { ctx: ServiceContext; input: 
     if (xdef.holdoutPct > 0) {
       const sums = await groupSums(ctx.db, experiment, xdef);
       const holdout = sums.find((s) => s.key === "holdout")!;
-      const treated = sums.filter((s) => s.key !== "holdout").reduce((a, s) => ({ n: a.n + s.n, sum: a.sum + s.revenue, sumSquares: a.sumSquares + s.revenueSq }), { n: 0, sum: 0, sumSquares: 0 });
+      const treated = sums
+        .filter((s) => s.key !== "holdout")
+        .reduce((a, s) => ({ n: a.n + s.n, sum: a.sum + s.revenue, sumSquares: a.sumSquares + s.revenueSq }), {
+          n: 0,
+          sum: 0,
+          sumSquares: 0,
+        });
       const test = welchTTestFromSums({ sumsA: { n: holdout.n, sum: holdout.revenue, sumSquares: holdout.revenueSq }, sumsB: treated });
       const perMemberLift = test.difference;
       const incrementalRevenue = perMemberLift === null ? null : Math.round(perMemberLift * treated.n);

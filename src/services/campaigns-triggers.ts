@@ -1,11 +1,21 @@
 import { and, inArray, isNull, sql } from "drizzle-orm";
 import { outboxEvents } from "../../schema";
-import { database, type Database } from "../db/client";
-import type { Env } from "../env";
+import { type Database, database } from "../db/client";
 import { EVENT_TRIGGERS, withinWindow } from "../domain/campaigns/definition";
-import { BROADCAST_OCCURRENCE_KEY, birthdayMonthDaysOn, birthdayOccurrenceKey, broadcastDue, CONSUMED_EVENT_TYPES, eventContext, expiringOccurrenceKey, matchEvent, type OutboxEventFacts } from "../domain/campaigns/triggers";
-import { addCounts, type Candidate, emptyCounts, fireCampaign, type FireCounts } from "./campaigns-fire";
+import {
+  BROADCAST_OCCURRENCE_KEY,
+  birthdayMonthDaysOn,
+  birthdayOccurrenceKey,
+  broadcastDue,
+  CONSUMED_EVENT_TYPES,
+  eventContext,
+  expiringOccurrenceKey,
+  matchEvent,
+  type OutboxEventFacts,
+} from "../domain/campaigns/triggers";
+import type { Env } from "../env";
 import { type LoadedCampaign, loadActiveCampaigns } from "./campaigns";
+import { addCounts, type Candidate, emptyCounts, type FireCounts, fireCampaign } from "./campaigns-fire";
 
 /** Bounded work per cron run; the next run continues where this one stopped. */
 const MAX_PAGES = 20;
@@ -23,7 +33,14 @@ export async function consumeOutboxEvents(env: Env, now: Date, batchSize: number
   let totals = { events: 0, matched: 0, ...emptyCounts() };
   for (let page = 0; page < MAX_PAGES; page++) {
     const events = await db
-      .select({ id: outboxEvents.id, programId: outboxEvents.programId, memberId: outboxEvents.memberId, type: outboxEvents.type, payload: outboxEvents.payload, createdAt: outboxEvents.createdAt })
+      .select({
+        id: outboxEvents.id,
+        programId: outboxEvents.programId,
+        memberId: outboxEvents.memberId,
+        type: outboxEvents.type,
+        payload: outboxEvents.payload,
+        createdAt: outboxEvents.createdAt,
+      })
       .from(outboxEvents)
       .where(isNull(outboxEvents.dispatchedAt))
       .orderBy(outboxEvents.dispatchedAt, outboxEvents.id)
@@ -32,12 +49,28 @@ export async function consumeOutboxEvents(env: Env, now: Date, batchSize: number
     const relevant = events.filter((e) => (CONSUMED_EVENT_TYPES as readonly string[]).includes(e.type));
     const campaigns = await loadActiveCampaigns(db, [...new Set(relevant.map((e) => e.programId))], EVENT_TRIGGERS);
     for (const c of campaigns) {
-      const candidates = relevant.filter((e) => e.programId === c.row.programId).flatMap((e) => matchingCandidate(c, { ...e, payload: e.payload ?? {} }));
+      const candidates = relevant
+        .filter((e) => e.programId === c.row.programId)
+        .flatMap((e) => matchingCandidate(c, { ...e, payload: e.payload ?? {} }));
       totals.matched += candidates.length;
       if (candidates.length) totals = { ...totals, ...addCounts(totals, await fireCampaign(env, c, candidates, now)) };
     }
-    await redactErasedMembers(db, events.filter((e) => e.type === "member.erased" && e.memberId).map((e) => e.memberId!));
-    await db.update(outboxEvents).set({ dispatchedAt: at }).where(and(inArray(outboxEvents.id, events.map((e) => e.id)), isNull(outboxEvents.dispatchedAt)));
+    await redactErasedMembers(
+      db,
+      events.filter((e) => e.type === "member.erased" && e.memberId).map((e) => e.memberId!),
+    );
+    await db
+      .update(outboxEvents)
+      .set({ dispatchedAt: at })
+      .where(
+        and(
+          inArray(
+            outboxEvents.id,
+            events.map((e) => e.id),
+          ),
+          isNull(outboxEvents.dispatchedAt),
+        ),
+      );
     totals.events += events.length;
     if (events.length < batchSize) break;
   }
@@ -50,7 +83,10 @@ export async function consumeOutboxEvents(env: Env, now: Date, batchSize: number
  */
 async function redactErasedMembers(db: Database, memberIds: string[]) {
   if (memberIds.length === 0) return;
-  const ids = sql.join(memberIds.map((id) => sql`${id}`), sql`, `);
+  const ids = sql.join(
+    memberIds.map((id) => sql`${id}`),
+    sql`, `,
+  );
   await db.batch([
     db.run(sql`UPDATE messages SET body = '', status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END,
       last_error = CASE WHEN status = 'pending' THEN 'member erased' ELSE last_error END, next_attempt_at = NULL WHERE member_id IN (${ids})`),
@@ -90,10 +126,13 @@ async function firePages(env: Env, c: LoadedCampaign, now: Date, page: (afterId:
 export async function runBroadcasts(env: Env, now: Date, batchSize: number) {
   const db = database(env);
   const at = now.toISOString();
-  const programs = (await db.all<{ id: string }>(sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger = 'broadcast' AND status = 'active'`)).map((r) => r.id);
+  const programs = (
+    await db.all<{ id: string }>(sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger = 'broadcast' AND status = 'active'`)
+  ).map((r) => r.id);
   const result: Record<string, FireCounts & { complete: boolean }> = {};
   for (const c of await loadActiveCampaigns(db, programs, ["broadcast"])) {
-    if (c.def.trigger.type !== "broadcast" || !broadcastDue(c.def.trigger, at) || !withinWindow(c.def, at) || !c.def.audience.segmentId) continue;
+    if (c.def.trigger.type !== "broadcast" || !broadcastDue(c.def.trigger, at) || !withinWindow(c.def, at) || !c.def.audience.segmentId)
+      continue;
     const segmentId = c.def.audience.segmentId;
     const { counts, complete } = await firePages(
       env,
@@ -119,7 +158,11 @@ export async function runBroadcasts(env: Env, now: Date, batchSize: number) {
 export async function runCalendarTriggers(env: Env, now: Date, batchSize: number) {
   const db = database(env);
   const at = now.toISOString();
-  const programs = (await db.all<{ id: string }>(sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger IN ('birthday', 'points_expiring') AND status = 'active'`)).map((r) => r.id);
+  const programs = (
+    await db.all<{ id: string }>(
+      sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger IN ('birthday', 'points_expiring') AND status = 'active'`,
+    )
+  ).map((r) => r.id);
   const result: Record<string, FireCounts> = {};
   for (const c of await loadActiveCampaigns(db, programs, ["birthday", "points_expiring"])) {
     if (!withinWindow(c.def, at)) continue;
@@ -133,7 +176,10 @@ function birthdayPage(db: Database, c: LoadedCampaign, now: Date, batchSize: num
   const key = birthdayOccurrenceKey(now);
   const onDay = c.def.trigger.type === "birthday" && c.def.trigger.on === "day";
   const match = onDay
-    ? sql`substr(m.birthday, 6, 5) IN (${sql.join(birthdayMonthDaysOn(now).map((d) => sql`${d}`), sql`, `)})`
+    ? sql`substr(m.birthday, 6, 5) IN (${sql.join(
+        birthdayMonthDaysOn(now).map((d) => sql`${d}`),
+        sql`, `,
+      )})`
     : sql`substr(m.birthday, 6, 2) = ${now.toISOString().slice(5, 7)}`;
   return async (afterId: string): Promise<Candidate[]> =>
     (
@@ -156,5 +202,9 @@ function expiringPage(db: Database, c: LoadedCampaign, now: Date, batchSize: num
         WHERE program_id = ${c.row.programId} AND remaining > 0 AND expires_at > ${at} AND expires_at <= ${horizon} AND member_id > ${afterId}
         GROUP BY member_id HAVING SUM(remaining) >= ${trigger.minPoints}
         ORDER BY member_id LIMIT ${batchSize}`)
-    ).map((r) => ({ memberId: r.memberId, occurrenceKey: expiringOccurrenceKey(r.firstExpiresAt), context: { expiringPoints: Number(r.points), expiresOn: r.firstExpiresAt.slice(0, 10) } }));
+    ).map((r) => ({
+      memberId: r.memberId,
+      occurrenceKey: expiringOccurrenceKey(r.firstExpiresAt),
+      context: { expiringPoints: Number(r.points), expiresOn: r.firstExpiresAt.slice(0, 10) },
+    }));
 }

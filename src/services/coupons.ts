@@ -5,7 +5,7 @@ import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId, randomBase32 } from "../lib/ids";
 import { nowIso } from "../lib/time";
-import { definitionOf, rewardKinds, type RewardRow } from "./rewards";
+import { definitionOf, type RewardRow, rewardKinds } from "./rewards";
 
 export type CouponRow = typeof coupons.$inferSelect;
 
@@ -20,11 +20,20 @@ export function normalizeCouponCode(code: string): string {
 export const CouponSchema = z
   .object({
     code: z.string(),
-    status: z.enum(["issued", "consumed", "cancelled", "expired"]).openapi({ description: "expired once expiresAt has passed, even before the nightly sweep marks it" }),
+    status: z
+      .enum(["issued", "consumed", "cancelled", "expired"])
+      .openapi({ description: "expired once expiresAt has passed, even before the nightly sweep marks it" }),
     valid: z.boolean().openapi({ description: "Can be consumed now" }),
     reason: z.object({ code: z.string(), message: z.string() }).nullable(),
     memberId: z.string(),
-    reward: z.object({ id: z.string(), name: z.string(), kind: z.enum(rewardKinds), value: z.number().int().nullable(), productSku: z.string().nullable(), description: z.string().nullable() }),
+    reward: z.object({
+      id: z.string(),
+      name: z.string(),
+      kind: z.enum(rewardKinds),
+      value: z.number().int().nullable(),
+      productSku: z.string().nullable(),
+      description: z.string().nullable(),
+    }),
     value: z.number().int().nullable().openapi({ description: "Percent off (coupon_percent) or minor units off (fixed_discount)" }),
     pointsCost: z.number().int(),
     issuedAt: z.string(),
@@ -38,14 +47,23 @@ export const CouponSchema = z
 export type CouponView = z.infer<typeof CouponSchema>;
 
 /** Why a coupon cannot be used (or cancelled) now, or null. */
-export function couponProblem(c: Pick<CouponRow, "status" | "expiresAt" | "consumedAt">, now: string): { code: string; message: string } | null {
+export function couponProblem(
+  c: Pick<CouponRow, "status" | "expiresAt" | "consumedAt">,
+  now: string,
+): { code: string; message: string } | null {
   if (c.status === "consumed") return { code: "consumed", message: `Coupon was already used at ${c.consumedAt}` };
   if (c.status === "cancelled") return { code: "cancelled", message: "Coupon was cancelled" };
-  if (c.status === "expired" || (c.expiresAt && c.expiresAt <= now)) return { code: "expired", message: `Coupon expired at ${c.expiresAt}` };
+  if (c.status === "expired" || (c.expiresAt && c.expiresAt <= now))
+    return { code: "expired", message: `Coupon expired at ${c.expiresAt}` };
   return null;
 }
 
-export function toCouponView(c: CouponRow, reward: Pick<RewardRow, "id" | "name" | "kind" | "definition">, now: string, forMemberId?: string): CouponView {
+export function toCouponView(
+  c: CouponRow,
+  reward: Pick<RewardRow, "id" | "name" | "kind" | "definition">,
+  now: string,
+  forMemberId?: string,
+): CouponView {
   const d = definitionOf(reward);
   let reason = couponProblem(c, now);
   if (!reason && forMemberId && forMemberId !== c.memberId) reason = { code: "other_member", message: "Coupon belongs to another member" };
@@ -79,7 +97,13 @@ export async function findCoupon(ctx: ServiceContext, programId: string, code: s
 }
 
 /** Validate a code at checkout: one indexed read, nothing written. */
-export async function validateCoupon({ ctx, input }: { ctx: ServiceContext; input: { programId: string; code: string; memberId?: string } }) {
+export async function validateCoupon({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; code: string; memberId?: string };
+}) {
   const { coupon, reward } = await findCoupon(ctx, input.programId, input.code);
   return toCouponView(coupon, reward, nowIso(), input.memberId);
 }
@@ -89,7 +113,13 @@ export async function validateCoupon({ ctx, input }: { ctx: ServiceContext; inpu
  * concurrent consumes exactly one changes the row; its `coupon.consumed` event is inserted
  * under the same guard in the same batch (evaluated before the UPDATE changes the state).
  */
-export async function consumeCoupon({ ctx, input }: { ctx: ServiceContext; input: { programId: string; code: string; orderId?: string; memberId?: string } }) {
+export async function consumeCoupon({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; code: string; orderId?: string; memberId?: string };
+}) {
   const code = normalizeCouponCode(input.code);
   const now = nowIso();
   const orderId = input.orderId ?? null;
@@ -100,15 +130,15 @@ export async function consumeCoupon({ ctx, input }: { ctx: ServiceContext; input
       SELECT ${newId("evt")}, program_id, member_id, 'coupon.consumed',
              json_object('memberId', member_id, 'couponId', id, 'code', code, 'rewardId', reward_id, 'orderId', ${orderId}, 'pointsCost', points_cost), ${now}
       FROM coupons WHERE ${usable}`),
-    ctx.db
-      .update(coupons)
-      .set({ status: "consumed", consumedAt: now, orderId })
-      .where(sql`${usable}`)
-      .returning({ id: coupons.id }),
+    ctx.db.update(coupons).set({ status: "consumed", consumedAt: now, orderId }).where(sql`${usable}`).returning({ id: coupons.id }),
   ]);
   const { coupon, reward } = await findCoupon(ctx, input.programId, code);
   if (updated.length === 0) {
-    const problem = couponProblem(coupon, now) ?? (input.memberId && input.memberId !== coupon.memberId ? { code: "other_member", message: "Coupon belongs to another member" } : { code: "unknown", message: "Coupon cannot be used" });
+    const problem =
+      couponProblem(coupon, now) ??
+      (input.memberId && input.memberId !== coupon.memberId
+        ? { code: "other_member", message: "Coupon belongs to another member" }
+        : { code: "unknown", message: "Coupon cannot be used" });
     throw new AppError("coupon_not_valid", problem.message, { reason: problem.code });
   }
   return toCouponView(coupon, reward, now);

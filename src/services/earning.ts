@@ -3,7 +3,7 @@ import { earningRules, members, ruleMemberUsage, segmentMembers } from "../../sc
 import { type BatchRead, batchRead, combineReads, mapRead, readTogether } from "../db/batch-read";
 import type { Database } from "../db/client";
 import { type EarnResult, type EngineRule, evaluateRules, type RuleUsage } from "../domain/rules/engine";
-import { ruleDefinitionSchema, type EarningEvent } from "../domain/rules/schema";
+import { type EarningEvent, ruleDefinitionSchema } from "../domain/rules/schema";
 import type { Tier } from "../domain/tiers/schema";
 import type { MemberRow, ProgramRow } from "../ledger/state";
 import { tiersRead } from "./tiers";
@@ -17,11 +17,18 @@ export type EarningMemberRef = { id: string } | { externalId: string } | null;
 
 /** Active rules of a program, validated into engine rules (a corrupt row is skipped, not fatal). */
 export function activeRulesRead(db: Database, programId: string): BatchRead<ActiveRule[]> {
-  return batchRead([db.select().from(earningRules).where(and(eq(earningRules.programId, programId), eq(earningRules.active, true)))], ([rows]) =>
-    rows.flatMap((r) => {
-      const parsed = ruleDefinitionSchema.safeParse(r.definition);
-      return parsed.success ? [{ ...parsed.data, id: r.id, pointsAwarded: r.pointsAwarded }] : [];
-    }),
+  return batchRead(
+    [
+      db
+        .select()
+        .from(earningRules)
+        .where(and(eq(earningRules.programId, programId), eq(earningRules.active, true))),
+    ],
+    ([rows]) =>
+      rows.flatMap((r) => {
+        const parsed = ruleDefinitionSchema.safeParse(r.definition);
+        return parsed.success ? [{ ...parsed.data, id: r.id, pointsAwarded: r.pointsAwarded }] : [];
+      }),
   );
 }
 
@@ -41,10 +48,19 @@ export function earningInputsRead(db: Database, programId: string, member: Earni
   const isMember = (column: typeof ruleMemberUsage.memberId | typeof segmentMembers.memberId) =>
     "id" in member
       ? eq(column, member.id)
-      : inArray(column, db.select({ id: members.id }).from(members).where(and(eq(members.programId, programId), eq(members.externalId, member.externalId))));
+      : inArray(
+          column,
+          db
+            .select({ id: members.id })
+            .from(members)
+            .where(and(eq(members.programId, programId), eq(members.externalId, member.externalId))),
+        );
   const memberReads = batchRead(
     [
-      db.select({ ruleId: ruleMemberUsage.ruleId, points: ruleMemberUsage.points }).from(ruleMemberUsage).where(isMember(ruleMemberUsage.memberId)),
+      db
+        .select({ ruleId: ruleMemberUsage.ruleId, points: ruleMemberUsage.points })
+        .from(ruleMemberUsage)
+        .where(isMember(ruleMemberUsage.memberId)),
       db.select({ segmentId: segmentMembers.segmentId }).from(segmentMembers).where(isMember(segmentMembers.memberId)),
     ],
     ([usage, segments]) => ({ usage, segmentIds: segments.map((s) => s.segmentId) }),

@@ -1,9 +1,9 @@
 import { and, desc, eq, sql } from "drizzle-orm";
 import { campaigns, experiments } from "../../schema";
-import { database, type Database } from "../db/client";
-import type { Env } from "../env";
+import { type Database, database } from "../db/client";
 import { controlKeyOf, type ExperimentDefinition, experimentSchema } from "../domain/campaigns/definition";
 import { evaluateStopRule, pickWinner, requiredSampleSizePerGroup, twoProportionZTest, welchTTestFromSums } from "../domain/experiments";
+import type { Env } from "../env";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { nowIso } from "../lib/time";
@@ -46,7 +46,13 @@ export async function groupSums(db: Database, experiment: ExperimentRow, def: Ex
   const keys = [...(def.holdoutPct > 0 ? ["holdout"] : []), ...def.variants.map((v) => v.key)];
   return keys.map((key) => {
     const r = byKey.get(key);
-    return { key, n: Number(r?.n ?? 0), conversions: Number(r?.conversions ?? 0), revenue: Number(r?.revenue ?? 0), revenueSq: Number(r?.revenueSq ?? 0) };
+    return {
+      key,
+      n: Number(r?.n ?? 0),
+      conversions: Number(r?.conversions ?? 0),
+      revenue: Number(r?.revenue ?? 0),
+      revenueSq: Number(r?.revenueSq ?? 0),
+    };
   });
 }
 
@@ -63,14 +69,29 @@ export function computeResults(experiment: ExperimentRow, def: ExperimentDefinit
   const comparisons = Math.max(1, treatments.length);
   const decisionAlpha = ALPHA / comparisons;
   const compare = (s: GroupSums, confidence: number) => ({
-    rate: twoProportionZTest({ conversionsA: control.conversions, exposuresA: control.n, conversionsB: s.conversions, exposuresB: s.n, confidence }),
-    revenue: welchTTestFromSums({ sumsA: { n: control.n, sum: control.revenue, sumSquares: control.revenueSq }, sumsB: { n: s.n, sum: s.revenue, sumSquares: s.revenueSq }, confidence }),
+    rate: twoProportionZTest({
+      conversionsA: control.conversions,
+      exposuresA: control.n,
+      conversionsB: s.conversions,
+      exposuresB: s.n,
+      confidence,
+    }),
+    revenue: welchTTestFromSums({
+      sumsA: { n: control.n, sum: control.revenue, sumSquares: control.revenueSq },
+      sumsB: { n: s.n, sum: s.revenue, sumSquares: s.revenueSq },
+      confidence,
+    }),
   });
   const baselineRate = control.n > 0 ? control.conversions / control.n : null;
   let requiredPerGroup: number | null = null;
   if (baselineRate !== null) {
     try {
-      requiredPerGroup = requiredSampleSizePerGroup({ baselineRate, minimumDetectableEffect: baselineRate + def.minimumDetectableEffect <= 1 ? def.minimumDetectableEffect : -def.minimumDetectableEffect, alpha: decisionAlpha });
+      requiredPerGroup = requiredSampleSizePerGroup({
+        baselineRate,
+        minimumDetectableEffect:
+          baselineRate + def.minimumDetectableEffect <= 1 ? def.minimumDetectableEffect : -def.minimumDetectableEffect,
+        alpha: decisionAlpha,
+      });
     } catch {
       requiredPerGroup = null;
     }
@@ -129,11 +150,28 @@ async function requireExperiment(db: Database, programId: string, experimentId: 
 
 export function experimentView(e: ExperimentRow, c: Pick<CampaignRow, "id" | "name" | "status">) {
   const def = experimentDefinitionOf(e);
-  return { id: e.id, campaignId: c.id, campaignName: c.name, campaignStatus: c.status, status: e.status, winner: e.winner, startedAt: e.startedAt, stoppedAt: e.stoppedAt, stop: (e.definition.stop as Record<string, unknown> | undefined) ?? null, controlKey: controlKeyOf(def), ...def };
+  return {
+    id: e.id,
+    campaignId: c.id,
+    campaignName: c.name,
+    campaignStatus: c.status,
+    status: e.status,
+    winner: e.winner,
+    startedAt: e.startedAt,
+    stoppedAt: e.stoppedAt,
+    stop: (e.definition.stop as Record<string, unknown> | undefined) ?? null,
+    controlKey: controlKeyOf(def),
+    ...def,
+  };
 }
 
 export async function listExperiments({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }) {
-  const rows = await ctx.db.select({ experiment: experiments, campaign: campaigns }).from(experiments).innerJoin(campaigns, eq(campaigns.id, experiments.campaignId)).where(eq(experiments.programId, input.programId)).orderBy(desc(experiments.id));
+  const rows = await ctx.db
+    .select({ experiment: experiments, campaign: campaigns })
+    .from(experiments)
+    .innerJoin(campaigns, eq(campaigns.id, experiments.campaignId))
+    .where(eq(experiments.programId, input.programId))
+    .orderBy(desc(experiments.id));
   return rows.map((r) => experimentView(r.experiment, r.campaign));
 }
 
@@ -154,11 +192,31 @@ export async function getExperimentResults({ ctx, input }: { ctx: ServiceContext
  * nothing beat every variant) the campaign is paused; without a winner it continues with
  * its own actions. Guarded on status so two stops cannot both apply.
  */
-async function stop(db: Database, experiment: ExperimentRow, campaign: CampaignRow, winner: string | null, reason: string, by: "api" | "cron", now: string, extra: unknown[] = []) {
+async function stop(
+  db: Database,
+  experiment: ExperimentRow,
+  campaign: CampaignRow,
+  winner: string | null,
+  reason: string,
+  by: "api" | "cron",
+  now: string,
+  extra: unknown[] = [],
+) {
   const definition = { ...experiment.definition, stop: { reason, by, at: now } };
   const statements = [
-    db.update(experiments).set({ status: "stopped", stoppedAt: now, winner, definition }).where(and(eq(experiments.id, experiment.id), eq(experiments.status, "running"))).returning({ id: experiments.id }),
-    ...(winner === "holdout" ? [db.update(campaigns).set({ status: "paused", updatedAt: now }).where(and(eq(campaigns.id, campaign.id), eq(campaigns.status, "active")))] : []),
+    db
+      .update(experiments)
+      .set({ status: "stopped", stoppedAt: now, winner, definition })
+      .where(and(eq(experiments.id, experiment.id), eq(experiments.status, "running")))
+      .returning({ id: experiments.id }),
+    ...(winner === "holdout"
+      ? [
+          db
+            .update(campaigns)
+            .set({ status: "paused", updatedAt: now })
+            .where(and(eq(campaigns.id, campaign.id), eq(campaigns.status, "active"))),
+        ]
+      : []),
     ...extra,
   ];
   const [updated] = (await db.batch(statements as never)) as unknown as [Array<{ id: string }>];
@@ -166,28 +224,49 @@ async function stop(db: Database, experiment: ExperimentRow, campaign: CampaignR
   return { ...experiment, status: "stopped" as const, stoppedAt: now, winner, definition };
 }
 
-export async function stopExperiment({ ctx, input }: { ctx: ServiceContext; input: { programId: string; experimentId: string; winner?: string } }) {
+export async function stopExperiment({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; experimentId: string; winner?: string };
+}) {
   const row = await requireExperiment(ctx.db, input.programId, input.experimentId);
-  if (row.experiment.status !== "running") throw new AppError("conflict", `Experiment already stopped (winner: ${row.experiment.winner ?? "none"})`);
+  if (row.experiment.status !== "running")
+    throw new AppError("conflict", `Experiment already stopped (winner: ${row.experiment.winner ?? "none"})`);
   const def = experimentDefinitionOf(row.experiment);
   const now = new Date();
   const results = computeResults(row.experiment, def, await groupSums(ctx.db, row.experiment, def), now);
   const groupKeys = results.groups.map((g) => g.key);
-  if (input.winner !== undefined && !groupKeys.includes(input.winner)) throw new AppError("invalid_request", `winner must be one of ${groupKeys.join(", ")}`);
+  if (input.winner !== undefined && !groupKeys.includes(input.winner))
+    throw new AppError("invalid_request", `winner must be one of ${groupKeys.join(", ")}`);
   const winner = input.winner ?? results.recommendation.winnerKey;
   const reason = input.winner !== undefined ? "manual_winner" : `manual:${results.recommendation.reason}`;
   const at = nowIso(now);
   const stopped = await stop(ctx.db, row.experiment, row.campaign, winner, reason, "api", at, [
-    auditStatement(ctx, { action: "experiment.stopped", entityType: "experiment", entityId: row.experiment.id, before: { status: "running" }, after: { status: "stopped", winner, reason } }),
+    auditStatement(ctx, {
+      action: "experiment.stopped",
+      entityType: "experiment",
+      entityId: row.experiment.id,
+      before: { status: "running" },
+      after: { status: "stopped", winner, reason },
+    }),
   ]);
   const [campaign] = await ctx.db.select().from(campaigns).where(eq(campaigns.id, row.campaign.id)).limit(1);
-  return { experiment: experimentView(stopped, campaign ?? row.campaign), results: { ...results, status: "stopped" as const, stoppedAt: at, winner } };
+  return {
+    experiment: experimentView(stopped, campaign ?? row.campaign),
+    results: { ...results, status: "stopped" as const, stoppedAt: at, winner },
+  };
 }
 
 /** Nightly: apply the stop rule to every running experiment (significant with enough sample, or past max duration). */
 export async function autoStopExperiments(env: Env, now: Date) {
   const db = database(env);
-  const rows = await db.select({ experiment: experiments, campaign: campaigns }).from(experiments).innerJoin(campaigns, eq(campaigns.id, experiments.campaignId)).where(eq(experiments.status, "running"));
+  const rows = await db
+    .select({ experiment: experiments, campaign: campaigns })
+    .from(experiments)
+    .innerJoin(campaigns, eq(campaigns.id, experiments.campaignId))
+    .where(eq(experiments.status, "running"));
   const out: Record<string, unknown> = {};
   for (const { experiment, campaign } of rows) {
     try {
@@ -195,7 +274,15 @@ export async function autoStopExperiments(env: Env, now: Date) {
       const results = computeResults(experiment, def, await groupSums(db, experiment, def), now);
       if (!results.stopRule.stop) continue;
       const winner = results.recommendation.winnerKey;
-      await stop(db, experiment, campaign, winner, `${results.stopRule.reason}:${results.recommendation.reason}`, "cron", now.toISOString());
+      await stop(
+        db,
+        experiment,
+        campaign,
+        winner,
+        `${results.stopRule.reason}:${results.recommendation.reason}`,
+        "cron",
+        now.toISOString(),
+      );
       out[experiment.id] = { winner, reason: results.stopRule.reason };
     } catch (err) {
       out[experiment.id] = { error: String(err) };

@@ -1,15 +1,15 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { feedback, members } from "../../schema";
+import { ledgerHooks } from "../ledger/hooks";
+import type { LedgerResult } from "../ledger/result";
 import type { ServiceContext } from "../lib/context";
 import { canonicalJson, sha256Hex } from "../lib/crypto";
 import { AppError, errorChainText } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { cursorPage } from "../lib/pagination";
 import { nowIso } from "../lib/time";
-import { ledgerHooks } from "../ledger/hooks";
-import type { LedgerResult } from "../ledger/result";
 import { memberLedger, writeRequest } from "./ledger";
 import { requireMemberRow } from "./members";
-import { cursorPage } from "../lib/pagination";
 
 export type FeedbackInput = { kind: "nps" | "survey" | "review"; score?: number; text?: string; tags?: string[] };
 type FeedbackRow = typeof feedback.$inferSelect;
@@ -29,7 +29,15 @@ const mergedTags = (tags: string[]) => sql`(SELECT json_group_array(value) FROM 
     ) GROUP BY value
   ) ORDER BY position LIMIT ${MAX_MEMBER_TAGS}))`;
 
-const view = (r: FeedbackRow) => ({ id: r.id, memberId: r.memberId, kind: r.kind, score: r.score, text: r.text, tags: r.tags, createdAt: r.createdAt });
+const view = (r: FeedbackRow) => ({
+  id: r.id,
+  memberId: r.memberId,
+  kind: r.kind,
+  score: r.score,
+  text: r.text,
+  tags: r.tags,
+  createdAt: r.createdAt,
+});
 
 /** The insert lost to a row with the same (program, request_key): a retry or a concurrent duplicate. */
 const isDuplicateKey = (err: unknown) => /UNIQUE constraint failed: feedback\.program_id, feedback\.request_key/i.test(errorChainText(err));
@@ -45,7 +53,13 @@ const isDuplicateKey = (err: unknown) => /UNIQUE constraint failed: feedback\.pr
  * row is answered; the earning is asked for again with the stored row, which the ledger
  * replays — or applies, when the first attempt died between the batch and the ledger call.
  */
-export async function submitFeedback({ ctx, input }: { ctx: ServiceContext; input: FeedbackInput & { programId: string; memberId: string; idempotencyKey: string } }) {
+export async function submitFeedback({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: FeedbackInput & { programId: string; memberId: string; idempotencyKey: string };
+}) {
   const { programId, memberId, idempotencyKey, ...body } = input;
   // Same scheme as ledger writes (operation:member:canonical body): the key reused for another member or body conflicts.
   const requestHash = await sha256Hex(`feedback:${memberId}:${canonicalJson(body)}`);
@@ -80,7 +94,11 @@ export async function submitFeedback({ ctx, input }: { ctx: ServiceContext; inpu
       ctx.db.insert(feedback).values(row),
       ctx.db
         .update(members)
-        .set({ ...(body.kind === "nps" ? { lastNps: row.score } : {}), ...(tags.length ? { feedbackTags: mergedTags(tags) } : {}), updatedAt: now })
+        .set({
+          ...(body.kind === "nps" ? { lastNps: row.score } : {}),
+          ...(tags.length ? { feedbackTags: mergedTags(tags) } : {}),
+          updatedAt: now,
+        })
         .where(and(eq(members.programId, programId), eq(members.id, memberId))),
     ]);
   } catch (err) {
@@ -101,7 +119,8 @@ async function replayFeedback(ctx: ServiceContext, req: { programId: string; ide
     .where(and(eq(feedback.programId, req.programId), eq(feedback.requestKey, req.idempotencyKey)))
     .limit(1);
   if (!stored) return null;
-  if (stored.requestHash !== req.requestHash) throw new AppError("idempotency_conflict", "This Idempotency-Key was already used with a different request");
+  if (stored.requestHash !== req.requestHash)
+    throw new AppError("idempotency_conflict", "This Idempotency-Key was already used with a different request");
   return { replayed: true, body: { ...view(stored), earning: await earnForFeedback(ctx, stored) } };
 }
 
@@ -109,19 +128,43 @@ async function replayFeedback(ctx: ServiceContext, req: { programId: string; ide
 async function earnForFeedback(ctx: ServiceContext, row: FeedbackRow) {
   if (!ledgerHooks.custom.activity) return null;
   const kind = row.kind === "review" ? "review" : "survey";
-  const body = { kind, occurredAt: row.createdAt, attributes: { feedbackId: row.id, feedbackKind: row.kind, ...(row.score === null ? {} : { score: row.score }) } };
-  const req = await writeRequest({ programId: row.programId, memberId: row.memberId, idempotencyKey: `feedback:${row.id}`, operation: "activity", body });
-  const result = (await memberLedger(ctx.env, row.programId, row.memberId).custom(req, "activity", body)) as LedgerResult<{ pointsEarned?: number }>;
+  const body = {
+    kind,
+    occurredAt: row.createdAt,
+    attributes: { feedbackId: row.id, feedbackKind: row.kind, ...(row.score === null ? {} : { score: row.score }) },
+  };
+  const req = await writeRequest({
+    programId: row.programId,
+    memberId: row.memberId,
+    idempotencyKey: `feedback:${row.id}`,
+    operation: "activity",
+    body,
+  });
+  const result = (await memberLedger(ctx.env, row.programId, row.memberId).custom(req, "activity", body)) as LedgerResult<{
+    pointsEarned?: number;
+  }>;
   if (!result.ok) return { pointsEarned: 0, error: { code: result.code, message: result.message } };
   return { pointsEarned: Number(result.body?.pointsEarned ?? 0) };
 }
 
-export async function listMemberFeedback({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string; limit: number; cursor?: string } }) {
+export async function listMemberFeedback({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; memberId: string; limit: number; cursor?: string };
+}) {
   await requireMemberRow(ctx, input.programId, input.memberId);
   const rows = await ctx.db
     .select()
     .from(feedback)
-    .where(and(eq(feedback.programId, input.programId), eq(feedback.memberId, input.memberId), input.cursor ? lt(feedback.id, input.cursor) : undefined))
+    .where(
+      and(
+        eq(feedback.programId, input.programId),
+        eq(feedback.memberId, input.memberId),
+        input.cursor ? lt(feedback.id, input.cursor) : undefined,
+      ),
+    )
     .orderBy(desc(feedback.id))
     .limit(input.limit + 1);
   return cursorPage(rows, input.limit, (r) => r.id, view);

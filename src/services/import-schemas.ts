@@ -5,7 +5,11 @@ export const ImportMemberRow = z
   .object({
     externalId: z.string().trim().min(1).max(128),
     email: z.email().max(254).optional(),
-    phone: z.string().trim().regex(/^\+?[0-9 ()-]{5,20}$/).optional(),
+    phone: z
+      .string()
+      .trim()
+      .regex(/^\+?[0-9 ()-]{5,20}$/)
+      .optional(),
     name: z.string().trim().min(1).max(200).optional(),
     birthday: z.iso.date().optional(),
     tags: z.array(z.string().trim().min(1).max(64)).max(50).optional(),
@@ -40,7 +44,11 @@ export function coerceCsvRecord(record: Record<string, string>): Record<string, 
     if (v === "") continue;
     if (k === "amount" || k === "quantity") out[k] = Number(v);
     else if (k === "consentEmail" || k === "consentSms") out[k] = v === "true" || v === "1";
-    else if (k === "tags") out[k] = v.split(/[|;]/).map((t) => t.trim()).filter(Boolean);
+    else if (k === "tags")
+      out[k] = v
+        .split(/[|;]/)
+        .map((t) => t.trim())
+        .filter(Boolean);
     else out[k] = v;
   }
   return out;

@@ -131,5 +131,9 @@ export async function kpiSeries({ ctx, input }: { ctx: ServiceContext; input: { 
 /** Today's figures computed live, as of now. */
 export async function kpisToday({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }) {
   const now = new Date();
-  return { day: now.toISOString().slice(0, 10), asOf: now.toISOString(), figures: kpiFigures(await kpiAggregates(ctx.db, input.programId, now)) };
+  return {
+    day: now.toISOString().slice(0, 10),
+    asOf: now.toISOString(),
+    figures: kpiFigures(await kpiAggregates(ctx.db, input.programId, now)),
+  };
 }

@@ -1,15 +1,21 @@
 import type { Context } from "hono";
-import { canonicalJson, sha256Hex } from "../lib/crypto";
-import type { AppBindings } from "../lib/context";
 import type { Env } from "../env";
 import type { MemberLedger, WriteRequest } from "../ledger/member-ledger";
 import { type LedgerResult, unwrap } from "../ledger/result";
+import type { AppBindings } from "../lib/context";
+import { canonicalJson, sha256Hex } from "../lib/crypto";
 
 export function memberLedger(env: Env, programId: string, memberId: string): DurableObjectStub<MemberLedger> {
   return env.MEMBER_LEDGER.get(env.MEMBER_LEDGER.idFromName(`${programId}:${memberId}`));
 }
 
-export async function writeRequest(input: { programId: string; memberId: string; idempotencyKey: string; operation: string; body: unknown }): Promise<WriteRequest> {
+export async function writeRequest(input: {
+  programId: string;
+  memberId: string;
+  idempotencyKey: string;
+  operation: string;
+  body: unknown;
+}): Promise<WriteRequest> {
   return {
     programId: input.programId,
     memberId: input.memberId,

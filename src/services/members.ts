@@ -5,9 +5,9 @@ import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId, randomBase32 } from "../lib/ids";
 import { nowIso } from "../lib/time";
-import { type MemberRow, type MemberView, toMemberView } from "./member-view";
 import { auditStatement } from "./audit";
 import { memberLedger } from "./ledger";
+import { type MemberRow, type MemberView, toMemberView } from "./member-view";
 import { referralStatement, rejectOverCap } from "./referrals";
 
 export type RegisterMemberInput = {
@@ -38,17 +38,29 @@ function view(row: { member: MemberRow; tierName: string | null; tierRank: numbe
 }
 
 /** One indexed read: member + tier name, scoped to the caller's program. */
-export async function getMember({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string; withSegments?: boolean } }) {
+export async function getMember({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; memberId: string; withSegments?: boolean };
+}) {
   const memberQuery = memberSelect(ctx)
     .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId)))
     .limit(1);
   // With segments: both reads in one batch, one round trip (the storefront's hot path).
   const [rows, segmentRows] = input.withSegments
-    ? await ctx.db.batch([memberQuery, ctx.db.select({ id: segmentMembers.segmentId }).from(segmentMembers).where(eq(segmentMembers.memberId, input.memberId))])
+    ? await ctx.db.batch([
+        memberQuery,
+        ctx.db.select({ id: segmentMembers.segmentId }).from(segmentMembers).where(eq(segmentMembers.memberId, input.memberId)),
+      ])
     : [await memberQuery, []];
   const [row] = rows;
   if (!row) throw notFound("Member");
-  return view(row, segmentRows.map((s) => s.id));
+  return view(
+    row,
+    segmentRows.map((s) => s.id),
+  );
 }
 
 export async function findMemberByExternalId({ ctx, input }: { ctx: ServiceContext; input: { programId: string; externalId: string } }) {
@@ -66,7 +78,11 @@ async function forgetCachedView(ctx: ServiceContext, programId: string, memberId
 
 /** The raw row, for services that need balances or flags; 404 outside the program. */
 export async function requireMemberRow(ctx: ServiceContext, programId: string, memberId: string): Promise<MemberRow> {
-  const [row] = await ctx.db.select().from(members).where(and(eq(members.programId, programId), eq(members.id, memberId))).limit(1);
+  const [row] = await ctx.db
+    .select()
+    .from(members)
+    .where(and(eq(members.programId, programId), eq(members.id, memberId)))
+    .limit(1);
   if (!row) throw notFound("Member");
   return row;
 }
@@ -82,7 +98,8 @@ export async function registerMember({ ctx, input }: { ctx: ServiceContext; inpu
     .from(members)
     .where(and(eq(members.programId, input.programId), eq(members.externalId, input.externalId)))
     .limit(1);
-  if (existing[0]) return { created: false, member: await getMember({ ctx, input: { programId: input.programId, memberId: existing[0].id } }) };
+  if (existing[0])
+    return { created: false, member: await getMember({ ctx, input: { programId: input.programId, memberId: existing[0].id } }) };
 
   const now = nowIso();
   const id = newId("mem");
@@ -116,9 +133,20 @@ export async function registerMember({ ctx, input }: { ctx: ServiceContext; inpu
     createdAt: now,
   });
   // With a referral code: the referrals row (fraud guards refuse with 409 referral_rejected).
-  const referralInsert = referral ? await referralStatement(ctx, { programId: input.programId, referrerId: referral.id, refereeId: id, email: input.email, phone: input.phone, now }) : null;
+  const referralInsert = referral
+    ? await referralStatement(ctx, {
+        programId: input.programId,
+        referrerId: referral.id,
+        refereeId: id,
+        email: input.email,
+        phone: input.phone,
+        now,
+      })
+    : null;
   // The event is only written if the member row was: guard it on the row's existence.
-  const [inserted] = await ctx.db.batch([insert.returning({ id: members.id }), event, ...(referralInsert ? [referralInsert.statement] : [])]).catch(rejectOverCap);
+  const [inserted] = await ctx.db
+    .batch([insert.returning({ id: members.id }), event, ...(referralInsert ? [referralInsert.statement] : [])])
+    .catch(rejectOverCap);
   if (inserted.length === 0) {
     // Lost a race with a concurrent registration of the same externalId: remove our event.
     await ctx.db.delete(outboxEvents).where(and(eq(outboxEvents.memberId, id), eq(outboxEvents.type, "member.created")));
@@ -137,9 +165,17 @@ async function resolveReferrer(ctx: ServiceContext, programId: string, code: str
   return referrer;
 }
 
-export type UpdateMemberInput = Partial<Omit<RegisterMemberInput, "externalId" | "referralCode" | "tags">> & { status?: "active" | "blocked" };
+export type UpdateMemberInput = Partial<Omit<RegisterMemberInput, "externalId" | "referralCode" | "tags">> & {
+  status?: "active" | "blocked";
+};
 
-export async function updateMember({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string; patch: UpdateMemberInput } }) {
+export async function updateMember({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; memberId: string; patch: UpdateMemberInput };
+}) {
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
   if (row.status === "erased") throw new AppError("conflict", "Member has been erased");
   const { consent, attributes, ...rest } = input.patch;
@@ -149,21 +185,42 @@ export async function updateMember({ ctx, input }: { ctx: ServiceContext; input:
       ...rest,
       ...(consent ? { consent: { ...row.consent, ...consent } } : {}),
       // Attributes merge; a null value removes the key.
-      ...(attributes ? { attributes: Object.fromEntries(Object.entries({ ...row.attributes, ...attributes }).filter(([, v]) => v !== null)) } : {}),
+      ...(attributes
+        ? { attributes: Object.fromEntries(Object.entries({ ...row.attributes, ...attributes }).filter(([, v]) => v !== null)) }
+        : {}),
       updatedAt: nowIso(),
     })
     .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId)));
   // Admin writes (blocking above all) are audited by field name only: no personal data in the log.
   const audit =
     ctx.principal?.scope === "admin"
-      ? [auditStatement(ctx, { action: input.patch.status === "blocked" && row.status !== "blocked" ? "member.blocked" : input.patch.status === "active" && row.status !== "active" ? "member.unblocked" : "member.updated", entityType: "member", entityId: row.id, before: { status: row.status }, after: { status: input.patch.status ?? row.status, fields: Object.keys(input.patch) } })]
+      ? [
+          auditStatement(ctx, {
+            action:
+              input.patch.status === "blocked" && row.status !== "blocked"
+                ? "member.blocked"
+                : input.patch.status === "active" && row.status !== "active"
+                  ? "member.unblocked"
+                  : "member.updated",
+            entityType: "member",
+            entityId: row.id,
+            before: { status: row.status },
+            after: { status: input.patch.status ?? row.status, fields: Object.keys(input.patch) },
+          }),
+        ]
       : [];
   await ctx.db.batch([update, ...audit]);
   await forgetCachedView(ctx, input.programId, row.id);
   return getMember({ ctx, input });
 }
 
-export async function changeTags({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string; add: string[]; remove: string[] } }) {
+export async function changeTags({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; memberId: string; add: string[]; remove: string[] };
+}) {
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
   const tags = [...new Set([...row.tags.filter((t) => !input.remove.includes(t)), ...input.add])];
   await ctx.db.update(members).set({ tags, updatedAt: nowIso() }).where(eq(members.id, row.id));
@@ -197,8 +254,23 @@ export async function eraseMember({ ctx, input }: { ctx: ServiceContext; input: 
       })
       .where(eq(members.id, row.id)),
     ctx.db.run(sql`UPDATE feedback SET text = NULL WHERE member_id = ${row.id}`),
-    ctx.db.insert(outboxEvents).values({ id: newId("evt"), programId: input.programId, memberId: row.id, type: "member.erased", payload: { memberId: row.id }, createdAt: now }),
-    auditStatement(ctx, { action: "member.erased", entityType: "member", entityId: row.id, before: { status: row.status }, after: { status: "erased" } }),
+    ctx.db
+      .insert(outboxEvents)
+      .values({
+        id: newId("evt"),
+        programId: input.programId,
+        memberId: row.id,
+        type: "member.erased",
+        payload: { memberId: row.id },
+        createdAt: now,
+      }),
+    auditStatement(ctx, {
+      action: "member.erased",
+      entityType: "member",
+      entityId: row.id,
+      before: { status: row.status },
+      after: { status: "erased" },
+    }),
   ]);
   await forgetCachedView(ctx, input.programId, row.id);
   return getMember({ ctx, input });

@@ -2,15 +2,15 @@ import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { members, messages, programs } from "../../schema";
 import type { Consent } from "../../schema/members";
 import { database } from "../db/client";
-import type { Env } from "../env";
-import { type Channel } from "../domain/campaigns/definition";
+import type { Channel } from "../domain/campaigns/definition";
 import { MESSAGE_MAX_ATTEMPTS, messageRetryDelayMs, recipientFor } from "../domain/campaigns/delivery";
+import type { Env } from "../env";
 import type { ServiceContext } from "../lib/context";
-import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
-import { mapLimit } from "./campaigns-fire";
-import { channelsOf } from "./campaigns-channels";
-import { requireCampaign } from "./campaigns";
 import { cursorPage } from "../lib/pagination";
+import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
+import { requireCampaign } from "./campaigns";
+import { channelsOf } from "./campaigns-channels";
+import { mapLimit } from "./campaigns-fire";
 import { outboundFetch, targetUrlProblem } from "./outbound";
 
 const CLAIM_LEASE_MS = 5 * 60_000;
@@ -18,8 +18,24 @@ const DELIVERY_TIMEOUT_MS = 10_000;
 const SEND_CONCURRENCY = 10;
 const MAX_ROUNDS = 10;
 
-type Claimed = { id: string; programId: string; campaignId: string | null; memberId: string; channel: Channel; body: string; attempts: number; createdAt: string };
-type Outcome = { id: string; status: "delivered" | "pending" | "failed" | "skipped_no_consent" | "skipped_no_endpoint"; attempts: number; nextAttemptAt: string | null; lastError: string | null; deliveredAt: string | null };
+type Claimed = {
+  id: string;
+  programId: string;
+  campaignId: string | null;
+  memberId: string;
+  channel: Channel;
+  body: string;
+  attempts: number;
+  createdAt: string;
+};
+type Outcome = {
+  id: string;
+  status: "delivered" | "pending" | "failed" | "skipped_no_consent" | "skipped_no_endpoint";
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  deliveredAt: string | null;
+};
 
 /**
  * Deliver due messages (every minute): claim a bounded page with a lease (so an overlapping
@@ -41,17 +57,38 @@ export async function deliverDueMessages(env: Env, now: Date, batchSize: number)
     if (claimed.length === 0) break;
     totals.claimed += claimed.length;
     const [memberRows, programRows] = await db.batch([
-      db.select({ id: members.id, externalId: members.externalId, email: members.email, phone: members.phone, status: members.status, consent: members.consent }).from(members).where(inArray(members.id, [...new Set(claimed.map((m) => m.memberId))])),
-      db.select({ id: programs.id, settings: programs.settings }).from(programs).where(inArray(programs.id, [...new Set(claimed.map((m) => m.programId))])),
+      db
+        .select({
+          id: members.id,
+          externalId: members.externalId,
+          email: members.email,
+          phone: members.phone,
+          status: members.status,
+          consent: members.consent,
+        })
+        .from(members)
+        .where(inArray(members.id, [...new Set(claimed.map((m) => m.memberId))])),
+      db
+        .select({ id: programs.id, settings: programs.settings })
+        .from(programs)
+        .where(inArray(programs.id, [...new Set(claimed.map((m) => m.programId))])),
     ]);
     const memberById = new Map(memberRows.map((m) => [m.id, m]));
     const channelsByProgram = new Map(programRows.map((p) => [p.id, channelsOf(p.settings)]));
-    const outcomes = await mapLimit(claimed, SEND_CONCURRENCY, (m) => attempt(env, m, memberById.get(m.memberId), channelsByProgram.get(m.programId) ?? {}, now));
+    const outcomes = await mapLimit(claimed, SEND_CONCURRENCY, (m) =>
+      attempt(env, m, memberById.get(m.memberId), channelsByProgram.get(m.programId) ?? {}, now),
+    );
     await db.batch(
       outcomes.map((o) =>
         db
           .update(messages)
-          .set({ status: o.status, attempts: o.attempts, nextAttemptAt: o.nextAttemptAt, lastError: o.lastError, deliveredAt: o.deliveredAt })
+          .set({
+            status: o.status,
+            attempts: o.attempts,
+            nextAttemptAt: o.nextAttemptAt,
+            lastError: o.lastError,
+            deliveredAt: o.deliveredAt,
+          })
           .where(and(eq(messages.id, o.id), eq(messages.status, "pending"))),
       ) as never,
     );
@@ -66,8 +103,21 @@ export async function deliverDueMessages(env: Env, now: Date, batchSize: number)
   return totals;
 }
 
-async function attempt(env: Env, m: Claimed, member: { id: string; externalId: string; email: string | null; phone: string | null; status: string; consent: Consent } | undefined, channels: ReturnType<typeof channelsOf>, now: Date): Promise<Outcome> {
-  const done = (status: Outcome["status"], lastError: string | null, attempts = m.attempts): Outcome => ({ id: m.id, status, attempts, nextAttemptAt: null, lastError, deliveredAt: status === "delivered" ? now.toISOString() : null });
+async function attempt(
+  env: Env,
+  m: Claimed,
+  member: { id: string; externalId: string; email: string | null; phone: string | null; status: string; consent: Consent } | undefined,
+  channels: ReturnType<typeof channelsOf>,
+  now: Date,
+): Promise<Outcome> {
+  const done = (status: Outcome["status"], lastError: string | null, attempts = m.attempts): Outcome => ({
+    id: m.id,
+    status,
+    attempts,
+    nextAttemptAt: null,
+    lastError,
+    deliveredAt: status === "delivered" ? now.toISOString() : null,
+  });
   if (!member || member.status !== "active") return done("failed", `member is ${member?.status ?? "missing"}`);
   if (member.consent?.[m.channel] !== true) return done("skipped_no_consent", `member withdrew consent to ${m.channel}`);
   const endpoint = channels[m.channel];
@@ -75,13 +125,27 @@ async function attempt(env: Env, m: Claimed, member: { id: string; externalId: s
   const urlProblem = targetUrlProblem(env, endpoint.url);
   if (urlProblem) return done("failed", `Not sent: ${urlProblem} (PUT /v1/channels/${m.channel} with a public https url)`);
 
-  const body = JSON.stringify({ id: m.id, type: "message", channel: m.channel, programId: m.programId, campaignId: m.campaignId, to: recipientFor(m.channel, member), body: m.body, createdAt: m.createdAt });
+  const body = JSON.stringify({
+    id: m.id,
+    type: "message",
+    channel: m.channel,
+    programId: m.programId,
+    campaignId: m.campaignId,
+    to: recipientFor(m.channel, member),
+    body: m.body,
+    createdAt: m.createdAt,
+  });
   const attempts = m.attempts + 1;
   let error: string;
   try {
     const res = await outboundFetch(env, endpoint.url, {
       method: "POST",
-      headers: { "content-type": "application/json", "user-agent": "LoyaltyEdge-Messages/1", "x-loyalty-message-id": m.id, [SIGNATURE_HEADER]: await signatureHeader([endpoint.secret], body, Math.floor(now.getTime() / 1000)) },
+      headers: {
+        "content-type": "application/json",
+        "user-agent": "LoyaltyEdge-Messages/1",
+        "x-loyalty-message-id": m.id,
+        [SIGNATURE_HEADER]: await signatureHeader([endpoint.secret], body, Math.floor(now.getTime() / 1000)),
+      },
       body,
       signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
     });
@@ -94,16 +158,36 @@ async function attempt(env: Env, m: Claimed, member: { id: string; externalId: s
   }
   const delay = messageRetryDelayMs(attempts);
   if (delay === null) return done("failed", `${error} after ${attempts} attempts`, attempts);
-  return { id: m.id, status: "pending", attempts, nextAttemptAt: new Date(now.getTime() + delay).toISOString(), lastError: error, deliveredAt: null };
+  return {
+    id: m.id,
+    status: "pending",
+    attempts,
+    nextAttemptAt: new Date(now.getTime() + delay).toISOString(),
+    lastError: error,
+    deliveredAt: null,
+  };
 }
 
 /** A campaign's messages with their delivery status, newest first, cursor-paged by id. */
-export async function listCampaignMessages({ ctx, input }: { ctx: ServiceContext; input: { programId: string; campaignId: string; status?: string; limit: number; cursor?: string } }) {
+export async function listCampaignMessages({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; campaignId: string; status?: string; limit: number; cursor?: string };
+}) {
   await requireCampaign(ctx.db, input.programId, input.campaignId);
   const rows = await ctx.db
     .select()
     .from(messages)
-    .where(and(eq(messages.programId, input.programId), eq(messages.campaignId, input.campaignId), input.status ? eq(messages.status, input.status as never) : undefined, input.cursor ? lt(messages.id, input.cursor) : undefined))
+    .where(
+      and(
+        eq(messages.programId, input.programId),
+        eq(messages.campaignId, input.campaignId),
+        input.status ? eq(messages.status, input.status as never) : undefined,
+        input.cursor ? lt(messages.id, input.cursor) : undefined,
+      ),
+    )
     .orderBy(desc(messages.id))
     .limit(input.limit + 1);
   const [summary] = await ctx.db.all<Record<string, number>>(sql`
@@ -112,7 +196,23 @@ export async function listCampaignMessages({ ctx, input }: { ctx: ServiceContext
     FROM messages WHERE campaign_id = ${input.campaignId} AND program_id = ${input.programId}`);
   return {
     summary: Object.fromEntries(Object.entries(summary ?? {}).map(([k, v]) => [k, Number(v ?? 0)])),
-    ...cursorPage(rows, input.limit, (m) => m.id, (m) => ({ id: m.id, memberId: m.memberId, channel: m.channel, body: m.body, status: m.status, attempts: m.attempts, nextAttemptAt: m.status === "pending" ? m.nextAttemptAt : null, lastError: m.lastError, createdAt: m.createdAt, deliveredAt: m.deliveredAt })),
+    ...cursorPage(
+      rows,
+      input.limit,
+      (m) => m.id,
+      (m) => ({
+        id: m.id,
+        memberId: m.memberId,
+        channel: m.channel,
+        body: m.body,
+        status: m.status,
+        attempts: m.attempts,
+        nextAttemptAt: m.status === "pending" ? m.nextAttemptAt : null,
+        lastError: m.lastError,
+        createdAt: m.createdAt,
+        deliveredAt: m.deliveredAt,
+      }),
+    ),
   };
 }
 

@@ -39,7 +39,10 @@ export function targetUrlProblem(env: Env, url: string): string | null {
 /** 400 invalid_request on `url` unless the Worker may send to it; call before anything is written. */
 export function assertTargetUrl(env: Env, url: string) {
   const problem = targetUrlProblem(env, url);
-  if (problem) throw new AppError("invalid_request", `Invalid request: url: ${problem}`, { fields: [{ path: "url", message: problem, code: "custom" }] });
+  if (problem)
+    throw new AppError("invalid_request", `Invalid request: url: ${problem}`, {
+      fields: [{ path: "url", message: problem, code: "custom" }],
+    });
 }
 
 export function outboundFetch(env: Env, url: string, init: RequestInit): Promise<Response> {

@@ -1,11 +1,11 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { members, orders, partnerEvents, programs } from "../../schema";
+import { ledgerHooks } from "../ledger/hooks";
+import type { LedgerResult } from "../ledger/result";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newSigningSecret } from "../lib/signing";
 import { nowIso } from "../lib/time";
-import { ledgerHooks } from "../ledger/hooks";
-import type { LedgerResult } from "../ledger/result";
 import { PartnerEvent } from "../routes/partner/schemas";
 import { auditStatement } from "./audit";
 import { memberLedger, writeRequest } from "./ledger";
@@ -43,7 +43,12 @@ export async function partnerSigningSecrets(ctx: ServiceContext, programId: stri
   const s = (row?.settings ?? {}) as PartnerSettings;
   const secrets: string[] = [];
   if (typeof s.partnerSigningSecret === "string") secrets.push(s.partnerSigningSecret);
-  if (typeof s.partnerSigningSecretPrevious === "string" && s.partnerSigningSecretPreviousUntil && s.partnerSigningSecretPreviousUntil > nowIso(now)) secrets.push(s.partnerSigningSecretPrevious);
+  if (
+    typeof s.partnerSigningSecretPrevious === "string" &&
+    s.partnerSigningSecretPreviousUntil &&
+    s.partnerSigningSecretPreviousUntil > nowIso(now)
+  )
+    secrets.push(s.partnerSigningSecretPrevious);
   return secrets;
 }
 
@@ -64,7 +69,12 @@ export async function rotatePartnerSigningSecret({ ctx, input }: { ctx: ServiceC
         updatedAt: nowIso(now),
       })
       .where(eq(programs.id, input.programId)),
-    auditStatement(ctx, { action: "program.partner_secret_rotated", entityType: "program", entityId: input.programId, after: { previousSecretValidUntil: previousUntil } }),
+    auditStatement(ctx, {
+      action: "program.partner_secret_rotated",
+      entityType: "program",
+      entityId: input.programId,
+      after: { previousSecretValidUntil: previousUntil },
+    }),
   ]);
   return { secret, previousSecretValidUntil: previousUntil };
 }
@@ -85,7 +95,11 @@ function validate(raw: unknown, index: number): Parsed {
       type,
       status: 400,
       replayed: false,
-      error: { code: "invalid_request", message: `Invalid event: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`, details: { fields } },
+      error: {
+        code: "invalid_request",
+        message: `Invalid event: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`,
+        details: { fields },
+      },
     },
   };
 }
@@ -121,16 +135,31 @@ async function applyEvent(ctx: ServiceContext, programId: string, index: number,
       return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).accrue(req, purchase));
     }
     case "refund": {
-      const [order] = await ctx.db.select({ memberId: orders.memberId }).from(orders).where(and(eq(orders.programId, programId), eq(orders.orderId, e.orderId))).limit(1);
+      const [order] = await ctx.db
+        .select({ memberId: orders.memberId })
+        .from(orders)
+        .where(and(eq(orders.programId, programId), eq(orders.orderId, e.orderId)))
+        .limit(1);
       if (!order) throw notFound("Order");
       const body = { amount: e.amount, reason: e.reason };
       const req = await writeRequest({ programId, memberId: order.memberId, idempotencyKey, operation: `refund:${e.orderId}`, body });
-      return fromLedger(index, e, await memberLedger(ctx.env, programId, order.memberId).refund(req, { orderId: e.orderId, amount: e.amount, reason: e.reason }));
+      return fromLedger(
+        index,
+        e,
+        await memberLedger(ctx.env, programId, order.memberId).refund(req, { orderId: e.orderId, amount: e.amount, reason: e.reason }),
+      );
     }
     case "activity": {
       // The activity operation belongs to the rules feature; without it the event is kept, not lost.
       if (!ledgerHooks.custom.activity) {
-        return { index, eventId: e.eventId, type: e.type, status: 202, replayed: false, result: { status: "unsupported", message: "Activity events are recorded but this deployment has no activity earning" } };
+        return {
+          index,
+          eventId: e.eventId,
+          type: e.type,
+          status: 202,
+          replayed: false,
+          result: { status: "unsupported", message: "Activity events are recorded but this deployment has no activity earning" },
+        };
       }
       const memberId = await resolveMember(ctx, programId, e);
       const body = { kind: e.kind, occurredAt: e.occurredAt, attributes: e.attributes };
@@ -145,11 +174,16 @@ async function applyEvent(ctx: ServiceContext, programId: string, index: number,
         .where(and(eq(members.programId, programId), eq(members.externalId, externalId)))
         .limit(1);
       if (!existing) {
-        const { created, member } = await registerMember({ ctx, input: { programId, externalId, tags, acquisitionChannel: "partner", ...profile } });
+        const { created, member } = await registerMember({
+          ctx,
+          input: { programId, externalId, tags, acquisitionChannel: "partner", ...profile },
+        });
         return { index, eventId: e.eventId, type: e.type, status: created ? 201 : 200, replayed: false, result: { created, member } };
       }
       const patch = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
-      let member = Object.keys(patch).length ? await updateMember({ ctx, input: { programId, memberId: existing.id, patch } }) : await getMember({ ctx, input: { programId, memberId: existing.id } });
+      let member = Object.keys(patch).length
+        ? await updateMember({ ctx, input: { programId, memberId: existing.id, patch } })
+        : await getMember({ ctx, input: { programId, memberId: existing.id } });
       if (tags?.length) member = await changeTags({ ctx, input: { programId, memberId: existing.id, add: tags, remove: [] } });
       return { index, eventId: e.eventId, type: e.type, status: 200, replayed: false, result: { created: false, member } };
     }
@@ -164,7 +198,10 @@ async function laneKeys(ctx: ServiceContext, programId: string, events: Array<{ 
   const refundOrders = [...new Set(events.flatMap(({ event }) => (event.type === "refund" ? [event.orderId] : [])))];
   const owners = new Map<string, string>();
   if (refundOrders.length) {
-    const rows = await ctx.db.select({ orderId: orders.orderId, memberId: orders.memberId }).from(orders).where(and(eq(orders.programId, programId), inArray(orders.orderId, refundOrders)));
+    const rows = await ctx.db
+      .select({ orderId: orders.orderId, memberId: orders.memberId })
+      .from(orders)
+      .where(and(eq(orders.programId, programId), inArray(orders.orderId, refundOrders)));
     for (const r of rows) owners.set(r.orderId, `m:${r.memberId}`);
   }
   const memberLane = (e: { memberId?: string; externalId?: string }) => (e.memberId ? `m:${e.memberId}` : `x:${e.externalId}`);
@@ -177,7 +214,13 @@ async function laneKeys(ctx: ServiceContext, programId: string, events: Array<{ 
 }
 
 /** Validate and apply partner events; one outcome per input, in input order. */
-export async function ingestPartnerEvents({ ctx, input }: { ctx: ServiceContext; input: { programId: string; events: unknown[] } }): Promise<EventOutcome[]> {
+export async function ingestPartnerEvents({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; events: unknown[] };
+}): Promise<EventOutcome[]> {
   const { programId } = input;
   const parsed = input.events.map(validate);
   const outcomes: EventOutcome[] = new Array(parsed.length);
@@ -203,7 +246,8 @@ export async function ingestPartnerEvents({ ctx, input }: { ctx: ServiceContext;
   const duplicates: Array<{ index: number; event: PartnerEvent }> = [];
   for (const v of valid) {
     const s = stored.get(v.event.eventId);
-    if (s) outcomes[v.index] = { index: v.index, eventId: v.event.eventId, type: s.type, status: s.status, replayed: true, result: s.result };
+    if (s)
+      outcomes[v.index] = { index: v.index, eventId: v.event.eventId, type: s.type, status: s.status, replayed: true, result: s.result };
     else if (firstIndex.has(v.event.eventId)) duplicates.push(v);
     else {
       firstIndex.set(v.event.eventId, v.index);
@@ -225,7 +269,16 @@ export async function ingestPartnerEvents({ ctx, input }: { ctx: ServiceContext;
       } catch (err) {
         if (err instanceof AppError) outcomes[index] = failed(index, event, err);
         else {
-          console.error(JSON.stringify({ level: "error", requestId: ctx.requestId, job: "partner.events", eventId: event.eventId, message: String(err), stack: (err as Error)?.stack }));
+          console.error(
+            JSON.stringify({
+              level: "error",
+              requestId: ctx.requestId,
+              job: "partner.events",
+              eventId: event.eventId,
+              message: String(err),
+              stack: (err as Error)?.stack,
+            }),
+          );
           outcomes[index] = failed(index, event, new AppError("internal_error", "Internal error; resending this event is safe"));
         }
       }
@@ -238,7 +291,11 @@ export async function ingestPartnerEvents({ ctx, input }: { ctx: ServiceContext;
   for (let i = 0; i < applied.length; i += 100) {
     await ctx.db
       .insert(partnerEvents)
-      .values(applied.slice(i, i + 100).map((o) => ({ programId, eventId: o.eventId!, type: o.type!, status: o.status, result: o.result ?? {}, createdAt: now })))
+      .values(
+        applied
+          .slice(i, i + 100)
+          .map((o) => ({ programId, eventId: o.eventId!, type: o.type!, status: o.status, result: o.result ?? {}, createdAt: now })),
+      )
       .onConflictDoNothing();
   }
   return outcomes;

@@ -1,7 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { apiKeys, programs } from "../../schema";
-import { sha256Hex } from "../lib/crypto";
 import type { Scope, ServiceContext } from "../lib/context";
+import { sha256Hex } from "../lib/crypto";
 import { notFound } from "../lib/errors";
 import { newId, randomBase32 } from "../lib/ids";
 import { newSigningSecret } from "../lib/signing";
@@ -44,7 +44,8 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
   const id = newId("prg");
   const keys = await Promise.all((["admin", "storefront", "partner"] as const).map((s) => mintKey(id, s, `default ${s}`)));
   // Partners sign inbound events with this (src/lib/signing.ts); rotate via the admin API.
-  const partnerSigningSecret = typeof input.settings?.partnerSigningSecret === "string" ? input.settings.partnerSigningSecret : newSigningSecret("psk");
+  const partnerSigningSecret =
+    typeof input.settings?.partnerSigningSecret === "string" ? input.settings.partnerSigningSecret : newSigningSecret("psk");
   await ctx.db.batch([
     ctx.db.insert(programs).values({
       id,
@@ -64,7 +65,12 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
     // Filed under the new program (whoever created it: a script has no key, so keyId is null).
     auditStatement(
       { ...ctx, principal: { programId: id, keyId: ctx.principal?.keyId ?? (null as unknown as string), scope: "admin" } },
-      { action: "program.created", entityType: "program", entityId: id, after: { name: input.name, keys: keys.map((k) => ({ id: k.row.id, scope: k.row.scope, prefix: k.row.prefix })) } },
+      {
+        action: "program.created",
+        entityType: "program",
+        entityId: id,
+        after: { name: input.name, keys: keys.map((k) => ({ id: k.row.id, scope: k.row.scope, prefix: k.row.prefix })) },
+      },
     ),
   ]);
   return {
@@ -81,5 +87,8 @@ export async function getProgram({ ctx, input }: { ctx: ServiceContext; input: {
 }
 
 export async function activeKeys(ctx: ServiceContext, programId: string) {
-  return ctx.db.select().from(apiKeys).where(and(eq(apiKeys.programId, programId), isNull(apiKeys.revokedAt)));
+  return ctx.db
+    .select()
+    .from(apiKeys)
+    .where(and(eq(apiKeys.programId, programId), isNull(apiKeys.revokedAt)));
 }

@@ -34,16 +34,39 @@ const rewardFields = {
   name: z.string().trim().min(1).max(200),
   kind: z.enum(rewardKinds),
   pointsCost: z.number().int("pointsCost must be a whole number").positive().max(1_000_000_000),
-  costMinor: z.number().int("costMinor is integer minor units").nonnegative().max(1_000_000_000_000).openapi({ description: "What one issue costs the program, in minor units" }),
+  costMinor: z
+    .number()
+    .int("costMinor is integer minor units")
+    .nonnegative()
+    .max(1_000_000_000_000)
+    .openapi({ description: "What one issue costs the program, in minor units" }),
   active: z.boolean(),
-  inventory: z.number().int().nonnegative().max(1_000_000_000).nullable().openapi({ description: "Total units available (null = unlimited)" }),
-  perMemberLimit: z.number().int().positive().max(1_000_000).nullable().openapi({ description: "Coupons one member may hold or have used (cancelled ones do not count); null = no limit" }),
+  inventory: z
+    .number()
+    .int()
+    .nonnegative()
+    .max(1_000_000_000)
+    .nullable()
+    .openapi({ description: "Total units available (null = unlimited)" }),
+  perMemberLimit: z
+    .number()
+    .int()
+    .positive()
+    .max(1_000_000)
+    .nullable()
+    .openapi({ description: "Coupons one member may hold or have used (cancelled ones do not count); null = no limit" }),
   tierIds: z.array(z.string().min(1).max(64)).max(50).openapi({ description: "Tiers allowed to redeem; empty = all members" }),
   startsAt: Iso().nullable(),
   endsAt: Iso().nullable(),
   couponValidDays: z.number().int().positive().max(3650).nullable(),
   description: z.string().trim().max(2000).nullable(),
-  value: z.number().int().positive().max(1_000_000_000_000).nullable().openapi({ description: "coupon_percent: percent off (1–100); fixed_discount: minor units off" }),
+  value: z
+    .number()
+    .int()
+    .positive()
+    .max(1_000_000_000_000)
+    .nullable()
+    .openapi({ description: "coupon_percent: percent off (1–100); fixed_discount: minor units off" }),
   productSku: z.string().trim().min(1).max(128).nullable(),
 };
 
@@ -53,7 +76,17 @@ export const RewardCreateBody = z
   .required({ name: true, kind: true, pointsCost: true })
   .strict()
   .openapi("RewardCreate", {
-    example: { name: "10% off your next order", kind: "coupon_percent", value: 10, pointsCost: 500, costMinor: 300, inventory: 1000, perMemberLimit: 2, couponValidDays: 30, tierIds: [] },
+    example: {
+      name: "10% off your next order",
+      kind: "coupon_percent",
+      value: 10,
+      pointsCost: 500,
+      costMinor: 300,
+      inventory: 1000,
+      perMemberLimit: 2,
+      couponValidDays: 30,
+      tierIds: [],
+    },
   });
 
 export const RewardPatchBody = z
@@ -165,7 +198,8 @@ const inputOf = (v: RewardView): RewardInput => ({
 /** Cross-field rules a zod object cannot express per field: what each kind needs. */
 export function rewardProblems(r: RewardInput): string[] {
   const problems: string[] = [];
-  if (r.kind === "coupon_percent" && (r.value === null || r.value < 1 || r.value > 100)) problems.push("value: coupon_percent needs value between 1 and 100 (percent off)");
+  if (r.kind === "coupon_percent" && (r.value === null || r.value < 1 || r.value > 100))
+    problems.push("value: coupon_percent needs value between 1 and 100 (percent off)");
   if (r.kind === "fixed_discount" && r.value === null) problems.push("value: fixed_discount needs value (minor units off)");
   if (r.kind === "free_product" && !r.productSku) problems.push("productSku: free_product needs the product's SKU");
   if (r.startsAt && r.endsAt && Date.parse(r.startsAt) >= Date.parse(r.endsAt)) problems.push("endsAt: must be after startsAt");
@@ -176,12 +210,20 @@ async function validated(ctx: ServiceContext, programId: string, r: RewardInput)
   const problems = rewardProblems(r);
   const tierIds = [...new Set(r.tierIds)];
   if (tierIds.length > 0) {
-    const found = await ctx.db.select({ id: tiers.id }).from(tiers).where(and(eq(tiers.programId, programId), inArray(tiers.id, tierIds)));
+    const found = await ctx.db
+      .select({ id: tiers.id })
+      .from(tiers)
+      .where(and(eq(tiers.programId, programId), inArray(tiers.id, tierIds)));
     const unknown = tierIds.filter((id) => !found.some((f) => f.id === id));
     if (unknown.length) problems.push(`tierIds: unknown tier(s) ${unknown.join(", ")}`);
   }
   if (problems.length) throw new AppError("invalid_request", `Invalid reward: ${problems.join("; ")}`, { problems });
-  return { ...r, tierIds, startsAt: r.startsAt && new Date(r.startsAt).toISOString(), endsAt: r.endsAt && new Date(r.endsAt).toISOString() };
+  return {
+    ...r,
+    tierIds,
+    startsAt: r.startsAt && new Date(r.startsAt).toISOString(),
+    endsAt: r.endsAt && new Date(r.endsAt).toISOString(),
+  };
 }
 
 const definitionFrom = (r: RewardInput): RewardDefinition => ({
@@ -197,12 +239,22 @@ const definitionFrom = (r: RewardInput): RewardDefinition => ({
 });
 
 export async function requireReward(ctx: ServiceContext, programId: string, rewardId: string): Promise<RewardRow> {
-  const [row] = await ctx.db.select().from(rewards).where(and(eq(rewards.programId, programId), eq(rewards.id, rewardId))).limit(1);
+  const [row] = await ctx.db
+    .select()
+    .from(rewards)
+    .where(and(eq(rewards.programId, programId), eq(rewards.id, rewardId)))
+    .limit(1);
   if (!row) throw notFound("Reward");
   return row;
 }
 
-export async function createReward({ ctx, input }: { ctx: ServiceContext; input: { programId: string; body: z.infer<typeof RewardCreateBody> } }) {
+export async function createReward({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; body: z.infer<typeof RewardCreateBody> };
+}) {
   const b = input.body;
   const reward = await validated(ctx, input.programId, {
     name: b.name,
@@ -235,7 +287,10 @@ export async function createReward({ ctx, input }: { ctx: ServiceContext; input:
     updatedAt: now,
   };
   const view = toRewardView(row);
-  await ctx.db.batch([ctx.db.insert(rewards).values(row), auditStatement(ctx, { action: "reward.created", entityType: "reward", entityId: row.id, after: view })]);
+  await ctx.db.batch([
+    ctx.db.insert(rewards).values(row),
+    auditStatement(ctx, { action: "reward.created", entityType: "reward", entityId: row.id, after: view }),
+  ]);
   return view;
 }
 
@@ -257,15 +312,22 @@ export async function getReward({ ctx, input }: { ctx: ServiceContext; input: { 
  * the remaining stock by the same difference, relatively, so redemptions landing at the same
  * time are not lost; the CHECK (remaining ≥ 0) refuses a total below what is already issued.
  */
-export async function updateReward({ ctx, input }: { ctx: ServiceContext; input: { programId: string; rewardId: string; patch: z.infer<typeof RewardPatchBody> } }) {
+export async function updateReward({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; rewardId: string; patch: z.infer<typeof RewardPatchBody> };
+}) {
   const before = await requireReward(ctx, input.programId, input.rewardId);
   const beforeView = toRewardView(before);
   const next = await validated(ctx, input.programId, { ...inputOf(beforeView), ...input.patch });
   const now = nowIso();
   const oldTotal = beforeView.inventory;
-  let remaining: unknown = undefined;
+  let remaining: unknown;
   if (next.inventory === null) remaining = null;
-  else if (oldTotal === null) remaining = sql`${next.inventory} - (SELECT COUNT(*) FROM coupons WHERE reward_id = ${before.id} AND status <> 'cancelled')`;
+  else if (oldTotal === null)
+    remaining = sql`${next.inventory} - (SELECT COUNT(*) FROM coupons WHERE reward_id = ${before.id} AND status <> 'cancelled')`;
   else if (next.inventory !== oldTotal) remaining = sql`${rewards.inventoryRemaining} + ${next.inventory - oldTotal}`;
   const update = ctx.db
     .update(rewards)
@@ -282,7 +344,10 @@ export async function updateReward({ ctx, input }: { ctx: ServiceContext; input:
     .where(eq(rewards.id, before.id))
     .returning();
   try {
-    const [[row]] = await ctx.db.batch([update, auditStatement(ctx, { action: "reward.updated", entityType: "reward", entityId: before.id, before: beforeView, after: next })]);
+    const [[row]] = await ctx.db.batch([
+      update,
+      auditStatement(ctx, { action: "reward.updated", entityType: "reward", entityId: before.id, before: beforeView, after: next }),
+    ]);
     return toRewardView(row);
   } catch (err) {
     if (/rewards_inventory_ck|CHECK constraint failed/i.test(errorText(err))) {
@@ -297,10 +362,16 @@ export async function deleteReward({ ctx, input }: { ctx: ServiceContext; input:
   const before = await requireReward(ctx, input.programId, input.rewardId);
   const [{ n }] = await ctx.db.select({ n: count() }).from(coupons).where(eq(coupons.rewardId, before.id));
   if (n > 0) throw new AppError("conflict", `${n} coupons were issued for this reward; deactivate it with PATCH {"active": false} instead`);
-  await ctx.db.batch([ctx.db.delete(rewards).where(eq(rewards.id, before.id)), auditStatement(ctx, { action: "reward.deleted", entityType: "reward", entityId: before.id, before: toRewardView(before) })]);
+  await ctx.db.batch([
+    ctx.db.delete(rewards).where(eq(rewards.id, before.id)),
+    auditStatement(ctx, { action: "reward.deleted", entityType: "reward", entityId: before.id, before: toRewardView(before) }),
+  ]);
 }
 
-export type Ineligibility = { code: "not_available" | "tier_restricted" | "out_of_stock" | "limit_reached" | "member_inactive"; message: string };
+export type Ineligibility = {
+  code: "not_available" | "tier_restricted" | "out_of_stock" | "limit_reached" | "member_inactive";
+  message: string;
+};
 
 /** Active and inside its window at `now`; otherwise why not. */
 export function availabilityProblem(row: RewardRow, now: string): string | null {
@@ -312,7 +383,12 @@ export function availabilityProblem(row: RewardRow, now: string): string | null 
 }
 
 /** Why a member may not redeem a reward (ignoring points), or null: the planner and the catalog share this. */
-export function ineligibility(row: RewardRow, member: { status: string; tierId: string | null }, issuedToMember: number, now: string): Ineligibility | null {
+export function ineligibility(
+  row: RewardRow,
+  member: { status: string; tierId: string | null },
+  issuedToMember: number,
+  now: string,
+): Ineligibility | null {
   const d = definitionOf(row);
   const unavailable = availabilityProblem(row, now);
   if (unavailable) return { code: "not_available", message: unavailable };
@@ -321,9 +397,13 @@ export function ineligibility(row: RewardRow, member: { status: string; tierId: 
     return { code: "tier_restricted", message: `Reward ${row.name} is restricted to members of tier(s) ${d.tierIds.join(", ")}` };
   }
   if (d.perMemberLimit !== null && issuedToMember >= d.perMemberLimit) {
-    return { code: "limit_reached", message: `Reward ${row.name} is limited to ${d.perMemberLimit} per member; this member already has ${issuedToMember}` };
+    return {
+      code: "limit_reached",
+      message: `Reward ${row.name} is limited to ${d.perMemberLimit} per member; this member already has ${issuedToMember}`,
+    };
   }
-  if (row.inventoryRemaining !== null && row.inventoryRemaining <= 0) return { code: "out_of_stock", message: `Reward ${row.name} is out of stock` };
+  if (row.inventoryRemaining !== null && row.inventoryRemaining <= 0)
+    return { code: "out_of_stock", message: `Reward ${row.name} is out of stock` };
   return null;
 }
 
@@ -344,7 +424,11 @@ export async function listMemberRewards({ ctx, input }: { ctx: ServiceContext; i
   const member = await requireMemberRow(ctx, input.programId, input.memberId);
   const now = nowIso();
   const [rows, used] = await ctx.db.batch([
-    ctx.db.select().from(rewards).where(and(eq(rewards.programId, input.programId), eq(rewards.active, true))).orderBy(asc(rewards.pointsCost), asc(rewards.id)),
+    ctx.db
+      .select()
+      .from(rewards)
+      .where(and(eq(rewards.programId, input.programId), eq(rewards.active, true)))
+      .orderBy(asc(rewards.pointsCost), asc(rewards.id)),
     ctx.db
       .select({ rewardId: coupons.rewardId, n: count() })
       .from(coupons)
@@ -367,6 +451,7 @@ export async function listMemberRewards({ ctx, input }: { ctx: ServiceContext; i
 /** The messages of an error and its causes (libSQL wraps the SQLite error). */
 export function errorText(err: unknown): string {
   let text = "";
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) text += ` ${(e as Error).message ?? String(e)}`;
+  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
+    text += ` ${(e as Error).message ?? String(e)}`;
   return text;
 }

@@ -6,9 +6,9 @@ import { compileSegmentRuleToSql, memberSqlFields, parseSegmentRule, type Segmen
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { cursorPage } from "../lib/pagination";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
-import { cursorPage } from "../lib/pagination";
 
 /** Keeps the nightly recompute bounded: one set-based batch per segment. */
 export const MAX_SEGMENTS_PER_PROGRAM = 100;
@@ -44,7 +44,11 @@ function validRule(input: unknown): SegmentRule {
 }
 
 async function requireSegment(db: Database, programId: string, segmentId: string): Promise<SegmentRow> {
-  const [row] = await db.select().from(segments).where(and(eq(segments.programId, programId), eq(segments.id, segmentId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(segments)
+    .where(and(eq(segments.programId, programId), eq(segments.id, segmentId)))
+    .limit(1);
   if (!row) throw notFound("Segment");
   return row;
 }
@@ -56,7 +60,12 @@ async function requireSegment(db: Database, programId: string, segmentId: string
  * longer match, add the ones who newly do (members who stay keep their added_at), then store
  * the count. Run them in one batch. Erased members are never in a segment.
  */
-export function membershipStatements(db: Database, segment: Pick<SegmentRow, "id" | "programId">, rule: SegmentRule, now: string): Statement[] {
+export function membershipStatements(
+  db: Database,
+  segment: Pick<SegmentRow, "id" | "programId">,
+  rule: SegmentRule,
+  now: string,
+): Statement[] {
   const where = fragmentSql(compileSegmentRuleToSql(rule, memberSqlFields({ now, alias: "m" })));
   const matching = sql`SELECT m.id FROM members m WHERE m.program_id = ${segment.programId} AND m.status <> 'erased' AND ${where}`;
   return [
@@ -73,7 +82,12 @@ export type RecomputedSegment = { id: string; memberCount: number; computedAt: s
 /** Recompute every custom segment of a program (the nightly job), one batch per segment. */
 export async function recomputeProgramSegments(db: Database, programId: string, now: Date): Promise<RecomputedSegment[]> {
   const at = now.toISOString();
-  const rows = await db.select().from(segments).where(eq(segments.programId, programId)).orderBy(asc(segments.id)).limit(MAX_SEGMENTS_PER_PROGRAM);
+  const rows = await db
+    .select()
+    .from(segments)
+    .where(eq(segments.programId, programId))
+    .orderBy(asc(segments.id))
+    .limit(MAX_SEGMENTS_PER_PROGRAM);
   const out: RecomputedSegment[] = [];
   for (const row of rows) {
     const parsed = parseSegmentRule(row.rule);
@@ -93,7 +107,13 @@ export async function recomputeProgramSegments(db: Database, programId: string, 
 export type SegmentInput = { name: string; description?: string | null; rule: unknown };
 
 /** Create a segment and compute its membership right away, with the audit row, in one batch. */
-export async function createSegment({ ctx, input }: { ctx: ServiceContext; input: SegmentInput & { programId: string } }): Promise<SegmentView> {
+export async function createSegment({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: SegmentInput & { programId: string };
+}): Promise<SegmentView> {
   const rule = validRule(input.rule);
   const [{ n }] = await ctx.db.select({ n: count() }).from(segments).where(eq(segments.programId, input.programId));
   if (n >= MAX_SEGMENTS_PER_PROGRAM) throw new AppError("limit_reached", `A program may have at most ${MAX_SEGMENTS_PER_PROGRAM} segments`);
@@ -112,7 +132,12 @@ export async function createSegment({ ctx, input }: { ctx: ServiceContext; input
   await ctx.db.batch([
     ctx.db.insert(segments).values(row),
     ...membershipStatements(ctx.db, row, rule, now),
-    auditStatement(ctx, { action: "segment.create", entityType: "segment", entityId: row.id, after: { name: row.name, description: row.description, rule } }),
+    auditStatement(ctx, {
+      action: "segment.create",
+      entityType: "segment",
+      entityId: row.id,
+      after: { name: row.name, description: row.description, rule },
+    }),
   ]);
   return view(await requireSegment(ctx.db, input.programId, row.id));
 }
@@ -132,7 +157,13 @@ export async function getSegment({ ctx, input }: { ctx: ServiceContext; input: {
 }
 
 /** Change name, description or rule; a new rule recomputes membership in the same batch. */
-export async function updateSegment({ ctx, input }: { ctx: ServiceContext; input: { programId: string; segmentId: string; patch: Partial<SegmentInput> } }) {
+export async function updateSegment({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; segmentId: string; patch: Partial<SegmentInput> };
+}) {
   const before = await requireSegment(ctx.db, input.programId, input.segmentId);
   const rule = input.patch.rule === undefined ? undefined : validRule(input.patch.rule);
   const now = nowIso();
@@ -143,14 +174,21 @@ export async function updateSegment({ ctx, input }: { ctx: ServiceContext; input
     updatedAt: now,
   };
   await ctx.db.batch([
-    ctx.db.update(segments).set(set).where(and(eq(segments.programId, input.programId), eq(segments.id, before.id))),
+    ctx.db
+      .update(segments)
+      .set(set)
+      .where(and(eq(segments.programId, input.programId), eq(segments.id, before.id))),
     ...(rule ? membershipStatements(ctx.db, before, rule, now) : []),
     auditStatement(ctx, {
       action: "segment.update",
       entityType: "segment",
       entityId: before.id,
       before: { name: before.name, description: before.description, rule: before.rule },
-      after: { name: set.name ?? before.name, description: set.description === undefined ? before.description : set.description, rule: rule ?? before.rule },
+      after: {
+        name: set.name ?? before.name,
+        description: set.description === undefined ? before.description : set.description,
+        rule: rule ?? before.rule,
+      },
     }),
   ]);
   return view(await requireSegment(ctx.db, input.programId, before.id));
@@ -161,7 +199,12 @@ export async function deleteSegment({ ctx, input }: { ctx: ServiceContext; input
   await ctx.db.batch([
     ctx.db.delete(segmentMembers).where(eq(segmentMembers.segmentId, before.id)),
     ctx.db.delete(segments).where(and(eq(segments.programId, input.programId), eq(segments.id, before.id))),
-    auditStatement(ctx, { action: "segment.delete", entityType: "segment", entityId: before.id, before: { name: before.name, description: before.description, rule: before.rule } }),
+    auditStatement(ctx, {
+      action: "segment.delete",
+      entityType: "segment",
+      entityId: before.id,
+      before: { name: before.name, description: before.description, rule: before.rule },
+    }),
   ]);
 }
 
@@ -169,7 +212,10 @@ export async function deleteSegment({ ctx, input }: { ctx: ServiceContext; input
 export async function recomputeSegment({ ctx, input }: { ctx: ServiceContext; input: { programId: string; segmentId: string } }) {
   const row = await requireSegment(ctx.db, input.programId, input.segmentId);
   const parsed = parseSegmentRule(row.rule);
-  if (!parsed.ok) throw new AppError("conflict", `The stored rule no longer validates; update it first: ${parsed.errors.join("; ")}`, { errors: parsed.errors });
+  if (!parsed.ok)
+    throw new AppError("conflict", `The stored rule no longer validates; update it first: ${parsed.errors.join("; ")}`, {
+      errors: parsed.errors,
+    });
   const now = nowIso();
   await ctx.db.batch([
     ...(membershipStatements(ctx.db, row, parsed.rule, now) as [Statement, ...Statement[]]),
@@ -179,7 +225,13 @@ export async function recomputeSegment({ ctx, input }: { ctx: ServiceContext; in
 }
 
 /** A page of a segment's members in member-id order; the cursor is the last member id. */
-export async function listSegmentMembers({ ctx, input }: { ctx: ServiceContext; input: { programId: string; segmentId: string; limit: number; cursor?: string } }) {
+export async function listSegmentMembers({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; segmentId: string; limit: number; cursor?: string };
+}) {
   const segment = await requireSegment(ctx.db, input.programId, input.segmentId);
   const rows = await ctx.db
     .select({
@@ -193,7 +245,13 @@ export async function listSegmentMembers({ ctx, input }: { ctx: ServiceContext; 
     })
     .from(segmentMembers)
     .innerJoin(members, eq(members.id, segmentMembers.memberId))
-    .where(and(eq(segmentMembers.segmentId, segment.id), eq(segmentMembers.programId, input.programId), input.cursor ? gt(segmentMembers.memberId, input.cursor) : undefined))
+    .where(
+      and(
+        eq(segmentMembers.segmentId, segment.id),
+        eq(segmentMembers.programId, input.programId),
+        input.cursor ? gt(segmentMembers.memberId, input.cursor) : undefined,
+      ),
+    )
     .orderBy(asc(segmentMembers.memberId))
     .limit(input.limit + 1);
   return cursorPage(rows, input.limit, (r) => r.memberId);

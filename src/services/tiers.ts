@@ -73,6 +73,10 @@ export const windowStartSql = (programId: string, now: string) => sql`(
 export const windowStart = (now: string, ladder: Tier[]) => addDays(now, -windowDaysOf(ladder));
 
 export async function findTierRow(db: Database, programId: string, tierId: string) {
-  const [row] = await db.select().from(tiers).where(and(eq(tiers.programId, programId), eq(tiers.id, tierId))).limit(1);
+  const [row] = await db
+    .select()
+    .from(tiers)
+    .where(and(eq(tiers.programId, programId), eq(tiers.id, tierId)))
+    .limit(1);
   return row;
 }

@@ -10,7 +10,13 @@ export async function hasActiveRule(db: Database, programId: string, trigger: st
   const [row] = await db
     .select({ id: earningRules.id })
     .from(earningRules)
-    .where(and(eq(earningRules.programId, programId), eq(earningRules.active, true), sql`json_extract(${earningRules.definition}, '$.trigger.type') = ${trigger}`))
+    .where(
+      and(
+        eq(earningRules.programId, programId),
+        eq(earningRules.active, true),
+        sql`json_extract(${earningRules.definition}, '$.trigger.type') = ${trigger}`,
+      ),
+    )
     .limit(1);
   return Boolean(row);
 }
@@ -19,8 +25,17 @@ export async function hasActiveRule(db: Database, programId: string, trigger: st
  * Award a trigger's rules (signup, birthday) through the member's ledger, exactly once per
  * occurrence: the idempotency key names the occurrence, so a retry or a second run is a replay.
  */
-export async function awardTrigger(env: Env, input: { programId: string; memberId: string; kind: "signup" | "birthday"; occurrence: string }): Promise<LedgerResult> {
+export async function awardTrigger(
+  env: Env,
+  input: { programId: string; memberId: string; kind: "signup" | "birthday"; occurrence: string },
+): Promise<LedgerResult> {
   const body = { kind: input.kind };
-  const req = await writeRequest({ programId: input.programId, memberId: input.memberId, idempotencyKey: `${input.kind}:${input.memberId}:${input.occurrence}`, operation: "activity", body });
+  const req = await writeRequest({
+    programId: input.programId,
+    memberId: input.memberId,
+    idempotencyKey: `${input.kind}:${input.memberId}:${input.occurrence}`,
+    operation: "activity",
+    body,
+  });
   return (await memberLedger(env, input.programId, input.memberId).custom(req, "activity", body)) as LedgerResult;
 }

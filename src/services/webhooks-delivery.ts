@@ -1,11 +1,11 @@
 import { and, asc, eq, inArray, sql } from "drizzle-orm";
 import { outboxCursors, webhookDeliveries, webhooks } from "../../schema";
-import { database, type Database } from "../db/client";
+import { type Database, database } from "../db/client";
 import { sqlId } from "../db/sql-id";
 import type { Env } from "../env";
 import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
-import { outboundFetch, targetUrlProblem } from "./outbound";
 import { nowIso } from "../lib/time";
+import { outboundFetch, targetUrlProblem } from "./outbound";
 
 /**
  * Outbound webhooks: outbox → deliveries → signed HTTP POSTs, at least once.
@@ -66,10 +66,15 @@ export async function dispatchOutbox(env: Env, now: Date, batchSize: number) {
   let events = 0;
   let deliveries = 0;
   for (let round = 0; round < DISPATCH_ROUNDS; round++) {
-    const [cursor] = await db.select({ position: outboxCursors.position }).from(outboxCursors).where(eq(outboxCursors.consumer, WEBHOOK_CURSOR));
+    const [cursor] = await db
+      .select({ position: outboxCursors.position })
+      .from(outboxCursors)
+      .where(eq(outboxCursors.consumer, WEBHOOK_CURSOR));
     const position = cursor?.position ?? "0";
     const from = Number(position);
-    const page = await db.all<{ rid: number }>(sql`SELECT rowid AS rid FROM outbox_events WHERE rowid > ${from} ORDER BY rowid LIMIT ${batchSize}`);
+    const page = await db.all<{ rid: number }>(
+      sql`SELECT rowid AS rid FROM outbox_events WHERE rowid > ${from} ORDER BY rowid LIMIT ${batchSize}`,
+    );
     if (page.length === 0) break;
     const last = Number(page[page.length - 1].rid);
     const [inserted] = await db.batch([
@@ -122,12 +127,18 @@ export async function sweepDueDeliveries(env: Env, now: Date, batchSize: number)
   if (claimed.length === 0) return { claimed: 0 };
   if (queue) {
     for (let i = 0; i < claimed.length; i += 100) {
-      await queue.sendBatch(claimed.slice(i, i + 100).map((c) => ({ body: { deliveryId: c.id } satisfies WebhookMessage, contentType: "json" as const })));
+      await queue.sendBatch(
+        claimed.slice(i, i + 100).map((c) => ({ body: { deliveryId: c.id } satisfies WebhookMessage, contentType: "json" as const })),
+      );
     }
     return { claimed: claimed.length, enqueued: claimed.length };
   }
   const outcomes = await mapLimit(claimed, SEND_CONCURRENCY, (c) => attemptDelivery(env, c.id, now));
-  return { claimed: claimed.length, delivered: outcomes.filter((o) => o.outcome === "delivered").length, failed: outcomes.filter((o) => o.outcome === "retry" || o.outcome === "failed").length };
+  return {
+    claimed: claimed.length,
+    delivered: outcomes.filter((o) => o.outcome === "delivered").length,
+    failed: outcomes.filter((o) => o.outcome === "retry" || o.outcome === "failed").length,
+  };
 }
 
 /** Queue consumer: one attempt per message; the database, not the queue, schedules retries. */
@@ -138,7 +149,9 @@ export async function consumeWebhookBatch(batch: MessageBatch<WebhookMessage>, e
       message.ack();
     } catch (err) {
       // Recording failed (database unreachable): let the queue retry; the lease covers us otherwise.
-      console.error(JSON.stringify({ level: "error", job: "webhooks.consume", deliveryId: message.body?.deliveryId, message: String(err) }));
+      console.error(
+        JSON.stringify({ level: "error", job: "webhooks.consume", deliveryId: message.body?.deliveryId, message: String(err) }),
+      );
       message.retry({ delaySeconds: 30 });
     }
   });
@@ -147,7 +160,10 @@ export async function consumeWebhookBatch(batch: MessageBatch<WebhookMessage>, e
 export type AttemptOutcome = { outcome: "delivered" | "retry" | "failed" | "skipped"; statusCode?: number | null; error?: string | null };
 
 /** The secrets a webhook signs with now: the current one, plus the previous during a rotation overlap. */
-export function signingSecrets(w: { secret: string; previousSecret: string | null; previousSecretUntil: string | null }, now: Date): string[] {
+export function signingSecrets(
+  w: { secret: string; previousSecret: string | null; previousSecretUntil: string | null },
+  now: Date,
+): string[] {
   return w.previousSecret && w.previousSecretUntil && w.previousSecretUntil > nowIso(now) ? [w.secret, w.previousSecret] : [w.secret];
 }
 
@@ -211,7 +227,14 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
     await db.batch([
       db
         .update(webhookDeliveries)
-        .set({ status: "delivered", attempts: attempt, deliveredAt: stamp, lastStatusCode: statusCode, lastError: null, nextAttemptAt: null })
+        .set({
+          status: "delivered",
+          attempts: attempt,
+          deliveredAt: stamp,
+          lastStatusCode: statusCode,
+          lastError: null,
+          nextAttemptAt: null,
+        })
         .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.status, "pending"))),
       db.update(webhooks).set({ consecutiveFailures: 0 }).where(eq(webhooks.id, d.webhookId)),
     ]);
@@ -251,7 +274,13 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
  * is disabled with the reason, so its other deliveries wait (parked) for a corrected url
  * instead of each failing in turn: PATCH {url, status: "active"} resumes them.
  */
-async function refuseForbiddenUrl(db: Database, d: typeof webhookDeliveries.$inferSelect, attempt: number, problem: string, now: Date): Promise<AttemptOutcome> {
+async function refuseForbiddenUrl(
+  db: Database,
+  d: typeof webhookDeliveries.$inferSelect,
+  attempt: number,
+  problem: string,
+  now: Date,
+): Promise<AttemptOutcome> {
   const error = `Not sent: ${problem}`;
   const stamp = nowIso(now);
   await db.batch([
@@ -275,13 +304,21 @@ async function refuseForbiddenUrl(db: Database, d: typeof webhookDeliveries.$inf
 
 /** A disabled webhook's pending deliveries wait (no due time) until it is re-enabled. */
 export function parkDeliveries(db: Database, webhookId: string) {
-  return db.update(webhookDeliveries).set({ nextAttemptAt: null }).where(and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.status, "pending")));
+  return db
+    .update(webhookDeliveries)
+    .set({ nextAttemptAt: null })
+    .where(and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.status, "pending")));
 }
 
 function parkDeliveriesIfDisabled(db: Database, webhookId: string) {
   return db
     .update(webhookDeliveries)
     .set({ nextAttemptAt: null })
-    .where(and(eq(webhookDeliveries.webhookId, webhookId), eq(webhookDeliveries.status, "pending"), sql`(SELECT status FROM webhooks WHERE id = ${webhookId}) = 'disabled'`));
+    .where(
+      and(
+        eq(webhookDeliveries.webhookId, webhookId),
+        eq(webhookDeliveries.status, "pending"),
+        sql`(SELECT status FROM webhooks WHERE id = ${webhookId}) = 'disabled'`,
+      ),
+    );
 }
-

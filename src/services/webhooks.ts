@@ -3,12 +3,12 @@ import { webhookDeliveries, webhooks } from "../../schema";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { cursorPage } from "../lib/pagination";
 import { newSigningSecret } from "../lib/signing";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
 import { assertTargetUrl } from "./outbound";
 import { attemptDelivery, parkDeliveries } from "./webhooks-delivery";
-import { cursorPage } from "../lib/pagination";
 
 /** After a rotation the previous secret keeps signing (a second v1) for this long. */
 export const SECRET_OVERLAP_MS = 24 * 3600_000;
@@ -49,7 +49,8 @@ export function webhookView(w: WebhookRow, now = new Date()) {
     status: w.status,
     disabledReason: w.disabledReason,
     consecutiveFailures: w.consecutiveFailures,
-    previousSecretValidUntil: w.previousSecret && w.previousSecretUntil && w.previousSecretUntil > nowIso(now) ? w.previousSecretUntil : null,
+    previousSecretValidUntil:
+      w.previousSecret && w.previousSecretUntil && w.previousSecretUntil > nowIso(now) ? w.previousSecretUntil : null,
     createdAt: w.createdAt,
     updatedAt: w.updatedAt,
   };
@@ -76,15 +77,26 @@ export function deliveryView(d: DeliveryRow) {
 const assertDeliverableUrl = (ctx: ServiceContext, url: string) => assertTargetUrl(ctx.env, url);
 
 async function requireWebhook(ctx: ServiceContext, programId: string, webhookId: string) {
-  const [row] = await ctx.db.select().from(webhooks).where(and(eq(webhooks.programId, programId), eq(webhooks.id, webhookId))).limit(1);
+  const [row] = await ctx.db
+    .select()
+    .from(webhooks)
+    .where(and(eq(webhooks.programId, programId), eq(webhooks.id, webhookId)))
+    .limit(1);
   if (!row) throw notFound("Webhook");
   return row;
 }
 
-export async function createWebhook({ ctx, input }: { ctx: ServiceContext; input: { programId: string; url: string; eventTypes: string[] } }) {
+export async function createWebhook({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; url: string; eventTypes: string[] };
+}) {
   assertDeliverableUrl(ctx, input.url);
   const [{ n }] = await ctx.db.select({ n: sql<number>`count(*)` }).from(webhooks).where(eq(webhooks.programId, input.programId));
-  if (Number(n) >= MAX_WEBHOOKS_PER_PROGRAM) throw new AppError("limit_reached", `A program can have at most ${MAX_WEBHOOKS_PER_PROGRAM} webhooks`);
+  if (Number(n) >= MAX_WEBHOOKS_PER_PROGRAM)
+    throw new AppError("limit_reached", `A program can have at most ${MAX_WEBHOOKS_PER_PROGRAM} webhooks`);
   const now = nowIso();
   const row: WebhookRow = {
     id: newId("whk"),
@@ -100,7 +112,10 @@ export async function createWebhook({ ctx, input }: { ctx: ServiceContext; input
     createdAt: now,
     updatedAt: now,
   };
-  await ctx.db.batch([ctx.db.insert(webhooks).values(row), auditStatement(ctx, { action: "webhook.created", entityType: "webhook", entityId: row.id, after: webhookView(row) })]);
+  await ctx.db.batch([
+    ctx.db.insert(webhooks).values(row),
+    auditStatement(ctx, { action: "webhook.created", entityType: "webhook", entityId: row.id, after: webhookView(row) }),
+  ]);
   return { ...webhookView(row), secret: row.secret };
 }
 
@@ -111,7 +126,12 @@ export async function listWebhooks({ ctx, input }: { ctx: ServiceContext; input:
     .where(and(eq(webhooks.programId, input.programId), input.cursor ? lt(webhooks.id, input.cursor) : undefined))
     .orderBy(desc(webhooks.id))
     .limit(input.limit + 1);
-  return cursorPage(rows, input.limit, (r) => r.id, (w) => webhookView(w));
+  return cursorPage(
+    rows,
+    input.limit,
+    (r) => r.id,
+    (w) => webhookView(w),
+  );
 }
 
 export async function getWebhook({ ctx, input }: { ctx: ServiceContext; input: { programId: string; webhookId: string } }) {
@@ -125,7 +145,13 @@ export type WebhookPatch = { url?: string; eventTypes?: string[]; status?: "acti
  * resets the failure streak and makes the parked deliveries due at once. A forbidden url
  * (new, or the stored one when re-enabling) is a 400 and nothing changes.
  */
-export async function updateWebhook({ ctx, input }: { ctx: ServiceContext; input: { programId: string; webhookId: string; patch: WebhookPatch } }) {
+export async function updateWebhook({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; webhookId: string; patch: WebhookPatch };
+}) {
   const before = await requireWebhook(ctx, input.programId, input.webhookId);
   const now = nowIso();
   const { patch } = input;
@@ -146,13 +172,37 @@ export async function updateWebhook({ ctx, input }: { ctx: ServiceContext; input
   await ctx.db.batch([
     ctx.db
       .update(webhooks)
-      .set({ url: after.url, eventTypes: after.eventTypes, status: after.status, disabledReason: after.disabledReason, consecutiveFailures: after.consecutiveFailures, updatedAt: now })
+      .set({
+        url: after.url,
+        eventTypes: after.eventTypes,
+        status: after.status,
+        disabledReason: after.disabledReason,
+        consecutiveFailures: after.consecutiveFailures,
+        updatedAt: now,
+      })
       .where(eq(webhooks.id, before.id)),
     ...(disabling ? [parkDeliveries(ctx.db, before.id)] : []),
     ...(enabling
-      ? [ctx.db.update(webhookDeliveries).set({ nextAttemptAt: now }).where(and(eq(webhookDeliveries.webhookId, before.id), eq(webhookDeliveries.status, "pending"), isNull(webhookDeliveries.nextAttemptAt)))]
+      ? [
+          ctx.db
+            .update(webhookDeliveries)
+            .set({ nextAttemptAt: now })
+            .where(
+              and(
+                eq(webhookDeliveries.webhookId, before.id),
+                eq(webhookDeliveries.status, "pending"),
+                isNull(webhookDeliveries.nextAttemptAt),
+              ),
+            ),
+        ]
       : []),
-    auditStatement(ctx, { action: "webhook.updated", entityType: "webhook", entityId: before.id, before: webhookView(before), after: webhookView(after) }),
+    auditStatement(ctx, {
+      action: "webhook.updated",
+      entityType: "webhook",
+      entityId: before.id,
+      before: webhookView(before),
+      after: webhookView(after),
+    }),
   ]);
   return webhookView(after);
 }
@@ -183,13 +233,33 @@ export async function rotateWebhookSecret({ ctx, input }: { ctx: ServiceContext;
     updatedAt: nowIso(now),
   };
   await ctx.db.batch([
-    ctx.db.update(webhooks).set({ secret: after.secret, previousSecret: after.previousSecret, previousSecretUntil: after.previousSecretUntil, updatedAt: after.updatedAt }).where(eq(webhooks.id, before.id)),
-    auditStatement(ctx, { action: "webhook.secret_rotated", entityType: "webhook", entityId: before.id, before: { previousSecretValidUntil: webhookView(before).previousSecretValidUntil }, after: { previousSecretValidUntil: after.previousSecretUntil } }),
+    ctx.db
+      .update(webhooks)
+      .set({
+        secret: after.secret,
+        previousSecret: after.previousSecret,
+        previousSecretUntil: after.previousSecretUntil,
+        updatedAt: after.updatedAt,
+      })
+      .where(eq(webhooks.id, before.id)),
+    auditStatement(ctx, {
+      action: "webhook.secret_rotated",
+      entityType: "webhook",
+      entityId: before.id,
+      before: { previousSecretValidUntil: webhookView(before).previousSecretValidUntil },
+      after: { previousSecretValidUntil: after.previousSecretUntil },
+    }),
   ]);
   return { ...webhookView(after, now), secret: after.secret };
 }
 
-export async function listDeliveries({ ctx, input }: { ctx: ServiceContext; input: { programId: string; webhookId: string; limit: number; cursor?: string; status?: DeliveryRow["status"] } }) {
+export async function listDeliveries({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; webhookId: string; limit: number; cursor?: string; status?: DeliveryRow["status"] };
+}) {
   await requireWebhook(ctx, input.programId, input.webhookId);
   const rows = await ctx.db
     .select()
@@ -211,15 +281,28 @@ export async function listDeliveries({ ctx, input }: { ctx: ServiceContext; inpu
  * Send a delivery again now (whatever its status), restarting its retry schedule if this
  * attempt fails. Refused while the webhook is disabled: re-enable it first.
  */
-export async function redeliver({ ctx, input }: { ctx: ServiceContext; input: { programId: string; webhookId: string; deliveryId: string } }) {
+export async function redeliver({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; webhookId: string; deliveryId: string };
+}) {
   const webhook = await requireWebhook(ctx, input.programId, input.webhookId);
   const [delivery] = await ctx.db
     .select()
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.programId, input.programId), eq(webhookDeliveries.webhookId, webhook.id), eq(webhookDeliveries.id, input.deliveryId)))
+    .where(
+      and(
+        eq(webhookDeliveries.programId, input.programId),
+        eq(webhookDeliveries.webhookId, webhook.id),
+        eq(webhookDeliveries.id, input.deliveryId),
+      ),
+    )
     .limit(1);
   if (!delivery) throw notFound("Delivery");
-  if (webhook.status !== "active") throw new AppError("conflict", "The webhook is disabled; re-enable it (PATCH status active) before redelivering");
+  if (webhook.status !== "active")
+    throw new AppError("conflict", "The webhook is disabled; re-enable it (PATCH status active) before redelivering");
   const now = new Date();
   await ctx.db.batch([
     // Held by a short lease so the minute sweep does not send it a second time meanwhile.
@@ -227,7 +310,12 @@ export async function redeliver({ ctx, input }: { ctx: ServiceContext; input: { 
       .update(webhookDeliveries)
       .set({ status: "pending", attempts: 0, nextAttemptAt: new Date(now.getTime() + 5 * 60_000).toISOString(), deliveredAt: null })
       .where(eq(webhookDeliveries.id, delivery.id)),
-    auditStatement(ctx, { action: "webhook.delivery.redelivered", entityType: "webhook_delivery", entityId: delivery.id, before: { status: delivery.status, attempts: delivery.attempts } }),
+    auditStatement(ctx, {
+      action: "webhook.delivery.redelivered",
+      entityType: "webhook_delivery",
+      entityId: delivery.id,
+      before: { status: delivery.status, attempts: delivery.attempts },
+    }),
   ]);
   await attemptDelivery(ctx.env, delivery.id, now);
   const [after] = await ctx.db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, delivery.id)).limit(1);

@@ -2,20 +2,31 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
 import { forgetRateLeases } from "../../src/middleware/rate-limit";
 import { call, callDirect, db, newMember, newProgram, type TestProgram } from "./helpers";
-import { operations, request, type Scope, SCOPES, unlimited } from "./route-probes";
+import { operations, request, SCOPES, type Scope, unlimited } from "./route-probes";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function auditOf(p: TestProgram, query = "") {
   const res = await call("GET", `/v1/audit?limit=100${query}`, { key: p.keys.admin });
   expect(res.status).toBe(200);
-  return res.body.data as Array<{ action: string; entityType: string; entityId: string | null; keyId: string | null; before: unknown; after: unknown; requestId: string }>;
+  return res.body.data as Array<{
+    action: string;
+    entityType: string;
+    entityId: string | null;
+    keyId: string | null;
+    before: unknown;
+    after: unknown;
+    requestId: string;
+  }>;
 }
 
 describe("API keys", () => {
   it("creates a scoped key (secret once, hashed at rest), lists prefixes only, revokes at once, audited", async () => {
     const p = await newProgram();
-    const created = await call("POST", "/v1/keys", { key: p.keys.admin, body: { name: "POS", scope: "storefront", rateLimitPerMinute: 1200 } });
+    const created = await call("POST", "/v1/keys", {
+      key: p.keys.admin,
+      body: { name: "POS", scope: "storefront", rateLimitPerMinute: 1200 },
+    });
     expect(created.status).toBe(201);
     expect(created.body).toMatchObject({ name: "POS", scope: "storefront", status: "active", rateLimitPerMinute: 1200, revokedAt: null });
     const secret = created.body.secret as string;
@@ -51,7 +62,9 @@ describe("API keys", () => {
     expect((await call("GET", "/v1/keys", { key: p.keys.admin })).body.data).toHaveLength(3);
     expect((await call("GET", "/v1/keys?includeRevoked=true", { key: p.keys.admin })).body.data).toHaveLength(4);
 
-    const adminKeyId = (await db().$client.execute({ sql: "SELECT id FROM api_keys WHERE key_hash = ?", args: [await sha256Hex(p.keys.admin)] })).rows[0].id;
+    const adminKeyId = (
+      await db().$client.execute({ sql: "SELECT id FROM api_keys WHERE key_hash = ?", args: [await sha256Hex(p.keys.admin)] })
+    ).rows[0].id;
     const audit = await auditOf(p, `&entityType=api_key&entityId=${created.body.id}`);
     expect(audit.map((a) => a.action)).toEqual(["key.revoked", "key.created"]);
     expect(audit.every((a) => a.keyId === adminKeyId && a.requestId)).toBe(true);
@@ -60,7 +73,12 @@ describe("API keys", () => {
 
   it("validates key input, refuses to revoke the last admin key, and keys expire", async () => {
     const p = await newProgram();
-    for (const body of [{ name: "x", scope: "root" }, { name: "", scope: "admin" }, { name: "x", scope: "admin", expiresAt: "2001-01-01T00:00:00Z" }, { name: "x", scope: "admin", rateLimitPerMinute: 0 }]) {
+    for (const body of [
+      { name: "x", scope: "root" },
+      { name: "", scope: "admin" },
+      { name: "x", scope: "admin", expiresAt: "2001-01-01T00:00:00Z" },
+      { name: "x", scope: "admin", rateLimitPerMinute: 0 },
+    ]) {
       const res = await call("POST", "/v1/keys", { key: p.keys.admin, body });
       expect(res.status, JSON.stringify(body)).toBe(400);
     }
@@ -72,7 +90,10 @@ describe("API keys", () => {
     expect(last.status).toBe(409);
     expect(last.body.error.code).toBe("conflict");
 
-    const second = await call("POST", "/v1/keys", { key: p.keys.admin, body: { name: "ops", scope: "admin", expiresAt: new Date(Date.now() + 3_000).toISOString() } });
+    const second = await call("POST", "/v1/keys", {
+      key: p.keys.admin,
+      body: { name: "ops", scope: "admin", expiresAt: new Date(Date.now() + 3_000).toISOString() },
+    });
     expect(second.status).toBe(201);
     // With another active admin key, the default one can go (revoked by the new key itself).
     expect((await call("DELETE", `/v1/keys/${defaultAdmin.id}`, { key: second.body.secret })).status).toBe(200);
@@ -86,7 +107,9 @@ describe("API keys", () => {
 describe("rate limits", () => {
   it("answers 429 rate_limited with Retry-After past a key's limit, per key, and recovers", async () => {
     const p = await newProgram();
-    const limited = (await call("POST", "/v1/keys", { key: p.keys.admin, body: { name: "tight", scope: "storefront", rateLimitPerMinute: 30 } })).body.secret as string;
+    const limited = (
+      await call("POST", "/v1/keys", { key: p.keys.admin, body: { name: "tight", scope: "storefront", rateLimitPerMinute: 30 } })
+    ).body.secret as string;
     let ok = 0;
     let blocked: Awaited<ReturnType<typeof call>> | null = null;
     for (let i = 0; i < 45 && !blocked; i++) {
@@ -124,7 +147,12 @@ describe("rate limits", () => {
     // calls rather than take one lease per request (which would drain the bucket at any limit).
     const p = await newProgram();
     const keyWithLimit = async (rateLimitPerMinute: number) => {
-      const secret = (await call("POST", "/v1/keys", { key: p.keys.admin, body: { name: `burst ${rateLimitPerMinute}`, scope: "storefront", rateLimitPerMinute } })).body.secret as string;
+      const secret = (
+        await call("POST", "/v1/keys", {
+          key: p.keys.admin,
+          body: { name: `burst ${rateLimitPerMinute}`, scope: "storefront", rateLimitPerMinute },
+        })
+      ).body.secret as string;
       // One request first, so the burst measures the limiter rather than 200 cold key lookups;
       // then drop its lease, so the burst starts as on a fresh isolate: no local tokens.
       expect((await callDirect("GET", "/v1/members?externalId=nobody", { key: secret })).status).toBe(404);
@@ -132,9 +160,11 @@ describe("rate limits", () => {
       return secret;
     };
     // callDirect: 200 calls through exports.default would be slow (see helpers.ts).
-    const burst = (key: string, n: number) => Promise.all(Array.from({ length: n }, () => callDirect("GET", "/v1/members?externalId=nobody", { key })));
+    const burst = (key: string, n: number) =>
+      Promise.all(Array.from({ length: n }, () => callDirect("GET", "/v1/members?externalId=nobody", { key })));
 
-    const tally = (results: Array<{ status: number }>) => results.reduce<Record<number, number>>((t, r) => ({ ...t, [r.status]: (t[r.status] ?? 0) + 1 }), {});
+    const tally = (results: Array<{ status: number }>) =>
+      results.reduce<Record<number, number>>((t, r) => ({ ...t, [r.status]: (t[r.status] ?? 0) + 1 }), {});
 
     expect(tally(await burst(await keyWithLimit(1_000_000), 200))).toEqual({ 404: 200 });
 
@@ -184,7 +214,11 @@ describe("audit log", () => {
     const seen: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { status: number; body: { data: Array<{ action: string }>; nextCursor: string | null } } = await call("GET", `/v1/audit?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`, { key: p.keys.admin });
+      const page: { status: number; body: { data: Array<{ action: string }>; nextCursor: string | null } } = await call(
+        "GET",
+        `/v1/audit?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+        { key: p.keys.admin },
+      );
       expect(page.body.data.length).toBeLessThanOrEqual(2);
       seen.push(...page.body.data.map((a) => a.action));
       cursor = page.body.nextCursor;

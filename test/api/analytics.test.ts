@@ -33,7 +33,8 @@ const purchase = async (p: TestProgram, memberId: string, amount: number, occurr
   await ledgerWrite(p, memberId, "accrue", { orderId, amount, currency: "USD", occurredAt: occurredAt.toISOString() });
   return orderId;
 };
-const refund = (p: TestProgram, memberId: string, orderId: string, amount: number) => ledgerWrite(p, memberId, "refund", { orderId, amount });
+const refund = (p: TestProgram, memberId: string, orderId: string, amount: number) =>
+  ledgerWrite(p, memberId, "refund", { orderId, amount });
 
 type Kind = "frequent" | "lapsed" | "mid" | "once" | "never";
 type Seeded = { id: string; kind: Kind; orders: number };
@@ -45,7 +46,11 @@ function historyFor(kind: Kind, rand: () => number): number[] {
   if (kind === "never") return days;
   if (kind === "once") return [between(5, 700)];
   const [start, gap, stopAt] =
-    kind === "frequent" ? [between(640, 720), () => between(40, 75), between(1, 15)] : kind === "lapsed" ? [between(690, 730), () => between(20, 40), 450] : [between(450, 700), () => between(40, 90), between(120, 300)];
+    kind === "frequent"
+      ? [between(640, 720), () => between(40, 75), between(1, 15)]
+      : kind === "lapsed"
+        ? [between(690, 730), () => between(20, 40), 450]
+        : [between(450, 700), () => between(40, 90), between(120, 300)];
   for (let d = start; d >= stopAt; d -= gap()) days.push(d);
   if (kind === "lapsed") return days.slice(0, between(2, 4));
   return days;
@@ -64,7 +69,9 @@ const KINDS: Array<[Kind, number]> = [
 /** 60 members with two years of history; 55 purchasers, so the models are fitted. */
 async function seedProgram(p: TestProgram, seed: number): Promise<Seeded[]> {
   const rand = prng(seed);
-  const plans = KINDS.flatMap(([kind, n]) => Array.from({ length: n }, () => ({ kind, days: historyFor(kind, rand), amounts: [] as number[] })));
+  const plans = KINDS.flatMap(([kind, n]) =>
+    Array.from({ length: n }, () => ({ kind, days: historyFor(kind, rand), amounts: [] as number[] })),
+  );
   for (const plan of plans) plan.amounts = plan.days.map(() => 2_000 + Math.floor(rand() * 8_000));
   const seeded: Seeded[] = [];
   const now = Date.now();
@@ -119,8 +126,14 @@ async function memberRows(programId: string): Promise<MemberRow[]> {
 }
 
 async function stageEvents(programId: string) {
-  const r = await db().$client.execute({ sql: "SELECT member_id, payload FROM outbox_events WHERE program_id = ? AND type = 'stage.changed' ORDER BY created_at, id", args: [programId] });
-  return r.rows.map((row) => ({ memberId: String(row.member_id), payload: JSON.parse(String(row.payload)) as { memberId: string; from: string; to: string } }));
+  const r = await db().$client.execute({
+    sql: "SELECT member_id, payload FROM outbox_events WHERE program_id = ? AND type = 'stage.changed' ORDER BY created_at, id",
+    args: [programId],
+  });
+  return r.rows.map((row) => ({
+    memberId: String(row.member_id),
+    payload: JSON.parse(String(row.payload)) as { memberId: string; from: string; to: string },
+  }));
 }
 
 const nightlyAnalytics = (now: Date) => {
@@ -131,7 +144,10 @@ const nightlyAnalytics = (now: Date) => {
 
 /** Purchase summaries computed here from the orders table, independently of the SQL in the cron. */
 async function summariesFromOrders(programId: string, now: Date) {
-  const r = await db().$client.execute({ sql: "SELECT member_id, amount, refunded_amount, occurred_at FROM orders WHERE program_id = ?", args: [programId] });
+  const r = await db().$client.execute({
+    sql: "SELECT member_id, amount, refunded_amount, occurred_at FROM orders WHERE program_id = ?",
+    args: [programId],
+  });
   const byMember = new Map<string, Map<string, number>>();
   for (const o of r.rows) {
     const net = Number(o.amount) - Number(o.refunded_amount);
@@ -169,7 +185,8 @@ function independentEdges(values: number[]): number[] {
   return [0, 1, 2, 3].map((k) => (tiles[k][tiles[k].length - 1] + tiles[k + 1][0]) / 2);
 }
 
-const wholeDays = (from: string, now: Date) => Math.max(0, Math.floor((Math.floor(now.getTime() / 1000) - Math.floor(Date.parse(from) / 1000)) / 86_400));
+const wholeDays = (from: string, now: Date) =>
+  Math.max(0, Math.floor((Math.floor(now.getTime() / 1000) - Math.floor(Date.parse(from) / 1000)) / 86_400));
 
 function expectedRfm(rows: MemberRow[], now: Date) {
   const purchasers = rows.filter((m) => m.orders_count > 0 && m.last_purchase_at);
@@ -210,7 +227,12 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     expect(before.every((m) => m.stage === "new" && m.churn_probability === null)).toBe(true);
     expect(await call("GET", "/v1/analytics/models", { key: p.keys.admin }).then((r) => r.body)).toEqual({ current: null, history: [] });
     // A custom segment over the analytics fields: empty until the cron has staged and scored everyone.
-    const lapsingRule = { and: [{ field: "stage", op: "in", value: ["at_risk", "churned"] }, { field: "churnProbability", op: "gte", value: 0.5 }] };
+    const lapsingRule = {
+      and: [
+        { field: "stage", op: "in", value: ["at_risk", "churned"] },
+        { field: "churnProbability", op: "gte", value: 0.5 },
+      ],
+    };
     const lapsing = await call("POST", "/v1/segments", { key: p.keys.admin, body: { name: "Lapsing", rule: lapsingRule } });
     expect(lapsing.body.memberCount).toBe(0);
 
@@ -274,7 +296,13 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     // Lifecycle stages exactly as the domain rule says, each change with its event.
     const events = await stageEvents(p.programId);
     for (const m of rows) {
-      const stage = lifecycleStage({ now, joinedAt: m.created_at, lastPurchaseAt: m.last_purchase_at, orders: Number(m.orders_count), churnProbability: m.churn_probability });
+      const stage = lifecycleStage({
+        now,
+        joinedAt: m.created_at,
+        lastPurchaseAt: m.last_purchase_at,
+        orders: Number(m.orders_count),
+        churnProbability: m.churn_probability,
+      });
       expect({ id: m.id, stage: m.stage }).toEqual({ id: m.id, stage });
       const mine = events.filter((e) => e.memberId === m.id);
       if (stage === "new") expect(mine).toEqual([]);
@@ -284,7 +312,9 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
       }
     }
     // The custom segment was recomputed last, from the new stages and scores.
-    const lapsingMembers = rows.filter((m) => ["at_risk", "churned"].includes(m.stage) && m.churn_probability !== null && m.churn_probability >= 0.5);
+    const lapsingMembers = rows.filter(
+      (m) => ["at_risk", "churned"].includes(m.stage) && m.churn_probability !== null && m.churn_probability >= 0.5,
+    );
     expect(lapsingMembers.length).toBeGreaterThan(0);
     const segment = await call("GET", `/v1/segments/${lapsing.body.id}/members?limit=500`, { key: p.keys.admin });
     expect(segment.body.data.map((s: { memberId: string }) => s.memberId)).toEqual(lapsingMembers.map((m) => m.id).sort());
@@ -312,7 +342,18 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     await nightlyAnalytics(now);
     expect(await stageEvents(p.programId)).toEqual(events);
     const again = await memberRows(p.programId);
-    const scores = (ms: MemberRow[]) => ms.map((m) => [m.id, m.stage, m.stage_since, m.rfm_r, m.rfm_f, m.rfm_m, m.value_segment, m.clv_12m, m.churn_probability?.toFixed(12)]);
+    const scores = (ms: MemberRow[]) =>
+      ms.map((m) => [
+        m.id,
+        m.stage,
+        m.stage_since,
+        m.rfm_r,
+        m.rfm_f,
+        m.rfm_m,
+        m.value_segment,
+        m.clv_12m,
+        m.churn_probability?.toFixed(12),
+      ]);
     expect(scores(again)).toEqual(scores(rows));
     // The same purchases on the same day are not refitted: no duplicate fit row.
     const models = await call("GET", "/v1/analytics/models?history=3", { key: p.keys.admin });
@@ -331,7 +372,14 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     expect(wrongType.status).toBe(400);
     expect((await call("PUT", "/v1/lifecycle-settings", { key: p.keys.storefront, body: {} })).status).toBe(403);
 
-    const thresholds = { newDays: 0, dormantAfterDays: 10, atRiskAfterDays: 120, churnedAfterDays: 400, churnProbabilityAtRisk: 0.6, churnProbabilityChurned: 0.9 };
+    const thresholds = {
+      newDays: 0,
+      dormantAfterDays: 10,
+      atRiskAfterDays: 120,
+      churnedAfterDays: 400,
+      churnProbabilityAtRisk: 0.6,
+      churnProbabilityChurned: 0.9,
+    };
     const put = await call("PUT", "/v1/lifecycle-settings", { key: p.keys.admin, body: thresholds });
     expect(put.status).toBe(200);
     expect(put.body).toEqual({ ...thresholds, activeWithinDays: 10 });
@@ -342,7 +390,13 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     const recompute = await call("POST", "/v1/analytics/recompute", { key: p.keys.admin });
     expect(recompute.status).toBe(200);
     const summary = recompute.body;
-    expect(summary).toMatchObject({ programId: p.programId, fit: { status: "skipped" }, scores: { scored: 55, complete: true }, lifecycle: { complete: true }, rfm: { complete: true } });
+    expect(summary).toMatchObject({
+      programId: p.programId,
+      fit: { status: "skipped" },
+      scores: { scored: 55, complete: true },
+      lifecycle: { complete: true },
+      rfm: { complete: true },
+    });
     const at = new Date(summary.now);
 
     const rows = await memberRows(p.programId);
@@ -355,11 +409,22 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     expect(moved.length).toBeGreaterThan(0); // e.g. buyers 11–90 days silent: active → dormant
     expect(summary.lifecycle.changed).toBe(moved.length);
     for (const m of rows) {
-      expect(m.stage).toBe(lifecycleStage({ now: at, joinedAt: m.created_at, lastPurchaseAt: m.last_purchase_at, orders: Number(m.orders_count), churnProbability: m.churn_probability, thresholds: parsed }));
+      expect(m.stage).toBe(
+        lifecycleStage({
+          now: at,
+          joinedAt: m.created_at,
+          lastPurchaseAt: m.last_purchase_at,
+          orders: Number(m.orders_count),
+          churnProbability: m.churn_probability,
+          thresholds: parsed,
+        }),
+      );
     }
     const newEvents = (await stageEvents(p.programId)).slice(eventsBefore.length);
     expect(newEvents.map((e) => e.payload).sort((a, b) => a.memberId.localeCompare(b.memberId))).toEqual(
-      moved.map((m) => ({ memberId: m.id, from: stagesBefore.get(m.id), to: m.stage })).sort((a, b) => a.memberId.localeCompare(b.memberId)),
+      moved
+        .map((m) => ({ memberId: m.id, from: stagesBefore.get(m.id), to: m.stage }))
+        .sort((a, b) => a.memberId.localeCompare(b.memberId)),
     );
     for (const m of moved) expect(m.stage_since).toBe(summary.now);
   });
@@ -384,21 +449,40 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     const top = await call("GET", "/v1/analytics/top-clv?limit=5", { key: p.keys.admin });
     expect(top.status).toBe(200);
     const expectedTop = [...scored].sort((a, b) => b.clv_12m! - a.clv_12m! || a.id.localeCompare(b.id)).slice(0, 5);
-    expect(top.body.data.map((d: { memberId: string; clv12m: number }) => [d.memberId, d.clv12m])).toEqual(expectedTop.map((m) => [m.id, m.clv_12m]));
+    expect(top.body.data.map((d: { memberId: string; clv12m: number }) => [d.memberId, d.clv12m])).toEqual(
+      expectedTop.map((m) => [m.id, m.clv_12m]),
+    );
     expect((await call("GET", "/v1/analytics/top-clv?limit=0", { key: p.keys.admin })).status).toBe(400);
 
-    const seg = await call("POST", "/v1/segments", { key: p.keys.admin, body: { name: "Lapsing VIPs", rule: { and: [{ field: "tags", op: "contains", value: "vip" }, { field: "stage", op: "in", value: ["at_risk", "churned"] }] } } });
+    const seg = await call("POST", "/v1/segments", {
+      key: p.keys.admin,
+      body: {
+        name: "Lapsing VIPs",
+        rule: {
+          and: [
+            { field: "tags", op: "contains", value: "vip" },
+            { field: "stage", op: "in", value: ["at_risk", "churned"] },
+          ],
+        },
+      },
+    });
     expect(seg.status).toBe(201);
     const counts = await call("GET", "/v1/analytics/segments", { key: p.keys.admin });
     expect(counts.status).toBe(200);
-    const tally = (key: (m: MemberRow) => string) => rows.reduce<Record<string, number>>((acc, m) => ({ ...acc, [key(m)]: (acc[key(m)] ?? 0) + 1 }), {});
+    const tally = (key: (m: MemberRow) => string) =>
+      rows.reduce<Record<string, number>>((acc, m) => ({ ...acc, [key(m)]: (acc[key(m)] ?? 0) + 1 }), {});
     const stageTally = tally((m) => m.stage);
     for (const [stage, n] of Object.entries(counts.body.stages)) expect(n).toBe(stageTally[stage] ?? 0);
     const valueTally = tally((m) => m.value_segment ?? "none");
     for (const [segment, n] of Object.entries(counts.body.valueSegments)) expect(n).toBe(valueTally[segment] ?? 0);
     expect(counts.body.valueSegments.none).toBe(5);
     expect(counts.body.custom).toHaveLength(2);
-    expect(counts.body.custom).toContainEqual({ id: seg.body.id, name: "Lapsing VIPs", memberCount: seg.body.memberCount, computedAt: seg.body.computedAt });
+    expect(counts.body.custom).toContainEqual({
+      id: seg.body.id,
+      name: "Lapsing VIPs",
+      memberCount: seg.body.memberCount,
+      computedAt: seg.body.computedAt,
+    });
     expect(seg.body.memberCount).toBeGreaterThan(0);
 
     // Only admins read analytics.
@@ -457,7 +541,13 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     const degenerate = { ...aFit.params, bgnbd: { r: 3.05, alpha: 196.1, a: 5.9e7, b: 6.1e8 } };
     await db().$client.execute({
       sql: "INSERT INTO model_fits (id, program_id, params, diagnostics, created_at) VALUES (?, ?, ?, ?, ?)",
-      args: [uniqueKey("fit"), small.programId, JSON.stringify(degenerate), JSON.stringify(aFit.diagnostics), new Date(now - 1000).toISOString()],
+      args: [
+        uniqueKey("fit"),
+        small.programId,
+        JSON.stringify(degenerate),
+        JSON.stringify(aFit.diagnostics),
+        new Date(now - 1000).toISOString(),
+      ],
     });
     const third = await call("POST", "/v1/analytics/recompute", { key: small.keys.admin });
     expect(third.status).toBe(200);

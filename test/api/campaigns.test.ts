@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
 import "../../src/features";
 import { runScheduled } from "../../src/cron";
+import type { LedgerResult } from "../../src/ledger/result";
 import { verifySignature } from "../../src/lib/signing";
 import { registry, schedules } from "../../src/registry";
 import { retryPendingAwards } from "../../src/services/campaigns-fire";
 import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../../src/services/campaigns-triggers";
-import { writeRequest, memberLedger } from "../../src/services/ledger";
+import { memberLedger, writeRequest } from "../../src/services/ledger";
 import { deliverDueMessages } from "../../src/services/messages";
-import type { LedgerResult } from "../../src/ledger/result";
 import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;
@@ -44,27 +44,54 @@ async function setChannel(p: TestProgram, channel: string, bucket: string) {
 async function occurrences(p: TestProgram, campaignId: string) {
   const res = await call("GET", `/v1/campaigns/${campaignId}/occurrences?limit=500`, { key: p.keys.admin });
   expect(res.status).toBe(200);
-  return res.body as { outcomes: Record<string, number>; data: Array<{ memberId: string; occurrenceKey: string; outcome: string; variantKey: string | null; context: Record<string, unknown> | null }> };
+  return res.body as {
+    outcomes: Record<string, number>;
+    data: Array<{
+      memberId: string;
+      occurrenceKey: string;
+      outcome: string;
+      variantKey: string | null;
+      context: Record<string, unknown> | null;
+    }>;
+  };
 }
 
 async function campaignMessages(p: TestProgram, campaignId: string) {
   const res = await call("GET", `/v1/campaigns/${campaignId}/messages?limit=500`, { key: p.keys.admin });
   expect(res.status).toBe(200);
-  return res.body as { summary: Record<string, number>; data: Array<{ id: string; memberId: string; channel: string; body: string; status: string; attempts: number; nextAttemptAt: string | null; lastError: string | null }> };
+  return res.body as {
+    summary: Record<string, number>;
+    data: Array<{
+      id: string;
+      memberId: string;
+      channel: string;
+      body: string;
+      status: string;
+      attempts: number;
+      nextAttemptAt: string | null;
+      lastError: string | null;
+    }>;
+  };
 }
 
 /** Members tagged `tag`, and a segment of exactly them (recomputed). */
 async function segmentOf(p: TestProgram, tag: string, profiles: Array<Record<string, unknown>>) {
   const members = [];
   for (const profile of profiles) members.push(await newMember(p, { ...profile, tags: [tag] }));
-  const seg = await call("POST", "/v1/segments", { key: p.keys.admin, body: { name: tag, rule: { field: "tags", op: "contains", value: tag } } });
+  const seg = await call("POST", "/v1/segments", {
+    key: p.keys.admin,
+    body: { name: tag, rule: { field: "tags", op: "contains", value: tag } },
+  });
   expect(seg.status, JSON.stringify(seg.body)).toBe(201);
   expect((await call("POST", `/v1/segments/${seg.body.id}/recompute`, { key: p.keys.admin })).status).toBe(200);
   return { segmentId: seg.body.id as string, members };
 }
 
 async function campaignEntries(memberId: string, campaignId: string) {
-  const r = await db().$client.execute({ sql: "SELECT points, request_key FROM ledger_entries WHERE member_id = ? AND source_type = 'campaign' AND source_id = ?", args: [memberId, campaignId] });
+  const r = await db().$client.execute({
+    sql: "SELECT points, request_key FROM ledger_entries WHERE member_id = ? AND source_type = 'campaign' AND source_id = ?",
+    args: [memberId, campaignId],
+  });
   return r.rows.map((row) => ({ points: Number(row.points), requestKey: String(row.request_key) }));
 }
 
@@ -78,14 +105,20 @@ describe("campaigns: triggers fire once per occurrence", () => {
     const again = await call("PUT", "/v1/channels/email", { key: p.keys.admin, body: { url: bucketUrl(bucket) } });
     expect(again.status).toBe(200);
     expect(again.body.secret).toBeUndefined();
-    expect((await call("GET", "/v1/channels", { key: p.keys.admin })).body.data).toEqual([expect.objectContaining({ channel: "email", url: bucketUrl(bucket) })]);
+    expect((await call("GET", "/v1/channels", { key: p.keys.admin })).body.data).toEqual([
+      expect.objectContaining({ channel: "email", url: bucketUrl(bucket) }),
+    ]);
 
     const campaign = await createCampaign(p, {
       name: "Welcome",
       trigger: { type: "welcome" },
       actions: [
         { type: "award_points", points: 100 },
-        { type: "send_message", channel: "email", template: "Hello {{name}}, you have {{balance}} points{{nickname}}. {{ points }} from {{campaign}}" },
+        {
+          type: "send_message",
+          channel: "email",
+          template: "Hello {{name}}, you have {{balance}} points{{nickname}}. {{ points }} from {{campaign}}",
+        },
       ],
     });
     const ana = await newMember(p, { name: "Ana <b>&", email: "ana@example.com", consent: { email: true } });
@@ -103,21 +136,40 @@ describe("campaigns: triggers fire once per occurrence", () => {
 
     const msgs = await campaignMessages(p, campaign.id);
     const byMember = Object.fromEntries(msgs.data.map((m) => [m.memberId, m]));
-    expect(byMember[ana.id]).toMatchObject({ channel: "email", status: "delivered", attempts: 1, body: "Hello Ana &lt;b&gt;&amp;, you have 100 points. 100 from Welcome" });
+    expect(byMember[ana.id]).toMatchObject({
+      channel: "email",
+      status: "delivered",
+      attempts: 1,
+      body: "Hello Ana &lt;b&gt;&amp;, you have 100 points. 100 from Welcome",
+    });
     expect(byMember[bo.id]).toMatchObject({ status: "skipped_no_consent", attempts: 0 });
     expect(msgs.summary).toMatchObject({ total: 2, delivered: 1, skippedNoConsent: 1 });
 
     const got = await received(bucket);
     expect(got).toHaveLength(1);
     const payload = JSON.parse(got[0].body);
-    expect(payload).toMatchObject({ id: byMember[ana.id].id, channel: "email", campaignId: campaign.id, to: { memberId: ana.id, email: "ana@example.com" }, body: byMember[ana.id].body });
-    expect(await verifySignature({ header: got[0].headers["x-loyalty-signature"], body: got[0].body, secrets: [secret] })).toMatchObject({ ok: true });
+    expect(payload).toMatchObject({
+      id: byMember[ana.id].id,
+      channel: "email",
+      campaignId: campaign.id,
+      to: { memberId: ana.id, email: "ana@example.com" },
+      body: byMember[ana.id].body,
+    });
+    expect(await verifySignature({ header: got[0].headers["x-loyalty-signature"], body: got[0].body, secrets: [secret] })).toMatchObject({
+      ok: true,
+    });
 
     // Cost: 2 × 100 points at 1000 minor per 1000 points.
-    expect((await call("GET", `/v1/campaigns/${campaign.id}`, { key: p.keys.admin })).body).toMatchObject({ spentMinor: 200, budgetMinor: null });
+    expect((await call("GET", `/v1/campaigns/${campaign.id}`, { key: p.keys.admin })).body).toMatchObject({
+      spentMinor: 200,
+      budgetMinor: null,
+    });
 
     // Rerun, and even replay the events (as if the consumer crashed before marking them): nothing new.
-    await db().$client.execute({ sql: "UPDATE outbox_events SET dispatched_at = NULL WHERE program_id = ? AND type = 'member.created'", args: [p.programId] });
+    await db().$client.execute({
+      sql: "UPDATE outbox_events SET dispatched_at = NULL WHERE program_id = ? AND type = 'member.created'",
+      args: [p.programId],
+    });
     await tick();
     await runScheduled(schedules.everyMinute, testEnv, new Date());
     expect((await occurrences(p, campaign.id)).data).toHaveLength(2);
@@ -155,7 +207,10 @@ describe("campaigns: triggers fire once per occurrence", () => {
     const sms = () => msgs.data.find((x) => x.memberId === m.id && x.channel === "sms")!;
     expect(sms()).toMatchObject({ status: "pending", attempts: 1, lastError: "HTTP 500", body: "Hi Cy  Lee\nwelcome" });
     expect(Date.parse(sms().nextAttemptAt!) - t0.getTime()).toBe(30 * SECOND);
-    expect(msgs.data.find((x) => x.memberId === m.id && x.channel === "push")).toMatchObject({ status: "skipped_no_endpoint", attempts: 0 });
+    expect(msgs.data.find((x) => x.memberId === m.id && x.channel === "push")).toMatchObject({
+      status: "skipped_no_endpoint",
+      attempts: 0,
+    });
     expect(msgs.data.find((x) => x.memberId === withdrawn.id)).toMatchObject({ status: "skipped_no_consent", attempts: 0 });
 
     // Not due yet: nothing is sent.
@@ -190,13 +245,23 @@ describe("campaigns: triggers fire once per occurrence", () => {
     const thisMonth = await newMember(p, { birthday: `1985-${sameMonthOtherDay}` });
     const later = await newMember(p, { birthday: `1991-${otherMonth}-15` });
     const noBirthday = await newMember(p);
-    const onDay = await createCampaign(p, { name: "Happy birthday", trigger: { type: "birthday", on: "day" }, actions: [{ type: "award_points", points: 50 }] });
-    const inMonth = await createCampaign(p, { name: "Birthday month", trigger: { type: "birthday", on: "month" }, actions: [{ type: "award_points", points: 5 }] });
+    const onDay = await createCampaign(p, {
+      name: "Happy birthday",
+      trigger: { type: "birthday", on: "day" },
+      actions: [{ type: "award_points", points: 50 }],
+    });
+    const inMonth = await createCampaign(p, {
+      name: "Birthday month",
+      trigger: { type: "birthday", on: "month" },
+      actions: [{ type: "award_points", points: 5 }],
+    });
 
     await runCalendarTriggers(testEnv, now, 500);
     await runCalendarTriggers(testEnv, new Date(now.getTime() + 60_000), 500);
     const year = now.getUTCFullYear();
-    expect((await occurrences(p, onDay.id)).data.map((o) => [o.memberId, o.occurrenceKey, o.outcome])).toEqual([[today.id, `birthday:${year}`, "awarded"]]);
+    expect((await occurrences(p, onDay.id)).data.map((o) => [o.memberId, o.occurrenceKey, o.outcome])).toEqual([
+      [today.id, `birthday:${year}`, "awarded"],
+    ]);
     expect((await occurrences(p, inMonth.id)).data.map((o) => o.memberId).sort()).toEqual([today.id, thisMonth.id].sort());
     expect(await ledgerSum(today.id)).toMatchObject({ sum: 55 });
     expect(await ledgerSum(later.id)).toMatchObject({ sum: 0 });
@@ -207,7 +272,10 @@ describe("campaigns: triggers fire once per occurrence", () => {
     if (nextYear.toISOString().slice(5, 10) === mmdd) {
       await runCalendarTriggers(testEnv, nextYear, 500);
       await runCalendarTriggers(testEnv, nextYear, 500);
-      expect((await occurrences(p, onDay.id)).data.map((o) => o.occurrenceKey).sort()).toEqual([`birthday:${year}`, `birthday:${year + 1}`]);
+      expect((await occurrences(p, onDay.id)).data.map((o) => o.occurrenceKey).sort()).toEqual([
+        `birthday:${year}`,
+        `birthday:${year + 1}`,
+      ]);
     }
   });
 
@@ -223,10 +291,27 @@ describe("campaigns: triggers fire once per occurrence", () => {
       expect(res.status, JSON.stringify(res.body)).toBe(201);
       ladder.push(res.body as { id: string });
     }
-    const anyUpgrade = await createCampaign(p, { name: "Any upgrade", trigger: { type: "tier_up" }, actions: [{ type: "award_points", points: 10 }] });
-    const capped = await createCampaign(p, { name: "Upgrade, once a year", trigger: { type: "tier_up" }, frequencyCap: { max: 1, perDays: 365 }, actions: [{ type: "award_points", points: 7 }] });
-    const toGold = await createCampaign(p, { name: "Welcome to Gold", trigger: { type: "tier_up", toTierIds: [ladder[2].id] }, actions: [{ type: "send_message", channel: "email", template: "Welcome to {{newTier}}, {{name}}" }] });
-    const dormant = await createCampaign(p, { name: "Wake up", trigger: { type: "stage_change", to: ["dormant"] }, actions: [{ type: "award_points", points: 25 }] });
+    const anyUpgrade = await createCampaign(p, {
+      name: "Any upgrade",
+      trigger: { type: "tier_up" },
+      actions: [{ type: "award_points", points: 10 }],
+    });
+    const capped = await createCampaign(p, {
+      name: "Upgrade, once a year",
+      trigger: { type: "tier_up" },
+      frequencyCap: { max: 1, perDays: 365 },
+      actions: [{ type: "award_points", points: 7 }],
+    });
+    const toGold = await createCampaign(p, {
+      name: "Welcome to Gold",
+      trigger: { type: "tier_up", toTierIds: [ladder[2].id] },
+      actions: [{ type: "send_message", channel: "email", template: "Welcome to {{newTier}}, {{name}}" }],
+    });
+    const dormant = await createCampaign(p, {
+      name: "Wake up",
+      trigger: { type: "stage_change", to: ["dormant"] },
+      actions: [{ type: "award_points", points: 25 }],
+    });
 
     const climber = await newMember(p, { name: "Eve", consent: { email: true } });
     await accrue(p, climber.id, 60_000); // → Silver
@@ -239,7 +324,9 @@ describe("campaigns: triggers fire once per occurrence", () => {
     expect(upgrades.data.every((o) => o.occurrenceKey.startsWith("tier_up:evt_") && o.outcome === "awarded")).toBe(true);
     expect((await occurrences(p, capped.id)).data).toHaveLength(1);
     const gold = await occurrences(p, toGold.id);
-    expect(gold.data).toEqual([expect.objectContaining({ memberId: climber.id, outcome: "done", context: expect.objectContaining({ newTier: "Gold" }) })]);
+    expect(gold.data).toEqual([
+      expect.objectContaining({ memberId: climber.id, outcome: "done", context: expect.objectContaining({ newTier: "Gold" }) }),
+    ]);
     expect((await campaignMessages(p, toGold.id)).data[0].body).toBe("Welcome to Gold, Eve");
 
     // Two purchases ~100 days ago make a member dormant at the next lifecycle run.
@@ -251,7 +338,9 @@ describe("campaigns: triggers fire once per occurrence", () => {
     await tick();
     await tick();
     const woken = await occurrences(p, dormant.id);
-    expect(woken.data).toEqual([expect.objectContaining({ memberId: sleeper.id, outcome: "awarded", occurrenceKey: expect.stringMatching(/^stage:dormant:evt_/) })]);
+    expect(woken.data).toEqual([
+      expect.objectContaining({ memberId: sleeper.id, outcome: "awarded", occurrenceKey: expect.stringMatching(/^stage:dormant:evt_/) }),
+    ]);
     // A rerun of the lifecycle writes no new event, so nothing fires again.
     await call("POST", "/v1/analytics/recompute", { key: p.keys.admin });
     await tick();
@@ -278,7 +367,14 @@ describe("campaigns: triggers fire once per occurrence", () => {
     await runCalendarTriggers(testEnv, new Date(now + 26 * DAY), 500);
     const occ = await occurrences(p, campaign.id);
     const expiresOn = new Date(now + 30 * DAY).toISOString().slice(0, 10);
-    expect(occ.data).toEqual([expect.objectContaining({ memberId: m.id, occurrenceKey: `expiring:${expiresOn}`, outcome: "done", context: { expiringPoints: 50, expiresOn } })]);
+    expect(occ.data).toEqual([
+      expect.objectContaining({
+        memberId: m.id,
+        occurrenceKey: `expiring:${expiresOn}`,
+        outcome: "done",
+        context: { expiringPoints: 50, expiresOn },
+      }),
+    ]);
     expect((await campaignMessages(p, campaign.id)).data[0]).toMatchObject({ body: `50 points expire on ${expiresOn}`, status: "pending" });
   });
 
@@ -287,11 +383,19 @@ describe("campaigns: triggers fire once per occurrence", () => {
     const vips = [];
     for (let i = 0; i < 3; i++) vips.push(await newMember(p, { tags: ["vip"] }));
     const other = await newMember(p);
-    const seg = await call("POST", "/v1/segments", { key: p.keys.admin, body: { name: "VIPs", rule: { field: "tags", op: "contains", value: "vip" } } });
+    const seg = await call("POST", "/v1/segments", {
+      key: p.keys.admin,
+      body: { name: "VIPs", rule: { field: "tags", op: "contains", value: "vip" } },
+    });
     expect(seg.status, JSON.stringify(seg.body)).toBe(201);
     await call("POST", `/v1/segments/${seg.body.id}/recompute`, { key: p.keys.admin });
     const sendAt = new Date(Date.now() + 3600_000);
-    const campaign = await createCampaign(p, { name: "VIP night", trigger: { type: "broadcast", sendAt: sendAt.toISOString() }, audience: { segmentId: seg.body.id }, actions: [{ type: "award_points", points: 30 }] });
+    const campaign = await createCampaign(p, {
+      name: "VIP night",
+      trigger: { type: "broadcast", sendAt: sendAt.toISOString() },
+      audience: { segmentId: seg.body.id },
+      actions: [{ type: "award_points", points: 30 }],
+    });
 
     await runBroadcasts(testEnv, new Date(), 500);
     expect((await occurrences(p, campaign.id)).data).toHaveLength(0);
@@ -308,23 +412,47 @@ describe("campaigns: triggers fire once per occurrence", () => {
 
   it("issue_reward gives a coupon as a gift (no points charged), costed against the budget, and stops when stock runs out", async () => {
     const p = await newProgram({ expiryDays: null });
-    const reward = await call("POST", "/v1/rewards", { key: p.keys.admin, body: { name: "Free coffee", kind: "free_product", productSku: "COFFEE", pointsCost: 500, costMinor: 300, inventory: 2, couponValidDays: 30 } });
+    const reward = await call("POST", "/v1/rewards", {
+      key: p.keys.admin,
+      body: {
+        name: "Free coffee",
+        kind: "free_product",
+        productSku: "COFFEE",
+        pointsCost: 500,
+        costMinor: 300,
+        inventory: 2,
+        couponValidDays: 30,
+      },
+    });
     expect(reward.status, JSON.stringify(reward.body)).toBe(201);
-    const campaign = await createCampaign(p, { name: "Coffee on us", trigger: { type: "welcome" }, actions: [{ type: "issue_reward", rewardId: reward.body.id }, { type: "send_message", channel: "email", template: "Your code: {{couponCode}} for {{rewardName}}" }] });
+    const campaign = await createCampaign(p, {
+      name: "Coffee on us",
+      trigger: { type: "welcome" },
+      actions: [
+        { type: "issue_reward", rewardId: reward.body.id },
+        { type: "send_message", channel: "email", template: "Your code: {{couponCode}} for {{rewardName}}" },
+      ],
+    });
     const members = [];
     for (let i = 0; i < 3; i++) members.push(await newMember(p, { consent: { email: true } }));
     await tick();
     await tick();
     const occ = await occurrences(p, campaign.id);
     expect(occ.outcomes).toEqual({ awarded: 2, "refused:out_of_stock": 1 });
-    const coupons = await db().$client.execute({ sql: "SELECT member_id, code, points_cost, status FROM coupons WHERE program_id = ?", args: [p.programId] });
+    const coupons = await db().$client.execute({
+      sql: "SELECT member_id, code, points_cost, status FROM coupons WHERE program_id = ?",
+      args: [p.programId],
+    });
     expect(coupons.rows).toHaveLength(2);
     expect(coupons.rows.every((r) => Number(r.points_cost) === 0 && r.status === "issued")).toBe(true);
     for (const m of members) expect(await ledgerSum(m.id)).toMatchObject({ sum: 0 });
     expect((await call("GET", `/v1/campaigns/${campaign.id}`, { key: p.keys.admin })).body.spentMinor).toBe(600);
     const bodies = (await campaignMessages(p, campaign.id)).data.map((m) => m.body).sort();
     expect(bodies).toEqual(coupons.rows.map((r) => `Your code: ${r.code} for Free coffee`).sort());
-    const events = await db().$client.execute({ sql: "SELECT COUNT(*) AS n FROM outbox_events WHERE program_id = ? AND type = 'reward.issued'", args: [p.programId] });
+    const events = await db().$client.execute({
+      sql: "SELECT COUNT(*) AS n FROM outbox_events WHERE program_id = ? AND type = 'reward.issued'",
+      args: [p.programId],
+    });
     expect(Number(events.rows[0].n)).toBe(2);
   });
 
@@ -336,10 +464,19 @@ describe("campaigns: triggers fire once per occurrence", () => {
     const t0 = new Date(Date.now() + 3600_000);
     const { segmentId, members } = await segmentOf(p, "erase-test", [{ name: "Fay", email: "fay@example.com", consent: { email: true } }]);
     const m = members[0];
-    const campaign = await createCampaign(p, { name: "Hi", trigger: { type: "broadcast", sendAt: t0.toISOString() }, audience: { segmentId }, actions: [{ type: "send_message", channel: "email", template: "Hi {{name}} <{{email}}>" }] });
+    const campaign = await createCampaign(p, {
+      name: "Hi",
+      trigger: { type: "broadcast", sendAt: t0.toISOString() },
+      audience: { segmentId },
+      actions: [{ type: "send_message", channel: "email", template: "Hi {{name}} <{{email}}>" }],
+    });
     await runBroadcasts(testEnv, t0, 500);
     await deliverDueMessages(testEnv, t0, 500);
-    expect((await campaignMessages(p, campaign.id)).data[0]).toMatchObject({ status: "pending", attempts: 1, body: "Hi Fay <fay@example.com>" });
+    expect((await campaignMessages(p, campaign.id)).data[0]).toMatchObject({
+      status: "pending",
+      attempts: 1,
+      body: "Hi Fay <fay@example.com>",
+    });
     expect((await call("POST", `/v1/members/${m.id}/erase`, { key: p.keys.admin })).status).toBe(200);
     await consumeOutboxEvents(testEnv, new Date(), 500);
     await deliverDueMessages(testEnv, new Date(t0.getTime() + 60 * SECOND), 500);
@@ -350,15 +487,28 @@ describe("campaigns: triggers fire once per occurrence", () => {
   it("rejects bad definitions and foreign references with 400, unknown ids with 404; fired campaigns cannot be deleted", async () => {
     const p = await newProgram({ expiryDays: null });
     const other = await newProgram();
-    const otherSeg = await call("POST", "/v1/segments", { key: other.keys.admin, body: { name: "x", rule: { field: "tags", op: "contains", value: "x" } } });
+    const otherSeg = await call("POST", "/v1/segments", {
+      key: other.keys.admin,
+      body: { name: "x", rule: { field: "tags", op: "contains", value: "x" } },
+    });
     const bad = [
       { name: "no actions", trigger: { type: "welcome" } },
       { name: "bad trigger", trigger: { type: "sometimes" }, actions: [{ type: "award_points", points: 1 }] },
       { name: "broadcast without segment", trigger: { type: "broadcast" }, actions: [{ type: "award_points", points: 1 }] },
-      { name: "foreign segment", trigger: { type: "broadcast" }, audience: { segmentId: otherSeg.body.id }, actions: [{ type: "award_points", points: 1 }] },
+      {
+        name: "foreign segment",
+        trigger: { type: "broadcast" },
+        audience: { segmentId: otherSeg.body.id },
+        actions: [{ type: "award_points", points: 1 }],
+      },
       { name: "bad channel", trigger: { type: "welcome" }, actions: [{ type: "send_message", channel: "fax", template: "x" }] },
       { name: "negative points", trigger: { type: "welcome" }, actions: [{ type: "award_points", points: -5 }] },
-      { name: "bad holdout", trigger: { type: "welcome" }, actions: [{ type: "award_points", points: 1 }], experiment: { variants: [{ key: "a", weight: 1 }], holdoutPct: 120 } },
+      {
+        name: "bad holdout",
+        trigger: { type: "welcome" },
+        actions: [{ type: "award_points", points: 1 }],
+        experiment: { variants: [{ key: "a", weight: 1 }], holdoutPct: 120 },
+      },
       { name: "typo", trigger: { type: "welcome" }, actions: [{ type: "award_points", points: 1 }], budjet: 5 },
     ];
     for (const body of bad) {
@@ -366,18 +516,35 @@ describe("campaigns: triggers fire once per occurrence", () => {
       expect(res.status, body.name).toBe(400);
       expect(res.body.error.code).toBe("invalid_request");
     }
-    expect((await call("POST", "/v1/campaigns", { key: p.keys.storefront, body: { name: "x", trigger: { type: "welcome" }, actions: [{ type: "award_points", points: 1 }] } })).status).toBe(403);
+    expect(
+      (
+        await call("POST", "/v1/campaigns", {
+          key: p.keys.storefront,
+          body: { name: "x", trigger: { type: "welcome" }, actions: [{ type: "award_points", points: 1 }] },
+        })
+      ).status,
+    ).toBe(403);
     expect((await call("GET", "/v1/campaigns/cmp_nope", { key: p.keys.admin })).status).toBe(404);
     expect((await call("GET", "/v1/campaigns/cmp_nope/messages", { key: p.keys.admin })).status).toBe(404);
     expect((await call("PUT", "/v1/channels/fax", { key: p.keys.admin, body: { url: "https://x.example" } })).status).toBe(400);
     expect((await call("PUT", "/v1/channels/email", { key: p.keys.admin, body: { url: "ftp://x.example" } })).status).toBe(400);
     // Channel endpoints follow the webhook URL policy: public https hosts only, nothing written otherwise.
-    for (const url of ["http://messaging.example.com/hook", "https://127.0.0.1/hook", "https://10.0.0.5/hook", "https://169.254.169.254/latest", "https://localhost/hook", "https://2130706433/hook", "https://user:pw@messaging.example.com/"]) {
+    for (const url of [
+      "http://messaging.example.com/hook",
+      "https://127.0.0.1/hook",
+      "https://10.0.0.5/hook",
+      "https://169.254.169.254/latest",
+      "https://localhost/hook",
+      "https://2130706433/hook",
+      "https://user:pw@messaging.example.com/",
+    ]) {
       const refused = await call("PUT", "/v1/channels/sms", { key: p.keys.admin, body: { url } });
       expect(refused.status, url).toBe(400);
       expect(refused.body.error.message, url).toMatch(/url/);
     }
-    expect((await call("GET", "/v1/channels", { key: p.keys.admin })).body.data.some((ch: { channel: string }) => ch.channel === "sms")).toBe(false);
+    expect(
+      (await call("GET", "/v1/channels", { key: p.keys.admin })).body.data.some((ch: { channel: string }) => ch.channel === "sms"),
+    ).toBe(false);
 
     const c = await createCampaign(p, { name: "Welcome", trigger: { type: "welcome" }, actions: [{ type: "award_points", points: 1 }] });
     expect((await call("GET", `/v1/campaigns/${c.id}`, { key: other.keys.admin })).status).toBe(404);
@@ -395,9 +562,17 @@ describe("campaigns: triggers fire once per occurrence", () => {
     expect((await occurrences(p, c.id)).data.map((o) => o.memberId)).toEqual([later.id]);
     const del = await call("DELETE", `/v1/campaigns/${c.id}`, { key: p.keys.admin });
     expect(del.status).toBe(409);
-    const unfired = await createCampaign(p, { name: "Draft", status: "draft", trigger: { type: "birthday" }, actions: [{ type: "award_points", points: 1 }] });
+    const unfired = await createCampaign(p, {
+      name: "Draft",
+      status: "draft",
+      trigger: { type: "birthday" },
+      actions: [{ type: "award_points", points: 1 }],
+    });
     expect((await call("DELETE", `/v1/campaigns/${unfired.id}`, { key: p.keys.admin })).status).toBe(204);
-    const audit = await db().$client.execute({ sql: "SELECT action FROM audit_log WHERE program_id = ? AND entity_type = 'campaign' ORDER BY created_at", args: [p.programId] });
+    const audit = await db().$client.execute({
+      sql: "SELECT action FROM audit_log WHERE program_id = ? AND entity_type = 'campaign' ORDER BY created_at",
+      args: [p.programId],
+    });
     expect(audit.rows.map((r) => r.action)).toEqual(expect.arrayContaining(["campaign.created", "campaign.updated", "campaign.deleted"]));
   });
 });
@@ -406,14 +581,33 @@ describe("budgets", () => {
   it("a campaign stops awarding at its budget: no overspend under concurrent awards in many members' ledgers", async () => {
     // 1 point costs 10 minor units: an award of 10 points costs 100; the budget covers 10 awards.
     const p = await newProgram({ expiryDays: null, pointCostPer1000: 10_000 });
-    const campaign = await createCampaign(p, { name: "Flash bonus", trigger: { type: "broadcast" }, audience: { segmentId: (await call("POST", "/v1/segments", { key: p.keys.admin, body: { name: "all", rule: { field: "tags", op: "contains", value: "flash" } } })).body.id }, actions: [{ type: "award_points", points: 10 }], budgetMinor: 1050 });
+    const campaign = await createCampaign(p, {
+      name: "Flash bonus",
+      trigger: { type: "broadcast" },
+      audience: {
+        segmentId: (
+          await call("POST", "/v1/segments", {
+            key: p.keys.admin,
+            body: { name: "all", rule: { field: "tags", op: "contains", value: "flash" } },
+          })
+        ).body.id,
+      },
+      actions: [{ type: "award_points", points: 10 }],
+      budgetMinor: 1050,
+    });
     const members = [];
     for (let i = 0; i < 40; i++) members.push(await newMember(p));
     // All 40 at once, straight into their ledger objects: only the database guard can stop this.
     const results = await Promise.all(
       members.map(async (m) => {
         const body = { campaignId: campaign.id, occurrenceKey: "flash", points: 10 };
-        const req = await writeRequest({ programId: p.programId, memberId: m.id, idempotencyKey: `campaign:${campaign.id}:${m.id}:flash`, operation: "campaign.award", body });
+        const req = await writeRequest({
+          programId: p.programId,
+          memberId: m.id,
+          idempotencyKey: `campaign:${campaign.id}:${m.id}:flash`,
+          operation: "campaign.award",
+          body,
+        });
         return (await memberLedger(testEnv, p.programId, m.id).custom(req, "campaign.award", body)) as LedgerResult;
       }),
     );
@@ -430,7 +624,15 @@ describe("budgets", () => {
 
   it("through the cron: awards stop at the budget and the rest are recorded as budget_exhausted", async () => {
     const p = await newProgram({ expiryDays: null, pointCostPer1000: 10_000 });
-    const campaign = await createCampaign(p, { name: "Welcome (capped)", trigger: { type: "welcome" }, actions: [{ type: "award_points", points: 10 }, { type: "send_message", channel: "email", template: "{{points}} points for you" }], budgetMinor: 550 });
+    const campaign = await createCampaign(p, {
+      name: "Welcome (capped)",
+      trigger: { type: "welcome" },
+      actions: [
+        { type: "award_points", points: 10 },
+        { type: "send_message", channel: "email", template: "{{points}} points for you" },
+      ],
+      budgetMinor: 550,
+    });
     const members = [];
     for (let i = 0; i < 12; i++) members.push(await newMember(p, { consent: { email: true } }));
     await tick();
@@ -466,12 +668,23 @@ describe("budgets", () => {
     expect(total).toBe(30);
     // Whole program cost: the 30 campaign points plus a purchase's 100 points, at 10 minor each.
     await accrue(p, members[0].id, 10_000);
-    expect((await call("GET", `/v1/budgets/${period}`, { key: p.keys.admin })).body.programCost).toMatchObject({ pointsIssued: 130, campaignPointsIssued: 30, pointsCostMinor: 1300, totalMinor: 1300 });
+    expect((await call("GET", `/v1/budgets/${period}`, { key: p.keys.admin })).body.programCost).toMatchObject({
+      pointsIssued: 130,
+      campaignPointsIssued: 30,
+      pointsCostMinor: 1300,
+      totalMinor: 1300,
+    });
     expect((await call("PUT", `/v1/budgets/${period}`, { key: p.keys.admin, body: { amountMinor: 500 } })).status).toBe(200);
-    expect((await call("GET", "/v1/budgets", { key: p.keys.admin })).body.data).toEqual([expect.objectContaining({ period, amountMinor: 500, campaignSpentMinor: 300 })]);
+    expect((await call("GET", "/v1/budgets", { key: p.keys.admin })).body.data).toEqual([
+      expect.objectContaining({ period, amountMinor: 500, campaignSpentMinor: 300 }),
+    ]);
 
-    expect((await call("PUT", `/v1/acquisition-spend/paid_social/${period}`, { key: p.keys.admin, body: { amountMinor: 5000 } })).status).toBe(201);
-    expect((await call("PUT", `/v1/acquisition-spend/paid_social/${period}`, { key: p.keys.admin, body: { amountMinor: 6000 } })).status).toBe(200);
+    expect(
+      (await call("PUT", `/v1/acquisition-spend/paid_social/${period}`, { key: p.keys.admin, body: { amountMinor: 5000 } })).status,
+    ).toBe(201);
+    expect(
+      (await call("PUT", `/v1/acquisition-spend/paid_social/${period}`, { key: p.keys.admin, body: { amountMinor: 6000 } })).status,
+    ).toBe(200);
     expect((await call("PUT", `/v1/acquisition-spend/tv/${period}`, { key: p.keys.admin, body: { amountMinor: 9000 } })).status).toBe(201);
     const cac = await call("GET", `/v1/analytics/cac?from=${period}&to=${period}`, { key: p.keys.admin });
     expect(cac.status).toBe(200);
@@ -488,7 +701,9 @@ describe("budgets", () => {
 describe("campaign crons are registered", () => {
   it("every minute and nightly", () => {
     const names = (s: string) => (registry.cron[s] ?? []).map((j) => j.name);
-    expect(names(schedules.everyMinute)).toEqual(expect.arrayContaining(["campaigns.events", "campaigns.broadcasts", "campaigns.awards.retry", "messages.deliver"]));
+    expect(names(schedules.everyMinute)).toEqual(
+      expect.arrayContaining(["campaigns.events", "campaigns.broadcasts", "campaigns.awards.retry", "messages.deliver"]),
+    );
     expect(names(schedules.nightly)).toEqual(expect.arrayContaining(["campaigns.calendar", "experiments.stop-rule", "kpis.snapshot"]));
   });
 });

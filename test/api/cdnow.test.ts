@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import csv from "../fixtures/cdnow_transactions.csv?raw";
 import { importTransactions } from "../../src/services/bulk-import";
 import type { ImportTransactionRow } from "../../src/services/import-schemas";
 import { getProgram } from "../../src/services/programs";
+import csv from "../fixtures/cdnow_transactions.csv?raw";
 import { call, db, newProgram, testEnv } from "./helpers";
 
 describe("CDNOW through the product", () => {

@@ -96,14 +96,18 @@ describe("typed client", () => {
       calls++;
       throw new TypeError("connection refused");
     };
-    const err = await clientFor(p.keys.storefront, { fetch: down, retries: 1 }).members.get("mem_x").catch((e) => e);
+    const err = await clientFor(p.keys.storefront, { fetch: down, retries: 1 })
+      .members.get("mem_x")
+      .catch((e) => e);
     expect(err).toMatchObject({ status: 0, code: "network_error" });
     expect(calls).toBe(2);
   });
 
   it("redeems a reward into a coupon that validates, is consumed once, and is then refused", async () => {
     const admin = clientFor(p.keys.admin);
-    const reward = await admin.request<{ id: string }>("POST", "/v1/rewards", { body: { name: uniqueKey("10% off"), kind: "coupon_percent", value: 10, pointsCost: 100, costMinor: 300 } });
+    const reward = await admin.request<{ id: string }>("POST", "/v1/rewards", {
+      body: { name: uniqueKey("10% off"), kind: "coupon_percent", value: 10, pointsCost: 100, costMinor: 300 },
+    });
     expect(reward.status).toBe(201);
     const store = clientFor(p.keys.storefront);
     const { member } = await store.members.register({ externalId: uniqueKey("cust") });

@@ -17,7 +17,10 @@ function simpson(f: (x: number) => number, a: number, b: number, n = 20_000) {
 }
 function logGamma(x: number): number {
   // Lanczos (g = 7, n = 9).
-  const c = [0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7];
+  const c = [
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+  ];
   if (x < 0.5) return Math.log(Math.PI / Math.sin(Math.PI * x)) - logGamma(1 - x);
   x -= 1;
   let a = c[0];
@@ -63,7 +66,10 @@ async function createCampaign(p: TestProgram, body: Record<string, unknown>) {
   return res.body as { id: string; experiment: { id: string; controlKey: string } };
 }
 async function exposures(experimentId: string) {
-  const r = await db().$client.execute({ sql: "SELECT member_id, variant_key FROM experiment_exposures WHERE experiment_id = ? ORDER BY member_id", args: [experimentId] });
+  const r = await db().$client.execute({
+    sql: "SELECT member_id, variant_key FROM experiment_exposures WHERE experiment_id = ? ORDER BY member_id",
+    args: [experimentId],
+  });
   return new Map(r.rows.map((row) => [String(row.member_id), String(row.variant_key)]));
 }
 const tick = (at = new Date()) => consumeOutboxEvents(testEnv, at, 500);
@@ -97,7 +103,15 @@ describe("A/B experiments", () => {
     const exposed = await exposures(experimentId);
     expect(exposed.size).toBe(90);
     for (const m of members) {
-      const a = assignVariant({ experimentId, memberId: m.id, variants: [{ key: "small", weight: 1 }, { key: "big", weight: 1 }], holdoutPct: 30 });
+      const a = assignVariant({
+        experimentId,
+        memberId: m.id,
+        variants: [
+          { key: "small", weight: 1 },
+          { key: "big", weight: 1 },
+        ],
+        holdoutPct: 30,
+      });
       expect(exposed.get(m.id)).toBe(a.variantKey ?? "holdout");
     }
     const groupOf = (key: string) => members.filter((m) => exposed.get(m.id) === key);
@@ -127,13 +141,21 @@ describe("A/B experiments", () => {
     const res = await call("GET", `/v1/experiments/${experimentId}/results`, { key: p.keys.admin });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     const r = res.body;
-    const group = (list: typeof members): Group => ({ n: list.length, conversions: list.filter((m) => revenue.has(m.id)).length, revenues: list.map((m) => revenue.get(m.id) ?? 0) });
+    const group = (list: typeof members): Group => ({
+      n: list.length,
+      conversions: list.filter((m) => revenue.has(m.id)).length,
+      revenues: list.map((m) => revenue.get(m.id) ?? 0),
+    });
     const G = { holdout: group(holdout), small: group(small), big: group(big) };
     for (const key of ["small", "big"] as const) {
       const got = r.groups.find((g: { key: string }) => g.key === key);
       const rate = expectedRate(G.holdout, G[key]);
       const welch = expectedWelch(G.holdout.revenues, G[key].revenues);
-      expect(got).toMatchObject({ exposures: G[key].n, conversions: G[key].conversions, revenue: G[key].revenues.reduce((a, b) => a + b, 0) });
+      expect(got).toMatchObject({
+        exposures: G[key].n,
+        conversions: G[key].conversions,
+        revenue: G[key].revenues.reduce((a, b) => a + b, 0),
+      });
       expect(got.rate).toBeCloseTo(G[key].conversions / G[key].n, 12);
       expect(got.vsControl.rate.absoluteLift).toBeCloseTo(rate.lift, 12);
       expect(got.vsControl.rate.z).toBeCloseTo(rate.z, 9);
@@ -152,7 +174,21 @@ describe("A/B experiments", () => {
     expect(r.recommendation).toEqual({ winnerKey: "big", reason: "variant_beats_control" });
 
     // Sticky: new weights only affect members not yet exposed.
-    const patched = await call("PATCH", `/v1/campaigns/${campaign.id}`, { key: p.keys.admin, body: { experiment: { variants: [{ key: "small", weight: 1 }, { key: "big", weight: 1000, actions: [{ type: "award_points", points: 50 }] }], holdoutPct: 30, conversion: { type: "purchase", windowDays: 30 }, minimumDetectableEffect: 0.3, maxDurationDays: 30 } } });
+    const patched = await call("PATCH", `/v1/campaigns/${campaign.id}`, {
+      key: p.keys.admin,
+      body: {
+        experiment: {
+          variants: [
+            { key: "small", weight: 1 },
+            { key: "big", weight: 1000, actions: [{ type: "award_points", points: 50 }] },
+          ],
+          holdoutPct: 30,
+          conversion: { type: "purchase", windowDays: 30 },
+          minimumDetectableEffect: 0.3,
+          maxDurationDays: 30,
+        },
+      },
+    });
     expect(patched.status, JSON.stringify(patched.body)).toBe(200);
     expect(await exposures(experimentId)).toEqual(exposed);
 
@@ -163,7 +199,11 @@ describe("A/B experiments", () => {
     const holdoutRevenue = G.holdout.revenues.reduce((a, b) => a + b, 0);
     const treatedN = small.length + big.length;
     const incremental = Math.round((treatedRevenue / treatedN - holdoutRevenue / G.holdout.n) * treatedN);
-    expect(roi).toMatchObject({ costMinor: cost, attribution: { treatedMembers: treatedN, revenue: treatedRevenue }, incremental: { treatedMembers: treatedN, holdoutMembers: G.holdout.n, incrementalRevenue: incremental } });
+    expect(roi).toMatchObject({
+      costMinor: cost,
+      attribution: { treatedMembers: treatedN, revenue: treatedRevenue },
+      incremental: { treatedMembers: treatedN, holdoutMembers: G.holdout.n, incrementalRevenue: incremental },
+    });
     expect(roi.incremental.roi).toBeCloseTo((incremental - cost) / cost, 9);
     expect(roi.attribution.roi).toBeCloseTo((treatedRevenue - cost) / cost, 9);
 
@@ -178,9 +218,26 @@ describe("A/B experiments", () => {
     for (const m of late) expect((await ledgerSum(m.id)).sum).toBe(50);
     expect((await exposures(experimentId)).size).toBe(90);
     // A stopped experiment's definition no longer changes.
-    expect((await call("PATCH", `/v1/campaigns/${campaign.id}`, { key: p.keys.admin, body: { experiment: { variants: [{ key: "small", weight: 5 }, { key: "big", weight: 1 }], holdoutPct: 10 } } })).status).toBe(409);
+    expect(
+      (
+        await call("PATCH", `/v1/campaigns/${campaign.id}`, {
+          key: p.keys.admin,
+          body: {
+            experiment: {
+              variants: [
+                { key: "small", weight: 5 },
+                { key: "big", weight: 1 },
+              ],
+              holdoutPct: 10,
+            },
+          },
+        })
+      ).status,
+    ).toBe(409);
     const list = (await call("GET", "/v1/experiments", { key: p.keys.admin })).body.data;
-    expect(list).toEqual([expect.objectContaining({ id: experimentId, status: "stopped", winner: "big", stop: expect.objectContaining({ by: "api" }) })]);
+    expect(list).toEqual([
+      expect.objectContaining({ id: experimentId, status: "stopped", winner: "big", stop: expect.objectContaining({ by: "api" }) }),
+    ]);
     expect((await call("GET", `/v1/experiments/${experimentId}`, { key: (await newProgram()).keys.admin })).status).toBe(404);
   });
 
@@ -190,7 +247,14 @@ describe("A/B experiments", () => {
       name: "Short test",
       trigger: { type: "welcome" },
       actions: [{ type: "award_points", points: 5 }],
-      experiment: { variants: [{ key: "a", weight: 1 }, { key: "b", weight: 1 }], holdoutPct: 0, maxDurationDays: 1 },
+      experiment: {
+        variants: [
+          { key: "a", weight: 1 },
+          { key: "b", weight: 1 },
+        ],
+        holdoutPct: 0,
+        maxDurationDays: 1,
+      },
     });
     const b = await createCampaign(p, {
       name: "Do nothing wins",
@@ -209,22 +273,36 @@ describe("A/B experiments", () => {
     // No body: the results decide (here: nothing conclusive).
     const plain = await call("POST", `/v1/experiments/${c.experiment.id}/stop`, { key: p.keys.admin });
     expect(plain.status, JSON.stringify(plain.body)).toBe(200);
-    expect(plain.body.experiment).toMatchObject({ status: "stopped", winner: null, stop: expect.objectContaining({ reason: "manual:no_significant_difference" }) });
-    expect((await call("POST", `/v1/experiments/${b.experiment.id}/stop`, { key: p.keys.admin, body: { winner: "nope" } })).status).toBe(400);
+    expect(plain.body.experiment).toMatchObject({
+      status: "stopped",
+      winner: null,
+      stop: expect.objectContaining({ reason: "manual:no_significant_difference" }),
+    });
+    expect((await call("POST", `/v1/experiments/${b.experiment.id}/stop`, { key: p.keys.admin, body: { winner: "nope" } })).status).toBe(
+      400,
+    );
 
     // Not yet past max duration.
     await autoStopExperiments(testEnv, new Date());
     expect((await call("GET", `/v1/experiments/${a.experiment.id}`, { key: p.keys.admin })).body.status).toBe("running");
     await autoStopExperiments(testEnv, new Date(Date.now() + 2 * DAY));
     const ended = (await call("GET", `/v1/experiments/${a.experiment.id}`, { key: p.keys.admin })).body;
-    expect(ended).toMatchObject({ status: "stopped", winner: null, controlKey: "a", stop: expect.objectContaining({ by: "cron", reason: "max_duration:no_significant_difference" }) });
+    expect(ended).toMatchObject({
+      status: "stopped",
+      winner: null,
+      controlKey: "a",
+      stop: expect.objectContaining({ by: "cron", reason: "max_duration:no_significant_difference" }),
+    });
     // No winner: the campaign goes on with its own actions.
     expect((await call("GET", `/v1/campaigns/${a.id}`, { key: p.keys.admin })).body.status).toBe("active");
 
     const forced = await call("POST", `/v1/experiments/${b.experiment.id}/stop`, { key: p.keys.admin, body: { winner: "holdout" } });
     expect(forced.status).toBe(200);
     expect(forced.body.experiment).toMatchObject({ status: "stopped", winner: "holdout", campaignStatus: "paused" });
-    const audit = await db().$client.execute({ sql: "SELECT action FROM audit_log WHERE program_id = ? AND entity_type = 'experiment'", args: [p.programId] });
+    const audit = await db().$client.execute({
+      sql: "SELECT action FROM audit_log WHERE program_id = ? AND entity_type = 'experiment'",
+      args: [p.programId],
+    });
     expect(audit.rows.map((row) => row.action)).toEqual(["experiment.stopped", "experiment.stopped"]);
   });
 });

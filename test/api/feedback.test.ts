@@ -6,7 +6,10 @@ import { call, db, ledgerSum, newMember, newProgram, type TestProgram, uniqueKey
 
 async function memberFeedbackFacts(memberId: string) {
   const r = await db().$client.execute({ sql: "SELECT last_nps, feedback_tags FROM members WHERE id = ?", args: [memberId] });
-  return { lastNps: r.rows[0].last_nps === null ? null : Number(r.rows[0].last_nps), feedbackTags: JSON.parse(String(r.rows[0].feedback_tags)) as string[] };
+  return {
+    lastNps: r.rows[0].last_nps === null ? null : Number(r.rows[0].last_nps),
+    feedbackTags: JSON.parse(String(r.rows[0].feedback_tags)) as string[],
+  };
 }
 
 async function feedbackRows(memberId: string) {
@@ -16,14 +19,20 @@ async function feedbackRows(memberId: string) {
 
 /** The ledger writes made for a member's feedback (one per feedback id, at most). */
 async function feedbackEarnings(memberId: string) {
-  const r = await db().$client.execute({ sql: "SELECT idempotency_key FROM ledger_requests WHERE member_id = ? AND idempotency_key LIKE 'feedback:%'", args: [memberId] });
+  const r = await db().$client.execute({
+    sql: "SELECT idempotency_key FROM ledger_requests WHERE member_id = ? AND idempotency_key LIKE 'feedback:%'",
+    args: [memberId],
+  });
   return r.rows.map((row) => String(row.idempotency_key));
 }
 
 /** A program whose surveys (NPS answers included) earn 20 points. */
 async function programWithSurveyPoints() {
   const p = await newProgram({ expiryDays: null });
-  const rule = await call("POST", "/v1/rules", { key: p.keys.admin, body: { name: "Survey bonus", trigger: { type: "survey" }, effect: { type: "fixed", points: 20 } } });
+  const rule = await call("POST", "/v1/rules", {
+    key: p.keys.admin,
+    body: { name: "Survey bonus", trigger: { type: "survey" }, effect: { type: "fixed", points: 20 } },
+  });
   expect(rule.status, JSON.stringify(rule.body)).toBe(201);
   return p;
 }
@@ -36,7 +45,11 @@ describe("feedback", () => {
     const p = await newProgram({ expiryDays: null });
     const m = await newMember(p);
     // Without rules: recorded, nothing earned.
-    const first = await call("POST", `/v1/members/${m.id}/feedback`, { key: p.keys.storefront, idempotencyKey: uniqueKey("fb"), body: { kind: "nps", score: 6, tags: ["delivery"] } });
+    const first = await call("POST", `/v1/members/${m.id}/feedback`, {
+      key: p.keys.storefront,
+      idempotencyKey: uniqueKey("fb"),
+      body: { kind: "nps", score: 6, tags: ["delivery"] },
+    });
     expect(first.status, JSON.stringify(first.body)).toBe(201);
     expect(first.body).toMatchObject({ kind: "nps", score: 6, tags: ["delivery"], earning: { pointsEarned: 0 } });
     expect(await memberFeedbackFacts(m.id)).toEqual({ lastNps: 6, feedbackTags: ["delivery"] });
@@ -47,17 +60,34 @@ describe("feedback", () => {
     ]) {
       expect((await call("POST", "/v1/rules", { key: p.keys.admin, body: rule })).status).toBe(201);
     }
-    const nps = await call("POST", `/v1/members/${m.id}/feedback`, { key: p.keys.storefront, idempotencyKey: uniqueKey("fb"), body: { kind: "nps", score: 10, text: "Great app", tags: ["app", "delivery"] } });
+    const nps = await call("POST", `/v1/members/${m.id}/feedback`, {
+      key: p.keys.storefront,
+      idempotencyKey: uniqueKey("fb"),
+      body: { kind: "nps", score: 10, text: "Great app", tags: ["app", "delivery"] },
+    });
     expect(nps.body).toMatchObject({ score: 10, earning: { pointsEarned: 20 } });
-    const review = await call("POST", `/v1/members/${m.id}/feedback`, { key: p.keys.admin, idempotencyKey: uniqueKey("fb"), body: { kind: "review", score: 5, text: "Good shoes" } });
+    const review = await call("POST", `/v1/members/${m.id}/feedback`, {
+      key: p.keys.admin,
+      idempotencyKey: uniqueKey("fb"),
+      body: { kind: "review", score: 5, text: "Good shoes" },
+    });
     expect(review.body).toMatchObject({ kind: "review", earning: { pointsEarned: 30 } });
     // The review rule's per-member cap: a second review earns nothing more.
-    const again = await call("POST", `/v1/members/${m.id}/feedback`, { key: p.keys.admin, idempotencyKey: uniqueKey("fb"), body: { kind: "review", score: 4 } });
+    const again = await call("POST", `/v1/members/${m.id}/feedback`, {
+      key: p.keys.admin,
+      idempotencyKey: uniqueKey("fb"),
+      body: { kind: "review", score: 4 },
+    });
     expect(again.body.earning.pointsEarned).toBe(0);
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 50, balance: 50 });
     // Each award is the ledger's activity operation, idempotent on feedback:<id>.
-    const keys = await db().$client.execute({ sql: "SELECT idempotency_key FROM ledger_requests WHERE member_id = ? ORDER BY created_at", args: [m.id] });
-    expect(keys.rows.map((r) => r.idempotency_key)).toEqual(expect.arrayContaining([`feedback:${nps.body.id}`, `feedback:${review.body.id}`]));
+    const keys = await db().$client.execute({
+      sql: "SELECT idempotency_key FROM ledger_requests WHERE member_id = ? ORDER BY created_at",
+      args: [m.id],
+    });
+    expect(keys.rows.map((r) => r.idempotency_key)).toEqual(
+      expect.arrayContaining([`feedback:${nps.body.id}`, `feedback:${review.body.id}`]),
+    );
     expect(await memberFeedbackFacts(m.id)).toEqual({ lastNps: 10, feedbackTags: ["app", "delivery"] });
 
     const list = await call("GET", `/v1/members/${m.id}/feedback?limit=2`, { key: p.keys.admin });
@@ -66,7 +96,18 @@ describe("feedback", () => {
     expect(page2.body.data.map((f: { id: string }) => f.id)).toEqual([nps.body.id, first.body.id]);
 
     // Feedback feeds segments (last NPS, feedback tags).
-    const seg = await call("POST", "/v1/segments", { key: p.keys.admin, body: { name: "Happy about delivery", rule: { and: [{ field: "feedbackTags", op: "contains", value: "delivery" }, { field: "lastNps", op: "gte", value: 9 }] } } });
+    const seg = await call("POST", "/v1/segments", {
+      key: p.keys.admin,
+      body: {
+        name: "Happy about delivery",
+        rule: {
+          and: [
+            { field: "feedbackTags", op: "contains", value: "delivery" },
+            { field: "lastNps", op: "gte", value: 9 },
+          ],
+        },
+      },
+    });
     expect(seg.status, JSON.stringify(seg.body)).toBe(201);
     await call("POST", `/v1/segments/${seg.body.id}/recompute`, { key: p.keys.admin });
     const inSeg = await call("GET", `/v1/segments/${seg.body.id}/members`, { key: p.keys.admin });
@@ -94,8 +135,17 @@ describe("feedback", () => {
   it("rejects bad feedback with 4xx", async () => {
     const p = await newProgram();
     const m = await newMember(p);
-    const post = (body: unknown, key = p.keys.storefront, memberId = m.id) => call("POST", `/v1/members/${memberId}/feedback`, { key, body, idempotencyKey: uniqueKey("fb") });
-    for (const body of [{ kind: "nps" }, { kind: "nps", score: 11 }, { kind: "nps", score: 7.5 }, { kind: "review", score: 0 }, { kind: "survey" }, { kind: "rant", text: "x" }, { kind: "survey", text: "x", extra: 1 }]) {
+    const post = (body: unknown, key = p.keys.storefront, memberId = m.id) =>
+      call("POST", `/v1/members/${memberId}/feedback`, { key, body, idempotencyKey: uniqueKey("fb") });
+    for (const body of [
+      { kind: "nps" },
+      { kind: "nps", score: 11 },
+      { kind: "nps", score: 7.5 },
+      { kind: "review", score: 0 },
+      { kind: "survey" },
+      { kind: "rant", text: "x" },
+      { kind: "survey", text: "x", extra: 1 },
+    ]) {
       const res = await post(body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error.code).toBe("invalid_request");
@@ -172,7 +222,11 @@ describe("feedback", () => {
       const p = await newProgram();
       const m = await newMember(p);
       for (const headers of [{}, { "idempotency-key": "" }, { "idempotency-key": "k".repeat(201) }] as Record<string, string>[]) {
-        const res = await call("POST", `/v1/members/${m.id}/feedback`, { key: p.keys.storefront, headers, body: { kind: "nps", score: 8 } });
+        const res = await call("POST", `/v1/members/${m.id}/feedback`, {
+          key: p.keys.storefront,
+          headers,
+          body: { kind: "nps", score: 8 },
+        });
         expect(res.status, JSON.stringify(headers)).toBe(400);
         expect(res.body.error.code).toBe("invalid_request");
       }

@@ -22,7 +22,21 @@ type Case = {
 };
 
 const NASTY_NUMBERS = [1e308, -1e308, 2 ** 53, -(2 ** 53) - 2, 1e21, -1, -0.5, 0.5, 0, 1.0000001, 1.2345678901234568e29, Number.MIN_VALUE];
-const NASTY_STRINGS = ["", " ", "\u0000", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ✓ 🎉", "ー".repeat(300), "'; DROP TABLE members; --", "<script>alert(1)</script>", "9".repeat(400), "2026-02-30T25:61:00Z", "NaN", "-Infinity", "\uD800", "mem_" + "x".repeat(70)];
+const NASTY_STRINGS = [
+  "",
+  " ",
+  "\u0000",
+  "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 ✓ 🎉",
+  "ー".repeat(300),
+  "'; DROP TABLE members; --",
+  "<script>alert(1)</script>",
+  "9".repeat(400),
+  "2026-02-30T25:61:00Z",
+  "NaN",
+  "-Infinity",
+  "\uD800",
+  "mem_" + "x".repeat(70),
+];
 const NASTY_OTHER = [true, false, null, [], {}, [1, "a", null], { nested: { deep: [1, 2, 3] } }];
 const MALFORMED = ["{", '{"a":', "[1,2", "{'single': 1}", '{"a":1}}', "\u0000", "nul", '{"amount": 01}', '"just a string'];
 
@@ -40,8 +54,16 @@ function bodyArb(example: unknown) {
   const base = example && typeof example === "object" && !Array.isArray(example) ? (example as Record<string, unknown>) : {};
   const keys = [...Object.keys(base), "unexpectedField"];
   return fc.oneof(
-    { weight: 5, arbitrary: fc.tuple(fc.constantFrom(...keys), nastyValue).map(([k, v]) => ({ kind: "json" as const, value: { ...base, [k]: v } })) },
-    { weight: 2, arbitrary: fc.constantFrom(...keys).map((k) => ({ kind: "json" as const, value: Object.fromEntries(Object.entries(base).filter(([key]) => key !== k)) })) },
+    {
+      weight: 5,
+      arbitrary: fc.tuple(fc.constantFrom(...keys), nastyValue).map(([k, v]) => ({ kind: "json" as const, value: { ...base, [k]: v } })),
+    },
+    {
+      weight: 2,
+      arbitrary: fc
+        .constantFrom(...keys)
+        .map((k) => ({ kind: "json" as const, value: Object.fromEntries(Object.entries(base).filter(([key]) => key !== k)) })),
+    },
     { weight: 2, arbitrary: nastyValue.map((value) => ({ kind: "json" as const, value })) },
     { weight: 1, arbitrary: fc.constantFrom(...MALFORMED).map((text) => ({ kind: "raw" as const, text })) },
   );
@@ -78,7 +100,9 @@ async function fingerprint() {
 }
 
 async function buildFingerprintSql() {
-  const tables = await db().$client.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%'");
+  const tables = await db().$client.execute(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '__drizzle%'",
+  );
   const parts: string[] = [];
   for (const { name } of tables.rows) {
     const cols = (await db().$client.execute(`SELECT name FROM pragma_table_info('${name}')`)).rows.map((c) => String(c.name));
@@ -87,7 +111,9 @@ async function buildFingerprintSql() {
     parts.push(`(SELECT COUNT(*)${updated} FROM "${name}" WHERE program_id = ?1) AS "${name}"`);
   }
   parts.push("(SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ?1) AS ledger_sum");
-  parts.push("(SELECT COALESCE(SUM(points_balance), 0) || ':' || COALESCE(SUM(points_pending), 0) FROM members WHERE program_id = ?1) AS balances");
+  parts.push(
+    "(SELECT COALESCE(SUM(points_balance), 0) || ':' || COALESCE(SUM(points_pending), 0) FROM members WHERE program_id = ?1) AS balances",
+  );
   return `SELECT ${parts.join(", ")}`;
 }
 
@@ -96,8 +122,20 @@ async function realIds(doc: any): Promise<Record<string, string>> {
   const member = await newMember(p);
   const orderId = uniqueKey("fuzz-order");
   await accrue(p, member.id, 10_000, { orderId });
-  await call("POST", `/v1/members/${member.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey(), body: { points: 100_000, reason: "fuzz float" } });
-  const found: Record<string, string> = { memberId: member.id, orderId, channel: "email", period: "2026-11", bucket: "fuzz", file: "chart.js", "*": "noop" };
+  await call("POST", `/v1/members/${member.id}/adjustments`, {
+    key: p.keys.admin,
+    idempotencyKey: uniqueKey(),
+    body: { points: 100_000, reason: "fuzz float" },
+  });
+  const found: Record<string, string> = {
+    memberId: member.id,
+    orderId,
+    channel: "email",
+    period: "2026-11",
+    bucket: "fuzz",
+    file: "chart.js",
+    "*": "noop",
+  };
   for (const [path, item] of Object.entries<any>(doc.paths)) {
     const match = /^(.*)\/\{(\w+)\}$/.exec(path);
     if (!match || found[match[2]]) continue;
@@ -108,7 +146,10 @@ async function realIds(doc: any): Promise<Record<string, string>> {
   }
   // A coupon code: redeem the reward for the member.
   if (found.rewardId) {
-    const redeemed = await call("POST", `/v1/members/${member.id}/rewards/${found.rewardId}/redeem`, { key: p.keys.storefront, idempotencyKey: uniqueKey() });
+    const redeemed = await call("POST", `/v1/members/${member.id}/rewards/${found.rewardId}/redeem`, {
+      key: p.keys.storefront,
+      idempotencyKey: uniqueKey(),
+    });
     const code = redeemed.body?.coupon?.code ?? redeemed.body?.code;
     if (typeof code === "string") found.code = code;
   }
@@ -130,14 +171,29 @@ function pathFor(template: string) {
 
 async function send(route: RouteInfo, c: Case) {
   const headers: Record<string, string> = {};
-  const auth = { admin: `Bearer ${p.keys.admin}`, storefront: `Bearer ${p.keys.storefront}`, partner: `Bearer ${p.keys.partner}`, none: "", garbage: "Bearer le_not_a_key", basic: "Basic dXNlcjpwYXNz", long: `Bearer ${"k".repeat(5000)}` }[c.auth];
+  const auth = {
+    admin: `Bearer ${p.keys.admin}`,
+    storefront: `Bearer ${p.keys.storefront}`,
+    partner: `Bearer ${p.keys.partner}`,
+    none: "",
+    garbage: "Bearer le_not_a_key",
+    basic: "Basic dXNlcjpwYXNz",
+    long: `Bearer ${"k".repeat(5000)}`,
+  }[c.auth];
   if (auth) headers.authorization = auth;
   const idempotency = { fresh: uniqueKey("fuzz"), none: "", empty: "", long: "i".repeat(300), latin1: "clé-ünïcødé" }[c.idempotency];
   if (c.idempotency !== "none") headers["idempotency-key"] = idempotency;
   const contentType = { json: "application/json", text: "text/plain", none: "", utf16: "application/json; charset=utf-16" }[c.contentType];
   if (contentType) headers["content-type"] = contentType;
   const query = c.query.length ? `?${c.query.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join("&")}` : "";
-  const rawBody = c.method === "get" ? undefined : c.body.kind === "json" ? JSON.stringify(c.body.value) : c.body.kind === "raw" ? c.body.text : undefined;
+  const rawBody =
+    c.method === "get"
+      ? undefined
+      : c.body.kind === "json"
+        ? JSON.stringify(c.body.value)
+        : c.body.kind === "raw"
+          ? c.body.text
+          : undefined;
   return call(c.method.toUpperCase(), `${pathFor(route.path)}${query}`, { headers, rawBody });
 }
 
@@ -200,7 +256,14 @@ describe("bad input on every route", () => {
     const before = await fingerprint();
     const oversize = JSON.stringify({ reason: "x".repeat(1_100_000), points: 1, amount: 1, orderId: "big", currency: "USD" });
     for (const route of routes.filter((r) => r.method !== "get" && r.path.startsWith("/v1/"))) {
-      const base: Case = { method: (route.method === "all" ? "post" : route.method) as Method, body: { kind: "raw", text: oversize }, query: [], auth: "admin", idempotency: "fresh", contentType: "json" };
+      const base: Case = {
+        method: (route.method === "all" ? "post" : route.method) as Method,
+        body: { kind: "raw", text: oversize },
+        query: [],
+        auth: "admin",
+        idempotency: "fresh",
+        contentType: "json",
+      };
       const big = await send(route, base);
       expectWellFormedRefusal(big, `${route.method} ${route.path} (1.1 MB body)`);
       expect(big.status, `${route.method} ${route.path} (1.1 MB body)`).toBe(413);

@@ -75,7 +75,10 @@ export async function accrue(p: TestProgram, memberId: string, amount: number, e
 
 /** Σ ledger entries and the member row's balance, straight from the database. */
 export async function ledgerSum(memberId: string) {
-  const r = await db().$client.execute({ sql: "SELECT COALESCE(SUM(points),0) AS s, (SELECT points_balance FROM members WHERE id = ?) AS b, (SELECT points_pending FROM members WHERE id = ?) AS p, (SELECT COALESCE(SUM(remaining),0) FROM point_lots WHERE member_id = ?) AS lots FROM ledger_entries WHERE member_id = ?", args: [memberId, memberId, memberId, memberId] });
+  const r = await db().$client.execute({
+    sql: "SELECT COALESCE(SUM(points),0) AS s, (SELECT points_balance FROM members WHERE id = ?) AS b, (SELECT points_pending FROM members WHERE id = ?) AS p, (SELECT COALESCE(SUM(remaining),0) FROM point_lots WHERE member_id = ?) AS lots FROM ledger_entries WHERE member_id = ?",
+    args: [memberId, memberId, memberId, memberId],
+  });
   const row = r.rows[0];
   return { sum: Number(row.s), balance: Number(row.b), pending: Number(row.p), lots: Number(row.lots) };
 }

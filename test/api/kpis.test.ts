@@ -38,13 +38,45 @@ describe("KPIs", () => {
     await order(m3.id, 2_000, 14);
     await order(m3.id, 3_000, 20);
     const refunded = await order(m4.id, 4_000, 10);
-    expect((await call("POST", `/v1/orders/${refunded}/refunds`, { key: p.keys.admin, idempotencyKey: uniqueKey(), body: { amount: 4_000 } })).status).toBe(201);
-    expect((await call("POST", `/v1/members/${m3.id}/redemptions`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { points: 20, reason: "checkout" } })).status).toBe(201);
+    expect(
+      (await call("POST", `/v1/orders/${refunded}/refunds`, { key: p.keys.admin, idempotencyKey: uniqueKey(), body: { amount: 4_000 } }))
+        .status,
+    ).toBe(201);
+    expect(
+      (
+        await call("POST", `/v1/members/${m3.id}/redemptions`, {
+          key: p.keys.storefront,
+          idempotencyKey: uniqueKey(),
+          body: { points: 20, reason: "checkout" },
+        })
+      ).status,
+    ).toBe(201);
     // Everything still held expires at +6 days (the sweep scoped to this program).
     await expireLots(db(), new Date(now0 + 6 * DAY), 500, { programId: p.programId });
-    expect((await call("POST", `/v1/members/${m5.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey(), body: { points: 7, reason: "goodwill" } })).status).toBe(201);
-    for (const [m, score] of [[m1, 10], [m2, 9], [m3, 7], [m5, 2]] as const) {
-      expect((await call("POST", `/v1/members/${m.id}/feedback`, { key: p.keys.storefront, idempotencyKey: uniqueKey("fb"), body: { kind: "nps", score } })).status).toBe(201);
+    expect(
+      (
+        await call("POST", `/v1/members/${m5.id}/adjustments`, {
+          key: p.keys.admin,
+          idempotencyKey: uniqueKey(),
+          body: { points: 7, reason: "goodwill" },
+        })
+      ).status,
+    ).toBe(201);
+    for (const [m, score] of [
+      [m1, 10],
+      [m2, 9],
+      [m3, 7],
+      [m5, 2],
+    ] as const) {
+      expect(
+        (
+          await call("POST", `/v1/members/${m.id}/feedback`, {
+            key: p.keys.storefront,
+            idempotencyKey: uniqueKey("fb"),
+            body: { kind: "nps", score },
+          })
+        ).status,
+      ).toBe(201);
     }
 
     // Expected, by hand from what was seeded above.
@@ -93,7 +125,11 @@ describe("KPIs", () => {
     // Live: as of now the expiry (dated +6 days) has not happened yet.
     const today = await call("GET", "/v1/kpis/today", { key: p.keys.admin });
     expect(today.status).toBe(200);
-    expect(today.body.figures).toMatchObject({ members: { total: 5, new: 5 }, points: { issued, redeemed, expired: 0, outstanding: issued - 40 - redeemed }, nps: expected.nps });
+    expect(today.body.figures).toMatchObject({
+      members: { total: 5, new: 5 },
+      points: { issued, redeemed, expired: 0, outstanding: issued - 40 - redeemed },
+      nps: expected.nps,
+    });
 
     // Another program sees none of it; bad ranges are 400.
     const other = await newProgram();

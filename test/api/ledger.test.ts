@@ -23,7 +23,11 @@ describe("points ledger", () => {
     expect(first.body.entries[0]).toMatchObject({ type: "earn", points: 100, sourceType: "order" });
 
     // Pending points cannot be spent.
-    const early = await call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { points: 10, reason: "too early" } });
+    const early = await call("POST", `/v1/members/${m.id}/redemptions`, {
+      key: p.keys.storefront,
+      idempotencyKey: uniqueKey(),
+      body: { points: 10, reason: "too early" },
+    });
     expect(early.status).toBe(409);
     expect(early.body.error.code).toBe("insufficient_points");
 
@@ -35,15 +39,28 @@ describe("points ledger", () => {
 
     // A second, later lot (adjustment: available at once, expires later than the first).
     await sweep(0);
-    const adj = await call("POST", `/v1/members/${m.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey(), body: { points: 40, reason: "goodwill" } });
+    const adj = await call("POST", `/v1/members/${m.id}/adjustments`, {
+      key: p.keys.admin,
+      idempotencyKey: uniqueKey(),
+      body: { points: 40, reason: "goodwill" },
+    });
     expect(adj.status).toBe(201);
 
     // Redeem 120, first to expire first: the adjustment lot (no hold) expires before the
     // purchase lot (held 14 days), so it goes first (40), then 80 of the purchase lot.
-    const redeem = await call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { points: 120, reason: "checkout" } });
+    const redeem = await call("POST", `/v1/members/${m.id}/redemptions`, {
+      key: p.keys.storefront,
+      idempotencyKey: uniqueKey(),
+      body: { points: 120, reason: "checkout" },
+    });
     expect(redeem.status).toBe(201);
     expect(redeem.body.balance).toEqual({ available: 20, pending: 0, total: 20 });
-    const lots = await import("./helpers").then(({ db }) => db().$client.execute({ sql: "SELECT points, remaining, expires_at FROM point_lots WHERE member_id = ? ORDER BY expires_at", args: [m.id] }));
+    const lots = await import("./helpers").then(({ db }) =>
+      db().$client.execute({
+        sql: "SELECT points, remaining, expires_at FROM point_lots WHERE member_id = ? ORDER BY expires_at",
+        args: [m.id],
+      }),
+    );
     expect(lots.rows.map((r) => [Number(r.points), Number(r.remaining)])).toEqual([
       [40, 0],
       [100, 20],
@@ -74,7 +91,11 @@ describe("points ledger", () => {
     expect(b.status).toBe(201);
     expect(b.body).toEqual(a.body);
     expect(b.headers.get("idempotent-replayed")).toBe("true");
-    const c = await call("POST", `/v1/members/${m.id}/accruals`, { key: p.keys.storefront, idempotencyKey: key, body: { ...body, amount: 9999 } });
+    const c = await call("POST", `/v1/members/${m.id}/accruals`, {
+      key: p.keys.storefront,
+      idempotencyKey: key,
+      body: { ...body, amount: 9999 },
+    });
     expect(c.status).toBe(409);
     expect(c.body.error.code).toBe("idempotency_conflict");
     const dup = await call("POST", `/v1/members/${m.id}/accruals`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body });
@@ -88,7 +109,8 @@ describe("points ledger", () => {
     const m = await newMember(p);
     await accrue(p, m.id, 5000); // 50 points, available at once
     const key = uniqueKey("idem");
-    const redeem = (points: number, idempotencyKey = key) => call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey, body: { points, reason: "retry" } });
+    const redeem = (points: number, idempotencyKey = key) =>
+      call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey, body: { points, reason: "retry" } });
     const first = await redeem(50);
     expect(first.status).toBe(201);
     // The balance is now 0, so planning the same redemption again fails: the stored answer wins.
@@ -108,7 +130,11 @@ describe("points ledger", () => {
     const accrualKey = uniqueKey("idem");
     const body = { orderId: uniqueKey("o"), amount: 1000, currency: "USD" };
     const a = await call("POST", `/v1/members/${m.id}/accruals`, { key: p.keys.storefront, idempotencyKey: accrualKey, body });
-    const other = await call("POST", `/v1/members/${m.id}/accruals`, { key: p.keys.storefront, idempotencyKey: accrualKey, body: { ...body, orderId: uniqueKey("o") } });
+    const other = await call("POST", `/v1/members/${m.id}/accruals`, {
+      key: p.keys.storefront,
+      idempotencyKey: accrualKey,
+      body: { ...body, orderId: uniqueKey("o") },
+    });
     expect(a.status).toBe(201);
     expect(other.status).toBe(409);
     expect(other.body.error.code).toBe("idempotency_conflict");
@@ -120,7 +146,8 @@ describe("points ledger", () => {
     const m = await newMember(p);
     const orderId = uniqueKey("order");
     await accrue(p, m.id, 10_000, { orderId });
-    const refund = (amount: number) => call("POST", `/v1/orders/${orderId}/refunds`, { key: p.keys.partner, idempotencyKey: uniqueKey(), body: { amount } });
+    const refund = (amount: number) =>
+      call("POST", `/v1/orders/${orderId}/refunds`, { key: p.keys.partner, idempotencyKey: uniqueKey(), body: { amount } });
     const r1 = await refund(3333);
     expect(r1.status).toBe(201);
     expect(r1.body.pointsReversed).toBe(33);
@@ -137,7 +164,9 @@ describe("points ledger", () => {
     // The fully refunded order no longer counts as a purchase.
     expect(member.body.lifetime.orders).toBe(0);
     expect(member.body.lastPurchaseAt).toBeNull();
-    expect((await call("POST", `/v1/orders/nope/refunds`, { key: p.keys.partner, idempotencyKey: uniqueKey(), body: { amount: 1 } })).status).toBe(404);
+    expect(
+      (await call("POST", `/v1/orders/nope/refunds`, { key: p.keys.partner, idempotencyKey: uniqueKey(), body: { amount: 1 } })).status,
+    ).toBe(404);
   });
 
   it("a refund after spending goes negative only where the program allows it", async () => {
@@ -146,8 +175,16 @@ describe("points ledger", () => {
       const m = await newMember(p);
       const orderId = uniqueKey("order");
       await accrue(p, m.id, 10_000, { orderId });
-      await call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { points: 80, reason: "spent" } });
-      const r = await call("POST", `/v1/orders/${orderId}/refunds`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { amount: 10_000 } });
+      await call("POST", `/v1/members/${m.id}/redemptions`, {
+        key: p.keys.storefront,
+        idempotencyKey: uniqueKey(),
+        body: { points: 80, reason: "spent" },
+      });
+      const r = await call("POST", `/v1/orders/${orderId}/refunds`, {
+        key: p.keys.storefront,
+        idempotencyKey: uniqueKey(),
+        body: { amount: 10_000 },
+      });
       expect(r.status).toBe(201);
       const sums = await ledgerSum(m.id);
       expect(sums.sum).toBe(sums.balance);
@@ -167,19 +204,41 @@ describe("points ledger", () => {
   it("100 concurrent accruals and redemptions on one member: no lost update, never negative, one entry per key", async () => {
     const p = await newProgram();
     const m = await newMember(p);
-    await call("POST", `/v1/members/${m.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey(), body: { points: 500, reason: "float" } });
+    await call("POST", `/v1/members/${m.id}/adjustments`, {
+      key: p.keys.admin,
+      idempotencyKey: uniqueKey(),
+      body: { points: 500, reason: "float" },
+    });
     const keys = Array.from({ length: 100 }, (_, i) => uniqueKey(`c${i}`));
     const ops = keys.map((k, i) =>
       i % 2 === 0
-        ? call("POST", `/v1/members/${m.id}/accruals`, { key: p.keys.storefront, idempotencyKey: k, body: { orderId: `conc-${k}`, amount: 1000, currency: "USD" } })
-        : call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey: k, body: { points: 30, reason: "conc" } }),
+        ? call("POST", `/v1/members/${m.id}/accruals`, {
+            key: p.keys.storefront,
+            idempotencyKey: k,
+            body: { orderId: `conc-${k}`, amount: 1000, currency: "USD" },
+          })
+        : call("POST", `/v1/members/${m.id}/redemptions`, {
+            key: p.keys.storefront,
+            idempotencyKey: k,
+            body: { points: 30, reason: "conc" },
+          }),
     );
     // Each request is also retried concurrently with the same key.
-    const retries = keys.slice(0, 20).map((k, i) =>
-      i % 2 === 0
-        ? call("POST", `/v1/members/${m.id}/accruals`, { key: p.keys.storefront, idempotencyKey: k, body: { orderId: `conc-${k}`, amount: 1000, currency: "USD" } })
-        : call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey: k, body: { points: 30, reason: "conc" } }),
-    );
+    const retries = keys
+      .slice(0, 20)
+      .map((k, i) =>
+        i % 2 === 0
+          ? call("POST", `/v1/members/${m.id}/accruals`, {
+              key: p.keys.storefront,
+              idempotencyKey: k,
+              body: { orderId: `conc-${k}`, amount: 1000, currency: "USD" },
+            })
+          : call("POST", `/v1/members/${m.id}/redemptions`, {
+              key: p.keys.storefront,
+              idempotencyKey: k,
+              body: { points: 30, reason: "conc" },
+            }),
+      );
     const results = await Promise.all([...ops, ...retries]);
     const unexpected = results.filter((r) => !(r.status === 201 || (r.status === 409 && r.body.error.code === "insufficient_points")));
     expect(unexpected.map((r) => `${r.status} ${JSON.stringify(r.body)}`)).toEqual([]);
@@ -188,7 +247,10 @@ describe("points ledger", () => {
     expect(sums.balance).toBeGreaterThanOrEqual(0);
     expect(sums.lots).toBe(sums.balance);
     const { db } = await import("./helpers");
-    const perKey = await db().$client.execute({ sql: "SELECT request_key, COUNT(*) AS n FROM ledger_entries WHERE member_id = ? GROUP BY request_key HAVING n > 1", args: [m.id] });
+    const perKey = await db().$client.execute({
+      sql: "SELECT request_key, COUNT(*) AS n FROM ledger_entries WHERE member_id = ? GROUP BY request_key HAVING n > 1",
+      args: [m.id],
+    });
     expect(perKey.rows).toHaveLength(0);
     const succeeded = results.slice(0, 100).filter((r) => r.status === 201);
     const expected = 500 + succeeded.reduce((s, r) => s + r.body.entries.reduce((t: number, e: { points: number }) => t + e.points, 0), 0);

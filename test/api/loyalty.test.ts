@@ -14,8 +14,20 @@ async function addRule(p: TestProgram, rule: Record<string, unknown>) {
 async function addTiers(p: TestProgram) {
   const ladder = [
     { name: "Bronze", rank: 0, qualification: { windowDays: 365 }, benefits: {} },
-    { name: "Silver", rank: 1, qualification: { windowDays: 365, minSpend: 50_000 }, benefits: { pointsMultiplier: 1.25, discountPct: 5 }, graceDays: 30 },
-    { name: "Gold", rank: 2, qualification: { windowDays: 365, minSpend: 150_000, minOrders: 10, mode: "any" }, benefits: { pointsMultiplier: 1.5, freeShipping: true }, graceDays: 30 },
+    {
+      name: "Silver",
+      rank: 1,
+      qualification: { windowDays: 365, minSpend: 50_000 },
+      benefits: { pointsMultiplier: 1.25, discountPct: 5 },
+      graceDays: 30,
+    },
+    {
+      name: "Gold",
+      rank: 2,
+      qualification: { windowDays: 365, minSpend: 150_000, minOrders: 10, mode: "any" },
+      benefits: { pointsMultiplier: 1.5, freeShipping: true },
+      graceDays: 30,
+    },
   ];
   const out = [];
   for (const t of ladder) {
@@ -28,18 +40,50 @@ async function addTiers(p: TestProgram) {
 
 /** A small deterministic PRNG so the generated carts are the same on every run. */
 function rng(seed: number) {
-  return () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe("earning rules, quote and tiers", () => {
   it("quote and accrual agree over many generated carts", async () => {
     const p = await newProgram();
     await addTiers(p);
-    await addRule(p, { name: "Shoes x2", trigger: { type: "purchase" }, conditions: { categories: { include: ["shoes"] } }, effect: { type: "multiplier", factor: 2 }, priority: 5 });
-    const bonusRule = await addRule(p, { name: "Big basket bonus", trigger: { type: "purchase" }, conditions: { minAmount: 20_000 }, effect: { type: "fixed", points: 50 }, priority: 3, capPerMember: 150 });
-    await addRule(p, { name: "App orders", trigger: { type: "purchase" }, conditions: { channels: ["app"] }, effect: { type: "per_currency_unit", points: 1, perMinorUnits: 200 }, priority: 1 });
-    await addRule(p, { name: "Welcome order", trigger: { type: "purchase" }, conditions: { firstPurchase: true }, effect: { type: "fixed", points: 200 }, priority: 100, stackable: false });
-    await addRule(p, { name: "No gift cards", trigger: { type: "purchase" }, conditions: { skus: { exclude: ["GIFT"] } }, effect: { type: "per_currency_unit", points: 1, perMinorUnits: 1000 }, priority: 0 });
+    await addRule(p, {
+      name: "Shoes x2",
+      trigger: { type: "purchase" },
+      conditions: { categories: { include: ["shoes"] } },
+      effect: { type: "multiplier", factor: 2 },
+      priority: 5,
+    });
+    const bonusRule = await addRule(p, {
+      name: "Big basket bonus",
+      trigger: { type: "purchase" },
+      conditions: { minAmount: 20_000 },
+      effect: { type: "fixed", points: 50 },
+      priority: 3,
+      capPerMember: 150,
+    });
+    await addRule(p, {
+      name: "App orders",
+      trigger: { type: "purchase" },
+      conditions: { channels: ["app"] },
+      effect: { type: "per_currency_unit", points: 1, perMinorUnits: 200 },
+      priority: 1,
+    });
+    await addRule(p, {
+      name: "Welcome order",
+      trigger: { type: "purchase" },
+      conditions: { firstPurchase: true },
+      effect: { type: "fixed", points: 200 },
+      priority: 100,
+      stackable: false,
+    });
+    await addRule(p, {
+      name: "No gift cards",
+      trigger: { type: "purchase" },
+      conditions: { skus: { exclude: ["GIFT"] } },
+      effect: { type: "per_currency_unit", points: 1, perMinorUnits: 1000 },
+      priority: 0,
+    });
     const random = rng(42);
     const members = [await newMember(p), await newMember(p), await newMember(p)];
     let fired = 0;
@@ -66,7 +110,10 @@ describe("earning rules, quote and tiers", () => {
       expect(s.sum).toBe(s.balance);
     }
     // The per-member cap of the bonus rule held.
-    const usage = await db().$client.execute({ sql: "SELECT MAX(points) AS m FROM rule_member_usage WHERE rule_id = ?", args: [bonusRule.id] });
+    const usage = await db().$client.execute({
+      sql: "SELECT MAX(points) AS m FROM rule_member_usage WHERE rule_id = ?",
+      args: [bonusRule.id],
+    });
     expect(Number(usage.rows[0].m)).toBeLessThanOrEqual(150);
   });
 
@@ -75,15 +122,32 @@ describe("earning rules, quote and tiers", () => {
     const guest = await call("POST", "/v1/quote", { key: p.keys.storefront, body: { amount: 12_345, currency: "USD" } });
     expect(guest.body).toMatchObject({ points: 123, basePoints: 123, tierMultiplier: 1 });
     expect((await call("POST", "/v1/quote", { key: p.keys.storefront, body: { amount: 100, currency: "EUR" } })).status).toBe(400);
-    expect((await call("POST", "/v1/quote", { key: p.keys.storefront, body: { memberId: "mem_nope", amount: 100, currency: "USD" } })).status).toBe(404);
-    const badRule = await call("POST", "/v1/rules", { key: p.keys.admin, body: { name: "x", trigger: { type: "purchase" }, effect: { type: "fixed", points: -5 } } });
+    expect(
+      (await call("POST", "/v1/quote", { key: p.keys.storefront, body: { memberId: "mem_nope", amount: 100, currency: "USD" } })).status,
+    ).toBe(404);
+    const badRule = await call("POST", "/v1/rules", {
+      key: p.keys.admin,
+      body: { name: "x", trigger: { type: "purchase" }, effect: { type: "fixed", points: -5 } },
+    });
     expect(badRule.status).toBe(400);
-    expect((await call("POST", "/v1/rules", { key: p.keys.storefront, body: { name: "x", trigger: { type: "purchase" }, effect: { type: "fixed", points: 5 } } })).status).toBe(403);
+    expect(
+      (
+        await call("POST", "/v1/rules", {
+          key: p.keys.storefront,
+          body: { name: "x", trigger: { type: "purchase" }, effect: { type: "fixed", points: 5 } },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it("rule CRUD is audited and a rule's budget holds under concurrent awards", async () => {
     const p = await newProgram();
-    const rule = await addRule(p, { name: "Launch bonus", trigger: { type: "purchase" }, effect: { type: "fixed", points: 100 }, budgetPoints: 500 });
+    const rule = await addRule(p, {
+      name: "Launch bonus",
+      trigger: { type: "purchase" },
+      effect: { type: "fixed", points: 100 },
+      budgetPoints: 500,
+    });
     const patched = await call("PATCH", `/v1/rules/${rule.id}`, { key: p.keys.admin, body: { priority: 7 } });
     expect(patched.body).toMatchObject({ priority: 7, name: "Launch bonus", budgetPoints: 500 });
     const members = await Promise.all(Array.from({ length: 12 }, () => newMember(p)));
@@ -93,7 +157,10 @@ describe("earning rules, quote and tiers", () => {
     expect(bonus).toBe(500);
     const stored = await call("GET", `/v1/rules/${rule.id}`, { key: p.keys.admin });
     expect(stored.body.pointsAwarded).toBe(500);
-    const audit = await db().$client.execute({ sql: "SELECT action FROM audit_log WHERE entity_id = ? ORDER BY created_at", args: [rule.id] });
+    const audit = await db().$client.execute({
+      sql: "SELECT action FROM audit_log WHERE entity_id = ? ORDER BY created_at",
+      args: [rule.id],
+    });
     expect(audit.rows.map((r) => r.action)).toEqual(["rule.created", "rule.updated"]);
     expect((await call("DELETE", `/v1/rules/${rule.id}`, { key: p.keys.admin })).status).toBe(204);
     expect((await call("GET", `/v1/rules/${rule.id}`, { key: p.keys.admin })).status).toBe(404);
@@ -102,18 +169,44 @@ describe("earning rules, quote and tiers", () => {
   it("activities earn through their rules, idempotently", async () => {
     const p = await newProgram();
     await addRule(p, { name: "Review", trigger: { type: "review" }, effect: { type: "fixed", points: 75 } });
-    await addRule(p, { name: "Check-in", trigger: { type: "activity", kind: "store_checkin" }, effect: { type: "fixed", points: 10 }, capPerMember: 20 });
+    await addRule(p, {
+      name: "Check-in",
+      trigger: { type: "activity", kind: "store_checkin" },
+      effect: { type: "fixed", points: 10 },
+      capPerMember: 20,
+    });
     const m = await newMember(p);
     const key = uniqueKey("act");
-    const review = await call("POST", `/v1/members/${m.id}/activities`, { key: p.keys.storefront, idempotencyKey: key, body: { kind: "review", attributes: { sku: "A" } } });
+    const review = await call("POST", `/v1/members/${m.id}/activities`, {
+      key: p.keys.storefront,
+      idempotencyKey: key,
+      body: { kind: "review", attributes: { sku: "A" } },
+    });
     expect(review.status).toBe(201);
     expect(review.body.pointsEarned).toBe(75);
-    const replay = await call("POST", `/v1/members/${m.id}/activities`, { key: p.keys.storefront, idempotencyKey: key, body: { kind: "review", attributes: { sku: "A" } } });
+    const replay = await call("POST", `/v1/members/${m.id}/activities`, {
+      key: p.keys.storefront,
+      idempotencyKey: key,
+      body: { kind: "review", attributes: { sku: "A" } },
+    });
     expect(replay.body).toEqual(review.body);
     const checkins = [];
-    for (let i = 0; i < 3; i++) checkins.push((await call("POST", `/v1/members/${m.id}/activities`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { kind: "store_checkin" } })).body.pointsEarned);
+    for (let i = 0; i < 3; i++)
+      checkins.push(
+        (
+          await call("POST", `/v1/members/${m.id}/activities`, {
+            key: p.keys.storefront,
+            idempotencyKey: uniqueKey(),
+            body: { kind: "store_checkin" },
+          })
+        ).body.pointsEarned,
+      );
     expect(checkins).toEqual([10, 10, 0]);
-    const other = await call("POST", `/v1/members/${m.id}/activities`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { kind: "app_login" } });
+    const other = await call("POST", `/v1/members/${m.id}/activities`, {
+      key: p.keys.storefront,
+      idempotencyKey: uniqueKey(),
+      body: { kind: "app_login" },
+    });
     expect(other.body.pointsEarned).toBe(0);
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 95, balance: 95 });
   });
@@ -127,7 +220,13 @@ describe("earning rules, quote and tiers", () => {
     expect(progress.status).toBe(200);
     expect(progress.body.current.id).toBe(bronze.id);
     expect(progress.body.next.name).toBe("Silver");
-    expect(progress.body.requirements[0]).toMatchObject({ metric: "spend", required: 50_000, current: 30_000, missing: 20_000, percent: 60 });
+    expect(progress.body.requirements[0]).toMatchObject({
+      metric: "spend",
+      required: 50_000,
+      current: 30_000,
+      missing: 20_000,
+      percent: 60,
+    });
     expect(progress.body.message).toContain("200.00");
     expect(first.body.tierChange?.to ?? bronze.id).toBe(bronze.id);
 
@@ -153,7 +252,10 @@ describe("earning rules, quote and tiers", () => {
     // A cron's change reaches the (cached) lookup within MEMBER_VIEW_MAX_AGE_SECONDS; ask for it now.
     const after = await call("GET", `/v1/members/${m.id}`, { key: p.keys.admin, headers: { "cache-control": "no-cache" } });
     expect(after.body.tier.id).toBe(bronze.id);
-    const events = await db().$client.execute({ sql: "SELECT json_extract(payload, '$.change') AS change FROM outbox_events WHERE member_id = ? AND type = 'tier.changed' ORDER BY id", args: [m.id] });
+    const events = await db().$client.execute({
+      sql: "SELECT json_extract(payload, '$.change') AS change FROM outbox_events WHERE member_id = ? AND type = 'tier.changed' ORDER BY id",
+      args: [m.id],
+    });
     expect(events.rows.map((r) => r.change)).toEqual(["upgrade", "upgrade", "downgrade"]);
     const history = await db().$client.execute({ sql: "SELECT change FROM tier_history WHERE member_id = ? ORDER BY id", args: [m.id] });
     expect(history.rows.map((r) => r.change)).toEqual(["upgrade", "upgrade", "downgrade"]);
@@ -193,7 +295,10 @@ describe("configuration validation", () => {
     const [bronze] = await addTiers(p);
     const badTier = await call("PATCH", `/v1/tiers/${bronze.id}`, { key: p.keys.admin, body: { qualification: { windowDays: 0 } } });
     expect(badTier.status).toBe(400);
-    const dupRank = await call("POST", "/v1/tiers", { key: p.keys.admin, body: { name: "Other", rank: 1, qualification: { windowDays: 30 } } });
+    const dupRank = await call("POST", "/v1/tiers", {
+      key: p.keys.admin,
+      body: { name: "Other", rank: 1, qualification: { windowDays: 30 } },
+    });
     expect(dupRank.status).toBe(400);
   });
 });

@@ -5,9 +5,18 @@ describe("members", () => {
   it("registers idempotently on externalId and looks up by id and externalId", async () => {
     const p = await newProgram();
     const externalId = uniqueKey("cust");
-    const first = await call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId, email: "ana@example.com", name: "Ana", birthday: "1990-04-12", consent: { email: true }, tags: ["new"] } });
+    const first = await call("POST", "/v1/members", {
+      key: p.keys.storefront,
+      body: { externalId, email: "ana@example.com", name: "Ana", birthday: "1990-04-12", consent: { email: true }, tags: ["new"] },
+    });
     expect(first.status).toBe(201);
-    expect(first.body).toMatchObject({ externalId, email: "ana@example.com", consent: { email: true, sms: false }, tags: ["new"], balance: { available: 0, pending: 0, total: 0 } });
+    expect(first.body).toMatchObject({
+      externalId,
+      email: "ana@example.com",
+      consent: { email: true, sms: false },
+      tags: ["new"],
+      balance: { available: 0, pending: 0, total: 0 },
+    });
     const again = await call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId, name: "Someone else" } });
     expect(again.status).toBe(200);
     expect(again.body.id).toBe(first.body.id);
@@ -58,7 +67,9 @@ describe("members", () => {
   it("concurrent registrations of one externalId create one member", async () => {
     const p = await newProgram();
     const externalId = uniqueKey("race");
-    const results = await Promise.all(Array.from({ length: 8 }, () => call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId } })));
+    const results = await Promise.all(
+      Array.from({ length: 8 }, () => call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId } })),
+    );
     expect(new Set(results.map((r) => r.body.id)).size).toBe(1);
     expect(results.filter((r) => r.status === 201).length).toBe(1);
   });
@@ -66,13 +77,19 @@ describe("members", () => {
   it("patches profile, merges attributes and consent, and changes tags", async () => {
     const p = await newProgram();
     const m = await newMember(p, { attributes: { size: "M", city: "Lisbon" } });
-    const patched = await call("PATCH", `/v1/members/${m.id}`, { key: p.keys.storefront, body: { name: "Bea", attributes: { city: null, shoe: 40 }, consent: { sms: true } } });
+    const patched = await call("PATCH", `/v1/members/${m.id}`, {
+      key: p.keys.storefront,
+      body: { name: "Bea", attributes: { city: null, shoe: 40 }, consent: { sms: true } },
+    });
     expect(patched.status).toBe(200);
     expect(patched.body).toMatchObject({ name: "Bea", attributes: { size: "M", shoe: 40 }, consent: { sms: true, email: false } });
     expect(patched.body.attributes.city).toBeUndefined();
     const blocked = await call("PATCH", `/v1/members/${m.id}`, { key: p.keys.storefront, body: { status: "blocked" } });
     expect(blocked.status).toBe(403);
-    const tags = await call("POST", `/v1/members/${m.id}/tags`, { key: p.keys.storefront, body: { add: ["vip", "vip", "fan"], remove: [] } });
+    const tags = await call("POST", `/v1/members/${m.id}/tags`, {
+      key: p.keys.storefront,
+      body: { add: ["vip", "vip", "fan"], remove: [] },
+    });
     expect(tags.body.tags.sort()).toEqual(["fan", "vip"]);
     const removed = await call("POST", `/v1/members/${m.id}/tags`, { key: p.keys.admin, body: { remove: ["vip"] } });
     expect(removed.body.tags).toEqual(["fan"]);
@@ -100,7 +117,11 @@ describe("members", () => {
     const m = await newMember(a);
     expect((await call("GET", `/v1/members/${m.id}`, { key: b.keys.admin })).status).toBe(404);
     expect((await call("PATCH", `/v1/members/${m.id}`, { key: b.keys.admin, body: { name: "hijack" } })).status).toBe(404);
-    const res = await call("POST", `/v1/members/${m.id}/accruals`, { key: b.keys.storefront, idempotencyKey: uniqueKey(), body: { orderId: "o1", amount: 100, currency: "USD" } });
+    const res = await call("POST", `/v1/members/${m.id}/accruals`, {
+      key: b.keys.storefront,
+      idempotencyKey: uniqueKey(),
+      body: { orderId: "o1", amount: 100, currency: "USD" },
+    });
     expect(res.status).toBe(404);
     expect(res.body.error.code).toBe("not_found");
   });
@@ -119,12 +140,19 @@ describe("members", () => {
 
   it("answers bad input with 400 invalid_request and the failing fields", async () => {
     const p = await newProgram();
-    const bad = await call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId: "", email: "not-an-email", birthday: "1990-13-45", extra: 1 } });
+    const bad = await call("POST", "/v1/members", {
+      key: p.keys.storefront,
+      body: { externalId: "", email: "not-an-email", birthday: "1990-13-45", extra: 1 },
+    });
     expect(bad.status).toBe(400);
     expect(bad.body.error.code).toBe("invalid_request");
     const paths = bad.body.error.details.fields.map((f: { path: string }) => f.path);
     expect(paths).toEqual(expect.arrayContaining(["externalId", "email", "birthday"]));
-    const malformed = await call("POST", "/v1/members", { key: p.keys.storefront, rawBody: "{not json", headers: { "content-type": "application/json" } });
+    const malformed = await call("POST", "/v1/members", {
+      key: p.keys.storefront,
+      rawBody: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expect(malformed.status).toBe(400);
     expect(malformed.body.error.code).toBe("invalid_request");
     const unknownRoute = await call("GET", "/v1/nothing-here", { key: p.keys.admin });

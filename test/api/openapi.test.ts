@@ -5,7 +5,14 @@ import { registry } from "../../src/registry";
 import { accrue, call, newMember, newProgram } from "./helpers";
 
 type Json = Record<string, any>;
-type Operation = { summary?: string; tags?: string[]; security?: unknown[]; requestBody?: Json; responses?: Record<string, Json>; parameters?: Json[] };
+type Operation = {
+  summary?: string;
+  tags?: string[];
+  security?: unknown[];
+  requestBody?: Json;
+  responses?: Record<string, Json>;
+  parameters?: Json[];
+};
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 // Static files of the dashboard page are not API routes; /__… are env-gated test and bench hooks.
@@ -47,7 +54,9 @@ function schemaHasExample(doc: Json, node: Json | undefined): boolean {
 /** Every route the app serves: the registry's modules and what Hono actually routes. */
 function servedRoutes() {
   const app = createApp();
-  const fromHono = app.routes.filter((r) => r.method !== "ALL" && !r.path.endsWith("*")).map((r) => ({ method: r.method.toLowerCase(), path: openApiPath(r.path) }));
+  const fromHono = app.routes
+    .filter((r) => r.method !== "ALL" && !r.path.endsWith("*"))
+    .map((r) => ({ method: r.method.toLowerCase(), path: openApiPath(r.path) }));
   const fromRegistry = registry.routes.map((m) => ({ method: m.route.method.toLowerCase(), path: m.route.path }));
   const seen = new Map<string, { method: string; path: string }>();
   for (const r of [...fromRegistry, ...fromHono]) if (!UNDOCUMENTED.some((re) => re.test(r.path))) seen.set(`${r.method} ${r.path}`, r);
@@ -62,7 +71,11 @@ describe("OpenAPI document", () => {
     expect(doc.info.description).toMatch(/Idempotency-Key/);
     expect(doc.servers).toEqual([{ url: "http://loyalty.test", description: "This deployment" }]);
     expect(doc.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
-    const used = new Set(Object.values(doc.paths as Record<string, Record<string, Operation>>).flatMap((item) => Object.values(item).flatMap((op) => op.tags ?? [])));
+    const used = new Set(
+      Object.values(doc.paths as Record<string, Record<string, Operation>>).flatMap((item) =>
+        Object.values(item).flatMap((op) => op.tags ?? []),
+      ),
+    );
     const declared = new Map((doc.tags as Array<{ name: string; description?: string }>).map((t) => [t.name, t.description]));
     for (const tag of used) expect(declared.get(tag), `tag ${tag}`).toMatch(/\S/);
     expect(doc.tags[0].name).toBe("System");
@@ -89,7 +102,8 @@ describe("OpenAPI document", () => {
       const takesInput = Boolean(op.security?.length || op.requestBody || op.parameters?.length);
       const errors = statuses.filter((s) => /^[45]\d\d$/.test(s));
       if (takesInput && !errors.some((s) => s.startsWith("4"))) problems.push(`${where}: no 4xx error responses`);
-      if (op.security?.length && !["401", "403"].every((s) => statuses.includes(s))) problems.push(`${where}: authenticated but 401/403 not documented`);
+      if (op.security?.length && !["401", "403"].every((s) => statuses.includes(s)))
+        problems.push(`${where}: authenticated but 401/403 not documented`);
       if (op.requestBody && !statuses.includes("400")) problems.push(`${where}: takes a body but 400 not documented`);
       for (const s of errors) {
         const schema = op.responses![s].content?.["application/json"]?.schema;
@@ -104,7 +118,9 @@ describe("OpenAPI document", () => {
   it("documents nothing that is not served", async () => {
     const doc = await fetchDocument();
     const served = new Set(servedRoutes().map((r) => `${r.method} ${r.path}`));
-    const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) => METHODS.filter((m) => item[m]).map((m) => `${m} ${path}`));
+    const documented = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([path, item]) =>
+      METHODS.filter((m) => item[m]).map((m) => `${m} ${path}`),
+    );
     expect(documented.filter((d) => !served.has(d))).toEqual([]);
   });
 
@@ -138,7 +154,9 @@ describe("API reference and dashboard page", () => {
       expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
       expect(asset.headers.get("content-type")).toMatch(url.includes(".css") ? /text\/css/ : /javascript/);
     }
-    expect(String((await call("GET", "/admin/assets/chart.js")).body)).toMatch(/^\/\*!\n \* Chart\.js v4\.5\.1[\s\S]*Released under the MIT License/);
+    expect(String((await call("GET", "/admin/assets/chart.js")).body)).toMatch(
+      /^\/\*!\n \* Chart\.js v4\.5\.1[\s\S]*Released under the MIT License/,
+    );
     expect((await call("GET", "/admin/assets/nope.js")).body.error.code).toBe("not_found");
   });
 });

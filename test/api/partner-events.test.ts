@@ -5,15 +5,29 @@ import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, u
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 /** POST /v1/partner/events the way a partner does: raw JSON body, signed t.body. */
-async function postSigned(p: TestProgram, payload: unknown, opts: { secret?: string; t?: number; key?: string; raw?: string; signature?: string | null } = {}) {
+async function postSigned(
+  p: TestProgram,
+  payload: unknown,
+  opts: { secret?: string; t?: number; key?: string; raw?: string; signature?: string | null } = {},
+) {
   const raw = opts.raw ?? JSON.stringify(payload);
   const headers: Record<string, string> = { "content-type": "application/json" };
-  const signature = opts.signature === undefined ? await signatureHeader([opts.secret ?? p.partnerSigningSecret], raw, opts.t ?? nowSeconds()) : opts.signature;
+  const signature =
+    opts.signature === undefined
+      ? await signatureHeader([opts.secret ?? p.partnerSigningSecret], raw, opts.t ?? nowSeconds())
+      : opts.signature;
   if (signature !== null) headers["x-loyalty-signature"] = signature;
   return call("POST", "/v1/partner/events", { key: opts.key ?? p.keys.partner, rawBody: raw, headers });
 }
 
-const sale = (extra: Record<string, unknown> = {}) => ({ eventId: uniqueKey("evt"), type: "sale", orderId: uniqueKey("order"), amount: 10_000, currency: "USD", ...extra });
+const sale = (extra: Record<string, unknown> = {}) => ({
+  eventId: uniqueKey("evt"),
+  type: "sale",
+  orderId: uniqueKey("order"),
+  amount: 10_000,
+  currency: "USD",
+  ...extra,
+});
 
 describe("partner events: signatures", () => {
   it("accepts a correctly signed sale, auto-registers the externalId and earns points", async () => {
@@ -38,7 +52,10 @@ describe("partner events: signatures", () => {
       await postSigned(p, payload, { signature: "garbage" }),
       await postSigned(p, payload, { secret: other.partnerSigningSecret }),
       // Signed body ≠ sent body (tampered amount).
-      await postSigned(p, payload, { raw: raw.replace("10000", "99999"), signature: await signatureHeader([p.partnerSigningSecret], raw, nowSeconds()) }),
+      await postSigned(p, payload, {
+        raw: raw.replace("10000", "99999"),
+        signature: await signatureHeader([p.partnerSigningSecret], raw, nowSeconds()),
+      }),
     ];
     for (const res of cases) {
       expect(res.status).toBe(401);
@@ -89,7 +106,10 @@ describe("partner events: signatures", () => {
     const p = await newProgram();
     const payload = sale({ externalId: uniqueKey("cust") });
     expect((await postSigned(p, payload, { key: p.keys.storefront })).status).toBe(403);
-    const anonymous = await call("POST", "/v1/partner/events", { rawBody: JSON.stringify(payload), headers: { "content-type": "application/json" } });
+    const anonymous = await call("POST", "/v1/partner/events", {
+      rawBody: JSON.stringify(payload),
+      headers: { "content-type": "application/json" },
+    });
     expect(anonymous.status).toBe(401);
     expect((await postSigned(p, payload, { key: p.keys.admin })).status).toBe(201);
   });
@@ -166,7 +186,10 @@ describe("partner events: batches", () => {
     expect(r2[0].result).toEqual(r[0].result);
     expect(resend.body.summary).toMatchObject({ applied: 0, replayed: 6, failed: 8 });
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 100, balance: 100 });
-    const stored = await db().$client.execute({ sql: "SELECT count(*) AS n FROM partner_events WHERE program_id = ?", args: [p.programId] });
+    const stored = await db().$client.execute({
+      sql: "SELECT count(*) AS n FROM partner_events WHERE program_id = ?",
+      args: [p.programId],
+    });
     expect(Number(stored.rows[0].n)).toBe(5);
   });
 
@@ -175,9 +198,19 @@ describe("partner events: batches", () => {
     const externalId = uniqueKey("cust");
     const created = await postSigned(p, { eventId: uniqueKey("e"), type: "member.upsert", externalId, name: "Ana", tags: ["pos"] });
     expect(created.status).toBe(201);
-    const updated = await postSigned(p, { eventId: uniqueKey("e"), type: "member.upsert", externalId, name: "Ana Silva", consent: { sms: true }, tags: ["vip"] });
+    const updated = await postSigned(p, {
+      eventId: uniqueKey("e"),
+      type: "member.upsert",
+      externalId,
+      name: "Ana Silva",
+      consent: { sms: true },
+      tags: ["vip"],
+    });
     expect(updated.status).toBe(200);
-    expect(updated.body.result).toMatchObject({ created: false, member: { id: created.body.result.member.id, name: "Ana Silva", consent: { sms: true }, tags: ["pos", "vip"] } });
+    expect(updated.body.result).toMatchObject({
+      created: false,
+      member: { id: created.body.result.member.id, name: "Ana Silva", consent: { sms: true }, tags: ["pos", "vip"] },
+    });
 
     const s = sale({ externalId, amount: 8_000 });
     expect((await postSigned(p, s)).status).toBe(201);
@@ -203,7 +236,11 @@ describe("partner events: batches", () => {
     expect(single.status).toBe(400);
     expect(single.body.error.details.fields.length).toBeGreaterThan(0);
     const raw = JSON.stringify(sale({ externalId: "x" }));
-    const textPlain = await call("POST", "/v1/partner/events", { key: p.keys.partner, rawBody: raw, headers: { "content-type": "text/plain", "x-loyalty-signature": await signatureHeader([p.partnerSigningSecret], raw, nowSeconds()) } });
+    const textPlain = await call("POST", "/v1/partner/events", {
+      key: p.keys.partner,
+      rawBody: raw,
+      headers: { "content-type": "text/plain", "x-loyalty-signature": await signatureHeader([p.partnerSigningSecret], raw, nowSeconds()) },
+    });
     expect(textPlain.status).toBe(415);
   });
 

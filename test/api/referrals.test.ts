@@ -11,7 +11,8 @@ async function referralProgram(p: TestProgram, body: Record<string, unknown> = s
   expect(res.status, JSON.stringify(res.body)).toBe(200);
 }
 
-const register = (p: TestProgram, body: Record<string, unknown>) => call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId: uniqueKey("cust"), ...body } });
+const register = (p: TestProgram, body: Record<string, unknown>) =>
+  call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId: uniqueKey("cust"), ...body } });
 const referralOf = async (refereeId: string) => (await sql("SELECT * FROM referrals WHERE referee_id = ?", [refereeId]))[0];
 const refund = (p: TestProgram, _memberId: string, orderId: string, amount: number) =>
   call("POST", `/v1/orders/${orderId}/refunds`, { key: p.keys.partner, idempotencyKey: uniqueKey("rf"), body: { amount } });
@@ -19,18 +20,30 @@ const refund = (p: TestProgram, _memberId: string, orderId: string, amount: numb
 describe("referral program settings", () => {
   it("is set by admins only, validated, audited, and readable by the storefront", async () => {
     const p = await newProgram({ settings: { lifecycle: { keep: true } } });
-    expect((await call("GET", "/v1/referral-program", { key: p.keys.storefront })).body).toEqual({ referrerPoints: 0, refereePoints: 0, maxPerMonth: null, minOrderAmount: 0 });
+    expect((await call("GET", "/v1/referral-program", { key: p.keys.storefront })).body).toEqual({
+      referrerPoints: 0,
+      refereePoints: 0,
+      maxPerMonth: null,
+      minOrderAmount: 0,
+    });
     await referralProgram(p);
     expect((await call("GET", "/v1/referral-program", { key: p.keys.storefront })).body).toEqual(settings);
     const stored = await sql("SELECT settings FROM programs WHERE id = ?", [p.programId]);
     expect(JSON.parse(String(stored[0].settings))).toMatchObject({ lifecycle: { keep: true }, referral: settings });
-    for (const body of [{ ...settings, referrerPoints: -1 }, { ...settings, maxPerMonth: 0 }, { referrerPoints: 1 }, { ...settings, extra: 1 }]) {
+    for (const body of [
+      { ...settings, referrerPoints: -1 },
+      { ...settings, maxPerMonth: 0 },
+      { referrerPoints: 1 },
+      { ...settings, extra: 1 },
+    ]) {
       const res = await call("PUT", "/v1/referral-program", { key: p.keys.admin, body });
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe("invalid_request");
     }
     expect((await call("PUT", "/v1/referral-program", { key: p.keys.storefront, body: settings })).status).toBe(403);
-    const audit = await sql("SELECT action, after FROM audit_log WHERE program_id = ? AND action = 'referral_program.updated'", [p.programId]);
+    const audit = await sql("SELECT action, after FROM audit_log WHERE program_id = ? AND action = 'referral_program.updated'", [
+      p.programId,
+    ]);
     expect(audit).toHaveLength(1);
   });
 });
@@ -62,7 +75,12 @@ describe("referrals", () => {
     expect(big.body.referral).toMatchObject({ status: "qualified", refereePoints: 200 });
     expect(big.body.balance).toEqual({ available: 20 + 50 + 200, pending: 0, total: 270 });
     expect(await ledgerSum(referee.id)).toMatchObject({ sum: 270, balance: 270, lots: 270 });
-    expect(await referralOf(referee.id)).toMatchObject({ status: "qualified", order_id: orderId, referee_points: 200, referrer_points: 500 });
+    expect(await referralOf(referee.id)).toMatchObject({
+      status: "qualified",
+      order_id: orderId,
+      referee_points: 200,
+      referrer_points: 500,
+    });
     expect(await sql("SELECT id FROM outbox_events WHERE member_id = ? AND type = 'referral.qualified'", [referee.id])).toHaveLength(1);
     // The referrer's points are not written by the referee's batch.
     expect((await ledgerSum(referrer.id)).sum).toBe(0);

@@ -7,8 +7,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { expireLots, releasePendingLots } from "../../src/cron/lots";
 import { requalifyProgram } from "../../src/cron/tiers";
-import { loadTiers } from "../../src/services/tiers";
 import { memberLedger } from "../../src/services/ledger";
+import { loadTiers } from "../../src/services/tiers";
 import { extraKeys, isExpectedRefusal, keyProblems, ledgerViolations, mixedOps, type Op, type Outcome } from "../stress/ledger-workload";
 import { callDirect as call, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
@@ -30,11 +30,19 @@ async function fund(p: TestProgram, keys: Keys, memberIds: string[], points: num
   const orderIds = new Map<string, string[]>();
   await Promise.all(
     memberIds.map(async (id, i) => {
-      const float = await call("POST", `/v1/members/${id}/adjustments`, { key: keys.admin[i % keys.admin.length], idempotencyKey: uniqueKey("float"), body: { points, reason: "float" } });
+      const float = await call("POST", `/v1/members/${id}/adjustments`, {
+        key: keys.admin[i % keys.admin.length],
+        idempotencyKey: uniqueKey("float"),
+        body: { points, reason: "float" },
+      });
       expect(float.status).toBe(201);
       const ids = Array.from({ length: orders }, () => uniqueKey("seed-ord"));
       for (const orderId of ids) {
-        const res = await call("POST", `/v1/members/${id}/accruals`, { key: keys.storefront[i % keys.storefront.length], idempotencyKey: uniqueKey("seed"), body: { orderId, amount: 5_000, currency: "USD" } });
+        const res = await call("POST", `/v1/members/${id}/accruals`, {
+          key: keys.storefront[i % keys.storefront.length],
+          idempotencyKey: uniqueKey("seed"),
+          body: { orderId, amount: 5_000, currency: "USD" },
+        });
         expect(res.status).toBe(201);
       }
       orderIds.set(id, ids);
@@ -60,7 +68,6 @@ async function expectKeysExactlyOnce(programId: string, outcomes: Outcome[]) {
   expect(await keyProblems(db(), programId, outcomes)).toEqual([]);
 }
 
-
 describe("reliability: concurrency", () => {
   it("200 mixed writes on one member and across 20 members, interleaved with the release/expiry crons", async () => {
     // A 2-day hold and a 20-day expiry, so sweeps dated +2.5 d release and sweeps dated +21 d expire
@@ -75,7 +82,15 @@ describe("reliability: concurrency", () => {
     const orderIds = await fund(p, keys, everyone, 300, 2);
 
     // 200 on the one member (serialised by its object), 200 spread over the other 20, all at once.
-    const ops = [...mixedOps([solo.id], 200, orderIds, uniqueKey), ...mixedOps(crowd.map((m) => m.id), 200, orderIds, uniqueKey)];
+    const ops = [
+      ...mixedOps([solo.id], 200, orderIds, uniqueKey),
+      ...mixedOps(
+        crowd.map((m) => m.id),
+        200,
+        orderIds,
+        uniqueKey,
+      ),
+    ];
     // The sweeps run in their own invocation (a spare Durable Object), as a cron would: from the
     // test's context, which also holds hundreds of open requests, workerd would cancel their fetches.
     const asCron = <T>(fn: () => Promise<T>) => runInDurableObject(memberLedger(testEnv, "cron", "sweeper"), () => fn());
@@ -119,7 +134,10 @@ describe("reliability: concurrency", () => {
     await expectKeysExactlyOnce(p.programId, settled);
     await expectConsistent(p.programId);
     // The crons did run into these members: some lots were released, some expired.
-    const swept = await db().$client.execute({ sql: "SELECT SUM(type = 'expire') AS expired FROM ledger_entries WHERE program_id = ?", args: [p.programId] });
+    const swept = await db().$client.execute({
+      sql: "SELECT SUM(type = 'expire') AS expired FROM ledger_entries WHERE program_id = ?",
+      args: [p.programId],
+    });
     expect(Number(swept.rows[0].expired)).toBeGreaterThan(0);
   });
 });
@@ -133,7 +151,8 @@ describe("reliability: Durable Object restarts", () => {
     const orderIds = await fund(p, keys, ids, 500, 1);
     // Reset one member's object the way the runtime does (an eviction, a deploy, a crash):
     // whatever it was doing is cut off, its callers get an error, the next call gets a fresh instance.
-    const restart = (memberId: string) => runInDurableObject(memberLedger(testEnv, p.programId, memberId), (_instance, state) => state.abort("restart")).catch(() => undefined);
+    const restart = (memberId: string) =>
+      runInDurableObject(memberLedger(testEnv, p.programId, memberId), (_instance, state) => state.abort("restart")).catch(() => undefined);
     const all: Outcome[] = [];
     let interrupted = 0;
     for (let round = 0; round < 4; round++) {
@@ -148,12 +167,17 @@ describe("reliability: Durable Object restarts", () => {
         if (f.status === 500) {
           interrupted++;
           expect(f.body.error.code).toBe("internal_error");
-        } else expect(f.status === 201 || isExpectedRefusal(f.status, f.body), `${f.op.kind} → ${f.status} ${JSON.stringify(f.body)}`).toBe(true);
+        } else
+          expect(f.status === 201 || isExpectedRefusal(f.status, f.body), `${f.op.kind} → ${f.status} ${JSON.stringify(f.body)}`).toBe(
+            true,
+          );
       }
       // Retry everything with the same keys: an interrupted write completes, or replays if it had committed.
       const retried = await Promise.all(ops.map(async (op) => ({ op, ...(await send(keys, op)) })));
       for (const [i, r] of retried.entries()) {
-        expect(r.status === 201 || isExpectedRefusal(r.status, r.body), `${r.op.kind} retry → ${r.status} ${JSON.stringify(r.body)}`).toBe(true);
+        expect(r.status === 201 || isExpectedRefusal(r.status, r.body), `${r.op.kind} retry → ${r.status} ${JSON.stringify(r.body)}`).toBe(
+          true,
+        );
         if (first[i].status === 201) expect(r.body).toEqual(first[i].body);
       }
       all.push(...retried);
@@ -172,7 +196,8 @@ describe("reliability: set-based tier requalification", () => {
     for (const tier of [
       { name: "Bronze", rank: 0, qualification: { windowDays: 365 } },
       { name: "Silver", rank: 1, qualification: { windowDays: 365, minSpend: 50_000 } },
-    ]) expect((await call("POST", "/v1/tiers", { key: keys.admin[0], body: tier })).status).toBe(201);
+    ])
+      expect((await call("POST", "/v1/tiers", { key: keys.admin[0], body: tier })).status).toBe(201);
     const ladder = await loadTiers(db(), p.programId);
     const [bronze, silver] = ladder;
     // Seven members over four pages of two: spenders (60 000) and not (5 000), in every starting state.
@@ -188,27 +213,49 @@ describe("reliability: set-based tier requalification", () => {
     const ids: string[] = [];
     for (const st of states) {
       const m = await newMember(p);
-      const res = await call("POST", `/v1/members/${m.id}/accruals`, { key: keys.storefront[0], idempotencyKey: uniqueKey(), body: { orderId: uniqueKey("o"), amount: st.spend, currency: "USD" } });
+      const res = await call("POST", `/v1/members/${m.id}/accruals`, {
+        key: keys.storefront[0],
+        idempotencyKey: uniqueKey(),
+        body: { orderId: uniqueKey("o"), amount: st.spend, currency: "USD" },
+      });
       expect(res.status).toBe(201);
       const securedUntil = st.secured ? new Date(Date.now() + 30 * DAY).toISOString() : new Date(Date.now() - DAY).toISOString();
-      await db().$client.execute({ sql: "UPDATE members SET tier_id = ?, tier_secured_until = ? WHERE id = ?", args: [st.tier, st.tier ? securedUntil : null, m.id] });
+      await db().$client.execute({
+        sql: "UPDATE members SET tier_id = ?, tier_secured_until = ? WHERE id = ?",
+        args: [st.tier, st.tier ? securedUntil : null, m.id],
+      });
       ids.push(m.id);
     }
     const now = new Date();
     const counts = await requalifyProgram(db(), p.programId, ladder, now, 2);
     expect(counts).toMatchObject({ examined: 6, upgrade: 3, renew: 2, downgrade: 1, grace: 0 });
-    const rows = await db().$client.execute({ sql: `SELECT id, tier_id, tier_secured_until FROM members WHERE program_id = ?`, args: [p.programId] });
+    const rows = await db().$client.execute({
+      sql: `SELECT id, tier_id, tier_secured_until FROM members WHERE program_id = ?`,
+      args: [p.programId],
+    });
     const byId = new Map(rows.rows.map((r) => [String(r.id), r]));
     for (const [i, st] of states.entries()) {
       const row = byId.get(ids[i])!;
       expect(row.tier_id, `member ${i}`).toBe(st.expect[1]);
       if (st.expect[0] !== "none") expect(Date.parse(String(row.tier_secured_until))).toBeGreaterThan(Date.now() + 360 * DAY);
-      const history = await db().$client.execute({ sql: "SELECT change, from_tier_id, to_tier_id FROM tier_history WHERE member_id = ? AND reason = 'requalification'", args: [ids[i]] });
-      const events = await db().$client.execute({ sql: "SELECT payload FROM outbox_events WHERE member_id = ? AND type = 'tier.changed' AND created_at = ?", args: [ids[i], now.toISOString()] });
+      const history = await db().$client.execute({
+        sql: "SELECT change, from_tier_id, to_tier_id FROM tier_history WHERE member_id = ? AND reason = 'requalification'",
+        args: [ids[i]],
+      });
+      const events = await db().$client.execute({
+        sql: "SELECT payload FROM outbox_events WHERE member_id = ? AND type = 'tier.changed' AND created_at = ?",
+        args: [ids[i], now.toISOString()],
+      });
       const moved = st.expect[0] === "upgrade" || st.expect[0] === "downgrade";
-      expect(history.rows.map((h) => [h.change, h.from_tier_id, h.to_tier_id]), `history of member ${i}`).toEqual(moved ? [[st.expect[0], st.tier, st.expect[1]]] : []);
+      expect(
+        history.rows.map((h) => [h.change, h.from_tier_id, h.to_tier_id]),
+        `history of member ${i}`,
+      ).toEqual(moved ? [[st.expect[0], st.tier, st.expect[1]]] : []);
       const payloads = events.rows.map((e) => JSON.parse(String(e.payload)));
-      expect(payloads.map((e) => [e.change, e.from, e.to]), `events of member ${i}`).toEqual(moved ? [[st.expect[0], st.tier, st.expect[1]]] : []);
+      expect(
+        payloads.map((e) => [e.change, e.from, e.to]),
+        `events of member ${i}`,
+      ).toEqual(moved ? [[st.expect[0], st.tier, st.expect[1]]] : []);
     }
     // Everyone is secured for a year now: a rerun finds nobody due and writes nothing.
     expect(await requalifyProgram(db(), p.programId, ladder, new Date(), 2)).toMatchObject({ examined: 0 });

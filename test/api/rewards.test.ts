@@ -5,7 +5,10 @@ import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, u
 const sql = async (q: string, args: unknown[] = []) => (await db().$client.execute({ sql: q, args: args as never })).rows;
 
 async function addReward(p: TestProgram, body: Record<string, unknown>) {
-  const res = await call("POST", "/v1/rewards", { key: p.keys.admin, body: { name: "10% off", kind: "coupon_percent", value: 10, pointsCost: 300, costMinor: 250, ...body } });
+  const res = await call("POST", "/v1/rewards", {
+    key: p.keys.admin,
+    body: { name: "10% off", kind: "coupon_percent", value: 10, pointsCost: 300, costMinor: 250, ...body },
+  });
   expect(res.status, JSON.stringify(res.body)).toBe(201);
   return res.body as { id: string; inventoryRemaining: number | null };
 }
@@ -27,10 +30,31 @@ describe("rewards catalog", () => {
     const p = await newProgram();
     const created = await call("POST", "/v1/rewards", {
       key: p.keys.admin,
-      body: { name: "5.00 off", kind: "fixed_discount", value: 500, pointsCost: 400, costMinor: 500, inventory: 100, perMemberLimit: 2, couponValidDays: 30, description: "Five off your next order" },
+      body: {
+        name: "5.00 off",
+        kind: "fixed_discount",
+        value: 500,
+        pointsCost: 400,
+        costMinor: 500,
+        inventory: 100,
+        perMemberLimit: 2,
+        couponValidDays: 30,
+        description: "Five off your next order",
+      },
     });
     expect(created.status, JSON.stringify(created.body)).toBe(201);
-    expect(created.body).toMatchObject({ kind: "fixed_discount", value: 500, pointsCost: 400, costMinor: 500, inventory: 100, inventoryRemaining: 100, perMemberLimit: 2, tierIds: [], active: true, couponValidDays: 30 });
+    expect(created.body).toMatchObject({
+      kind: "fixed_discount",
+      value: 500,
+      pointsCost: 400,
+      costMinor: 500,
+      inventory: 100,
+      inventoryRemaining: 100,
+      perMemberLimit: 2,
+      tierIds: [],
+      active: true,
+      couponValidDays: 30,
+    });
     const id = created.body.id;
 
     const got = await call("GET", `/v1/rewards/${id}`, { key: p.keys.storefront });
@@ -66,15 +90,23 @@ describe("rewards catalog", () => {
     const badPatch = await call("PATCH", `/v1/rewards/${id}`, { key: p.keys.admin, body: { kind: "coupon_percent" } });
     expect(badPatch.status).toBe(400);
     expect((await call("PATCH", `/v1/rewards/${id}`, { key: p.keys.admin, body: {} })).status).toBe(400);
-    expect((await call("POST", "/v1/rewards", { key: p.keys.storefront, body: { name: "x", kind: "experience", pointsCost: 10 } })).status).toBe(403);
-    expect((await call("POST", "/v1/rewards", { key: p.keys.admin, rawBody: "{not json", headers: { "content-type": "application/json" } })).status).toBe(400);
+    expect(
+      (await call("POST", "/v1/rewards", { key: p.keys.storefront, body: { name: "x", kind: "experience", pointsCost: 10 } })).status,
+    ).toBe(403);
+    expect(
+      (await call("POST", "/v1/rewards", { key: p.keys.admin, rawBody: "{not json", headers: { "content-type": "application/json" } }))
+        .status,
+    ).toBe(400);
 
     // Another program's reward is a 404.
     const other = await newProgram();
     expect((await call("GET", `/v1/rewards/${id}`, { key: other.keys.admin })).status).toBe(404);
     expect((await call("PATCH", `/v1/rewards/${id}`, { key: other.keys.admin, body: { active: false } })).status).toBe(404);
 
-    const audit = await sql("SELECT action FROM audit_log WHERE program_id = ? AND entity_id = ? ORDER BY created_at, id", [p.programId, id]);
+    const audit = await sql("SELECT action FROM audit_log WHERE program_id = ? AND entity_id = ? ORDER BY created_at, id", [
+      p.programId,
+      id,
+    ]);
     expect(audit.map((r) => r.action)).toEqual(["reward.created", "reward.updated"]);
     expect((await call("DELETE", `/v1/rewards/${id}`, { key: p.keys.admin })).status).toBe(204);
     expect((await call("GET", `/v1/rewards/${id}`, { key: p.keys.admin })).status).toBe(404);
@@ -111,7 +143,14 @@ describe("reward redemption", () => {
     const res = await redeem(p, m.id, reward.id, key);
     expect(res.status, JSON.stringify(res.body)).toBe(201);
     expect(res.body.balance).toEqual({ available: 700, pending: 0, total: 700 });
-    expect(res.body.coupon).toMatchObject({ status: "issued", valid: true, memberId: m.id, value: 10, pointsCost: 300, reward: { id: reward.id, kind: "coupon_percent" } });
+    expect(res.body.coupon).toMatchObject({
+      status: "issued",
+      valid: true,
+      memberId: m.id,
+      value: 10,
+      pointsCost: 300,
+      reward: { id: reward.id, kind: "coupon_percent" },
+    });
     expect(res.body.coupon.code).toMatch(/^[0-9A-HJKMNP-TV-Z]{10}$/);
     expect(Date.parse(res.body.coupon.expiresAt) - Date.now()).toBeGreaterThan(29 * 86_400_000);
     expect(res.body.entries).toHaveLength(1);
@@ -120,7 +159,12 @@ describe("reward redemption", () => {
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 700, balance: 700, lots: 700 });
     const events = await sql("SELECT payload FROM outbox_events WHERE member_id = ? AND type = 'reward.issued'", [m.id]);
     expect(events).toHaveLength(1);
-    expect(JSON.parse(String(events[0].payload))).toMatchObject({ rewardId: reward.id, code: res.body.coupon.code, costMinor: 250, pointsCost: 300 });
+    expect(JSON.parse(String(events[0].payload))).toMatchObject({
+      rewardId: reward.id,
+      code: res.body.coupon.code,
+      costMinor: 250,
+      pointsCost: 300,
+    });
 
     const replay = await redeem(p, m.id, reward.id, key);
     expect(replay.status).toBe(201);
@@ -137,8 +181,13 @@ describe("reward redemption", () => {
     expect((await call("POST", `/v1/members/${m.id}/rewards/${reward.id}/redeem`, { key: p.keys.storefront })).status).toBe(400);
     expect((await redeem(p, m.id, "rwd_nope")).status).toBe(404);
     const q = await newProgram();
-    expect((await call("POST", `/v1/members/${m.id}/rewards/${reward.id}/redeem`, { key: q.keys.storefront, idempotencyKey: uniqueKey() })).status).toBe(404);
-    expect((await call("POST", `/v1/members/${m.id}/rewards/${reward.id}/redeem`, { key: p.keys.partner, idempotencyKey: uniqueKey() })).status).toBe(403);
+    expect(
+      (await call("POST", `/v1/members/${m.id}/rewards/${reward.id}/redeem`, { key: q.keys.storefront, idempotencyKey: uniqueKey() }))
+        .status,
+    ).toBe(404);
+    expect(
+      (await call("POST", `/v1/members/${m.id}/rewards/${reward.id}/redeem`, { key: p.keys.partner, idempotencyKey: uniqueKey() })).status,
+    ).toBe(403);
 
     // Restocking moves the remaining stock by the difference; not below what is issued.
     const tooLow = await call("PATCH", `/v1/rewards/${reward.id}`, { key: p.keys.admin, body: { inventory: 0 } });
@@ -233,7 +282,10 @@ describe("reward redemption", () => {
     expect(refused.status).toBe(403);
     expect(refused.body.error.code).toBe("forbidden");
     expect(refused.body.error.message).toContain("restricted to members of tier");
-    expect((await call("GET", `/v1/members/${m.id}/rewards`, { key: p.keys.storefront })).body.data[0]).toMatchObject({ eligible: false, reason: { code: "tier_restricted" } });
+    expect((await call("GET", `/v1/members/${m.id}/rewards`, { key: p.keys.storefront })).body.data[0]).toMatchObject({
+      eligible: false,
+      reason: { code: "tier_restricted" },
+    });
     expect((await ledgerSum(m.id)).sum).toBe(500);
 
     expect((await accrue(p, m.id, 100_000)).status).toBe(201);
@@ -254,7 +306,15 @@ describe("coupons", () => {
 
     const valid = await call("GET", `/v1/coupons/${code.toLowerCase()}`, { key: p.keys.storefront });
     expect(valid.status).toBe(200);
-    expect(valid.body).toMatchObject({ code, status: "issued", valid: true, reason: null, memberId: m.id, value: 500, reward: { id: reward.id, kind: "fixed_discount" } });
+    expect(valid.body).toMatchObject({
+      code,
+      status: "issued",
+      valid: true,
+      reason: null,
+      memberId: m.id,
+      value: 500,
+      reward: { id: reward.id, kind: "fixed_discount" },
+    });
     const otherMember = await call("GET", `/v1/coupons/${code}?memberId=mem_someone_else`, { key: p.keys.storefront });
     expect(otherMember.body).toMatchObject({ valid: false, reason: { code: "other_member" } });
     expect((await call("GET", "/v1/coupons/NOSUCHCODE", { key: p.keys.storefront })).status).toBe(404);
@@ -270,7 +330,9 @@ describe("coupons", () => {
     const cancel = await call("POST", `/v1/coupons/${code}/cancel`, { key: p.keys.storefront });
     expect(cancel.status).toBe(409);
     expect(cancel.body.error.code).toBe("coupon_not_valid");
-    expect(await sql("SELECT COUNT(*) AS n FROM outbox_events WHERE member_id = ? AND type = 'coupon.consumed'", [m.id])).toEqual([expect.objectContaining({ n: 1 })]);
+    expect(await sql("SELECT COUNT(*) AS n FROM outbox_events WHERE member_id = ? AND type = 'coupon.consumed'", [m.id])).toEqual([
+      expect.objectContaining({ n: 1 }),
+    ]);
     expect((await call("POST", `/v1/coupons/${code}/consume`, { key: p.keys.admin, body: {} })).status).toBe(403);
     expect((await ledgerSum(m.id)).sum).toBe(700);
   });
@@ -280,10 +342,16 @@ describe("coupons", () => {
     const m = await memberWithPoints(p, 500);
     const reward = await addReward(p, {});
     const { code } = (await redeem(p, m.id, reward.id)).body.coupon;
-    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => call("POST", `/v1/coupons/${code}/consume`, { key: p.keys.storefront, body: { orderId: `o-${i}` } })));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        call("POST", `/v1/coupons/${code}/consume`, { key: p.keys.storefront, body: { orderId: `o-${i}` } }),
+      ),
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     expect(results.filter((r) => r.status === 409)).toHaveLength(9);
-    expect(await sql("SELECT COUNT(*) AS n FROM outbox_events WHERE member_id = ? AND type = 'coupon.consumed'", [m.id])).toEqual([expect.objectContaining({ n: 1 })]);
+    expect(await sql("SELECT COUNT(*) AS n FROM outbox_events WHERE member_id = ? AND type = 'coupon.consumed'", [m.id])).toEqual([
+      expect.objectContaining({ n: 1 }),
+    ]);
   });
 
   it("cancel returns the points and the unit of stock, idempotently; an expired coupon cannot be used or cancelled", async () => {
@@ -295,7 +363,11 @@ describe("coupons", () => {
 
     const cancel = await call("POST", `/v1/coupons/${code}/cancel`, { key: p.keys.storefront });
     expect(cancel.status, JSON.stringify(cancel.body)).toBe(200);
-    expect(cancel.body).toMatchObject({ pointsReturned: 300, balance: { available: 1000, total: 1000 }, coupon: { status: "cancelled", valid: false } });
+    expect(cancel.body).toMatchObject({
+      pointsReturned: 300,
+      balance: { available: 1000, total: 1000 },
+      coupon: { status: "cancelled", valid: false },
+    });
     expect(cancel.body.entries[0]).toMatchObject({ type: "adjust", points: 300, sourceType: "coupon" });
     expect(await inventoryOf(reward.id)).toBe(2);
     const again = await call("POST", `/v1/coupons/${code}/cancel`, { key: p.keys.admin });
@@ -312,14 +384,23 @@ describe("coupons", () => {
     // An expired coupon (moved into the past directly) is neither usable nor cancellable.
     const second = (await redeem(p, m.id, reward.id)).body.coupon;
     await sql("UPDATE coupons SET expires_at = ? WHERE code = ?", ["2020-01-01T00:00:00.000Z", second.code]);
-    expect((await call("GET", `/v1/coupons/${second.code}`, { key: p.keys.storefront })).body).toMatchObject({ status: "expired", valid: false, reason: { code: "expired" } });
-    expect((await call("POST", `/v1/coupons/${second.code}/consume`, { key: p.keys.storefront })).body.error.details.reason).toBe("expired");
+    expect((await call("GET", `/v1/coupons/${second.code}`, { key: p.keys.storefront })).body).toMatchObject({
+      status: "expired",
+      valid: false,
+      reason: { code: "expired" },
+    });
+    expect((await call("POST", `/v1/coupons/${second.code}/consume`, { key: p.keys.storefront })).body.error.details.reason).toBe(
+      "expired",
+    );
     expect((await call("POST", `/v1/coupons/${second.code}/cancel`, { key: p.keys.storefront })).body.error.code).toBe("coupon_not_valid");
     // The nightly sweep marks it expired (breakage); running it again changes nothing.
     expect((await expireCoupons({ db: db() }, new Date(), 500)).expired).toBeGreaterThanOrEqual(1);
     expect(await sql("SELECT status FROM coupons WHERE code = ?", [second.code])).toEqual([expect.objectContaining({ status: "expired" })]);
     await expireCoupons({ db: db() }, new Date(), 500);
-    expect((await call("GET", `/v1/coupons/${second.code}`, { key: p.keys.storefront })).body).toMatchObject({ status: "expired", valid: false });
+    expect((await call("GET", `/v1/coupons/${second.code}`, { key: p.keys.storefront })).body).toMatchObject({
+      status: "expired",
+      valid: false,
+    });
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 700, balance: 700 });
   });
 
@@ -343,7 +424,11 @@ describe("coupons", () => {
     const count = (s: string) => Number(rows.find((r) => r.status === s)?.n ?? 0);
     expect(count("consumed")).toBe(consumed);
     expect(count("cancelled")).toBe(cancelled);
-    expect(await ledgerSum(m.id)).toMatchObject({ sum: 3000 - 300 * consumed, balance: 3000 - 300 * consumed, lots: 3000 - 300 * consumed });
+    expect(await ledgerSum(m.id)).toMatchObject({
+      sum: 3000 - 300 * consumed,
+      balance: 3000 - 300 * consumed,
+      lots: 3000 - 300 * consumed,
+    });
     expect(await inventoryOf(reward.id)).toBe(10 - consumed);
   });
 });

@@ -35,8 +35,16 @@ export async function operations(): Promise<Operation[]> {
 const exampleOf = (p: Param) => p.example ?? p.schema?.example;
 
 /** Call `op` with `ids` in its path and query (examples elsewhere); writes get an Idempotency-Key starting with `keyPrefix`. */
-export function request(op: Operation, ids: Record<string, string>, key: string, overrides: Record<string, unknown> = {}, keyPrefix = "probe") {
-  const path = op.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(ids[name] ?? String(exampleOf(op.params.find((p) => p.name === name) ?? ({} as Param)) ?? "zz_probe")));
+export function request(
+  op: Operation,
+  ids: Record<string, string>,
+  key: string,
+  overrides: Record<string, unknown> = {},
+  keyPrefix = "probe",
+) {
+  const path = op.path.replace(/\{(\w+)\}/g, (_, name: string) =>
+    encodeURIComponent(ids[name] ?? String(exampleOf(op.params.find((p) => p.name === name) ?? ({} as Param)) ?? "zz_probe")),
+  );
   const query = op.params
     .filter((p) => p.in === "query" && (p.required || exampleOf(p) !== undefined))
     .map((p) => `${p.name}=${encodeURIComponent(String(ids[p.name] ?? exampleOf(p) ?? "x"))}`)

@@ -25,7 +25,9 @@ async function allPages(p: TestProgram, segmentId: string, limit: number) {
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const res = await call("GET", `/v1/segments/${segmentId}/members?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`, { key: p.keys.admin });
+    const res = await call("GET", `/v1/segments/${segmentId}/members?limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`, {
+      key: p.keys.admin,
+    });
     expect(res.status).toBe(200);
     expect(res.body.data.length).toBeLessThanOrEqual(limit);
     seen.push(...res.body.data);
@@ -45,7 +47,11 @@ describe("custom segments", () => {
     for (let i = 0; i < 11; i++) {
       const vip = i % 2 === 0;
       const city = i % 3 === 0 ? "Lisbon" : "Porto";
-      const m = await newMember(p, { tags: vip ? ["vip", "newsletter"] : ["newsletter"], attributes: { city, visits: i, ...(i % 5 === 1 ? { "ok?'key": "yes" } : {}) }, consent: { email: i % 4 === 0 } });
+      const m = await newMember(p, {
+        tags: vip ? ["vip", "newsletter"] : ["newsletter"],
+        attributes: { city, visits: i, ...(i % 5 === 1 ? { "ok?'key": "yes" } : {}) },
+        consent: { email: i % 4 === 0 },
+      });
       people.push({ id: m.id, vip, city });
       for (let k = 0; k < i % 4; k++) expect((await accrue(p, m.id, 2_500 + 1_000 * i)).status).toBe(201);
     }
@@ -59,18 +65,39 @@ describe("custom segments", () => {
     expect(unknownField.body.error.details.errors.join(" ")).toMatch(/shoeSize/);
     expect(unknownField.body.error.requestId).toBeTruthy();
 
-    const wrongOp = await create(p, { name: "Bad", rule: { and: [{ field: "tags", op: "gt", value: 3 }, { field: "stage", op: "eq", value: "sleepy" }] } });
+    const wrongOp = await create(p, {
+      name: "Bad",
+      rule: {
+        and: [
+          { field: "tags", op: "gt", value: 3 },
+          { field: "stage", op: "eq", value: "sleepy" },
+        ],
+      },
+    });
     expect(wrongOp.status).toBe(400);
     expect(wrongOp.body.error.details.errors.length).toBeGreaterThanOrEqual(1);
 
-    for (const body of [{ name: "No rule" }, { name: "Null rule", rule: null }, { rule: { field: "tags", op: "contains", value: "vip" } }, { name: "", rule: { field: "orders", op: "gte", value: 1 } }, { name: "Extra", rule: { field: "orders", op: "gte", value: 1 }, colour: "red" }]) {
+    for (const body of [
+      { name: "No rule" },
+      { name: "Null rule", rule: null },
+      { rule: { field: "tags", op: "contains", value: "vip" } },
+      { name: "", rule: { field: "orders", op: "gte", value: 1 } },
+      { name: "Extra", rule: { field: "orders", op: "gte", value: 1 }, colour: "red" },
+    ]) {
       const res = await create(p, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error.code).toBe("invalid_request");
     }
-    const malformed = await call("POST", "/v1/segments", { key: p.keys.admin, rawBody: "{not json", headers: { "content-type": "application/json" } });
+    const malformed = await call("POST", "/v1/segments", {
+      key: p.keys.admin,
+      rawBody: "{not json",
+      headers: { "content-type": "application/json" },
+    });
     expect(malformed.status).toBe(400);
-    expect((await create({ ...p, keys: { ...p.keys, admin: p.keys.storefront } }, { name: "x", rule: { field: "orders", op: "gte", value: 1 } })).status).toBe(403);
+    expect(
+      (await create({ ...p, keys: { ...p.keys, admin: p.keys.storefront } }, { name: "x", rule: { field: "orders", op: "gte", value: 1 } }))
+        .status,
+    ).toBe(403);
     expect((await call("GET", "/v1/segments", { key: p.keys.partner })).status).toBe(403);
     expect((await call("GET", "/v1/segments")).status).toBe(401);
     expect((await call("GET", "/v1/segments", { key: p.keys.admin })).body.data).toEqual([]);
@@ -79,11 +106,39 @@ describe("custom segments", () => {
   it("creates segments with membership computed set-based, the same members the JS evaluator picks", async () => {
     const rules: Array<[string, unknown]> = [
       ["VIP", { field: "tags", op: "contains", value: "vip" }],
-      ["Lisbon buyers", { and: [{ field: "attributes.city", op: "eq", value: "Lisbon" }, { field: "orders", op: "gte", value: 1 }] }],
-      ["Not VIP or emailable", { or: [{ not: { field: "tags", op: "contains", value: "vip" } }, { field: "consent.email", op: "eq", value: true }] }],
+      [
+        "Lisbon buyers",
+        {
+          and: [
+            { field: "attributes.city", op: "eq", value: "Lisbon" },
+            { field: "orders", op: "gte", value: 1 },
+          ],
+        },
+      ],
+      [
+        "Not VIP or emailable",
+        { or: [{ not: { field: "tags", op: "contains", value: "vip" } }, { field: "consent.email", op: "eq", value: true }] },
+      ],
       // A placeholder-like character and a quote inside an attribute key must not confuse the SQL.
-      ["Odd key", { and: [{ field: "attributes.ok?'key", op: "eq", value: "yes" }, { field: "orders", op: "gte", value: 0 }] }],
-      ["Regulars", { and: [{ field: "lifetimeSpend", op: "between", value: [5_000, 1_000_000] }, { field: "attributes.visits", op: "gt", value: 2 }, { field: "stage", op: "in", value: ["new", "active"] }] }],
+      [
+        "Odd key",
+        {
+          and: [
+            { field: "attributes.ok?'key", op: "eq", value: "yes" },
+            { field: "orders", op: "gte", value: 0 },
+          ],
+        },
+      ],
+      [
+        "Regulars",
+        {
+          and: [
+            { field: "lifetimeSpend", op: "between", value: [5_000, 1_000_000] },
+            { field: "attributes.visits", op: "gt", value: 2 },
+            { field: "stage", op: "in", value: ["new", "active"] },
+          ],
+        },
+      ],
     ];
     const created: Segment[] = [];
     for (const [name, rule] of rules) {
@@ -109,11 +164,16 @@ describe("custom segments", () => {
     const second = await call("GET", `/v1/segments?limit=3&cursor=${first.body.nextCursor}`, { key: p.keys.admin });
     expect(second.body.nextCursor).toBeNull();
     expect([...first.body.data, ...second.body.data].map((s: Segment) => s.id).sort()).toEqual(created.map((s) => s.id).sort());
-    expect((await call("GET", `/v1/segments/${created[0].id}`, { key: p.keys.admin })).body).toMatchObject({ id: created[0].id, memberCount: created[0].memberCount });
+    expect((await call("GET", `/v1/segments/${created[0].id}`, { key: p.keys.admin })).body).toMatchObject({
+      id: created[0].id,
+      memberCount: created[0].memberCount,
+    });
   });
 
   it("pages through members, recomputes on demand keeping addedAt, and shows segments on the member", async () => {
-    const vip = (await call("GET", "/v1/segments?limit=50", { key: p.keys.admin })).body.data.find((s: Segment) => s.name === "VIP") as Segment;
+    const vip = (await call("GET", "/v1/segments?limit=50", { key: p.keys.admin })).body.data.find(
+      (s: Segment) => s.name === "VIP",
+    ) as Segment;
     const before = await allPages(p, vip.id, 2);
     expect(before.pages).toBe(Math.ceil(vip.memberCount / 2));
     expect(before.seen.map((s) => s.memberId)).toEqual([...before.seen.map((s) => s.memberId)].sort());
@@ -152,15 +212,27 @@ describe("custom segments", () => {
     expect(seg.status).toBe(201);
     const id = seg.body.id as string;
 
-    const invalid = await call("PATCH", `/v1/segments/${id}`, { key: p.keys.admin, body: { rule: { field: "attributes.city", op: "between", value: "x" } } });
+    const invalid = await call("PATCH", `/v1/segments/${id}`, {
+      key: p.keys.admin,
+      body: { rule: { field: "attributes.city", op: "between", value: "x" } },
+    });
     expect(invalid.status).toBe(400);
     expect((await call("PATCH", `/v1/segments/${id}`, { key: p.keys.admin, body: {} })).status).toBe(400);
-    expect((await call("GET", `/v1/segments/${id}`, { key: p.keys.admin })).body.rule).toEqual({ field: "attributes.city", op: "eq", value: "Porto" });
+    expect((await call("GET", `/v1/segments/${id}`, { key: p.keys.admin })).body.rule).toEqual({
+      field: "attributes.city",
+      op: "eq",
+      value: "Porto",
+    });
 
     const lisbon = { field: "attributes.city", op: "eq", value: "Lisbon" };
     const patched = await call("PATCH", `/v1/segments/${id}`, { key: p.keys.admin, body: { name: "Lisbon", rule: lisbon } });
     expect(patched.status).toBe(200);
-    expect(patched.body).toMatchObject({ name: "Lisbon", description: null, rule: lisbon, memberCount: people.filter((x) => x.city === "Lisbon").length });
+    expect(patched.body).toMatchObject({
+      name: "Lisbon",
+      description: null,
+      rule: lisbon,
+      memberCount: people.filter((x) => x.city === "Lisbon").length,
+    });
     const renamed = await call("PATCH", `/v1/segments/${id}`, { key: p.keys.admin, body: { description: "Capital" } });
     expect(renamed.body).toMatchObject({ name: "Lisbon", description: "Capital", rule: lisbon });
 
@@ -169,7 +241,10 @@ describe("custom segments", () => {
     const onDemand = await call("POST", "/v1/analytics/recompute", { key: p.keys.admin });
     expect(onDemand.status).toBe(200);
     expect(onDemand.body.segments).toContainEqual({ id, memberCount: patched.body.memberCount + 1, computedAt: onDemand.body.now });
-    expect((await call("GET", `/v1/segments/${id}`, { key: p.keys.admin })).body).toMatchObject({ memberCount: patched.body.memberCount + 1, computedAt: onDemand.body.now });
+    expect((await call("GET", `/v1/segments/${id}`, { key: p.keys.admin })).body).toMatchObject({
+      memberCount: patched.body.memberCount + 1,
+      computedAt: onDemand.body.now,
+    });
 
     // Another program cannot see or touch it.
     const other = await newProgram({ name: "Other program" });
@@ -196,7 +271,10 @@ describe("custom segments", () => {
     const left = await db().$client.execute({ sql: "SELECT COUNT(*) AS n FROM segment_members WHERE segment_id = ?", args: [id] });
     expect(Number(left.rows[0].n)).toBe(0);
 
-    const audit = await db().$client.execute({ sql: "SELECT action FROM audit_log WHERE program_id = ? AND entity_id = ? ORDER BY created_at, id", args: [p.programId, id] });
+    const audit = await db().$client.execute({
+      sql: "SELECT action FROM audit_log WHERE program_id = ? AND entity_id = ? ORDER BY created_at, id",
+      args: [p.programId, id],
+    });
     expect(audit.rows.map((r) => r.action)).toEqual(["segment.create", "segment.update", "segment.update", "segment.delete"]);
   });
 });

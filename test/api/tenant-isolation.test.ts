@@ -16,7 +16,11 @@ describe("tenant isolation", () => {
     // Program B gets one of everything, through its own admin key and the routes' examples.
     const mb = await newMember(b, { email: "b-member@example.com", name: "B Member" });
     const orderB = (await accrue(b, mb.id, 50_000)).body.entries[0].sourceId as string;
-    await call("POST", `/v1/members/${mb.id}/adjustments`, { key: b.keys.admin, idempotencyKey: uniqueKey("b"), body: { points: 100_000, reason: "fund" } });
+    await call("POST", `/v1/members/${mb.id}/adjustments`, {
+      key: b.keys.admin,
+      idempotencyKey: uniqueKey("b"),
+      body: { points: 100_000, reason: "fund" },
+    });
     const receiver = `http://receiver.test/__test/receiver/${uniqueKey("iso")}`;
     const tierExample = ops.find((o) => o.method === "POST" && o.path === "/v1/tiers")?.body as Record<string, unknown> | undefined;
     const createOverrides: Record<string, unknown> = {
@@ -25,7 +29,9 @@ describe("tenant isolation", () => {
       // A ladder starts with its entry tier (rank 0).
       "/v1/tiers": { ...tierExample, name: "Entry", rank: 0 },
     };
-    for (const op of ops.filter((o) => (o.method === "POST" || o.method === "PUT") && !o.params.some((p) => p.in === "path" && isIdParam(p.name)))) {
+    for (const op of ops.filter(
+      (o) => (o.method === "POST" || o.method === "PUT") && !o.params.some((p) => p.in === "path" && isIdParam(p.name)),
+    )) {
       if (op.path === "/v1/members") continue;
       await request(op, {}, b.keys.admin, createOverrides, "setup");
     }
@@ -59,9 +65,32 @@ describe("tenant isolation", () => {
 
     const snapshotB = async () => {
       const out: Record<string, unknown> = {};
-      for (const table of ["members", "api_keys", "webhooks", "earning_rules", "tiers", "rewards", "segments", "campaigns", "budgets", "orders"]) {
-        const cols = (await db().$client.execute(`PRAGMA table_info(${table})`)).rows.map((r) => String(r.name)).filter((c) => !/(_at$|_count$|count|awarded|spent|stage|rfm|churn|clv|expected|score|tier|balance|pending|lifetime|points|last_|segment)/.test(c));
-        out[table] = (await db().$client.execute({ sql: `SELECT ${cols.join(", ")} FROM ${table} WHERE program_id = ? ORDER BY rowid`, args: [b.programId] })).rows;
+      for (const table of [
+        "members",
+        "api_keys",
+        "webhooks",
+        "earning_rules",
+        "tiers",
+        "rewards",
+        "segments",
+        "campaigns",
+        "budgets",
+        "orders",
+      ]) {
+        const cols = (await db().$client.execute(`PRAGMA table_info(${table})`)).rows
+          .map((r) => String(r.name))
+          .filter(
+            (c) =>
+              !/(_at$|_count$|count|awarded|spent|stage|rfm|churn|clv|expected|score|tier|balance|pending|lifetime|points|last_|segment)/.test(
+                c,
+              ),
+          );
+        out[table] = (
+          await db().$client.execute({
+            sql: `SELECT ${cols.join(", ")} FROM ${table} WHERE program_id = ? ORDER BY rowid`,
+            args: [b.programId],
+          })
+        ).rows;
       }
       out.settings = await first("SELECT settings FROM programs WHERE id = ?");
       return JSON.stringify(out);
@@ -98,10 +127,18 @@ describe("tenant isolation", () => {
     expect(await snapshotB()).toBe(before);
 
     // Nothing A's keys did was written into B: no audit row in B by A's keys, no ledger write keyed by a probe.
-    const aKeyIds = (await db().$client.execute({ sql: "SELECT id FROM api_keys WHERE program_id = ?", args: [a.programId] })).rows.map((r) => String(r.id));
-    const foreignAudit = await db().$client.execute({ sql: `SELECT count(*) AS n FROM audit_log WHERE program_id = ? AND key_id IN (${aKeyIds.map(() => "?").join(",")})`, args: [b.programId, ...aKeyIds] });
+    const aKeyIds = (await db().$client.execute({ sql: "SELECT id FROM api_keys WHERE program_id = ?", args: [a.programId] })).rows.map(
+      (r) => String(r.id),
+    );
+    const foreignAudit = await db().$client.execute({
+      sql: `SELECT count(*) AS n FROM audit_log WHERE program_id = ? AND key_id IN (${aKeyIds.map(() => "?").join(",")})`,
+      args: [b.programId, ...aKeyIds],
+    });
     expect(Number(foreignAudit.rows[0].n)).toBe(0);
-    const probeWrites = await db().$client.execute({ sql: "SELECT count(*) AS n FROM ledger_requests WHERE (program_id = ? OR member_id = ?) AND idempotency_key LIKE 'probe-%'", args: [b.programId, mb.id] });
+    const probeWrites = await db().$client.execute({
+      sql: "SELECT count(*) AS n FROM ledger_requests WHERE (program_id = ? OR member_id = ?) AND idempotency_key LIKE 'probe-%'",
+      args: [b.programId, mb.id],
+    });
     expect(Number(probeWrites.rows[0].n)).toBe(0);
     // Every id-addressed route was probed with a real B id of its kind.
     expect(unprobed).toEqual([]);

@@ -3,7 +3,13 @@ import "../../src/features";
 import { runScheduled } from "../../src/cron";
 import { parseSignatureHeader, verifySignature } from "../../src/lib/signing";
 import { schedules } from "../../src/registry";
-import { DISABLE_AFTER_CONSECUTIVE_FAILURES, dispatchOutbox, MAX_ATTEMPTS, RETRY_SCHEDULE_MINUTES, sweepDueDeliveries } from "../../src/services/webhooks-delivery";
+import {
+  DISABLE_AFTER_CONSECUTIVE_FAILURES,
+  dispatchOutbox,
+  MAX_ATTEMPTS,
+  RETRY_SCHEDULE_MINUTES,
+  sweepDueDeliveries,
+} from "../../src/services/webhooks-delivery";
 import { accrue, call, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const MINUTE = 60_000;
@@ -44,16 +50,31 @@ async function deliveries(webhookId: string) {
 }
 
 async function webhookRow(id: string) {
-  const r = await db().$client.execute({ sql: "SELECT status, disabled_reason, consecutive_failures FROM webhooks WHERE id = ?", args: [id] });
-  return { status: String(r.rows[0].status), disabledReason: r.rows[0].disabled_reason as string | null, consecutiveFailures: Number(r.rows[0].consecutive_failures) };
+  const r = await db().$client.execute({
+    sql: "SELECT status, disabled_reason, consecutive_failures FROM webhooks WHERE id = ?",
+    args: [id],
+  });
+  return {
+    status: String(r.rows[0].status),
+    disabledReason: r.rows[0].disabled_reason as string | null,
+    consecutiveFailures: Number(r.rows[0].consecutive_failures),
+  };
 }
 
 describe("webhooks: admin API", () => {
   it("creates (secret once), lists, gets, patches and deletes subscriptions, each audited without secrets", async () => {
     const p = await newProgram();
-    const created = await call("POST", "/v1/webhooks", { key: p.keys.admin, body: { url: "https://partner.example.com/hook", eventTypes: ["points.earned", "tier.*"] } });
+    const created = await call("POST", "/v1/webhooks", {
+      key: p.keys.admin,
+      body: { url: "https://partner.example.com/hook", eventTypes: ["points.earned", "tier.*"] },
+    });
     expect(created.status).toBe(201);
-    expect(created.body).toMatchObject({ url: "https://partner.example.com/hook", eventTypes: ["points.earned", "tier.*"], status: "active", consecutiveFailures: 0 });
+    expect(created.body).toMatchObject({
+      url: "https://partner.example.com/hook",
+      eventTypes: ["points.earned", "tier.*"],
+      status: "active",
+      consecutiveFailures: 0,
+    });
     expect(created.body.secret).toMatch(/^whsec_[0-9a-z]{40}$/);
     const id = created.body.id;
 
@@ -74,7 +95,12 @@ describe("webhooks: admin API", () => {
     expect((await call("DELETE", `/v1/webhooks/${id}`, { key: p.keys.admin })).status).toBe(404);
 
     const audit = await call("GET", `/v1/audit?entityType=webhook&entityId=${id}`, { key: p.keys.admin });
-    expect(audit.body.data.map((a: { action: string }) => a.action)).toEqual(["webhook.deleted", "webhook.updated", "webhook.updated", "webhook.created"]);
+    expect(audit.body.data.map((a: { action: string }) => a.action)).toEqual([
+      "webhook.deleted",
+      "webhook.updated",
+      "webhook.updated",
+      "webhook.created",
+    ]);
     expect(audit.body.data[0].keyId).toBeTruthy();
     expect(JSON.stringify(audit.body)).not.toContain(created.body.secret);
   });
@@ -93,7 +119,9 @@ describe("webhooks: admin API", () => {
       expect(res.status, JSON.stringify(body)).toBe(400);
       expect(res.body.error.code).toBe("invalid_request");
     }
-    expect((await call("POST", "/v1/webhooks", { key: p.keys.storefront, body: { url: "https://x.example.com", eventTypes: ["*"] } })).status).toBe(403);
+    expect(
+      (await call("POST", "/v1/webhooks", { key: p.keys.storefront, body: { url: "https://x.example.com", eventTypes: ["*"] } })).status,
+    ).toBe(403);
     expect((await call("GET", "/v1/webhooks", { key: p.keys.partner })).status).toBe(403);
     expect((await call("PATCH", "/v1/webhooks/whk_nope", { key: p.keys.admin, body: {} })).status).toBe(400);
     expect((await call("PATCH", "/v1/webhooks/whk_nope", { key: p.keys.admin, body: { status: "active" } })).status).toBe(404);
@@ -155,7 +183,10 @@ describe("webhooks: internal and special-purpose URLs are refused", () => {
 
   it("PATCH: 400 naming the reason, the subscription unchanged; a stored forbidden url blocks re-enabling only", async () => {
     const p = await newProgram();
-    const created = await call("POST", "/v1/webhooks", { key: p.keys.admin, body: { url: "https://partner.example.com/hook", eventTypes: ["points.earned"] } });
+    const created = await call("POST", "/v1/webhooks", {
+      key: p.keys.admin,
+      body: { url: "https://partner.example.com/hook", eventTypes: ["points.earned"] },
+    });
     const id = created.body.id;
     const before = await call("GET", `/v1/webhooks/${id}`, { key: p.keys.admin });
     for (const [url, reason] of forbidden) {
@@ -167,10 +198,19 @@ describe("webhooks: internal and special-purpose URLs are refused", () => {
 
     // A row from before the policy (or a script): it can be disabled and retyped, not re-enabled as is.
     await db().$client.execute({ sql: "UPDATE webhooks SET url = ? WHERE id = ?", args: ["https://10.1.2.3/hook", id] });
-    expect((await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { status: "disabled", eventTypes: ["*"] } })).status).toBe(200);
-    await expectRefused(await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { status: "active" } }), "re-enable", /10\.1\.2\.3 is a private address/);
+    expect((await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { status: "disabled", eventTypes: ["*"] } })).status).toBe(
+      200,
+    );
+    await expectRefused(
+      await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { status: "active" } }),
+      "re-enable",
+      /10\.1\.2\.3 is a private address/,
+    );
     expect(await webhookRow(id)).toMatchObject({ status: "disabled" });
-    const fixed = await call("PATCH", `/v1/webhooks/${id}`, { key: p.keys.admin, body: { url: "https://partner.example.com/v2/hook", status: "active" } });
+    const fixed = await call("PATCH", `/v1/webhooks/${id}`, {
+      key: p.keys.admin,
+      body: { url: "https://partner.example.com/v2/hook", status: "active" },
+    });
     expect(fixed.status).toBe(200);
     expect(fixed.body).toMatchObject({ url: "https://partner.example.com/v2/hook", status: "active" });
   });
@@ -199,13 +239,22 @@ describe("webhooks: internal and special-purpose URLs are refused", () => {
     expect(w.disabledReason).toMatch(/url must use https.*Change the url and re-enable/);
 
     // Redelivering a failed delivery to a webhook whose https url is still forbidden: not sent either.
-    await db().$client.execute({ sql: "UPDATE webhooks SET url = ?, status = 'active' WHERE id = ?", args: ["https://169.254.169.254/latest/meta-data/", webhook.id] });
+    await db().$client.execute({
+      sql: "UPDATE webhooks SET url = ?, status = 'active' WHERE id = ?",
+      args: ["https://169.254.169.254/latest/meta-data/", webhook.id],
+    });
     const again = await call("POST", `/v1/webhooks/${webhook.id}/deliveries/${rows[0].id}/redeliver`, { key: p.keys.admin });
     expect(again.status).toBe(200);
-    expect(again.body).toMatchObject({ status: "failed", lastStatusCode: null, lastError: expect.stringMatching(/^Not sent: .*169\.254\.169\.254 is a link-local address/) });
+    expect(again.body).toMatchObject({
+      status: "failed",
+      lastStatusCode: null,
+      lastError: expect.stringMatching(/^Not sent: .*169\.254\.169\.254 is a link-local address/),
+    });
 
     // Fixed url, re-enabled: a redelivery goes out.
-    expect((await call("PATCH", `/v1/webhooks/${webhook.id}`, { key: p.keys.admin, body: { url: bucketUrl(bucket), status: "active" } })).status).toBe(200);
+    expect(
+      (await call("PATCH", `/v1/webhooks/${webhook.id}`, { key: p.keys.admin, body: { url: bucketUrl(bucket), status: "active" } })).status,
+    ).toBe(200);
     const sent = await call("POST", `/v1/webhooks/${webhook.id}/deliveries/${rows[1].id}/redeliver`, { key: p.keys.admin });
     expect(sent.body).toMatchObject({ status: "delivered", lastStatusCode: 200 });
     expect(await received(bucket)).toHaveLength(1);
@@ -255,8 +304,12 @@ describe("webhooks: delivery pipeline", () => {
       expect(r.headers["x-loyalty-delivery-id"]).toBe(d.id);
       expect(r.headers["x-loyalty-delivery-attempt"]).toBe(String(i + 1));
       expect(r.headers["content-type"]).toBe("application/json");
-      expect(await verifySignature({ header: r.headers["x-loyalty-signature"], body: r.body, secrets: [webhook.secret] })).toMatchObject({ ok: true });
-      expect(await verifySignature({ header: r.headers["x-loyalty-signature"], body: r.body, secrets: ["whsec_wrong"] })).toMatchObject({ ok: false });
+      expect(await verifySignature({ header: r.headers["x-loyalty-signature"], body: r.body, secrets: [webhook.secret] })).toMatchObject({
+        ok: true,
+      });
+      expect(await verifySignature({ header: r.headers["x-loyalty-signature"], body: r.body, secrets: ["whsec_wrong"] })).toMatchObject({
+        ok: false,
+      });
     }
     const envelope = JSON.parse(got[2].body);
     expect(envelope).toMatchObject({ id: d.eventId, type: "points.earned", programId: p.programId, data: { memberId: m.id, points: 100 } });
@@ -316,7 +369,11 @@ describe("webhooks: delivery pipeline", () => {
     const { bucket, webhook } = await subscribe(p, ["points.*"]);
     await script(bucket, [], 500);
     for (let i = 0; i < DISABLE_AFTER_CONSECUTIVE_FAILURES; i++) {
-      const adj = await call("POST", `/v1/members/${m.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey("adj"), body: { points: 1, reason: `goodwill ${i}` } });
+      const adj = await call("POST", `/v1/members/${m.id}/adjustments`, {
+        key: p.keys.admin,
+        idempotencyKey: uniqueKey("adj"),
+        body: { points: 1, reason: `goodwill ${i}` },
+      });
       expect(adj.status).toBe(201);
     }
     const t0 = new Date();
@@ -332,7 +389,11 @@ describe("webhooks: delivery pipeline", () => {
     expect(shown.body).toMatchObject({ status: "disabled", consecutiveFailures: DISABLE_AFTER_CONSECUTIVE_FAILURES });
 
     // While disabled: nothing is sent, new events are not queued for it, redelivery is refused.
-    await call("POST", `/v1/members/${m.id}/adjustments`, { key: p.keys.admin, idempotencyKey: uniqueKey("adj"), body: { points: 1, reason: "while disabled" } });
+    await call("POST", `/v1/members/${m.id}/adjustments`, {
+      key: p.keys.admin,
+      idempotencyKey: uniqueKey("adj"),
+      body: { points: 1, reason: "while disabled" },
+    });
     await tick(new Date(t0.getTime() + 30 * MINUTE));
     expect(await received(bucket)).toHaveLength(DISABLE_AFTER_CONSECUTIVE_FAILURES);
     expect(await deliveries(webhook.id)).toHaveLength(DISABLE_AFTER_CONSECUTIVE_FAILURES);
@@ -362,15 +423,23 @@ describe("webhooks: delivery pipeline", () => {
     const parsed = parseSignatureHeader(during.headers["x-loyalty-signature"])!;
     expect(parsed.signatures).toHaveLength(2);
     // A receiver still on the old secret and one already on the new both verify.
-    expect((await verifySignature({ header: during.headers["x-loyalty-signature"], body: during.body, secrets: [webhook.secret] })).ok).toBe(true);
-    expect((await verifySignature({ header: during.headers["x-loyalty-signature"], body: during.body, secrets: [rotated.body.secret] })).ok).toBe(true);
+    expect(
+      (await verifySignature({ header: during.headers["x-loyalty-signature"], body: during.body, secrets: [webhook.secret] })).ok,
+    ).toBe(true);
+    expect(
+      (await verifySignature({ header: during.headers["x-loyalty-signature"], body: during.body, secrets: [rotated.body.secret] })).ok,
+    ).toBe(true);
 
     await accrue(p, m.id, 1_000);
     await tick(new Date(Date.now() + 25 * 3600_000));
     const after = (await received(bucket))[1];
     expect(parseSignatureHeader(after.headers["x-loyalty-signature"])!.signatures).toHaveLength(1);
-    expect((await verifySignature({ header: after.headers["x-loyalty-signature"], body: after.body, secrets: [webhook.secret] })).ok).toBe(false);
-    expect((await verifySignature({ header: after.headers["x-loyalty-signature"], body: after.body, secrets: [rotated.body.secret] })).ok).toBe(true);
+    expect((await verifySignature({ header: after.headers["x-loyalty-signature"], body: after.body, secrets: [webhook.secret] })).ok).toBe(
+      false,
+    );
+    expect(
+      (await verifySignature({ header: after.headers["x-loyalty-signature"], body: after.body, secrets: [rotated.body.secret] })).ok,
+    ).toBe(true);
     const audit = await call("GET", `/v1/audit?entityType=webhook&entityId=${webhook.id}`, { key: p.keys.admin });
     expect(audit.body.data[0].action).toBe("webhook.secret_rotated");
     expect(JSON.stringify(audit.body)).not.toContain(rotated.body.secret);
@@ -388,7 +457,11 @@ describe("webhooks: delivery pipeline", () => {
     const off = await subscribe(p, ["*"]);
     await call("PATCH", `/v1/webhooks/${off.webhook.id}`, { key: p.keys.admin, body: { status: "disabled" } });
     await accrue(p, m.id, 1_000);
-    const redeemed = await call("POST", `/v1/members/${m.id}/redemptions`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { points: 5, reason: "checkout" } });
+    const redeemed = await call("POST", `/v1/members/${m.id}/redemptions`, {
+      key: p.keys.storefront,
+      idempotencyKey: uniqueKey(),
+      body: { points: 5, reason: "checkout" },
+    });
     expect(redeemed.status).toBe(201);
     await tick(new Date());
     const types = async (w: { webhook: { id: string } }) => (await deliveries(w.webhook.id)).map((d) => d.eventType).sort();
@@ -420,7 +493,9 @@ describe("webhooks: delivery pipeline", () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: "delivered", attempts: 1, lastStatusCode: 200 });
     const [got] = await received(bucket);
-    expect((await verifySignature({ header: got.headers["x-loyalty-signature"], body: got.body, secrets: [webhook.secret] })).ok).toBe(true);
+    expect((await verifySignature({ header: got.headers["x-loyalty-signature"], body: got.body, secrets: [webhook.secret] })).ok).toBe(
+      true,
+    );
   });
 
   it("keeps each program's webhooks and deliveries to itself", async () => {

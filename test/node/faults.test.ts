@@ -20,12 +20,17 @@ async function api(method: string, path: string, opts: { key?: string; body?: un
   const headers: Record<string, string> = { authorization: `Bearer ${opts.key ?? keys.storefront}` };
   if (opts.idempotencyKey) headers["idempotency-key"] = opts.idempotencyKey;
   if (opts.body !== undefined) headers["content-type"] = "application/json";
-  const res = await fetch(`${stack.apiUrl}${path}`, { method, headers, body: opts.body === undefined ? undefined : JSON.stringify(opts.body) });
+  const res = await fetch(`${stack.apiUrl}${path}`, {
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
   const text = await res.text();
   return { status: res.status, body: text ? JSON.parse(text) : null, replayed: res.headers.get("idempotent-replayed") };
 }
 
-const fault = (f: Record<string, unknown>) => fetch(stack.faultsUrl, { method: "POST", body: JSON.stringify(f) }).then((r) => expect(r.status).toBe(200));
+const fault = (f: Record<string, unknown>) =>
+  fetch(stack.faultsUrl, { method: "POST", body: JSON.stringify(f) }).then((r) => expect(r.status).toBe(200));
 const clearFaults = () => fetch(stack.faultsUrl, { method: "DELETE" });
 
 async function newMember() {
@@ -61,13 +66,22 @@ async function expectNoOrphans() {
        AND m.points_balance <> (SELECT COALESCE(SUM(points), 0) FROM ledger_entries e WHERE e.member_id = m.id)) AS unbalanced,
     (SELECT COUNT(*) FROM members m WHERE m.program_id = ${programId}
        AND m.points_balance <> (SELECT COALESCE(SUM(remaining), 0) FROM point_lots l WHERE l.member_id = m.id)) AS lotsOff`);
-  expect(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]))).toEqual({ orphanLots: 0, orphanEvents: 0, unrecordedEntries: 0, unbalanced: 0, lotsOff: 0 });
+  expect(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, Number(v)]))).toEqual({
+    orphanLots: 0,
+    orphanEvents: 0,
+    unrecordedEntries: 0,
+    unbalanced: 0,
+    lotsOff: 0,
+  });
 }
 
 beforeAll(async () => {
   stack = await startStack({ faults: true, vars: { RATE_LIMIT_PER_MINUTE: "1000000" } });
   db = database({ LIBSQL_URL: stack.libsqlUrl });
-  const created = await createProgram({ ctx: { env: { LIBSQL_URL: stack.libsqlUrl } as never, db, requestId: "faults" }, input: { name: "Faults", holdDays: 0, expiryDays: 365 } });
+  const created = await createProgram({
+    ctx: { env: { LIBSQL_URL: stack.libsqlUrl } as never, db, requestId: "faults" },
+    input: { name: "Faults", holdDays: 0, expiryDays: 365 },
+  });
   programId = created.programId;
   keys = created.keys;
 }, 120_000);
@@ -115,9 +129,16 @@ async function faultThenRetry(memberId: string, write: Write, f: Record<string, 
   return { before, after, response: retried.body };
 }
 
-const accrual: Write = { path: (m) => `/v1/members/${m}/accruals`, body: () => ({ orderId: unique("order"), amount: 12_345, currency: "USD" }) };
+const accrual: Write = {
+  path: (m) => `/v1/members/${m}/accruals`,
+  body: () => ({ orderId: unique("order"), amount: 12_345, currency: "USD" }),
+};
 const redemption: Write = { path: (m) => `/v1/members/${m}/redemptions`, body: () => ({ points: 7, reason: "checkout" }) };
-const credit: Write = { path: (m) => `/v1/members/${m}/adjustments`, body: () => ({ points: 25, reason: "goodwill" }), key: () => keys.admin };
+const credit: Write = {
+  path: (m) => `/v1/members/${m}/adjustments`,
+  body: () => ({ points: 25, reason: "goodwill" }),
+  key: () => keys.admin,
+};
 
 describe("libSQL faults in the middle of ledger writes", () => {
   // The write batch is BEGIN, the idempotency record, then the write's statements, COMMIT,
@@ -169,7 +190,8 @@ describe("libSQL faults in the middle of ledger writes", () => {
     const member = await newMember();
     await fault({ failBatchOnStep: 1, times: 2 });
     const statuses = [];
-    for (let i = 0; i < 4; i++) statuses.push((await api("POST", accrual.path(member), { body: accrual.body(), idempotencyKey: unique("idem") })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push((await api("POST", accrual.path(member), { body: accrual.body(), idempotencyKey: unique("idem") })).status);
     expect(statuses.filter((s) => s === 500).length).toBeGreaterThanOrEqual(1);
     expect(statuses.slice(-1)).toEqual([201]);
     await expectNoOrphans();

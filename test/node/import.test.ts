@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -16,7 +16,11 @@ let dir: string;
 let programId: string;
 
 async function importFile(file: string, kind = "transactions") {
-  const { stdout } = await run("npx", ["tsx", "scripts/import.ts", "--program", programId, "--kind", kind, "--file", file, "--batch", "2", "--quiet"], { env: { ...process.env, LIBSQL_URL: server.url } });
+  const { stdout } = await run(
+    "npx",
+    ["tsx", "scripts/import.ts", "--program", programId, "--kind", kind, "--file", file, "--batch", "2", "--quiet"],
+    { env: { ...process.env, LIBSQL_URL: server.url } },
+  );
   return JSON.parse(stdout.trim().split("\n").pop()!);
 }
 
@@ -29,7 +33,12 @@ beforeAll(async () => {
   server = await startLibsqlServer({ dir, name: "import", port: 0 });
   await migrateDatabase(server.url);
   const env = { LIBSQL_URL: server.url };
-  programId = (await createProgram({ ctx: { env: env as never, db: database(env), requestId: "t" }, input: { name: "Import", holdDays: 0, expiryDays: null } })).programId;
+  programId = (
+    await createProgram({
+      ctx: { env: env as never, db: database(env), requestId: "t" },
+      input: { name: "Import", holdDays: 0, expiryDays: null },
+    })
+  ).programId;
 });
 afterAll(async () => {
   await server?.close();
@@ -42,18 +51,27 @@ describe("import script", () => {
     copyFileSync("test/fixtures/import-with-bad-rows.csv", file);
     const first = await importFile(file);
     expect(first).toMatchObject({ rows: 9, accepted: 4, rejected: 5, imported: 4, membersCreated: 3 });
-    const errors = readFileSync(`${file}.errors.ndjson`, "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const errors = readFileSync(`${file}.errors.ndjson`, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(errors.map((e) => e.row.orderId).sort()).toEqual(["imp-3", "imp-5", "imp-6", "imp-7", "imp-8"]);
     expect(errors.find((e) => e.row.orderId === "imp-6").reason).toContain("currency");
     expect(errors.find((e) => e.row.orderId === "imp-3").reason).toContain("amount");
 
-    const balances = await q("SELECT external_id, points_balance, orders_count, lifetime_spend FROM members WHERE program_id = ? ORDER BY external_id", [programId]);
+    const balances = await q(
+      "SELECT external_id, points_balance, orders_count, lifetime_spend FROM members WHERE program_id = ? ORDER BY external_id",
+      [programId],
+    );
     expect(balances.map((r) => [r.external_id, Number(r.points_balance), Number(r.orders_count), Number(r.lifetime_spend)])).toEqual([
       ["alice", 165, 2, 16550],
       ["bob", 99, 1, 9900],
       ["dave", 310, 1, 31000],
     ]);
-    const sums = await q("SELECT m.id, m.points_balance AS b, (SELECT COALESCE(SUM(points),0) FROM ledger_entries l WHERE l.member_id = m.id) AS s FROM members m WHERE program_id = ?", [programId]);
+    const sums = await q(
+      "SELECT m.id, m.points_balance AS b, (SELECT COALESCE(SUM(points),0) FROM ledger_entries l WHERE l.member_id = m.id) AS s FROM members m WHERE program_id = ?",
+      [programId],
+    );
     for (const r of sums) expect(Number(r.b)).toBe(Number(r.s));
 
     const again = await importFile(file);
@@ -63,13 +81,32 @@ describe("import script", () => {
 
   it("resumes from its checkpoint after a crash without duplicates", async () => {
     const file = join(dir, "resume.ndjson");
-    const rows = Array.from({ length: 10 }, (_, i) => JSON.stringify({ externalId: `r-${i % 3}`, orderId: `res-${i}`, amount: 1000 * (i + 1), currency: "USD", occurredAt: `2025-0${1 + (i % 9)}-01T00:00:00Z` }));
+    const rows = Array.from({ length: 10 }, (_, i) =>
+      JSON.stringify({
+        externalId: `r-${i % 3}`,
+        orderId: `res-${i}`,
+        amount: 1000 * (i + 1),
+        currency: "USD",
+        occurredAt: `2025-0${1 + (i % 9)}-01T00:00:00Z`,
+      }),
+    );
     writeFileSync(file, `${rows.join("\n")}\n{broken json\n`);
     // Simulate a crash after the first 4 lines had committed: their batch is in the database, the checkpoint says line 4.
     const { importTransactions } = await import("../../src/services/bulk-import");
     const db = database({ LIBSQL_URL: server.url });
     const program = (await q("SELECT * FROM programs WHERE id = ?", [programId]))[0];
-    await importTransactions(db, { id: programId, currency: "USD", basePointsPerUnit: Number(program.base_points_per_unit), unitMinor: Number(program.unit_minor), holdDays: 0, expiryDays: null } as never, rows.slice(0, 4).map((r) => JSON.parse(r)));
+    await importTransactions(
+      db,
+      {
+        id: programId,
+        currency: "USD",
+        basePointsPerUnit: Number(program.base_points_per_unit),
+        unitMinor: Number(program.unit_minor),
+        holdDays: 0,
+        expiryDays: null,
+      } as never,
+      rows.slice(0, 4).map((r) => JSON.parse(r)),
+    );
     const { statSync } = await import("node:fs");
     writeFileSync(`${file}.checkpoint.json`, JSON.stringify({ fingerprint: `${statSync(file).size}:transactions:${programId}`, line: 4 }));
     const resumed = await importFile(file);
@@ -80,7 +117,10 @@ describe("import script", () => {
 
   it("imports members idempotently", async () => {
     const file = join(dir, "members.csv");
-    writeFileSync(file, "externalId,email,name,birthday,tags,consentEmail\nm-1,m1@example.com,Mia,1991-02-03,vip|fan,true\nm-2,bad-email,Max,,,\nm-3,,Moe,1980-13-01,,\n");
+    writeFileSync(
+      file,
+      "externalId,email,name,birthday,tags,consentEmail\nm-1,m1@example.com,Mia,1991-02-03,vip|fan,true\nm-2,bad-email,Max,,,\nm-3,,Moe,1980-13-01,,\n",
+    );
     const first = await importFile(file, "members");
     expect(first).toMatchObject({ accepted: 1, rejected: 2, imported: 1 });
     const again = await importFile(file, "members");

@@ -1,7 +1,7 @@
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Client, LibsqlError, createClient } from "@libsql/client";
+import { type Client, createClient, LibsqlError } from "@libsql/client";
 import { createClient as createWebClient } from "@libsql/client/web";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without type declarations
@@ -28,7 +28,8 @@ async function post(path: string, body: unknown, url = server.url) {
 }
 const execute = (sql: string, args: unknown[] = []) => ({ type: "execute", stmt: { sql, args, want_rows: true } });
 const count = async (table: string) => Number((await db.execute(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
-const faults = (body: unknown) => fetch(`${server.url}/__faults`, { method: body === null ? "DELETE" : "POST", body: JSON.stringify(body) });
+const faults = (body: unknown) =>
+  fetch(`${server.url}/__faults`, { method: body === null ? "DELETE" : "POST", body: JSON.stringify(body) });
 
 beforeAll(async () => {
   server = await start({ dir, name: "test", enableFaults: true });
@@ -49,7 +50,10 @@ describe("values and results", () => {
     clients.push(big);
     await big.execute("CREATE TABLE vals (id INTEGER PRIMARY KEY, i INTEGER, f REAL, t TEXT, b BLOB, n ANY)");
     const blob = new Uint8Array([0, 1, 2, 254, 255]);
-    const ins = await big.execute({ sql: "INSERT INTO vals (i, f, t, b, n) VALUES (?, ?, ?, ?, ?)", args: [9223372036854775807n, 3.25, "héllo ✓", blob, null] });
+    const ins = await big.execute({
+      sql: "INSERT INTO vals (i, f, t, b, n) VALUES (?, ?, ?, ?, ?)",
+      args: [9223372036854775807n, 3.25, "héllo ✓", blob, null],
+    });
     expect(ins.rowsAffected).toBe(1);
     expect(ins.lastInsertRowid).toBe(1n);
     const rs = await big.execute("SELECT i, f, t, b, n, typeof(i) AS ti, typeof(f) AS tf FROM vals");
@@ -171,7 +175,13 @@ describe("concurrency", () => {
     const writes = Array.from({ length: 200 }, (_, i) =>
       i % 2 === 0
         ? wide.execute({ sql: "INSERT INTO hits (n) VALUES (?)", args: [i] })
-        : wide.batch([{ sql: "INSERT INTO hits (n) VALUES (?)", args: [i] }, { sql: "INSERT INTO hits (n) VALUES (?)", args: [-i] }], "write"),
+        : wide.batch(
+            [
+              { sql: "INSERT INTO hits (n) VALUES (?)", args: [i] },
+              { sql: "INSERT INTO hits (n) VALUES (?)", args: [-i] },
+            ],
+            "write",
+          ),
     );
     await Promise.all(writes);
     expect(await count("hits")).toBe(300);
@@ -241,9 +251,19 @@ describe("protocol endpoints", () => {
     expect(body.results.map((r: { type: string }) => r.type)).toEqual(["ok", "ok", "ok", "ok", "ok"]);
     expect(body.results[1].response.result.rows).toEqual([[{ type: "integer", value: "42" }]]);
     expect(body.results[3].response.is_autocommit).toBe(false);
-    expect(body.results[4].response.result).toMatchObject({ params: [{ name: ":a" }, { name: null }], cols: [{ name: "x" }], is_readonly: true });
-    const second = await post("/v2/pipeline", { baton: body.baton, requests: [{ type: "get_autocommit" }, execute("COMMIT"), { type: "close" }] });
-    expect(JSON.parse(second.text)).toMatchObject({ baton: null, results: [{ response: { is_autocommit: false } }, { type: "ok" }, { type: "ok" }] });
+    expect(body.results[4].response.result).toMatchObject({
+      params: [{ name: ":a" }, { name: null }],
+      cols: [{ name: "x" }],
+      is_readonly: true,
+    });
+    const second = await post("/v2/pipeline", {
+      baton: body.baton,
+      requests: [{ type: "get_autocommit" }, execute("COMMIT"), { type: "close" }],
+    });
+    expect(JSON.parse(second.text)).toMatchObject({
+      baton: null,
+      results: [{ response: { is_autocommit: false } }, { type: "ok" }, { type: "ok" }],
+    });
     const reused = await post("/v2/pipeline", { baton: body.baton, requests: [{ type: "close" }] });
     expect(reused.status).toBe(400);
   });
@@ -258,8 +278,26 @@ describe("protocol endpoints", () => {
               { stmt: { sql: "SELECT 1" } },
               { stmt: { sql: "SELECT nope" } },
               { condition: { type: "error", step: 1 }, stmt: { sql: "SELECT 'ran'" } },
-              { condition: { type: "and", conds: [{ type: "ok", step: 0 }, { type: "not", cond: { type: "is_autocommit" } }] }, stmt: { sql: "SELECT 'skipped'" } },
-              { condition: { type: "or", conds: [{ type: "ok", step: 1 }, { type: "ok", step: 3 }] }, stmt: { sql: "SELECT 'skipped too'" } },
+              {
+                condition: {
+                  type: "and",
+                  conds: [
+                    { type: "ok", step: 0 },
+                    { type: "not", cond: { type: "is_autocommit" } },
+                  ],
+                },
+                stmt: { sql: "SELECT 'skipped'" },
+              },
+              {
+                condition: {
+                  type: "or",
+                  conds: [
+                    { type: "ok", step: 1 },
+                    { type: "ok", step: 3 },
+                  ],
+                },
+                stmt: { sql: "SELECT 'skipped too'" },
+              },
             ],
           },
         },
@@ -270,15 +308,26 @@ describe("protocol endpoints", () => {
     expect(result.step_results.map((r: unknown) => r !== null)).toEqual([true, false, true, false, false]);
     expect(result.step_errors[1]).toMatchObject({ code: "SQLITE_ERROR" });
     expect(result.step_errors.filter((e: unknown) => e !== null)).toHaveLength(1);
-    const bad = await post("/v3/pipeline", { requests: [{ type: "batch", batch: { steps: [{ condition: { type: "ok", step: 0 }, stmt: { sql: "SELECT 1" } }] } }] });
+    const bad = await post("/v3/pipeline", {
+      requests: [{ type: "batch", batch: { steps: [{ condition: { type: "ok", step: 0 }, stmt: { sql: "SELECT 1" } }] } }],
+    });
     expect(bad.status).toBe(400);
   });
 
   it("streams batch results from /v3/cursor as NDJSON", async () => {
     const res = await post("/v3/cursor", {
-      batch: { steps: [{ stmt: { sql: "SELECT 1 AS a UNION ALL SELECT 2" } }, { stmt: { sql: "SELECT nope" } }, { condition: { type: "ok", step: 1 }, stmt: { sql: "SELECT 3" } }] },
+      batch: {
+        steps: [
+          { stmt: { sql: "SELECT 1 AS a UNION ALL SELECT 2" } },
+          { stmt: { sql: "SELECT nope" } },
+          { condition: { type: "ok", step: 1 }, stmt: { sql: "SELECT 3" } },
+        ],
+      },
     });
-    const lines = res.text.trimEnd().split("\n").map((l) => JSON.parse(l));
+    const lines = res.text
+      .trimEnd()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     expect(res.text.endsWith("\n")).toBe(true);
     expect(typeof lines[0].baton).toBe("string");
     expect(lines.slice(1).map((e) => e.type)).toEqual(["step_begin", "row", "row", "step_end", "step_error"]);
@@ -376,7 +425,13 @@ describe("web build", () => {
   it("works with @libsql/client/web (as used inside Workers)", async () => {
     const web = createWebClient({ url: server.url });
     await web.execute("CREATE TABLE web (id INTEGER PRIMARY KEY, v TEXT)");
-    await web.batch([{ sql: "INSERT INTO web (v) VALUES (?)", args: ["a"] }, { sql: "INSERT INTO web (v) VALUES (?)", args: ["b"] }], "write");
+    await web.batch(
+      [
+        { sql: "INSERT INTO web (v) VALUES (?)", args: ["a"] },
+        { sql: "INSERT INTO web (v) VALUES (?)", args: ["b"] },
+      ],
+      "write",
+    );
     const tx = await web.transaction("write");
     await tx.execute({ sql: "INSERT INTO web (v) VALUES (?)", args: ["c"] });
     await tx.commit();

@@ -36,7 +36,11 @@ async function post(path: string, key: string, idempotencyKey: string, body: unk
   inFlight++;
   try {
     for (let attempt = 1; ; attempt++) {
-      const res = await fetch(`${stack.apiUrl}${path}`, { method: "POST", headers: { authorization: `Bearer ${key}`, "idempotency-key": idempotencyKey, "content-type": "application/json" }, body: JSON.stringify(body) });
+      const res = await fetch(`${stack.apiUrl}${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "idempotency-key": idempotencyKey, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
       const text = await res.text();
       // The dev proxy's own 503 (never the Worker's, which answers JSON): retry with the same key, as a client would.
       if (res.status === 503 && !text.startsWith("{") && attempt < 4) {
@@ -59,10 +63,19 @@ async function post(path: string, key: string, idempotencyKey: string, body: unk
 
 describe("stress: concurrency", () => {
   it("three rounds of 200 writes on one member and 200 across 20, with retries and sweeps", async () => {
-    const created = await createProgram({ ctx: { env: { LIBSQL_URL: stack.libsqlUrl } as never, db, requestId: "stress" }, input: { name: "Stress", holdDays: 2, expiryDays: 20 } });
-    const keys = { storefront: await extraKeys(db, created.programId, "storefront", 8), admin: await extraKeys(db, created.programId, "admin", 8) };
+    const created = await createProgram({
+      ctx: { env: { LIBSQL_URL: stack.libsqlUrl } as never, db, requestId: "stress" },
+      input: { name: "Stress", holdDays: 2, expiryDays: 20 },
+    });
+    const keys = {
+      storefront: await extraKeys(db, created.programId, "storefront", 8),
+      admin: await extraKeys(db, created.programId, "admin", 8),
+    };
     let sent = 0;
-    const send = async (op: Op): Promise<Outcome & { replayed: string | null }> => ({ op, ...(await post(op.path, keys[op.auth][sent++ % 8], op.key, op.body)) });
+    const send = async (op: Op): Promise<Outcome & { replayed: string | null }> => ({
+      op,
+      ...(await post(op.path, keys[op.auth][sent++ % 8], op.key, op.body)),
+    });
 
     const members: string[] = [];
     for (let i = 0; i < 21; i++) {
@@ -74,9 +87,15 @@ describe("stress: concurrency", () => {
     const orderIds = new Map<string, string[]>();
     await Promise.all(
       members.map(async (id) => {
-        expect((await post(`/v1/members/${id}/adjustments`, keys.admin[0], uniqueKey("float"), { points: 500, reason: "float" })).status).toBe(201);
+        expect(
+          (await post(`/v1/members/${id}/adjustments`, keys.admin[0], uniqueKey("float"), { points: 500, reason: "float" })).status,
+        ).toBe(201);
         const ids = [uniqueKey("seed-ord"), uniqueKey("seed-ord"), uniqueKey("seed-ord")];
-        for (const orderId of ids) expect((await post(`/v1/members/${id}/accruals`, keys.storefront[0], uniqueKey("seed"), { orderId, amount: 8_000, currency: "USD" })).status).toBe(201);
+        for (const orderId of ids)
+          expect(
+            (await post(`/v1/members/${id}/accruals`, keys.storefront[0], uniqueKey("seed"), { orderId, amount: 8_000, currency: "USD" }))
+              .status,
+          ).toBe(201);
         orderIds.set(id, ids);
       }),
     );
@@ -93,7 +112,12 @@ describe("stress: concurrency", () => {
         }
         return swept;
       };
-      const [outcomes, retries] = await Promise.all([Promise.all(ops.map(send)), Promise.all(ops.filter((_, i) => i % 5 === 0).map(send)), sweeps(), sweeps()]);
+      const [outcomes, retries] = await Promise.all([
+        Promise.all(ops.map(send)),
+        Promise.all(ops.filter((_, i) => i % 5 === 0).map(send)),
+        sweeps(),
+        sweeps(),
+      ]);
       for (const o of [...outcomes, ...retries]) {
         tally[o.status] = (tally[o.status] ?? 0) + 1;
         expect(o.status === 201 || isExpectedRefusal(o.status, o.body), `${o.op.kind} → ${o.status} ${JSON.stringify(o.body)}`).toBe(true);
@@ -107,9 +131,13 @@ describe("stress: concurrency", () => {
         }
       }
       all.push(...settled);
-      expect(await ledgerViolations(db, created.programId)).toEqual(Object.fromEntries(Object.keys(await ledgerViolations(db, created.programId)).map((k) => [k, 0])));
+      expect(await ledgerViolations(db, created.programId)).toEqual(
+        Object.fromEntries(Object.keys(await ledgerViolations(db, created.programId)).map((k) => [k, 0])),
+      );
     }
     expect(await keyProblems(db, created.programId, all)).toEqual([]);
-    console.log(`stress concurrency: ${all.length} writes settled, first-attempt statuses ${JSON.stringify(tally)}, dev-proxy 503s retried: ${proxyRetries}`);
+    console.log(
+      `stress concurrency: ${all.length} writes settled, first-attempt statuses ${JSON.stringify(tally)}, dev-proxy 503s retried: ${proxyRetries}`,
+    );
   });
 });

@@ -32,9 +32,18 @@ export async function recordsPerKey(db: Database, programId: string, keys: strin
   const entries = new Map<string, number>();
   for (let i = 0; i < keys.length; i += 400) {
     const slice = keys.slice(i, i + 400);
-    const list = sql.join(slice.map((k) => sql`${k}`), sql`, `);
-    for (const r of await db.all<{ k: string; n: number }>(sql`SELECT idempotency_key AS k, COUNT(*) AS n FROM ledger_requests WHERE program_id = ${programId} AND idempotency_key IN (${list}) GROUP BY k`)) requests.set(r.k, Number(r.n));
-    for (const r of await db.all<{ k: string; n: number }>(sql`SELECT request_key AS k, COUNT(*) AS n FROM ledger_entries WHERE program_id = ${programId} AND request_key IN (${list}) GROUP BY k`)) entries.set(r.k, Number(r.n));
+    const list = sql.join(
+      slice.map((k) => sql`${k}`),
+      sql`, `,
+    );
+    for (const r of await db.all<{ k: string; n: number }>(
+      sql`SELECT idempotency_key AS k, COUNT(*) AS n FROM ledger_requests WHERE program_id = ${programId} AND idempotency_key IN (${list}) GROUP BY k`,
+    ))
+      requests.set(r.k, Number(r.n));
+    for (const r of await db.all<{ k: string; n: number }>(
+      sql`SELECT request_key AS k, COUNT(*) AS n FROM ledger_entries WHERE program_id = ${programId} AND request_key IN (${list}) GROUP BY k`,
+    ))
+      entries.set(r.k, Number(r.n));
   }
   return { requests, entries };
 }
@@ -50,7 +59,14 @@ export async function extraKeys(db: Database, programId: string, scope: "storefr
   return secrets;
 }
 
-export type Op = { kind: "accrue" | "redeem" | "refund" | "adjust"; memberId: string; key: string; path: string; body: Record<string, unknown>; auth: "storefront" | "admin" };
+export type Op = {
+  kind: "accrue" | "redeem" | "refund" | "adjust";
+  memberId: string;
+  key: string;
+  path: string;
+  body: Record<string, unknown>;
+  auth: "storefront" | "admin";
+};
 
 /** Mixed writes: accruals (some later refunded), redemptions, credits and debits. */
 export function mixedOps(memberIds: string[], count: number, orderIds: Map<string, string[]>, uniqueKey: (label: string) => string): Op[] {
@@ -62,39 +78,80 @@ export function mixedOps(memberIds: string[], count: number, orderIds: Map<strin
       case 1:
       case 2: {
         const orderId = uniqueKey("ord");
-        return { kind: "accrue", memberId, key, path: `/v1/members/${memberId}/accruals`, body: { orderId, amount: 1_000 + (i % 7) * 500, currency: "USD" }, auth: "storefront" };
+        return {
+          kind: "accrue",
+          memberId,
+          key,
+          path: `/v1/members/${memberId}/accruals`,
+          body: { orderId, amount: 1_000 + (i % 7) * 500, currency: "USD" },
+          auth: "storefront",
+        };
       }
       case 3:
       case 4:
-        return { kind: "redeem", memberId, key, path: `/v1/members/${memberId}/redemptions`, body: { points: 5 + (i % 11), reason: "checkout" }, auth: "storefront" };
+        return {
+          kind: "redeem",
+          memberId,
+          key,
+          path: `/v1/members/${memberId}/redemptions`,
+          body: { points: 5 + (i % 11), reason: "checkout" },
+          auth: "storefront",
+        };
       case 5: {
         const orders = orderIds.get(memberId) ?? [];
         const orderId = orders[i % Math.max(1, orders.length)];
-        return { kind: "refund", memberId, key, path: `/v1/orders/${orderId}/refunds`, body: { amount: 300 + (i % 3) * 100 }, auth: "storefront" };
+        return {
+          kind: "refund",
+          memberId,
+          key,
+          path: `/v1/orders/${orderId}/refunds`,
+          body: { amount: 300 + (i % 3) * 100 },
+          auth: "storefront",
+        };
       }
       case 6:
-        return { kind: "adjust", memberId, key, path: `/v1/members/${memberId}/adjustments`, body: { points: 7 + (i % 5), reason: "goodwill" }, auth: "admin" };
+        return {
+          kind: "adjust",
+          memberId,
+          key,
+          path: `/v1/members/${memberId}/adjustments`,
+          body: { points: 7 + (i % 5), reason: "goodwill" },
+          auth: "admin",
+        };
       default:
-        return { kind: "adjust", memberId, key, path: `/v1/members/${memberId}/adjustments`, body: { points: -(3 + (i % 4)), reason: "correction" }, auth: "admin" };
+        return {
+          kind: "adjust",
+          memberId,
+          key,
+          path: `/v1/members/${memberId}/adjustments`,
+          body: { points: -(3 + (i % 4)), reason: "correction" },
+          auth: "admin",
+        };
     }
   });
 }
 
-
 export type Outcome = { op: Op; status: number; body: any };
 
 /** A refusal the ledger may give under contention: not enough points, a lost race (retry), refund above the order. */
-export const isExpectedRefusal = (status: number, body: any) => status === 409 && ["insufficient_points", "conflict", "refund_exceeds_order"].includes(body?.error?.code);
+export const isExpectedRefusal = (status: number, body: any) =>
+  status === 409 && ["insufficient_points", "conflict", "refund_exceeds_order"].includes(body?.error?.code);
 
 /** Keys not applied exactly once: a success must be recorded once with exactly the entries it answered, a failure not at all. */
 export async function keyProblems(db: Database, programId: string, outcomes: Outcome[]): Promise<string[]> {
-  const { requests, entries } = await recordsPerKey(db, programId, outcomes.map((o) => o.op.key));
+  const { requests, entries } = await recordsPerKey(
+    db,
+    programId,
+    outcomes.map((o) => o.op.key),
+  );
   const problems: string[] = [];
   for (const { op, status, body } of outcomes) {
     const recorded = requests.get(op.key) ?? 0;
     const written = entries.get(op.key) ?? 0;
-    if (status === 201 && (recorded !== 1 || written !== body.entries.length)) problems.push(`${op.kind} ${op.key}: 201 but ${recorded} records, ${written} entries (answered ${body.entries.length})`);
-    if (status !== 201 && (recorded !== 0 || written !== 0)) problems.push(`${op.kind} ${op.key}: ${status} but ${recorded} records, ${written} entries`);
+    if (status === 201 && (recorded !== 1 || written !== body.entries.length))
+      problems.push(`${op.kind} ${op.key}: 201 but ${recorded} records, ${written} entries (answered ${body.entries.length})`);
+    if (status !== 201 && (recorded !== 0 || written !== 0))
+      problems.push(`${op.kind} ${op.key}: ${status} but ${recorded} records, ${written} entries`);
   }
   return problems;
 }

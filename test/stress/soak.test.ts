@@ -24,7 +24,8 @@ describe("stress: soak", () => {
     await fundMembers(stack, program);
     const soak = await runSoak(stack, program, { seconds, connections: 16 });
     const { firstHalfPeak, secondHalfPeak, growthPct } = soak.memory;
-    const mb = (m: typeof firstHalfPeak) => `libSQL ${m.libsqlMb.toFixed(0)}, Worker ${m.workerMb.toFixed(0)}, dev proxy ${m.proxyMb.toFixed(0)} MB`;
+    const mb = (m: typeof firstHalfPeak) =>
+      `libSQL ${m.libsqlMb.toFixed(0)}, Worker ${m.workerMb.toFixed(0)}, dev proxy ${m.proxyMb.toFixed(0)} MB`;
     console.log(
       `soak: ${soak.stats.requests} requests in ${soak.stats.seconds.toFixed(0)} s (${soak.stats.rps.toFixed(0)}/s, p50 ${soak.stats.p50.toFixed(1)} ms, p99 ${soak.stats.p99.toFixed(1)} ms), ` +
         `errors ${soak.stats.errors}, mix ${JSON.stringify(soak.mix)}; peak RSS 1st half: ${mb(firstHalfPeak)}; 2nd half: ${mb(secondHalfPeak)} ` +

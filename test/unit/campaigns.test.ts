@@ -2,10 +2,23 @@ import { describe, expect, it } from "vitest";
 import { actionsFor, campaignDefinitionSchema, controlKeyOf, withinWindow } from "../../src/domain/campaigns/definition";
 import { MESSAGE_MAX_ATTEMPTS, messageRetryDelayMs, recipientFor } from "../../src/domain/campaigns/delivery";
 import { escapeHtml, placeholdersOf, renderTemplate } from "../../src/domain/campaigns/template";
-import { birthdayMonthDaysOn, birthdayOccurrenceKey, broadcastDue, expiringOccurrenceKey, matchEvent, type OutboxEventFacts } from "../../src/domain/campaigns/triggers";
+import {
+  birthdayMonthDaysOn,
+  birthdayOccurrenceKey,
+  broadcastDue,
+  expiringOccurrenceKey,
+  matchEvent,
+  type OutboxEventFacts,
+} from "../../src/domain/campaigns/triggers";
 import { assignVariant } from "../../src/domain/experiments";
 
-const event = (type: string, payload: Record<string, unknown>, id = "evt_1"): OutboxEventFacts => ({ id, type, memberId: "mem_1", payload, createdAt: "2026-11-01T00:00:00.000Z" });
+const event = (type: string, payload: Record<string, unknown>, id = "evt_1"): OutboxEventFacts => ({
+  id,
+  type,
+  memberId: "mem_1",
+  payload,
+  createdAt: "2026-11-01T00:00:00.000Z",
+});
 const base = { name: "c", actions: [{ type: "award_points", points: 10 }] };
 
 describe("campaign templates", () => {
@@ -20,7 +33,9 @@ describe("campaign templates", () => {
 
   it("escapes values for the channel: HTML for email, control characters for text channels", () => {
     const name = `<script>alert("x")</script> & 'co'`;
-    expect(renderTemplate("<p>Hi {{name}}</p>", { name }, "email")).toBe("<p>Hi &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;</p>");
+    expect(renderTemplate("<p>Hi {{name}}</p>", { name }, "email")).toBe(
+      "<p>Hi &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39;</p>",
+    );
     expect(renderTemplate("Hi {{name}}", { name: "Bo\r\nCALL NOW\u001b[31m\u2028" }, "sms")).toBe("Hi Bo  CALL NOW [31m ");
     expect(renderTemplate("Hi {{name}}", { name: "<b>" }, "push")).toBe("Hi <b>");
     expect(escapeHtml("a&b")).toBe("a&amp;b");
@@ -33,12 +48,18 @@ describe("campaign triggers", () => {
     expect(matchEvent({ type: "welcome" }, event("points.earned", {}))).toBeNull();
     expect(matchEvent({ type: "tier_up" }, event("tier.changed", { change: "upgrade", to: "tier_gold" }))).toBe("tier_up:evt_1");
     expect(matchEvent({ type: "tier_up" }, event("tier.changed", { change: "downgrade", to: "tier_bronze" }))).toBeNull();
-    expect(matchEvent({ type: "tier_up", toTierIds: ["tier_gold"] }, event("tier.changed", { change: "upgrade", to: "tier_silver" }))).toBeNull();
-    expect(matchEvent({ type: "tier_up", toTierIds: ["tier_gold"] }, event("tier.changed", { change: "upgrade", to: "tier_gold" }, "evt_2"))).toBe("tier_up:evt_2");
+    expect(
+      matchEvent({ type: "tier_up", toTierIds: ["tier_gold"] }, event("tier.changed", { change: "upgrade", to: "tier_silver" })),
+    ).toBeNull();
+    expect(
+      matchEvent({ type: "tier_up", toTierIds: ["tier_gold"] }, event("tier.changed", { change: "upgrade", to: "tier_gold" }, "evt_2")),
+    ).toBe("tier_up:evt_2");
     const winBack = { type: "stage_change" as const, to: ["churned" as const] };
     expect(matchEvent(winBack, event("stage.changed", { from: "at_risk", to: "churned" }))).toBe("stage:churned:evt_1");
     expect(matchEvent(winBack, event("stage.changed", { from: "active", to: "dormant" }))).toBeNull();
-    expect(matchEvent({ type: "stage_change", to: ["dormant"], from: ["active"] }, event("stage.changed", { from: "new", to: "dormant" }))).toBeNull();
+    expect(
+      matchEvent({ type: "stage_change", to: ["dormant"], from: ["active"] }, event("stage.changed", { from: "new", to: "dormant" })),
+    ).toBeNull();
     expect(matchEvent({ type: "welcome" }, { ...event("member.created", {}), memberId: null })).toBeNull();
   });
 
@@ -64,9 +85,25 @@ describe("campaign definitions", () => {
       { ...base, trigger: { type: "points_expiring", daysAhead: 0 } },
       { ...base, trigger: { type: "stage_change", to: [] } },
       { ...base, trigger: { type: "welcome" }, window: { startsAt: "2026-12-01T00:00:00Z", endsAt: "2026-11-01T00:00:00Z" } },
-      { ...base, trigger: { type: "welcome" }, actions: [{ type: "award_points", points: 1 }, { type: "award_points", points: 2 }] },
+      {
+        ...base,
+        trigger: { type: "welcome" },
+        actions: [
+          { type: "award_points", points: 1 },
+          { type: "award_points", points: 2 },
+        ],
+      },
       { ...base, trigger: { type: "welcome" }, experiment: { variants: [{ key: "a", weight: 1 }], holdoutPct: 0 } },
-      { ...base, trigger: { type: "welcome" }, experiment: { variants: [{ key: "a", weight: 1 }, { key: "a", weight: 2 }] } },
+      {
+        ...base,
+        trigger: { type: "welcome" },
+        experiment: {
+          variants: [
+            { key: "a", weight: 1 },
+            { key: "a", weight: 2 },
+          ],
+        },
+      },
       { ...base, trigger: { type: "welcome" }, experiment: { variants: [{ key: "holdout", weight: 1 }] } },
       { ...base, trigger: { type: "welcome" }, experiment: { variants: [{ key: "a", weight: 1 }], controlKey: "b" } },
       { name: "c", trigger: { type: "welcome" }, actions: [], experiment: { variants: [{ key: "a", weight: 1 }] } },
@@ -79,7 +116,12 @@ describe("campaign definitions", () => {
       ...base,
       trigger: { type: "welcome" },
       window: { startsAt: "2026-11-01T00:00:00Z", endsAt: "2026-12-01T00:00:00Z" },
-      experiment: { variants: [{ key: "a", weight: 1 }, { key: "b", weight: 1, actions: [{ type: "award_points", points: 99 }] }] },
+      experiment: {
+        variants: [
+          { key: "a", weight: 1 },
+          { key: "b", weight: 1, actions: [{ type: "award_points", points: 99 }] },
+        ],
+      },
     });
     expect(actionsFor(d, "holdout")).toEqual([]);
     expect(actionsFor(d, "a")).toEqual(base.actions);
@@ -119,7 +161,10 @@ describe("experiment assignment for campaigns", () => {
     expect(Math.abs(counts.double / treated - 0.25)).toBeLessThan(0.018);
     // Stable: the same answer every time, whatever the order of the variants.
     for (const [memberId, key] of [...first].slice(0, 2000)) {
-      expect(assignVariant({ experimentId: "exp_campaign", memberId, variants: [...variants].reverse(), holdoutPct: 10 }).variantKey ?? "holdout").toBe(key);
+      expect(
+        assignVariant({ experimentId: "exp_campaign", memberId, variants: [...variants].reverse(), holdoutPct: 10 }).variantKey ??
+          "holdout",
+      ).toBe(key);
     }
   });
 });

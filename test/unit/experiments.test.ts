@@ -7,11 +7,11 @@ import {
   murmur3Hash32,
   pickWinner,
   requiredSampleSizePerGroup,
+  type TwoProportionResult,
   twoProportionZTest,
+  type VariantWeight,
   welchTTest,
   welchTTestFromSums,
-  type TwoProportionResult,
-  type VariantWeight,
 } from "../../src/domain/experiments";
 
 /** Every number anywhere in `value` is finite (null is fine, NaN/Infinity are not). */
@@ -66,7 +66,15 @@ describe("assignVariant", () => {
   });
 
   it("respects a larger holdout share and uneven weights", () => {
-    const counts = countAssignments([{ key: "a", weight: 1 }, { key: "b", weight: 3 }], 25, 10_000, "exp-other");
+    const counts = countAssignments(
+      [
+        { key: "a", weight: 1 },
+        { key: "b", weight: 3 },
+      ],
+      25,
+      10_000,
+      "exp-other",
+    );
     expect(Math.abs(counts.holdout / 10_000 - 0.25)).toBeLessThanOrEqual(0.015);
     const inExperiment = 10_000 - counts.holdout;
     expect(Math.abs(counts.b / inExperiment - 0.75)).toBeLessThanOrEqual(0.015);
@@ -82,7 +90,10 @@ describe("assignVariant", () => {
   });
 
   it("assigns independently per experiment", () => {
-    const variants = [{ key: "a", weight: 1 }, { key: "b", weight: 1 }];
+    const variants = [
+      { key: "a", weight: 1 },
+      { key: "b", weight: 1 },
+    ];
     let same = 0;
     for (let i = 0; i < 2_000; i++) {
       const one = assignVariant({ experimentId: "exp-x", memberId: `m-${i}`, variants, holdoutPct: 0 });
@@ -138,7 +149,15 @@ describe("assignVariant", () => {
     expect(() => assignVariant({ ...base, variants: [{ key: "a", weight: 0 }] })).toThrow(/positive weight/);
     expect(() => assignVariant({ ...base, variants: [{ key: "a", weight: -1 }] })).toThrow(/positive weight/);
     expect(() => assignVariant({ ...base, variants: [{ key: "a", weight: Number.NaN }] })).toThrow(/positive weight/);
-    expect(() => assignVariant({ ...base, variants: [{ key: "a", weight: 1 }, { key: "a", weight: 1 }] })).toThrow(/duplicate/);
+    expect(() =>
+      assignVariant({
+        ...base,
+        variants: [
+          { key: "a", weight: 1 },
+          { key: "a", weight: 1 },
+        ],
+      }),
+    ).toThrow(/duplicate/);
     expect(() => assignVariant({ ...base, holdoutPct: 101, variants: [{ key: "a", weight: 1 }] })).toThrow(/holdoutPct/);
     expect(() => assignVariant({ ...base, holdoutPct: -1, variants: [{ key: "a", weight: 1 }] })).toThrow(/holdoutPct/);
     expect(() => assignVariant({ ...base, memberId: "", variants: [{ key: "a", weight: 1 }] })).toThrow(/memberId/);
@@ -221,7 +240,9 @@ describe("twoProportionZTest", () => {
   it("rejects impossible counts", () => {
     expect(() => twoProportionZTest({ conversionsA: 11, exposuresA: 10, conversionsB: 0, exposuresB: 10 })).toThrow(RangeError);
     expect(() => twoProportionZTest({ conversionsA: -1, exposuresA: 10, conversionsB: 0, exposuresB: 10 })).toThrow(RangeError);
-    expect(() => twoProportionZTest({ conversionsA: 1, exposuresA: 10, conversionsB: 0, exposuresB: 10, confidence: 1 })).toThrow(RangeError);
+    expect(() => twoProportionZTest({ conversionsA: 1, exposuresA: 10, conversionsB: 0, exposuresB: 10, confidence: 1 })).toThrow(
+      RangeError,
+    );
   });
 
   it("never leaks NaN or Infinity for any valid counts", () => {
@@ -374,14 +395,25 @@ describe("evaluateStopRule", () => {
   });
 
   it("keeps running when the sample is large enough but the result is not significant", () => {
-    expect(evaluateStopRule({ ...base, now: "2026-03-10T00:00:00Z", pValue: 0.2, exposuresPerGroup: 5000 })).toEqual({ stop: false, reason: null });
-    expect(evaluateStopRule({ ...base, now: "2026-03-10T00:00:00Z", pValue: null, exposuresPerGroup: 5000 })).toEqual({ stop: false, reason: null });
+    expect(evaluateStopRule({ ...base, now: "2026-03-10T00:00:00Z", pValue: 0.2, exposuresPerGroup: 5000 })).toEqual({
+      stop: false,
+      reason: null,
+    });
+    expect(evaluateStopRule({ ...base, now: "2026-03-10T00:00:00Z", pValue: null, exposuresPerGroup: 5000 })).toEqual({
+      stop: false,
+      reason: null,
+    });
   });
 
   it("always stops at the maximum duration", () => {
     const atLimit = evaluateStopRule({ ...base, now: "2026-03-29T00:00:00Z", pValue: 0.5, exposuresPerGroup: [100, 100] });
     expect(atLimit).toEqual({ stop: true, reason: "max_duration" });
-    const justBefore = evaluateStopRule({ ...base, now: Date.parse("2026-03-29T00:00:00Z") - 1, pValue: 0.5, exposuresPerGroup: [100, 100] });
+    const justBefore = evaluateStopRule({
+      ...base,
+      now: Date.parse("2026-03-29T00:00:00Z") - 1,
+      pValue: 0.5,
+      exposuresPerGroup: [100, 100],
+    });
     expect(justBefore).toEqual({ stop: false, reason: null });
     const withDates = evaluateStopRule({
       ...base,
@@ -435,10 +467,22 @@ describe("pickWinner", () => {
 
   it("picks the control only when it is significantly better than every variant", () => {
     expect(
-      pickWinner({ controlKey: "control", results: [{ variantKey: "b", result: result(-0.02, true) }, { variantKey: "c", result: result(-0.03, true) }] }),
+      pickWinner({
+        controlKey: "control",
+        results: [
+          { variantKey: "b", result: result(-0.02, true) },
+          { variantKey: "c", result: result(-0.03, true) },
+        ],
+      }),
     ).toEqual({ winnerKey: "control", reason: "control_beats_all_variants" });
     expect(
-      pickWinner({ controlKey: "control", results: [{ variantKey: "b", result: result(-0.02, true) }, { variantKey: "c", result: result(0.01, false) }] }),
+      pickWinner({
+        controlKey: "control",
+        results: [
+          { variantKey: "b", result: result(-0.02, true) },
+          { variantKey: "c", result: result(0.01, false) },
+        ],
+      }),
     ).toEqual({ winnerKey: null, reason: "no_significant_difference" });
   });
 

@@ -31,7 +31,19 @@ const zero: KpiAggregates = {
 describe("KPI formulas", () => {
   it("are null, not zero, without a denominator", () => {
     const f = kpiFigures(zero);
-    expect([f.activeRate, f.retentionRate30d, f.repurchaseRate, f.conversionRate, f.arpu30d, f.aov30d, f.redemptionRate, f.breakageRate, f.churnRate30d, f.averageClv12m, f.nps.score]).toEqual(Array(11).fill(null));
+    expect([
+      f.activeRate,
+      f.retentionRate30d,
+      f.repurchaseRate,
+      f.conversionRate,
+      f.arpu30d,
+      f.aov30d,
+      f.redemptionRate,
+      f.breakageRate,
+      f.churnRate30d,
+      f.averageClv12m,
+      f.nps.score,
+    ]).toEqual(Array(11).fill(null));
     expect(ratio(0, 5)).toBe(0);
   });
 

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import {
   DEFAULT_LIFECYCLE_THRESHOLDS,
   LIFECYCLE_STAGES,
+  type LifecycleInput,
   lifecycleStage,
   lifecycleThresholdsSchema,
   wholeDaysBetween,
-  type LifecycleInput,
 } from "../../src/domain/lifecycle/stages";
 
 const DAY = 86_400_000;

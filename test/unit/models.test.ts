@@ -256,8 +256,7 @@ describe("parameter recovery on simulated data", () => {
       return ((v ^ (v >>> 14)) >>> 0) / 4294967296;
     };
   }
-  const normal = (random: () => number) =>
-    Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
+  const normal = (random: () => number) => Math.sqrt(-2 * Math.log(1 - random())) * Math.cos(2 * Math.PI * random());
   /** Gamma(shape, rate) by Marsaglia & Tsang, with the U^(1/shape) boost for shape < 1. */
   function gammaVariate(random: () => number, shape: number, rate: number): number {
     if (shape < 1) return gammaVariate(random, shape + 1, rate) * (1 - random()) ** (1 / shape);
@@ -359,7 +358,7 @@ describe("degenerate fits", () => {
     expect(value).toBeCloseTo(whileAlive * probabilityAlive(params, 3, 200, 400), 6);
     // And it joins the exact series smoothly at the switch (a·z = 300).
     const big = { r: 0.5, alpha: 30, a: 2_000, b: 20_000 };
-    const tAt = (az: number) => (az / big.a) * (big.alpha + 400) / (1 - az / big.a);
+    const tAt = (az: number) => ((az / big.a) * (big.alpha + 400)) / (1 - az / big.a);
     const below = conditionalExpectedPurchases(big, tAt(299.9), 3, 200, 400);
     const above = conditionalExpectedPurchases(big, tAt(300.1), 3, 200, 400);
     expect(Number.isFinite(below)).toBe(true);

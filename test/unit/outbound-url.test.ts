@@ -121,7 +121,9 @@ describe("outbound URL policy: rejected", () => {
   ])("reserved or internal name %s", (url, reason) => rejects(url, reason));
 
   it("names the reason in the message", () => {
-    expect(outboundUrlProblem("https://10.0.0.5/hook")).toBe("url must not point at an internal or special-purpose address: 10.0.0.5 is a private address (RFC 1918, 10.0.0.0/8)");
+    expect(outboundUrlProblem("https://10.0.0.5/hook")).toBe(
+      "url must not point at an internal or special-purpose address: 10.0.0.5 is a private address (RFC 1918, 10.0.0.0/8)",
+    );
   });
 });
 

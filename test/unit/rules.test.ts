@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { evaluateRules, refundReversal, type EarningMember, type EngineRule, type EvaluateRulesInput } from "../../src/domain/rules/engine";
-import { ruleDefinitionSchema, type RuleConditions, type RuleDefinitionInput } from "../../src/domain/rules/schema";
+import { type EarningMember, type EngineRule, type EvaluateRulesInput, evaluateRules, refundReversal } from "../../src/domain/rules/engine";
+import { type RuleConditions, type RuleDefinitionInput, ruleDefinitionSchema } from "../../src/domain/rules/schema";
 
 // 1 point per 1.00 spent.
 const program = { basePointsPerUnit: 1, unitMinor: 100 };
@@ -40,13 +40,21 @@ describe("base earn", () => {
     const r = run({ rules: [], event: purchase({ amount: 12_399 }) });
     expect(r).toMatchObject({ points: 123, basePoints: 123, tierMultiplier: 1 });
     expect(r.lines).toEqual([
-      { ruleId: "base", name: "Base earn", effect: { type: "per_currency_unit", points: 1, perMinorUnits: 100 }, points: 123, eligibleAmount: 12_399 },
+      {
+        ruleId: "base",
+        name: "Base earn",
+        effect: { type: "per_currency_unit", points: 1, perMinorUnits: 100 },
+        points: 123,
+        eligibleAmount: 12_399,
+      },
     ]);
   });
 
   it("other triggers have no base line", () => {
-    const r = run({ rules: [rule("welcome", { trigger: { type: "signup" }, effect: { type: "fixed", points: 500 } })],
-      event: { trigger: { type: "signup" }, occurredAt: SATURDAY } });
+    const r = run({
+      rules: [rule("welcome", { trigger: { type: "signup" }, effect: { type: "fixed", points: 500 } })],
+      event: { trigger: { type: "signup" }, occurredAt: SATURDAY },
+    });
     expect(r.basePoints).toBe(0);
     expect(r.lines.map((l) => l.ruleId)).toEqual(["welcome"]);
     expect(r.points).toBe(500);
@@ -73,16 +81,22 @@ describe("effects", () => {
 describe("priority and stacking", () => {
   it("stackable rules add up and are listed by priority, ties by id", () => {
     const r = run({ rules: [rule("b", { priority: 1 }), rule("z", { priority: 5 }), rule("a", { priority: 1 })] });
-    expect(ruleLines(r)).toEqual([["z", 10], ["a", 10], ["b", 10]]);
+    expect(ruleLines(r)).toEqual([
+      ["z", 10],
+      ["a", 10],
+      ["b", 10],
+    ]);
     expect(r.points).toBe(100 + 30);
   });
 
   it("an exclusive rule wins over lower-priority rules but keeps the base earn", () => {
-    const r = run({ rules: [
-      rule("low", { priority: 1 }),
-      rule("promo", { priority: 10, stackable: false, effect: { type: "fixed", points: 300 } }),
-      rule("lower", { priority: 0, stackable: false }),
-    ] });
+    const r = run({
+      rules: [
+        rule("low", { priority: 1 }),
+        rule("promo", { priority: 10, stackable: false, effect: { type: "fixed", points: 300 } }),
+        rule("lower", { priority: 0, stackable: false }),
+      ],
+    });
     expect(ruleLines(r)).toEqual([["promo", 300]]);
     expect(r.points).toBe(100 + 300);
     expect(skipOf(r, "low")).toBe("exclusive_rule_applied");
@@ -90,8 +104,13 @@ describe("priority and stacking", () => {
   });
 
   it("higher-priority stackable rules still apply alongside a lower exclusive one", () => {
-    const r = run({ rules: [rule("top", { priority: 20 }), rule("excl", { priority: 10, stackable: false }), rule("bottom", { priority: 0 })] });
-    expect(ruleLines(r)).toEqual([["top", 10], ["excl", 10]]);
+    const r = run({
+      rules: [rule("top", { priority: 20 }), rule("excl", { priority: 10, stackable: false }), rule("bottom", { priority: 0 })],
+    });
+    expect(ruleLines(r)).toEqual([
+      ["top", 10],
+      ["excl", 10],
+    ]);
     expect(skipOf(r, "bottom")).toBe("exclusive_rule_applied");
   });
 
@@ -112,9 +131,11 @@ describe("priority and stacking", () => {
   it("is deterministic whatever order the rules come in", () => {
     const rules = [rule("a", { priority: 3 }), rule("b", { priority: 3, stackable: false }), rule("c", { priority: 9 }), rule("d")];
     const expected = run({ rules });
-    fc.assert(fc.property(fc.shuffledSubarray(rules, { minLength: 4, maxLength: 4 }), (shuffled) => {
-      expect(run({ rules: shuffled })).toEqual(expected);
-    }));
+    fc.assert(
+      fc.property(fc.shuffledSubarray(rules, { minLength: 4, maxLength: 4 }), (shuffled) => {
+        expect(run({ rules: shuffled })).toEqual(expected);
+      }),
+    );
   });
 });
 
@@ -138,8 +159,11 @@ describe("caps and budgets", () => {
   });
 
   it("caps count the rule line before the tier multiplier", () => {
-    const r = run({ rules: [capped], usage: { cap: { memberPoints: 80, totalPoints: 0 } },
-      member: { tierMultiplier: 2, segmentIds: [], isFirstPurchase: false } });
+    const r = run({
+      rules: [capped],
+      usage: { cap: { memberPoints: 80, totalPoints: 0 } },
+      member: { tierMultiplier: 2, segmentIds: [], isFirstPurchase: false },
+    });
     expect(r.lines.find((l) => l.ruleId === "cap")?.points).toBe(20);
     expect(r.points).toBe((100 + 20) * 2);
   });
@@ -170,8 +194,10 @@ describe("item conditions restrict the eligible amount per item", () => {
   });
 
   it("a rule with item conditions and no matching item does not fire", () => {
-    const r = run({ rules: [rule("r", { conditions: { skus: { include: ["NOPE"] } } }), rule("s", { conditions: { categories: { include: ["tea"] } } })],
-      event: purchase({ amount: 10_000, items: [{ sku: "MUG-1", quantity: 1, unitPrice: 10_000 }] }) });
+    const r = run({
+      rules: [rule("r", { conditions: { skus: { include: ["NOPE"] } } }), rule("s", { conditions: { categories: { include: ["tea"] } } })],
+      event: purchase({ amount: 10_000, items: [{ sku: "MUG-1", quantity: 1, unitPrice: 10_000 }] }),
+    });
     expect(skipOf(r, "r")).toBe("no_eligible_items");
     expect(skipOf(r, "s")).toBe("no_eligible_items");
     expect(r.points).toBe(100);
@@ -184,14 +210,18 @@ describe("item conditions restrict the eligible amount per item", () => {
 
   it("order-level discounts scale item values down pro rata", () => {
     // Items total 100.00, shopper paid 75.00: the tea (50.00) is worth 37.50 of the payment.
-    const r = run({ rules: [rule("r", { effect: perUnit, conditions: { categories: { include: ["tea"] } } })],
-      event: purchase({ amount: 7_500, items }) });
+    const r = run({
+      rules: [rule("r", { effect: perUnit, conditions: { categories: { include: ["tea"] } } })],
+      event: purchase({ amount: 7_500, items }),
+    });
     expect(r.lines.find((l) => l.ruleId === "r")).toMatchObject({ eligibleAmount: 3_750, points: 37 });
   });
 
   it("multiplier rules multiply the base earn on the eligible items only", () => {
-    const r = run({ rules: [rule("tea-x3", { effect: { type: "multiplier", factor: 3 }, conditions: { categories: { include: ["tea"] } } })],
-      event: purchase({ amount: 10_000, items }) });
+    const r = run({
+      rules: [rule("tea-x3", { effect: { type: "multiplier", factor: 3 }, conditions: { categories: { include: ["tea"] } } })],
+      event: purchase({ amount: 10_000, items }),
+    });
     expect(r.lines.find((l) => l.ruleId === "tea-x3")?.points).toBe(100); // base on 50.00 = 50, × (3 − 1)
     expect(r.points).toBe(200);
   });
@@ -256,8 +286,10 @@ describe("non-purchase triggers", () => {
   });
   it("review, survey, referral and birthday rules fire on their own trigger", () => {
     for (const type of ["review", "survey", "referral", "birthday"] as const) {
-      const r = run({ rules: [rule(type, { trigger: { type }, effect: { type: "fixed", points: 40 } })],
-        event: { trigger: { type }, occurredAt: SATURDAY } });
+      const r = run({
+        rules: [rule(type, { trigger: { type }, effect: { type: "fixed", points: 40 } })],
+        event: { trigger: { type }, occurredAt: SATURDAY },
+      });
       expect(r.points).toBe(40);
     }
   });
@@ -277,8 +309,11 @@ describe("tier multiplier and rounding", () => {
 
   it("floors once, at the end", () => {
     // 1 + 1 points × 1.5: per-line flooring would give 2, flooring the sum gives 3.
-    const r = run({ rules: [rule("r", { effect: { type: "fixed", points: 1 } })], event: purchase({ amount: 100 }),
-      member: { tierMultiplier: 1.5, segmentIds: [], isFirstPurchase: false } });
+    const r = run({
+      rules: [rule("r", { effect: { type: "fixed", points: 1 } })],
+      event: purchase({ amount: 100 }),
+      member: { tierMultiplier: 1.5, segmentIds: [], isFirstPurchase: false },
+    });
     expect(r.points).toBe(3);
   });
 
@@ -301,22 +336,38 @@ describe("never negative", () => {
 
   it("holds for arbitrary orders and rule sets", () => {
     const effect = fc.oneof(
-      fc.record({ type: fc.constant("per_currency_unit" as const), points: fc.integer({ min: 1, max: 10 }), perMinorUnits: fc.integer({ min: 1, max: 1000 }) }),
+      fc.record({
+        type: fc.constant("per_currency_unit" as const),
+        points: fc.integer({ min: 1, max: 10 }),
+        perMinorUnits: fc.integer({ min: 1, max: 1000 }),
+      }),
       fc.record({ type: fc.constant("fixed" as const), points: fc.integer({ min: 1, max: 1000 }) }),
       fc.record({ type: fc.constant("multiplier" as const), factor: fc.double({ min: 1, max: 5, noNaN: true }) }),
     );
-    const arbRule = fc.record({ effect, priority: fc.integer({ min: 0, max: 5 }), stackable: fc.boolean(), capPerMember: fc.option(fc.integer({ min: 1, max: 500 }), { nil: undefined }) });
-    fc.assert(fc.property(fc.array(arbRule, { maxLength: 6 }), fc.integer({ min: -1_000, max: 1_000_000 }), fc.double({ min: 0, max: 3, noNaN: true }), (defs, amount, tierMultiplier) => {
-      const rules = defs.map((d, i) => rule(`r${i}`, d));
-      const r = run({ rules, event: purchase({ amount }), member: { tierMultiplier, segmentIds: [], isFirstPurchase: true } });
-      expect(Number.isInteger(r.points)).toBe(true);
-      expect(r.points).toBeGreaterThanOrEqual(0);
-      expect(r.lines.every((l) => Number.isInteger(l.points) && l.points >= 0)).toBe(true);
-      defs.forEach((d, i) => {
-        const line = r.lines.find((l) => l.ruleId === `r${i}`);
-        if (d.capPerMember && line) expect(line.points).toBeLessThanOrEqual(d.capPerMember);
-      });
-    }));
+    const arbRule = fc.record({
+      effect,
+      priority: fc.integer({ min: 0, max: 5 }),
+      stackable: fc.boolean(),
+      capPerMember: fc.option(fc.integer({ min: 1, max: 500 }), { nil: undefined }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(arbRule, { maxLength: 6 }),
+        fc.integer({ min: -1_000, max: 1_000_000 }),
+        fc.double({ min: 0, max: 3, noNaN: true }),
+        (defs, amount, tierMultiplier) => {
+          const rules = defs.map((d, i) => rule(`r${i}`, d));
+          const r = run({ rules, event: purchase({ amount }), member: { tierMultiplier, segmentIds: [], isFirstPurchase: true } });
+          expect(Number.isInteger(r.points)).toBe(true);
+          expect(r.points).toBeGreaterThanOrEqual(0);
+          expect(r.lines.every((l) => Number.isInteger(l.points) && l.points >= 0)).toBe(true);
+          defs.forEach((d, i) => {
+            const line = r.lines.find((l) => l.ruleId === `r${i}`);
+            if (d.capPerMember && line) expect(line.points).toBeLessThanOrEqual(d.capPerMember);
+          });
+        },
+      ),
+    );
   });
 });
 
@@ -324,7 +375,8 @@ describe("rule schema", () => {
   it("applies defaults and rejects typos and inconsistent windows", () => {
     const ok = ruleDefinitionSchema.parse({ name: "x", trigger: { type: "purchase" }, effect: { type: "fixed", points: 5 } });
     expect(ok).toMatchObject({ priority: 0, stackable: true, active: true, conditions: {} });
-    const bad = (extra: object) => ruleDefinitionSchema.safeParse({ name: "x", trigger: { type: "purchase" }, effect: { type: "fixed", points: 5 }, ...extra }).success;
+    const bad = (extra: object) =>
+      ruleDefinitionSchema.safeParse({ name: "x", trigger: { type: "purchase" }, effect: { type: "fixed", points: 5 }, ...extra }).success;
     expect(bad({ conditions: { minAmout: 5 } })).toBe(false);
     expect(bad({ conditions: { minAmount: 10, maxAmount: 5 } })).toBe(false);
     expect(bad({ conditions: { startsAt: "2024-02-01T00:00:00Z", endsAt: "2024-01-01T00:00:00Z" } })).toBe(false);
@@ -360,22 +412,26 @@ describe("refund reversal", () => {
   });
 
   it("any sequence of partial refunds never reverses more than earned; a full refund reverses exactly all", () => {
-    fc.assert(fc.property(
-      fc.integer({ min: 0, max: 1_000_000 }), fc.integer({ min: 1, max: 10_000_000 }), fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
-      (earnedPoints, orderAmount, fractions) => {
-        let refundedSoFar = 0;
-        let reversed = 0;
-        const refunds = fractions.map((f) => Math.floor(f * orderAmount / 4));
-        refunds.push(orderAmount); // finally refund the rest (and then some)
-        for (const refundAmount of refunds) {
-          const step = refundReversal({ earnedPoints, orderAmount, refundedSoFar, refundAmount });
-          expect(Number.isInteger(step) && step >= 0).toBe(true);
-          reversed += step;
-          refundedSoFar += refundAmount;
-          expect(reversed).toBeLessThanOrEqual(earnedPoints);
-        }
-        expect(reversed).toBe(earnedPoints);
-      },
-    ));
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 1_000_000 }),
+        fc.integer({ min: 1, max: 10_000_000 }),
+        fc.array(fc.double({ min: 0, max: 1, noNaN: true }), { maxLength: 12 }),
+        (earnedPoints, orderAmount, fractions) => {
+          let refundedSoFar = 0;
+          let reversed = 0;
+          const refunds = fractions.map((f) => Math.floor((f * orderAmount) / 4));
+          refunds.push(orderAmount); // finally refund the rest (and then some)
+          for (const refundAmount of refunds) {
+            const step = refundReversal({ earnedPoints, orderAmount, refundedSoFar, refundAmount });
+            expect(Number.isInteger(step) && step >= 0).toBe(true);
+            reversed += step;
+            refundedSoFar += refundAmount;
+            expect(reversed).toBeLessThanOrEqual(earnedPoints);
+          }
+          expect(reversed).toBe(earnedPoints);
+        },
+      ),
+    );
   });
 });

@@ -1,25 +1,18 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { LIFECYCLE_STAGES } from "../../src/domain/lifecycle/stages";
-import {
-  quintileEdgesFromTiles,
-  rfmEdges,
-  rfmQuintileEdges,
-  rfmScore,
-  scoreWithEdges,
-  type RfmInput,
-} from "../../src/domain/segments/rfm";
+import { quintileEdgesFromTiles, type RfmInput, rfmEdges, rfmQuintileEdges, rfmScore, scoreWithEdges } from "../../src/domain/segments/rfm";
 import {
   birthdayMonthOf,
   compileSegmentRuleToSql,
   evaluateSegmentRule,
+  type MemberFacts,
   memberFactsFromRow,
   memberSqlFields,
   parseSegmentRule,
+  type SegmentRule,
   segmentPredicate,
   segmentRuleSchema,
-  type MemberFacts,
-  type SegmentRule,
 } from "../../src/domain/segments/rule";
 import { VALUE_SEGMENTS, valueSegment } from "../../src/domain/segments/value-segments";
 
@@ -268,7 +261,12 @@ describe("segment rule parsing", () => {
     const r = parseSegmentRule({
       and: [
         { field: "stage", op: "in", value: ["dormant", "at_risk"] },
-        { or: [{ field: "rfm.m", op: "gte", value: 4 }, { field: "tags", op: "contains", value: "vip" }] },
+        {
+          or: [
+            { field: "rfm.m", op: "gte", value: 4 },
+            { field: "tags", op: "contains", value: "vip" },
+          ],
+        },
         { not: { field: "consent.email", op: "eq", value: false } },
         { field: "attributes.city", op: "eq", value: "Taipei" },
         { field: "churnProbability", op: "between", value: [0.5, 1] },
@@ -280,7 +278,9 @@ describe("segment rule parsing", () => {
 
   it("names unknown fields and lists the valid ones", () => {
     const [message] = errorsOf({ field: "tagz", op: "contains", value: "vip" });
-    expect(message).toMatch(/^field: unknown field "tagz": expected one of tierId, tierRank, tags, .*consent\.<email\|sms\|push\|line\|wechat>, attributes\.<key>$/);
+    expect(message).toMatch(
+      /^field: unknown field "tagz": expected one of tierId, tierRank, tags, .*consent\.<email\|sms\|push\|line\|wechat>, attributes\.<key>$/,
+    );
     expect(errorsOf({ field: "consent.fax", op: "eq", value: true })).toEqual([
       'field: unknown field "consent.fax": consent channels are email, sms, push, line, wechat',
     ]);
@@ -306,15 +306,21 @@ describe("segment rule parsing", () => {
     expect(errorsOf({ field: "stage", op: "eq", value: "sleeping" })).toEqual([
       `value: eq on stage needs a value that is one of ${LIFECYCLE_STAGES.join(", ")}`,
     ]);
-    expect(errorsOf({ field: "valueSegment", op: "in", value: ["champions", "vip"] })[0]).toMatch(/list items that are one of champions.*\(got "vip"\)/);
+    expect(errorsOf({ field: "valueSegment", op: "in", value: ["champions", "vip"] })[0]).toMatch(
+      /list items that are one of champions.*\(got "vip"\)/,
+    );
     expect(errorsOf({ field: "tags", op: "in", value: [] })).toEqual(["value: in on tags needs a list of 1–1000 values"]);
     expect(errorsOf({ field: "tags", op: "nin", value: "vip" })).toEqual(["value: nin on tags needs a list of 1–1000 values"]);
     expect(errorsOf({ field: "clv", op: "between", value: [10] })).toEqual(["value: between on clv needs a value [min, max]"]);
     expect(errorsOf({ field: "clv", op: "between", value: [10, 5] })).toEqual(["value: between on clv needs min ≤ max"]);
-    expect(errorsOf({ field: "attributes.x", op: "between", value: [1, "z"] })).toEqual(["value: between on attributes.x needs [min, max] of the same type"]);
+    expect(errorsOf({ field: "attributes.x", op: "between", value: [1, "z"] })).toEqual([
+      "value: between on attributes.x needs [min, max] of the same type",
+    ]);
     expect(errorsOf({ field: "lastNps", op: "exists" })).toEqual(["value: exists on lastNps needs value true or false"]);
     expect(errorsOf({ field: "lastNps", op: "exists", value: "yes" })).toEqual(["value: exists on lastNps needs value true or false"]);
-    expect(errorsOf({ field: "consent.email", op: "eq", value: "true" })).toEqual(["value: eq on consent.email needs a value that is true or false"]);
+    expect(errorsOf({ field: "consent.email", op: "eq", value: "true" })).toEqual([
+      "value: eq on consent.email needs a value that is true or false",
+    ]);
     expect(errorsOf({ field: "attributes.x", op: "eq", value: { a: 1 } })[0]).toMatch(/a string, number or boolean/);
     expect(errorsOf({ field: "balance", op: "eq", value: null })).toEqual(["value: eq on balance needs a value that is a number"]);
     expect(errorsOf({ field: "balance", op: "lt", value: Number.NaN })).toEqual(["value: lt on balance needs a value that is a number"]);
@@ -446,7 +452,12 @@ describe("segment rule evaluation", () => {
     ];
     for (const [field, op, value] of conditions) {
       expect(matches({ field, op, value }, blank)).toBe(false);
-      expect(matches({ field, op, value }, { tierId: null, tierRank: null, stage: null, tags: null, rfm: null, consent: null, attributes: null })).toBe(false);
+      expect(
+        matches(
+          { field, op, value },
+          { tierId: null, tierRank: null, stage: null, tags: null, rfm: null, consent: null, attributes: null },
+        ),
+      ).toBe(false);
       expect(matches({ field, op, value: value }, { ...blank, rfm: {}, consent: {}, attributes: {} })).toBe(false);
     }
     for (const field of ["tierId", "tags", "rfm.score", "consent.push", "attributes.city", "lastNps"]) {
@@ -469,7 +480,12 @@ describe("segment rule evaluation", () => {
     const winBack = {
       and: [
         { field: "stage", op: "in", value: ["dormant", "at_risk"] },
-        { or: [{ field: "rfm.m", op: "gte", value: 4 }, { field: "tierRank", op: "gte", value: 2 }] },
+        {
+          or: [
+            { field: "rfm.m", op: "gte", value: 4 },
+            { field: "tierRank", op: "gte", value: 2 },
+          ],
+        },
         { not: { field: "tags", op: "contains", value: "do-not-disturb" } },
         { field: "consent.email", op: "eq", value: true },
       ],
@@ -482,7 +498,17 @@ describe("segment rule evaluation", () => {
     expect(matches(winBack, { ...lapsedGold, tags: ["do-not-disturb"] })).toBe(false);
     expect(matches(winBack, { ...lapsedGold, consent: {} })).toBe(false);
     expect(matches({ not: { not: { field: "orders", op: "gt", value: 3 } } }, alice)).toBe(true);
-    expect(matches({ or: [{ field: "orders", op: "lt", value: 3 }, { field: "orders", op: "gt", value: 100 }] }, alice)).toBe(false);
+    expect(
+      matches(
+        {
+          or: [
+            { field: "orders", op: "lt", value: 3 },
+            { field: "orders", op: "gt", value: 100 },
+          ],
+        },
+        alice,
+      ),
+    ).toBe(false);
   });
 
   it("reuses the compiled predicate for the same rule", () => {
@@ -528,7 +554,14 @@ describe("member facts from a member row", () => {
   });
 
   it("reads birthdays with or without a year", () => {
-    expect(["1990-03-14", "--12-25", "2001-11-30T00:00:00Z", "14/03/1990", "", null].map(birthdayMonthOf)).toEqual([3, 12, 11, null, null, null]);
+    expect(["1990-03-14", "--12-25", "2001-11-30T00:00:00Z", "14/03/1990", "", null].map(birthdayMonthOf)).toEqual([
+      3,
+      12,
+      11,
+      null,
+      null,
+      null,
+    ]);
   });
 });
 
@@ -557,8 +590,8 @@ describe("segment rule compiled to SQL", () => {
   it("keeps every leaf two-valued so NOT matches the JS evaluator", () => {
     const where = compileSegmentRuleToSql(rule({ not: { field: "churnProbability", op: "gt", value: 0.5 } }), fields);
     expect(where).toEqual({ sql: "(NOT COALESCE(m.churn_probability > ?, 0))", args: [0.5] });
-    expect(compileSegmentRuleToSql(rule({ field: "tierRank", op: "exists", value: false }), memberSqlFields({ now: "x", alias: "mm" })).sql).toBe(
-      "((SELECT t.rank FROM tiers t WHERE t.id = mm.tier_id) IS NULL)",
-    );
+    expect(
+      compileSegmentRuleToSql(rule({ field: "tierRank", op: "exists", value: false }), memberSqlFields({ now: "x", alias: "mm" })).sql,
+    ).toBe("((SELECT t.rank FROM tiers t WHERE t.id = mm.tier_id) IS NULL)");
   });
 });

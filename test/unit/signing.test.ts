@@ -21,12 +21,18 @@ describe("signature scheme", () => {
 
   it("rejects a tampered body, a wrong secret, a missing or malformed header", async () => {
     const header = await signatureHeader(["secret-a"], body, t);
-    expect(await verifySignature({ header, body: body.replace("1000", "9000"), secrets: ["secret-a"], now })).toMatchObject({ ok: false, reason: "mismatch" });
+    expect(await verifySignature({ header, body: body.replace("1000", "9000"), secrets: ["secret-a"], now })).toMatchObject({
+      ok: false,
+      reason: "mismatch",
+    });
     expect(await verifySignature({ header, body, secrets: ["secret-b"], now })).toMatchObject({ ok: false, reason: "mismatch" });
     expect(await verifySignature({ header, body, secrets: [], now })).toMatchObject({ ok: false, reason: "mismatch" });
     expect(await verifySignature({ header: undefined, body, secrets: ["secret-a"], now })).toMatchObject({ ok: false, reason: "missing" });
     expect(await verifySignature({ header: "v1=abc", body, secrets: ["secret-a"], now })).toMatchObject({ ok: false, reason: "malformed" });
-    expect(await verifySignature({ header: `t=${t},v1=not-hex`, body, secrets: ["secret-a"], now })).toMatchObject({ ok: false, reason: "malformed" });
+    expect(await verifySignature({ header: `t=${t},v1=not-hex`, body, secrets: ["secret-a"], now })).toMatchObject({
+      ok: false,
+      reason: "malformed",
+    });
   });
 
   it("rejects timestamps more than 5 minutes away in either direction (replay)", async () => {

@@ -1,17 +1,35 @@
 import { describe, expect, it } from "vitest";
 import { progressToNextTier } from "../../src/domain/tiers/progress";
 import { decideOnRequalification, decideOnWrite, qualifyingTier } from "../../src/domain/tiers/qualification";
-import { tierLadderProblems, tierSchema, type Tier, type TierFigures } from "../../src/domain/tiers/schema";
+import { type Tier, type TierFigures, tierLadderProblems, tierSchema } from "../../src/domain/tiers/schema";
 
 // Spend in minor units: Silver at 500.00 or 5 orders; Gold at 2,000.00 and 10 orders; Diamond invite-free on points.
 const tiers: Tier[] = [
-  { id: "gold", name: "Gold", rank: 2, qualification: { windowDays: 365, mode: "all", minSpend: 200_000, minOrders: 10 },
-    benefits: { discountPct: 10, pointsMultiplier: 1.5, freeShipping: true }, graceDays: 30 },
+  {
+    id: "gold",
+    name: "Gold",
+    rank: 2,
+    qualification: { windowDays: 365, mode: "all", minSpend: 200_000, minOrders: 10 },
+    benefits: { discountPct: 10, pointsMultiplier: 1.5, freeShipping: true },
+    graceDays: 30,
+  },
   { id: "bronze", name: "Bronze", rank: 0, qualification: { windowDays: 365, mode: "any" }, benefits: {}, graceDays: 0 },
-  { id: "diamond", name: "Diamond", rank: 3, qualification: { windowDays: 365, mode: "any", minPoints: 100_000 },
-    benefits: { pointsMultiplier: 2, priorityService: true }, graceDays: 60 },
-  { id: "silver", name: "Silver", rank: 1, qualification: { windowDays: 180, mode: "any", minSpend: 50_000, minOrders: 5 },
-    benefits: { discountPct: 5 }, graceDays: 14 },
+  {
+    id: "diamond",
+    name: "Diamond",
+    rank: 3,
+    qualification: { windowDays: 365, mode: "any", minPoints: 100_000 },
+    benefits: { pointsMultiplier: 2, priorityService: true },
+    graceDays: 60,
+  },
+  {
+    id: "silver",
+    name: "Silver",
+    rank: 1,
+    qualification: { windowDays: 180, mode: "any", minSpend: 50_000, minOrders: 5 },
+    benefits: { discountPct: 5 },
+    graceDays: 14,
+  },
 ].map((t) => tierSchema.parse(t));
 
 const fig = (spend: number, orders: number, pointsEarned = 0): TierFigures => ({ spend, orders, pointsEarned });
@@ -37,19 +55,27 @@ describe("qualifyingTier", () => {
 
   it("ladder problems are reported", () => {
     expect(tierLadderProblems(tiers)).toEqual([]);
-    expect(tierLadderProblems([{ name: "A", rank: 1 }, { name: "B", rank: 1 }])).toEqual([
-      "a tier with rank 0 (the entry tier) is required",
-      'tiers "A" and "B" share rank 1',
-    ]);
+    expect(
+      tierLadderProblems([
+        { name: "A", rank: 1 },
+        { name: "B", rank: 1 },
+      ]),
+    ).toEqual(["a tier with rank 0 (the entry tier) is required", 'tiers "A" and "B" share rank 1']);
   });
 });
 
 describe("decideOnWrite", () => {
   it("upgrades at once and secures the new tier for its window", () => {
-    expect(decideOnWrite({ tiers, current: { tierId: "bronze", securedUntil: null }, figures: fig(200_000, 10), now: NOW }))
-      .toEqual({ tierId: "gold", change: "upgrade", securedUntil: daysFrom(NOW, 365) });
-    expect(decideOnWrite({ tiers, current: { tierId: "bronze", securedUntil: null }, figures: fig(60_000, 1), now: NOW }))
-      .toEqual({ tierId: "silver", change: "upgrade", securedUntil: daysFrom(NOW, 180) });
+    expect(decideOnWrite({ tiers, current: { tierId: "bronze", securedUntil: null }, figures: fig(200_000, 10), now: NOW })).toEqual({
+      tierId: "gold",
+      change: "upgrade",
+      securedUntil: daysFrom(NOW, 365),
+    });
+    expect(decideOnWrite({ tiers, current: { tierId: "bronze", securedUntil: null }, figures: fig(60_000, 1), now: NOW })).toEqual({
+      tierId: "silver",
+      change: "upgrade",
+      securedUntil: daysFrom(NOW, 180),
+    });
   });
 
   it("never downgrades", () => {
@@ -63,34 +89,76 @@ describe("decideOnWrite", () => {
   });
 
   it("places a member without a (known) tier on the tier the window reaches", () => {
-    expect(decideOnWrite({ tiers, current: { tierId: null, securedUntil: null }, figures: fig(0, 0), now: NOW }))
-      .toMatchObject({ tierId: "bronze", change: "upgrade" });
+    expect(decideOnWrite({ tiers, current: { tierId: null, securedUntil: null }, figures: fig(0, 0), now: NOW })).toMatchObject({
+      tierId: "bronze",
+      change: "upgrade",
+    });
   });
 });
 
 describe("decideOnRequalification", () => {
   const gold = (securedUntil: string | null) => ({ tierId: "gold", securedUntil });
-  const cases: [string, { tierId: string; securedUntil: string | null }, TierFigures, { tierId: string; change: string; securedUntil: string | null }][] = [
-    ["secured: no change even when figures dropped", gold("2025-04-01T00:00:00.000Z"), fig(0, 0),
-      { tierId: "gold", change: "none", securedUntil: "2025-04-01T00:00:00.000Z" }],
-    ["expired and still qualifies: renew", gold("2025-02-01T00:00:00.000Z"), fig(200_000, 10),
-      { tierId: "gold", change: "renew", securedUntil: daysFrom(NOW, 365) }],
-    ["expired and qualifies higher: upgrade", gold("2025-02-01T00:00:00.000Z"), fig(0, 0, 150_000),
-      { tierId: "diamond", change: "upgrade", securedUntil: daysFrom(NOW, 365) }],
-    ["secured but qualifies higher: upgrade (a write missed it)", gold("2025-12-01T00:00:00.000Z"), fig(0, 0, 150_000),
-      { tierId: "diamond", change: "upgrade", securedUntil: daysFrom(NOW, 365) }],
-    ["expired, not qualifying, inside grace: stay", gold("2025-02-10T00:00:00.000Z"), fig(60_000, 3),
-      { tierId: "gold", change: "grace", securedUntil: "2025-02-10T00:00:00.000Z" }],
-    ["grace over: down to what the window supports", gold("2025-01-15T00:00:00.000Z"), fig(60_000, 3),
-      { tierId: "silver", change: "downgrade", securedUntil: daysFrom(NOW, 180) }],
-    ["grace over with nothing in the window: entry tier", gold("2025-01-01T00:00:00.000Z"), fig(0, 0),
-      { tierId: "bronze", change: "downgrade", securedUntil: daysFrom(NOW, 365) }],
-    ["grace ends exactly now: downgrade", gold("2025-01-30T00:00:00.000Z"), fig(0, 0),
-      { tierId: "bronze", change: "downgrade", securedUntil: daysFrom(NOW, 365) }],
-    ["never secured: no grace", gold(null), fig(60_000, 3),
-      { tierId: "silver", change: "downgrade", securedUntil: daysFrom(NOW, 180) }],
-    ["entry tier renews", { tierId: "bronze", securedUntil: "2025-01-01T00:00:00.000Z" }, fig(0, 0),
-      { tierId: "bronze", change: "renew", securedUntil: daysFrom(NOW, 365) }],
+  const cases: [
+    string,
+    { tierId: string; securedUntil: string | null },
+    TierFigures,
+    { tierId: string; change: string; securedUntil: string | null },
+  ][] = [
+    [
+      "secured: no change even when figures dropped",
+      gold("2025-04-01T00:00:00.000Z"),
+      fig(0, 0),
+      { tierId: "gold", change: "none", securedUntil: "2025-04-01T00:00:00.000Z" },
+    ],
+    [
+      "expired and still qualifies: renew",
+      gold("2025-02-01T00:00:00.000Z"),
+      fig(200_000, 10),
+      { tierId: "gold", change: "renew", securedUntil: daysFrom(NOW, 365) },
+    ],
+    [
+      "expired and qualifies higher: upgrade",
+      gold("2025-02-01T00:00:00.000Z"),
+      fig(0, 0, 150_000),
+      { tierId: "diamond", change: "upgrade", securedUntil: daysFrom(NOW, 365) },
+    ],
+    [
+      "secured but qualifies higher: upgrade (a write missed it)",
+      gold("2025-12-01T00:00:00.000Z"),
+      fig(0, 0, 150_000),
+      { tierId: "diamond", change: "upgrade", securedUntil: daysFrom(NOW, 365) },
+    ],
+    [
+      "expired, not qualifying, inside grace: stay",
+      gold("2025-02-10T00:00:00.000Z"),
+      fig(60_000, 3),
+      { tierId: "gold", change: "grace", securedUntil: "2025-02-10T00:00:00.000Z" },
+    ],
+    [
+      "grace over: down to what the window supports",
+      gold("2025-01-15T00:00:00.000Z"),
+      fig(60_000, 3),
+      { tierId: "silver", change: "downgrade", securedUntil: daysFrom(NOW, 180) },
+    ],
+    [
+      "grace over with nothing in the window: entry tier",
+      gold("2025-01-01T00:00:00.000Z"),
+      fig(0, 0),
+      { tierId: "bronze", change: "downgrade", securedUntil: daysFrom(NOW, 365) },
+    ],
+    [
+      "grace ends exactly now: downgrade",
+      gold("2025-01-30T00:00:00.000Z"),
+      fig(0, 0),
+      { tierId: "bronze", change: "downgrade", securedUntil: daysFrom(NOW, 365) },
+    ],
+    ["never secured: no grace", gold(null), fig(60_000, 3), { tierId: "silver", change: "downgrade", securedUntil: daysFrom(NOW, 180) }],
+    [
+      "entry tier renews",
+      { tierId: "bronze", securedUntil: "2025-01-01T00:00:00.000Z" },
+      fig(0, 0),
+      { tierId: "bronze", change: "renew", securedUntil: daysFrom(NOW, 365) },
+    ],
   ];
   it.each(cases)("%s", (_, current, figures, expected) => {
     expect(decideOnRequalification({ tiers, current, figures, now: NOW })).toEqual(expected);
@@ -119,23 +187,50 @@ describe("progressToNextTier", () => {
   });
 
   it("all mode: worst requirement, message lists only what is missing", () => {
-    const p = progressToNextTier({ tiers, currentTierId: "silver", figures: fig(150_000, 12), securedUntil: "2025-08-01T00:00:00.000Z", currency: "USD", ...window });
+    const p = progressToNextTier({
+      tiers,
+      currentTierId: "silver",
+      figures: fig(150_000, 12),
+      securedUntil: "2025-08-01T00:00:00.000Z",
+      currency: "USD",
+      ...window,
+    });
     expect(p.next?.id).toBe("gold");
-    expect(p.requirements.map((r) => [r.metric, r.missing, r.percent])).toEqual([["spend", 50_000, 75], ["orders", 0, 100]]);
+    expect(p.requirements.map((r) => [r.metric, r.missing, r.percent])).toEqual([
+      ["spend", 50_000, 75],
+      ["orders", 0, 100],
+    ]);
     expect(p.percent).toBe(75);
     expect(p.message).toBe("Spend $500.00 more to reach Gold");
     expect(p.securedUntil).toBe("2025-08-01T00:00:00.000Z");
   });
 
   it("all mode with several gaps joins them with 'and'", () => {
-    const p = progressToNextTier({ tiers, currentTierId: "silver", figures: fig(199_999, 9), securedUntil: null, currency: "EUR", locale: "en-IE", ...window });
+    const p = progressToNextTier({
+      tiers,
+      currentTierId: "silver",
+      figures: fig(199_999, 9),
+      securedUntil: null,
+      currency: "EUR",
+      locale: "en-IE",
+      ...window,
+    });
     expect(p.message).toBe("Spend €0.01 more and place 1 more order to reach Gold");
     expect(p.percent).toBe(90);
   });
 
   it("formats currencies with their own decimals", () => {
-    const yen = tiers.map((t) => (t.id === "silver" ? { ...t, qualification: { ...t.qualification, minSpend: 50_000, minOrders: undefined } } : t));
-    const p = progressToNextTier({ tiers: yen, currentTierId: "bronze", figures: fig(38_000, 0), securedUntil: null, currency: "JPY", ...window });
+    const yen = tiers.map((t) =>
+      t.id === "silver" ? { ...t, qualification: { ...t.qualification, minSpend: 50_000, minOrders: undefined } } : t,
+    );
+    const p = progressToNextTier({
+      tiers: yen,
+      currentTierId: "bronze",
+      figures: fig(38_000, 0),
+      securedUntil: null,
+      currency: "JPY",
+      ...window,
+    });
     expect(p.message).toBe("Spend ¥12,000 more to reach Silver");
   });
 
@@ -151,11 +246,19 @@ describe("progressToNextTier", () => {
   });
 
   it("top tier has no next", () => {
-    const p = progressToNextTier({ tiers, currentTierId: "diamond", figures: fig(0, 0), securedUntil: "2026-01-01T00:00:00.000Z", ...window });
+    const p = progressToNextTier({
+      tiers,
+      currentTierId: "diamond",
+      figures: fig(0, 0),
+      securedUntil: "2026-01-01T00:00:00.000Z",
+      ...window,
+    });
     expect(p).toMatchObject({ next: null, requirements: [], percent: 100, message: "You're at our top tier, Diamond" });
   });
 
   it("unknown current tier is shown as the entry tier", () => {
-    expect(progressToNextTier({ tiers, currentTierId: "gone", figures: fig(0, 0), securedUntil: null, ...window }).current.id).toBe("bronze");
+    expect(progressToNextTier({ tiers, currentTierId: "gone", figures: fig(0, 0), securedUntil: null, ...window }).current.id).toBe(
+      "bronze",
+    );
   });
 });

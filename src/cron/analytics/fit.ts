@@ -6,7 +6,7 @@ import { fitBgNbd, fitGammaGamma } from "../../domain/models";
 import { newId } from "../../lib/ids";
 import { expectationsComputable } from "./scores";
 import { retryOnce } from "./sql";
-import { purchaseSummariesSql, purchasersSql, type RawSummary, toSummary } from "./summaries";
+import { purchasersSql, purchaseSummariesSql, type RawSummary, toSummary } from "./summaries";
 
 /** Fit on a random sample of at most this many purchasers: the parameters settle long before. */
 export const FIT_SAMPLE_SIZE = 20_000;
@@ -44,13 +44,20 @@ export type FitOutcome =
 
 /** The program's newest fit, or null (a row whose params no longer parse counts as none). */
 export async function currentFit(db: Database, programId: string): Promise<StoredFit | null> {
-  const [row] = await db.select().from(modelFits).where(eq(modelFits.programId, programId)).orderBy(desc(modelFits.createdAt), desc(modelFits.id)).limit(1);
+  const [row] = await db
+    .select()
+    .from(modelFits)
+    .where(eq(modelFits.programId, programId))
+    .orderBy(desc(modelFits.createdAt), desc(modelFits.id))
+    .limit(1);
   return row ? storedFit(row) : null;
 }
 
 export function storedFit(row: typeof modelFits.$inferSelect): StoredFit | null {
   const params = fitParamsSchema.safeParse(row.params);
-  return params.success ? { id: row.id, fittedAt: row.createdAt, params: params.data, diagnostics: row.diagnostics as FitDiagnostics } : null;
+  return params.success
+    ? { id: row.id, fittedAt: row.createdAt, params: params.data, diagnostics: row.diagnostics as FitDiagnostics }
+    : null;
 }
 
 /**
@@ -70,14 +77,20 @@ export async function fitProgramModels(db: Database, programId: string, now: Dat
     ]),
   );
   const purchasers = Number(counted[0]?.n ?? 0);
-  const skip = async (reason: string): Promise<FitOutcome> => ({ status: "skipped", reason, purchasers, current: await currentFit(db, programId) });
+  const skip = async (reason: string): Promise<FitOutcome> => ({
+    status: "skipped",
+    reason,
+    purchasers,
+    current: await currentFit(db, programId),
+  });
   if (purchasers < MIN_PURCHASERS_FOR_FIT) return skip(`${purchasers} purchasers; at least ${MIN_PURCHASERS_FOR_FIT} are needed to fit`);
 
   const rows = raw.map(toSummary);
   // Refitting the same purchases on the same day would only add a duplicate row: skip it.
   const fingerprint = `${at.slice(0, 10)}|${purchasers}|${rows.reduce((s, r) => s + r.x, 0)}|${Math.round(rows.reduce((s, r) => s + r.mBar * r.x, 0))}`;
   const previous = await currentFit(db, programId);
-  if (previous && previous.diagnostics.fingerprint === fingerprint) return { status: "skipped", reason: "purchases unchanged since today's fit", purchasers, current: previous };
+  if (previous && previous.diagnostics.fingerprint === fingerprint)
+    return { status: "skipped", reason: "purchases unchanged since today's fit", purchasers, current: previous };
   let bgnbd;
   try {
     bgnbd = fitBgNbd(rows);
@@ -108,7 +121,9 @@ export async function fitProgramModels(db: Database, programId: string, now: Dat
   const params: FitParams = { unit: "days", bgnbd: bgnbdParams, gammaGamma };
   const warnings = expectationsComputable(bgnbdParams)
     ? []
-    : ["Expected purchases are not computable with these parameters (a and b very large: dropout is nearly the same for everyone); churn probabilities are scored, expected purchases and CLV are left empty"];
+    : [
+        "Expected purchases are not computable with these parameters (a and b very large: dropout is nearly the same for everyone); churn probabilities are scored, expected purchases and CLV are left empty",
+      ];
   const diagnostics: FitDiagnostics = {
     fingerprint,
     purchasers,
@@ -127,6 +142,11 @@ export async function fitProgramModels(db: Database, programId: string, now: Dat
 
 /** The newest fits of a program, newest first. */
 export async function recentFits(db: Database, programId: string, limit: number): Promise<StoredFit[]> {
-  const rows = await db.select().from(modelFits).where(eq(modelFits.programId, programId)).orderBy(desc(modelFits.createdAt), desc(modelFits.id)).limit(limit);
+  const rows = await db
+    .select()
+    .from(modelFits)
+    .where(eq(modelFits.programId, programId))
+    .orderBy(desc(modelFits.createdAt), desc(modelFits.id))
+    .limit(limit);
   return rows.map(storedFit).filter((f): f is StoredFit => f !== null);
 }

@@ -1,8 +1,13 @@
 import { eq, type SQL, sql } from "drizzle-orm";
 import { programs } from "../../../schema";
 import type { Database } from "../../db/client";
-import { DEFAULT_LIFECYCLE_THRESHOLDS, LIFECYCLE_STAGES, type LifecycleThresholds, lifecycleThresholdsSchema } from "../../domain/lifecycle/stages";
 import { sqlId } from "../../db/sql-id";
+import {
+  DEFAULT_LIFECYCLE_THRESHOLDS,
+  LIFECYCLE_STAGES,
+  type LifecycleThresholds,
+  lifecycleThresholdsSchema,
+} from "../../domain/lifecycle/stages";
 import { type PageLimits, rowsAffected, type SweepProgress, sweepMemberPages, wholeDaysSince } from "./sql";
 
 /** The program's lifecycle thresholds (`programs.settings.lifecycle`); defaults when unset or invalid. */
@@ -46,7 +51,13 @@ export type LifecycleOutcome = SweepProgress & { changed: number };
  * then the UPDATE of stage and stage_since for exactly those rows. A rerun finds nothing to
  * change, so it writes no events. Event ids carry the time each page is written (see sqlId).
  */
-export async function moveLifecycleStages(db: Database, programId: string, thresholds: LifecycleThresholds, now: Date, limits: PageLimits): Promise<LifecycleOutcome> {
+export async function moveLifecycleStages(
+  db: Database,
+  programId: string,
+  thresholds: LifecycleThresholds,
+  now: Date,
+  limits: PageLimits,
+): Promise<LifecycleOutcome> {
   const at = now.toISOString();
   const next = lifecycleStageSql(thresholds, at);
   let changed = 0;

@@ -1,7 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { quintileEdgesFromTiles, type RfmEdges, type TileBounds } from "../../domain/segments/rfm";
-import { valueSegment, VALUE_SEGMENTS, type ValueSegment } from "../../domain/segments/value-segments";
+import { VALUE_SEGMENTS, type ValueSegment, valueSegment } from "../../domain/segments/value-segments";
 import { type PageLimits, rowsAffected, type SweepProgress, sweepMemberPages, wholeDaysSince } from "./sql";
 
 // RFM from the member row's purchase figures (the same facts segment rules read):
@@ -50,7 +50,9 @@ function scoreSql(value: SQL, edges: readonly number[], higherIsBetter: boolean)
  * itself (it only tells orders = 1 apart from orders > 1), so SQL and the domain rule cannot drift.
  */
 function valueSegmentSql(): SQL {
-  const keysBySegment = new Map<ValueSegment, { single: number[]; repeat: number[] }>(VALUE_SEGMENTS.map((s) => [s, { single: [], repeat: [] }]));
+  const keysBySegment = new Map<ValueSegment, { single: number[]; repeat: number[] }>(
+    VALUE_SEGMENTS.map((s) => [s, { single: [], repeat: [] }]),
+  );
   for (let r = 1; r <= 5; r++)
     for (let f = 1; f <= 5; f++)
       for (let m = 1; m <= 5; m++) {
@@ -62,7 +64,10 @@ function valueSegmentSql(): SQL {
       }
   const key = "(rfm_r * 100 + rfm_f * 10 + rfm_m)";
   const branches = (which: "single" | "repeat") =>
-    [...keysBySegment].filter(([, k]) => k[which].length > 0).map(([segment, k]) => `WHEN ${key} IN (${k[which].join(",")}) THEN '${segment}'`).join(" ");
+    [...keysBySegment]
+      .filter(([, k]) => k[which].length > 0)
+      .map(([segment, k]) => `WHEN ${key} IN (${k[which].join(",")}) THEN '${segment}'`)
+      .join(" ");
   return sql.raw(`(CASE WHEN NOT ${PURCHASER_SQL} THEN NULL
     WHEN orders_count = 1 THEN (CASE ${branches("single")} END)
     ELSE (CASE ${branches("repeat")} END) END)`);

@@ -1,6 +1,12 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
-import { type BgNbdParams, conditionalExpectedPurchases, expectedAverageOrderValue, probabilityAlive, scoreMember } from "../../domain/models";
+import {
+  type BgNbdParams,
+  conditionalExpectedPurchases,
+  expectedAverageOrderValue,
+  probabilityAlive,
+  scoreMember,
+} from "../../domain/models";
 import type { StoredFit } from "./fit";
 import { type PageLimits, retryOnce, type SweepProgress } from "./sql";
 import { purchaseSummariesSql, type RawSummary, type SummaryRow, toSummary } from "./summaries";
@@ -8,7 +14,8 @@ import { purchaseSummariesSql, type RawSummary, type SummaryRow, toSummary } fro
 export type ScoresOutcome = SweepProgress & { scored: number; cleared: number };
 
 /** Minor units as a safe integer; an undefined mean (Gamma-Gamma q ≤ 1) or no spend model → null. */
-const minorUnits = (v: number | null) => (v !== null && Number.isFinite(v) && v >= 0 ? Math.min(Math.round(v), Number.MAX_SAFE_INTEGER) : null);
+const minorUnits = (v: number | null) =>
+  v !== null && Number.isFinite(v) && v >= 0 ? Math.min(Math.round(v), Number.MAX_SAFE_INTEGER) : null;
 const finiteOrNull = (v: number) => (Number.isFinite(v) ? v : null);
 
 /**
@@ -21,7 +28,14 @@ export function expectationsComputable(bgnbd: BgNbdParams): boolean {
   return Number.isFinite(conditionalExpectedPurchases(bgnbd, 90, 1, 30, 90));
 }
 
-type ScoreRow = [id: string, churn: number | null, expected90d: number | null, orderValue: number | null, clv: number | null, scoredAt: string | null];
+type ScoreRow = [
+  id: string,
+  churn: number | null,
+  expected90d: number | null,
+  orderValue: number | null,
+  clv: number | null,
+  scoredAt: string | null,
+];
 
 function scoreRow(s: SummaryRow, fit: StoredFit, withExpectations: boolean, at: string): ScoreRow {
   const { bgnbd, gammaGamma } = fit.params;
@@ -50,7 +64,13 @@ function scoreRow(s: SummaryRow, fit: StoredFit, withExpectations: boolean, at: 
  * Members without a counted purchase have no scores (BG/NBD says nothing about them): any old
  * scores are cleared. Erased members are left alone.
  */
-export async function scoreProgramMembers(db: Database, programId: string, fit: StoredFit, now: Date, limits: PageLimits): Promise<ScoresOutcome> {
+export async function scoreProgramMembers(
+  db: Database,
+  programId: string,
+  fit: StoredFit,
+  now: Date,
+  limits: PageLimits,
+): Promise<ScoresOutcome> {
   const at = now.toISOString();
   const withExpectations = expectationsComputable(fit.params.bgnbd);
   let after = 0; // rowid cursor: storage order, see memberPage in ./sql

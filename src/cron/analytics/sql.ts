@@ -44,7 +44,10 @@ export async function sweepMemberPages(
   for (let pages = 0; pages < limits.maxPages; ) {
     const page = memberPage(programId, after, limits.batchSize);
     const bounds = db.all<{ last: number | null; n: number }>(sql`SELECT MAX(rowid) AS last, COUNT(*) AS n FROM (${page})`);
-    const [rows, ...results] = (await retryOnce(() => db.batch([bounds, ...statementsFor(page)]))) as [Array<{ last: number | null; n: number }>, ...unknown[]];
+    const [rows, ...results] = (await retryOnce(() => db.batch([bounds, ...statementsFor(page)]))) as [
+      Array<{ last: number | null; n: number }>,
+      ...unknown[],
+    ];
     pages++;
     const n = Number(rows[0]?.n ?? 0);
     members += n;
@@ -56,7 +59,11 @@ export async function sweepMemberPages(
 }
 
 const isTransient = (err: unknown) => {
-  for (let e = err as { cause?: unknown; message?: string; retryable?: boolean } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++) {
+  for (
+    let e = err as { cause?: unknown; message?: string; retryable?: boolean } | undefined, depth = 0;
+    e && depth < 5;
+    e = e.cause as typeof e, depth++
+  ) {
     if (e.retryable === true || /Network connection lost/i.test(String(e.message))) return true;
   }
   return false;

@@ -29,7 +29,11 @@ export const campaignTriggerSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("welcome") }),
   z.strictObject({ type: z.literal("birthday"), on: z.enum(["day", "month"]).default("day") }),
   z.strictObject({ type: z.literal("tier_up"), toTierIds: z.array(id).max(50).optional() }),
-  z.strictObject({ type: z.literal("stage_change"), to: z.array(z.enum(STAGES)).min(1).max(5), from: z.array(z.enum(STAGES)).max(5).optional() }),
+  z.strictObject({
+    type: z.literal("stage_change"),
+    to: z.array(z.enum(STAGES)).min(1).max(5),
+    from: z.array(z.enum(STAGES)).max(5).optional(),
+  }),
   z.strictObject({ type: z.literal("points_expiring"), daysAhead: z.int().min(1).max(365), minPoints: z.int().min(1).default(1) }),
   z.strictObject({ type: z.literal("broadcast"), sendAt: utcTime.optional() }),
 ]);
@@ -70,7 +74,10 @@ export const conversionSchema = z.discriminatedUnion("type", [
 export type Conversion = z.infer<typeof conversionSchema>;
 
 export const variantSchema = z.strictObject({
-  key: z.string().regex(/^[a-z0-9_-]{1,32}$/, "variant keys are 1–32 of a-z, 0-9, _ and -").refine((k) => k !== "holdout", "holdout is reserved"),
+  key: z
+    .string()
+    .regex(/^[a-z0-9_-]{1,32}$/, "variant keys are 1–32 of a-z, 0-9, _ and -")
+    .refine((k) => k !== "holdout", "holdout is reserved"),
   weight: z.number().positive().max(1_000_000),
   /** The variant's treatment; omitted = the campaign's actions. */
   actions: actionsSchema.optional(),
@@ -88,13 +95,22 @@ export const experimentSchema = z
     minimumDetectableEffect: z.number().min(0.001).max(0.5).default(0.02),
     maxDurationDays: z.int().min(1).max(365).default(30),
   })
-  .refine((e) => new Set(e.variants.map((v) => v.key)).size === e.variants.length, { message: "variant keys must be unique", path: ["variants"] })
-  .refine((e) => e.holdoutPct > 0 || e.controlKey !== "holdout", { message: "controlKey holdout needs holdoutPct > 0", path: ["controlKey"] })
+  .refine((e) => new Set(e.variants.map((v) => v.key)).size === e.variants.length, {
+    message: "variant keys must be unique",
+    path: ["variants"],
+  })
+  .refine((e) => e.holdoutPct > 0 || e.controlKey !== "holdout", {
+    message: "controlKey holdout needs holdoutPct > 0",
+    path: ["controlKey"],
+  })
   .refine((e) => e.controlKey === undefined || e.controlKey === "holdout" || e.variants.some((v) => v.key === e.controlKey), {
     message: "controlKey must be holdout or one of the variant keys",
     path: ["controlKey"],
   })
-  .refine((e) => e.holdoutPct > 0 || e.variants.length >= 2, { message: "without a holdout an experiment needs at least two variants", path: ["variants"] });
+  .refine((e) => e.holdoutPct > 0 || e.variants.length >= 2, {
+    message: "without a holdout an experiment needs at least two variants",
+    path: ["variants"],
+  });
 export type ExperimentDefinition = z.infer<typeof experimentSchema>;
 
 /** The control group's key: the holdout when there is one, unless a variant is named. */
@@ -120,8 +136,14 @@ export const campaignDefinitionSchema = z
     acquisitionChannel: z.string().trim().min(1).max(64).optional(),
     experiment: experimentSchema.optional(),
   })
-  .refine((c) => !c.window.startsAt || !c.window.endsAt || Date.parse(c.window.startsAt) < Date.parse(c.window.endsAt), { message: "startsAt must be before endsAt", path: ["window", "endsAt"] })
-  .refine((c) => c.trigger.type !== "broadcast" || c.audience.segmentId !== undefined, { message: "a broadcast needs audience.segmentId", path: ["audience", "segmentId"] })
+  .refine((c) => !c.window.startsAt || !c.window.endsAt || Date.parse(c.window.startsAt) < Date.parse(c.window.endsAt), {
+    message: "startsAt must be before endsAt",
+    path: ["window", "endsAt"],
+  })
+  .refine((c) => c.trigger.type !== "broadcast" || c.audience.segmentId !== undefined, {
+    message: "a broadcast needs audience.segmentId",
+    path: ["audience", "segmentId"],
+  })
   .refine((c) => c.actions.length > 0 || (c.experiment?.variants.every((v) => (v.actions?.length ?? 0) > 0) ?? false), {
     message: "give the campaign actions (or every experiment variant its own)",
     path: ["actions"],

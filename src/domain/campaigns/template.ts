@@ -22,7 +22,7 @@ export function escapeFor(channel: Channel, value: string): string {
 
 export function renderTemplate(template: string, fields: TemplateFields, channel: Channel): string {
   return template.replace(PLACEHOLDER, (_, name: string) => {
-    const value = Object.prototype.hasOwnProperty.call(fields, name) ? fields[name] : undefined;
+    const value = Object.hasOwn(fields, name) ? fields[name] : undefined;
     if (value === undefined || value === null) return "";
     return escapeFor(channel, String(value));
   });

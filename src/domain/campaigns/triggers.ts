@@ -66,4 +66,5 @@ export const expiringOccurrenceKey = (firstExpiresAt: string) => `expiring:${fir
 export const BROADCAST_OCCURRENCE_KEY = "broadcast";
 
 /** A broadcast is due once active and past its send time. */
-export const broadcastDue = (trigger: Extract<CampaignTrigger, { type: "broadcast" }>, now: string) => !trigger.sendAt || Date.parse(trigger.sendAt) <= Date.parse(now);
+export const broadcastDue = (trigger: Extract<CampaignTrigger, { type: "broadcast" }>, now: string) =>
+  !trigger.sendAt || Date.parse(trigger.sendAt) <= Date.parse(now);

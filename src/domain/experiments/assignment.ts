@@ -15,9 +15,7 @@ export interface AssignVariantInput {
   holdoutPct: number;
 }
 
-export type Assignment =
-  | { group: "holdout"; variantKey: null }
-  | { group: "variant"; variantKey: string };
+export type Assignment = { group: "holdout"; variantKey: null } | { group: "variant"; variantKey: string };
 
 const utf8 = new TextEncoder();
 

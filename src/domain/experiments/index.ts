@@ -1,20 +1,12 @@
 // A/B experiments: deterministic assignment plus the statistics to read results and decide when to stop.
-export { assignVariant, hashToUnitInterval, murmur3Hash32 } from "./assignment";
+
 export type { Assignment, AssignVariantInput, VariantWeight } from "./assignment";
-export {
-  evaluateStopRule,
-  meanAndVarianceFromSums,
-  pickWinner,
-  requiredSampleSizePerGroup,
-  twoProportionZTest,
-  welchTTest,
-  welchTTestFromSums,
-} from "./stats";
+export { assignVariant, hashToUnitInterval, murmur3Hash32 } from "./assignment";
 export type {
   ConfidenceInterval,
   SampleSizeInput,
-  SampleSums,
   SampleSummary,
+  SampleSums,
   StopDecision,
   StopRuleInput,
   Timestamp,
@@ -24,4 +16,13 @@ export type {
   WelchInput,
   WelchResult,
   WinnerDecision,
+} from "./stats";
+export {
+  evaluateStopRule,
+  meanAndVarianceFromSums,
+  pickWinner,
+  requiredSampleSizePerGroup,
+  twoProportionZTest,
+  welchTTest,
+  welchTTestFromSums,
 } from "./stats";

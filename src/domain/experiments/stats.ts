@@ -183,15 +183,7 @@ export interface WelchResult {
  * t = (meanB − meanA) / √(varA/nA + varB/nB)
  * df = (varA/nA + varB/nB)² / ((varA/nA)²/(nA − 1) + (varB/nB)²/(nB − 1))
  */
-export function welchTTest({
-  meanA,
-  varianceA,
-  nA,
-  meanB,
-  varianceB,
-  nB,
-  confidence = DEFAULT_CONFIDENCE,
-}: WelchInput): WelchResult {
+export function welchTTest({ meanA, varianceA, nA, meanB, varianceB, nB, confidence = DEFAULT_CONFIDENCE }: WelchInput): WelchResult {
   assertFinite("meanA", meanA);
   assertFinite("meanB", meanB);
   assertNonNegativeFinite("varianceA", varianceA);
@@ -275,12 +267,7 @@ export interface SampleSizeInput {
  *   n = [z(1−α/2)·√(2·p̄·(1−p̄)) + z(power)·√(p1(1−p1) + p2(1−p2))]² / (p2 − p1)²,  p̄ = (p1 + p2)/2
  * The first term uses the pooled variance because that is what the test assumes under the null.
  */
-export function requiredSampleSizePerGroup({
-  baselineRate,
-  minimumDetectableEffect,
-  alpha = 0.05,
-  power = 0.8,
-}: SampleSizeInput): number {
+export function requiredSampleSizePerGroup({ baselineRate, minimumDetectableEffect, alpha = 0.05, power = 0.8 }: SampleSizeInput): number {
   if (!Number.isFinite(baselineRate) || baselineRate < 0 || baselineRate > 1) {
     throw new RangeError(`baselineRate must be in [0, 1], got ${baselineRate}`);
   }
@@ -379,8 +366,7 @@ export interface WinnerDecision {
  * the caller should tighten confidence (e.g. Bonferroni) before computing `results`.
  */
 export function pickWinner({ controlKey, results }: { controlKey: string; results: readonly VariantResult[] }): WinnerDecision {
-  const effectOf = (r: VariantResult): number | null =>
-    "absoluteLift" in r.result ? r.result.absoluteLift : r.result.difference;
+  const effectOf = (r: VariantResult): number | null => ("absoluteLift" in r.result ? r.result.absoluteLift : r.result.difference);
 
   let best: { key: string; effect: number } | null = null;
   for (const r of results) {

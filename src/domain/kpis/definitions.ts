@@ -87,7 +87,13 @@ export function kpiFigures(a: KpiAggregates) {
     stageDistribution: a.stageCounts,
     churnRate30d: ratio(a.churnedInWindow, a.churnBase),
     averageClv12m: ratio(a.clvSum, a.clvScored),
-    nps: { score: netPromoterScore(a.npsPromoters, a.npsPassives, a.npsDetractors), responses: a.npsPromoters + a.npsPassives + a.npsDetractors, promoters: a.npsPromoters, passives: a.npsPassives, detractors: a.npsDetractors },
+    nps: {
+      score: netPromoterScore(a.npsPromoters, a.npsPassives, a.npsDetractors),
+      responses: a.npsPromoters + a.npsPassives + a.npsDetractors,
+      promoters: a.npsPromoters,
+      passives: a.npsPassives,
+      detractors: a.npsDetractors,
+    },
   };
 }
 export type KpiFigures = ReturnType<typeof kpiFigures>;

@@ -96,8 +96,7 @@ export function probabilityAlive(params: BgNbdParams, x: number, t_x: number, T:
   if (x === 0) return 1;
   const { r, alpha, a, b } = params;
   // P = 1 / (1 + a/(b+x−1) · ((α+T)/(α+t_x))^(r+x)); the odds are built in log-space to survive x ≈ 500.
-  const logOdds =
-    Math.log(a) - Math.log(b + x - 1) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + Math.min(t_x, T)));
+  const logOdds = Math.log(a) - Math.log(b + x - 1) + (r + x) * (Math.log(alpha + T) - Math.log(alpha + Math.min(t_x, T)));
   return 1 / (1 + Math.exp(logOdds));
 }
 
@@ -108,13 +107,7 @@ export function expectedPurchases(params: BgNbdParams, t: number): number {
 }
 
 /** E[Y(t) | x, t_x, T]: expected purchases in (T, T + t] for a customer with this history (FHL eq. 10). */
-export function conditionalExpectedPurchases(
-  params: BgNbdParams,
-  t: number,
-  x: number,
-  t_x: number,
-  T: number,
-): number {
+export function conditionalExpectedPurchases(params: BgNbdParams, t: number, x: number, t_x: number, T: number): number {
   checkHorizon(t);
   return expectedPurchasesWhileAlive(params, t, x, T) * probabilityAlive(params, x, t_x, T);
 }
@@ -194,8 +187,7 @@ function compiledLogLikelihood(params: BgNbdParams, data: CompiledRows): number 
     const x = data.distinctX[i];
     // Alive through T, or dropped out right after the last purchase at t_x (x > 0 only).
     const aliveTerm = -(r + x) * Math.log(alpha + data.age[j]);
-    const rowLL =
-      x > 0 ? logAddExp(aliveTerm, dropout[i] - (r + x) * Math.log(alpha + data.tx[j])) : aliveTerm;
+    const rowLL = x > 0 ? logAddExp(aliveTerm, dropout[i] - (r + x) * Math.log(alpha + data.tx[j])) : aliveTerm;
     total += data.weight[j] * (common[i] + rowLL);
   }
   return total;

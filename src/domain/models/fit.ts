@@ -70,8 +70,7 @@ export function nelderMead(f: (x: number[]) => number, x0: number[], options: Mi
     return { x, fx: Number.isFinite(fx) ? fx : Number.POSITIVE_INFINITY };
   };
   // x_new = centroid + coefficient * (centroid - worst)
-  const along = (centroid: number[], worst: number[], coefficient: number) =>
-    centroid.map((c, i) => c + coefficient * (c - worst[i]));
+  const along = (centroid: number[], worst: number[], coefficient: number) => centroid.map((c, i) => c + coefficient * (c - worst[i]));
 
   const simplex: Vertex[] = [evaluate(x0.slice())];
   for (let i = 0; i < n; i++) {

@@ -168,12 +168,7 @@ export function evaluateRules(input: EvaluateRulesInput): EarnResult {
  * Computed as the difference of cumulative floors, so any sequence of partial refunds never
  * reverses more than was earned and refunds adding up to the order amount reverse exactly all.
  */
-export function refundReversal(input: {
-  earnedPoints: number;
-  orderAmount: number;
-  refundedSoFar: number;
-  refundAmount: number;
-}): number {
+export function refundReversal(input: { earnedPoints: number; orderAmount: number; refundedSoFar: number; refundAmount: number }): number {
   const earned = Math.floor(nonNegative(input.earnedPoints));
   const order = nonNegative(input.orderAmount);
   const before = nonNegative(input.refundedSoFar);

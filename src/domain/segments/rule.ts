@@ -17,7 +17,7 @@
 //   attribute `contains` is a substring test. Matching is case-sensitive.
 // - `between` is inclusive at both ends. `exists` takes true or false; an empty list exists.
 import { z } from "zod";
-import { LIFECYCLE_STAGES, wholeDaysBetween, type Instant, type LifecycleStage } from "../lifecycle/stages";
+import { type Instant, LIFECYCLE_STAGES, type LifecycleStage, wholeDaysBetween } from "../lifecycle/stages";
 import { VALUE_SEGMENTS, type ValueSegment } from "./value-segments";
 
 // ---------------------------------------------------------------- facts and fields
@@ -164,10 +164,11 @@ function orderedProblem(spec: FieldSpec, v: unknown): string | null {
 function conditionProblems(field: string, op: string, value: unknown): Array<{ path: string; message: string }> {
   const spec = fieldSpec(field);
   if (!spec) {
-    const hint =
-      field.startsWith(CONSENT_PREFIX) ? `consent channels are ${CONSENT_CHANNELS.join(", ")}`
-      : field.startsWith(ATTRIBUTES_PREFIX) ? 'attribute keys are 1–100 characters without quotes, backslashes or control characters'
-      : `expected one of ${FIELD_HELP}`;
+    const hint = field.startsWith(CONSENT_PREFIX)
+      ? `consent channels are ${CONSENT_CHANNELS.join(", ")}`
+      : field.startsWith(ATTRIBUTES_PREFIX)
+        ? "attribute keys are 1–100 characters without quotes, backslashes or control characters"
+        : `expected one of ${FIELD_HELP}`;
     return [{ path: "field", message: `unknown field "${field}": ${hint}` }];
   }
   if (!(SEGMENT_OPS as readonly string[]).includes(op)) {
@@ -234,7 +235,7 @@ const ruleNodeSchema: z.ZodType<RawNode> = z
     get not() {
       return ruleNodeSchema.optional();
     },
-    field: z.string({ error: "field must be a string such as \"tags\" or \"attributes.city\"" }).optional(),
+    field: z.string({ error: 'field must be a string such as "tags" or "attributes.city"' }).optional(),
     op: z.string({ error: `op must be one of ${SEGMENT_OPS.join(", ")}` }).optional(),
     value: z.unknown().optional(),
   })
@@ -282,10 +283,7 @@ function checkSize(input: unknown, ctx: z.RefinementCtx) {
 }
 
 /** Validates a segment rule (shape, fields, ops, value types, depth ≤ 8, ≤ 500 nodes). */
-export const segmentRuleSchema = z
-  .unknown()
-  .superRefine(checkSize)
-  .pipe(ruleNodeSchema) as unknown as z.ZodType<SegmentRule, unknown>;
+export const segmentRuleSchema = z.unknown().superRefine(checkSize).pipe(ruleNodeSchema) as unknown as z.ZodType<SegmentRule, unknown>;
 
 const formatPath = (path: readonly PropertyKey[]) =>
   path.reduce<string>((s, k) => (typeof k === "number" ? `${s}[${k}]` : s ? `${s}.${String(k)}` : String(k)), "");
@@ -351,8 +349,7 @@ function valueTest(op: SegmentOp, operand: unknown): (v: unknown) => boolean {
       return op === "in" ? (v) => !isMissing(v) && shares(v) : (v) => !isMissing(v) && !shares(v);
     }
     case "contains":
-      return (v) =>
-        Array.isArray(v) ? v.includes(operand) : typeof v === "string" && typeof operand === "string" && v.includes(operand);
+      return (v) => (Array.isArray(v) ? v.includes(operand) : typeof v === "string" && typeof operand === "string" && v.includes(operand));
   }
 }
 

@@ -1,6 +1,7 @@
 // "How far am I from Gold": a shopper-facing view of progress to the next tier rung.
+
+import { findTier, meetsConditions, type TierMetric, thresholdsOf, tiersByRank } from "./qualification";
 import type { Tier, TierBenefits, TierFigures } from "./schema";
-import { findTier, meetsConditions, thresholdsOf, tiersByRank, type TierMetric } from "./qualification";
 
 export interface TierSummary {
   id: string;
@@ -56,8 +57,15 @@ export function progressToNextTier(input: ProgressInput): TierProgress {
   const base = { current: summary(currentTier), securedUntil: input.securedUntil, window };
 
   if (!nextTier) {
-    return { ...base, next: null, mode: currentTier.qualification.mode ?? "any", requirements: [], percent: 100,
-      qualifiesForNext: false, message: `You're at our top tier, ${currentTier.name}` };
+    return {
+      ...base,
+      next: null,
+      mode: currentTier.qualification.mode ?? "any",
+      requirements: [],
+      percent: 100,
+      qualifiesForNext: false,
+      message: `You're at our top tier, ${currentTier.name}`,
+    };
   }
 
   const mode = nextTier.qualification.mode ?? "any";

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { dashboardOverview } from "../../services/admin-dashboard";
 
 const Count = z.number().int().nonnegative();
@@ -16,7 +16,9 @@ export const DashboardSchema = z
     stages: z.array(z.object({ stage: z.string(), members: Count })),
     valueSegments: z.array(z.object({ segment: z.string(), members: Count })),
     churnRisk: z.object({
-      buckets: z.array(z.object({ from: z.number(), to: z.number(), members: Count })).openapi({ description: "Ten buckets of churn probability: [0, 0.1), …, [0.9, 1]" }),
+      buckets: z
+        .array(z.object({ from: z.number(), to: z.number(), members: Count }))
+        .openapi({ description: "Ten buckets of churn probability: [0, 0.1), …, [0.9, 1]" }),
       scored: Count,
       mean: z.number().nullable(),
     }),
@@ -38,11 +40,37 @@ export const DashboardSchema = z
       ),
     }),
     segments: z.array(z.object({ id: z.string(), name: z.string(), members: Count, computedAt: z.string().nullable() })),
-    points: z.object({ earned: z.number().int(), redeemed: z.number().int() }).openapi({ description: "Lifetime points earned and redeemed by the program's members" }),
-    liability: z.object({ pointsOutstanding: z.number().int(), pointsPending: z.number().int(), pointsAvailable: z.number().int(), moneyMinor: Money, currency: z.string() }),
+    points: z
+      .object({ earned: z.number().int(), redeemed: z.number().int() })
+      .openapi({ description: "Lifetime points earned and redeemed by the program's members" }),
+    liability: z.object({
+      pointsOutstanding: z.number().int(),
+      pointsPending: z.number().int(),
+      pointsAvailable: z.number().int(),
+      moneyMinor: Money,
+      currency: z.string(),
+    }),
     kpiSnapshots: z.array(z.object({ day: z.string(), figures: z.record(z.string(), z.unknown()) })),
-    campaigns: z.array(z.object({ id: z.string(), name: z.string(), status: z.string(), trigger: z.string(), budgetMinor: Money.nullable(), spentMinor: Money })),
-    experiments: z.array(z.object({ id: z.string(), campaignId: z.string(), status: z.string(), winner: z.string().nullable(), startedAt: z.string(), stoppedAt: z.string().nullable() })),
+    campaigns: z.array(
+      z.object({
+        id: z.string(),
+        name: z.string(),
+        status: z.string(),
+        trigger: z.string(),
+        budgetMinor: Money.nullable(),
+        spentMinor: Money,
+      }),
+    ),
+    experiments: z.array(
+      z.object({
+        id: z.string(),
+        campaignId: z.string(),
+        status: z.string(),
+        winner: z.string().nullable(),
+        startedAt: z.string(),
+        stoppedAt: z.string().nullable(),
+      }),
+    ),
   })
   .openapi("DashboardOverview", {
     example: {
@@ -63,13 +91,38 @@ export const DashboardSchema = z
       ],
       valueSegments: [{ segment: "high_value", members: 120 }],
       churnRisk: { buckets: [{ from: 0, to: 0.1, members: 300 }], scored: 1010, mean: 0.31 },
-      clv: { mean: 8450, top: [{ id: "mem_01jd…", externalId: "cust-1001", name: "Ana", tierId: "tier_gold", tier: "Gold", clv12m: 152000, churnProbability: 0.04, expectedPurchases90d: 2.7, lifetimeSpend: 480000, ordersCount: 31 }] },
+      clv: {
+        mean: 8450,
+        top: [
+          {
+            id: "mem_01jd…",
+            externalId: "cust-1001",
+            name: "Ana",
+            tierId: "tier_gold",
+            tier: "Gold",
+            clv12m: 152000,
+            churnProbability: 0.04,
+            expectedPurchases90d: 2.7,
+            lifetimeSpend: 480000,
+            ordersCount: 31,
+          },
+        ],
+      },
       segments: [{ id: "seg_01jd…", name: "Lapsed VIPs", members: 42, computedAt: "2026-11-25T03:00:00.000Z" }],
       points: { earned: 2400000, redeemed: 1150000 },
       liability: { pointsOutstanding: 1250000, pointsPending: 40000, pointsAvailable: 1210000, moneyMinor: 12500000, currency: "USD" },
       kpiSnapshots: [{ day: "2026-11-24", figures: { members: 1190, activeMembers: 610 } }],
       campaigns: [{ id: "cmp_01jd…", name: "Win-back", status: "active", trigger: "win_back", budgetMinor: 500000, spentMinor: 123400 }],
-      experiments: [{ id: "exp_01jd…", campaignId: "cmp_01jd…", status: "running", winner: null, startedAt: "2026-11-01T00:00:00.000Z", stoppedAt: null }],
+      experiments: [
+        {
+          id: "exp_01jd…",
+          campaignId: "cmp_01jd…",
+          status: "running",
+          winner: null,
+          startedAt: "2026-11-01T00:00:00.000Z",
+          stoppedAt: null,
+        },
+      ],
     },
   });
 
@@ -81,7 +134,11 @@ export const route = createRoute({
   description:
     "Scope: admin. One aggregated read for the admin dashboard (`/admin`): distributions over the program's members as the crons last scored them, the points liability in money, the last `days` of KPI snapshots, and the latest campaigns and experiments (their results and ROI come from their own endpoints).",
   security: bearerSecurity,
-  request: { query: z.object({ days: z.coerce.number().int().min(1).max(730).default(90).openapi({ description: "KPI snapshot window in days", example: 90 }) }) },
+  request: {
+    query: z.object({
+      days: z.coerce.number().int().min(1).max(730).default(90).openapi({ description: "KPI snapshot window in days", example: 90 }),
+    }),
+  },
   responses: { 200: jsonResponse(DashboardSchema, "The overview"), ...errorResponses() },
 });
 

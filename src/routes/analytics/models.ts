@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { modelFitsOf } from "../../services/analytics";
 import { ModelsResponse } from "./schemas";
 
@@ -10,10 +10,14 @@ export const route = createRoute({
   path: "/v1/analytics/models",
   tags: ["Analytics"],
   summary: "The program's current BG/NBD + Gamma-Gamma fit and recent history",
-  description: "Scopes: admin. Parameters are in days (α) and minor units (γ); diagnostics give n, log-likelihood, iterations, convergence and duration.",
+  description:
+    "Scopes: admin. Parameters are in days (α) and minor units (γ); diagnostics give n, log-likelihood, iterations, convergence and duration.",
   security: bearerSecurity,
   request: { query: z.object({ history: z.coerce.number().int().min(0).max(50).default(5) }) },
-  responses: { 200: jsonResponse(ModelsResponse, "Current fit (null before the first) and earlier fits, newest first"), ...errorResponses() },
+  responses: {
+    200: jsonResponse(ModelsResponse, "Current fit (null before the first) and earlier fits, newest first"),
+    ...errorResponses(),
+  },
 });
 
 export const register = (app: App) =>

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { recomputeAnalytics } from "../../services/analytics";
 import { RecomputeSummarySchema } from "./schemas";
 
@@ -19,7 +19,15 @@ export const route = createRoute({
       content: {
         "application/json": {
           schema: z
-            .object({ asOf: z.iso.datetime({ offset: true }).optional().openapi({ description: "Compute as of this instant (default now), e.g. the end of an imported history's calibration period; later purchases are ignored" }) })
+            .object({
+              asOf: z.iso
+                .datetime({ offset: true })
+                .optional()
+                .openapi({
+                  description:
+                    "Compute as of this instant (default now), e.g. the end of an imported history's calibration period; later purchases are ignored",
+                }),
+            })
             .strict()
             .openapi({ example: { asOf: "1997-09-30T12:00:00Z" } }),
         },

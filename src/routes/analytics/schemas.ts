@@ -34,7 +34,13 @@ export const RecomputeSummarySchema = z
     programId: z.string(),
     now: z.string(),
     fit: z.union([
-      z.object({ status: z.literal("fitted"), fitId: z.string(), purchasers: z.number().int(), sampleSize: z.number().int(), converged: z.boolean() }),
+      z.object({
+        status: z.literal("fitted"),
+        fitId: z.string(),
+        purchasers: z.number().int(),
+        sampleSize: z.number().int(),
+        converged: z.boolean(),
+      }),
       z.object({ status: z.literal("skipped"), reason: z.string(), currentFitId: z.string().nullable() }),
     ]),
     scores: z.union([z.object({ ...Sweep, scored: z.number().int(), cleared: z.number().int() }), z.object({ skipped: z.string() })]),
@@ -44,7 +50,12 @@ export const RecomputeSummarySchema = z
       edges: z.object({ recency: z.array(z.number()), frequency: z.array(z.number()), monetary: z.array(z.number()) }),
     }),
     lifecycle: z.object({ ...Sweep, changed: z.number().int() }),
-    segments: z.array(z.union([z.object({ id: z.string(), memberCount: z.number().int(), computedAt: z.string() }), z.object({ id: z.string(), error: z.string() })])),
+    segments: z.array(
+      z.union([
+        z.object({ id: z.string(), memberCount: z.number().int(), computedAt: z.string() }),
+        z.object({ id: z.string(), error: z.string() }),
+      ]),
+    ),
     durationMs: z.number(),
   })
   .openapi("AnalyticsRecompute");
@@ -102,6 +113,15 @@ export const LifecycleSettingsSchema = z
   .openapi("LifecycleSettings");
 
 // Loose on purpose: unknown keys and cross-field rules are checked by the domain schema, whose messages we return.
-export const LifecycleSettingsBody = LifecycleSettingsSchema.partial().loose().openapi("LifecycleSettingsInput", {
-  example: { newDays: 30, dormantAfterDays: 60, atRiskAfterDays: 120, churnedAfterDays: 365, churnProbabilityAtRisk: 0.5, churnProbabilityChurned: 0.8 },
-});
+export const LifecycleSettingsBody = LifecycleSettingsSchema.partial()
+  .loose()
+  .openapi("LifecycleSettingsInput", {
+    example: {
+      newDays: 30,
+      dormantAfterDays: 60,
+      atRiskAfterDays: 120,
+      churnedAfterDays: 365,
+      churnProbabilityAtRisk: 0.5,
+      churnProbabilityChurned: 0.8,
+    },
+  });

@@ -1,15 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { auditLog } from "../../../schema";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { AppError } from "../../lib/errors";
 import { bearerSecurity, errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 
 // The cursor is "<createdAt>|<id>" so pages walk the (program, created_at) index.
 function decodeCursor(cursor: string) {
   const [createdAt, id] = cursor.split("|");
-  if (!createdAt || !id) throw new AppError("invalid_request", "Invalid cursor: pass back nextCursor unchanged", { fields: [{ path: "cursor", message: "invalid cursor" }] });
+  if (!createdAt || !id)
+    throw new AppError("invalid_request", "Invalid cursor: pass back nextCursor unchanged", {
+      fields: [{ path: "cursor", message: "invalid cursor" }],
+    });
   return { createdAt, id };
 }
 
@@ -32,7 +35,8 @@ export const route = createRoute({
   path: "/v1/audit",
   tags: ["Audit"],
   summary: "The audit log of admin writes, newest first",
-  description: "Scope: admin. Every admin write (keys, webhooks, configuration, member erasure and blocking…) records who, what, before and after in the same transaction as the change. Filter by entityType and entityId; cursor pagination.",
+  description:
+    "Scope: admin. Every admin write (keys, webhooks, configuration, member erasure and blocking…) records who, what, before and after in the same transaction as the change. Filter by entityType and entityId; cursor pagination.",
   security: bearerSecurity,
   request: {
     query: PaginationQuery.extend({
@@ -40,7 +44,10 @@ export const route = createRoute({
       entityId: z.string().trim().min(1).max(128).optional(),
     }),
   },
-  responses: { 200: jsonResponse(z.object({ data: z.array(AuditEntrySchema), nextCursor: z.string().nullable() }), "A page of audit entries"), ...errorResponses() },
+  responses: {
+    200: jsonResponse(z.object({ data: z.array(AuditEntrySchema), nextCursor: z.string().nullable() }), "A page of audit entries"),
+    ...errorResponses(),
+  },
 });
 
 export const register = (app: App) =>
@@ -61,9 +68,21 @@ export const register = (app: App) =>
         createdAt: auditLog.createdAt,
       })
       .from(auditLog)
-      .where(and(eq(auditLog.programId, programId), entityType ? eq(auditLog.entityType, entityType) : undefined, entityId ? eq(auditLog.entityId, entityId) : undefined, position ? or(lt(auditLog.createdAt, position.createdAt), and(eq(auditLog.createdAt, position.createdAt), lt(auditLog.id, position.id))) : undefined))
+      .where(
+        and(
+          eq(auditLog.programId, programId),
+          entityType ? eq(auditLog.entityType, entityType) : undefined,
+          entityId ? eq(auditLog.entityId, entityId) : undefined,
+          position
+            ? or(lt(auditLog.createdAt, position.createdAt), and(eq(auditLog.createdAt, position.createdAt), lt(auditLog.id, position.id)))
+            : undefined,
+        ),
+      )
       .orderBy(desc(auditLog.createdAt), desc(auditLog.id))
       .limit(limit + 1);
     const page = rows.slice(0, limit);
-    return c.json({ data: page, nextCursor: rows.length > limit ? `${page[page.length - 1].createdAt}|${page[page.length - 1].id}` : null }, 200);
+    return c.json(
+      { data: page, nextCursor: rows.length > limit ? `${page[page.length - 1].createdAt}|${page[page.length - 1].id}` : null },
+      200,
+    );
   });

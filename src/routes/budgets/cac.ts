@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { AppError } from "../../lib/errors";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { customerAcquisitionCost } from "../../services/budgets";
 import { Period } from "./schemas";
 
@@ -11,7 +11,9 @@ const CacSchema = z
     from: z.string(),
     to: z.string(),
     currency: z.string().nullable(),
-    channels: z.array(z.object({ channel: z.string(), spendMinor: z.number().int(), newMembers: z.number().int(), cacMinor: z.number().nullable() })),
+    channels: z.array(
+      z.object({ channel: z.string(), spendMinor: z.number().int(), newMembers: z.number().int(), cacMinor: z.number().nullable() }),
+    ),
     total: z.object({ spendMinor: z.number().int(), newMembers: z.number().int(), blendedCacMinor: z.number().nullable() }),
   })
   .openapi("Cac");

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { putAcquisitionSpend } from "../../services/budgets";
 import { Money, Period } from "./schemas";
 
@@ -12,7 +12,10 @@ const Params = z.object({
     .openapi({ param: { name: "channel", in: "path" }, example: "paid_social" }),
   period: Period.openapi({ param: { name: "period", in: "path" } }),
 });
-const Body = z.object({ amountMinor: Money }).strict().openapi("PutAcquisitionSpend", { example: { amountMinor: 1_200_000 } });
+const Body = z
+  .object({ amountMinor: Money })
+  .strict()
+  .openapi("PutAcquisitionSpend", { example: { amountMinor: 1_200_000 } });
 const SpendSchema = z.object({ channel: z.string(), period: z.string(), amountMinor: z.number().int() }).openapi("AcquisitionSpend");
 
 export const route = createRoute({
@@ -30,7 +33,10 @@ export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["admin"]);
     const { channel, period } = c.req.valid("param");
-    const result = await putAcquisitionSpend({ ctx: c.var.ctx, input: { programId, channel, period, amountMinor: c.req.valid("json").amountMinor } });
+    const result = await putAcquisitionSpend({
+      ctx: c.var.ctx,
+      input: { programId, channel, period, amountMinor: c.req.valid("json").amountMinor },
+    });
     const { created, ...spend } = result;
     return c.json(spend, created ? 201 : 200);
   });

@@ -1,11 +1,14 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { putBudget } from "../../services/budgets";
 import { BudgetSchema, Money, PeriodParam } from "./schemas";
 
-const PutBudgetBody = z.object({ amountMinor: Money }).strict().openapi("PutBudget", { example: { amountMinor: 5_000_000 } });
+const PutBudgetBody = z
+  .object({ amountMinor: Money })
+  .strict()
+  .openapi("PutBudget", { example: { amountMinor: 5_000_000 } });
 
 export const route = createRoute({
   method: "put",
@@ -22,6 +25,9 @@ export const route = createRoute({
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["admin"]);
-    const result = await putBudget({ ctx: c.var.ctx, input: { programId, period: c.req.valid("param").period, amountMinor: c.req.valid("json").amountMinor } });
+    const result = await putBudget({
+      ctx: c.var.ctx,
+      input: { programId, period: c.req.valid("param").period, amountMinor: c.req.valid("json").amountMinor },
+    });
     return c.json(result.budget, result.created ? 201 : 200);
   });

@@ -11,7 +11,13 @@ export const BudgetSchema = z
   .object({
     period: z.string(),
     amountMinor: z.number().int(),
-    campaignSpentMinor: z.number().int().openapi({ description: "What campaigns awarded in the period (points at cost + rewards at cost), tracked live in the award batch; capped by amountMinor" }),
+    campaignSpentMinor: z
+      .number()
+      .int()
+      .openapi({
+        description:
+          "What campaigns awarded in the period (points at cost + rewards at cost), tracked live in the award batch; capped by amountMinor",
+      }),
     remainingMinor: z.number().int(),
     utilisation: z.number().nullable(),
     programCost: z
@@ -23,7 +29,10 @@ export const BudgetSchema = z
         rewardsCostMinor: z.number().int(),
         totalMinor: z.number().int(),
       })
-      .openapi({ description: "The whole program's cost in the period from the books: every point credited at the cost per point, every reward issued at its cost" }),
+      .openapi({
+        description:
+          "The whole program's cost in the period from the books: every point credited at the cost per point, every reward issued at its cost",
+      }),
     createdAt: z.string(),
   })
   .openapi("Budget");

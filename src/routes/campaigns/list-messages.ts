@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { listCampaignMessages } from "../../services/messages";
 import { CampaignIdParam, MessageSchema } from "./schemas";
 
@@ -15,10 +15,15 @@ export const route = createRoute({
   security: bearerSecurity,
   request: {
     params: CampaignIdParam,
-    query: PaginationQuery.extend({ status: z.enum(["pending", "delivered", "failed", "skipped_no_consent", "skipped_no_endpoint"]).optional() }),
+    query: PaginationQuery.extend({
+      status: z.enum(["pending", "delivered", "failed", "skipped_no_consent", "skipped_no_endpoint"]).optional(),
+    }),
   },
   responses: {
-    200: jsonResponse(z.object({ summary: z.record(z.string(), z.number()), data: z.array(MessageSchema), nextCursor: z.string().nullable() }), "A page of messages"),
+    200: jsonResponse(
+      z.object({ summary: z.record(z.string(), z.number()), data: z.array(MessageSchema), nextCursor: z.string().nullable() }),
+      "A page of messages",
+    ),
     ...errorResponses(404),
   },
 });
@@ -27,5 +32,8 @@ export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["admin"]);
     const { campaignId } = c.req.valid("param");
-    return c.json((await listCampaignMessages({ ctx: c.var.ctx, input: { programId, campaignId, ...c.req.valid("query") } })) as never, 200);
+    return c.json(
+      (await listCampaignMessages({ ctx: c.var.ctx, input: { programId, campaignId, ...c.req.valid("query") } })) as never,
+      200,
+    );
   });

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { listOccurrences } from "../../services/campaigns";
 import { CampaignIdParam } from "./schemas";
 
@@ -11,7 +11,11 @@ const OccurrenceSchema = z
     memberId: z.string(),
     occurrenceKey: z.string(),
     variantKey: z.string().nullable(),
-    outcome: z.string().openapi({ description: "done (messages only), awarded, pending (award in flight), holdout, budget_exhausted, refused:<code>, cancelled" }),
+    outcome: z
+      .string()
+      .openapi({
+        description: "done (messages only), awarded, pending (award in flight), holdout, budget_exhausted, refused:<code>, cancelled",
+      }),
     context: z.record(z.string(), z.unknown()).nullable(),
     createdAt: z.string(),
   })
@@ -22,11 +26,18 @@ export const route = createRoute({
   path: "/v1/campaigns/{campaignId}/occurrences",
   tags: ["Campaigns"],
   summary: "Who a campaign fired for, and what happened",
-  description: "Scope: admin. One row per (member, occurrence): a trigger fires at most once per occurrence key. Newest first, cursor-paged; outcomes counts all of them.",
+  description:
+    "Scope: admin. One row per (member, occurrence): a trigger fires at most once per occurrence key. Newest first, cursor-paged; outcomes counts all of them.",
   security: bearerSecurity,
-  request: { params: CampaignIdParam, query: PaginationQuery.extend({ outcome: z.string().max(64).optional(), memberId: z.string().max(64).optional() }) },
+  request: {
+    params: CampaignIdParam,
+    query: PaginationQuery.extend({ outcome: z.string().max(64).optional(), memberId: z.string().max(64).optional() }),
+  },
   responses: {
-    200: jsonResponse(z.object({ outcomes: z.record(z.string(), z.number()), data: z.array(OccurrenceSchema), nextCursor: z.string().nullable() }), "A page of occurrences"),
+    200: jsonResponse(
+      z.object({ outcomes: z.record(z.string(), z.number()), data: z.array(OccurrenceSchema), nextCursor: z.string().nullable() }),
+      "A page of occurrences",
+    ),
     ...errorResponses(404),
   },
 });

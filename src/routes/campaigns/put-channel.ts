@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { putChannel } from "../../services/campaigns-channels";
 import { ChannelParam, ChannelSchema } from "./schemas";
 
@@ -10,7 +10,10 @@ const PutChannelBody = z
     url: z
       .url()
       .max(2000)
-      .openapi({ description: "A public https endpoint (internal and special-purpose addresses are refused)", example: "https://messaging.example.com/loyalty/email" }),
+      .openapi({
+        description: "A public https endpoint (internal and special-purpose addresses are refused)",
+        example: "https://messaging.example.com/loyalty/email",
+      }),
     rotateSecret: z.boolean().optional().openapi({ description: "Issue a new signing secret (returned once)" }),
   })
   .strict()
@@ -22,10 +25,14 @@ export const route = createRoute({
   tags: ["Campaigns"],
   summary: "Set the HTTP endpoint a message channel delivers to",
   description:
-    "Scope: admin. Campaign messages on this channel (email, sms, push, line, wechat) are POSTed as JSON to the url, signed like partner webhooks: X-Loyalty-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, \"<t>.<body>\")>. The secret is returned when the endpoint is first created or rotateSecret is true. Non-2xx answers are retried with exponential backoff. Audited.",
+    'Scope: admin. Campaign messages on this channel (email, sms, push, line, wechat) are POSTed as JSON to the url, signed like partner webhooks: X-Loyalty-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>. The secret is returned when the endpoint is first created or rotateSecret is true. Non-2xx answers are retried with exponential backoff. Audited.',
   security: bearerSecurity,
   request: { params: ChannelParam, body: jsonBody(PutChannelBody) },
-  responses: { 201: jsonResponse(ChannelSchema, "Endpoint created (with its secret)"), 200: jsonResponse(ChannelSchema, "Endpoint updated"), ...errorResponses(404) },
+  responses: {
+    201: jsonResponse(ChannelSchema, "Endpoint created (with its secret)"),
+    200: jsonResponse(ChannelSchema, "Endpoint updated"),
+    ...errorResponses(404),
+  },
 });
 
 export const register = (app: App) =>

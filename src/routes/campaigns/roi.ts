@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { campaignRoi } from "../../services/campaigns-roi";
 import { CampaignIdParam } from "./schemas";
 
@@ -10,7 +10,14 @@ const RoiSchema = z
     campaignId: z.string(),
     costMinor: z.number().int(),
     budgetMinor: z.number().int().nullable(),
-    attribution: z.object({ windowDays: z.number().int(), treatedMembers: z.number().int(), convertedMembers: z.number().int(), orders: z.number().int(), revenue: z.number(), roi: z.number().nullable() }),
+    attribution: z.object({
+      windowDays: z.number().int(),
+      treatedMembers: z.number().int(),
+      convertedMembers: z.number().int(),
+      orders: z.number().int(),
+      revenue: z.number(),
+      roi: z.number().nullable(),
+    }),
     incremental: z
       .object({
         windowDays: z.number().int(),

@@ -1,7 +1,13 @@
 import { z } from "@hono/zod-openapi";
 import { CHANNELS } from "../../domain/campaigns/definition";
 
-export const CampaignIdParam = z.object({ campaignId: z.string().min(1).max(64).openapi({ param: { name: "campaignId", in: "path" }, example: "cmp_01jd..." }) });
+export const CampaignIdParam = z.object({
+  campaignId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "campaignId", in: "path" }, example: "cmp_01jd..." }),
+});
 export const ChannelParam = z.object({ channel: z.enum(CHANNELS).openapi({ param: { name: "channel", in: "path" }, example: "email" }) });
 
 export const CampaignSchema = z
@@ -32,7 +38,14 @@ export const campaignExample = {
   experiment: {
     variants: [
       { key: "points100", weight: 1 },
-      { key: "points200", weight: 1, actions: [{ type: "award_points", points: 200 }, { type: "send_message", channel: "email", template: "Hello {{name}}, here are {{points}} points!" }] },
+      {
+        key: "points200",
+        weight: 1,
+        actions: [
+          { type: "award_points", points: 200 },
+          { type: "send_message", channel: "email", template: "Hello {{name}}, here are {{points}} points!" },
+        ],
+      },
     ],
     holdoutPct: 10,
     conversion: { type: "purchase", windowDays: 30 },

@@ -1,12 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
+import type { LedgerResult } from "../../ledger/result";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import type { LedgerResult } from "../../ledger/result";
-import { findCoupon } from "../../services/coupons";
+import { authorize } from "../../middleware/auth";
+import { CouponSchema, findCoupon } from "../../services/coupons";
 import { respondWithLedgerWrite } from "../../services/ledger";
 import { BalanceSchema, EntrySchema } from "../ledger/schemas";
-import { CouponSchema } from "../../services/coupons";
 import { CouponCodeParam } from "./schemas";
 
 export const route = createRoute({
@@ -19,7 +18,10 @@ export const route = createRoute({
   security: bearerSecurity,
   request: { params: CouponCodeParam },
   responses: {
-    200: jsonResponse(z.object({ coupon: CouponSchema, pointsReturned: z.number().int(), entries: z.array(EntrySchema), balance: BalanceSchema }), "Coupon cancelled, points returned"),
+    200: jsonResponse(
+      z.object({ coupon: CouponSchema, pointsReturned: z.number().int(), entries: z.array(EntrySchema), balance: BalanceSchema }),
+      "Coupon cancelled, points returned",
+    ),
     ...errorResponses(404, 409),
   },
 });
@@ -30,7 +32,9 @@ export const register = (app: App) =>
     const { coupon } = await findCoupon(c.var.ctx, programId, c.req.valid("param").code);
     const body = { couponId: coupon.id };
     // The key is the coupon's own, so any retry or second cancel replays the first result.
-    return respondWithLedgerWrite(c, { programId, memberId: coupon.memberId, idempotencyKey: `coupon:${coupon.id}:cancel`, operation: "coupon.cancel", body }, (stub, req) =>
-      stub.custom(req, "coupon.cancel", body) as Promise<LedgerResult>,
+    return respondWithLedgerWrite(
+      c,
+      { programId, memberId: coupon.memberId, idempotencyKey: `coupon:${coupon.id}:cancel`, operation: "coupon.cancel", body },
+      (stub, req) => stub.custom(req, "coupon.cancel", body) as Promise<LedgerResult>,
     );
   });

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { consumeCoupon, CouponSchema } from "../../services/coupons";
+import { authorize } from "../../middleware/auth";
+import { CouponSchema, consumeCoupon } from "../../services/coupons";
 import { CouponCodeParam } from "./schemas";
 
 const ConsumeBody = z
@@ -18,7 +18,8 @@ export const route = createRoute({
   path: "/v1/coupons/{code}/consume",
   tags: ["Rewards"],
   summary: "Use a coupon (once)",
-  description: "Scope: storefront. Marks the coupon used, with the order it was used on, and emits coupon.consumed. Exactly one of concurrent consumes succeeds; any later one, or a cancelled or expired coupon, answers 409 coupon_not_valid with details.reason.",
+  description:
+    "Scope: storefront. Marks the coupon used, with the order it was used on, and emits coupon.consumed. Exactly one of concurrent consumes succeeds; any later one, or a cancelled or expired coupon, answers 409 coupon_not_valid with details.reason.",
   security: bearerSecurity,
   request: { params: CouponCodeParam, body: { required: false, content: { "application/json": { schema: ConsumeBody } } } },
   responses: { 200: jsonResponse(CouponSchema, "Coupon consumed"), ...errorResponses(404, 409) },
@@ -28,5 +29,11 @@ export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["storefront"]);
     const body = c.req.valid("json") ?? {};
-    return c.json(await consumeCoupon({ ctx: c.var.ctx, input: { programId, code: c.req.valid("param").code, orderId: body.orderId, memberId: body.memberId } }), 200);
+    return c.json(
+      await consumeCoupon({
+        ctx: c.var.ctx,
+        input: { programId, code: c.req.valid("param").code, orderId: body.orderId, memberId: body.memberId },
+      }),
+      200,
+    );
   });

@@ -21,4 +21,7 @@ export const assets: Record<string, Asset> = {
 };
 
 /** The page with versioned asset URLs, so the assets themselves can be cached for a year. */
-export const page = html.replace(/\{\{(app\.js|app\.css|chart\.js)\}\}/g, (_, name: string) => `/admin/assets/${name}?v=${assets[name].version}`);
+export const page = html.replace(
+  /\{\{(app\.js|app\.css|chart\.js)\}\}/g,
+  (_, name: string) => `/admin/assets/${name}?v=${assets[name].version}`,
+);

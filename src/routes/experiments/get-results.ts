@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { getExperimentResults } from "../../services/experiments";
 import { ExperimentIdParam, ResultsSchema } from "./schemas";
 
@@ -20,5 +20,8 @@ export const route = createRoute({
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["admin"]);
-    return c.json((await getExperimentResults({ ctx: c.var.ctx, input: { programId, experimentId: c.req.valid("param").experimentId } })) as never, 200);
+    return c.json(
+      (await getExperimentResults({ ctx: c.var.ctx, input: { programId, experimentId: c.req.valid("param").experimentId } })) as never,
+      200,
+    );
   });

@@ -1,6 +1,12 @@
 import { z } from "@hono/zod-openapi";
 
-export const ExperimentIdParam = z.object({ experimentId: z.string().min(1).max(64).openapi({ param: { name: "experimentId", in: "path" }, example: "exp_01jd..." }) });
+export const ExperimentIdParam = z.object({
+  experimentId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "experimentId", in: "path" }, example: "exp_01jd..." }),
+});
 
 export const ExperimentSchema = z
   .object({
@@ -43,13 +49,33 @@ export const ResultsSchema = z
         neededMore: z.number().int().nullable(),
         vsControl: z
           .object({
-            rate: z.object({ rateA: z.number().nullable(), rateB: z.number().nullable(), absoluteLift: z.number().nullable(), relativeLift: z.number().nullable(), ci: Ci, z: z.number().nullable(), pValue: z.number().nullable(), significant: z.boolean() }),
-            revenue: z.object({ difference: z.number().nullable(), ci: Ci, t: z.number().nullable(), df: z.number().nullable(), pValue: z.number().nullable(), significant: z.boolean() }),
+            rate: z.object({
+              rateA: z.number().nullable(),
+              rateB: z.number().nullable(),
+              absoluteLift: z.number().nullable(),
+              relativeLift: z.number().nullable(),
+              ci: Ci,
+              z: z.number().nullable(),
+              pValue: z.number().nullable(),
+              significant: z.boolean(),
+            }),
+            revenue: z.object({
+              difference: z.number().nullable(),
+              ci: Ci,
+              t: z.number().nullable(),
+              df: z.number().nullable(),
+              pValue: z.number().nullable(),
+              significant: z.boolean(),
+            }),
           })
           .nullable(),
       }),
     ),
-    sampleSize: z.object({ baselineRate: z.number().nullable(), minimumDetectableEffect: z.number(), requiredPerGroup: z.number().int().nullable() }),
+    sampleSize: z.object({
+      baselineRate: z.number().nullable(),
+      minimumDetectableEffect: z.number(),
+      requiredPerGroup: z.number().int().nullable(),
+    }),
     stopRule: z.object({ stop: z.boolean(), reason: z.enum(["significant", "max_duration"]).nullable() }),
     recommendation: z.object({ winnerKey: z.string().nullable(), reason: z.string() }),
   })

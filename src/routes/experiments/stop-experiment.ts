@@ -1,12 +1,19 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { stopExperiment } from "../../services/experiments";
 import { ExperimentIdParam, ExperimentSchema, ResultsSchema } from "./schemas";
 
 const StopBody = z
-  .object({ winner: z.string().min(1).max(32).optional().openapi({ description: "Force the rolled-out group (a variant key or holdout); default: what the results support" }) })
+  .object({
+    winner: z
+      .string()
+      .min(1)
+      .max(32)
+      .optional()
+      .openapi({ description: "Force the rolled-out group (a variant key or holdout); default: what the results support" }),
+  })
   .strict()
   .openapi("StopExperiment", { example: {} });
 
@@ -19,12 +26,21 @@ export const route = createRoute({
     "Scope: admin. From now on the campaign gives every member the winner's treatment and holds no one out. If the holdout wins, the campaign is paused; with no conclusive winner it continues with its own actions. The nightly cron does the same automatically when the stop rule says so. Audited.",
   security: bearerSecurity,
   request: { params: ExperimentIdParam, body: { required: false, content: { "application/json": { schema: StopBody } } } },
-  responses: { 200: jsonResponse(z.object({ experiment: ExperimentSchema, results: ResultsSchema }), "Stopped"), ...errorResponses(404, 409) },
+  responses: {
+    200: jsonResponse(z.object({ experiment: ExperimentSchema, results: ResultsSchema }), "Stopped"),
+    ...errorResponses(404, 409),
+  },
 });
 
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["admin"]);
     const body = (c.req.valid("json") ?? {}) as z.infer<typeof StopBody>;
-    return c.json((await stopExperiment({ ctx: c.var.ctx, input: { programId, experimentId: c.req.valid("param").experimentId, winner: body.winner } })) as never, 200);
+    return c.json(
+      (await stopExperiment({
+        ctx: c.var.ctx,
+        input: { programId, experimentId: c.req.valid("param").experimentId, winner: body.winner },
+      })) as never,
+      200,
+    );
   });

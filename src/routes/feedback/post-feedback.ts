@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { submitFeedback } from "../../services/feedback";
 import { FeedbackBody, FeedbackSchema } from "./schemas";
 
@@ -9,7 +9,10 @@ const Response = FeedbackSchema.extend({
   earning: z
     .object({ pointsEarned: z.number().int(), error: z.object({ code: z.string(), message: z.string() }).optional() })
     .nullable()
-    .openapi({ description: "Points from the program's survey/review earning rules (an NPS answer counts as a survey), null when no rules engine is present" }),
+    .openapi({
+      description:
+        "Points from the program's survey/review earning rules (an NPS answer counts as a survey), null when no rules engine is present",
+    }),
 });
 
 export const route = createRoute({
@@ -28,7 +31,10 @@ export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["storefront", "admin"]);
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
-    const result = await submitFeedback({ ctx: c.var.ctx, input: { programId, memberId: c.req.valid("param").memberId, idempotencyKey, ...c.req.valid("json") } });
+    const result = await submitFeedback({
+      ctx: c.var.ctx,
+      input: { programId, memberId: c.req.valid("param").memberId, idempotencyKey, ...c.req.valid("json") },
+    });
     c.header("idempotent-replayed", String(result.replayed));
     return c.json(result.body, 201);
   });

@@ -9,9 +9,12 @@ export const FeedbackBody = z
   })
   .strict()
   .superRefine((b, ctx) => {
-    if (b.kind === "nps" && b.score === undefined) ctx.addIssue({ code: "custom", path: ["score"], message: "an NPS answer needs a score 0–10" });
-    if (b.kind === "review" && b.score !== undefined && (b.score < 1 || b.score > 5)) ctx.addIssue({ code: "custom", path: ["score"], message: "a review score is 1–5" });
-    if (b.score === undefined && b.text === undefined && (b.tags?.length ?? 0) === 0) ctx.addIssue({ code: "custom", path: [], message: "send a score, text or tags" });
+    if (b.kind === "nps" && b.score === undefined)
+      ctx.addIssue({ code: "custom", path: ["score"], message: "an NPS answer needs a score 0–10" });
+    if (b.kind === "review" && b.score !== undefined && (b.score < 1 || b.score > 5))
+      ctx.addIssue({ code: "custom", path: ["score"], message: "a review score is 1–5" });
+    if (b.score === undefined && b.text === undefined && (b.tags?.length ?? 0) === 0)
+      ctx.addIssue({ code: "custom", path: [], message: "send a score, text or tags" });
   })
   .openapi("Feedback", { example: { kind: "nps", score: 9, text: "Love the app", tags: ["app", "delivery"] } });
 

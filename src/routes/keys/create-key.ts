@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { createKey } from "../../services/keys";
 import { CreatedKeySchema, CreateKeyBody } from "./schemas";
 
@@ -10,7 +10,8 @@ export const route = createRoute({
   path: "/v1/keys",
   tags: ["Keys"],
   summary: "Create an API key (the secret is shown once)",
-  description: "Scope: admin. Creates a key of the given scope in the caller's program. Only its SHA-256 is stored, so the secret in this response cannot be shown again. Audited.",
+  description:
+    "Scope: admin. Creates a key of the given scope in the caller's program. Only its SHA-256 is stored, so the secret in this response cannot be shown again. Audited.",
   security: bearerSecurity,
   request: { body: jsonBody(CreateKeyBody) },
   responses: { 201: jsonResponse(CreatedKeySchema, "The new key, with its secret"), ...errorResponses() },

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { listKeys } from "../../services/keys";
 import { KeySchema } from "./schemas";
 
@@ -12,8 +12,18 @@ export const route = createRoute({
   summary: "List the program's API keys (prefix only, never the secret)",
   description: "Scope: admin. Newest first; revoked keys only with includeRevoked=true. Cursor pagination.",
   security: bearerSecurity,
-  request: { query: PaginationQuery.extend({ includeRevoked: z.enum(["true", "false"]).default("false").transform((v) => v === "true") }) },
-  responses: { 200: jsonResponse(z.object({ data: z.array(KeySchema), nextCursor: z.string().nullable() }), "A page of keys"), ...errorResponses() },
+  request: {
+    query: PaginationQuery.extend({
+      includeRevoked: z
+        .enum(["true", "false"])
+        .default("false")
+        .transform((v) => v === "true"),
+    }),
+  },
+  responses: {
+    200: jsonResponse(z.object({ data: z.array(KeySchema), nextCursor: z.string().nullable() }), "A page of keys"),
+    ...errorResponses(),
+  },
 });
 
 export const register = (app: App) =>

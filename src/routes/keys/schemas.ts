@@ -7,7 +7,11 @@ export const KeySchema = z
     name: z.string(),
     scope: z.enum(["admin", "storefront", "partner"]),
     prefix: z.string().openapi({ description: "The first characters of the secret, to recognise it; the secret itself is never stored" }),
-    rateLimitPerMinute: z.number().int().nullable().openapi({ description: "This key's limit; null = the deployment default (RATE_LIMIT_PER_MINUTE)" }),
+    rateLimitPerMinute: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: "This key's limit; null = the deployment default (RATE_LIMIT_PER_MINUTE)" }),
     status: z.enum(["active", "expired", "revoked"]),
     createdAt: z.string(),
     expiresAt: z.string().nullable(),
@@ -16,16 +20,30 @@ export const KeySchema = z
   })
   .openapi("ApiKey");
 
-export const CreatedKeySchema = KeySchema.extend({ secret: z.string().openapi({ description: "Shown once: store it now. Send as Authorization: Bearer <secret>." }) }).openapi("CreatedApiKey");
+export const CreatedKeySchema = KeySchema.extend({
+  secret: z.string().openapi({ description: "Shown once: store it now. Send as Authorization: Bearer <secret>." }),
+}).openapi("CreatedApiKey");
 
 export const CreateKeyBody = z
   .object({
     name: z.string().trim().min(1).max(100),
     scope: z.enum(["admin", "storefront", "partner"]),
     expiresAt: Iso().optional(),
-    rateLimitPerMinute: z.number().int().min(1).max(1_000_000).optional().openapi({ description: "Token-bucket size and refill per minute; default RATE_LIMIT_PER_MINUTE (600)" }),
+    rateLimitPerMinute: z
+      .number()
+      .int()
+      .min(1)
+      .max(1_000_000)
+      .optional()
+      .openapi({ description: "Token-bucket size and refill per minute; default RATE_LIMIT_PER_MINUTE (600)" }),
   })
   .strict()
   .openapi("CreateApiKey", { example: { name: "POS terminals", scope: "storefront", rateLimitPerMinute: 1200 } });
 
-export const KeyIdParam = z.object({ keyId: z.string().min(1).max(64).openapi({ param: { name: "keyId", in: "path" }, example: "key_01jd..." }) });
+export const KeyIdParam = z.object({
+  keyId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "keyId", in: "path" }, example: "key_01jd..." }),
+});

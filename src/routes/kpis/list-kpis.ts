@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { kpiSeries } from "../../services/kpis";
 import { KpiFiguresSchema } from "./schemas";
 
@@ -15,9 +15,18 @@ export const route = createRoute({
   description:
     "Scope: admin. One snapshot per day (taken nightly for the day that just ended), from..to inclusive (default: the last 30 days, at most two years). Members total/new/active, retention and repurchase rate, ARPU, AOV, conversion, redemption rate, breakage, points liability in money, tier and stage distribution, churn rate, average CLV, NPS.",
   security: bearerSecurity,
-  request: { query: z.object({ from: Day.optional().openapi({ example: "2026-11-01" }), to: Day.optional().openapi({ example: "2026-11-30" }) }) },
+  request: {
+    query: z.object({ from: Day.optional().openapi({ example: "2026-11-01" }), to: Day.optional().openapi({ example: "2026-11-30" }) }),
+  },
   responses: {
-    200: jsonResponse(z.object({ from: z.string(), to: z.string(), data: z.array(z.object({ day: z.string(), figures: KpiFiguresSchema, createdAt: z.string() })) }), "Daily snapshots, oldest first"),
+    200: jsonResponse(
+      z.object({
+        from: z.string(),
+        to: z.string(),
+        data: z.array(z.object({ day: z.string(), figures: KpiFiguresSchema, createdAt: z.string() })),
+      }),
+      "Daily snapshots, oldest first",
+    ),
     ...errorResponses(),
   },
 });

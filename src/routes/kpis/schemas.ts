@@ -20,6 +20,14 @@ export const KpiFiguresSchema = z
     stageDistribution: z.record(z.string(), z.number().int()),
     churnRate30d: Rate,
     averageClv12m: Rate,
-    nps: z.object({ score: z.number().nullable(), responses: z.number().int(), promoters: z.number().int(), passives: z.number().int(), detractors: z.number().int() }),
+    nps: z.object({
+      score: z.number().nullable(),
+      responses: z.number().int(),
+      promoters: z.number().int(),
+      passives: z.number().int(),
+      detractors: z.number().int(),
+    }),
   })
-  .openapi("KpiFigures", { description: "Definitions: src/domain/kpis/definitions.ts. Rates are null when their denominator is 0; money in minor units." });
+  .openapi("KpiFigures", {
+    description: "Definitions: src/domain/kpis/definitions.ts. Rates are null when their denominator is 0; money in minor units.",
+  });

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { kpisToday } from "../../services/kpis";
 import { KpiFiguresSchema } from "./schemas";
 
@@ -12,7 +12,10 @@ export const route = createRoute({
   summary: "KPIs computed live, as of now",
   description: "Scope: admin. The same figures as a snapshot, computed now (members.new = the last 24 hours).",
   security: bearerSecurity,
-  responses: { 200: jsonResponse(z.object({ day: z.string(), asOf: z.string(), figures: KpiFiguresSchema }), "Live figures"), ...errorResponses() },
+  responses: {
+    200: jsonResponse(z.object({ day: z.string(), asOf: z.string(), figures: KpiFiguresSchema }), "Live figures"),
+    ...errorResponses(),
+  },
 });
 
 export const register = (app: App) =>

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { respondWithLedgerWrite } from "../../services/ledger";
 import { AccrualBody, LedgerWriteSchema } from "./schemas";
 
@@ -22,7 +22,9 @@ export const register = (app: App) =>
     const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
-    return respondWithLedgerWrite(c, { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "accrue", body }, (stub, req) =>
-      stub.accrue(req, body),
+    return respondWithLedgerWrite(
+      c,
+      { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "accrue", body },
+      (stub, req) => stub.accrue(req, body),
     );
   });

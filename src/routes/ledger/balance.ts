@@ -1,11 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
 import { pointLots } from "../../../schema";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { requireMemberRow } from "../../services/members";
+import { authorize } from "../../middleware/auth";
 import { balanceOf } from "../../services/member-view";
+import { requireMemberRow } from "../../services/members";
 
 const BalanceDetail = z
   .object({
@@ -41,11 +41,16 @@ export const register = (app: App) =>
       db
         .select({ expiresAt: pointLots.expiresAt, points: sql<number>`sum(${pointLots.remaining})` })
         .from(pointLots)
-        .where(and(eq(pointLots.memberId, memberId), gt(pointLots.remaining, 0), isNotNull(pointLots.expiresAt), gt(pointLots.expiresAt, now)))
+        .where(
+          and(eq(pointLots.memberId, memberId), gt(pointLots.remaining, 0), isNotNull(pointLots.expiresAt), gt(pointLots.expiresAt, now)),
+        )
         .groupBy(pointLots.expiresAt)
         .orderBy(pointLots.expiresAt)
         .limit(20),
-      db.select({ next: sql<string | null>`min(${pointLots.availableAt})` }).from(pointLots).where(and(eq(pointLots.memberId, memberId), eq(pointLots.released, 0))),
+      db
+        .select({ next: sql<string | null>`min(${pointLots.availableAt})` })
+        .from(pointLots)
+        .where(and(eq(pointLots.memberId, memberId), eq(pointLots.released, 0))),
     ]);
     return c.json(
       {
@@ -53,7 +58,10 @@ export const register = (app: App) =>
         lifetimeEarned: member.lifetimeEarned,
         lifetimeRedeemed: member.lifetimeRedeemed,
         nextRelease: pending[0]?.next ?? null,
-        expiring: expiring.map((e: { points: unknown; expiresAt: string | null }) => ({ points: Number(e.points), expiresAt: e.expiresAt as string })),
+        expiring: expiring.map((e: { points: unknown; expiresAt: string | null }) => ({
+          points: Number(e.points),
+          expiresAt: e.expiresAt as string,
+        })),
       },
       200,
     );

@@ -1,12 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { ledgerEntries } from "../../../schema";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam, PaginationQuery } from "../../lib/openapi";
+import { cursorPage } from "../../lib/pagination";
+import { authorize } from "../../middleware/auth";
 import { requireMemberRow } from "../../services/members";
 import { EntrySchema } from "./schemas";
-import { cursorPage } from "../../lib/pagination";
 
 export const route = createRoute({
   method: "get",
@@ -17,7 +17,10 @@ export const route = createRoute({
   security: bearerSecurity,
   request: { params: MemberIdParam, query: PaginationQuery },
   responses: {
-    200: jsonResponse(z.object({ data: z.array(EntrySchema.extend({ metadata: z.unknown().nullable() })), nextCursor: z.string().nullable() }), "A page of entries"),
+    200: jsonResponse(
+      z.object({ data: z.array(EntrySchema.extend({ metadata: z.unknown().nullable() })), nextCursor: z.string().nullable() }),
+      "A page of entries",
+    ),
     ...errorResponses(404),
   },
 });
@@ -40,8 +43,17 @@ export const register = (app: App) =>
         createdAt: ledgerEntries.createdAt,
       })
       .from(ledgerEntries)
-      .where(and(eq(ledgerEntries.programId, programId), eq(ledgerEntries.memberId, memberId), cursor ? lt(ledgerEntries.id, cursor) : undefined))
+      .where(
+        and(
+          eq(ledgerEntries.programId, programId),
+          eq(ledgerEntries.memberId, memberId),
+          cursor ? lt(ledgerEntries.id, cursor) : undefined,
+        ),
+      )
       .orderBy(desc(ledgerEntries.id))
       .limit(limit + 1);
-    return c.json(cursorPage(rows, limit, (r) => r.id), 200);
+    return c.json(
+      cursorPage(rows, limit, (r) => r.id),
+      200,
+    );
   });

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { respondWithLedgerWrite } from "../../services/ledger";
 import { LedgerWriteSchema, RedemptionBody } from "./schemas";
 
@@ -10,7 +10,8 @@ export const route = createRoute({
   path: "/v1/members/{memberId}/redemptions",
   tags: ["Points"],
   summary: "Redeem points at checkout",
-  description: "Scopes: storefront, admin. Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short.",
+  description:
+    "Scopes: storefront, admin. Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short.",
   security: bearerSecurity,
   request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(RedemptionBody) },
   responses: { 201: jsonResponse(LedgerWriteSchema, "Points redeemed"), ...errorResponses(404, 409) },
@@ -21,7 +22,9 @@ export const register = (app: App) =>
     const { programId } = await authorize(c, ["storefront", "admin"]);
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
-    return respondWithLedgerWrite(c, { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "redeem", body }, (stub, req) =>
-      stub.redeem(req, { points: body.points, reason: body.reason }),
+    return respondWithLedgerWrite(
+      c,
+      { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "redeem", body },
+      (stub, req) => stub.redeem(req, { points: body.points, reason: body.reason }),
     );
   });

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { orders } from "../../../schema";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { notFound } from "../../lib/errors";
 import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonBody, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { respondWithLedgerWrite } from "../../services/ledger";
 import { LedgerWriteSchema, RefundBody } from "./schemas";
 
@@ -25,9 +25,21 @@ export const register = (app: App) =>
     const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
     const { orderId } = c.req.valid("param");
     const body = c.req.valid("json");
-    const [order] = await c.var.ctx.db.select({ memberId: orders.memberId }).from(orders).where(and(eq(orders.programId, programId), eq(orders.orderId, orderId))).limit(1);
+    const [order] = await c.var.ctx.db
+      .select({ memberId: orders.memberId })
+      .from(orders)
+      .where(and(eq(orders.programId, programId), eq(orders.orderId, orderId)))
+      .limit(1);
     if (!order) throw notFound("Order");
-    return respondWithLedgerWrite(c, { programId, memberId: order.memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: `refund:${orderId}`, body }, (stub, req) =>
-      stub.refund(req, { orderId, amount: body.amount, reason: body.reason }),
+    return respondWithLedgerWrite(
+      c,
+      {
+        programId,
+        memberId: order.memberId,
+        idempotencyKey: c.req.valid("header")["idempotency-key"],
+        operation: `refund:${orderId}`,
+        body,
+      },
+      (stub, req) => stub.refund(req, { orderId, amount: body.amount, reason: body.reason }),
     );
   });

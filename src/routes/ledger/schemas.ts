@@ -18,14 +18,34 @@ export const EntrySchema = z
     sourceId: z.string().nullable(),
     createdAt: z.string(),
   })
-  .openapi("LedgerEntry", { example: { id: "led_01jd…", type: "earn", points: 130, reason: "Purchase order-1001", sourceType: "order", sourceId: "order-1001", createdAt: "2026-11-25T10:00:00.000Z" } });
+  .openapi("LedgerEntry", {
+    example: {
+      id: "led_01jd…",
+      type: "earn",
+      points: 130,
+      reason: "Purchase order-1001",
+      sourceType: "order",
+      sourceId: "order-1001",
+      createdAt: "2026-11-25T10:00:00.000Z",
+    },
+  });
 
 export const LedgerWriteSchema = z
   .object({ entries: z.array(EntrySchema), balance: BalanceSchema })
   .passthrough()
   .openapi("LedgerWrite", {
     example: {
-      entries: [{ id: "led_01jd…", type: "earn", points: 130, reason: "Purchase order-1001", sourceType: "order", sourceId: "order-1001", createdAt: "2026-11-25T10:00:00.000Z" }],
+      entries: [
+        {
+          id: "led_01jd…",
+          type: "earn",
+          points: 130,
+          reason: "Purchase order-1001",
+          sourceType: "order",
+          sourceId: "order-1001",
+          createdAt: "2026-11-25T10:00:00.000Z",
+        },
+      ],
       balance: { available: 1200, pending: 130, total: 1330 },
     },
   });
@@ -48,16 +68,34 @@ export const AccrualBody = z
     occurredAt: Iso().optional(),
   })
   .strict()
-  .openapi("Accrual", { example: { orderId: "order-1001", amount: 12999, currency: "USD", items: [{ sku: "TSHIRT-1", category: "apparel", quantity: 1, unitPrice: 12999 }], channel: "web" } });
+  .openapi("Accrual", {
+    example: {
+      orderId: "order-1001",
+      amount: 12999,
+      currency: "USD",
+      items: [{ sku: "TSHIRT-1", category: "apparel", quantity: 1, unitPrice: 12999 }],
+      channel: "web",
+    },
+  });
 
-export const RedemptionBody = z.object({ points: Points, reason: z.string().trim().min(1).max(500) }).strict().openapi("Redemption", { example: { points: 500, reason: "Checkout discount order-1002" } });
+export const RedemptionBody = z
+  .object({ points: Points, reason: z.string().trim().min(1).max(500) })
+  .strict()
+  .openapi("Redemption", { example: { points: 500, reason: "Checkout discount order-1002" } });
 
 export const AdjustmentBody = z
   .object({
-    points: z.number().int().refine((p) => p !== 0, "points must not be zero").refine((p) => Math.abs(p) <= 1_000_000_000, "points too large"),
+    points: z
+      .number()
+      .int()
+      .refine((p) => p !== 0, "points must not be zero")
+      .refine((p) => Math.abs(p) <= 1_000_000_000, "points too large"),
     reason: z.string().trim().min(1).max(500),
   })
   .strict()
   .openapi("Adjustment", { example: { points: 250, reason: "Goodwill for late delivery" } });
 
-export const RefundBody = z.object({ amount: Money, reason: z.string().trim().min(1).max(500).optional() }).strict().openapi("Refund", { example: { amount: 4999, reason: "Returned one item" } });
+export const RefundBody = z
+  .object({ amount: Money, reason: z.string().trim().min(1).max(500).optional() })
+  .strict()
+  .openapi("Refund", { example: { amount: 4999, reason: "Returned one item" } });

@@ -1,13 +1,18 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { respondWithLedgerWrite } from "../../services/ledger";
 import { LedgerWriteSchema } from "../ledger/schemas";
 
 const ActivityBody = z
   .object({
-    kind: z.string().trim().min(1).max(64).openapi({ description: "review, survey, signup, birthday, referral, or any custom kind (check_in, app_login, …)" }),
+    kind: z
+      .string()
+      .trim()
+      .min(1)
+      .max(64)
+      .openapi({ description: "review, survey, signup, birthday, referral, or any custom kind (check_in, app_login, …)" }),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
     attributes: z.record(z.string().max(64), z.union([z.string().max(1000), z.number(), z.boolean()])).optional(),
   })
@@ -30,5 +35,9 @@ export const register = (app: App) =>
     const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
-    return respondWithLedgerWrite(c, { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "activity", body }, (stub, req) => stub.custom(req, "activity", body));
+    return respondWithLedgerWrite(
+      c,
+      { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "activity", body },
+      (stub, req) => stub.custom(req, "activity", body),
+    );
   });

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { progressToNextTier } from "../../domain/tiers/progress";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { AppError } from "../../lib/errors";
 import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { requireMemberRow } from "../../services/members";
 import { getProgram } from "../../services/programs";
 import { loadTiers, windowFigures, windowStart } from "../../services/tiers";
@@ -12,7 +12,9 @@ const TierProgressSchema = z
   .object({
     current: z.object({ id: z.string(), name: z.string(), benefits: z.record(z.string(), z.unknown()) }),
     next: z.object({ id: z.string(), name: z.string(), benefits: z.record(z.string(), z.unknown()) }).nullable(),
-    requirements: z.array(z.object({ metric: z.string(), required: z.number(), current: z.number(), missing: z.number(), percent: z.number() })),
+    requirements: z.array(
+      z.object({ metric: z.string(), required: z.number(), current: z.number(), missing: z.number(), percent: z.number() }),
+    ),
     percent: z.number(),
     securedUntil: z.string().nullable(),
     window: z.object({ from: z.string(), to: z.string(), days: z.number() }),
@@ -27,7 +29,8 @@ export const route = createRoute({
   path: "/v1/members/{memberId}/tier",
   tags: ["Tiers"],
   summary: "A member's tier, benefits and progress to the next tier",
-  description: "Scopes: storefront, partner, admin. Shopper-ready: what is missing (spend, orders, points) and until when the current tier is secured.",
+  description:
+    "Scopes: storefront, partner, admin. Shopper-ready: what is missing (spend, orders, points) and until when the current tier is secured.",
   security: bearerSecurity,
   request: { params: MemberIdParam },
   responses: { 200: jsonResponse(TierProgressSchema, "Tier and progress"), ...errorResponses(404) },
@@ -38,11 +41,23 @@ export const register = (app: App) =>
     const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
     const { memberId } = c.req.valid("param");
     const ctx = c.var.ctx;
-    const [member, program, ladder] = await Promise.all([requireMemberRow(ctx, programId, memberId), getProgram({ ctx, input: { programId } }), loadTiers(ctx.db, programId)]);
+    const [member, program, ladder] = await Promise.all([
+      requireMemberRow(ctx, programId, memberId),
+      getProgram({ ctx, input: { programId } }),
+      loadTiers(ctx.db, programId),
+    ]);
     if (ladder.length === 0) throw new AppError("not_found", "This program has no tiers");
     const now = new Date().toISOString();
     const from = windowStart(now, ladder);
     const figures = await windowFigures(ctx.db, memberId, from);
-    const progress = progressToNextTier({ tiers: ladder, currentTierId: member.tierId ?? ladder[0].id, figures, windowStart: from, windowEnd: now, securedUntil: member.tierSecuredUntil, currency: program.currency });
+    const progress = progressToNextTier({
+      tiers: ladder,
+      currentTierId: member.tierId ?? ladder[0].id,
+      figures,
+      windowStart: from,
+      windowEnd: now,
+      securedUntil: member.tierSecuredUntil,
+      currency: program.currency,
+    });
     return c.json({ ...progress, figures } as never, 200);
   });

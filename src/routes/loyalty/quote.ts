@@ -3,12 +3,12 @@ import { and, eq } from "drizzle-orm";
 import { members, programs } from "../../../schema";
 import { batchRead, fetchTogether } from "../../db/batch-read";
 import type { Database } from "../../db/client";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
 import { bearerSecurity, errorResponses, Iso, jsonBody, jsonResponse } from "../../lib/openapi";
 import { toUtcIso } from "../../lib/time";
-import { earningInputsRead, type EarningMemberRef, evaluateEarn } from "../../services/earning";
+import { authorize } from "../../middleware/auth";
+import { type EarningMemberRef, earningInputsRead, evaluateEarn } from "../../services/earning";
 import { CartItem } from "../ledger/schemas";
 
 const QuoteBody = z
@@ -23,14 +23,24 @@ const QuoteBody = z
     occurredAt: Iso().optional(),
   })
   .strict()
-  .openapi("Quote", { example: { memberId: "mem_01...", amount: 12999, currency: "USD", items: [{ sku: "SHOE-1", category: "shoes", quantity: 1, unitPrice: 12999 }], channel: "web" } });
+  .openapi("Quote", {
+    example: {
+      memberId: "mem_01...",
+      amount: 12999,
+      currency: "USD",
+      items: [{ sku: "SHOE-1", category: "shoes", quantity: 1, unitPrice: 12999 }],
+      channel: "web",
+    },
+  });
 
 const QuoteResult = z
   .object({
     points: z.number().int(),
     basePoints: z.number().int(),
     tierMultiplier: z.number(),
-    lines: z.array(z.object({ ruleId: z.string(), name: z.string(), points: z.number().int(), eligibleAmount: z.number().int() }).passthrough()),
+    lines: z.array(
+      z.object({ ruleId: z.string(), name: z.string(), points: z.number().int(), eligibleAmount: z.number().int() }).passthrough(),
+    ),
     skipped: z.array(z.object({ ruleId: z.string(), reason: z.string() })),
   })
   .openapi("QuoteResult");
@@ -39,7 +49,16 @@ const QuoteResult = z
 function memberRead(db: Database, programId: string, ref: EarningMemberRef) {
   if (!ref) return batchRead([], () => undefined);
   const key = "id" in ref ? eq(members.id, ref.id) : eq(members.externalId, ref.externalId);
-  return batchRead([db.select().from(members).where(and(eq(members.programId, programId), key)).limit(1)], ([rows]) => rows[0]);
+  return batchRead(
+    [
+      db
+        .select()
+        .from(members)
+        .where(and(eq(members.programId, programId), key))
+        .limit(1),
+    ],
+    ([rows]) => rows[0],
+  );
 }
 
 export const route = createRoute({
@@ -47,7 +66,8 @@ export const route = createRoute({
   path: "/v1/quote",
   tags: ["Points"],
   summary: "How many points will this cart earn? (no write)",
-  description: "Scopes: storefront, partner, admin. Evaluates exactly the rules the accrual will, for a member (by memberId or externalId) or a guest.",
+  description:
+    "Scopes: storefront, partner, admin. Evaluates exactly the rules the accrual will, for a member (by memberId or externalId) or a guest.",
   security: bearerSecurity,
   request: { body: jsonBody(QuoteBody) },
   responses: { 200: jsonResponse(QuoteResult, "The points this cart would earn and why"), ...errorResponses(404) },
@@ -68,13 +88,18 @@ export const register = (app: App) =>
     const raw = await fetchTogether(db, [reads.program, reads.member, reads.inputs]);
     const [program, member] = [reads.program.parse(raw[0]), reads.member.parse(raw[1])];
     if (!program) throw notFound("Program");
-    if (body.currency.toUpperCase() !== program.currency) throw new AppError("invalid_request", `Currency ${body.currency} does not match the program currency ${program.currency}`);
+    if (body.currency.toUpperCase() !== program.currency)
+      throw new AppError("invalid_request", `Currency ${body.currency} does not match the program currency ${program.currency}`);
     if (memberRef && !member) throw notFound("Member"); // after the currency check, as before
     const subject = { program, member: member ?? null, isFirstPurchase: (member?.ordersCount ?? 0) === 0 };
-    const result = evaluateEarn(subject, {
-      trigger: { type: "purchase" },
-      occurredAt: body.occurredAt ? toUtcIso(body.occurredAt) : new Date().toISOString(),
-      order: { amount: body.amount, items: body.items, channel: body.channel, storeId: body.storeId },
-    }, reads.inputs.parse(raw[2])); // parsed after the checks, as the rules were read after them before
+    const result = evaluateEarn(
+      subject,
+      {
+        trigger: { type: "purchase" },
+        occurredAt: body.occurredAt ? toUtcIso(body.occurredAt) : new Date().toISOString(),
+        order: { amount: body.amount, items: body.items, channel: body.channel, storeId: body.storeId },
+      },
+      reads.inputs.parse(raw[2]),
+    ); // parsed after the checks, as the rules were read after them before
     return c.json(result, 200);
   });

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { MemberSchema } from "../../services/member-view";
 import { changeTags } from "../../services/members";
 import { TagsBody } from "./schemas";

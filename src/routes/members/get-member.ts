@@ -1,10 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { settingsOf } from "../../env";
-import { notFound } from "../../lib/errors";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
+import { notFound } from "../../lib/errors";
 import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { memberLedger } from "../../services/ledger";
 import { MemberSchema } from "../../services/member-view";
 

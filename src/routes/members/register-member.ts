@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { MemberSchema } from "../../services/member-view";
 import { getMember, registerMember } from "../../services/members";
 import { awardTrigger, hasActiveRule } from "../../services/trigger-rules";

@@ -2,13 +2,19 @@ import { z } from "@hono/zod-openapi";
 import { ConsentSchema } from "../../services/member-view";
 
 const Tag = z.string().trim().min(1).max(64);
-const Attributes = z.record(z.string().max(64), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()])).refine((a) => Object.keys(a).length <= 100, "at most 100 attributes");
+const Attributes = z
+  .record(z.string().max(64), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
+  .refine((a) => Object.keys(a).length <= 100, "at most 100 attributes");
 
 export const RegisterMemberBody = z
   .object({
     externalId: z.string().trim().min(1).max(128).openapi({ example: "cust-1001" }),
     email: z.email().max(254).optional(),
-    phone: z.string().trim().regex(/^\+?[0-9 ()-]{5,20}$/, "phone must be digits, optionally with +, spaces, dashes").optional(),
+    phone: z
+      .string()
+      .trim()
+      .regex(/^\+?[0-9 ()-]{5,20}$/, "phone must be digits, optionally with +, spaces, dashes")
+      .optional(),
     name: z.string().trim().min(1).max(200).optional(),
     birthday: z.iso.date("birthday must be YYYY-MM-DD").optional(),
     attributes: Attributes.optional(),
@@ -18,7 +24,9 @@ export const RegisterMemberBody = z
     acquisitionChannel: z.string().trim().min(1).max(64).optional(),
   })
   .strict()
-  .openapi("RegisterMember", { example: { externalId: "cust-1001", email: "ana@example.com", name: "Ana", birthday: "1990-04-12", consent: { email: true } } });
+  .openapi("RegisterMember", {
+    example: { externalId: "cust-1001", email: "ana@example.com", name: "Ana", birthday: "1990-04-12", consent: { email: true } },
+  });
 
 export const UpdateMemberBody = RegisterMemberBody.omit({ externalId: true, referralCode: true, tags: true })
   .extend({ status: z.enum(["active", "blocked"]).optional() })

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { AppError } from "../../lib/errors";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
 import { SIGNATURE_HEADER, verifySignature } from "../../lib/signing";
+import { authorize } from "../../middleware/auth";
 import { ingestPartnerEvents, partnerSigningSecrets, summarize } from "../../services/partner-events";
 import { BatchResultSchema, EventResultSchema, MAX_EVENTS_PER_BATCH, PartnerBatch, PartnerEvent } from "./schemas";
 
@@ -29,7 +29,15 @@ Sales name the member by memberId or externalId (an unknown externalId registers
           schema: { oneOf: [{ $ref: "#/components/schemas/PartnerEvent" }, { $ref: "#/components/schemas/PartnerEventBatch" }] },
           example: {
             events: [
-              { eventId: "pos-7781-sale-1001", type: "sale", externalId: "cust-1001", orderId: "pos-7781-1001", amount: 12999, currency: "USD", storeId: "store-12" },
+              {
+                eventId: "pos-7781-sale-1001",
+                type: "sale",
+                externalId: "cust-1001",
+                orderId: "pos-7781-1001",
+                amount: 12999,
+                currency: "USD",
+                storeId: "store-12",
+              },
               { eventId: "pos-7781-refund-1001", type: "refund", orderId: "pos-7781-1001", amount: 4999 },
               { eventId: "pos-7781-visit-88", type: "activity", externalId: "cust-1001", kind: "store_visit" },
               { eventId: "crm-5521", type: "member.upsert", externalId: "cust-1001", email: "ana@example.com", consent: { email: true } },
@@ -41,7 +49,10 @@ Sales name the member by memberId or externalId (an unknown externalId registers
   },
   responses: {
     201: jsonResponse(EventResultSchema, "A single event applied (or its original result on resend)"),
-    200: jsonResponse(z.union([BatchResultSchema, EventResultSchema]), "A batch: one result per event, in order; or a single member.upsert that updated an existing member"),
+    200: jsonResponse(
+      z.union([BatchResultSchema, EventResultSchema]),
+      "A batch: one result per event, in order; or a single member.upsert that updated an existing member",
+    ),
     202: jsonResponse(EventResultSchema, "A single event recorded but not supported by this deployment"),
     ...errorResponses(404, 409, 413),
   },
@@ -53,9 +64,14 @@ export const register = (app: App) => {
   return app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["partner", "admin"]);
     const contentType = c.req.header("content-type");
-    if (contentType && !/^application\/json\b/i.test(contentType)) throw new AppError("unsupported_media_type", "Send the events as application/json");
+    if (contentType && !/^application\/json\b/i.test(contentType))
+      throw new AppError("unsupported_media_type", "Send the events as application/json");
     const raw = await c.req.text();
-    const verdict = await verifySignature({ header: c.req.header(SIGNATURE_HEADER), body: raw, secrets: await partnerSigningSecrets(c.var.ctx, programId) });
+    const verdict = await verifySignature({
+      header: c.req.header(SIGNATURE_HEADER),
+      body: raw,
+      secrets: await partnerSigningSecrets(c.var.ctx, programId),
+    });
     if (!verdict.ok) throw new AppError("invalid_signature", verdict.message, { reason: verdict.reason });
 
     let body: unknown;
@@ -67,8 +83,15 @@ export const register = (app: App) => {
     const isBatch = typeof body === "object" && body !== null && !Array.isArray(body) && "events" in body;
     if (isBatch) {
       const events = (body as { events: unknown }).events;
-      if (!Array.isArray(events) || events.length === 0 || events.length > MAX_EVENTS_PER_BATCH || Object.keys(body as object).length !== 1) {
-        throw new AppError("invalid_request", `A batch is {"events": [...]} with 1 to ${MAX_EVENTS_PER_BATCH} events`, { fields: [{ path: "events", message: `1 to ${MAX_EVENTS_PER_BATCH} events` }] });
+      if (
+        !Array.isArray(events) ||
+        events.length === 0 ||
+        events.length > MAX_EVENTS_PER_BATCH ||
+        Object.keys(body as object).length !== 1
+      ) {
+        throw new AppError("invalid_request", `A batch is {"events": [...]} with 1 to ${MAX_EVENTS_PER_BATCH} events`, {
+          fields: [{ path: "events", message: `1 to ${MAX_EVENTS_PER_BATCH} events` }],
+        });
       }
       const results = await ingestPartnerEvents({ ctx: c.var.ctx, input: { programId, events } });
       return c.json({ results, summary: summarize(results) }, 200) as never;

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { rotatePartnerSigningSecret } from "../../services/partner-events";
 
 export const route = createRoute({
@@ -14,7 +14,9 @@ export const route = createRoute({
   security: bearerSecurity,
   responses: {
     200: jsonResponse(
-      z.object({ secret: z.string().openapi({ description: "Shown once" }), previousSecretValidUntil: z.string().nullable() }).openapi("PartnerSigningSecret"),
+      z
+        .object({ secret: z.string().openapi({ description: "Shown once" }), previousSecretValidUntil: z.string().nullable() })
+        .openapi("PartnerSigningSecret"),
       "The new secret",
     ),
     ...errorResponses(404),

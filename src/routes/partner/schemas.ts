@@ -2,17 +2,43 @@ import { z } from "@hono/zod-openapi";
 import { AccrualBody } from "../ledger/schemas";
 import { RegisterMemberBody } from "../members/schemas";
 
-const EventId = z.string().trim().min(1).max(128).openapi({ description: "The partner's own id for this event: resending it returns the original result", example: "pos-7781-sale-1001" });
+const EventId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .openapi({ description: "The partner's own id for this event: resending it returns the original result", example: "pos-7781-sale-1001" });
 const MemberId = z.string().trim().min(1).max(64).openapi({ description: "Loyalty Edge member id" });
-const ExternalId = z.string().trim().min(1).max(128).openapi({ description: "The partner's customer id (auto-registers the member when unknown)" });
+const ExternalId = z
+  .string()
+  .trim()
+  .min(1)
+  .max(128)
+  .openapi({ description: "The partner's customer id (auto-registers the member when unknown)" });
 const oneMemberRef = (e: { memberId?: string; externalId?: string }) => (e.memberId === undefined) !== (e.externalId === undefined);
 const memberRefMessage = { message: "give exactly one of memberId or externalId", path: ["memberId"] };
 
 export const SaleEvent = z
-  .object({ eventId: EventId, type: z.literal("sale"), memberId: MemberId.optional(), externalId: ExternalId.optional(), ...AccrualBody.shape })
+  .object({
+    eventId: EventId,
+    type: z.literal("sale"),
+    memberId: MemberId.optional(),
+    externalId: ExternalId.optional(),
+    ...AccrualBody.shape,
+  })
   .strict()
   .refine(oneMemberRef, memberRefMessage)
-  .openapi("PartnerSaleEvent", { example: { eventId: "pos-7781-sale-1001", type: "sale", externalId: "cust-1001", orderId: "pos-7781-1001", amount: 12999, currency: "USD", storeId: "store-12" } });
+  .openapi("PartnerSaleEvent", {
+    example: {
+      eventId: "pos-7781-sale-1001",
+      type: "sale",
+      externalId: "cust-1001",
+      orderId: "pos-7781-1001",
+      amount: 12999,
+      currency: "USD",
+      storeId: "store-12",
+    },
+  });
 
 export const RefundEvent = z
   .object({
@@ -38,15 +64,34 @@ export const ActivityEvent = z
   })
   .strict()
   .refine(oneMemberRef, memberRefMessage)
-  .openapi("PartnerActivityEvent", { example: { eventId: "pos-7781-visit-88", type: "activity", externalId: "cust-1001", kind: "store_visit", attributes: { storeId: "store-12" } } });
+  .openapi("PartnerActivityEvent", {
+    example: {
+      eventId: "pos-7781-visit-88",
+      type: "activity",
+      externalId: "cust-1001",
+      kind: "store_visit",
+      attributes: { storeId: "store-12" },
+    },
+  });
 
 const { referralCode: _referral, ...memberFields } = RegisterMemberBody.shape;
 export const MemberUpsertEvent = z
   .object({ eventId: EventId, type: z.literal("member.upsert"), occurredAt: z.iso.datetime({ offset: true }).optional(), ...memberFields })
   .strict()
-  .openapi("PartnerMemberUpsertEvent", { example: { eventId: "crm-5521", type: "member.upsert", externalId: "cust-1001", email: "ana@example.com", name: "Ana", consent: { email: true } } });
+  .openapi("PartnerMemberUpsertEvent", {
+    example: {
+      eventId: "crm-5521",
+      type: "member.upsert",
+      externalId: "cust-1001",
+      email: "ana@example.com",
+      name: "Ana",
+      consent: { email: true },
+    },
+  });
 
-export const PartnerEvent = z.discriminatedUnion("type", [SaleEvent, RefundEvent, ActivityEvent, MemberUpsertEvent]).openapi("PartnerEvent");
+export const PartnerEvent = z
+  .discriminatedUnion("type", [SaleEvent, RefundEvent, ActivityEvent, MemberUpsertEvent])
+  .openapi("PartnerEvent");
 export type PartnerEvent = z.infer<typeof PartnerEvent>;
 export const PARTNER_EVENT_TYPES = ["sale", "refund", "activity", "member.upsert"] as const;
 
@@ -60,7 +105,10 @@ export const EventResultSchema = z
     index: z.number().int().openapi({ description: "Position in the batch (0 for a single event)" }),
     eventId: z.string().nullable(),
     type: z.string().nullable(),
-    status: z.number().int().openapi({ description: "HTTP-style status of this event: 201/200 applied, 202 recorded but unsupported, 4xx rejected" }),
+    status: z
+      .number()
+      .int()
+      .openapi({ description: "HTTP-style status of this event: 201/200 applied, 202 recorded but unsupported, 4xx rejected" }),
     replayed: z.boolean().openapi({ description: "true when this eventId was already processed and the original result is returned" }),
     result: z.unknown().optional(),
     error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }).optional(),
@@ -70,6 +118,12 @@ export const EventResultSchema = z
 export const BatchResultSchema = z
   .object({
     results: z.array(EventResultSchema),
-    summary: z.object({ received: z.number().int(), applied: z.number().int(), replayed: z.number().int(), unsupported: z.number().int(), failed: z.number().int() }),
+    summary: z.object({
+      received: z.number().int(),
+      applied: z.number().int(),
+      replayed: z.number().int(),
+      unsupported: z.number().int(),
+      failed: z.number().int(),
+    }),
   })
   .openapi("PartnerEventBatchResult");

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { getReferralProgram, ReferralSettingsSchema } from "../../services/referrals";
 
 export const route = createRoute({
@@ -9,7 +9,7 @@ export const route = createRoute({
   path: "/v1/referral-program",
   tags: ["Referrals"],
   summary: "The program's referral settings",
-  description: "Scopes: admin, storefront (to show \"invite a friend\" terms). Unset: nothing is awarded and there is no cap.",
+  description: 'Scopes: admin, storefront (to show "invite a friend" terms). Unset: nothing is awarded and there is no cap.',
   security: bearerSecurity,
   responses: { 200: jsonResponse(ReferralSettingsSchema, "Referral settings"), ...errorResponses() },
 });

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { deleteReward } from "../../services/rewards";
 import { RewardIdParam } from "./schemas";
 
@@ -10,7 +10,8 @@ export const route = createRoute({
   path: "/v1/rewards/{rewardId}",
   tags: ["Rewards"],
   summary: "Delete a reward that never issued a coupon",
-  description: "Scope: admin. Audited. A reward with issued coupons keeps its history: 409 conflict; deactivate it with PATCH {active: false} instead.",
+  description:
+    "Scope: admin. Audited. A reward with issued coupons keeps its history: 409 conflict; deactivate it with PATCH {active: false} instead.",
   security: bearerSecurity,
   request: { params: RewardIdParam },
   responses: { 204: { description: "Deleted" }, ...errorResponses(404, 409) },

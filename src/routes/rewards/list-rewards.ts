@@ -1,10 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { listRewards, RewardSchema } from "../../services/rewards";
 
-const Query = z.object({ active: z.enum(["true", "false"]).optional().openapi({ description: "Only active (true) or inactive (false) rewards" }) });
+const Query = z.object({
+  active: z.enum(["true", "false"]).optional().openapi({ description: "Only active (true) or inactive (false) rewards" }),
+});
 
 export const route = createRoute({
   method: "get",
@@ -21,5 +23,8 @@ export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["admin", "storefront"]);
     const { active } = c.req.valid("query");
-    return c.json({ data: await listRewards({ ctx: c.var.ctx, input: { programId, active: active === undefined ? undefined : active === "true" } }) }, 200);
+    return c.json(
+      { data: await listRewards({ ctx: c.var.ctx, input: { programId, active: active === undefined ? undefined : active === "true" } }) },
+      200,
+    );
   });

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { listMemberRewards, MemberRewardSchema } from "../../services/rewards";
 import { BalanceSchema } from "../ledger/schemas";
 
@@ -14,7 +14,10 @@ export const route = createRoute({
     "Scopes: storefront, admin. Active rewards inside their window, cheapest first. affordable: the member's available points cover the cost. eligible: nothing else stands in the way; otherwise reason.code is tier_restricted, limit_reached, out_of_stock or member_inactive.",
   security: bearerSecurity,
   request: { params: MemberIdParam },
-  responses: { 200: jsonResponse(z.object({ balance: BalanceSchema, data: z.array(MemberRewardSchema) }), "The member's catalog"), ...errorResponses(404) },
+  responses: {
+    200: jsonResponse(z.object({ balance: BalanceSchema, data: z.array(MemberRewardSchema) }), "The member's catalog"),
+    ...errorResponses(404),
+  },
 });
 
 export const register = (app: App) =>

@@ -1,8 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
+import type { LedgerResult } from "../../ledger/result";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonResponse } from "../../lib/openapi";
-import type { LedgerResult } from "../../ledger/result";
+import { authorize } from "../../middleware/auth";
 import { respondWithLedgerWrite } from "../../services/ledger";
 import { MemberRewardParams, RedemptionResultSchema } from "./schemas";
 
@@ -23,7 +23,9 @@ export const register = (app: App) =>
     const { programId } = await authorize(c, ["storefront", "admin"]);
     const { memberId, rewardId } = c.req.valid("param");
     const body = { rewardId };
-    return respondWithLedgerWrite(c, { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "reward.redeem", body }, (stub, req) =>
-      stub.custom(req, "reward.redeem", body) as Promise<LedgerResult>,
+    return respondWithLedgerWrite(
+      c,
+      { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "reward.redeem", body },
+      (stub, req) => stub.custom(req, "reward.redeem", body) as Promise<LedgerResult>,
     );
   });

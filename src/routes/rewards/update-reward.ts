@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { RewardPatchBody, RewardSchema, updateReward } from "../../services/rewards";
 import { RewardIdParam } from "./schemas";
 
@@ -20,5 +20,8 @@ export const route = createRoute({
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["admin"]);
-    return c.json(await updateReward({ ctx: c.var.ctx, input: { programId, rewardId: c.req.valid("param").rewardId, patch: c.req.valid("json") } }), 200);
+    return c.json(
+      await updateReward({ ctx: c.var.ctx, input: { programId, rewardId: c.req.valid("param").rewardId, patch: c.req.valid("json") } }),
+      200,
+    );
   });

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { deleteSegment } from "../../services/segments";
 import { SegmentIdParam } from "./schemas";
 

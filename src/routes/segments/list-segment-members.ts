@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { listSegmentMembers } from "../../services/segments";
 import { SegmentIdParam, SegmentMemberSchema } from "./schemas";
 

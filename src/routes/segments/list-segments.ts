@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { listSegments } from "../../services/segments";
 import { SegmentSchema } from "./schemas";
 
@@ -13,7 +13,10 @@ export const route = createRoute({
   description: "Scopes: admin. Cursor pagination: pass nextCursor back as cursor.",
   security: bearerSecurity,
   request: { query: PaginationQuery },
-  responses: { 200: jsonResponse(z.object({ data: z.array(SegmentSchema), nextCursor: z.string().nullable() }), "A page of segments"), ...errorResponses() },
+  responses: {
+    200: jsonResponse(z.object({ data: z.array(SegmentSchema), nextCursor: z.string().nullable() }), "A page of segments"),
+    ...errorResponses(),
+  },
 });
 
 export const register = (app: App) =>

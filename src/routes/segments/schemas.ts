@@ -43,7 +43,13 @@ export const SegmentSchema = z
   })
   .openapi("Segment");
 
-export const SegmentIdParam = z.object({ segmentId: z.string().min(1).max(64).openapi({ param: { name: "segmentId", in: "path" }, example: "seg_01jd..." }) });
+export const SegmentIdParam = z.object({
+  segmentId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "segmentId", in: "path" }, example: "seg_01jd..." }),
+});
 
 export const SegmentMemberSchema = z
   .object({

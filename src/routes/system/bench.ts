@@ -10,11 +10,11 @@
  */
 import { z } from "@hono/zod-openapi";
 import { ledgerRequests, orders } from "../../../schema";
+import { entry, memberDelta, newLot, outbox, type ProgramRow, type Statement, type WriteScope } from "../../ledger/state";
 import type { App } from "../../lib/context";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import { entry, memberDelta, newLot, outbox, type ProgramRow, type Statement, type WriteScope } from "../../ledger/state";
 import { authorize } from "../../middleware/auth";
 import { addRoutes } from "../../registry";
 
@@ -53,16 +53,56 @@ export const register = (app: App) => {
     const program = { holdDays: input.holdDays, expiryDays: input.expiryDays } as ProgramRow;
     const points = Math.floor(input.amount / input.unitMinor) * input.basePointsPerUnit;
     // The same statements the Durable Object commits for a plain accrual (see ledger/accrue.ts).
-    const e = entry(scope, { type: "earn", points, reason: `Purchase ${input.orderId}`, sourceType: "order", sourceId: input.orderId, metadata: { lines: [{ ruleId: "base", points }], tierMultiplier: 1 } });
+    const e = entry(scope, {
+      type: "earn",
+      points,
+      reason: `Purchase ${input.orderId}`,
+      sourceType: "order",
+      sourceId: input.orderId,
+      metadata: { lines: [{ ruleId: "base", points }], tierMultiplier: 1 },
+    });
     const lot = newLot(scope, program, { entryId: e.row.id, points, orderId: input.orderId, hold: true });
     const body = { orderId: input.orderId, pointsEarned: points, entries: [e.view] };
     const statements: Statement[] = [
-      db.insert(ledgerRequests).values({ programId, idempotencyKey, memberId, operation: "accrue", requestHash: "bench", status: 201, response: body, createdAt: scope.now }) as Statement,
-      db.insert(orders).values({ id: newId("ord"), programId, memberId, orderId: input.orderId, amount: input.amount, currency: input.currency.toUpperCase(), pointsEarned: points, occurredAt: scope.now, createdAt: scope.now }) as Statement,
+      db
+        .insert(ledgerRequests)
+        .values({
+          programId,
+          idempotencyKey,
+          memberId,
+          operation: "accrue",
+          requestHash: "bench",
+          status: 201,
+          response: body,
+          createdAt: scope.now,
+        }) as Statement,
+      db
+        .insert(orders)
+        .values({
+          id: newId("ord"),
+          programId,
+          memberId,
+          orderId: input.orderId,
+          amount: input.amount,
+          currency: input.currency.toUpperCase(),
+          pointsEarned: points,
+          occurredAt: scope.now,
+          createdAt: scope.now,
+        }) as Statement,
       e.statement,
       lot.statement,
-      outbox(scope, "points.earned", { points, orderId: input.orderId, entryId: e.row.id, availableAt: lot.availableAt, expiresAt: lot.expiresAt }),
-      memberDelta(scope, { balance: points, pending: lot.pending ? points : 0, earned: points, spend: input.amount, orders: 1 }, { lastPurchaseAt: scope.now, lastActivityAt: scope.now }),
+      outbox(scope, "points.earned", {
+        points,
+        orderId: input.orderId,
+        entryId: e.row.id,
+        availableAt: lot.availableAt,
+        expiresAt: lot.expiresAt,
+      }),
+      memberDelta(
+        scope,
+        { balance: points, pending: lot.pending ? points : 0, earned: points, spend: input.amount, orders: 1 },
+        { lastPurchaseAt: scope.now, lastActivityAt: scope.now },
+      ),
       outbox(scope, "order.accrued", { orderId: input.orderId, amount: input.amount, occurredAt: scope.now, points }),
     ];
     await db.batch(statements as [Statement, ...Statement[]]);

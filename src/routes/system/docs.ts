@@ -10,8 +10,11 @@ export const register = (app: App) => {
     path: "/docs",
     tags: ["System"],
     summary: "Interactive API reference (Scalar) over /openapi.json",
-    description: "No key needed. Paste an API key under Authentication to try requests against this deployment. The page loads Scalar's script from its CDN.",
-    responses: { 200: { description: "The reference page", content: { "text/html": { schema: { type: "string" }, example: "<!doctype html>…" } } } },
+    description:
+      "No key needed. Paste an API key under Authentication to try requests against this deployment. The page loads Scalar's script from its CDN.",
+    responses: {
+      200: { description: "The reference page", content: { "text/html": { schema: { type: "string" }, example: "<!doctype html>…" } } },
+    },
   });
   return app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Loyalty Edge API reference" }));
 };

@@ -6,8 +6,10 @@ import { jsonResponse } from "../../lib/openapi";
 export const tagDescriptions: Record<string, string> = {
   System: "Health, this OpenAPI document, the interactive reference and the admin dashboard. No key needed.",
   Members: "Registration (idempotent on the storefront's customer id), profile, consent, tags, erasure.",
-  Points: "The points ledger: accrue on purchase, redeem at checkout, adjust, refund, balance and history, and the quote for a cart. Every write takes an Idempotency-Key.",
-  "Earning rules": "Earning rules: trigger, conditions, effect, priority, stacking and budget caps; the quote evaluates them without writing.",
+  Points:
+    "The points ledger: accrue on purchase, redeem at checkout, adjust, refund, balance and history, and the quote for a cart. Every write takes an Idempotency-Key.",
+  "Earning rules":
+    "Earning rules: trigger, conditions, effect, priority, stacking and budget caps; the quote evaluates them without writing.",
   Tiers: "Ordered tiers with qualification windows, benefits, grace periods and progress to the next tier.",
   Rewards: "The reward catalog and redemption into unique coupon codes.",
   Coupons: "Coupon validation and consumption at checkout.",
@@ -49,7 +51,12 @@ export const route = createRoute({
   tags: ["System"],
   summary: "This OpenAPI 3.1 document",
   description: "No key needed. Generated from the route definitions, so it always matches what the API validates.",
-  responses: { 200: jsonResponse(AnyObject.openapi({ example: { openapi: "3.1.0", info: { title: "Loyalty Edge API", version: "0.1.0" }, paths: {} } }), "The OpenAPI document") },
+  responses: {
+    200: jsonResponse(
+      AnyObject.openapi({ example: { openapi: "3.1.0", info: { title: "Loyalty Edge API", version: "0.1.0" }, paths: {} } }),
+      "The OpenAPI document",
+    ),
+  },
 });
 
 type Document = ReturnType<App["getOpenAPI31Document"]>;
@@ -71,7 +78,9 @@ export function openApiDocument(app: App): Document {
   }
   const known = Object.keys(tagDescriptions);
   const order = (t: string) => (known.includes(t) ? known.indexOf(t) : known.length);
-  doc.tags = [...used].sort((a, b) => order(a) - order(b) || a.localeCompare(b)).map((name) => ({ name, description: tagDescriptions[name] ?? `${name} endpoints.` }));
+  doc.tags = [...used]
+    .sort((a, b) => order(a) - order(b) || a.localeCompare(b))
+    .map((name) => ({ name, description: tagDescriptions[name] ?? `${name} endpoints.` }));
   built.set(app, doc);
   return doc;
 }
@@ -83,6 +92,9 @@ export const register = (app: App) => {
     const doc = openApiDocument(app);
     c.header("cache-control", "public, max-age=300");
     c.header("access-control-allow-origin", "*");
-    return c.json({ ...doc, servers: [{ url: new URL(c.req.url).origin, description: "This deployment" }] } as Record<string, unknown>, 200);
+    return c.json(
+      { ...doc, servers: [{ url: new URL(c.req.url).origin, description: "This deployment" }] } as Record<string, unknown>,
+      200,
+    );
   });
 };

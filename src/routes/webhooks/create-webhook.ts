@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { createWebhook } from "../../services/webhooks";
 import { CreateWebhookBody, WebhookWithSecretSchema } from "./schemas";
 

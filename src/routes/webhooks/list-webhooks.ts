@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { listWebhooks } from "../../services/webhooks";
 import { WebhookSchema } from "./schemas";
 
@@ -13,7 +13,10 @@ export const route = createRoute({
   description: "Scope: admin. Newest first, cursor pagination. Secrets are never listed.",
   security: bearerSecurity,
   request: { query: PaginationQuery },
-  responses: { 200: jsonResponse(z.object({ data: z.array(WebhookSchema), nextCursor: z.string().nullable() }), "A page of webhooks"), ...errorResponses() },
+  responses: {
+    200: jsonResponse(z.object({ data: z.array(WebhookSchema), nextCursor: z.string().nullable() }), "A page of webhooks"),
+    ...errorResponses(),
+  },
 });
 
 export const register = (app: App) =>

@@ -16,7 +16,10 @@ const EventTypes = z
   .array(z.string().regex(EVENT_TYPE_PATTERN, 'event types look like "points.earned", "points.*" or "*"'))
   .min(1)
   .max(50)
-  .openapi({ description: `Exact types, families ("points.*") or "*". Emitted today: ${KNOWN_EVENT_TYPES.join(", ")}.`, example: ["points.earned", "tier.changed"] });
+  .openapi({
+    description: `Exact types, families ("points.*") or "*". Emitted today: ${KNOWN_EVENT_TYPES.join(", ")}.`,
+    example: ["points.earned", "tier.changed"],
+  });
 
 export const WebhookSchema = z
   .object({
@@ -26,7 +29,10 @@ export const WebhookSchema = z
     status: z.enum(["active", "disabled"]),
     disabledReason: z.string().nullable(),
     consecutiveFailures: z.number().int(),
-    previousSecretValidUntil: z.string().nullable().openapi({ description: "Until then deliveries are also signed with the previous secret (after a rotation)" }),
+    previousSecretValidUntil: z
+      .string()
+      .nullable()
+      .openapi({ description: "Until then deliveries are also signed with the previous secret (after a rotation)" }),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -44,7 +50,12 @@ export const DeliverySchema = z
     eventType: z.string(),
     status: z.enum(["pending", "delivered", "failed"]),
     attempts: z.number().int(),
-    nextAttemptAt: z.string().nullable().openapi({ description: "When the next attempt is due; null when delivered, failed for good, or parked while the webhook is disabled" }),
+    nextAttemptAt: z
+      .string()
+      .nullable()
+      .openapi({
+        description: "When the next attempt is due; null when delivered, failed for good, or parked while the webhook is disabled",
+      }),
     lastStatusCode: z.number().int().nullable(),
     lastError: z.string().nullable(),
     createdAt: z.string(),
@@ -56,7 +67,9 @@ export const DeliverySchema = z
 export const CreateWebhookBody = z
   .object({ url: WebhookUrl, eventTypes: EventTypes })
   .strict()
-  .openapi("CreateWebhook", { example: { url: "https://partner.example.com/loyalty/webhooks", eventTypes: ["points.earned", "tier.changed", "reward.issued"] } });
+  .openapi("CreateWebhook", {
+    example: { url: "https://partner.example.com/loyalty/webhooks", eventTypes: ["points.earned", "tier.changed", "reward.issued"] },
+  });
 
 export const UpdateWebhookBody = z
   .object({ url: WebhookUrl.optional(), eventTypes: EventTypes.optional(), status: z.enum(["active", "disabled"]).optional() })
@@ -64,5 +77,17 @@ export const UpdateWebhookBody = z
   .refine((b) => Object.keys(b).length > 0, "send at least one of url, eventTypes, status")
   .openapi("UpdateWebhook", { example: { status: "active" } });
 
-export const WebhookIdParam = z.object({ webhookId: z.string().min(1).max(64).openapi({ param: { name: "webhookId", in: "path" }, example: "whk_01jd..." }) });
-export const DeliveryParams = WebhookIdParam.extend({ deliveryId: z.string().min(1).max(64).openapi({ param: { name: "deliveryId", in: "path" }, example: "dlv_01jd..." }) });
+export const WebhookIdParam = z.object({
+  webhookId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "webhookId", in: "path" }, example: "whk_01jd..." }),
+});
+export const DeliveryParams = WebhookIdParam.extend({
+  deliveryId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "deliveryId", in: "path" }, example: "dlv_01jd..." }),
+});

@@ -24,7 +24,8 @@ export const route = { method: "post", path: "/__test/receiver/{bucket}" };
 
 export const register = (app: App) => {
   app.use(PATH, async (c, next) => {
-    if ((c.env as { TEST_RECEIVER?: string }).TEST_RECEIVER !== "1") throw new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`);
+    if ((c.env as { TEST_RECEIVER?: string }).TEST_RECEIVER !== "1")
+      throw new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`);
     await next();
   });
   app.post(PATH, async (c) => {

@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
-import { authorize } from "../../middleware/auth";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { authorize } from "../../middleware/auth";
 import { updateWebhook } from "../../services/webhooks";
 import { UpdateWebhookBody, WebhookIdParam, WebhookSchema } from "./schemas";
 
@@ -20,5 +20,8 @@ export const route = createRoute({
 export const register = (app: App) =>
   app.openapi(route, async (c) => {
     const { programId } = await authorize(c, ["admin"]);
-    return c.json(await updateWebhook({ ctx: c.var.ctx, input: { programId, webhookId: c.req.valid("param").webhookId, patch: c.req.valid("json") } }), 200);
+    return c.json(
+      await updateWebhook({ ctx: c.var.ctx, input: { programId, webhookId: c.req.valid("param").webhookId, patch: c.req.valid("json") } }),
+      200,
+    );
   });

@@ -3,8 +3,6 @@
  * missing or empty says so instead of breaking the page. Charts are exposed on
  * window.__charts for the browser test. */
 (() => {
-  "use strict";
-
   const KEY_STORAGE = "loyalty-edge.admin-key";
   const charts = (window.__charts = {});
   const $ = (id) => document.getElementById(id);
@@ -34,7 +32,10 @@
   async function api(path) {
     let res;
     try {
-      res = await fetch(path, { headers: { authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE) ?? ""}`, accept: "application/json" }, signal: AbortSignal.timeout(API_TIMEOUT_MS) });
+      res = await fetch(path, {
+        headers: { authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE) ?? ""}`, accept: "application/json" },
+        signal: AbortSignal.timeout(API_TIMEOUT_MS),
+      });
     } catch (err) {
       throw new ApiError(0, "network", err?.name === "TimeoutError" ? "the API did not answer in time" : "the API is unreachable");
     }
@@ -48,7 +49,11 @@
   async function discoverRoutes() {
     try {
       const doc = await fetch("/openapi.json").then((r) => r.json());
-      available = new Set(Object.entries(doc.paths ?? {}).filter(([, ops]) => ops.get).map(([p]) => p.replace(/\{[^}]+\}/g, "{}")));
+      available = new Set(
+        Object.entries(doc.paths ?? {})
+          .filter(([, ops]) => ops.get)
+          .map(([p]) => p.replace(/\{[^}]+\}/g, "{}")),
+      );
     } catch {
       available = new Set(["/v1/analytics/dashboard"]);
     }
@@ -78,7 +83,8 @@
       compact: (n) => (Math.abs(n) >= 10_000 ? compact.format(n) : int.format(n)),
       pct: (p) => pct.format(p),
       money: (minor) => money.format(minor / scale),
-      moneyShort: (minor) => (Math.abs(minor / scale) >= 10_000 ? moneyCompact : Math.abs(minor / scale) >= 100 ? moneyWhole : money).format(minor / scale),
+      moneyShort: (minor) =>
+        (Math.abs(minor / scale) >= 10_000 ? moneyCompact : Math.abs(minor / scale) >= 100 ? moneyWhole : money).format(minor / scale),
       major: (minor) => minor / scale,
       majorShort: (major) => (Math.abs(major) >= 10_000 ? moneyCompact : moneyWhole).format(major),
       day: (iso) => day.format(new Date(iso.length === 10 ? `${iso}T00:00:00Z` : iso)),
@@ -86,14 +92,20 @@
     };
   }
   const daysAgo = (n) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
-  const titleCase = (s) => String(s).replace(/[_-]+/g, " ").replace(/^\w/, (c) => c.toUpperCase());
+  const titleCase = (s) =>
+    String(s)
+      .replace(/[_-]+/g, " ")
+      .replace(/^\w/, (c) => c.toUpperCase());
 
   // ---- Theme and chart helpers ----------------------------------------------------------------
 
   const css = (name) => getComputedStyle(document.documentElement).getPropertyValue(name).trim();
   const PALETTE = ["#4f46e5", "#0d9488", "#f59e0b", "#e11d48", "#0284c7", "#7c3aed", "#16a34a", "#db2777", "#ea580c", "#64748b"];
   const STAGE_COLORS = { new: "#0284c7", active: "#16a34a", dormant: "#f59e0b", at_risk: "#ea580c", churned: "#e11d48" };
-  const alpha = (hex, a) => `${hex}${Math.round(a * 255).toString(16).padStart(2, "0")}`;
+  const alpha = (hex, a) =>
+    `${hex}${Math.round(a * 255)
+      .toString(16)
+      .padStart(2, "0")}`;
   // Green (low risk) to red (high risk).
   const riskColor = (t) => `hsl(${Math.round(150 - 150 * t)} 65% 48%)`;
 
@@ -144,14 +156,26 @@
     table.replaceChildren();
     if (!rows.length) return;
     table.append(
-      el("thead", {}, el("tr", {}, head.map(([label, cls]) => el("th", { class: cls, scope: "col" }, label)))),
+      el(
+        "thead",
+        {},
+        el(
+          "tr",
+          {},
+          head.map(([label, cls]) => el("th", { class: cls, scope: "col" }, label)),
+        ),
+      ),
       el(
         "tbody",
         {},
         rows.map((cells) =>
           cells.section !== undefined
             ? el("tr", { class: "section" }, el("th", { colspan: head.length, scope: "rowgroup" }, cells.section))
-            : el("tr", {}, cells.map(([content, cls]) => el("td", { class: cls }, content))),
+            : el(
+                "tr",
+                {},
+                cells.map(([content, cls]) => el("td", { class: cls }, content)),
+              ),
         ),
       ),
     );
@@ -171,13 +195,37 @@
     const cards = [
       { label: "Members", value: fmt.int(live), sub: `${fmt.int(m.newLast30d)} joined in the last 30 days` },
       live30
-        ? { label: "Active (30 days)", value: num(k.membersActive30d) ? fmt.int(k.membersActive30d) : "—", sub: num(k.activeRate) ? `${fmt.pct(k.activeRate)} of members bought` : "members who bought" }
+        ? {
+            label: "Active (30 days)",
+            value: num(k.membersActive30d) ? fmt.int(k.membersActive30d) : "—",
+            sub: num(k.activeRate) ? `${fmt.pct(k.activeRate)} of members bought` : "members who bought",
+          }
         : { label: "Purchasers", value: fmt.int(m.purchasers), sub: live ? `${fmt.pct(m.purchasers / live)} of members` : "—" },
-      live30 && { label: "Repurchase rate", value: num(k.repurchaseRate) ? fmt.pct(k.repurchaseRate) : "—", sub: num(k.retentionRate30d) ? `${fmt.pct(k.retentionRate30d)} retained over 30 days` : "buyers who bought again" },
-      live30 && { label: "Average order", value: num(k.aov30d) ? fmt.money(k.aov30d) : "—", sub: num(k.arpu30d) ? `ARPU ${fmt.money(k.arpu30d)} (30 days)` : "last 30 days" },
-      { label: "Points liability", value: fmt.money(liability.moneyMinor), sub: `${fmt.int(liability.pointsOutstanding)} points outstanding` },
-      { label: "Points redeemed", value: points.earned ? fmt.pct(points.redeemed / points.earned) : "—", sub: `${fmt.compact(points.redeemed)} of ${fmt.compact(points.earned)} earned` },
-      { label: "Average CLV", value: clv.mean == null ? "—" : fmt.money(clv.mean), sub: `next 12 months · ${fmt.int(churnRisk.scored)} scored` },
+      live30 && {
+        label: "Repurchase rate",
+        value: num(k.repurchaseRate) ? fmt.pct(k.repurchaseRate) : "—",
+        sub: num(k.retentionRate30d) ? `${fmt.pct(k.retentionRate30d)} retained over 30 days` : "buyers who bought again",
+      },
+      live30 && {
+        label: "Average order",
+        value: num(k.aov30d) ? fmt.money(k.aov30d) : "—",
+        sub: num(k.arpu30d) ? `ARPU ${fmt.money(k.arpu30d)} (30 days)` : "last 30 days",
+      },
+      {
+        label: "Points liability",
+        value: fmt.money(liability.moneyMinor),
+        sub: `${fmt.int(liability.pointsOutstanding)} points outstanding`,
+      },
+      {
+        label: "Points redeemed",
+        value: points.earned ? fmt.pct(points.redeemed / points.earned) : "—",
+        sub: `${fmt.compact(points.redeemed)} of ${fmt.compact(points.earned)} earned`,
+      },
+      {
+        label: "Average CLV",
+        value: clv.mean == null ? "—" : fmt.money(clv.mean),
+        sub: `next 12 months · ${fmt.int(churnRisk.scored)} scored`,
+      },
       {
         label: "Churn risk",
         value: churnRisk.mean == null ? "—" : fmt.pct(churnRisk.mean),
@@ -185,13 +233,24 @@
       },
     ].filter(Boolean);
     $("stats").dataset.count = String(cards.length);
-    $("stats").replaceChildren(...cards.map((c) => el("div", { class: "card stat" }, el("div", { class: "label" }, c.label), el("div", { class: "value" }, c.value), el("div", { class: "sub" }, c.sub))));
+    $("stats").replaceChildren(
+      ...cards.map((c) =>
+        el(
+          "div",
+          { class: "card stat" },
+          el("div", { class: "label" }, c.label),
+          el("div", { class: "value" }, c.value),
+          el("div", { class: "sub" }, c.sub),
+        ),
+      ),
+    );
   }
 
   /** Accept `{figures}`, `{kpis}`, `{data: {...}}` or a flat object of numbers. */
   function kpiFigures(body) {
     if (!body || typeof body !== "object") return null;
-    for (const k of ["figures", "kpis", "data"]) if (body[k] && typeof body[k] === "object" && !Array.isArray(body[k])) return flatten(body[k]);
+    for (const k of ["figures", "kpis", "data"])
+      if (body[k] && typeof body[k] === "object" && !Array.isArray(body[k])) return flatten(body[k]);
     return flatten(body);
   }
   function flatten(obj, prefix = "", out = {}) {
@@ -205,7 +264,9 @@
 
   /** A list of `{day, figures}` from `/v1/kpis` (any of a few shapes), else the overview's snapshots. */
   function kpiSeries(kpis, overview) {
-    const list = Array.isArray(kpis) ? kpis : (kpis && ["data", "snapshots", "days", "series"].map((k) => kpis[k]).find(Array.isArray)) || overview.kpiSnapshots;
+    const list = Array.isArray(kpis)
+      ? kpis
+      : (kpis && ["data", "snapshots", "days", "series"].map((k) => kpis[k]).find(Array.isArray)) || overview.kpiSnapshots;
     return list
       .map((s) => ({ day: s.day ?? s.date, figures: kpiFigures(s.figures ? { figures: s.figures } : s) ?? {} }))
       .filter((s) => typeof s.day === "string")
@@ -258,9 +319,16 @@
       return emptyPanel("kpis", "chart-kpis", "No KPI snapshots yet: one is taken each night.");
     }
     const keys = new Set(series.flatMap((s) => Object.keys(s.figures)));
-    const views = Object.fromEntries(Object.entries(KPI_VIEWS).map(([name, list]) => [name, list.filter((d) => keys.has(d.key))]).filter(([, list]) => list.length));
+    const views = Object.fromEntries(
+      Object.entries(KPI_VIEWS)
+        .map(([name, list]) => [name, list.filter((d) => keys.has(d.key))])
+        .filter(([, list]) => list.length),
+    );
     // An unfamiliar snapshot shape still charts: its first numeric figures, as counts.
-    if (Object.keys(views).length === 0) views.members = [...keys].slice(0, 4).map((key) => ({ key, label: titleCase(key.replace(/([A-Z])/g, " $1").toLowerCase()), axis: "count" }));
+    if (Object.keys(views).length === 0)
+      views.members = [...keys]
+        .slice(0, 4)
+        .map((key) => ({ key, label: titleCase(key.replace(/([A-Z])/g, " $1").toLowerCase()), axis: "count" }));
     if (!views[kpiView]) kpiView = Object.keys(views)[0];
     tabs.hidden = Object.keys(views).length < 2;
     for (const button of tabs.querySelectorAll("button")) {
@@ -287,7 +355,12 @@
     });
     const scales = { x: { ...noGrid, ticks: { maxRotation: 0, autoSkipPadding: 18 } } };
     axes.forEach((axis, i) => {
-      scales[axis] = { position: i === 0 ? "left" : "right", beginAtZero: true, grid: { drawOnChartArea: i === 0 }, ticks: AXES[axis].ticks };
+      scales[axis] = {
+        position: i === 0 ? "left" : "right",
+        beginAtZero: true,
+        grid: { drawOnChartArea: i === 0 },
+        ticks: AXES[axis].ticks,
+      };
     });
     drawChart("kpis", "chart-kpis", {
       type: "line",
@@ -296,7 +369,9 @@
         interaction: { mode: "index", intersect: false },
         plugins: {
           legend: { position: "bottom" },
-          tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${c.parsed.y == null ? "—" : AXES[c.dataset.yAxisID].format(c.parsed.y)}` } },
+          tooltip: {
+            callbacks: { label: (c) => `${c.dataset.label}: ${c.parsed.y == null ? "—" : AXES[c.dataset.yAxisID].format(c.parsed.y)}` },
+          },
         },
         scales,
       },
@@ -310,11 +385,24 @@
     const total = tiers.reduce((n, t) => n + t.members, 0);
     drawChart("tiers", "chart-tiers", {
       type: "doughnut",
-      data: { labels: tiers.map((t) => t.name), datasets: [{ data: tiers.map((t) => t.members), backgroundColor: colors, borderColor: css("--surface"), borderWidth: 2, hoverOffset: 6 }] },
+      data: {
+        labels: tiers.map((t) => t.name),
+        datasets: [
+          { data: tiers.map((t) => t.members), backgroundColor: colors, borderColor: css("--surface"), borderWidth: 2, hoverOffset: 6 },
+        ],
+      },
       options: {
         cutout: "62%",
         plugins: {
-          legend: { position: "right", labels: { generateLabels: (chart) => window.Chart.overrides.doughnut.plugins.legend.labels.generateLabels(chart).map((l) => ({ ...l, text: `${l.text}  ${fmt.pct(tiers[l.index].members / total)}` })) } },
+          legend: {
+            position: "right",
+            labels: {
+              generateLabels: (chart) =>
+                window.Chart.overrides.doughnut.plugins.legend.labels
+                  .generateLabels(chart)
+                  .map((l) => ({ ...l, text: `${l.text}  ${fmt.pct(tiers[l.index].members / total)}` })),
+            },
+          },
           tooltip: { callbacks: { label: (c) => `${c.label}: ${fmt.int(c.parsed)} members (${fmt.pct(c.parsed / total)})` } },
         },
       },
@@ -329,11 +417,22 @@
       type: "bar",
       data: {
         labels: stages.map((s) => titleCase(s.stage)),
-        datasets: [{ label: "Members", data: stages.map((s) => s.members), backgroundColor: stages.map((s) => STAGE_COLORS[s.stage] ?? PALETTE[9]), borderRadius: 5, maxBarThickness: 30 }],
+        datasets: [
+          {
+            label: "Members",
+            data: stages.map((s) => s.members),
+            backgroundColor: stages.map((s) => STAGE_COLORS[s.stage] ?? PALETTE[9]),
+            borderRadius: 5,
+            maxBarThickness: 30,
+          },
+        ],
       },
       options: {
         indexAxis: "y",
-        plugins: { legend: { display: false }, tooltip: { callbacks: { label: (c) => `${fmt.int(c.parsed.x)} members (${fmt.pct(c.parsed.x / total)})` } } },
+        plugins: {
+          legend: { display: false },
+          tooltip: { callbacks: { label: (c) => `${fmt.int(c.parsed.x)} members (${fmt.pct(c.parsed.x / total)})` } },
+        },
         scales: { x: countAxis(), y: { ...noGrid, ticks: { autoSkip: false } } },
       },
     });
@@ -347,10 +446,24 @@
       type: "bar",
       data: {
         labels: buckets.map((b) => `${Math.round(b.from * 100)}–${Math.round(b.to * 100)}%`),
-        datasets: [{ label: "Members", data: buckets.map((b) => b.members), backgroundColor: buckets.map((b) => riskColor((b.from + b.to) / 2)), borderRadius: 4, barPercentage: 0.95, categoryPercentage: 0.95 }],
+        datasets: [
+          {
+            label: "Members",
+            data: buckets.map((b) => b.members),
+            backgroundColor: buckets.map((b) => riskColor((b.from + b.to) / 2)),
+            borderRadius: 4,
+            barPercentage: 0.95,
+            categoryPercentage: 0.95,
+          },
+        ],
       },
       options: {
-        plugins: { legend: { display: false }, tooltip: { callbacks: { title: (items) => `Churn probability ${items[0].label}`, label: (c) => `${fmt.int(c.parsed.y)} members` } } },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: { title: (items) => `Churn probability ${items[0].label}`, label: (c) => `${fmt.int(c.parsed.y)} members` },
+          },
+        },
         scales: { x: { ...noGrid, ticks: { maxRotation: 0, autoSkipPadding: 6 } }, y: countAxis() },
       },
     });
@@ -358,10 +471,18 @@
 
   function renderSegments(overview) {
     const byMembers = (a, b) => b.members - a.members;
-    const custom = overview.segments.map((s) => ({ label: s.name, members: s.members, custom: true })).sort(byMembers).slice(0, 8);
+    const custom = overview.segments
+      .map((s) => ({ label: s.name, members: s.members, custom: true }))
+      .sort(byMembers)
+      .slice(0, 8);
     const value = overview.valueSegments.map((s) => ({ label: titleCase(s.segment), members: s.members, custom: false })).sort(byMembers);
     const rows = [...custom, ...value];
-    if (!rows.some((r) => r.members > 0)) return emptyPanel("segments", "chart-segments", "No segments yet: value segments are computed nightly; custom segments are created in the API.");
+    if (!rows.some((r) => r.members > 0))
+      return emptyPanel(
+        "segments",
+        "chart-segments",
+        "No segments yet: value segments are computed nightly; custom segments are created in the API.",
+      );
     // Two datasets (custom, value) over one list of bars, so the legend tells them apart.
     const series = (custom, label, color) => ({
       label,
@@ -371,7 +492,10 @@
       maxBarThickness: 20,
       skipNull: true,
     });
-    const datasets = [...(custom.length ? [series(true, "Custom segments", PALETTE[0])] : []), ...(value.length ? [series(false, "Value segments (RFM)", PALETTE[1])] : [])];
+    const datasets = [
+      ...(custom.length ? [series(true, "Custom segments", PALETTE[0])] : []),
+      ...(value.length ? [series(false, "Value segments (RFM)", PALETTE[1])] : []),
+    ];
     drawChart("segments", "chart-segments", {
       type: "bar",
       data: { labels: rows.map((r) => r.label), datasets },
@@ -392,7 +516,12 @@
         [el("div", { class: "who" }, m.name ?? m.externalId, m.name ? el("small", {}, m.externalId) : null)],
         [m.tier ? el("span", { class: "pill" }, m.tier) : "—", "opt"],
         [fmt.money(m.clv12m ?? 0), "num"],
-        [m.churnProbability == null ? "—" : el("span", { class: `pill ${m.churnProbability >= 0.5 ? "bad" : "good"}` }, fmt.pct(m.churnProbability)), "num"],
+        [
+          m.churnProbability == null
+            ? "—"
+            : el("span", { class: `pill ${m.churnProbability >= 0.5 ? "bad" : "good"}` }, fmt.pct(m.churnProbability)),
+          "num",
+        ],
         [fmt.int(m.ordersCount), "num opt"],
       ]),
     );
@@ -401,7 +530,15 @@
       type: "bar",
       data: {
         labels: top.map((m) => m.name ?? m.externalId),
-        datasets: [{ label: "CLV (12 months)", data: top.map((m) => fmt.major(m.clv12m ?? 0)), backgroundColor: alpha(PALETTE[0], 0.85), borderRadius: 4, maxBarThickness: 20 }],
+        datasets: [
+          {
+            label: "CLV (12 months)",
+            data: top.map((m) => fmt.major(m.clv12m ?? 0)),
+            backgroundColor: alpha(PALETTE[0], 0.85),
+            borderRadius: 4,
+            maxBarThickness: 20,
+          },
+        ],
       },
       options: {
         indexAxis: "y",
@@ -422,7 +559,9 @@
       setTable("table-campaigns", [], []);
       return emptyPanel("campaigns", "chart-campaigns", "No campaigns yet.");
     }
-    const rois = await Promise.all(list.map((c) => (has("/v1/campaigns/{}/roi") ? api(`/v1/campaigns/${encodeURIComponent(c.id)}/roi`).catch(() => null) : null)));
+    const rois = await Promise.all(
+      list.map((c) => (has("/v1/campaigns/{}/roi") ? api(`/v1/campaigns/${encodeURIComponent(c.id)}/roi`).catch(() => null) : null)),
+    );
     const rows = list.map((c, i) => {
       const roi = rois[i];
       const inc = roi?.incremental ?? null;
@@ -436,18 +575,64 @@
         roiKind: inc?.roi != null ? "incremental" : "attributed",
       };
     });
-    const bar = (label, color, values) => ({ label, data: values.map((v) => (v == null ? null : fmt.major(v))), backgroundColor: color, borderRadius: 4, maxBarThickness: 26 });
-    const datasets = [bar("Cost", alpha(PALETTE[3], 0.85), rows.map((r) => r.cost))];
-    if (rows.some((r) => r.attributed != null)) datasets.push(bar("Attributed revenue", alpha(PALETTE[4], 0.55), rows.map((r) => r.attributed)));
-    if (rows.some((r) => r.incremental != null)) datasets.push(bar("Incremental revenue", alpha(PALETTE[1], 0.9), rows.map((r) => r.incremental)));
-    if (datasets.length === 1) datasets.push(bar("Budget", alpha(PALETTE[9], 0.35), rows.map((r) => r.budgetMinor)));
+    const bar = (label, color, values) => ({
+      label,
+      data: values.map((v) => (v == null ? null : fmt.major(v))),
+      backgroundColor: color,
+      borderRadius: 4,
+      maxBarThickness: 26,
+    });
+    const datasets = [
+      bar(
+        "Cost",
+        alpha(PALETTE[3], 0.85),
+        rows.map((r) => r.cost),
+      ),
+    ];
+    if (rows.some((r) => r.attributed != null))
+      datasets.push(
+        bar(
+          "Attributed revenue",
+          alpha(PALETTE[4], 0.55),
+          rows.map((r) => r.attributed),
+        ),
+      );
+    if (rows.some((r) => r.incremental != null))
+      datasets.push(
+        bar(
+          "Incremental revenue",
+          alpha(PALETTE[1], 0.9),
+          rows.map((r) => r.incremental),
+        ),
+      );
+    if (datasets.length === 1)
+      datasets.push(
+        bar(
+          "Budget",
+          alpha(PALETTE[9], 0.35),
+          rows.map((r) => r.budgetMinor),
+        ),
+      );
     drawChart("campaigns", "chart-campaigns", {
       type: "bar",
       data: { labels: rows.map((r) => r.name), datasets },
       options: {
-        plugins: { legend: { position: "bottom" }, tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt.majorShort(c.parsed.y)}` } } },
+        plugins: {
+          legend: { position: "bottom" },
+          tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt.majorShort(c.parsed.y)}` } },
+        },
         scales: {
-          x: { ...noGrid, ticks: { maxRotation: 0, autoSkip: false, callback(v) { const l = this.getLabelForValue(v); return l.length > 18 ? `${l.slice(0, 17)}…` : l; } } },
+          x: {
+            ...noGrid,
+            ticks: {
+              maxRotation: 0,
+              autoSkip: false,
+              callback(v) {
+                const l = this.getLabelForValue(v);
+                return l.length > 18 ? `${l.slice(0, 17)}…` : l;
+              },
+            },
+          },
           y: { beginAtZero: true, ticks: { callback: (v) => fmt.majorShort(v) } },
         },
       },
@@ -457,10 +642,33 @@
       [["Campaign"], ["Cost", "num"], ["Attributed revenue", "num opt"], ["Incremental", "num"], ["ROI", "num"]],
       rows.map((r) => [
         [el("div", { class: "who" }, r.name, el("small", {}, `${titleCase(r.trigger)} · ${r.status}`))],
-        [el("div", {}, fmt.money(r.cost ?? 0), r.budgetMinor == null ? null : el("small", { class: "muted ci" }, `of ${fmt.moneyShort(r.budgetMinor)}`)), "num"],
+        [
+          el(
+            "div",
+            {},
+            fmt.money(r.cost ?? 0),
+            r.budgetMinor == null ? null : el("small", { class: "muted ci" }, `of ${fmt.moneyShort(r.budgetMinor)}`),
+          ),
+          "num",
+        ],
         [r.attributed == null ? "—" : fmt.money(r.attributed), "num opt"],
-        [r.incremental == null ? "—" : el("div", {}, fmt.money(r.incremental), Array.isArray(r.incrementalCi) ? el("small", { class: "muted ci" }, `${fmt.moneyShort(r.incrementalCi[0])} … ${fmt.moneyShort(r.incrementalCi[1])}`) : null), "num"],
-        [r.roi == null ? "—" : el("span", { class: r.roi >= 0 ? "pos" : "neg", title: `ROI on ${r.roiKind} revenue` }, fmt.pct(r.roi)), "num"],
+        [
+          r.incremental == null
+            ? "—"
+            : el(
+                "div",
+                {},
+                fmt.money(r.incremental),
+                Array.isArray(r.incrementalCi)
+                  ? el("small", { class: "muted ci" }, `${fmt.moneyShort(r.incrementalCi[0])} … ${fmt.moneyShort(r.incrementalCi[1])}`)
+                  : null,
+              ),
+          "num",
+        ],
+        [
+          r.roi == null ? "—" : el("span", { class: r.roi >= 0 ? "pos" : "neg", title: `ROI on ${r.roiKind} revenue` }, fmt.pct(r.roi)),
+          "num",
+        ],
       ]),
     );
   }
@@ -469,33 +677,75 @@
     const list = overview.experiments.slice(0, 4);
     if (list.length === 0 || !has("/v1/experiments/{}/results")) {
       setTable("table-experiments", [], []);
-      return emptyPanel("experiments", "chart-experiments", list.length === 0 ? "No experiments yet." : "Experiment results are not available on this deployment.");
+      return emptyPanel(
+        "experiments",
+        "chart-experiments",
+        list.length === 0 ? "No experiments yet." : "Experiment results are not available on this deployment.",
+      );
     }
-    const results = (await Promise.all(list.map((x) => api(`/v1/experiments/${encodeURIComponent(x.id)}/results`).catch(() => null)))).filter(Boolean);
+    const results = (
+      await Promise.all(list.map((x) => api(`/v1/experiments/${encodeURIComponent(x.id)}/results`).catch(() => null)))
+    ).filter(Boolean);
     const campaignName = Object.fromEntries(overview.campaigns.map((c) => [c.id, c.name]));
     const nameOf = (r) => campaignName[r.campaignId] ?? r.experimentId;
     // One bar per treatment group: its lift in conversion rate over the control, with the 95% interval.
     const lifts = results.flatMap((r) =>
       (r.groups ?? [])
         .filter((g) => !g.isControl && g.vsControl?.rate?.absoluteLift != null)
-        .map((g) => ({ label: results.length > 1 ? `${nameOf(r)} · ${g.key}` : g.key, lift: g.vsControl.rate.absoluteLift, ci: g.vsControl.rate.ci, significant: g.vsControl.rate.significant })),
+        .map((g) => ({
+          label: results.length > 1 ? `${nameOf(r)} · ${g.key}` : g.key,
+          lift: g.vsControl.rate.absoluteLift,
+          ci: g.vsControl.rate.ci,
+          significant: g.vsControl.rate.significant,
+        })),
     );
     const tableRows = results.flatMap((r) => [
-      { section: `${nameOf(r)} · ${r.status}${r.winner ? ` · winner ${r.winner}` : ""}${r.recommendation?.reason ? ` · ${titleCase(r.recommendation.reason).toLowerCase().replace(/^./, (c) => c.toUpperCase())}` : ""}` },
+      {
+        section: `${nameOf(r)} · ${r.status}${r.winner ? ` · winner ${r.winner}` : ""}${
+          r.recommendation?.reason
+            ? ` · ${titleCase(r.recommendation.reason)
+                .toLowerCase()
+                .replace(/^./, (c) => c.toUpperCase())}`
+            : ""
+        }`,
+      },
       ...(r.groups ?? []).map((g) => {
         const v = g.vsControl?.rate;
         return [
-          [el("div", { class: "who" }, g.key, g.isControl ? el("small", {}, "control") : r.winner === g.key ? el("small", {}, "winner") : null)],
+          [
+            el(
+              "div",
+              { class: "who" },
+              g.key,
+              g.isControl ? el("small", {}, "control") : r.winner === g.key ? el("small", {}, "winner") : null,
+            ),
+          ],
           [fmt.int(g.exposures), "num opt"],
           [fmt.int(g.conversions), "num opt"],
           [g.rate == null ? "—" : fmt.pct(g.rate), "num"],
           [v?.absoluteLift == null ? "—" : el("span", { class: v.absoluteLift >= 0 ? "pos" : "neg" }, signedPp(v.absoluteLift)), "num"],
           [Array.isArray(v?.ci) ? `${signedPp(v.ci[0])} … ${signedPp(v.ci[1])}` : "—", "num"],
-          [v ? el("span", { class: `pill ${v.significant ? (v.absoluteLift >= 0 ? "good" : "bad") : ""}`, title: v.significant ? "significant" : "not significant" }, pValue(v.pValue)) : "—", "num"],
+          [
+            v
+              ? el(
+                  "span",
+                  {
+                    class: `pill ${v.significant ? (v.absoluteLift >= 0 ? "good" : "bad") : ""}`,
+                    title: v.significant ? "significant" : "not significant",
+                  },
+                  pValue(v.pValue),
+                )
+              : "—",
+            "num",
+          ],
         ];
       }),
     ]);
-    setTable("table-experiments", [["Group"], ["Exposed", "num opt"], ["Converted", "num opt"], ["Rate", "num"], ["Lift", "num"], ["95% CI", "num"], ["p", "num"]], tableRows);
+    setTable(
+      "table-experiments",
+      [["Group"], ["Exposed", "num opt"], ["Converted", "num opt"], ["Rate", "num"], ["Lift", "num"], ["95% CI", "num"], ["p", "num"]],
+      tableRows,
+    );
     if (lifts.length === 0) return emptyPanel("experiments", "chart-experiments", "No results yet: they appear once members are exposed.");
     const strong = css("--text");
     const tone = (l) => (Array.isArray(l.ci) && l.ci[0] > 0 ? PALETTE[6] : Array.isArray(l.ci) && l.ci[1] < 0 ? PALETTE[3] : PALETTE[9]);
@@ -514,7 +764,17 @@
             borderSkipped: false,
             barPercentage: 0.45,
           },
-          { type: "line", label: "Lift in conversion rate", data: lifts.map((l) => l.lift), showLine: false, pointStyle: "rectRot", pointRadius: 7, pointHoverRadius: 8, backgroundColor: strong, borderColor: strong },
+          {
+            type: "line",
+            label: "Lift in conversion rate",
+            data: lifts.map((l) => l.lift),
+            showLine: false,
+            pointStyle: "rectRot",
+            pointRadius: 7,
+            pointHoverRadius: 8,
+            backgroundColor: strong,
+            borderColor: strong,
+          },
         ],
       },
       options: {
@@ -523,12 +783,20 @@
           legend: { position: "bottom" },
           tooltip: {
             callbacks: {
-              label: (c) => (c.dataset.type === "line" ? `Lift ${signedPp(c.parsed.x)}` : Array.isArray(lifts[c.dataIndex].ci) ? `95% CI ${signedPp(lifts[c.dataIndex].ci[0])} to ${signedPp(lifts[c.dataIndex].ci[1])}` : "no interval yet"),
+              label: (c) =>
+                c.dataset.type === "line"
+                  ? `Lift ${signedPp(c.parsed.x)}`
+                  : Array.isArray(lifts[c.dataIndex].ci)
+                    ? `95% CI ${signedPp(lifts[c.dataIndex].ci[0])} to ${signedPp(lifts[c.dataIndex].ci[1])}`
+                    : "no interval yet",
             },
           },
         },
         scales: {
-          x: { ticks: { callback: (v) => signedPp(v) }, grid: { color: (c) => (c.tick?.value === 0 ? strong : css("--border")), lineWidth: (c) => (c.tick?.value === 0 ? 1.5 : 1) } },
+          x: {
+            ticks: { callback: (v) => signedPp(v) },
+            grid: { color: (c) => (c.tick?.value === 0 ? strong : css("--border")), lineWidth: (c) => (c.tick?.value === 0 ? 1.5 : 1) },
+          },
           y: { ...noGrid, ticks: { autoSkip: false } },
         },
       },
@@ -604,7 +872,9 @@
     } catch (err) {
       if (err instanceof ApiError && (err.status === 401 || err.status === 403)) {
         sessionStorage.removeItem(KEY_STORAGE);
-        return showSignIn(err.status === 403 ? "That key is not an admin key. Use the program's admin key." : `That key was not accepted: ${err.message}`);
+        return showSignIn(
+          err.status === 403 ? "That key is not an admin key. Use the program's admin key." : `That key was not accepted: ${err.message}`,
+        );
       }
       showSignIn(`Could not load the dashboard: ${err?.message ?? err}`);
     }
