@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { MemberLedger } from "./ledger/member-ledger";
+import type { MemberLedger } from "./durable/member-ledger";
 
 /** Bindings and vars from wrangler.toml (and secrets in production). */
 export type Env = {

@@ -4,8 +4,8 @@ import { runScheduled } from "./cron";
 import type { Env } from "./env";
 import { consumeWebhookBatch, type WebhookMessage } from "./services/webhooks-delivery";
 
+export { MemberLedger } from "./durable/member-ledger";
 export { RateLimiter } from "./durable/rate-limiter";
-export { MemberLedger } from "./ledger/member-ledger";
 
 const app = createApp();
 

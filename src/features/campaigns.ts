@@ -1,6 +1,5 @@
 // Campaigns and automation, A/B experiments, budgets and ROI, KPIs, feedback
 // (DESIGN.md capabilities 9–13): routes, the campaign award ledger operation, and crons.
-import "../ledger/campaign-award";
 import "../routes/campaigns";
 import "../routes/experiments";
 import "../routes/budgets";

@@ -1,7 +1,5 @@
 // Rewards catalog, redemption with coupons, and referrals (DESIGN capabilities 5 and 6):
 // routes, the ledger planners/hooks they run in members' Durable Objects, and their crons.
-import "../ledger/reward-redemption";
-import "../ledger/referral-hooks";
 import { database } from "../db/client";
 import { addCronJob, addRoutes, schedules } from "../registry";
 import { couponRoutes } from "../routes/coupons";

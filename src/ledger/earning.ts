@@ -1,4 +1,11 @@
-import type { MemberRow, ProgramRow } from "./state";
+import { eq, sql } from "drizzle-orm";
+import { earningRules, ruleMemberUsage } from "../../schema";
+import { combineReads, mapRead } from "../db/batch-read";
+import { BASE_LINE_ID, type EarnResult as EngineResult } from "../domain/rules/engine";
+import type { EarningEvent } from "../domain/rules/schema";
+import { earningInputsRead, evaluateEarn } from "../services/earning";
+import { windowFiguresRead, windowStartSql } from "../services/tiers";
+import type { MemberRow, ProgramRow, Statement, WriteScope } from "./state";
 
 export type PurchaseInput = {
   orderId: string;
@@ -10,11 +17,51 @@ export type PurchaseInput = {
   occurredAt?: string;
 };
 
-export type EarnLine = { ruleId: string; name: string; points: number };
-export type EarnResult = { points: number; lines: EarnLine[]; tierMultiplier: number };
+/**
+ * What earning and tier qualification read, in the write's one read batch: rules, ladder, the
+ * member's rule usage and segments, and their figures over the ladder's window. The window
+ * depends on the ladder, so SQL derives it from the stored tier definitions in the same batch.
+ */
+export const earningAndTierRead = (scope: WriteScope) =>
+  mapRead(
+    combineReads({
+      inputs: earningInputsRead(scope.db, scope.programId, { id: scope.memberId }),
+      figures: windowFiguresRead(scope.db, scope.memberId, windowStartSql(scope.programId, scope.now)),
+    }),
+    ({ inputs, figures }) => ({ ...inputs, figures }),
+  );
+export type EarningAndTierInputs = ReturnType<ReturnType<typeof earningAndTierRead>["parse"]>;
 
-/** Base earn: `basePointsPerUnit` per whole `unitMinor` spent. The rules engine extends this. */
-export function basePurchasePoints(program: ProgramRow, _member: MemberRow, input: PurchaseInput): EarnResult {
-  const points = Math.floor(input.amount / program.unitMinor) * program.basePointsPerUnit;
-  return { points, lines: [{ ruleId: "base", name: "Base earn rate", points }], tierMultiplier: 1 };
+/** Rule usage (per member, and in total against the rule's budget) for the lines that fired. */
+function ruleUsageStatements(scope: WriteScope, earn: EngineResult): Statement[] {
+  return earn.lines
+    .filter((l) => l.ruleId !== BASE_LINE_ID && l.points > 0)
+    .flatMap((l) => [
+      scope.db
+        .insert(ruleMemberUsage)
+        .values({ ruleId: l.ruleId, memberId: scope.memberId, points: l.points })
+        .onConflictDoUpdate({
+          target: [ruleMemberUsage.ruleId, ruleMemberUsage.memberId],
+          set: { points: sql`${ruleMemberUsage.points} + ${l.points}` },
+        }) as Statement,
+      // The CHECK on earning_rules fails the whole batch if concurrent awards would exceed the budget.
+      scope.db
+        .update(earningRules)
+        .set({ pointsAwarded: sql`${earningRules.pointsAwarded} + ${l.points}` })
+        .where(eq(earningRules.id, l.ruleId)) as Statement,
+    ]);
+}
+
+/**
+ * Run the earning rules for one event (a purchase or an activity) and record the rule usage
+ * in the same batch, so a rule's budget and per-member cap hold under concurrency.
+ */
+export function earnByRules(
+  scope: WriteScope,
+  subject: { program: ProgramRow; member: MemberRow },
+  event: EarningEvent,
+  loaded: EarningAndTierInputs,
+) {
+  const result = evaluateEarn({ ...subject, isFirstPurchase: subject.member.ordersCount === 0 }, event, loaded);
+  return { result, statements: ruleUsageStatements(scope, result) };
 }

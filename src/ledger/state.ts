@@ -120,7 +120,9 @@ export function newLot(
   const holdDays = e.hold ? program.holdDays : 0;
   // A negative available balance (allowed by some programs) is paid back first from new,
   // immediately available points, so lots always sum to the available balance.
-  const remaining = holdDays > 0 ? e.points : e.points - Math.min(e.points, Math.max(0, e.deficit ?? 0));
+  const deficit = Math.max(0, e.deficit ?? 0);
+  const repaid = holdDays > 0 ? 0 : Math.min(e.points, deficit);
+  const remaining = e.points - repaid;
   const availableAt = addDays(scope.now, holdDays);
   const released = holdDays > 0 ? 0 : 1;
   const expiresAt = program.expiryDays ? addDays(availableAt, program.expiryDays) : null;
@@ -128,6 +130,8 @@ export function newLot(
     pending: released === 0,
     availableAt,
     expiresAt,
+    /** What is left of the deficit for a lot credited after this one in the same batch. */
+    deficitLeft: deficit - repaid,
     statement: scope.db.insert(pointLots).values({
       id: newId("lot"),
       programId: scope.programId,
@@ -177,16 +181,14 @@ export function memberDelta(scope: WriteScope, d: MemberDelta, extra: Partial<Re
 }
 
 export function outbox(scope: WriteScope, type: string, payload: Record<string, unknown>): Statement {
-  return scope.db
-    .insert(outboxEvents)
-    .values({
-      id: newId("evt"),
-      programId: scope.programId,
-      memberId: scope.memberId,
-      type,
-      payload: { memberId: scope.memberId, ...payload },
-      createdAt: scope.now,
-    }) as Statement;
+  return scope.db.insert(outboxEvents).values({
+    id: newId("evt"),
+    programId: scope.programId,
+    memberId: scope.memberId,
+    type,
+    payload: { memberId: scope.memberId, ...payload },
+    createdAt: scope.now,
+  }) as Statement;
 }
 
 export const deficitOf = (member: MemberRow) => Math.max(0, member.pointsPending - member.pointsBalance);

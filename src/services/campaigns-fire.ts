@@ -5,7 +5,6 @@ import { type Database, database } from "../db/client";
 import { actionsFor, type CampaignAction, type ExperimentDefinition, type MessageAction } from "../domain/campaigns/definition";
 import { assignVariant } from "../domain/experiments";
 import type { Env } from "../env";
-import type { LedgerResult } from "../ledger/result";
 import { newId } from "../lib/ids";
 import { definitionOf, type LoadedCampaign } from "./campaigns";
 import { type MemberForMessage, messageInserts, templateFields } from "./campaigns-messages";
@@ -285,13 +284,13 @@ async function award(
     operation: "campaign.award",
     body: { campaignId: input.campaignId, occurrenceKey, variantKey, points: input.points, rewardId: input.rewardId },
   });
-  let result: LedgerResult;
-  try {
-    result = (await memberLedger(env, c.row.programId, memberId).custom(req, "campaign.award", input)) as LedgerResult;
-  } catch (err) {
-    console.error(JSON.stringify({ level: "error", job: "campaigns.award", campaignId: c.row.id, memberId, message: String(err) }));
-    return "failed";
-  }
+  const result = await memberLedger(env, c.row.programId, memberId)
+    .awardCampaign(req, input)
+    .catch((err: unknown) => {
+      console.error(JSON.stringify({ level: "error", job: "campaigns.award", campaignId: c.row.id, memberId, message: String(err) }));
+      return null;
+    });
+  if (!result) return "failed";
   if (result.ok) return "awarded";
   // Transient (a concurrent change, the campaign paused meanwhile): stay pending, the sweep retries.
   if (result.code === "conflict" || result.code === "internal_error" || result.code === "service_unavailable") return "failed";

@@ -1,7 +1,5 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { feedback, members } from "../../schema";
-import { ledgerHooks } from "../ledger/hooks";
-import type { LedgerResult } from "../ledger/result";
 import type { ServiceContext } from "../lib/context";
 import { canonicalJson, sha256Hex } from "../lib/crypto";
 import { AppError, errorChainText } from "../lib/errors";
@@ -124,9 +122,8 @@ async function replayFeedback(ctx: ServiceContext, req: { programId: string; ide
   return { replayed: true, body: { ...view(stored), earning: await earnForFeedback(ctx, stored) } };
 }
 
-/** Survey and review points through the rules engine (the lead's `activity` operation), when present. */
+/** Survey and review points through the rules engine (the member ledger's activity operation). */
 async function earnForFeedback(ctx: ServiceContext, row: FeedbackRow) {
-  if (!ledgerHooks.custom.activity) return null;
   const kind = row.kind === "review" ? "review" : "survey";
   const body = {
     kind,
@@ -140,11 +137,9 @@ async function earnForFeedback(ctx: ServiceContext, row: FeedbackRow) {
     operation: "activity",
     body,
   });
-  const result = (await memberLedger(ctx.env, row.programId, row.memberId).custom(req, "activity", body)) as LedgerResult<{
-    pointsEarned?: number;
-  }>;
+  const result = await memberLedger(ctx.env, row.programId, row.memberId).recordActivity(req, body);
   if (!result.ok) return { pointsEarned: 0, error: { code: result.code, message: result.message } };
-  return { pointsEarned: Number(result.body?.pointsEarned ?? 0) };
+  return { pointsEarned: result.body.pointsEarned };
 }
 
 export async function listMemberFeedback({

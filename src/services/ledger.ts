@@ -1,6 +1,6 @@
 import type { Context } from "hono";
+import type { MemberLedger, WriteRequest } from "../durable/member-ledger";
 import type { Env } from "../env";
-import type { MemberLedger, WriteRequest } from "../ledger/member-ledger";
 import { type LedgerResult, unwrap } from "../ledger/result";
 import type { AppBindings } from "../lib/context";
 import { canonicalJson, sha256Hex } from "../lib/crypto";

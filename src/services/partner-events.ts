@@ -1,6 +1,5 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { members, orders, partnerEvents, programs } from "../../schema";
-import { ledgerHooks } from "../ledger/hooks";
 import type { LedgerResult } from "../ledger/result";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
@@ -150,21 +149,10 @@ async function applyEvent(ctx: ServiceContext, programId: string, index: number,
       );
     }
     case "activity": {
-      // The activity operation belongs to the rules feature; without it the event is kept, not lost.
-      if (!ledgerHooks.custom.activity) {
-        return {
-          index,
-          eventId: e.eventId,
-          type: e.type,
-          status: 202,
-          replayed: false,
-          result: { status: "unsupported", message: "Activity events are recorded but this deployment has no activity earning" },
-        };
-      }
       const memberId = await resolveMember(ctx, programId, e);
       const body = { kind: e.kind, occurredAt: e.occurredAt, attributes: e.attributes };
       const req = await writeRequest({ programId, memberId, idempotencyKey, operation: "activity", body });
-      return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).custom(req, "activity", body));
+      return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).recordActivity(req, body));
     }
     case "member.upsert": {
       const { eventId: _e, type: _t, occurredAt: _o, externalId, tags, ...profile } = e;

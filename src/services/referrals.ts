@@ -3,7 +3,7 @@ import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
 import { members, programs, referrals } from "../../schema";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
-import { type LedgerResult, unwrap } from "../ledger/result";
+import { unwrap } from "../ledger/result";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -156,12 +156,10 @@ export const ReferralSchema = z
     id: z.string(),
     referrerId: z.string(),
     refereeId: z.string(),
-    status: z
-      .enum(referralStatuses)
-      .openapi({
-        description:
-          "pending → qualified (referee rewarded, referrer being credited) → rewarded; reversing → reversed after a refund of the qualifying order",
-      }),
+    status: z.enum(referralStatuses).openapi({
+      description:
+        "pending → qualified (referee rewarded, referrer being credited) → rewarded; reversing → reversed after a refund of the qualifying order",
+    }),
     orderId: z.string().nullable(),
     referrerPoints: z.number().int(),
     refereePoints: z.number().int(),
@@ -259,9 +257,14 @@ export async function settleReferrals(env: Env, db: Database, batchSize: number)
       body,
     });
     try {
-      unwrap((await memberLedger(env, r.programId, r.referrerId).custom(req, operation, body)) as LedgerResult);
-      if (r.status === "qualified") outcome.credited++;
-      else outcome.reversed++;
+      const ledger = memberLedger(env, r.programId, r.referrerId);
+      if (r.status === "qualified") {
+        unwrap(await ledger.creditReferral(req, body));
+        outcome.credited++;
+      } else {
+        unwrap(await ledger.reverseReferral(req, body));
+        outcome.reversed++;
+      }
     } catch (err) {
       // Left as is: the next tick retries it with the same key.
       outcome.failed++;

@@ -2,7 +2,6 @@ import { and, eq, sql } from "drizzle-orm";
 import { earningRules } from "../../schema";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
-import type { LedgerResult } from "../ledger/result";
 import { memberLedger, writeRequest } from "./ledger";
 
 /** Does the program have an active earning rule for this (non-purchase) trigger? One indexed read. */
@@ -28,7 +27,7 @@ export async function hasActiveRule(db: Database, programId: string, trigger: st
 export async function awardTrigger(
   env: Env,
   input: { programId: string; memberId: string; kind: "signup" | "birthday"; occurrence: string },
-): Promise<LedgerResult> {
+) {
   const body = { kind: input.kind };
   const req = await writeRequest({
     programId: input.programId,
@@ -37,5 +36,5 @@ export async function awardTrigger(
     operation: "activity",
     body,
   });
-  return (await memberLedger(env, input.programId, input.memberId).custom(req, "activity", body)) as LedgerResult;
+  return memberLedger(env, input.programId, input.memberId).recordActivity(req, body);
 }

@@ -2,7 +2,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { lifecycleStage, lifecycleThresholdsSchema } from "../../src/domain/lifecycle/stages";
 import { scoreMember } from "../../src/domain/models";
 import { valueSegment } from "../../src/domain/segments/value-segments";
-import type { LedgerResult } from "../../src/ledger/result";
+import type { PurchaseInput } from "../../src/ledger/earning";
+import type { RefundInput } from "../../src/ledger/operations/refund";
 import { registry, schedules } from "../../src/registry";
 import { memberLedger, writeRequest } from "../../src/services/ledger";
 import { call, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
@@ -21,20 +22,26 @@ function prng(seed: number) {
   };
 }
 
-async function ledgerWrite(p: TestProgram, memberId: string, operation: "accrue" | "refund", body: Record<string, unknown>) {
+type LedgerWrite = { operation: "accrue"; body: PurchaseInput } | { operation: "refund"; body: RefundInput };
+
+async function ledgerWrite(p: TestProgram, memberId: string, write: LedgerWrite) {
+  const { operation, body } = write;
   const req = await writeRequest({ programId: p.programId, memberId, idempotencyKey: uniqueKey(operation), operation, body });
-  const stub = memberLedger(testEnv, p.programId, memberId) as unknown as Record<string, (r: unknown, b: unknown) => Promise<LedgerResult>>;
-  const result = await stub[operation](req, body);
+  const stub = memberLedger(testEnv, p.programId, memberId);
+  const result = write.operation === "accrue" ? await stub.accrue(req, write.body) : await stub.refund(req, write.body);
   if (!result.ok) throw new Error(`${operation} failed: ${result.message}`);
 }
 
 const purchase = async (p: TestProgram, memberId: string, amount: number, occurredAt: Date) => {
   const orderId = uniqueKey("ord");
-  await ledgerWrite(p, memberId, "accrue", { orderId, amount, currency: "USD", occurredAt: occurredAt.toISOString() });
+  await ledgerWrite(p, memberId, {
+    operation: "accrue",
+    body: { orderId, amount, currency: "USD", occurredAt: occurredAt.toISOString() },
+  });
   return orderId;
 };
 const refund = (p: TestProgram, memberId: string, orderId: string, amount: number) =>
-  ledgerWrite(p, memberId, "refund", { orderId, amount });
+  ledgerWrite(p, memberId, { operation: "refund", body: { orderId, amount } });
 
 type Kind = "frequent" | "lapsed" | "mid" | "once" | "never";
 type Seeded = { id: string; kind: Kind; orders: number };

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import "../../src/features";
 import { runScheduled } from "../../src/cron";
-import type { LedgerResult } from "../../src/ledger/result";
 import { verifySignature } from "../../src/lib/signing";
 import { registry, schedules } from "../../src/registry";
 import { retryPendingAwards } from "../../src/services/campaigns-fire";
@@ -608,7 +607,7 @@ describe("budgets", () => {
           operation: "campaign.award",
           body,
         });
-        return (await memberLedger(testEnv, p.programId, m.id).custom(req, "campaign.award", body)) as LedgerResult;
+        return memberLedger(testEnv, p.programId, m.id).awardCampaign(req, body);
       }),
     );
     const ok = results.filter((r) => r.ok);

@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { LedgerResult } from "../../ledger/result";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
 import { authorize } from "../../middleware/auth";
@@ -35,6 +34,6 @@ export const register = (app: App) =>
     return respondWithLedgerWrite(
       c,
       { programId, memberId: coupon.memberId, idempotencyKey: `coupon:${coupon.id}:cancel`, operation: "coupon.cancel", body },
-      (stub, req) => stub.custom(req, "coupon.cancel", body) as Promise<LedgerResult>,
+      (stub, req) => stub.cancelCoupon(req, body),
     );
   });

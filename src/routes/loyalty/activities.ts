@@ -38,6 +38,6 @@ export const register = (app: App) =>
     return respondWithLedgerWrite(
       c,
       { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "activity", body },
-      (stub, req) => stub.custom(req, "activity", body),
+      (stub, req) => stub.recordActivity(req, body),
     );
   });

@@ -1,5 +1,4 @@
 import { createRoute } from "@hono/zod-openapi";
-import type { LedgerResult } from "../../ledger/result";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonResponse } from "../../lib/openapi";
 import { authorize } from "../../middleware/auth";
@@ -26,6 +25,6 @@ export const register = (app: App) =>
     return respondWithLedgerWrite(
       c,
       { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "reward.redeem", body },
-      (stub, req) => stub.custom(req, "reward.redeem", body) as Promise<LedgerResult>,
+      (stub, req) => stub.redeemReward(req, body),
     );
   });

@@ -52,7 +52,7 @@ export const register = (app: App) => {
     const scope: WriteScope = { db, programId, memberId, requestKey: idempotencyKey, now: nowIso() };
     const program = { holdDays: input.holdDays, expiryDays: input.expiryDays } as ProgramRow;
     const points = Math.floor(input.amount / input.unitMinor) * input.basePointsPerUnit;
-    // The same statements the Durable Object commits for a plain accrual (see ledger/accrue.ts).
+    // The same statements the Durable Object commits for a plain accrual (see ledger/operations/accrue.ts).
     const e = entry(scope, {
       type: "earn",
       points,

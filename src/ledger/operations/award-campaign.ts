@@ -1,14 +1,13 @@
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { budgets, campaignOccurrences, campaigns, coupons, rewards, tiers } from "../../schema";
-import { messageActionSchema } from "../domain/campaigns/definition";
-import { AppError, notFound } from "../lib/errors";
-import { newId } from "../lib/ids";
-import { addDays } from "../lib/time";
-import { messageInserts, templateFields } from "../services/campaigns-messages";
-import { newCouponCode } from "../services/coupons";
-import { availabilityProblem, definitionOf } from "../services/rewards";
-import { ledgerHooks } from "./hooks";
+import { budgets, campaignOccurrences, campaigns, coupons, rewards, tiers } from "../../../schema";
+import { messageActionSchema } from "../../domain/campaigns/definition";
+import { AppError, notFound } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import { addDays } from "../../lib/time";
+import { messageInserts, templateFields } from "../../services/campaigns-messages";
+import { newCouponCode } from "../../services/coupons";
+import { availabilityProblem, definitionOf } from "../../services/rewards";
 import {
   balanceAfter,
   deficitOf,
@@ -20,7 +19,7 @@ import {
   requireActive,
   type Statement,
   type WriteScope,
-} from "./state";
+} from "../state";
 
 export const CampaignAwardInput = z.object({
   campaignId: z.string().min(1),
@@ -34,10 +33,10 @@ export const CampaignAwardInput = z.object({
 export type CampaignAwardInput = z.input<typeof CampaignAwardInput>;
 
 /** What `points` cost the program: pointCostPer1000 minor units per 1000 points, rounded up so spend is never under-counted. */
-export const pointsCostMinor = (points: number, pointCostPer1000: number) => Math.ceil((points * pointCostPer1000) / 1000);
+const pointsCostMinor = (points: number, pointCostPer1000: number) => Math.ceil((points * pointCostPer1000) / 1000);
 
 /** The program budget period ("YYYY-MM", UTC) a write at `at` counts against. */
-export const budgetPeriodOf = (at: string) => at.slice(0, 7);
+const budgetPeriodOf = (at: string) => at.slice(0, 7);
 
 /**
  * A campaign's award to one member, in the member's Durable Object: points credited as an
@@ -51,7 +50,7 @@ export const budgetPeriodOf = (at: string) => at.slice(0, 7);
  * in different objects concurrently. A batch refused by a trigger is re-planned by the
  * object, and the re-plan sees the spend and answers budget_exhausted.
  */
-ledgerHooks.custom["campaign.award"] = async (scope: WriteScope, raw: unknown) => {
+export async function planCampaignAward(scope: WriteScope, raw: CampaignAwardInput) {
   const input = CampaignAwardInput.parse(raw);
   const { db } = scope;
   const { program, member } = await loadProgramAndMember(scope);
@@ -147,20 +146,18 @@ ledgerHooks.custom["campaign.award"] = async (scope: WriteScope, raw: unknown) =
     const validDays = definitionOf(reward).couponValidDays;
     coupon = { id: newId("cpn"), code: newCouponCode(), expiresAt: validDays ? addDays(scope.now, validDays) : null };
     statements.push(
-      db
-        .insert(coupons)
-        .values({
-          id: coupon.id,
-          programId: scope.programId,
-          code: coupon.code,
-          rewardId: reward.id,
-          memberId: scope.memberId,
-          status: "issued",
-          pointsCost: 0,
-          requestKey: scope.requestKey,
-          issuedAt: scope.now,
-          expiresAt: coupon.expiresAt,
-        }) as Statement,
+      db.insert(coupons).values({
+        id: coupon.id,
+        programId: scope.programId,
+        code: coupon.code,
+        rewardId: reward.id,
+        memberId: scope.memberId,
+        status: "issued",
+        pointsCost: 0,
+        requestKey: scope.requestKey,
+        issuedAt: scope.now,
+        expiresAt: coupon.expiresAt,
+      }) as Statement,
       outbox(scope, "reward.issued", {
         rewardId: reward.id,
         rewardName: reward.name,
@@ -245,4 +242,4 @@ ledgerHooks.custom["campaign.award"] = async (scope: WriteScope, raw: unknown) =
     },
     statements,
   };
-};
+}

@@ -1,5 +1,5 @@
-import { AppError } from "../lib/errors";
-import { allocate, pendingTaken } from "./lots";
+import { AppError } from "../../lib/errors";
+import { allocate, pendingTaken } from "../lots";
 import {
   balanceAfter,
   consumeLots,
@@ -11,7 +11,7 @@ import {
   requireActive,
   type Statement,
   type WriteScope,
-} from "./state";
+} from "../state";
 
 export type DebitInput = { points: number; reason: string; sourceType?: string; sourceId?: string | null };
 

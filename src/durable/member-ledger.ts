@@ -3,24 +3,28 @@ import { and, eq } from "drizzle-orm";
 import { ledgerRequests } from "../../schema";
 import { type Database, database } from "../db/client";
 import type { Env } from "../env";
+import type { PurchaseInput } from "../ledger/earning";
+import { MemberViewCache } from "../ledger/member-view-cache";
+import { planAccrual } from "../ledger/operations/accrue";
+import { type AdjustInput, planAdjustment } from "../ledger/operations/adjust";
+import { type CampaignAwardInput, planCampaignAward } from "../ledger/operations/award-campaign";
+import { type CancelCouponInput, planCouponCancellation } from "../ledger/operations/cancel-coupon";
+import { planReferralCredit } from "../ledger/operations/credit-referral";
+import { type ActivityInput, planActivity } from "../ledger/operations/record-activity";
+import { type DebitInput, planRedemption } from "../ledger/operations/redeem";
+import { planRewardRedemption, type RedeemRewardInput } from "../ledger/operations/redeem-reward";
+import { planRefund, type RefundInput } from "../ledger/operations/refund";
+import { planReferralReversal } from "../ledger/operations/reverse-referral";
+import type { ReferralInput } from "../ledger/referrals";
+import { failure, type LedgerResult, type Plan } from "../ledger/result";
+import type { Statement, WriteScope } from "../ledger/state";
 import { AppError, errorChainText } from "../lib/errors";
 import { nowIso } from "../lib/time";
 import type { MemberView } from "../services/member-view";
 import { getMember } from "../services/members";
-import { planAccrual } from "./accrue";
-import { type AdjustInput, planAdjustment } from "./adjust";
-import type { PurchaseInput } from "./earning";
-import { ledgerHooks } from "./hooks";
-import { MemberViewCache } from "./member-view-cache";
-import { type DebitInput, planRedemption } from "./redeem";
-import { planRefund, type RefundInput } from "./refund";
-import { failure, type LedgerResult } from "./result";
-import type { Statement, WriteScope } from "./state";
 
 /** Identifies one idempotent write: who, which key, and a hash of the body. */
 export type WriteRequest = { programId: string; memberId: string; idempotencyKey: string; requestHash: string };
-
-type Plan = { status: 200 | 201; body: unknown; statements: Statement[] };
 
 /** A FIFO async mutex: outgoing I/O reopens a Durable Object's input gate, so we serialise explicitly. */
 class Mutex {
@@ -64,6 +68,8 @@ export class MemberLedger extends DurableObject<Env> {
     this.#view.invalidate();
   }
 
+  // One method per operation; each runs its planner under the write mutex. The second argument
+  // names the operation in its idempotency record.
   accrue(req: WriteRequest, input: PurchaseInput) {
     return this.#write(req, "accrue", (scope) => planAccrual(scope, input));
   }
@@ -76,15 +82,26 @@ export class MemberLedger extends DurableObject<Env> {
   refund(req: WriteRequest, input: RefundInput) {
     return this.#write(req, "refund", (scope) => planRefund(scope, input));
   }
-  /** Extension point for features that debit/credit inside their own plan (rewards, campaigns). */
-  custom(req: WriteRequest, operation: string, input: unknown) {
-    const planner = ledgerHooks.custom[operation];
-    if (!planner)
-      return Promise.resolve<LedgerResult>({ ok: false, code: "invalid_request", message: `Unknown ledger operation ${operation}` });
-    return this.#write(req, operation, (scope) => planner(scope, input));
+  redeemReward(req: WriteRequest, input: RedeemRewardInput) {
+    return this.#write(req, "reward.redeem", (scope) => planRewardRedemption(scope, input));
+  }
+  cancelCoupon(req: WriteRequest, input: CancelCouponInput) {
+    return this.#write(req, "coupon.cancel", (scope) => planCouponCancellation(scope, input));
+  }
+  awardCampaign(req: WriteRequest, input: CampaignAwardInput) {
+    return this.#write(req, "campaign.award", (scope) => planCampaignAward(scope, input));
+  }
+  creditReferral(req: WriteRequest, input: ReferralInput) {
+    return this.#write(req, "referral.credit", (scope) => planReferralCredit(scope, input));
+  }
+  reverseReferral(req: WriteRequest, input: ReferralInput) {
+    return this.#write(req, "referral.reverse", (scope) => planReferralReversal(scope, input));
+  }
+  recordActivity(req: WriteRequest, input: ActivityInput) {
+    return this.#write(req, "activity", (scope) => planActivity(scope, input));
   }
 
-  #write(req: WriteRequest, operation: string, plan: (scope: WriteScope) => Promise<Plan>): Promise<LedgerResult> {
+  #write<T>(req: WriteRequest, operation: string, plan: (scope: WriteScope) => Promise<Plan<T>>): Promise<LedgerResult<T>> {
     return this.#mutex.run(async () => {
       const db = database(this.env);
       const newScope = (): WriteScope => ({
@@ -103,11 +120,11 @@ export class MemberLedger extends DurableObject<Env> {
         // Retries: a CHECK failure means a cron sweep changed a lot between our read and write.
         for (let attempt = 1; ; attempt++) {
           const scope = newScope();
-          let planned: Plan;
+          let planned: Plan<T>;
           try {
             planned = await plan(scope);
           } catch (err) {
-            const replay = await this.#replay(db, req);
+            const replay = await this.#replay<T>(db, req);
             if (replay) return replay;
             throw err;
           }
@@ -128,7 +145,7 @@ export class MemberLedger extends DurableObject<Env> {
           } catch (err) {
             this.#view.invalidate(); // the batch may have committed before the error reached us
             if (isDuplicateRequest(err)) {
-              const again = await this.#replay(db, req);
+              const again = await this.#replay<T>(db, req);
               if (again) return again;
             }
             if (isConstraintFailure(err) && attempt < 3) continue;
@@ -143,7 +160,8 @@ export class MemberLedger extends DurableObject<Env> {
     });
   }
 
-  async #replay(db: Database, req: WriteRequest): Promise<LedgerResult | null> {
+  /** The stored answer of a key already used: the same operation answered it, so it has its body type. */
+  async #replay<T>(db: Database, req: WriteRequest): Promise<LedgerResult<T> | null> {
     const [stored] = await db
       .select()
       .from(ledgerRequests)
@@ -153,6 +171,6 @@ export class MemberLedger extends DurableObject<Env> {
     if (stored.requestHash !== req.requestHash || stored.memberId !== req.memberId) {
       return { ok: false, code: "idempotency_conflict", message: "This Idempotency-Key was already used with a different request" };
     }
-    return { ok: true, status: stored.status as 200 | 201, body: stored.response, replayed: true };
+    return { ok: true, status: stored.status as 200 | 201, body: stored.response as T, replayed: true };
   }
 }

@@ -1,5 +1,5 @@
-import { AppError } from "../lib/errors";
-import { allocate, pendingTaken } from "./lots";
+import { AppError } from "../../lib/errors";
+import { allocate, pendingTaken } from "../lots";
 import {
   balanceAfter,
   consumeLots,
@@ -11,7 +11,7 @@ import {
   newLot,
   outbox,
   type WriteScope,
-} from "./state";
+} from "../state";
 
 export type AdjustInput = {
   points: number;

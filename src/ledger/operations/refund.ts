@@ -1,8 +1,8 @@
 import { and, eq, sql } from "drizzle-orm";
-import { orders } from "../../schema";
-import { AppError, notFound } from "../lib/errors";
-import { ledgerHooks } from "./hooks";
-import { allocate, pendingTaken } from "./lots";
+import { orders } from "../../../schema";
+import { AppError, notFound } from "../../lib/errors";
+import { allocate, pendingTaken } from "../lots";
+import { undoReferralOnRefund } from "../referrals";
 import {
   balanceAfter,
   consumeLots,
@@ -13,7 +13,7 @@ import {
   outbox,
   type Statement,
   type WriteScope,
-} from "./state";
+} from "../state";
 
 export type RefundInput = { orderId: string; amount: number; reason?: string };
 
@@ -22,7 +22,7 @@ export type RefundInput = { orderId: string; amount: number; reason?: string };
  * cumulative target so partial refunds never sum to more than earned and a full refund
  * reverses exactly what the order earned.
  */
-export function pointsToReverse(
+function pointsToReverse(
   o: { amount: number; pointsEarned: number; refundedAmount: number; pointsReversed: number },
   refund: number,
 ): number {
@@ -31,18 +31,11 @@ export function pointsToReverse(
   return Math.max(0, Math.min(o.pointsEarned, target) - o.pointsReversed);
 }
 
-export type RefundHook = (args: {
-  scope: WriteScope;
-  order: typeof orders.$inferSelect;
-  refundAmount: number;
-  pointsReversed: number;
-  fullyRefunded: boolean;
-}) => Promise<Statement[]>;
-
 /**
  * Reverse what a refunded order earned: from that order's own lots first (pending or not),
  * then other lots first-to-expire; past that the balance goes negative only if the program
- * allows it, otherwise the unrecoverable remainder is reported.
+ * allows it, otherwise the unrecoverable remainder is reported. In the same batch, a referral
+ * the order qualified is undone when the refund takes it below the minimum.
  */
 export async function planRefund(scope: WriteScope, input: RefundInput) {
   const { program, member } = await loadProgramAndMember(scope);
@@ -97,8 +90,9 @@ export async function planRefund(scope: WriteScope, input: RefundInput) {
   const delta = { balance: -reversed, pending: -pendingTaken(takes), spend: -input.amount, earned: 0, orders: fullyRefunded ? -1 : 0 };
   const lastPurchase = sql`(SELECT MAX(occurred_at) FROM orders WHERE member_id = ${scope.memberId} AND refunded_amount < amount AND id != ${order.id})`;
   statements.push(memberDelta(scope, delta, fullyRefunded ? { lastPurchaseAt: lastPurchase } : {}));
-  for (const hook of ledgerHooks.afterRefund)
-    statements.push(...(await hook({ scope, order, refundAmount: input.amount, pointsReversed: reversed, fullyRefunded })));
+  statements.push(
+    ...(await undoReferralOnRefund({ scope, program, order, refundAmount: input.amount, fullyRefunded, lots, refundTakes: takes })),
+  );
   return {
     status: 201 as const,
     body: {

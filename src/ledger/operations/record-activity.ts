@@ -1,0 +1,82 @@
+import { z } from "zod";
+import { readTogether } from "../../db/batch-read";
+import type { TriggerType } from "../../domain/rules/schema";
+import { toUtcIso } from "../../lib/time";
+import { earnByRules, earningAndTierRead } from "../earning";
+import {
+  balanceAfter,
+  deficitOf,
+  type EntryView,
+  entry,
+  memberDelta,
+  newLot,
+  outbox,
+  programAndMemberRead,
+  requireActive,
+  type WriteScope,
+} from "../state";
+import { tierUpgrade } from "../tier-upgrade";
+
+export const ActivityInput = z.object({
+  kind: z.string().trim().min(1).max(64),
+  occurredAt: z.iso.datetime({ offset: true }).optional(),
+  attributes: z.record(z.string(), z.unknown()).optional(),
+});
+export type ActivityInput = z.input<typeof ActivityInput>;
+
+/** Built-in kinds map to their own rule triggers; anything else is a custom activity kind. */
+function triggerForKind(kind: string): { type: TriggerType; kind?: string } {
+  if (["signup", "birthday", "referral", "review", "survey"].includes(kind)) return { type: kind as TriggerType };
+  return { type: "activity", kind };
+}
+
+/**
+ * A non-purchase activity (review, survey, check-in, signup bonus, custom): evaluates the
+ * same rules engine, credits what it earns as an available lot, records the activity, and
+ * upgrades the tier when the points qualify the member for a higher one.
+ */
+export async function planActivity(scope: WriteScope, raw: ActivityInput) {
+  const input = ActivityInput.parse(raw);
+  // One round trip: program, member, rules, ladder, usage, segments and tier figures.
+  const [{ program, member }, loaded] = await readTogether(scope.db, [programAndMemberRead(scope), earningAndTierRead(scope)]);
+  requireActive(member);
+  const occurredAt = input.occurredAt ? toUtcIso(input.occurredAt) : scope.now;
+  const { result, statements } = earnByRules(scope, { program, member }, { trigger: triggerForKind(input.kind), occurredAt }, loaded);
+  const entries: EntryView[] = [];
+  if (result.points > 0) {
+    const e = entry(scope, {
+      type: "earn",
+      points: result.points,
+      reason: `Activity: ${input.kind}`,
+      sourceType: "activity",
+      sourceId: input.kind,
+      metadata: { lines: result.lines, attributes: input.attributes ?? {} },
+    });
+    const lot = newLot(scope, program, { entryId: e.row.id, points: result.points, hold: false, deficit: deficitOf(member) });
+    entries.push(e.view);
+    statements.push(
+      e.statement,
+      lot.statement,
+      outbox(scope, "points.earned", { points: result.points, activity: input.kind, entryId: e.row.id }),
+    );
+  }
+  const delta = { balance: result.points, earned: result.points };
+  statements.push(
+    memberDelta(scope, delta, { lastActivityAt: occurredAt }),
+    outbox(scope, "activity.recorded", { kind: input.kind, occurredAt, points: result.points }),
+  );
+  const tier = await tierUpgrade(scope, member, loaded, { spend: 0, orders: 0, pointsEarned: result.points, activeDays: 0 });
+  statements.push(...tier.statements);
+  return {
+    status: 201 as const,
+    body: {
+      kind: input.kind,
+      pointsEarned: result.points,
+      lines: result.lines,
+      entries,
+      balance: balanceAfter(member, delta),
+      ...(tier.change ? { tierChange: tier.change } : {}),
+    },
+    statements,
+  };
+}
