@@ -212,7 +212,8 @@ function checkCond(c, i) {
       return checkCond(c.cond, i);
     case "and":
     case "or":
-      return arr(c.conds, "conds").forEach((x) => checkCond(x, i));
+      for (const x of arr(c.conds, "conds")) checkCond(x, i);
+      return;
     case "is_autocommit":
       return;
     default:
@@ -365,7 +366,8 @@ async function readJson(req) {
   const chunks = [];
   let size = 0;
   for await (const chunk of req) {
-    if ((size += chunk.length) > MAX_BODY_BYTES) throw new HttpError(413, "Request body is too large");
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new HttpError(413, "Request body is too large");
     chunks.push(chunk);
   }
   try {

@@ -28,5 +28,6 @@ export const schedules = {
 } as const;
 
 export function addCronJob(schedule: (typeof schedules)[keyof typeof schedules], job: CronJob) {
-  (registry.cron[schedule] ??= []).push(job);
+  registry.cron[schedule] ??= [];
+  registry.cron[schedule].push(job);
 }

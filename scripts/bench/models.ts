@@ -36,11 +36,21 @@ export function benchModels(opts: { rounds: number; scoreMembers: number }) {
 
   let bg = fitBgNbd(rows);
   let gg = fitGammaGamma(rows);
-  const fitMs = median(Array.from({ length: opts.rounds }, () => timeMs(() => ((bg = fitBgNbd(rows)), (gg = fitGammaGamma(rows))))));
+  const fitMs = median(
+    Array.from({ length: opts.rounds }, () =>
+      timeMs(() => {
+        bg = fitBgNbd(rows);
+        gg = fitGammaGamma(rows);
+      }),
+    ),
+  );
   // Baseline: one evaluation of both likelihoods at the fitted point.
   const likelihoodMs = median(
     Array.from({ length: Math.max(5, opts.rounds * 5) }, () =>
-      timeMs(() => (bgnbdLogLikelihood(bg, rows), gammaGammaLogLikelihood(gg, repeat))),
+      timeMs(() => {
+        bgnbdLogLikelihood(bg, rows);
+        gammaGammaLogLikelihood(gg, repeat);
+      }),
     ),
   );
 

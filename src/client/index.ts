@@ -26,8 +26,6 @@ import type * as activitiesRoute from "../routes/loyalty/activities";
 import type * as memberTierRoute from "../routes/loyalty/member-tier";
 import type * as quoteRoute from "../routes/loyalty/quote";
 import type * as changeTagsRoute from "../routes/members/change-tags";
-import type * as eraseMemberRoute from "../routes/members/erase-member";
-import type * as findMemberRoute from "../routes/members/find-member";
 import type * as getMemberRoute from "../routes/members/get-member";
 import type * as registerMemberRoute from "../routes/members/register-member";
 import type * as updateMemberRoute from "../routes/members/update-member";

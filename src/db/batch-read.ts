@@ -20,8 +20,18 @@ type Values<R extends readonly BatchRead<unknown>[]> = { -readonly [K in keyof R
 export async function fetchTogether(db: Database, reads: readonly BatchRead<unknown>[]): Promise<unknown[][]> {
   const queries = reads.flatMap((r) => r.queries);
   const results: unknown[] = queries.length > 0 ? await db.batch(queries as unknown as [Query, ...Query[]]) : [];
+  const lengths = reads.map((r) => r.queries.length);
+  return consecutiveSlices(results, lengths);
+}
+
+/** `items` cut into consecutive slices of the given lengths. */
+function consecutiveSlices<T>(items: T[], lengths: number[]): T[][] {
   let at = 0;
-  return reads.map((r) => results.slice(at, (at += r.queries.length)));
+  return lengths.map((length) => {
+    const slice = items.slice(at, at + length);
+    at += length;
+    return slice;
+  });
 }
 
 /** Every read in ONE round trip, parsed, in the order given. */
@@ -38,8 +48,9 @@ export function combineReads<const R extends Record<string, BatchRead<unknown>>>
   return {
     queries: entries.flatMap(([, r]) => r.queries),
     parse: (results) => {
-      let at = 0;
-      return Object.fromEntries(entries.map(([key, r]) => [key, r.parse(results.slice(at, (at += r.queries.length)))])) as never;
+      const lengths = entries.map(([, r]) => r.queries.length);
+      const parts = consecutiveSlices(results, lengths);
+      return Object.fromEntries(entries.map(([key, r], i) => [key, r.parse(parts[i])])) as never;
     },
   };
 }

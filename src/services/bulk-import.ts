@@ -76,7 +76,11 @@ export async function importTransactions(
         )
     ).map((o) => o.orderId),
   );
-  const fresh = rows.filter((r) => !existing.has(r.orderId) && (existing.add(r.orderId), true));
+  const fresh = rows.filter((r) => {
+    if (existing.has(r.orderId)) return false;
+    existing.add(r.orderId);
+    return true;
+  });
   result.skippedExisting = rows.length - fresh.length;
   if (fresh.length === 0) return result;
 
@@ -145,8 +149,8 @@ export async function importTransactions(
     const d = deltas.get(m.id) ?? { balance: 0, pending: 0, spend: 0, orders: 0, first: occurredAt, last: occurredAt };
     d.spend += r.amount;
     d.orders += 1;
-    d.first = d.first < occurredAt ? d.first : occurredAt;
-    d.last = d.last > occurredAt ? d.last : occurredAt;
+    if (occurredAt < d.first) d.first = occurredAt;
+    if (occurredAt > d.last) d.last = occurredAt;
     if (earn.points > 0) {
       const entryId = newId("led", Date.parse(occurredAt));
       const availableAt = addDays(occurredAt, program.holdDays);

@@ -170,7 +170,7 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
       continue;
     }
     seen.add(dedupe);
-    if (!m || m.status !== "active" || !Number(m.inAudience) || (c.def.frequencyCap && already >= c.def.frequencyCap.max)) {
+    if (m?.status !== "active" || !Number(m.inAudience) || (c.def.frequencyCap && already >= c.def.frequencyCap.max)) {
       counts.ineligible++;
       continue;
     }

@@ -161,7 +161,7 @@ async function resolveReferrer(ctx: ServiceContext, programId: string, code: str
     .from(members)
     .where(and(eq(members.programId, programId), eq(members.referralCode, code.toUpperCase())))
     .limit(1);
-  if (!referrer || referrer.status !== "active") throw new AppError("referral_rejected", "Unknown or inactive referral code");
+  if (referrer?.status !== "active") throw new AppError("referral_rejected", "Unknown or inactive referral code");
   return referrer;
 }
 

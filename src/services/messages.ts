@@ -118,7 +118,7 @@ async function attempt(
     lastError,
     deliveredAt: status === "delivered" ? now.toISOString() : null,
   });
-  if (!member || member.status !== "active") return done("failed", `member is ${member?.status ?? "missing"}`);
+  if (member?.status !== "active") return done("failed", `member is ${member?.status ?? "missing"}`);
   if (member.consent?.[m.channel] !== true) return done("skipped_no_consent", `member withdrew consent to ${m.channel}`);
   const endpoint = channels[m.channel];
   if (!endpoint) return done("skipped_no_endpoint", `no endpoint configured for channel ${m.channel} (PUT /v1/channels/${m.channel})`);

@@ -183,7 +183,7 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
     .innerJoin(webhooks, eq(webhooks.id, webhookDeliveries.webhookId))
     .where(eq(webhookDeliveries.id, deliveryId))
     .limit(1);
-  if (!row || row.delivery.status !== "pending") return { outcome: "skipped" };
+  if (row?.delivery.status !== "pending") return { outcome: "skipped" };
   const d = row.delivery;
   if (row.webhookStatus !== "active") {
     await parkDeliveries(db, d.webhookId);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../src/lib/crypto";
 import { forgetRateLeases } from "../../src/middleware/rate-limit";
-import { call, callDirect, db, newMember, newProgram, type TestProgram } from "./helpers";
+import { call, callDirect, countBy, db, newMember, newProgram, type TestProgram } from "./helpers";
 import { operations, request, SCOPES, type Scope, unlimited } from "./route-probes";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -163,8 +163,7 @@ describe("rate limits", () => {
     const burst = (key: string, n: number) =>
       Promise.all(Array.from({ length: n }, () => callDirect("GET", "/v1/members?externalId=nobody", { key })));
 
-    const tally = (results: Array<{ status: number }>) =>
-      results.reduce<Record<number, number>>((t, r) => ({ ...t, [r.status]: (t[r.status] ?? 0) + 1 }), {});
+    const tally = (results: Array<{ status: number }>) => countBy(results, (r) => r.status);
 
     expect(tally(await burst(await keyWithLimit(1_000_000), 200))).toEqual({ 404: 200 });
 

@@ -6,7 +6,7 @@ import type { PurchaseInput } from "../../src/ledger/earning";
 import type { RefundInput } from "../../src/ledger/operations/refund";
 import { registry, schedules } from "../../src/registry";
 import { memberLedger, writeRequest } from "../../src/services/ledger";
-import { call, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
+import { call, countBy, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;
 
@@ -476,8 +476,7 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     expect(seg.status).toBe(201);
     const counts = await call("GET", "/v1/analytics/segments", { key: p.keys.admin });
     expect(counts.status).toBe(200);
-    const tally = (key: (m: MemberRow) => string) =>
-      rows.reduce<Record<string, number>>((acc, m) => ({ ...acc, [key(m)]: (acc[key(m)] ?? 0) + 1 }), {});
+    const tally = (key: (m: MemberRow) => string) => countBy(rows, key);
     const stageTally = tally((m) => m.stage);
     for (const [stage, n] of Object.entries(counts.body.stages)) expect(n).toBe(stageTally[stage] ?? 0);
     const valueTally = tally((m) => m.value_segment ?? "none");

@@ -35,7 +35,7 @@ const NASTY_STRINGS = [
   "NaN",
   "-Infinity",
   "\uD800",
-  "mem_" + "x".repeat(70),
+  `mem_${"x".repeat(70)}`,
 ];
 const NASTY_OTHER = [true, false, null, [], {}, [1, "a", null], { nested: { deep: [1, 2, 3] } }];
 const MALFORMED = ["{", '{"a":', "[1,2", "{'single': 1}", '{"a":1}}', "\u0000", "nul", '{"amount": 01}', '"just a string'];
@@ -166,7 +166,7 @@ function exampleOf(doc: any, op: any): unknown {
 }
 
 function pathFor(template: string) {
-  return template.replace(/\{(\w+)\}|\*/g, (whole, name) => encodeURIComponent(ids[name ?? "*"] ?? `missing-${name ?? "x"}`));
+  return template.replace(/\{(\w+)\}|\*/g, (_whole, name) => encodeURIComponent(ids[name ?? "*"] ?? `missing-${name ?? "x"}`));
 }
 
 async function send(route: RouteInfo, c: Case) {

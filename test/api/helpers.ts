@@ -56,6 +56,16 @@ export async function callDirect(method: string, path: string, opts: CallOptions
   return parsed(await worker.fetch(requestFor(method, path, opts), testEnv, createExecutionContext()));
 }
 
+/** How many items fall under each key. */
+export function countBy<T>(items: readonly T[], keyOf: (item: T) => string | number): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of items) {
+    const key = keyOf(item);
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
 let counter = 0;
 export const uniqueKey = (label = "k") => `${label}-${Date.now()}-${++counter}-${Math.random().toString(36).slice(2, 8)}`;
 

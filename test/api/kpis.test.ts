@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import "../../src/features";
 import { expireLots } from "../../src/cron/lots";
 import { snapshotAllPrograms, snapshotProgramDay } from "../../src/services/kpis";
-import { accrue, call, db, newMember, newProgram, uniqueKey } from "./helpers";
+import { accrue, call, countBy, db, newMember, newProgram, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;
 
@@ -86,7 +86,7 @@ describe("KPIs", () => {
     const outstanding = issued - 40 - redeemed - expired;
     const live = [m1, m2, m3, m4, m5];
     const views = await Promise.all(live.map(async (m) => (await call("GET", `/v1/members/${m.id}`, { key: p.keys.admin })).body));
-    const tally = (keys: string[]) => keys.reduce<Record<string, number>>((acc, k) => ({ ...acc, [k]: (acc[k] ?? 0) + 1 }), {});
+    const tally = (keys: string[]) => countBy(keys, (k) => k);
     const expected = {
       members: { total: 5, new: 0, new30d: 5, active30d: 2 },
       activeRate: 2 / 5,

@@ -40,7 +40,11 @@ async function addTiers(p: TestProgram) {
 
 /** A small deterministic PRNG so the generated carts are the same on every run. */
 function rng(seed: number) {
-  return () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
+  let state = seed;
+  return () => {
+    state = (state * 1664525 + 1013904223) >>> 0;
+    return state / 2 ** 32;
+  };
 }
 
 describe("earning rules, quote and tiers", () => {

@@ -26,7 +26,7 @@ async function burstKeys(p: TestProgram): Promise<Keys> {
 }
 
 /** Each member gets a float of points and `orders` purchases to refund later; members in parallel. */
-async function fund(p: TestProgram, keys: Keys, memberIds: string[], points: number, orders: number) {
+async function fund(keys: Keys, memberIds: string[], points: number, orders: number) {
   const orderIds = new Map<string, string[]>();
   await Promise.all(
     memberIds.map(async (id, i) => {
@@ -79,7 +79,7 @@ describe("reliability: concurrency", () => {
     const crowd = await Promise.all(Array.from({ length: 20 }, () => newMember(p)));
     const everyone = [solo.id, ...crowd.map((m) => m.id)];
     // A float to spend from and orders to refund.
-    const orderIds = await fund(p, keys, everyone, 300, 2);
+    const orderIds = await fund(keys, everyone, 300, 2);
 
     // 200 on the one member (serialised by its object), 200 spread over the other 20, all at once.
     const ops = [
@@ -148,7 +148,7 @@ describe("reliability: Durable Object restarts", () => {
     const keys = await burstKeys(p);
     const members = await Promise.all(Array.from({ length: 4 }, () => newMember(p)));
     const ids = members.map((m) => m.id);
-    const orderIds = await fund(p, keys, ids, 500, 1);
+    const orderIds = await fund(keys, ids, 500, 1);
     // Reset one member's object the way the runtime does (an eviction, a deploy, a crash):
     // whatever it was doing is cut off, its callers get an error, the next call gets a fresh instance.
     const restart = (memberId: string) =>

@@ -91,7 +91,7 @@ export async function fitProgramModels(db: Database, programId: string, now: Dat
   const previous = await currentFit(db, programId);
   if (previous && previous.diagnostics.fingerprint === fingerprint)
     return { status: "skipped", reason: "purchases unchanged since today's fit", purchasers, current: previous };
-  let bgnbd;
+  let bgnbd: ReturnType<typeof fitBgNbd>;
   try {
     bgnbd = fitBgNbd(rows);
   } catch (err) {

@@ -13,8 +13,8 @@ const PLACEHOLDER = /\{\{\s*([A-Za-z_][A-Za-z0-9_.]{0,63})\s*\}\}/g;
 const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
 
 export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]);
-// eslint-disable-next-line no-control-regex
-export const stripControl = (text: string) => text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, " ");
+// Plain-text channels get no control or line-separator characters from a field (\p{Cc} is U+0000–U+001F and U+007F–U+009F).
+export const stripControl = (text: string) => text.replace(/[\p{Cc}\u2028\u2029]/gu, " ");
 
 export function escapeFor(channel: Channel, value: string): string {
   return channel === "email" ? escapeHtml(value) : stripControl(value);

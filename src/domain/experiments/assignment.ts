@@ -41,20 +41,16 @@ export function murmur3Hash32(text: string, seed = 0): number {
     h = (Math.imul(h, 5) + 0xe6546b64) | 0;
   }
 
-  let tail = 0;
-  switch (bytes.length & 3) {
-    case 3:
-      tail ^= bytes[blockEnd + 2] << 16;
-    // falls through
-    case 2:
-      tail ^= bytes[blockEnd + 1] << 8;
-    // falls through
-    case 1:
-      tail ^= bytes[blockEnd];
-      tail = Math.imul(tail, c1);
-      tail = (tail << 15) | (tail >>> 17);
-      tail = Math.imul(tail, c2);
-      h ^= tail;
+  const tailLength = bytes.length & 3;
+  if (tailLength > 0) {
+    let tail = 0;
+    if (tailLength === 3) tail ^= bytes[blockEnd + 2] << 16;
+    if (tailLength >= 2) tail ^= bytes[blockEnd + 1] << 8;
+    tail ^= bytes[blockEnd];
+    tail = Math.imul(tail, c1);
+    tail = (tail << 15) | (tail >>> 17);
+    tail = Math.imul(tail, c2);
+    h ^= tail;
   }
 
   h ^= bytes.length;

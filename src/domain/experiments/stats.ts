@@ -337,7 +337,7 @@ export function evaluateStopRule({
   assertProbabilityOpen("alpha", alpha);
   const groupExposures = typeof exposuresPerGroup === "number" ? [exposuresPerGroup] : [...exposuresPerGroup];
   if (groupExposures.length === 0) throw new RangeError("exposuresPerGroup must list at least one group");
-  groupExposures.forEach((exposures, i) => assertNonNegativeFinite(`exposuresPerGroup[${i}]`, exposures));
+  for (const [i, exposures] of groupExposures.entries()) assertNonNegativeFinite(`exposuresPerGroup[${i}]`, exposures);
 
   const smallestGroup = Math.min(...groupExposures);
   const sampleSizeReached = requiredPerGroup !== null && Number.isFinite(requiredPerGroup) && smallestGroup >= requiredPerGroup;

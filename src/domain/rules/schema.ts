@@ -7,7 +7,6 @@ export const triggerTypes = ["purchase", "signup", "birthday", "referral", "revi
 export type TriggerType = (typeof triggerTypes)[number];
 
 const minorUnits = z.int().nonnegative();
-const points = z.int().nonnegative();
 const utcTime = z.iso.datetime();
 const code = z.string().min(1).max(128);
 

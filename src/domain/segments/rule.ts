@@ -88,6 +88,7 @@ export const SEGMENT_FIELDS = Object.keys(FIXED_FIELDS) as FixedSegmentField[];
 const CONSENT_PREFIX = "consent.";
 const ATTRIBUTES_PREFIX = "attributes.";
 // Attribute keys end up inside a quoted JSON path in SQL: no double quotes, backslashes or control characters.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the class lists the control characters a key must not contain
 const ATTRIBUTE_KEY = /^[^"\\\u0000-\u001f]{1,100}$/;
 
 function fieldSpec(field: string): FieldSpec | undefined {
@@ -380,7 +381,10 @@ const compiled = new WeakMap<object, Predicate>();
  */
 export function segmentPredicate(rule: SegmentRule): Predicate {
   let p = compiled.get(rule);
-  if (!p) compiled.set(rule, (p = compileNode(rule)));
+  if (!p) {
+    p = compileNode(rule);
+    compiled.set(rule, p);
+  }
   return p;
 }
 

@@ -36,6 +36,7 @@ export const register = (app: App) =>
     const q = c.req.valid("query");
     const month = new Date().toISOString().slice(0, 7);
     const from = q.from ?? q.to ?? month;
+    // biome-ignore lint/complexity/useMathMinMax: "YYYY-MM" strings compare as text; Math.max would coerce them to NaN
     const to = q.to ?? (from > month ? from : month);
     if (from > to) throw new AppError("invalid_request", "from must not be after to");
     return c.json(await customerAcquisitionCost({ ctx: c.var.ctx, input: { programId, from, to } }), 200);

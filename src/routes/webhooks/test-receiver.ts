@@ -10,11 +10,14 @@ import { AppError } from "../../lib/errors";
  * Not in the OpenAPI document.
  */
 type Received = { headers: Record<string, string>; body: string; at: string };
-const buckets = new Map<string, { received: Received[]; statuses: number[]; then: number }>();
+const buckets = new Map<string, { received: Received[]; statuses: number[]; afterwards: number }>();
 
 const bucketOf = (name: string) => {
   let b = buckets.get(name);
-  if (!b) buckets.set(name, (b = { received: [], statuses: [], then: 200 }));
+  if (!b) {
+    b = { received: [], statuses: [], afterwards: 200 };
+    buckets.set(name, b);
+  }
   return b;
 };
 
@@ -31,9 +34,11 @@ export const register = (app: App) => {
   app.post(PATH, async (c) => {
     const b = bucketOf(c.req.param("bucket"));
     const headers: Record<string, string> = {};
-    c.req.raw.headers.forEach((v, k) => (headers[k] = v));
+    c.req.raw.headers.forEach((v, k) => {
+      headers[k] = v;
+    });
     b.received.push({ headers, body: await c.req.text(), at: new Date().toISOString() });
-    const status = b.statuses.length ? b.statuses.shift()! : b.then;
+    const status = b.statuses.length ? b.statuses.shift()! : b.afterwards;
     // Null-body statuses (204, 304…) cannot carry the JSON acknowledgement.
     return [101, 204, 205, 304].includes(status) ? c.body(null, status as 204) : c.json({ received: true }, status as 200);
   });
@@ -41,7 +46,7 @@ export const register = (app: App) => {
     const b = bucketOf(c.req.param("bucket"));
     const script = (await c.req.json()) as { statuses?: number[]; then?: number };
     b.statuses = [...(script.statuses ?? [])];
-    b.then = script.then ?? 200;
+    b.afterwards = script.then ?? 200;
     return c.json({ ok: true });
   });
   app.get(PATH, (c) => c.json({ received: bucketOf(c.req.param("bucket")).received }));

@@ -4,7 +4,8 @@
  * window.__charts for the browser test. */
 (() => {
   const KEY_STORAGE = "loyalty-edge.admin-key";
-  const charts = (window.__charts = {});
+  const charts = {};
+  window.__charts = charts;
   const $ = (id) => document.getElementById(id);
   const el = (tag, attrs = {}, ...children) => {
     const node = document.createElement(tag);
@@ -140,7 +141,10 @@
     const canvas = $(canvasId);
     canvas.hidden = true;
     let note = canvas.parentElement.querySelector(".empty");
-    if (!note) canvas.parentElement.append((note = el("p", { class: "empty" })));
+    if (!note) {
+      note = el("p", { class: "empty" });
+      canvas.parentElement.append(note);
+    }
     note.textContent = message;
   }
   function showCanvas(canvas) {
