@@ -14,7 +14,7 @@ import * as registerMember from "./members/register-member";
 import * as updateMember from "./members/update-member";
 import * as health from "./system/health";
 
-// The foundation's routes; features add theirs through the registry (see src/features.ts).
+// Health, member and ledger routes; the other areas add theirs through the registry (see src/features.ts).
 addRoutes(
   health,
   registerMember,
