@@ -43,7 +43,7 @@ export const LADDER = [
  * `cpuMs`: CPU the job's own JavaScript used in the bench process (user + system), i.e. what the
  * Worker would be billed and limited on — Workers count CPU time, not time spent waiting on I/O.
  */
-export type JobTiming = {
+type JobTiming = {
   job: string;
   members: number;
   ms: number;
@@ -170,7 +170,7 @@ function summarise(result: unknown) {
 }
 
 /** Slope of log(time) over log(members) per job: 1 = linear, 2 = quadratic. */
-export function growthExponents(sizes: CronSize[]): Record<string, number> {
+function growthExponents(sizes: CronSize[]): Record<string, number> {
   const out: Record<string, number> = {};
   if (sizes.length < 2) return out;
   const names = [...new Set(sizes.flatMap((s) => s.jobs.map((j) => j.job))), "raw UPDATE"];

@@ -35,7 +35,7 @@ export async function benchProgram(stack: Stack, opts: { members: number; name?:
 }
 
 /** 50 purchase rules of every effect and condition kind, most of which match the bench cart. */
-export function fiftyRules() {
+function fiftyRules() {
   const categories = ["shoes", "apparel", "beauty", "home", "toys"];
   return Array.from({ length: 50 }, (_, i) => {
     const kind = i % 5;

@@ -9,7 +9,7 @@ import type { Stack } from "./stack";
 
 export type Settings = { seconds: number; rounds: number; connections: number };
 
-export type Side = { label: string; serial: LoadStats; loaded: LoadStats };
+type Side = { label: string; serial: LoadStats; loaded: LoadStats };
 export type Comparison = {
   name: string;
   subject: Side;
@@ -43,7 +43,7 @@ function combine(runs: LoadStats[]): LoadStats {
 
 type Target = { label: string; load: Omit<LoadOptions, "connections" | "seconds"> };
 
-export async function compare(name: string, subject: Target, baseline: Target, s: Settings, goalP50?: number): Promise<Comparison> {
+async function compare(name: string, subject: Target, baseline: Target, s: Settings, goalP50?: number): Promise<Comparison> {
   // Warm both (isolate, Durable Objects, key cache, connections) before measuring.
   await runInterleaved([subject.load, baseline.load], { connections: s.connections, seconds: 1 });
   const runs = {
@@ -143,7 +143,7 @@ export async function benchQuote(stack: Stack, p: BenchProgram, s: Settings) {
   return compare("quote (20-item cart, 50 rules) vs trivial route", subject, noop(stack), s);
 }
 
-export type Burst = { wallMs: number; p50: number; p99: number; errors: number };
+type Burst = { wallMs: number; p50: number; p99: number; errors: number };
 export type Contention = { oneMember: Burst; distinctMembers: Burst; ratio: number; rounds: number; concurrency: number };
 
 /** `concurrency` accruals fired at once: all on one member (serialised by its DO) vs one per member. */

@@ -9,7 +9,7 @@ import { type BenchProgram, twentyItemCart, uniqueId } from "./fixture";
 import { api, type LoadStats, runLoad } from "./load";
 import { type Stack, stackMemory } from "./stack";
 
-export type MemorySample = { atS: number; libsqlMb: number; workerMb: number; proxyMb: number; totalMb: number };
+type MemorySample = { atS: number; libsqlMb: number; workerMb: number; proxyMb: number; totalMb: number };
 type Part = { libsqlMb: number; workerMb: number; proxyMb: number; totalMb: number };
 
 /**

@@ -62,7 +62,7 @@ async function snapshotConfig(dir: string, root: string): Promise<string> {
   return path;
 }
 
-export async function freePort(): Promise<number> {
+async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once("error", reject);
@@ -208,7 +208,7 @@ function statusKb(pid: number | "self", field: "VmRSS" | "VmHWM"): number {
 
 const MB = 1024;
 /** Resident memory now, in MB. */
-export const rssMb = (pid: number | "self") => statusKb(pid, "VmRSS") / MB;
+const rssMb = (pid: number | "self") => statusKb(pid, "VmRSS") / MB;
 /** Peak resident memory since the last `resetPeak`, in MB. */
 export const peakMb = (pid: number | "self") => statusKb(pid, "VmHWM") / MB;
 /** Reset the kernel's peak-RSS counter (VmHWM) of a process we own. */
@@ -220,7 +220,7 @@ export function resetPeak(pid: number | "self") {
   }
 }
 
-export const commandOf = (pid: number) => {
+const commandOf = (pid: number) => {
   try {
     return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0").join(" ");
   } catch {

@@ -36,7 +36,7 @@ const channels = ["web", "app", "store"];
 const acquisition = ["organic", "search", "social", "referral", "store"];
 const tagPool = ["newsletter", "vip", "eco", "sports", "family"];
 
-export function prng(seed: number) {
+function prng(seed: number) {
   let s = seed >>> 0 || 1;
   return () => {
     // xorshift32: fast, deterministic, good enough for demo data.

@@ -15,7 +15,7 @@ import { type ScoresOutcome, scoreProgramMembers } from "./analytics/scores";
 import type { PageLimits } from "./analytics/sql";
 
 /** Pages per step per program in one cron run: 2,000 × 500 = 1M members. Past that, fan out by member range. */
-export const NIGHTLY_MAX_PAGES = 2_000;
+const NIGHTLY_MAX_PAGES = 2_000;
 /** Programs visited per query while walking them. */
 const PROGRAM_PAGE = 100;
 

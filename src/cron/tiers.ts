@@ -141,7 +141,7 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
   return counts;
 }
 
-export async function requalifyAll(db: Database, now: Date, batchSize: number) {
+async function requalifyAll(db: Database, now: Date, batchSize: number) {
   const result: Record<string, unknown> = {};
   for (const { id } of await db.select({ id: programs.id }).from(programs)) {
     const ladder = await loadTiers(db, id);

@@ -1,6 +1,6 @@
 const encoder = new TextEncoder();
 
-export function toHex(buf: ArrayBuffer): string {
+function toHex(buf: ArrayBuffer): string {
   return [...new Uint8Array(buf)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 

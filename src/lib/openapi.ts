@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { type ErrorCode, errorCodes } from "./errors";
 
-export const ErrorSchema = z
+const ErrorSchema = z
   .object({
     error: z.object({
       code: z.enum(Object.keys(errorCodes) as [ErrorCode, ...ErrorCode[]]),
@@ -41,14 +41,10 @@ export const jsonResponse = <T extends z.ZodType>(schema: T, description: string
 });
 
 export const IdempotencyHeaders = z.object({
-  "idempotency-key": z
-    .string({ error: "Idempotency-Key header is required on writes" })
-    .min(1)
-    .max(200)
-    .openapi({
-      description: "Unique per logical write; a retry with the same key returns the original result",
-      example: "order-1001-accrual",
-    }),
+  "idempotency-key": z.string({ error: "Idempotency-Key header is required on writes" }).min(1).max(200).openapi({
+    description: "Unique per logical write; a retry with the same key returns the original result",
+    example: "order-1001-accrual",
+  }),
 });
 
 export const bearerSecurity = [{ bearer: [] as string[] }];
@@ -66,6 +62,4 @@ export const PaginationQuery = z.object({
   cursor: z.string().max(200).optional(),
 });
 
-/** Integer points / money: safe integers only, so nothing rounds silently. */
-export const Int = () => z.number().int().min(-Number.MAX_SAFE_INTEGER).max(Number.MAX_SAFE_INTEGER);
 export const Iso = () => z.iso.datetime({ offset: true }).openapi({ example: "2026-11-25T10:00:00Z" });

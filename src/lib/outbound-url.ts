@@ -31,7 +31,7 @@ export function outboundUrlProblem(raw: string): string | null {
 }
 
 /** Why a (WHATWG-normalised, lowercase) hostname is not a public delivery target, or null. */
-export function hostProblem(hostname: string): string | null {
+function hostProblem(hostname: string): string | null {
   if (hostname.startsWith("[")) {
     const groups = parseIpv6(hostname.slice(1, -1));
     if (!groups) return `${hostname} is not a valid IPv6 address`;

@@ -9,12 +9,12 @@ import { randomBase32 } from "./ids";
  */
 export const SIGNATURE_HEADER = "x-loyalty-signature";
 /** Requests older or newer than this are rejected, so a captured request cannot be replayed later. */
-export const SIGNATURE_TOLERANCE_SECONDS = 300;
+const SIGNATURE_TOLERANCE_SECONDS = 300;
 
 /** A fresh signing secret (shown once to whoever receives it; kept in the clear only because HMAC needs it). */
 export const newSigningSecret = (prefix: "whsec" | "psk") => `${prefix}_${randomBase32(40)}`;
 
-export async function signatureFor(secret: string, timestamp: number, body: string): Promise<string> {
+async function signatureFor(secret: string, timestamp: number, body: string): Promise<string> {
   return hmacSha256Hex(secret, `${timestamp}.${body}`);
 }
 

@@ -45,7 +45,7 @@ async function findKey(c: Context<AppBindings>, hash: string): Promise<KeyRow | 
 }
 
 /** Resolve the bearer key to a principal (its program and scope). Lookup is by SHA-256, never by secret. */
-export async function authenticate(c: Context<AppBindings>): Promise<Principal> {
+async function authenticate(c: Context<AppBindings>): Promise<Principal> {
   const existing = c.get("principal");
   if (existing) return existing;
   const header = c.req.header("authorization") ?? "";

@@ -35,7 +35,7 @@ const LEASE_FRACTION = 50;
 const LEASE_TTL_MS = 10_000;
 const MAX_LEASE_ROUNDS = 50;
 
-export const leaseSize = (limit: number) => Math.max(1, Math.floor(limit / LEASE_FRACTION));
+const leaseSize = (limit: number) => Math.max(1, Math.floor(limit / LEASE_FRACTION));
 
 function setHeaders(c: Context<AppBindings>, lease: Lease) {
   c.header("RateLimit-Limit", String(lease.limit));

@@ -5,7 +5,7 @@ import type { ServiceContext } from "../lib/context";
 import { notFound } from "../lib/errors";
 import { addDays, nowIso } from "../lib/time";
 
-export const CHURN_BUCKETS = 10;
+const CHURN_BUCKETS = 10;
 const TOP_CLV_LIMIT = 10;
 const LIST_LIMIT = 50;
 
@@ -190,5 +190,3 @@ export async function dashboardOverview({ ctx, input }: { ctx: ServiceContext; i
     experiments: experimentRows,
   };
 }
-
-export type DashboardOverview = Awaited<ReturnType<typeof dashboardOverview>>;

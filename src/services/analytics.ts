@@ -12,7 +12,7 @@ import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
 
 /** On-demand recompute stays within one request: at most this many pages per step. */
-export const RECOMPUTE_MAX_PAGES = 200;
+const RECOMPUTE_MAX_PAGES = 200;
 
 /** The program's current model fit and the few before it. */
 export async function modelFitsOf({

@@ -7,7 +7,7 @@ import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
 
 /** "YYYY-MM" → [first instant, first instant of the next month) as ISO strings. */
-export function periodRange(period: string): [string, string] {
+function periodRange(period: string): [string, string] {
   const [y, m] = period.split("-").map(Number);
   return [new Date(Date.UTC(y, m - 1, 1)).toISOString(), new Date(Date.UTC(y, m, 1)).toISOString()];
 }

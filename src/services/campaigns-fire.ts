@@ -5,6 +5,7 @@ import { type Database, database } from "../db/client";
 import { actionsFor, type CampaignAction, type ExperimentDefinition, type MessageAction } from "../domain/campaigns/definition";
 import { assignVariant } from "../domain/experiments";
 import type { Env } from "../env";
+import { mapLimit } from "../lib/concurrency";
 import { newId } from "../lib/ids";
 import { definitionOf, type LoadedCampaign } from "./campaigns";
 import { type MemberForMessage, messageInserts, templateFields } from "./campaigns-messages";
@@ -42,23 +43,8 @@ export function addCounts(a: FireCounts, b: FireCounts): FireCounts {
   return out;
 }
 
-/** Run `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i]);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
-
 /** The idempotency key of an award: one per member, campaign and occurrence. */
-export const awardKey = (campaignId: string, memberId: string, occurrenceKey: string) =>
-  `campaign:${campaignId}:${memberId}:${occurrenceKey}`;
+const awardKey = (campaignId: string, memberId: string, occurrenceKey: string) => `campaign:${campaignId}:${memberId}:${occurrenceKey}`;
 
 /** The message facts (consent still JSON text, as read) plus what eligibility needs. */
 type EligibilityRow = Omit<MemberForMessage, "consent"> & {

@@ -20,7 +20,7 @@ export function definitionOf(row: CampaignRow): CampaignDefinition {
   return campaignDefinitionSchema.parse({ ...row.definition, name: row.name, status: row.status, budgetMinor: row.budgetMinor });
 }
 
-export function campaignView(row: CampaignRow, experiment: ExperimentRow | null) {
+function campaignView(row: CampaignRow, experiment: ExperimentRow | null) {
   const def = definitionOf(row);
   return {
     id: row.id,
@@ -44,7 +44,6 @@ export function campaignView(row: CampaignRow, experiment: ExperimentRow | null)
     updatedAt: row.updatedAt,
   };
 }
-export type CampaignView = ReturnType<typeof campaignView>;
 
 export async function requireCampaign(db: Database, programId: string, campaignId: string): Promise<CampaignRow> {
   const [row] = await db

@@ -13,7 +13,7 @@ export type CouponRow = typeof coupons.$inferSelect;
 export const newCouponCode = () => randomBase32(10).toUpperCase();
 
 /** Codes are read back by people: ignore case, spaces and dashes, and Crockford's look-alikes. */
-export function normalizeCouponCode(code: string): string {
+function normalizeCouponCode(code: string): string {
   return code.trim().toUpperCase().replace(/[\s-]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
 }
 

@@ -16,7 +16,7 @@ export type EarningInputs = { rules: ActiveRule[]; ladder: Tier[]; usage: Array<
 export type EarningMemberRef = { id: string } | { externalId: string } | null;
 
 /** Active rules of a program, validated into engine rules (a corrupt row is skipped, not fatal). */
-export function activeRulesRead(db: Database, programId: string): BatchRead<ActiveRule[]> {
+function activeRulesRead(db: Database, programId: string): BatchRead<ActiveRule[]> {
   return batchRead(
     [
       db

@@ -62,7 +62,7 @@ export async function groupSums(db: Database, experiment: ExperimentRow, def: Ex
  * the sample size the minimum detectable effect needs per group; the stop rule; and the
  * winner the data supports. With k comparisons the decision uses α/k (Bonferroni).
  */
-export function computeResults(experiment: ExperimentRow, def: ExperimentDefinition, sums: GroupSums[], now: Date) {
+function computeResults(experiment: ExperimentRow, def: ExperimentDefinition, sums: GroupSums[], now: Date) {
   const controlKey = controlKeyOf(def);
   const control = sums.find((s) => s.key === controlKey)!;
   const treatments = sums.filter((s) => s.key !== controlKey);
@@ -135,7 +135,6 @@ export function computeResults(experiment: ExperimentRow, def: ExperimentDefinit
     recommendation: pickWinner({ controlKey, results: decisions }),
   };
 }
-export type ExperimentResults = ReturnType<typeof computeResults>;
 
 async function requireExperiment(db: Database, programId: string, experimentId: string) {
   const [row] = await db
@@ -148,7 +147,7 @@ async function requireExperiment(db: Database, programId: string, experimentId: 
   return row;
 }
 
-export function experimentView(e: ExperimentRow, c: Pick<CampaignRow, "id" | "name" | "status">) {
+function experimentView(e: ExperimentRow, c: Pick<CampaignRow, "id" | "name" | "status">) {
   const def = experimentDefinitionOf(e);
   return {
     id: e.id,

@@ -12,7 +12,7 @@ import { mintKey } from "./programs";
 type KeyRow = typeof apiKeys.$inferSelect;
 
 /** What lists and audit rows show of a key: never the hash, never the secret. */
-export function keyView(k: KeyRow) {
+function keyView(k: KeyRow) {
   return {
     id: k.id,
     name: k.name,

@@ -13,7 +13,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * The aggregates behind every KPI as of `asOf` (see src/domain/kpis/definitions.ts), set-based:
  * one statement of scalar sub-aggregates plus the tier and stage distributions, in one batch.
  */
-export async function kpiAggregates(db: Database, programId: string, asOf: Date): Promise<KpiAggregates> {
+async function kpiAggregates(db: Database, programId: string, asOf: Date): Promise<KpiAggregates> {
   const t = asOf.getTime();
   const T = iso(t);
   const dayStart = iso(t - DAY);

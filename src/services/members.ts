@@ -254,16 +254,14 @@ export async function eraseMember({ ctx, input }: { ctx: ServiceContext; input: 
       })
       .where(eq(members.id, row.id)),
     ctx.db.run(sql`UPDATE feedback SET text = NULL WHERE member_id = ${row.id}`),
-    ctx.db
-      .insert(outboxEvents)
-      .values({
-        id: newId("evt"),
-        programId: input.programId,
-        memberId: row.id,
-        type: "member.erased",
-        payload: { memberId: row.id },
-        createdAt: now,
-      }),
+    ctx.db.insert(outboxEvents).values({
+      id: newId("evt"),
+      programId: input.programId,
+      memberId: row.id,
+      type: "member.erased",
+      payload: { memberId: row.id },
+      createdAt: now,
+    }),
     auditStatement(ctx, {
       action: "member.erased",
       entityType: "member",

@@ -3,14 +3,14 @@ import { members, messages, programs } from "../../schema";
 import type { Consent } from "../../schema/members";
 import { database } from "../db/client";
 import type { Channel } from "../domain/campaigns/definition";
-import { MESSAGE_MAX_ATTEMPTS, messageRetryDelayMs, recipientFor } from "../domain/campaigns/delivery";
+import { messageRetryDelayMs, recipientFor } from "../domain/campaigns/delivery";
 import type { Env } from "../env";
+import { mapLimit } from "../lib/concurrency";
 import type { ServiceContext } from "../lib/context";
 import { cursorPage } from "../lib/pagination";
 import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
 import { requireCampaign } from "./campaigns";
 import { channelsOf } from "./campaigns-channels";
-import { mapLimit } from "./campaigns-fire";
 import { outboundFetch, targetUrlProblem } from "./outbound";
 
 const CLAIM_LEASE_MS = 5 * 60_000;
@@ -215,5 +215,3 @@ export async function listCampaignMessages({
     ),
   };
 }
-
-export { MESSAGE_MAX_ATTEMPTS };

@@ -15,7 +15,7 @@ import { outboundUrlProblem } from "../lib/outbound-url";
  */
 
 /** Host that, only when TEST_RECEIVER=1, is served by this Worker's own /__test/receiver routes. */
-export const TEST_RECEIVER_HOST = "receiver.test";
+const TEST_RECEIVER_HOST = "receiver.test";
 
 /** True only under TEST_RECEIVER=1 and only for the test receiver's host. */
 function isTestReceiverUrl(env: Env, url: string): boolean {

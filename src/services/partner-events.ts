@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { members, orders, partnerEvents, programs } from "../../schema";
 import type { LedgerResult } from "../ledger/result";
+import { mapLimit } from "../lib/concurrency";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newSigningSecret } from "../lib/signing";
@@ -9,7 +10,6 @@ import { PartnerEvent } from "../routes/partner/schemas";
 import { auditStatement } from "./audit";
 import { memberLedger, writeRequest } from "./ledger";
 import { changeTags, getMember, registerMember, requireMemberRow, updateMember } from "./members";
-import { mapLimit } from "./webhooks-delivery";
 
 /**
  * Inbound partner events (sales, refunds, activities, member upserts), each idempotent by
@@ -21,7 +21,7 @@ import { mapLimit } from "./webhooks-delivery";
  */
 
 /** After a rotation the previous partner signing secret is still accepted for this long. */
-export const PARTNER_SECRET_OVERLAP_MS = 24 * 3600_000;
+const PARTNER_SECRET_OVERLAP_MS = 24 * 3600_000;
 const LANE_CONCURRENCY = 8;
 
 export type EventOutcome = {

@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import { apiKeys, programs } from "../../schema";
 import type { Scope, ServiceContext } from "../lib/context";
 import { sha256Hex } from "../lib/crypto";
@@ -84,11 +84,4 @@ export async function getProgram({ ctx, input }: { ctx: ServiceContext; input: {
   const [row] = await ctx.db.select().from(programs).where(eq(programs.id, input.programId)).limit(1);
   if (!row) throw notFound("Program");
   return row;
-}
-
-export async function activeKeys(ctx: ServiceContext, programId: string) {
-  return ctx.db
-    .select()
-    .from(apiKeys)
-    .where(and(eq(apiKeys.programId, programId), isNull(apiKeys.revokedAt)));
 }

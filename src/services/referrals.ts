@@ -5,13 +5,12 @@ import type { Database } from "../db/client";
 import type { Env } from "../env";
 import { unwrap } from "../ledger/result";
 import type { ServiceContext } from "../lib/context";
-import { AppError, notFound } from "../lib/errors";
+import { AppError, errorChainText, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { cursorPage } from "../lib/pagination";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
 import { memberLedger, writeRequest } from "./ledger";
-import { errorText } from "./rewards";
 
 /** `programs.settings.referral`: what each side earns, the referrer's monthly cap, the qualifying order. */
 export const ReferralSettingsSchema = z
@@ -55,7 +54,7 @@ export function referralSettings(settings: Record<string, unknown> | null | unde
   return parsed.success ? parsed.data : noReferralProgram;
 }
 
-export const monthStart = (iso: string) => `${iso.slice(0, 7)}-01T00:00:00.000Z`;
+const monthStart = (iso: string) => `${iso.slice(0, 7)}-01T00:00:00.000Z`;
 
 const sameEmail = (a: string | null | undefined, b: string | null | undefined) =>
   !!a && !!b && a.trim().toLowerCase() === b.trim().toLowerCase();
@@ -114,7 +113,7 @@ const capError = (max: number | null) =>
 
 /** Map the cap guard's NOT NULL failure (a concurrent sign-up took the last slot) to 409 referral_rejected. */
 export function rejectOverCap(err: unknown): never {
-  if (/NOT NULL constraint failed: referrals\.referrer_id/i.test(errorText(err))) throw capError(null);
+  if (/NOT NULL constraint failed: referrals\.referrer_id/i.test(errorChainText(err))) throw capError(null);
   throw err;
 }
 

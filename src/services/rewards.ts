@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { and, asc, count, eq, inArray, ne, sql } from "drizzle-orm";
 import { coupons, rewards, tiers } from "../../schema";
 import type { ServiceContext } from "../lib/context";
-import { AppError, notFound } from "../lib/errors";
+import { AppError, errorChainText, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { Iso } from "../lib/openapi";
 import { nowIso } from "../lib/time";
@@ -154,7 +154,7 @@ export function definitionOf(row: Pick<RewardRow, "definition">): RewardDefiniti
   };
 }
 
-export function toRewardView(row: RewardRow): RewardView {
+function toRewardView(row: RewardRow): RewardView {
   const d = definitionOf(row);
   return {
     id: row.id,
@@ -196,7 +196,7 @@ const inputOf = (v: RewardView): RewardInput => ({
 });
 
 /** Cross-field rules a zod object cannot express per field: what each kind needs. */
-export function rewardProblems(r: RewardInput): string[] {
+function rewardProblems(r: RewardInput): string[] {
   const problems: string[] = [];
   if (r.kind === "coupon_percent" && (r.value === null || r.value < 1 || r.value > 100))
     problems.push("value: coupon_percent needs value between 1 and 100 (percent off)");
@@ -238,7 +238,7 @@ const definitionFrom = (r: RewardInput): RewardDefinition => ({
   inventoryTotal: r.inventory,
 });
 
-export async function requireReward(ctx: ServiceContext, programId: string, rewardId: string): Promise<RewardRow> {
+async function requireReward(ctx: ServiceContext, programId: string, rewardId: string): Promise<RewardRow> {
   const [row] = await ctx.db
     .select()
     .from(rewards)
@@ -350,7 +350,7 @@ export async function updateReward({
     ]);
     return toRewardView(row);
   } catch (err) {
-    if (/rewards_inventory_ck|CHECK constraint failed/i.test(errorText(err))) {
+    if (/rewards_inventory_ck|CHECK constraint failed/i.test(errorChainText(err))) {
       throw new AppError("conflict", `inventory ${next.inventory} is below the number of coupons already issued for this reward`);
     }
     throw err;
@@ -446,12 +446,4 @@ export async function listMemberRewards({ ctx, input }: { ctx: ServiceContext; i
       return { ...view, affordable: available >= r.pointsCost, eligible: reason === null, reason, redeemedByMember };
     });
   return { balance: { available, pending: member.pointsPending, total: member.pointsBalance }, data };
-}
-
-/** The messages of an error and its causes (libSQL wraps the SQLite error). */
-export function errorText(err: unknown): string {
-  let text = "";
-  for (let e: unknown = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++)
-    text += ` ${(e as Error).message ?? String(e)}`;
-  return text;
 }

@@ -8,7 +8,7 @@ import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
 
 type RuleRow = typeof earningRules.$inferSelect;
-export const ruleView = (r: RuleRow) => ({
+const ruleView = (r: RuleRow) => ({
   id: r.id,
   ...(r.definition as RuleDefinition),
   pointsAwarded: r.pointsAwarded,

@@ -11,7 +11,7 @@ import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
 
 /** Keeps the nightly recompute bounded: one set-based batch per segment. */
-export const MAX_SEGMENTS_PER_PROGRAM = 100;
+const MAX_SEGMENTS_PER_PROGRAM = 100;
 
 export type SegmentRow = typeof segments.$inferSelect;
 export type SegmentView = {
@@ -60,12 +60,7 @@ async function requireSegment(db: Database, programId: string, segmentId: string
  * longer match, add the ones who newly do (members who stay keep their added_at), then store
  * the count. Run them in one batch. Erased members are never in a segment.
  */
-export function membershipStatements(
-  db: Database,
-  segment: Pick<SegmentRow, "id" | "programId">,
-  rule: SegmentRule,
-  now: string,
-): Statement[] {
+function membershipStatements(db: Database, segment: Pick<SegmentRow, "id" | "programId">, rule: SegmentRule, now: string): Statement[] {
   const where = fragmentSql(compileSegmentRuleToSql(rule, memberSqlFields({ now, alias: "m" })));
   const matching = sql`SELECT m.id FROM members m WHERE m.program_id = ${segment.programId} AND m.status <> 'erased' AND ${where}`;
   return [

@@ -8,7 +8,7 @@ import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
 
 type TierRow = typeof tiers.$inferSelect;
-export const tierView = (r: TierRow) => ({ id: r.id, ...(r.definition as TierDefinition), createdAt: r.createdAt, updatedAt: r.updatedAt });
+const tierView = (r: TierRow) => ({ id: r.id, ...(r.definition as TierDefinition), createdAt: r.createdAt, updatedAt: r.updatedAt });
 
 async function requireTier(ctx: ServiceContext, programId: string, id: string) {
   const [row] = await ctx.db

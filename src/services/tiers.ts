@@ -1,4 +1,4 @@
-import { and, asc, eq, type SQL, sql } from "drizzle-orm";
+import { asc, eq, type SQL, sql } from "drizzle-orm";
 import { tiers } from "../../schema";
 import { type BatchRead, batchRead, readTogether } from "../db/batch-read";
 import type { Database } from "../db/client";
@@ -22,7 +22,7 @@ export async function loadTiers(db: Database, programId: string): Promise<Tier[]
  * The qualification window is the longest of the ladder's windows, so one set of figures
  * serves every rung (programs normally use one window, e.g. 365 days).
  */
-export function windowDaysOf(ladder: Tier[]): number {
+function windowDaysOf(ladder: Tier[]): number {
   return Math.max(1, ...ladder.map((t) => t.qualification.windowDays));
 }
 
@@ -71,12 +71,3 @@ export const windowStartSql = (programId: string, now: string) => sql`(
   FROM tiers WHERE program_id = ${programId})`;
 
 export const windowStart = (now: string, ladder: Tier[]) => addDays(now, -windowDaysOf(ladder));
-
-export async function findTierRow(db: Database, programId: string, tierId: string) {
-  const [row] = await db
-    .select()
-    .from(tiers)
-    .where(and(eq(tiers.programId, programId), eq(tiers.id, tierId)))
-    .limit(1);
-  return row;
-}

@@ -3,6 +3,7 @@ import { outboxCursors, webhookDeliveries, webhooks } from "../../schema";
 import { type Database, database } from "../db/client";
 import { sqlId } from "../db/sql-id";
 import type { Env } from "../env";
+import { mapLimit } from "../lib/concurrency";
 import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
 import { nowIso } from "../lib/time";
 import { outboundFetch, targetUrlProblem } from "./outbound";
@@ -27,7 +28,7 @@ import { outboundFetch, targetUrlProblem } from "./outbound";
 export const RETRY_SCHEDULE_MINUTES = [1, 5, 30, 120, 360, 720, 1440, 1440] as const;
 export const MAX_ATTEMPTS = RETRY_SCHEDULE_MINUTES.length + 1;
 export const DISABLE_AFTER_CONSECUTIVE_FAILURES = 20;
-export const WEBHOOK_CURSOR = "webhooks";
+const WEBHOOK_CURSOR = "webhooks";
 
 const CLAIM_LEASE_MS = 5 * 60_000;
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -42,20 +43,6 @@ export function retryDelayMs(failedAttempts: number, random = Math.random()): nu
   if (failedAttempts < 1 || failedAttempts >= MAX_ATTEMPTS) return null;
   const base = RETRY_SCHEDULE_MINUTES[failedAttempts - 1] * 60_000;
   return Math.round(base * (0.8 + 0.4 * random));
-}
-
-/** Run `fn` over `items` with at most `limit` in flight. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i], i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
 }
 
 /** Fan new outbox events out into deliveries for matching active subscriptions. */
@@ -160,10 +147,7 @@ export async function consumeWebhookBatch(batch: MessageBatch<WebhookMessage>, e
 export type AttemptOutcome = { outcome: "delivered" | "retry" | "failed" | "skipped"; statusCode?: number | null; error?: string | null };
 
 /** The secrets a webhook signs with now: the current one, plus the previous during a rotation overlap. */
-export function signingSecrets(
-  w: { secret: string; previousSecret: string | null; previousSecretUntil: string | null },
-  now: Date,
-): string[] {
+function signingSecrets(w: { secret: string; previousSecret: string | null; previousSecretUntil: string | null }, now: Date): string[] {
   return w.previousSecret && w.previousSecretUntil && w.previousSecretUntil > nowIso(now) ? [w.secret, w.previousSecret] : [w.secret];
 }
 

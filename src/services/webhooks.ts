@@ -11,7 +11,7 @@ import { assertTargetUrl } from "./outbound";
 import { attemptDelivery, parkDeliveries } from "./webhooks-delivery";
 
 /** After a rotation the previous secret keeps signing (a second v1) for this long. */
-export const SECRET_OVERLAP_MS = 24 * 3600_000;
+const SECRET_OVERLAP_MS = 24 * 3600_000;
 const MAX_WEBHOOKS_PER_PROGRAM = 50;
 
 /** Event types a subscription can name: exact ("points.earned"), a family ("points.*") or everything ("*"). */
@@ -41,7 +41,7 @@ type WebhookRow = typeof webhooks.$inferSelect;
 type DeliveryRow = typeof webhookDeliveries.$inferSelect;
 
 /** A subscription as the API shows it: never its secrets. */
-export function webhookView(w: WebhookRow, now = new Date()) {
+function webhookView(w: WebhookRow, now = new Date()) {
   return {
     id: w.id,
     url: w.url,
@@ -56,7 +56,7 @@ export function webhookView(w: WebhookRow, now = new Date()) {
   };
 }
 
-export function deliveryView(d: DeliveryRow) {
+function deliveryView(d: DeliveryRow) {
   return {
     id: d.id,
     webhookId: d.webhookId,

@@ -27,7 +27,7 @@ export async function ledgerViolations(db: Database, programId: string) {
 }
 
 /** How many ledger_requests rows and entries each idempotency key has. */
-export async function recordsPerKey(db: Database, programId: string, keys: string[]) {
+async function recordsPerKey(db: Database, programId: string, keys: string[]) {
   const requests = new Map<string, number>();
   const entries = new Map<string, number>();
   for (let i = 0; i < keys.length; i += 400) {

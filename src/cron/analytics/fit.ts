@@ -9,11 +9,11 @@ import { retryOnce } from "./sql";
 import { purchasersSql, purchaseSummariesSql, type RawSummary, toSummary } from "./summaries";
 
 /** Fit on a random sample of at most this many purchasers: the parameters settle long before. */
-export const FIT_SAMPLE_SIZE = 20_000;
+const FIT_SAMPLE_SIZE = 20_000;
 /** Below this many purchasers a fit is noise: keep the previous one. */
-export const MIN_PURCHASERS_FOR_FIT = 50;
+const MIN_PURCHASERS_FOR_FIT = 50;
 /** Gamma-Gamma needs repeat buyers with spend; below this it is left out of the fit. */
-export const MIN_REPEAT_BUYERS_FOR_SPEND = 10;
+const MIN_REPEAT_BUYERS_FOR_SPEND = 10;
 
 const positive = z.number().positive().finite();
 const fitParamsSchema = z.object({
@@ -21,10 +21,10 @@ const fitParamsSchema = z.object({
   bgnbd: z.object({ r: positive, alpha: positive, a: positive, b: positive }),
   gammaGamma: z.object({ p: positive, q: positive, gamma: positive }).nullable(),
 });
-export type FitParams = z.infer<typeof fitParamsSchema>;
+type FitParams = z.infer<typeof fitParamsSchema>;
 
 type ModelDiagnostics = { n: number; logLikelihood: number; iterations: number; converged: boolean };
-export type FitDiagnostics = {
+type FitDiagnostics = {
   /** Day, purchasers and purchase totals the fit was made from (a same-day refit of the same data is skipped). */
   fingerprint?: string;
   purchasers: number;
@@ -43,7 +43,7 @@ export type FitOutcome =
   | { status: "skipped"; reason: string; purchasers: number; current: StoredFit | null };
 
 /** The program's newest fit, or null (a row whose params no longer parse counts as none). */
-export async function currentFit(db: Database, programId: string): Promise<StoredFit | null> {
+async function currentFit(db: Database, programId: string): Promise<StoredFit | null> {
   const [row] = await db
     .select()
     .from(modelFits)
@@ -53,7 +53,7 @@ export async function currentFit(db: Database, programId: string): Promise<Store
   return row ? storedFit(row) : null;
 }
 
-export function storedFit(row: typeof modelFits.$inferSelect): StoredFit | null {
+function storedFit(row: typeof modelFits.$inferSelect): StoredFit | null {
   const params = fitParamsSchema.safeParse(row.params);
   return params.success
     ? { id: row.id, fittedAt: row.createdAt, params: params.data, diagnostics: row.diagnostics as FitDiagnostics }

@@ -29,7 +29,7 @@ const stageNamed = (severity: SQL) =>
  * the cron moves stages set-based. Severities: new 0, active 1, dormant 2, at_risk 3, churned 4;
  * "worse of" is MAX. Day counts are whole days like `wholeDaysBetween`.
  */
-export function lifecycleStageSql(t: LifecycleThresholds, now: string): SQL {
+function lifecycleStageSql(t: LifecycleThresholds, now: string): SQL {
   const joined = wholeDaysSince("created_at", now);
   const silent = wholeDaysSince("last_purchase_at", now);
   const bySilence = (days: SQL) =>

@@ -13,7 +13,7 @@ const PURCHASER_SQL = "(orders_count > 0 AND last_purchase_at IS NOT NULL)";
 const PURCHASER = sql.raw(PURCHASER_SQL);
 
 /** RfmEdges with plain arrays, as they are returned in summaries. */
-export type RfmEdgeLists = { [K in keyof RfmEdges]: number[] };
+type RfmEdgeLists = { [K in keyof RfmEdges]: number[] };
 
 type Dimension = { key: keyof RfmEdges; value: (now: string) => SQL; higherIsBetter: boolean };
 const DIMENSIONS: Dimension[] = [
@@ -29,7 +29,7 @@ const tilesSql = (programId: string, value: SQL) => sql`
   GROUP BY tile ORDER BY tile`;
 
 /** Quintile edges of R, F and M over the program's purchasers, from three NTILE(5) queries. */
-export async function rfmEdgesOf(db: Database, programId: string, now: string): Promise<RfmEdgeLists> {
+async function rfmEdgesOf(db: Database, programId: string, now: string): Promise<RfmEdgeLists> {
   const [r, f, m] = await db.batch([
     db.all<TileBounds>(tilesSql(programId, DIMENSIONS[0].value(now))),
     db.all<TileBounds>(tilesSql(programId, DIMENSIONS[1].value(now))),

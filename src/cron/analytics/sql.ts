@@ -19,7 +19,7 @@ export const wholeDaysSince = (column: string, now: string) => sql`MAX(0, (unixe
  * page is a few adjacent table pages. Served by `members_program_idx` (program_id, +rowid): a
  * range scan, no sort.
  */
-export const memberPage = (programId: string, afterRowid: number, limit: number) =>
+const memberPage = (programId: string, afterRowid: number, limit: number) =>
   sql`SELECT rowid FROM members WHERE program_id = ${programId} AND rowid > ${afterRowid} ORDER BY rowid LIMIT ${limit}`;
 
 /**

@@ -6,7 +6,7 @@ import { z } from "zod";
 
 export const CHANNELS = ["email", "sms", "push", "line", "wechat"] as const;
 export type Channel = (typeof CHANNELS)[number];
-export const channelSchema = z.enum(CHANNELS);
+const channelSchema = z.enum(CHANNELS);
 
 /** Stages a stage_change trigger can react to (see src/domain/lifecycle/stages.ts). */
 const STAGES = ["new", "active", "dormant", "at_risk", "churned"] as const;
@@ -25,7 +25,7 @@ const utcTime = z.iso.datetime({ offset: true });
  *   days; once per member per first-expiry date.
  * - broadcast: once per member of the audience segment, at `sendAt` (or as soon as active).
  */
-export const campaignTriggerSchema = z.discriminatedUnion("type", [
+const campaignTriggerSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("welcome") }),
   z.strictObject({ type: z.literal("birthday"), on: z.enum(["day", "month"]).default("day") }),
   z.strictObject({ type: z.literal("tier_up"), toTierIds: z.array(id).max(50).optional() }),
@@ -40,7 +40,6 @@ export const campaignTriggerSchema = z.discriminatedUnion("type", [
 export type CampaignTrigger = z.infer<typeof campaignTriggerSchema>;
 export type TriggerType = CampaignTrigger["type"];
 export const EVENT_TRIGGERS = ["welcome", "tier_up", "stage_change"] as const satisfies readonly TriggerType[];
-export const SCHEDULED_TRIGGERS = ["birthday", "points_expiring"] as const satisfies readonly TriggerType[];
 
 export const messageActionSchema = z.strictObject({
   type: z.literal("send_message"),
@@ -49,7 +48,7 @@ export const messageActionSchema = z.strictObject({
   template: z.string().min(1).max(5000),
 });
 
-export const campaignActionSchema = z.discriminatedUnion("type", [
+const campaignActionSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("award_points"), points: z.int().min(1).max(10_000_000) }),
   z.strictObject({ type: z.literal("issue_reward"), rewardId: id }),
   messageActionSchema,
@@ -63,7 +62,7 @@ const actionsSchema = z
   .refine((a) => a.filter((x) => x.type === "award_points").length <= 1, "at most one award_points action")
   .refine((a) => a.filter((x) => x.type === "issue_reward").length <= 1, "at most one issue_reward action");
 
-export const conversionSchema = z.discriminatedUnion("type", [
+const conversionSchema = z.discriminatedUnion("type", [
   /** A purchase (orders.occurred_at) within windowDays of exposure; revenue = net order amounts in the window. */
   z.strictObject({ type: z.literal("purchase"), windowDays: z.int().min(1).max(365).default(30) }),
   /** A redemption (ledger entry of type redeem) within windowDays of exposure. */
@@ -71,9 +70,8 @@ export const conversionSchema = z.discriminatedUnion("type", [
   /** A recorded activity of this kind (outbox `activity.recorded`) within windowDays of exposure. */
   z.strictObject({ type: z.literal("custom"), activityKind: z.string().min(1).max(64), windowDays: z.int().min(1).max(365).default(30) }),
 ]);
-export type Conversion = z.infer<typeof conversionSchema>;
 
-export const variantSchema = z.strictObject({
+const variantSchema = z.strictObject({
   key: z
     .string()
     .regex(/^[a-z0-9_-]{1,32}$/, "variant keys are 1–32 of a-z, 0-9, _ and -")

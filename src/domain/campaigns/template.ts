@@ -14,9 +14,9 @@ const HTML_ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "
 
 export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => HTML_ESCAPES[ch]);
 // Plain-text channels get no control or line-separator characters from a field (\p{Cc} is U+0000–U+001F and U+007F–U+009F).
-export const stripControl = (text: string) => text.replace(/[\p{Cc}\u2028\u2029]/gu, " ");
+const stripControl = (text: string) => text.replace(/[\p{Cc}\u2028\u2029]/gu, " ");
 
-export function escapeFor(channel: Channel, value: string): string {
+function escapeFor(channel: Channel, value: string): string {
   return channel === "email" ? escapeHtml(value) : stripControl(value);
 }
 

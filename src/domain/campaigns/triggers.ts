@@ -6,7 +6,7 @@ import type { CampaignTrigger } from "./definition";
 export type OutboxEventFacts = { id: string; type: string; memberId: string | null; payload: Record<string, unknown>; createdAt: string };
 
 /** The outbox event type each event-driven trigger listens to. */
-export const EVENT_TYPE_OF = { welcome: "member.created", tier_up: "tier.changed", stage_change: "stage.changed" } as const;
+const EVENT_TYPE_OF = { welcome: "member.created", tier_up: "tier.changed", stage_change: "stage.changed" } as const;
 export const CONSUMED_EVENT_TYPES = Object.values(EVENT_TYPE_OF);
 
 /**

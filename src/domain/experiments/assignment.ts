@@ -73,7 +73,7 @@ function memberHash32(experimentId: string, memberId: string, purpose: string): 
 }
 
 /** Uniform number in [0, 1) for (experiment, member, purpose). */
-export function hashToUnitInterval(experimentId: string, memberId: string, purpose: string): number {
+function hashToUnitInterval(experimentId: string, memberId: string, purpose: string): number {
   return memberHash32(experimentId, memberId, purpose) / TWO_POW_32;
 }
 

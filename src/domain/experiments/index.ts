@@ -1,22 +1,8 @@
 // A/B experiments: deterministic assignment plus the statistics to read results and decide when to stop.
 
-export type { Assignment, AssignVariantInput, VariantWeight } from "./assignment";
-export { assignVariant, hashToUnitInterval, murmur3Hash32 } from "./assignment";
-export type {
-  ConfidenceInterval,
-  SampleSizeInput,
-  SampleSummary,
-  SampleSums,
-  StopDecision,
-  StopRuleInput,
-  Timestamp,
-  TwoProportionInput,
-  TwoProportionResult,
-  VariantResult,
-  WelchInput,
-  WelchResult,
-  WinnerDecision,
-} from "./stats";
+export type { VariantWeight } from "./assignment";
+export { assignVariant, murmur3Hash32 } from "./assignment";
+export type { TwoProportionResult } from "./stats";
 export {
   evaluateStopRule,
   meanAndVarianceFromSums,

@@ -5,7 +5,7 @@
 // null statistics and `significant: false` rather than NaN/Infinity.
 import jStat from "jstat";
 
-export type ConfidenceInterval = [lower: number, upper: number];
+type ConfidenceInterval = [lower: number, upper: number];
 
 const DEFAULT_CONFIDENCE = 0.95;
 const MS_PER_DAY = 86_400_000;
@@ -289,7 +289,7 @@ export function requiredSampleSizePerGroup({ baselineRate, minimumDetectableEffe
   return Math.ceil((root * root) / (minimumDetectableEffect * minimumDetectableEffect));
 }
 
-export type Timestamp = Date | number | string;
+type Timestamp = Date | number | string;
 
 export interface StopRuleInput {
   startedAt: Timestamp;

@@ -96,4 +96,3 @@ export function kpiFigures(a: KpiAggregates) {
     },
   };
 }
-export type KpiFigures = ReturnType<typeof kpiFigures>;

@@ -27,7 +27,6 @@ import { z } from "zod";
 /** Ordered from best to worst; the index is the severity. */
 export const LIFECYCLE_STAGES = ["new", "active", "dormant", "at_risk", "churned"] as const;
 export type LifecycleStage = (typeof LIFECYCLE_STAGES)[number];
-export const lifecycleStageSchema = z.enum(LIFECYCLE_STAGES);
 
 const days = z.int().nonnegative().max(36_500);
 const probability = z.number().min(0).max(1);
@@ -76,7 +75,6 @@ export const lifecycleThresholdsSchema = z.preprocess(
     }),
 );
 export type LifecycleThresholds = z.output<typeof lifecycleThresholdsSchema>;
-export type LifecycleThresholdsInput = z.input<typeof lifecycleThresholdsSchema>;
 
 export const DEFAULT_LIFECYCLE_THRESHOLDS: LifecycleThresholds = Object.freeze(lifecycleThresholdsSchema.parse({}));
 

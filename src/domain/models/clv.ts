@@ -10,8 +10,8 @@ import { expectedAverageOrderValue, type GammaGammaParams } from "./gamma-gamma"
 
 export type TimeUnit = "days" | "weeks";
 
-export const PERIODS_PER_MONTH: Record<TimeUnit, number> = { days: 30, weeks: 4.345 };
-export const PERIODS_PER_DAY: Record<TimeUnit, number> = { days: 1, weeks: 1 / 7 };
+const PERIODS_PER_MONTH: Record<TimeUnit, number> = { days: 30, weeks: 4.345 };
+const PERIODS_PER_DAY: Record<TimeUnit, number> = { days: 1, weeks: 1 / 7 };
 
 export interface MemberHistory {
   bgnbd: BgNbdParams;

@@ -57,7 +57,7 @@ export function minimize(f: (x: number[]) => number, x0: number[], options: Mini
 }
 
 /** One Nelder–Mead run. Non-finite objective values count as +Infinity, so NaN never wins. */
-export function nelderMead(f: (x: number[]) => number, x0: number[], options: MinimizeOptions = {}): MinimizeResult {
+function nelderMead(f: (x: number[]) => number, x0: number[], options: MinimizeOptions = {}): MinimizeResult {
   const maxIterations = options.maxIterations ?? 2000;
   const step = options.initialStep ?? 0.5;
   const xTolerance = options.xTolerance ?? 1e-9;

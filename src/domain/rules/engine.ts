@@ -38,7 +38,7 @@ import type { EarningEvent, Order, OrderItem, RuleDefinition, RuleEffect } from 
 
 export type EngineRule = RuleDefinition & { id: string };
 
-export interface ProgramEarnRate {
+interface ProgramEarnRate {
   /** Points per `unitMinor` of spend, e.g. 1 point per 100 minor units (1.00). */
   basePointsPerUnit: number;
   unitMinor: number;
@@ -65,7 +65,7 @@ export interface EvaluateRulesInput {
 
 export const BASE_LINE_ID = "base";
 
-export interface EarnLine {
+interface EarnLine {
   ruleId: string;
   name: string;
   effect: RuleEffect;
@@ -75,7 +75,7 @@ export interface EarnLine {
   clampedBy?: "member_cap" | "budget";
 }
 
-export type SkipReason =
+type SkipReason =
   | "inactive"
   | "trigger_mismatch"
   | "kind_mismatch"

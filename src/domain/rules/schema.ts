@@ -3,28 +3,26 @@
 // Money is integer minor units, points are integers, times are ISO-8601 UTC strings.
 import { z } from "zod";
 
-export const triggerTypes = ["purchase", "signup", "birthday", "referral", "review", "survey", "activity"] as const;
+const triggerTypes = ["purchase", "signup", "birthday", "referral", "review", "survey", "activity"] as const;
 export type TriggerType = (typeof triggerTypes)[number];
 
 const minorUnits = z.int().nonnegative();
 const utcTime = z.iso.datetime();
 const code = z.string().min(1).max(128);
 
-export const triggerSchema = z.strictObject({
+const triggerSchema = z.strictObject({
   type: z.enum(triggerTypes),
   /** Activity kind ("app_login", "store_checkin", ...); when set the event's kind must equal it. */
   kind: code.optional(),
 });
-export type Trigger = z.infer<typeof triggerSchema>;
 
 /** Empty or missing lists mean "no restriction". */
-export const includeExcludeSchema = z.strictObject({
+const includeExcludeSchema = z.strictObject({
   include: z.array(code).optional(),
   exclude: z.array(code).optional(),
 });
-export type IncludeExclude = z.infer<typeof includeExcludeSchema>;
 
-export const ruleConditionsSchema = z
+const ruleConditionsSchema = z
   .strictObject({
     /** Whole-order amount bounds, inclusive. */
     minAmount: minorUnits.optional(),
@@ -55,7 +53,7 @@ export const ruleConditionsSchema = z
   });
 export type RuleConditions = z.infer<typeof ruleConditionsSchema>;
 
-export const ruleEffectSchema = z.discriminatedUnion("type", [
+const ruleEffectSchema = z.discriminatedUnion("type", [
   /** floor(eligibleAmount / perMinorUnits) × points, e.g. 1 point per 1.00 = { points: 1, perMinorUnits: 100 }. */
   z.strictObject({ type: z.literal("per_currency_unit"), points: z.int().positive(), perMinorUnits: z.int().positive() }),
   /** A flat number of points per matching event. */
@@ -85,18 +83,9 @@ export type RuleDefinition = z.infer<typeof ruleDefinitionSchema>;
 /** What an admin may send (defaults optional). */
 export type RuleDefinitionInput = z.input<typeof ruleDefinitionSchema>;
 
-/** A stored rule: the definition plus what the API adds. */
-export const ruleSchema = ruleDefinitionSchema.extend({
-  id: code,
-  programId: code.optional(),
-  createdAt: utcTime.optional(),
-  updatedAt: utcTime.optional(),
-});
-export type Rule = z.infer<typeof ruleSchema>;
-
 // ---- Events the engine evaluates (accrual and the quote endpoint share these) ----
 
-export const orderItemSchema = z.strictObject({
+const orderItemSchema = z.strictObject({
   sku: code,
   category: code.optional(),
   quantity: z.int().positive(),
@@ -105,7 +94,7 @@ export const orderItemSchema = z.strictObject({
 });
 export type OrderItem = z.infer<typeof orderItemSchema>;
 
-export const orderSchema = z.strictObject({
+const orderSchema = z.strictObject({
   /** What the shopper paid, minor units. */
   amount: minorUnits,
   items: z.array(orderItemSchema).optional(),
@@ -114,7 +103,7 @@ export const orderSchema = z.strictObject({
 });
 export type Order = z.infer<typeof orderSchema>;
 
-export const earningEventSchema = z.strictObject({
+const earningEventSchema = z.strictObject({
   trigger: triggerSchema,
   occurredAt: utcTime,
   order: orderSchema.optional(),

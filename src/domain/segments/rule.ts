@@ -22,8 +22,8 @@ import { VALUE_SEGMENTS, type ValueSegment } from "./value-segments";
 
 // ---------------------------------------------------------------- facts and fields
 
-export const CONSENT_CHANNELS = ["email", "sms", "push", "line", "wechat"] as const;
-export type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
+const CONSENT_CHANNELS = ["email", "sms", "push", "line", "wechat"] as const;
+type ConsentChannel = (typeof CONSENT_CHANNELS)[number];
 
 /** What a segment rule can look at for one member. Missing values are undefined or null. */
 export type MemberFacts = {
@@ -80,10 +80,10 @@ const FIXED_FIELDS = {
   feedbackTags: { kind: "list" },
 } as const satisfies Record<string, FieldSpec>;
 
-export type FixedSegmentField = keyof typeof FIXED_FIELDS;
-export type SegmentField = FixedSegmentField | `consent.${ConsentChannel}` | `attributes.${string}`;
+type FixedSegmentField = keyof typeof FIXED_FIELDS;
+type SegmentField = FixedSegmentField | `consent.${ConsentChannel}` | `attributes.${string}`;
 /** Every fixed field name (plus the `consent.<channel>` and `attributes.<key>` families). */
-export const SEGMENT_FIELDS = Object.keys(FIXED_FIELDS) as FixedSegmentField[];
+const SEGMENT_FIELDS = Object.keys(FIXED_FIELDS) as FixedSegmentField[];
 
 const CONSENT_PREFIX = "consent.";
 const ATTRIBUTES_PREFIX = "attributes.";
@@ -104,8 +104,8 @@ function fieldSpec(field: string): FieldSpec | undefined {
 
 // ---------------------------------------------------------------- rule shape and schema
 
-export const SEGMENT_OPS = ["eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "contains", "exists", "between"] as const;
-export type SegmentOp = (typeof SEGMENT_OPS)[number];
+const SEGMENT_OPS = ["eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "contains", "exists", "between"] as const;
+type SegmentOp = (typeof SEGMENT_OPS)[number];
 
 const OPS_BY_KIND: Record<FieldKind, readonly SegmentOp[]> = {
   number: ["eq", "neq", "gt", "gte", "lt", "lte", "in", "nin", "between", "exists"],
@@ -125,13 +125,13 @@ const KIND_LABEL: Record<FieldKind, string> = {
   any: "a free-form attribute",
 };
 
-export type SegmentCondition = { field: SegmentField; op: SegmentOp; value?: unknown };
+type SegmentCondition = { field: SegmentField; op: SegmentOp; value?: unknown };
 export type SegmentRule = { and: SegmentRule[] } | { or: SegmentRule[] } | { not: SegmentRule } | SegmentCondition;
 
-export const SEGMENT_RULE_MAX_DEPTH = 8;
-export const SEGMENT_RULE_MAX_NODES = 500;
-export const SEGMENT_RULE_MAX_CHILDREN = 100;
-export const SEGMENT_RULE_MAX_LIST = 1000;
+const SEGMENT_RULE_MAX_DEPTH = 8;
+const SEGMENT_RULE_MAX_NODES = 500;
+const SEGMENT_RULE_MAX_CHILDREN = 100;
+const SEGMENT_RULE_MAX_LIST = 1000;
 
 const FIELD_HELP = `${SEGMENT_FIELDS.join(", ")}, consent.<${CONSENT_CHANNELS.join("|")}>, attributes.<key>`;
 
@@ -455,7 +455,7 @@ export function memberFactsFromRow(row: MemberRowForFacts, opts: { now: Instant;
 
 // ---------------------------------------------------------------- compilation to SQL
 
-export type SqlArg = string | number;
+type SqlArg = string | number;
 /** A SQL fragment with its positional (`?`) arguments, in order. */
 export type SqlFragment = { sql: string; args: SqlArg[] };
 
@@ -465,7 +465,7 @@ export type SqlFragment = { sql: string; args: SqlArg[] };
  * - list: an expression holding a JSON array of strings (tags)
  * - json: a JSON column and a path into it (free-form attributes)
  */
-export type SqlField =
+type SqlField =
   | { kind: "scalar"; expr: SqlFragment }
   | { kind: "list"; expr: SqlFragment }
   | { kind: "json"; column: string; path: string };

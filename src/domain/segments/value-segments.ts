@@ -17,12 +17,10 @@
 // The grid is complete: every R/F/M combination of a purchaser lands in exactly one row.
 // Members with no purchase have no value segment (null); their lifecycle stage (new /
 // dormant / churned) says what to do with them.
-import { z } from "zod";
 import type { RfmScore } from "./rfm";
 
 export const VALUE_SEGMENTS = ["champions", "loyal", "potential", "new", "at_risk", "hibernating", "lost"] as const;
 export type ValueSegment = (typeof VALUE_SEGMENTS)[number];
-export const valueSegmentSchema = z.enum(VALUE_SEGMENTS);
 
 export type ValueSegmentInput = Pick<RfmScore, "r" | "f" | "m"> & {
   /** Lifetime orders; tells a single purchase apart from a low F score. */

@@ -3,13 +3,13 @@
 import { findTier, meetsConditions, type TierMetric, thresholdsOf, tiersByRank } from "./qualification";
 import type { Tier, TierBenefits, TierFigures } from "./schema";
 
-export interface TierSummary {
+interface TierSummary {
   id: string;
   name: string;
   benefits: TierBenefits;
 }
 
-export interface TierRequirement {
+interface TierRequirement {
   metric: TierMetric;
   required: number;
   current: number;
@@ -123,7 +123,7 @@ function capitalise(s: string): string {
 }
 
 /** Formats minor units, using the currency's own number of decimals (JPY 0, EUR 2, KWD 3). */
-export function moneyFormatter(currency?: string, locale = "en-US"): (minor: number) => string {
+function moneyFormatter(currency?: string, locale = "en-US"): (minor: number) => string {
   if (!currency) {
     const plain = new Intl.NumberFormat(locale, { minimumFractionDigits: 2, maximumFractionDigits: 2 });
     return (minor) => plain.format(minor / 100);

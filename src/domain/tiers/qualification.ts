@@ -14,9 +14,9 @@
  */
 import type { Tier, TierFigures } from "./schema";
 
-export type TierChange = "upgrade" | "downgrade" | "renew" | "none" | "grace";
+type TierChange = "upgrade" | "downgrade" | "renew" | "none" | "grace";
 
-export interface TierStanding {
+interface TierStanding {
   tierId: string | null;
   /** ISO time until which the tier is kept regardless of figures; null = not secured. */
   securedUntil: string | null;
@@ -109,6 +109,6 @@ export function findTier(tiers: Tier[], id: string | null | undefined): Tier | u
   return id == null ? undefined : tiers.find((t) => t.id === id);
 }
 
-export function addDays(iso: string, days: number): string {
+function addDays(iso: string, days: number): string {
   return new Date(Date.parse(iso) + days * DAY_MS).toISOString();
 }

@@ -4,7 +4,7 @@ import { z } from "zod";
 
 const code = z.string().min(1).max(128);
 
-export const qualificationSchema = z.strictObject({
+const qualificationSchema = z.strictObject({
   /** Rolling window the figures are measured over, and how long a reached tier is secured. */
   windowDays: z.int().min(1).max(3660),
   /** any: one threshold is enough; all: every set threshold must be met. */
@@ -14,9 +14,8 @@ export const qualificationSchema = z.strictObject({
   minPoints: z.int().nonnegative().optional(),
   minActiveDays: z.int().nonnegative().optional(),
 });
-export type Qualification = z.infer<typeof qualificationSchema>;
 
-export const tierBenefitsSchema = z.strictObject({
+const tierBenefitsSchema = z.strictObject({
   discountPct: z.number().min(0).max(100).optional(),
   /** Multiplies all points earned (applied on top of the earning rules). */
   pointsMultiplier: z.number().min(0).max(100).optional(),
@@ -37,7 +36,6 @@ export const tierDefinitionSchema = z.strictObject({
   graceDays: z.int().min(0).max(3660).default(0),
 });
 export type TierDefinition = z.infer<typeof tierDefinitionSchema>;
-export type TierDefinitionInput = z.input<typeof tierDefinitionSchema>;
 
 export const tierSchema = tierDefinitionSchema.extend({
   id: code,
