@@ -1,8 +1,7 @@
-import "./features";
 import { createApp } from "./app";
-import { runScheduled } from "./cron";
+import { runScheduled } from "./cron/schedule";
 import type { Env } from "./env";
-import { consumeWebhookBatch, type WebhookMessage } from "./services/webhooks-delivery";
+import { consumeQueue } from "./queues";
 
 export { MemberLedger } from "./durable/member-ledger";
 export { RateLimiter } from "./durable/rate-limiter";
@@ -15,7 +14,5 @@ export default {
   async scheduled(controller: ScheduledController, env: Env) {
     await runScheduled(controller.cron, env, new Date(controller.scheduledTime));
   },
-  queue(batch: MessageBatch<unknown>, env: Env) {
-    return consumeWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
-  },
+  queue: consumeQueue,
 } satisfies ExportedHandler<Env>;

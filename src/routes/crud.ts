@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { App, ServiceContext } from "../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../lib/openapi";
 import { authorize } from "../middleware/auth";
-import type { RouteModule } from "../registry";
+import type { RouteModule } from "./route";
 
 type Id = { programId: string; id: string };
 

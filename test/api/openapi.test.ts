@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import "../../src/features";
 import { createApp } from "../../src/app";
-import { registry } from "../../src/registry";
+import { apiRoutes } from "../../src/routes";
 import { accrue, call, newMember, newProgram } from "./helpers";
 
 type Json = Record<string, any>;
@@ -51,15 +50,15 @@ function schemaHasExample(doc: Json, node: Json | undefined): boolean {
   return Array.isArray(alternatives) && alternatives.length > 0 && alternatives.every((alt: Json) => schemaHasExample(doc, alt));
 }
 
-/** Every route the app serves: the registry's modules and what Hono actually routes. */
+/** Every route the app serves: the route modules and what Hono actually routes. */
 function servedRoutes() {
   const app = createApp();
   const fromHono = app.routes
     .filter((r) => r.method !== "ALL" && !r.path.endsWith("*"))
     .map((r) => ({ method: r.method.toLowerCase(), path: openApiPath(r.path) }));
-  const fromRegistry = registry.routes.map((m) => ({ method: m.route.method.toLowerCase(), path: m.route.path }));
+  const fromModules = apiRoutes.map((m) => ({ method: m.route.method.toLowerCase(), path: m.route.path }));
   const seen = new Map<string, { method: string; path: string }>();
-  for (const r of [...fromRegistry, ...fromHono]) if (!UNDOCUMENTED.some((re) => re.test(r.path))) seen.set(`${r.method} ${r.path}`, r);
+  for (const r of [...fromModules, ...fromHono]) if (!UNDOCUMENTED.some((re) => re.test(r.path))) seen.set(`${r.method} ${r.path}`, r);
   return [...seen.values()];
 }
 

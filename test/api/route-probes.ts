@@ -1,5 +1,4 @@
-import "../../src/features";
-import { registry } from "../../src/registry";
+import { apiRoutes } from "../../src/routes";
 import { call, db, type TestProgram, uniqueKey } from "./helpers";
 
 /**
@@ -19,7 +18,7 @@ export const isIdParam = (name: string) => /Id$/.test(name) || name === "code";
 export async function operations(): Promise<Operation[]> {
   const doc = (await call("GET", "/openapi.json")).body;
   const schemaOf = (s: { $ref?: string } | undefined) => (s?.$ref ? doc.components.schemas[s.$ref.split("/").pop()!] : s);
-  return registry.routes
+  return apiRoutes
     .map((m) => m.route as { method: string; path: string; description?: string })
     .filter((r) => r.path.startsWith("/v1/"))
     .map((r) => {

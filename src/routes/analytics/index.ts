@@ -1,4 +1,6 @@
+import type { RouteModule } from "../route";
 import * as churn from "./churn";
+import * as dashboard from "./dashboard";
 import * as getLifecycleSettings from "./get-lifecycle-settings";
 import * as models from "./models";
 import * as putLifecycleSettings from "./put-lifecycle-settings";
@@ -6,4 +8,13 @@ import * as recompute from "./recompute";
 import * as segmentCounts from "./segment-counts";
 import * as topClv from "./top-clv";
 
-export const analyticsRoutes = [models, recompute, segmentCounts, churn, topClv, getLifecycleSettings, putLifecycleSettings];
+export const analyticsRoutes: RouteModule[] = [
+  dashboard,
+  models,
+  recompute,
+  segmentCounts,
+  churn,
+  topClv,
+  getLifecycleSettings,
+  putLifecycleSettings,
+];

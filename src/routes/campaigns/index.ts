@@ -1,5 +1,5 @@
-import { addRoutes } from "../../registry";
-import { campaignRoutes } from "./crud";
+import type { RouteModule } from "../route";
+import { campaignCrudRoutes } from "./crud";
 import * as deleteChannel from "./delete-channel";
 import * as listChannels from "./list-channels";
 import * as listMessages from "./list-messages";
@@ -7,4 +7,12 @@ import * as listOccurrences from "./list-occurrences";
 import * as putChannel from "./put-channel";
 import * as roi from "./roi";
 
-addRoutes(...campaignRoutes, listMessages, listOccurrences, roi, listChannels, putChannel, deleteChannel);
+export const campaignRoutes: RouteModule[] = [
+  ...campaignCrudRoutes,
+  listMessages,
+  listOccurrences,
+  roi,
+  listChannels,
+  putChannel,
+  deleteChannel,
+];

@@ -1,5 +1,5 @@
-import { addRoutes } from "../../registry";
+import type { RouteModule } from "../route";
 import * as listFeedback from "./list-feedback";
 import * as postFeedback from "./post-feedback";
 
-addRoutes(postFeedback, listFeedback);
+export const feedbackRoutes: RouteModule[] = [postFeedback, listFeedback];

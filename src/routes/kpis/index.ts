@@ -1,6 +1,6 @@
-import { addRoutes } from "../../registry";
+import type { RouteModule } from "../route";
 import * as listKpis from "./list-kpis";
 import * as today from "./today";
 
 // /v1/kpis/today before /v1/kpis so the literal path is registered first.
-addRoutes(today, listKpis);
+export const kpiRoutes: RouteModule[] = [today, listKpis];

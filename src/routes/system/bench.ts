@@ -16,7 +16,6 @@ import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { authorize } from "../../middleware/auth";
-import { addRoutes } from "../../registry";
 
 const RawAccrualBody = z.object({
   orderId: z.string().min(1).max(128),
@@ -64,31 +63,27 @@ export const register = (app: App) => {
     const lot = newLot(scope, program, { entryId: e.row.id, points, orderId: input.orderId, hold: true });
     const body = { orderId: input.orderId, pointsEarned: points, entries: [e.view] };
     const statements: Statement[] = [
-      db
-        .insert(ledgerRequests)
-        .values({
-          programId,
-          idempotencyKey,
-          memberId,
-          operation: "accrue",
-          requestHash: "bench",
-          status: 201,
-          response: body,
-          createdAt: scope.now,
-        }) as Statement,
-      db
-        .insert(orders)
-        .values({
-          id: newId("ord"),
-          programId,
-          memberId,
-          orderId: input.orderId,
-          amount: input.amount,
-          currency: input.currency.toUpperCase(),
-          pointsEarned: points,
-          occurredAt: scope.now,
-          createdAt: scope.now,
-        }) as Statement,
+      db.insert(ledgerRequests).values({
+        programId,
+        idempotencyKey,
+        memberId,
+        operation: "accrue",
+        requestHash: "bench",
+        status: 201,
+        response: body,
+        createdAt: scope.now,
+      }) as Statement,
+      db.insert(orders).values({
+        id: newId("ord"),
+        programId,
+        memberId,
+        orderId: input.orderId,
+        amount: input.amount,
+        currency: input.currency.toUpperCase(),
+        pointsEarned: points,
+        occurredAt: scope.now,
+        createdAt: scope.now,
+      }) as Statement,
       e.statement,
       lot.statement,
       outbox(scope, "points.earned", {
@@ -109,5 +104,3 @@ export const register = (app: App) => {
     return c.json(body, 201);
   });
 };
-
-addRoutes({ route, register });
