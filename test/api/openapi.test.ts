@@ -114,6 +114,39 @@ describe("OpenAPI document", () => {
     expect(problems, `Routes to fix (tell their owners):\n${problems.join("\n")}`).toEqual([]);
   });
 
+  it("names every operation with a unique camelCase operationId, and every route module too", async () => {
+    const doc = await fetchDocument();
+    const documented = Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([path, item]) =>
+      METHODS.filter((m) => item[m]).map((m) => ({ where: `${m.toUpperCase()} ${path}`, id: item[m].operationId as string | undefined })),
+    );
+    expect(documented.filter((o) => !o.id || !/^[a-z]+[A-Z][A-Za-z]*$/.test(o.id)).map((o) => `${o.where}: ${o.id}`)).toEqual([]);
+    const ids = documented.map((o) => o.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    const moduleIds = apiRoutes.map((m) => ("operationId" in m ? m.operationId : `${m.route.method} ${m.route.path}`));
+    expect(moduleIds.filter((id, i) => moduleIds.indexOf(id) !== i)).toEqual([]);
+    for (const { id } of documented) expect(moduleIds).toContain(id);
+  });
+
+  it("derives each keyed operation's security, x-scopes and first sentence from the scopes it accepts", async () => {
+    const doc = await fetchDocument();
+    const problems: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const method of METHODS.filter((m) => item[m])) {
+        const op = item[method];
+        const scopes = op["x-scopes"] as string[] | undefined;
+        const where = `${method.toUpperCase()} ${path}`;
+        if (!scopes) {
+          if (op.security?.length) problems.push(`${where}: security without x-scopes`);
+          continue;
+        }
+        if (!op.security?.some((s: Json) => "bearer" in s)) problems.push(`${where}: x-scopes without bearer security`);
+        const sentence = `${scopes.length === 1 ? "Scope" : "Scopes"}: ${scopes.join(", ")}.`;
+        if (!String(op.description ?? "").startsWith(sentence)) problems.push(`${where}: description does not start with "${sentence}"`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it("documents nothing that is not served", async () => {
     const doc = await fetchDocument();
     const served = new Set(servedRoutes().map((r) => `${r.method} ${r.path}`));

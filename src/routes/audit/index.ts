@@ -1,4 +1,4 @@
 import type { RouteModule } from "../route";
-import * as listAudit from "./list-audit";
+import { listAuditLogRoute } from "./list-audit";
 
-export const auditRoutes: RouteModule[] = [listAudit];
+export const auditRoutes: RouteModule[] = [listAuditLogRoute];

@@ -15,6 +15,7 @@ export const campaignCrudRoutes = adminCrudRoutes({
   path: "/v1/campaigns",
   noun: "campaign",
   idParam: "campaignId",
+  operationIds: { list: "listCampaigns", get: "getCampaign", create: "createCampaign", update: "updateCampaign", remove: "deleteCampaign" },
   createSchema: campaignDefinitionSchema,
   viewSchema: CampaignSchema,
   example: campaignExample,

@@ -1,5 +1,5 @@
 import type { RouteModule } from "../route";
-import * as page from "./page";
-import * as assets from "./static";
+import { dashboardPageRoute, dashboardPageSlashRoute } from "./page";
+import { dashboardAssetRoute } from "./static";
 
-export const dashboardRoutes: RouteModule[] = [page, assets];
+export const dashboardRoutes: RouteModule[] = [dashboardPageRoute, dashboardPageSlashRoute, dashboardAssetRoute];

@@ -1,5 +1,5 @@
 import type { RouteModule } from "../route";
-import * as listFeedback from "./list-feedback";
-import * as postFeedback from "./post-feedback";
+import { listFeedbackRoute } from "./list-feedback";
+import { recordFeedbackRoute } from "./post-feedback";
 
-export const feedbackRoutes: RouteModule[] = [postFeedback, listFeedback];
+export const feedbackRoutes: RouteModule[] = [recordFeedbackRoute, listFeedbackRoute];

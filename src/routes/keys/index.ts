@@ -1,6 +1,6 @@
 import type { RouteModule } from "../route";
-import * as createKey from "./create-key";
-import * as listKeys from "./list-keys";
-import * as revokeKey from "./revoke-key";
+import { createApiKeyRoute } from "./create-key";
+import { listApiKeysRoute } from "./list-keys";
+import { revokeApiKeyRoute } from "./revoke-key";
 
-export const keyRoutes: RouteModule[] = [createKey, listKeys, revokeKey];
+export const keyRoutes: RouteModule[] = [createApiKeyRoute, listApiKeysRoute, revokeApiKeyRoute];

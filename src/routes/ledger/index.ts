@@ -1,9 +1,16 @@
 import type { RouteModule } from "../route";
-import * as accrue from "./accrue";
-import * as adjust from "./adjust";
-import * as balance from "./balance";
-import * as listLedger from "./list-ledger";
-import * as redeem from "./redeem";
-import * as refund from "./refund";
+import { accruePointsRoute } from "./accrue";
+import { adjustPointsRoute } from "./adjust";
+import { getBalanceRoute } from "./balance";
+import { listLedgerEntriesRoute } from "./list-ledger";
+import { redeemPointsRoute } from "./redeem";
+import { refundOrderRoute } from "./refund";
 
-export const ledgerRoutes: RouteModule[] = [accrue, redeem, adjust, refund, balance, listLedger];
+export const ledgerRoutes: RouteModule[] = [
+  accruePointsRoute,
+  redeemPointsRoute,
+  adjustPointsRoute,
+  refundOrderRoute,
+  getBalanceRoute,
+  listLedgerEntriesRoute,
+];

@@ -1,9 +1,16 @@
 import type { RouteModule } from "../route";
-import * as changeTags from "./change-tags";
-import * as eraseMember from "./erase-member";
-import * as findMember from "./find-member";
-import * as getMember from "./get-member";
-import * as registerMember from "./register-member";
-import * as updateMember from "./update-member";
+import { changeMemberTagsRoute } from "./change-tags";
+import { eraseMemberRoute } from "./erase-member";
+import { findMemberRoute } from "./find-member";
+import { getMemberRoute } from "./get-member";
+import { registerMemberRoute } from "./register-member";
+import { updateMemberRoute } from "./update-member";
 
-export const memberRoutes: RouteModule[] = [registerMember, findMember, getMember, updateMember, changeTags, eraseMember];
+export const memberRoutes: RouteModule[] = [
+  registerMemberRoute,
+  findMemberRoute,
+  getMemberRoute,
+  updateMemberRoute,
+  changeMemberTagsRoute,
+  eraseMemberRoute,
+];

@@ -1,5 +1,5 @@
 import type { RouteModule } from "../route";
-import * as postEvents from "./post-events";
-import * as rotateSigningSecret from "./rotate-signing-secret";
+import { postPartnerEventsRoute } from "./post-events";
+import { rotatePartnerSigningSecretRoute } from "./rotate-signing-secret";
 
-export const partnerRoutes: RouteModule[] = [postEvents, rotateSigningSecret];
+export const partnerRoutes: RouteModule[] = [postPartnerEventsRoute, rotatePartnerSigningSecretRoute];

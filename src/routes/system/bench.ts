@@ -15,7 +15,7 @@ import type { App } from "../../lib/context";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import { authorize } from "../../middleware/auth";
+import { admit } from "../../middleware/auth";
 
 const RawAccrualBody = z.object({
   orderId: z.string().min(1).max(128),
@@ -41,7 +41,7 @@ export const register = (app: App) => {
   app.get("/__bench/noop", (c) => c.json({ ok: true }));
 
   app.post("/__bench/members/:memberId/raw-accruals", async (c) => {
-    const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
+    const { programId } = await admit(c, { scopes: ["storefront", "partner", "admin"] });
     const memberId = c.req.param("memberId");
     const idempotencyKey = c.req.header("idempotency-key");
     const parsed = RawAccrualBody.safeParse(await c.req.json().catch(() => null));

@@ -1,7 +1,7 @@
 import type { RouteModule } from "../route";
 import * as bench from "./bench";
-import * as docs from "./docs";
-import * as health from "./health";
-import * as openapi from "./openapi";
+import { docsRoute } from "./docs";
+import { healthRoute } from "./health";
+import { openApiRoute } from "./openapi";
 
-export const systemRoutes: RouteModule[] = [health, openapi, docs, bench];
+export const systemRoutes: RouteModule[] = [healthRoute, openApiRoute, docsRoute, bench];

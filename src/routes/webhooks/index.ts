@@ -1,22 +1,22 @@
 import type { RouteModule } from "../route";
-import * as createWebhook from "./create-webhook";
-import * as deleteWebhook from "./delete-webhook";
-import * as getWebhook from "./get-webhook";
-import * as listDeliveries from "./list-deliveries";
-import * as listWebhooks from "./list-webhooks";
-import * as redeliver from "./redeliver";
-import * as rotateSecret from "./rotate-secret";
+import { createWebhookRoute } from "./create-webhook";
+import { deleteWebhookRoute } from "./delete-webhook";
+import { getWebhookRoute } from "./get-webhook";
+import { listWebhookDeliveriesRoute } from "./list-deliveries";
+import { listWebhooksRoute } from "./list-webhooks";
+import { redeliverWebhookDeliveryRoute } from "./redeliver";
+import { rotateWebhookSecretRoute } from "./rotate-secret";
 import * as testReceiver from "./test-receiver";
-import * as updateWebhook from "./update-webhook";
+import { updateWebhookRoute } from "./update-webhook";
 
 export const webhookRoutes: RouteModule[] = [
-  createWebhook,
-  listWebhooks,
-  getWebhook,
-  updateWebhook,
-  deleteWebhook,
-  rotateSecret,
-  listDeliveries,
-  redeliver,
+  createWebhookRoute,
+  listWebhooksRoute,
+  getWebhookRoute,
+  updateWebhookRoute,
+  deleteWebhookRoute,
+  rotateWebhookSecretRoute,
+  listWebhookDeliveriesRoute,
+  redeliverWebhookDeliveryRoute,
   testReceiver,
 ];
