@@ -14,8 +14,8 @@ type Operation = {
 };
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
-// Static files of the dashboard page are not API routes; /__… are env-gated test and bench hooks.
-const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/admin\/$/, /^\/__/];
+// Static files of the dashboard page are not API routes.
+const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/admin\/$/];
 
 /** Hono's `/v1/members/:memberId` (optionally `:id{regex}`) in OpenAPI form: `/v1/members/{memberId}`. */
 const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
@@ -154,6 +154,10 @@ describe("OpenAPI document", () => {
       METHODS.filter((m) => item[m]).map((m) => `${m} ${path}`),
     );
     expect(documented.filter((d) => !served.has(d))).toEqual([]);
+  });
+
+  it("the production app serves no test or bench seam (they live in test/support and scripts/bench)", () => {
+    expect(createApp().routes.filter((r) => r.path.startsWith("/__"))).toEqual([]);
   });
 
   it("is cacheable and readable cross-origin (for tooling)", async () => {

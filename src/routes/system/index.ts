@@ -1,7 +1,6 @@
 import type { RouteModule } from "../route";
-import * as bench from "./bench";
 import { docsRoute } from "./docs";
 import { healthRoute } from "./health";
 import { openApiRoute } from "./openapi";
 
-export const systemRoutes: RouteModule[] = [healthRoute, openApiRoute, docsRoute, bench];
+export const systemRoutes: RouteModule[] = [healthRoute, openApiRoute, docsRoute];

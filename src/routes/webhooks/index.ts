@@ -6,7 +6,6 @@ import { listWebhookDeliveriesRoute } from "./list-deliveries";
 import { listWebhooksRoute } from "./list-webhooks";
 import { redeliverWebhookDeliveryRoute } from "./redeliver";
 import { rotateWebhookSecretRoute } from "./rotate-secret";
-import * as testReceiver from "./test-receiver";
 import { updateWebhookRoute } from "./update-webhook";
 
 export const webhookRoutes: RouteModule[] = [
@@ -18,5 +17,4 @@ export const webhookRoutes: RouteModule[] = [
   rotateWebhookSecretRoute,
   listWebhookDeliveriesRoute,
   redeliverWebhookDeliveryRoute,
-  testReceiver,
 ];
