@@ -1,7 +1,8 @@
 /**
  * `npm run dev`: the whole local stack in one command — the libSQL server (Hrana over
  * HTTP, data in .data/), the committed migrations, then `wrangler dev` on 127.0.0.1:8787
- * with cron testing. Ctrl-C stops everything; the next start reuses .data/.
+ * with cron testing. Ctrl-C stops everything; the next start reuses .data/. Extra arguments
+ * go to `wrangler dev`, e.g. another Worker entry: `npm run dev -- scripts/bench/worker.ts`.
  */
 import { spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -30,6 +31,8 @@ const wrangler = spawn(
   `${root}/node_modules/.bin/wrangler`,
   [
     "dev",
+    // First, so a script path (another Worker entry, e.g. the bench's) is not read as a --var value.
+    ...process.argv.slice(2),
     "--ip",
     "127.0.0.1",
     "--port",
@@ -37,7 +40,6 @@ const wrangler = spawn(
     "--test-scheduled",
     "--var",
     `LIBSQL_URL:${server.url}`,
-    ...process.argv.slice(2),
   ],
   {
     cwd: root,

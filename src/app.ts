@@ -7,7 +7,8 @@ import { settingsOf } from "./env";
 import type { AppBindings } from "./lib/context";
 import { AppError, errorBody } from "./lib/errors";
 import { randomBase32 } from "./lib/ids";
-import { registerRoutes } from "./routes";
+import { apiRoutes } from "./routes";
+import type { RouteModule } from "./routes/route";
 
 const MAX_BODY_BYTES = 1_000_000;
 
@@ -15,8 +16,8 @@ function zodIssues(error: { issues: Array<{ path: PropertyKey[]; message: string
   return error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code }));
 }
 
-/** Build the API: middleware, every route, the OpenAPI document. */
-export function createApp() {
+/** Build the API: middleware, then `routes` (by default every route of the API) and their OpenAPI document. */
+export function createApp(routes: readonly RouteModule[] = apiRoutes) {
   const app = new OpenAPIHono<AppBindings>({
     // Every zod failure (body, query, params, headers) becomes one 400 with the failing fields.
     defaultHook: (result) => {
@@ -74,6 +75,6 @@ export function createApp() {
     c.json(errorBody(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`), c.get("requestId") ?? "unknown"), 404),
   );
 
-  registerRoutes(app);
+  for (const route of routes) route.register(app);
   return app;
 }

@@ -12,7 +12,16 @@ export type Env = {
   CRON_BATCH_SIZE?: string;
   RATE_LIMIT_PER_MINUTE?: string;
   MEMBER_VIEW_MAX_AGE_SECONDS?: string;
+  /**
+   * Hosts the Worker entry serves itself rather than over the network (the tests' webhook
+   * receiver, test/support/worker.ts): they pass the outbound URL policy and their requests go
+   * to `fetch`. Only an entry's code sets it (the production entry never does); it holds a
+   * function, so no var or secret can supply it.
+   */
+  outboundLoopback?: OutboundLoopback;
 };
+
+export type OutboundLoopback = { hosts: readonly string[]; fetch: (url: string, init: RequestInit) => Promise<Response> };
 
 const envSchema = z.object({
   LIBSQL_URL: z.string().url("LIBSQL_URL must be the libSQL/Turso URL (http(s):// or libsql://)"),

@@ -1,21 +1,7 @@
-import "./features";
 import { createApp } from "./app";
-import { runScheduled } from "./cron";
-import type { Env } from "./env";
-import { consumeWebhookBatch, type WebhookMessage } from "./services/webhooks-delivery";
+import { workerHandlers } from "./worker";
 
 export { MemberLedger } from "./durable/member-ledger";
 export { RateLimiter } from "./durable/rate-limiter";
 
-const app = createApp();
-
-export default {
-  fetch: app.fetch,
-  // Awaited (not waitUntil) so a cron invocation, and `/__scheduled` in dev, ends when its jobs do.
-  async scheduled(controller: ScheduledController, env: Env) {
-    await runScheduled(controller.cron, env, new Date(controller.scheduledTime));
-  },
-  queue(batch: MessageBatch<unknown>, env: Env) {
-    return consumeWebhookBatch(batch as MessageBatch<WebhookMessage>, env);
-  },
-} satisfies ExportedHandler<Env>;
+export default workerHandlers(createApp());

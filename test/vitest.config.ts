@@ -27,15 +27,9 @@ export default defineConfig({
         plugins: [
           cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: `${root}wrangler.toml` },
-            miniflare: {
-              bindings: {
-                LIBSQL_URL: inject("libsqlUrl"),
-                // Webhook tests: serve http://receiver.test/__test/receiver/* from the Worker itself, and
-                // allow that one host past the outbound-URL policy (targetUrlProblem in src/services/outbound.ts). Test-only: never
-                // set it in wrangler.toml.
-                TEST_RECEIVER: "1",
-              },
-            },
+            // The production Worker plus the tests' webhook receiver (served at http://receiver.test).
+            main: `${root}test/support/worker.ts`,
+            miniflare: { bindings: { LIBSQL_URL: inject("libsqlUrl") } },
           })),
         ],
         root,

@@ -2,7 +2,7 @@
  * `npm run bench [-- --large] [--only lookup,accrual,contention,quote,cron,models,soak]
  *   [--seconds 4] [--rounds 2] [--connections 16] [--soak-seconds 60] [--cron-sizes 10000,30000,100000] [--quick]`
  *
- * Starts its own local stack (scripts/dev.ts on free ports, a fresh database, bench routes on),
+ * Starts its own local stack (scripts/dev.ts on free ports, a fresh database, the bench Worker),
  * measures every figure as a ratio to a baseline measured in the same run, prints a table and
  * writes scripts/bench/results.json. Not part of `npm test`. See scripts/bench/README.md.
  */
@@ -148,8 +148,8 @@ try {
   const needsStack = [...only].some((s) => s !== "models");
   if (needsStack) {
     log("starting the local stack…");
-    // Rate limits off (a bench key sends far more than a shop would); bench routes on.
-    stack = await startStack({ vars: { BENCH_ROUTES: "1", RATE_LIMIT_PER_MINUTE: "1000000000" } });
+    // The bench Worker (the API plus its baseline routes); rate limits off (a bench key sends far more than a shop would).
+    stack = await startStack({ entry: "scripts/bench/worker.ts", vars: { RATE_LIMIT_PER_MINUTE: "1000000000" } });
     log(`stack up: api ${stack.apiUrl}, libSQL ${stack.libsqlUrl}`);
   }
   const programs =

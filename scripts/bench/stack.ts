@@ -7,7 +7,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 export const root = fileURLToPath(new URL("../..", import.meta.url));
@@ -36,6 +36,8 @@ export type StackOptions = {
   snapshot?: boolean;
   /** Another checkout to serve (an A/B run against an older commit); default this repository. */
   root?: string;
+  /** The Worker entry to serve, relative to the root (the bench's: scripts/bench/worker.ts); default wrangler.toml's `main`. */
+  entry?: string;
 };
 
 /**
@@ -43,19 +45,20 @@ export type StackOptions = {
  * that bundle as is: wrangler dev watches and rebuilds its sources, which would restart the
  * Worker (and its Durable Objects) mid-run whenever a file under src/ changes.
  */
-async function snapshotConfig(dir: string, root: string): Promise<string> {
+async function snapshotConfig(dir: string, root: string, entry: string | undefined): Promise<string> {
   await new Promise<void>((resolve, reject) =>
     execFile(
       `${root}/node_modules/.bin/wrangler`,
-      ["deploy", "--dry-run", "--outdir", dir],
+      ["deploy", "--dry-run", "--outdir", dir, ...(entry ? [entry] : [])],
       { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: "false", XDG_CONFIG_HOME: `${root}/.config` } },
       (err, _out, stderr) => (err ? reject(new Error(`wrangler build failed: ${stderr || err.message}`)) : resolve()),
     ),
   );
-  // The bundle's extra modules (the dashboard's ?raw files) keep their text type by exact name.
-  const textModules = readdirSync(dir).filter((f) => !/^(index\.js(\.map)?|README\.md)$/.test(f));
+  // The bundle is named after its entry; its extra modules (the dashboard's ?raw files) keep their text type by exact name.
+  const main = `${basename(entry ?? "index.ts").replace(/\.[cm]?[jt]s$/, "")}.js`;
+  const textModules = readdirSync(dir).filter((f) => f !== main && f !== `${main}.map` && f !== "README.md");
   const config = readFileSync(join(root, "wrangler.toml"), "utf8")
-    .replace(/^main = .*$/m, 'main = "index.js"\nno_bundle = true\nfind_additional_modules = true')
+    .replace(/^main = .*$/m, `main = "${main}"\nno_bundle = true\nfind_additional_modules = true`)
     .replace(/\[\[rules\]\]\ntype = "Text"\nglobs = \[[^\]]*\]/, `[[rules]]\ntype = "Text"\nglobs = ${JSON.stringify(textModules)}`);
   const path = join(dir, "wrangler.toml");
   writeFileSync(path, config);
@@ -95,7 +98,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const dbName = `bench-${Date.now()}-${process.pid}`;
   const persistDir = mkdtempSync(join(tmpdir(), "loyalty-stack-"));
   const buildDir = mkdtempSync(join(tmpdir(), "loyalty-build-"));
-  const config = options.snapshot === false ? [] : ["--config", await snapshotConfig(buildDir, root)];
+  const config =
+    options.snapshot === false
+      ? [...(options.entry ? [options.entry] : [])]
+      : ["--config", await snapshotConfig(buildDir, root, options.entry)];
   const vars = Object.entries(options.vars ?? {}).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   // `node --import tsx` (not the tsx CLI) so the spawned pid is the process that hosts the libSQL server.
   const child = spawn(

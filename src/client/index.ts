@@ -12,27 +12,27 @@
  */
 import type { z } from "zod";
 import type { ErrorCode } from "../lib/errors";
-import type * as cancelCouponRoute from "../routes/coupons/cancel-coupon";
-import type * as consumeCouponRoute from "../routes/coupons/consume-coupon";
-import type * as getCouponRoute from "../routes/coupons/get-coupon";
-import type * as postFeedbackRoute from "../routes/feedback/post-feedback";
-import type * as accrueRoute from "../routes/ledger/accrue";
-import type * as adjustRoute from "../routes/ledger/adjust";
-import type * as balanceRoute from "../routes/ledger/balance";
-import type * as ledgerRoute from "../routes/ledger/list-ledger";
-import type * as redeemRoute from "../routes/ledger/redeem";
-import type * as refundRoute from "../routes/ledger/refund";
-import type * as activitiesRoute from "../routes/loyalty/activities";
-import type * as memberTierRoute from "../routes/loyalty/member-tier";
-import type * as quoteRoute from "../routes/loyalty/quote";
-import type * as changeTagsRoute from "../routes/members/change-tags";
-import type * as getMemberRoute from "../routes/members/get-member";
-import type * as registerMemberRoute from "../routes/members/register-member";
-import type * as updateMemberRoute from "../routes/members/update-member";
-import type * as memberReferralsRoute from "../routes/referrals/member-referrals";
-import type * as listRewardsRoute from "../routes/rewards/list-rewards";
-import type * as memberRewardsRoute from "../routes/rewards/member-rewards";
-import type * as redeemRewardRoute from "../routes/rewards/redeem-reward";
+import type { cancelCouponRoute } from "../routes/coupons/cancel-coupon";
+import type { consumeCouponRoute } from "../routes/coupons/consume-coupon";
+import type { getCouponRoute } from "../routes/coupons/get-coupon";
+import type { recordFeedbackRoute } from "../routes/feedback/post-feedback";
+import type { accruePointsRoute } from "../routes/ledger/accrue";
+import type { adjustPointsRoute } from "../routes/ledger/adjust";
+import type { getBalanceRoute } from "../routes/ledger/balance";
+import type { listLedgerEntriesRoute } from "../routes/ledger/list-ledger";
+import type { redeemPointsRoute } from "../routes/ledger/redeem";
+import type { refundOrderRoute } from "../routes/ledger/refund";
+import type { recordActivityRoute } from "../routes/loyalty/activities";
+import type { getMemberTierRoute } from "../routes/loyalty/member-tier";
+import type { quotePurchaseRoute } from "../routes/loyalty/quote";
+import type { changeMemberTagsRoute } from "../routes/members/change-tags";
+import type { getMemberRoute } from "../routes/members/get-member";
+import type { registerMemberRoute } from "../routes/members/register-member";
+import type { updateMemberRoute } from "../routes/members/update-member";
+import type { listMemberReferralsRoute } from "../routes/referrals/member-referrals";
+import type { listRewardsRoute } from "../routes/rewards/list-rewards";
+import type { listMemberRewardsRoute } from "../routes/rewards/member-rewards";
+import type { redeemRewardRoute } from "../routes/rewards/redeem-reward";
 
 // ---- Types derived from the route definitions ------------------------------------------------
 
@@ -54,28 +54,28 @@ export type ResponseOf<R, Status extends number> = R extends { responses: infer 
 export type Member = ResponseOf<typeof getMemberRoute.route, 200>;
 export type RegisterMemberInput = BodyOf<typeof registerMemberRoute.route>;
 export type UpdateMemberInput = BodyOf<typeof updateMemberRoute.route>;
-export type ChangeTagsInput = BodyOf<typeof changeTagsRoute.route>;
-export type AccrualInput = BodyOf<typeof accrueRoute.route>;
-export type RedemptionInput = BodyOf<typeof redeemRoute.route>;
-export type AdjustmentInput = BodyOf<typeof adjustRoute.route>;
-export type RefundInput = BodyOf<typeof refundRoute.route>;
-export type ActivityInput = BodyOf<typeof activitiesRoute.route>;
-export type QuoteInput = BodyOf<typeof quoteRoute.route>;
+export type ChangeTagsInput = BodyOf<typeof changeMemberTagsRoute.route>;
+export type AccrualInput = BodyOf<typeof accruePointsRoute.route>;
+export type RedemptionInput = BodyOf<typeof redeemPointsRoute.route>;
+export type AdjustmentInput = BodyOf<typeof adjustPointsRoute.route>;
+export type RefundInput = BodyOf<typeof refundOrderRoute.route>;
+export type ActivityInput = BodyOf<typeof recordActivityRoute.route>;
+export type QuoteInput = BodyOf<typeof quotePurchaseRoute.route>;
 export type ConsumeCouponInput = BodyOf<typeof consumeCouponRoute.route>;
-export type FeedbackInput = BodyOf<typeof postFeedbackRoute.route>;
+export type FeedbackInput = BodyOf<typeof recordFeedbackRoute.route>;
 /** Entries written and the balance after a points write (accrual, redemption, adjustment, refund, activity). */
-export type LedgerWrite = ResponseOf<typeof accrueRoute.route, 201>;
-export type Balance = ResponseOf<typeof balanceRoute.route, 200>;
-export type LedgerPage = ResponseOf<typeof ledgerRoute.route, 200>;
-export type TierProgress = ResponseOf<typeof memberTierRoute.route, 200>;
-export type Quote = ResponseOf<typeof quoteRoute.route, 200>;
+export type LedgerWrite = ResponseOf<typeof accruePointsRoute.route, 201>;
+export type Balance = ResponseOf<typeof getBalanceRoute.route, 200>;
+export type LedgerPage = ResponseOf<typeof listLedgerEntriesRoute.route, 200>;
+export type TierProgress = ResponseOf<typeof getMemberTierRoute.route, 200>;
+export type Quote = ResponseOf<typeof quotePurchaseRoute.route, 200>;
 export type Coupon = ResponseOf<typeof getCouponRoute.route, 200>;
 export type CouponCancellation = ResponseOf<typeof cancelCouponRoute.route, 200>;
 export type RewardList = ResponseOf<typeof listRewardsRoute.route, 200>;
-export type MemberRewards = ResponseOf<typeof memberRewardsRoute.route, 200>;
+export type MemberRewards = ResponseOf<typeof listMemberRewardsRoute.route, 200>;
 export type RewardRedemption = ResponseOf<typeof redeemRewardRoute.route, 201>;
-export type MemberReferrals = ResponseOf<typeof memberReferralsRoute.route, 200>;
-export type FeedbackResult = ResponseOf<typeof postFeedbackRoute.route, 201>;
+export type MemberReferrals = ResponseOf<typeof listMemberReferralsRoute.route, 200>;
+export type FeedbackResult = ResponseOf<typeof recordFeedbackRoute.route, 201>;
 
 // ---- Errors ----------------------------------------------------------------------------------
 

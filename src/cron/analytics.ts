@@ -6,13 +6,13 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { database } from "../db/client";
-import type { CronJobArgs } from "../registry";
 import { type RecomputedSegment, recomputeProgramSegments } from "../services/segments";
 import { type FitOutcome, fitProgramModels } from "./analytics/fit";
 import { type LifecycleOutcome, lifecycleThresholdsOf, moveLifecycleStages } from "./analytics/lifecycle";
 import { type RfmOutcome, scoreProgramRfm } from "./analytics/rfm";
 import { type ScoresOutcome, scoreProgramMembers } from "./analytics/scores";
 import type { PageLimits } from "./analytics/sql";
+import type { CronJobArgs } from "./job";
 
 /** Pages per step per program in one cron run: 2,000 × 500 = 1M members. Past that, fan out by member range. */
 const NIGHTLY_MAX_PAGES = 2_000;

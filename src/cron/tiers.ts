@@ -1,10 +1,9 @@
 import { sql } from "drizzle-orm";
 import { programs } from "../../schema";
-import { type Database, database } from "../db/client";
+import type { Database } from "../db/client";
 import { decideOnRequalification } from "../domain/tiers/qualification";
 import type { Tier } from "../domain/tiers/schema";
 import { newId } from "../lib/ids";
-import { addCronJob, schedules } from "../registry";
 import { loadTiers, windowStart } from "../services/tiers";
 
 type DueRow = {
@@ -141,7 +140,7 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
   return counts;
 }
 
-async function requalifyAll(db: Database, now: Date, batchSize: number) {
+export async function requalifyAll(db: Database, now: Date, batchSize: number) {
   const result: Record<string, unknown> = {};
   for (const { id } of await db.select({ id: programs.id }).from(programs)) {
     const ladder = await loadTiers(db, id);
@@ -149,5 +148,3 @@ async function requalifyAll(db: Database, now: Date, batchSize: number) {
   }
   return result;
 }
-
-addCronJob(schedules.nightly, { name: "tiers.requalify", run: ({ env, now, batchSize }) => requalifyAll(database(env), now, batchSize) });

@@ -5,6 +5,17 @@ import type { Env } from "../env";
 export type Scope = "admin" | "storefront" | "partner";
 export type Principal = { keyId: string; programId: string; scope: Scope };
 
+/**
+ * Who may call a route: "public" (no credentials), or the principals it accepts — today an API
+ * key with one of `scopes`. Another kind of principal (member tokens, staff roles, the operator)
+ * is one more optional field here, its check in `admit` (src/middleware/auth.ts) and its mark in
+ * the OpenAPI document (src/routes/route.ts).
+ */
+export type Principals = "public" | { scopes: readonly Scope[] };
+
+/** What a route's handler is given for its `Principals`: nothing on a public route. */
+export type PrincipalOf<P extends Principals> = P extends "public" ? undefined : Principal;
+
 /** What every domain service receives: `verb({ ctx, input })`. */
 export type ServiceContext = { env: Env; db: Database; requestId: string; principal?: Principal };
 

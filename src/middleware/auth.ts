@@ -1,7 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { apiKeys } from "../../schema";
-import type { AppBindings, Principal, Scope } from "../lib/context";
+import type { AppBindings, Principal, PrincipalOf, Principals, Scope } from "../lib/context";
 import { sha256Hex } from "../lib/crypto";
 import { AppError } from "../lib/errors";
 import { enforceRateLimit } from "./rate-limit";
@@ -58,16 +58,22 @@ async function authenticate(c: Context<AppBindings>): Promise<Principal> {
   const principal: Principal = { keyId: row.id, programId: row.programId, scope: row.scope };
   c.set("principal", principal);
   c.var.ctx.principal = principal;
-  // Per-key rate limit, once per request (a second authorize() returns above).
+  // Per-key rate limit, once per request (a second authenticate() returns above).
   await enforceRateLimit(c, principal, row.rateLimitPerMinute);
   return principal;
 }
 
-/** Authenticate and require one of the given scopes. Returns the principal. */
-export async function authorize(c: Context<AppBindings>, scopes: readonly Scope[]): Promise<Principal> {
-  const principal = await authenticate(c);
+/** 403 unless the principal's scope is one of `scopes`. */
+export function assertScope(principal: Principal, scopes: readonly Scope[]) {
   if (!scopes.includes(principal.scope)) {
     throw new AppError("forbidden", `This route needs a key with scope ${scopes.join(" or ")}; this key is ${principal.scope}`);
   }
-  return principal;
+}
+
+/** The principal a request acts as, if `principals` accepts it (401/403 otherwise); nothing on a public route. */
+export async function admit<P extends Principals>(c: Context<AppBindings>, principals: P): Promise<PrincipalOf<P>> {
+  if (principals === "public") return undefined as PrincipalOf<P>;
+  const principal = await authenticate(c);
+  assertScope(principal, principals.scopes);
+  return principal as PrincipalOf<P>;
 }

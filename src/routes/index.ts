@@ -1,36 +1,43 @@
-import type { App } from "../lib/context";
-import { addRoutes, registry } from "../registry";
-import * as accrue from "./ledger/accrue";
-import * as adjust from "./ledger/adjust";
-import * as balance from "./ledger/balance";
-import * as listLedger from "./ledger/list-ledger";
-import * as redeem from "./ledger/redeem";
-import * as refund from "./ledger/refund";
-import * as changeTags from "./members/change-tags";
-import * as eraseMember from "./members/erase-member";
-import * as findMember from "./members/find-member";
-import * as getMember from "./members/get-member";
-import * as registerMember from "./members/register-member";
-import * as updateMember from "./members/update-member";
-import * as health from "./system/health";
+import { analyticsRoutes } from "./analytics";
+import { auditRoutes } from "./audit";
+import { budgetRoutes } from "./budgets";
+import { campaignRoutes } from "./campaigns";
+import { couponRoutes } from "./coupons";
+import { dashboardRoutes } from "./dashboard";
+import { experimentRoutes } from "./experiments";
+import { feedbackRoutes } from "./feedback";
+import { keyRoutes } from "./keys";
+import { kpiRoutes } from "./kpis";
+import { ledgerRoutes } from "./ledger";
+import { loyaltyRoutes } from "./loyalty";
+import { memberRoutes } from "./members";
+import { partnerRoutes } from "./partner";
+import { referralRoutes } from "./referrals";
+import { rewardRoutes } from "./rewards";
+import type { RouteModule } from "./route";
+import { segmentRoutes } from "./segments";
+import { systemRoutes } from "./system";
+import { webhookRoutes } from "./webhooks";
 
-// Health, member and ledger routes; the other areas add theirs through the registry (see src/features.ts).
-addRoutes(
-  health,
-  registerMember,
-  findMember,
-  getMember,
-  updateMember,
-  changeTags,
-  eraseMember,
-  accrue,
-  redeem,
-  adjust,
-  refund,
-  balance,
-  listLedger,
-);
-
-export function registerRoutes(app: App) {
-  for (const m of registry.routes) m.register(app);
-}
+/** Every route the API serves, area by area, in the order the app mounts them. */
+export const apiRoutes: readonly RouteModule[] = [
+  ...systemRoutes,
+  ...memberRoutes,
+  ...ledgerRoutes,
+  ...loyaltyRoutes,
+  ...rewardRoutes,
+  ...couponRoutes,
+  ...referralRoutes,
+  ...dashboardRoutes,
+  ...partnerRoutes,
+  ...webhookRoutes,
+  ...keyRoutes,
+  ...auditRoutes,
+  ...segmentRoutes,
+  ...analyticsRoutes,
+  ...campaignRoutes,
+  ...experimentRoutes,
+  ...budgetRoutes,
+  ...kpiRoutes,
+  ...feedbackRoutes,
+];

@@ -1,29 +1,22 @@
-import { exports } from "cloudflare:workers";
-import type { Env } from "../env";
+import type { Env, OutboundLoopback } from "../env";
 import { AppError } from "../lib/errors";
 import { outboundUrlProblem } from "../lib/outbound-url";
 
 /**
  * Where the Worker POSTs on a customer's behalf — partner webhooks and campaign channel
  * endpoints — and how: one URL policy (src/lib/outbound-url.ts: public https hosts only),
- * checked when a URL is stored and again before every send, and one fetch.
- *
- * The one exception is for tests: with the TEST_RECEIVER=1 binding, which only
- * test/vitest.config.ts sets (never wrangler.toml), the host receiver.test is allowed, over
- * http too. Its requests are served by this Worker itself (`outboundFetch`), so even a binding
- * set by mistake opens no network destination.
+ * checked when a URL is stored and again before every send, and one fetch. The one exception
+ * is a host the Worker entry serves itself (`env.outboundLoopback`, set only by the test entry).
  */
 
-/** Host that, only when TEST_RECEIVER=1, is served by this Worker's own /__test/receiver routes. */
-const TEST_RECEIVER_HOST = "receiver.test";
-
-/** True only under TEST_RECEIVER=1 and only for the test receiver's host. */
-function isTestReceiverUrl(env: Env, url: string): boolean {
-  if ((env as Env & { TEST_RECEIVER?: string }).TEST_RECEIVER !== "1") return false;
+/** The loopback serving `url`'s host, if the Worker entry declared one for it. */
+function loopbackFor(env: Env, url: string): OutboundLoopback | null {
+  const loopback = env.outboundLoopback;
+  if (typeof loopback?.fetch !== "function") return null;
   try {
-    return new URL(url).hostname === TEST_RECEIVER_HOST;
+    return loopback.hosts.includes(new URL(url).hostname) ? loopback : null;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -33,7 +26,7 @@ function isTestReceiverUrl(env: Env, url: string): boolean {
  * own fetch does not reach private networks, so this guards self-hosted runs and states the policy.
  */
 export function targetUrlProblem(env: Env, url: string): string | null {
-  return isTestReceiverUrl(env, url) ? null : outboundUrlProblem(url);
+  return loopbackFor(env, url) ? null : outboundUrlProblem(url);
 }
 
 /** 400 invalid_request on `url` unless the Worker may send to it; call before anything is written. */
@@ -46,9 +39,6 @@ export function assertTargetUrl(env: Env, url: string) {
 }
 
 export function outboundFetch(env: Env, url: string, init: RequestInit): Promise<Response> {
-  if (isTestReceiverUrl(env, url)) {
-    // Tests cannot open a port inside workerd: loop back into this Worker's test-only receiver.
-    return (exports as unknown as { default: Fetcher }).default.fetch(url, init);
-  }
-  return fetch(url, init);
+  const loopback = loopbackFor(env, url);
+  return loopback ? loopback.fetch(url, init) : fetch(url, init);
 }

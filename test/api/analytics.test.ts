@@ -1,10 +1,10 @@
 import { beforeAll, describe, expect, it } from "vitest";
+import { schedule } from "../../src/cron/schedule";
 import { lifecycleStage, lifecycleThresholdsSchema } from "../../src/domain/lifecycle/stages";
 import { scoreMember } from "../../src/domain/models";
 import { valueSegment } from "../../src/domain/segments/value-segments";
 import type { PurchaseInput } from "../../src/ledger/earning";
 import type { RefundInput } from "../../src/ledger/operations/refund";
-import { registry, schedules } from "../../src/registry";
 import { memberLedger, writeRequest } from "../../src/services/ledger";
 import { call, countBy, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
@@ -144,7 +144,7 @@ async function stageEvents(programId: string) {
 }
 
 const nightlyAnalytics = (now: Date) => {
-  const job = registry.cron[schedules.nightly]?.find((j) => j.name === "analytics.nightly");
+  const job = schedule["0 3 * * *"].find((j) => j.name === "analytics.nightly");
   if (!job) throw new Error("analytics.nightly is not registered");
   return job.run({ env: testEnv, now, batchSize: 7 }); // small pages: every sweep spans several
 };

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import "../../src/features";
 import { assignVariant } from "../../src/domain/experiments";
 import { consumeOutboxEvents } from "../../src/services/campaigns-triggers";
 import { autoStopExperiments } from "../../src/services/experiments";

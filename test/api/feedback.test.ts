@@ -1,6 +1,5 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import "../../src/features";
 import { createLoyaltyClient } from "../../src/client";
 import { call, db, ledgerSum, newMember, newProgram, type TestProgram, uniqueKey } from "./helpers";
 

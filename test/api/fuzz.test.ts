@@ -1,13 +1,12 @@
-// Bad input on every route (registry.routes after src/features.ts): generated bodies, query
+// Bad input on every route (src/routes/index.ts): generated bodies, query
 // strings and headers — huge, negative and fractional numbers, unicode, wrong types, unknown and
 // missing fields, malformed JSON, bodies over 1 MB. Never a 5xx; every 4xx is JSON with a code
 // from the closed set; and a refused request writes nothing (the program's rows, sums and
 // update times are unchanged).
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import "../../src/features";
 import { type ErrorCode, errorCodes } from "../../src/lib/errors";
-import { registry } from "../../src/registry";
+import { apiRoutes } from "../../src/routes";
 import { accrue, callDirect as call, db, newMember, newProgram, type TestProgram, uniqueKey } from "./helpers";
 
 type Method = "get" | "post" | "put" | "patch" | "delete";
@@ -213,7 +212,7 @@ beforeAll(async () => {
   const doc = (await call("GET", "/openapi.json")).body;
   ids = await realIds(doc);
   fingerprintSql = await buildFingerprintSql();
-  routes = registry.routes.map((m) => {
+  routes = apiRoutes.map((m) => {
     const r = m.route as { method: string; path: string; request?: { body?: unknown; query?: { shape?: Record<string, unknown> } } };
     const op = doc.paths?.[r.path]?.[r.method];
     const query = (op?.parameters ?? []).filter((x: any) => x.in === "query").map((x: any) => x.name as string);
@@ -226,7 +225,7 @@ beforeAll(async () => {
 
 describe("bad input on every route", () => {
   it("covers every registered route", () => {
-    expect(routes.length).toBe(registry.routes.length);
+    expect(routes.length).toBe(apiRoutes.length);
     expect(routes.length).toBeGreaterThan(20);
   });
 

@@ -2,10 +2,11 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { database } from "../../src/db/client";
 import type { Env } from "../../src/env";
-import worker from "../../src/index";
 import { type CreateProgramInput, createProgram } from "../../src/services/programs";
+import worker, { withTestSeams } from "../support/worker";
 
-export const testEnv = env as unknown as Env;
+/** The env the test Worker's handlers see (with its seams), for calling services and crons directly. */
+export const testEnv = withTestSeams(env as unknown as Env);
 export const db = () => database(testEnv);
 
 export type TestProgram = Awaited<ReturnType<typeof createProgram>>;

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import "../../src/features";
 import { expireLots } from "../../src/cron/lots";
 import { snapshotAllPrograms, snapshotProgramDay } from "../../src/services/kpis";
 import { accrue, call, countBy, db, newMember, newProgram, uniqueKey } from "./helpers";

@@ -224,21 +224,19 @@ describe("points ledger", () => {
           }),
     );
     // Each request is also retried concurrently with the same key.
-    const retries = keys
-      .slice(0, 20)
-      .map((k, i) =>
-        i % 2 === 0
-          ? call("POST", `/v1/members/${m.id}/accruals`, {
-              key: p.keys.storefront,
-              idempotencyKey: k,
-              body: { orderId: `conc-${k}`, amount: 1000, currency: "USD" },
-            })
-          : call("POST", `/v1/members/${m.id}/redemptions`, {
-              key: p.keys.storefront,
-              idempotencyKey: k,
-              body: { points: 30, reason: "conc" },
-            }),
-      );
+    const retries = keys.slice(0, 20).map((k, i) =>
+      i % 2 === 0
+        ? call("POST", `/v1/members/${m.id}/accruals`, {
+            key: p.keys.storefront,
+            idempotencyKey: k,
+            body: { orderId: `conc-${k}`, amount: 1000, currency: "USD" },
+          })
+        : call("POST", `/v1/members/${m.id}/redemptions`, {
+            key: p.keys.storefront,
+            idempotencyKey: k,
+            body: { points: 30, reason: "conc" },
+          }),
+    );
     const results = await Promise.all([...ops, ...retries]);
     const unexpected = results.filter((r) => !(r.status === 201 || (r.status === 409 && r.body.error.code === "insufficient_points")));
     expect(unexpected.map((r) => `${r.status} ${JSON.stringify(r.body)}`)).toEqual([]);

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import "../../src/features";
 import { createApp } from "../../src/app";
-import { registry } from "../../src/registry";
+import { apiRoutes } from "../../src/routes";
 import { accrue, call, newMember, newProgram } from "./helpers";
 
 type Json = Record<string, any>;
@@ -15,8 +14,8 @@ type Operation = {
 };
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
-// Static files of the dashboard page are not API routes; /__… are env-gated test and bench hooks.
-const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/admin\/$/, /^\/__/];
+// Static files of the dashboard page are not API routes.
+const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/admin\/$/];
 
 /** Hono's `/v1/members/:memberId` (optionally `:id{regex}`) in OpenAPI form: `/v1/members/{memberId}`. */
 const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
@@ -51,15 +50,15 @@ function schemaHasExample(doc: Json, node: Json | undefined): boolean {
   return Array.isArray(alternatives) && alternatives.length > 0 && alternatives.every((alt: Json) => schemaHasExample(doc, alt));
 }
 
-/** Every route the app serves: the registry's modules and what Hono actually routes. */
+/** Every route the app serves: the route modules and what Hono actually routes. */
 function servedRoutes() {
   const app = createApp();
   const fromHono = app.routes
     .filter((r) => r.method !== "ALL" && !r.path.endsWith("*"))
     .map((r) => ({ method: r.method.toLowerCase(), path: openApiPath(r.path) }));
-  const fromRegistry = registry.routes.map((m) => ({ method: m.route.method.toLowerCase(), path: m.route.path }));
+  const fromModules = apiRoutes.map((m) => ({ method: m.route.method.toLowerCase(), path: m.route.path }));
   const seen = new Map<string, { method: string; path: string }>();
-  for (const r of [...fromRegistry, ...fromHono]) if (!UNDOCUMENTED.some((re) => re.test(r.path))) seen.set(`${r.method} ${r.path}`, r);
+  for (const r of [...fromModules, ...fromHono]) if (!UNDOCUMENTED.some((re) => re.test(r.path))) seen.set(`${r.method} ${r.path}`, r);
   return [...seen.values()];
 }
 
@@ -115,6 +114,39 @@ describe("OpenAPI document", () => {
     expect(problems, `Routes to fix (tell their owners):\n${problems.join("\n")}`).toEqual([]);
   });
 
+  it("names every operation with a unique camelCase operationId, and every route module too", async () => {
+    const doc = await fetchDocument();
+    const documented = Object.entries(doc.paths as Record<string, Record<string, Json>>).flatMap(([path, item]) =>
+      METHODS.filter((m) => item[m]).map((m) => ({ where: `${m.toUpperCase()} ${path}`, id: item[m].operationId as string | undefined })),
+    );
+    expect(documented.filter((o) => !o.id || !/^[a-z]+[A-Z][A-Za-z]*$/.test(o.id)).map((o) => `${o.where}: ${o.id}`)).toEqual([]);
+    const ids = documented.map((o) => o.id);
+    expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+    const moduleIds = apiRoutes.map((m) => ("operationId" in m ? m.operationId : `${m.route.method} ${m.route.path}`));
+    expect(moduleIds.filter((id, i) => moduleIds.indexOf(id) !== i)).toEqual([]);
+    for (const { id } of documented) expect(moduleIds).toContain(id);
+  });
+
+  it("derives each keyed operation's security, x-scopes and first sentence from the scopes it accepts", async () => {
+    const doc = await fetchDocument();
+    const problems: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Json>>)) {
+      for (const method of METHODS.filter((m) => item[m])) {
+        const op = item[method];
+        const scopes = op["x-scopes"] as string[] | undefined;
+        const where = `${method.toUpperCase()} ${path}`;
+        if (!scopes) {
+          if (op.security?.length) problems.push(`${where}: security without x-scopes`);
+          continue;
+        }
+        if (!op.security?.some((s: Json) => "bearer" in s)) problems.push(`${where}: x-scopes without bearer security`);
+        const sentence = `${scopes.length === 1 ? "Scope" : "Scopes"}: ${scopes.join(", ")}.`;
+        if (!String(op.description ?? "").startsWith(sentence)) problems.push(`${where}: description does not start with "${sentence}"`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it("documents nothing that is not served", async () => {
     const doc = await fetchDocument();
     const served = new Set(servedRoutes().map((r) => `${r.method} ${r.path}`));
@@ -122,6 +154,10 @@ describe("OpenAPI document", () => {
       METHODS.filter((m) => item[m]).map((m) => `${m} ${path}`),
     );
     expect(documented.filter((d) => !served.has(d))).toEqual([]);
+  });
+
+  it("the production app serves no test or bench seam (they live in test/support and scripts/bench)", () => {
+    expect(createApp().routes.filter((r) => r.path.startsWith("/__"))).toEqual([]);
   });
 
   it("is cacheable and readable cross-origin (for tooling)", async () => {

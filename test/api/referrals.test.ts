@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { runScheduled } from "../../src/cron";
+import { runScheduled } from "../../src/cron/schedule";
 import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const sql = async (q: string, args: unknown[] = []) => (await db().$client.execute({ sql: q, args: args as never })).rows;

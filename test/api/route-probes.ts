@@ -1,11 +1,10 @@
-import "../../src/features";
-import { registry } from "../../src/registry";
+import { apiRoutes } from "../../src/routes";
 import { call, db, type TestProgram, uniqueKey } from "./helpers";
 
 /**
- * Every registered /v1 route as a probe: its documented scopes (the "Scope(s): …" line of
- * its description) and example request from the OpenAPI document. Used by the scope matrix
- * (access.test.ts) and the cross-tenant probes (tenant-isolation.test.ts).
+ * Every registered /v1 route as a probe: its documented scopes (the operation's `x-scopes`)
+ * and example request from the OpenAPI document. Used by the scope matrix (access.test.ts)
+ * and the cross-tenant probes (tenant-isolation.test.ts).
  */
 export type Scope = "admin" | "storefront" | "partner";
 export const SCOPES: Scope[] = ["admin", "storefront", "partner"];
@@ -19,13 +18,13 @@ export const isIdParam = (name: string) => /Id$/.test(name) || name === "code";
 export async function operations(): Promise<Operation[]> {
   const doc = (await call("GET", "/openapi.json")).body;
   const schemaOf = (s: { $ref?: string } | undefined) => (s?.$ref ? doc.components.schemas[s.$ref.split("/").pop()!] : s);
-  return registry.routes
-    .map((m) => m.route as { method: string; path: string; description?: string })
+  return apiRoutes
+    .map((m) => m.route as { method: string; path: string })
     .filter((r) => r.path.startsWith("/v1/"))
     .map((r) => {
       const op = doc.paths?.[r.path]?.[r.method] ?? {};
-      const scopeText = /Scopes?:\s*([^.]*)/.exec(r.description ?? "")?.[1];
-      const scopes = scopeText ? SCOPES.filter((s) => new RegExp(`\\b${s}\\b`).test(scopeText.split("(")[0])) : null;
+      const documented = op["x-scopes"] as unknown;
+      const scopes = Array.isArray(documented) ? SCOPES.filter((s) => documented.includes(s)) : null;
       const content = op.requestBody?.content?.["application/json"];
       const body = content ? (content.example ?? schemaOf(content.schema)?.example ?? {}) : undefined;
       return { method: r.method.toUpperCase(), path: r.path, scopes, params: (op.parameters ?? []) as Param[], body, hasBody: !!content };

@@ -1,8 +1,6 @@
 import { describe, expect, it } from "vitest";
-import "../../src/features";
-import { runScheduled } from "../../src/cron";
+import { runScheduled } from "../../src/cron/schedule";
 import { parseSignatureHeader, verifySignature } from "../../src/lib/signing";
-import { schedules } from "../../src/registry";
 import {
   DISABLE_AFTER_CONSECUTIVE_FAILURES,
   dispatchOutbox,
@@ -271,7 +269,7 @@ describe("webhooks: delivery pipeline", () => {
     expect(acc.status).toBe(201);
 
     const t0 = new Date();
-    const first = await runScheduled(schedules.everyMinute, directEnv, t0);
+    const first = await runScheduled("* * * * *", directEnv, t0);
     expect(first["webhooks.dispatch"]).toMatchObject({ deliveries: expect.any(Number) });
     let [d] = await deliveries(webhook.id);
     expect(d).toMatchObject({ eventType: "points.earned", status: "pending", attempts: 1, lastStatusCode: 500 });
@@ -483,7 +481,7 @@ describe("webhooks: delivery pipeline", () => {
     const m = await newMember(p);
     const { bucket, webhook } = await subscribe(p, ["points.earned"]);
     await accrue(p, m.id, 2_000);
-    const result = await runScheduled(schedules.everyMinute, testEnv, new Date());
+    const result = await runScheduled("* * * * *", testEnv, new Date());
     expect(result["webhooks.deliver"]).toMatchObject({ enqueued: expect.any(Number) });
     let rows = await deliveries(webhook.id);
     for (let i = 0; i < 100 && rows[0]?.status !== "delivered"; i++) {

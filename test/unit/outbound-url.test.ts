@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
 import { outboundUrlProblem } from "../../src/lib/outbound-url";
-import { targetUrlProblem } from "../../src/services/outbound";
+import { outboundFetch, targetUrlProblem } from "../../src/services/outbound";
 
 // Runs inside workerd: the WHATWG URL parser here is the one the Worker's fetch uses.
 const rejects = (url: string, reason: RegExp) => {
@@ -127,17 +127,34 @@ describe("outbound URL policy: rejected", () => {
   });
 });
 
-describe("webhook URL policy: the test receiver exception", () => {
-  const env = (testReceiver?: string) => ({ TEST_RECEIVER: testReceiver }) as unknown as Env;
-  it("allows only receiver.test, only with TEST_RECEIVER=1", () => {
-    expect(targetUrlProblem(env("1"), "http://receiver.test/__test/receiver/b")).toBeNull();
+describe("webhook URL policy: the loopback a test Worker entry declares", () => {
+  const calls: string[] = [];
+  const loopback = {
+    hosts: ["receiver.test"],
+    fetch: async (url: string) => {
+      calls.push(url);
+      return new Response("looped back");
+    },
+  };
+  const env = (outboundLoopback?: unknown) => ({ outboundLoopback }) as unknown as Env;
+
+  it("allows only the declared hosts, only when an entry's code declares them", () => {
+    expect(targetUrlProblem(env(loopback), "http://receiver.test/__test/receiver/b")).toBeNull();
     expect(targetUrlProblem(env(), "http://receiver.test/__test/receiver/b")).toMatch(/https/);
     expect(targetUrlProblem(env(), "https://receiver.test/__test/receiver/b")).toMatch(/under \.test/);
-    expect(targetUrlProblem(env("true"), "https://receiver.test/x")).toMatch(/under \.test/);
-    // The binding opens nothing else.
-    expect(targetUrlProblem(env("1"), "https://127.0.0.1/hook")).toMatch(/loopback/);
-    expect(targetUrlProblem(env("1"), "http://other.test/hook")).toMatch(/https/);
-    expect(targetUrlProblem(env("1"), "https://localhost/hook")).toMatch(/reserved/);
-    expect(targetUrlProblem(env("1"), "https://partner.example.com/hook")).toBeNull();
+    // Configuration cannot supply it: a var or secret is a string, never a function.
+    expect(targetUrlProblem(env("receiver.test"), "https://receiver.test/x")).toMatch(/under \.test/);
+    expect(targetUrlProblem(env({ hosts: ["receiver.test"], fetch: "1" }), "https://receiver.test/x")).toMatch(/under \.test/);
+    // The loopback opens nothing else.
+    expect(targetUrlProblem(env(loopback), "https://127.0.0.1/hook")).toMatch(/loopback/);
+    expect(targetUrlProblem(env(loopback), "http://other.test/hook")).toMatch(/https/);
+    expect(targetUrlProblem(env(loopback), "https://localhost/hook")).toMatch(/reserved/);
+    expect(targetUrlProblem(env(loopback), "https://partner.example.com/hook")).toBeNull();
+  });
+
+  it("sends a declared host's requests to the loopback", async () => {
+    const res = await outboundFetch(env(loopback), "http://receiver.test/__test/receiver/b", { method: "POST", body: "{}" });
+    expect(await res.text()).toBe("looped back");
+    expect(calls).toEqual(["http://receiver.test/__test/receiver/b"]);
   });
 });

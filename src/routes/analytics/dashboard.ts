@@ -1,13 +1,12 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { dashboardOverview } from "../../services/admin-dashboard";
+import { defineRoute } from "../route";
 
 const Count = z.number().int().nonnegative();
 const Money = z.number().int().openapi({ description: "Integer minor units of the program currency" });
 
-export const DashboardSchema = z
+const DashboardSchema = z
   .object({
     program: z.object({ id: z.string(), name: z.string(), currency: z.string(), pointCostPer1000: z.number().int() }),
     generatedAt: z.string(),
@@ -126,25 +125,25 @@ export const DashboardSchema = z
     },
   });
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/analytics/dashboard",
-  tags: ["Analytics"],
-  summary: "Dashboard overview: tiers, lifecycle stages, churn risk, top CLV, segments, points liability",
-  description:
-    "Scope: admin. One aggregated read for the admin dashboard (`/admin`): distributions over the program's members as the crons last scored them, the points liability in money, the last `days` of KPI snapshots, and the latest campaigns and experiments (their results and ROI come from their own endpoints).",
-  security: bearerSecurity,
-  request: {
-    query: z.object({
-      days: z.coerce.number().int().min(1).max(730).default(90).openapi({ description: "KPI snapshot window in days", example: 90 }),
-    }),
+export const getDashboardOverviewRoute = defineRoute(
+  {
+    operationId: "getDashboardOverview",
+    principals: { scopes: ["admin"] },
+    method: "get",
+    path: "/v1/analytics/dashboard",
+    tags: ["Analytics"],
+    summary: "Dashboard overview: tiers, lifecycle stages, churn risk, top CLV, segments, points liability",
+    description:
+      "One aggregated read for the admin dashboard (`/admin`): distributions over the program's members as the crons last scored them, the points liability in money, the last `days` of KPI snapshots, and the latest campaigns and experiments (their results and ROI come from their own endpoints).",
+    request: {
+      query: z.object({
+        days: z.coerce.number().int().min(1).max(730).default(90).openapi({ description: "KPI snapshot window in days", example: 90 }),
+      }),
+    },
+    responses: { 200: jsonResponse(DashboardSchema, "The overview"), ...errorResponses() },
   },
-  responses: { 200: jsonResponse(DashboardSchema, "The overview"), ...errorResponses() },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+  async (c, { programId }) => {
     const { days } = c.req.valid("query");
     return c.json(await dashboardOverview({ ctx: c.var.ctx, input: { programId, days } }), 200);
-  });
+  },
+);

@@ -1,22 +1,20 @@
-import { createRoute } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { getLifecycleSettings } from "../../services/analytics";
+import { defineRoute } from "../route";
 import { LifecycleSettingsSchema } from "./schemas";
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/lifecycle-settings",
-  tags: ["Analytics"],
-  summary: "The program's lifecycle stage thresholds",
-  description: "Scopes: admin. Defaults apply until set.",
-  security: bearerSecurity,
-  responses: { 200: jsonResponse(LifecycleSettingsSchema, "Effective thresholds"), ...errorResponses() },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+export const getLifecycleSettingsRoute = defineRoute(
+  {
+    operationId: "getLifecycleSettings",
+    principals: { scopes: ["admin"] },
+    method: "get",
+    path: "/v1/lifecycle-settings",
+    tags: ["Analytics"],
+    summary: "The program's lifecycle stage thresholds",
+    description: "Defaults apply until set.",
+    responses: { 200: jsonResponse(LifecycleSettingsSchema, "Effective thresholds"), ...errorResponses() },
+  },
+  async (c, { programId }) => {
     return c.json(await getLifecycleSettings({ ctx: c.var.ctx, input: { programId } }), 200);
-  });
+  },
+);

@@ -1,9 +1,20 @@
-import * as churn from "./churn";
-import * as getLifecycleSettings from "./get-lifecycle-settings";
-import * as models from "./models";
-import * as putLifecycleSettings from "./put-lifecycle-settings";
-import * as recompute from "./recompute";
-import * as segmentCounts from "./segment-counts";
-import * as topClv from "./top-clv";
+import type { RouteModule } from "../route";
+import { getChurnHistogramRoute } from "./churn";
+import { getDashboardOverviewRoute } from "./dashboard";
+import { getLifecycleSettingsRoute } from "./get-lifecycle-settings";
+import { getModelFitRoute } from "./models";
+import { setLifecycleSettingsRoute } from "./put-lifecycle-settings";
+import { recomputeAnalyticsRoute } from "./recompute";
+import { getSegmentCountsRoute } from "./segment-counts";
+import { listTopClvMembersRoute } from "./top-clv";
 
-export const analyticsRoutes = [models, recompute, segmentCounts, churn, topClv, getLifecycleSettings, putLifecycleSettings];
+export const analyticsRoutes: RouteModule[] = [
+  getDashboardOverviewRoute,
+  getModelFitRoute,
+  recomputeAnalyticsRoute,
+  getSegmentCountsRoute,
+  getChurnHistogramRoute,
+  listTopClvMembersRoute,
+  getLifecycleSettingsRoute,
+  setLifecycleSettingsRoute,
+];

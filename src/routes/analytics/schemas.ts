@@ -4,7 +4,7 @@ import { VALUE_SEGMENTS } from "../../domain/segments/value-segments";
 
 const ModelDiagnostics = z.object({ n: z.number().int(), logLikelihood: z.number(), iterations: z.number().int(), converged: z.boolean() });
 
-export const ModelFitSchema = z
+const ModelFitSchema = z
   .object({
     id: z.string(),
     fittedAt: z.string(),

@@ -1,10 +1,9 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, desc, eq, lt, or } from "drizzle-orm";
 import { auditLog } from "../../../schema";
-import type { App } from "../../lib/context";
 import { AppError } from "../../lib/errors";
-import { bearerSecurity, errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
+import { defineRoute } from "../route";
 
 // The cursor is "<createdAt>|<id>" so pages walk the (program, created_at) index.
 function decodeCursor(cursor: string) {
@@ -30,29 +29,28 @@ const AuditEntrySchema = z
   })
   .openapi("AuditEntry");
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/audit",
-  tags: ["Audit"],
-  summary: "The audit log of admin writes, newest first",
-  description:
-    "Scope: admin. Every admin write (keys, webhooks, configuration, member erasure and blocking…) records who, what, before and after in the same transaction as the change. Filter by entityType and entityId; cursor pagination.",
-  security: bearerSecurity,
-  request: {
-    query: PaginationQuery.extend({
-      entityType: z.string().trim().min(1).max(64).optional().openapi({ example: "api_key" }),
-      entityId: z.string().trim().min(1).max(128).optional(),
-    }),
+export const listAuditLogRoute = defineRoute(
+  {
+    operationId: "listAuditLog",
+    principals: { scopes: ["admin"] },
+    method: "get",
+    path: "/v1/audit",
+    tags: ["Audit"],
+    summary: "The audit log of admin writes, newest first",
+    description:
+      "Every admin write (keys, webhooks, configuration, member erasure and blocking…) records who, what, before and after in the same transaction as the change. Filter by entityType and entityId; cursor pagination.",
+    request: {
+      query: PaginationQuery.extend({
+        entityType: z.string().trim().min(1).max(64).optional().openapi({ example: "api_key" }),
+        entityId: z.string().trim().min(1).max(128).optional(),
+      }),
+    },
+    responses: {
+      200: jsonResponse(z.object({ data: z.array(AuditEntrySchema), nextCursor: z.string().nullable() }), "A page of audit entries"),
+      ...errorResponses(),
+    },
   },
-  responses: {
-    200: jsonResponse(z.object({ data: z.array(AuditEntrySchema), nextCursor: z.string().nullable() }), "A page of audit entries"),
-    ...errorResponses(),
-  },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+  async (c, { programId }) => {
     const { limit, cursor, entityType, entityId } = c.req.valid("query");
     const position = cursor ? decodeCursor(cursor) : null;
     const rows = await c.var.ctx.db
@@ -85,4 +83,5 @@ export const register = (app: App) =>
       { data: page, nextCursor: rows.length > limit ? `${page[page.length - 1].createdAt}|${page[page.length - 1].id}` : null },
       200,
     );
-  });
+  },
+);

@@ -1,9 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
+import { z } from "@hono/zod-openapi";
 import { AppError } from "../../lib/errors";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { customerAcquisitionCost } from "../../services/budgets";
+import { defineRoute } from "../route";
 import { Period } from "./schemas";
 
 const CacSchema = z
@@ -18,21 +17,20 @@ const CacSchema = z
   })
   .openapi("Cac");
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/analytics/cac",
-  tags: ["Budgets"],
-  summary: "Customer acquisition cost per channel",
-  description:
-    "Scope: admin. For the months from..to (inclusive, default: the current month): acquisition spend per channel ÷ members who joined through it (members.acquisitionChannel). Members without a channel are reported as unattributed (no CAC).",
-  security: bearerSecurity,
-  request: { query: z.object({ from: Period.optional(), to: Period.optional() }) },
-  responses: { 200: jsonResponse(CacSchema, "CAC per channel"), ...errorResponses() },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+export const getAcquisitionCostRoute = defineRoute(
+  {
+    operationId: "getAcquisitionCost",
+    principals: { scopes: ["admin"] },
+    method: "get",
+    path: "/v1/analytics/cac",
+    tags: ["Budgets"],
+    summary: "Customer acquisition cost per channel",
+    description:
+      "For the months from..to (inclusive, default: the current month): acquisition spend per channel ÷ members who joined through it (members.acquisitionChannel). Members without a channel are reported as unattributed (no CAC).",
+    request: { query: z.object({ from: Period.optional(), to: Period.optional() }) },
+    responses: { 200: jsonResponse(CacSchema, "CAC per channel"), ...errorResponses() },
+  },
+  async (c, { programId }) => {
     const q = c.req.valid("query");
     const month = new Date().toISOString().slice(0, 7);
     const from = q.from ?? q.to ?? month;
@@ -40,4 +38,5 @@ export const register = (app: App) =>
     const to = q.to ?? (from > month ? from : month);
     if (from > to) throw new AppError("invalid_request", "from must not be after to");
     return c.json(await customerAcquisitionCost({ ctx: c.var.ctx, input: { programId, from, to } }), 200);
-  });
+  },
+);

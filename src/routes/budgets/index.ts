@@ -1,8 +1,14 @@
-import { addRoutes } from "../../registry";
-import * as cac from "./cac";
-import * as getBudget from "./get-budget";
-import * as listBudgets from "./list-budgets";
-import * as putAcquisitionSpend from "./put-acquisition-spend";
-import * as putBudget from "./put-budget";
+import type { RouteModule } from "../route";
+import { getAcquisitionCostRoute } from "./cac";
+import { getBudgetRoute } from "./get-budget";
+import { listBudgetsRoute } from "./list-budgets";
+import { setAcquisitionSpendRoute } from "./put-acquisition-spend";
+import { setBudgetRoute } from "./put-budget";
 
-addRoutes(listBudgets, getBudget, putBudget, putAcquisitionSpend, cac);
+export const budgetRoutes: RouteModule[] = [
+  listBudgetsRoute,
+  getBudgetRoute,
+  setBudgetRoute,
+  setAcquisitionSpendRoute,
+  getAcquisitionCostRoute,
+];

@@ -1,8 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { putAcquisitionSpend } from "../../services/budgets";
+import { defineRoute } from "../route";
 import { Money, Period } from "./schemas";
 
 const Params = z.object({
@@ -18,20 +17,19 @@ const Body = z
   .openapi("PutAcquisitionSpend", { example: { amountMinor: 1_200_000 } });
 const SpendSchema = z.object({ channel: z.string(), period: z.string(), amountMinor: z.number().int() }).openapi("AcquisitionSpend");
 
-export const route = createRoute({
-  method: "put",
-  path: "/v1/acquisition-spend/{channel}/{period}",
-  tags: ["Budgets"],
-  summary: "Record what a month's member acquisition cost on a channel",
-  description: "Scope: admin. The channel matches members' acquisitionChannel (set at registration); feeds GET /v1/analytics/cac. Audited.",
-  security: bearerSecurity,
-  request: { params: Params, body: jsonBody(Body) },
-  responses: { 201: jsonResponse(SpendSchema, "Recorded"), 200: jsonResponse(SpendSchema, "Updated"), ...errorResponses() },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+export const setAcquisitionSpendRoute = defineRoute(
+  {
+    operationId: "setAcquisitionSpend",
+    principals: { scopes: ["admin"] },
+    method: "put",
+    path: "/v1/acquisition-spend/{channel}/{period}",
+    tags: ["Budgets"],
+    summary: "Record what a month's member acquisition cost on a channel",
+    description: "The channel matches members' acquisitionChannel (set at registration); feeds GET /v1/analytics/cac. Audited.",
+    request: { params: Params, body: jsonBody(Body) },
+    responses: { 201: jsonResponse(SpendSchema, "Recorded"), 200: jsonResponse(SpendSchema, "Updated"), ...errorResponses() },
+  },
+  async (c, { programId }) => {
     const { channel, period } = c.req.valid("param");
     const result = await putAcquisitionSpend({
       ctx: c.var.ctx,
@@ -39,4 +37,5 @@ export const register = (app: App) =>
     });
     const { created, ...spend } = result;
     return c.json(spend, created ? 201 : 200);
-  });
+  },
+);

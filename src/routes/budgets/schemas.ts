@@ -11,13 +11,10 @@ export const BudgetSchema = z
   .object({
     period: z.string(),
     amountMinor: z.number().int(),
-    campaignSpentMinor: z
-      .number()
-      .int()
-      .openapi({
-        description:
-          "What campaigns awarded in the period (points at cost + rewards at cost), tracked live in the award batch; capped by amountMinor",
-      }),
+    campaignSpentMinor: z.number().int().openapi({
+      description:
+        "What campaigns awarded in the period (points at cost + rewards at cost), tracked live in the award batch; capped by amountMinor",
+    }),
     remainingMinor: z.number().int(),
     utilisation: z.number().nullable(),
     programCost: z

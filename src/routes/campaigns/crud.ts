@@ -10,11 +10,12 @@ import { CampaignSchema, campaignExample } from "./schemas";
  * A/B experiment (variants with weights and a holdout). Only a campaign that never fired
  * can be deleted; end it otherwise.
  */
-export const campaignRoutes = adminCrudRoutes({
+export const campaignCrudRoutes = adminCrudRoutes({
   tag: "Campaigns",
   path: "/v1/campaigns",
   noun: "campaign",
   idParam: "campaignId",
+  operationIds: { list: "listCampaigns", get: "getCampaign", create: "createCampaign", update: "updateCampaign", remove: "deleteCampaign" },
   createSchema: campaignDefinitionSchema,
   viewSchema: CampaignSchema,
   example: campaignExample,

@@ -1,10 +1,18 @@
-import { addRoutes } from "../../registry";
-import { campaignRoutes } from "./crud";
-import * as deleteChannel from "./delete-channel";
-import * as listChannels from "./list-channels";
-import * as listMessages from "./list-messages";
-import * as listOccurrences from "./list-occurrences";
-import * as putChannel from "./put-channel";
-import * as roi from "./roi";
+import type { RouteModule } from "../route";
+import { campaignCrudRoutes } from "./crud";
+import { deleteChannelRoute } from "./delete-channel";
+import { listChannelsRoute } from "./list-channels";
+import { listCampaignMessagesRoute } from "./list-messages";
+import { listCampaignOccurrencesRoute } from "./list-occurrences";
+import { setChannelRoute } from "./put-channel";
+import { getCampaignRoiRoute } from "./roi";
 
-addRoutes(...campaignRoutes, listMessages, listOccurrences, roi, listChannels, putChannel, deleteChannel);
+export const campaignRoutes: RouteModule[] = [
+  ...campaignCrudRoutes,
+  listCampaignMessagesRoute,
+  listCampaignOccurrencesRoute,
+  getCampaignRoiRoute,
+  listChannelsRoute,
+  setChannelRoute,
+  deleteChannelRoute,
+];

@@ -1,8 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { campaignRoi } from "../../services/campaigns-roi";
+import { defineRoute } from "../route";
 import { CampaignIdParam } from "./schemas";
 
 const RoiSchema = z
@@ -35,20 +34,20 @@ const RoiSchema = z
   })
   .openapi("CampaignRoi");
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/campaigns/{campaignId}/roi",
-  tags: ["Campaigns"],
-  summary: "Campaign cost, attributed and incremental revenue, ROI",
-  description:
-    "Scope: admin. Cost = points awarded at the program's cost per point + rewards at their cost. Attributed revenue = treated members' net orders within attributionDays of their first treatment. Incremental revenue (needs an experiment with a holdout) = (revenue per treated member − per held-out member) × treated members, with a 95 % CI. ROI = (revenue − cost) / cost.",
-  security: bearerSecurity,
-  request: { params: CampaignIdParam },
-  responses: { 200: jsonResponse(RoiSchema, "ROI"), ...errorResponses(404) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+export const getCampaignRoiRoute = defineRoute(
+  {
+    operationId: "getCampaignRoi",
+    principals: { scopes: ["admin"] },
+    method: "get",
+    path: "/v1/campaigns/{campaignId}/roi",
+    tags: ["Campaigns"],
+    summary: "Campaign cost, attributed and incremental revenue, ROI",
+    description:
+      "Cost = points awarded at the program's cost per point + rewards at their cost. Attributed revenue = treated members' net orders within attributionDays of their first treatment. Incremental revenue (needs an experiment with a holdout) = (revenue per treated member − per held-out member) × treated members, with a 95 % CI. ROI = (revenue − cost) / cost.",
+    request: { params: CampaignIdParam },
+    responses: { 200: jsonResponse(RoiSchema, "ROI"), ...errorResponses(404) },
+  },
+  async (c, { programId }) => {
     return c.json((await campaignRoi({ ctx: c.var.ctx, input: { programId, campaignId: c.req.valid("param").campaignId } })) as never, 200);
-  });
+  },
+);

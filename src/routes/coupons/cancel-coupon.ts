@@ -1,33 +1,31 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { CouponSchema, findCoupon } from "../../services/coupons";
 import { respondWithLedgerWrite } from "../../services/ledger";
 import { BalanceSchema, EntrySchema } from "../ledger/schemas";
+import { defineRoute } from "../route";
 import { CouponCodeParam } from "./schemas";
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/coupons/{code}/cancel",
-  tags: ["Rewards"],
-  summary: "Cancel an unused coupon and return its points",
-  description:
-    "Scopes: storefront, admin. In the member's ledger, one batch: the coupon is cancelled, its points come back as an available lot (ledger entry adjust, sourceType coupon), the unit goes back into stock. Idempotent per coupon: cancelling again replays the first answer (Idempotent-Replayed: true). 409 coupon_not_valid if it was used or has expired.",
-  security: bearerSecurity,
-  request: { params: CouponCodeParam },
-  responses: {
-    200: jsonResponse(
-      z.object({ coupon: CouponSchema, pointsReturned: z.number().int(), entries: z.array(EntrySchema), balance: BalanceSchema }),
-      "Coupon cancelled, points returned",
-    ),
-    ...errorResponses(404, 409),
+export const cancelCouponRoute = defineRoute(
+  {
+    operationId: "cancelCoupon",
+    principals: { scopes: ["storefront", "admin"] },
+    method: "post",
+    path: "/v1/coupons/{code}/cancel",
+    tags: ["Rewards"],
+    summary: "Cancel an unused coupon and return its points",
+    description:
+      "In the member's ledger, one batch: the coupon is cancelled, its points come back as an available lot (ledger entry adjust, sourceType coupon), the unit goes back into stock. Idempotent per coupon: cancelling again replays the first answer (Idempotent-Replayed: true). 409 coupon_not_valid if it was used or has expired.",
+    request: { params: CouponCodeParam },
+    responses: {
+      200: jsonResponse(
+        z.object({ coupon: CouponSchema, pointsReturned: z.number().int(), entries: z.array(EntrySchema), balance: BalanceSchema }),
+        "Coupon cancelled, points returned",
+      ),
+      ...errorResponses(404, 409),
+    },
   },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "admin"]);
+  async (c, { programId }) => {
     const { coupon } = await findCoupon(c.var.ctx, programId, c.req.valid("param").code);
     const body = { couponId: coupon.id };
     // The key is the coupon's own, so any retry or second cancel replays the first result.
@@ -36,4 +34,5 @@ export const register = (app: App) =>
       { programId, memberId: coupon.memberId, idempotencyKey: `coupon:${coupon.id}:cancel`, operation: "coupon.cancel", body },
       (stub, req) => stub.cancelCoupon(req, body),
     );
-  });
+  },
+);

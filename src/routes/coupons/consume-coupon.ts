@@ -1,8 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { CouponSchema, consumeCoupon } from "../../services/coupons";
+import { defineRoute } from "../route";
 import { CouponCodeParam } from "./schemas";
 
 const ConsumeBody = z
@@ -13,21 +12,20 @@ const ConsumeBody = z
   .strict()
   .openapi("ConsumeCoupon", { example: { orderId: "order-1002" } });
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/coupons/{code}/consume",
-  tags: ["Rewards"],
-  summary: "Use a coupon (once)",
-  description:
-    "Scope: storefront. Marks the coupon used, with the order it was used on, and emits coupon.consumed. Exactly one of concurrent consumes succeeds; any later one, or a cancelled or expired coupon, answers 409 coupon_not_valid with details.reason.",
-  security: bearerSecurity,
-  request: { params: CouponCodeParam, body: { required: false, content: { "application/json": { schema: ConsumeBody } } } },
-  responses: { 200: jsonResponse(CouponSchema, "Coupon consumed"), ...errorResponses(404, 409) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront"]);
+export const consumeCouponRoute = defineRoute(
+  {
+    operationId: "consumeCoupon",
+    principals: { scopes: ["storefront"] },
+    method: "post",
+    path: "/v1/coupons/{code}/consume",
+    tags: ["Rewards"],
+    summary: "Use a coupon (once)",
+    description:
+      "Marks the coupon used, with the order it was used on, and emits coupon.consumed. Exactly one of concurrent consumes succeeds; any later one, or a cancelled or expired coupon, answers 409 coupon_not_valid with details.reason.",
+    request: { params: CouponCodeParam, body: { required: false, content: { "application/json": { schema: ConsumeBody } } } },
+    responses: { 200: jsonResponse(CouponSchema, "Coupon consumed"), ...errorResponses(404, 409) },
+  },
+  async (c, { programId }) => {
     const body = c.req.valid("json") ?? {};
     return c.json(
       await consumeCoupon({
@@ -36,4 +34,5 @@ export const register = (app: App) =>
       }),
       200,
     );
-  });
+  },
+);

@@ -1,8 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { CouponSchema, validateCoupon } from "../../services/coupons";
+import { defineRoute } from "../route";
 import { CouponCodeParam } from "./schemas";
 
 const Query = z.object({
@@ -14,21 +13,19 @@ const Query = z.object({
     .openapi({ description: "The member checking out: a coupon of another member is then not valid (reason other_member)" }),
 });
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/coupons/{code}",
-  tags: ["Rewards"],
-  summary: "Validate a coupon code at checkout",
-  description:
-    "Scopes: storefront, admin. Writes nothing. valid is false with a reason (consumed, cancelled, expired, other_member) when it cannot be used now.",
-  security: bearerSecurity,
-  request: { params: CouponCodeParam, query: Query },
-  responses: { 200: jsonResponse(CouponSchema, "The coupon and whether it can be used"), ...errorResponses(404) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "admin"]);
+export const getCouponRoute = defineRoute(
+  {
+    operationId: "getCoupon",
+    principals: { scopes: ["storefront", "admin"] },
+    method: "get",
+    path: "/v1/coupons/{code}",
+    tags: ["Rewards"],
+    summary: "Validate a coupon code at checkout",
+    description: "Writes nothing. valid is false with a reason (consumed, cancelled, expired, other_member) when it cannot be used now.",
+    request: { params: CouponCodeParam, query: Query },
+    responses: { 200: jsonResponse(CouponSchema, "The coupon and whether it can be used"), ...errorResponses(404) },
+  },
+  async (c, { programId }) => {
     return c.json(
       await validateCoupon({
         ctx: c.var.ctx,
@@ -36,4 +33,5 @@ export const register = (app: App) =>
       }),
       200,
     );
-  });
+  },
+);

@@ -1,5 +1,6 @@
-import * as cancelCoupon from "./cancel-coupon";
-import * as consumeCoupon from "./consume-coupon";
-import * as getCoupon from "./get-coupon";
+import type { RouteModule } from "../route";
+import { cancelCouponRoute } from "./cancel-coupon";
+import { consumeCouponRoute } from "./consume-coupon";
+import { getCouponRoute } from "./get-coupon";
 
-export const couponRoutes = [getCoupon, consumeCoupon, cancelCoupon];
+export const couponRoutes: RouteModule[] = [getCouponRoute, consumeCouponRoute, cancelCouponRoute];

@@ -1,27 +1,25 @@
-import { createRoute } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { getExperimentResults } from "../../services/experiments";
+import { defineRoute } from "../route";
 import { ExperimentIdParam, ResultsSchema } from "./schemas";
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/experiments/{experimentId}/results",
-  tags: ["Experiments"],
-  summary: "Experiment results: lift, confidence interval, significance, sample size, stop rule",
-  description:
-    "Scope: admin. Per group (variants and the holdout): exposures, conversions within the conversion window after exposure (purchase, redemption or a custom activity), rate, revenue per exposed member. Against the control (the holdout unless controlKey names a variant): lift in rate (two-proportion z-test, 95 % CI, p-value) and in revenue per member (Welch's t from SQL sums). Sample size per group for the minimum detectable effect and how many more each group needs; the stop rule (significant with enough sample, or max duration); the winner the data supports (Bonferroni α/k with k variants).",
-  security: bearerSecurity,
-  request: { params: ExperimentIdParam },
-  responses: { 200: jsonResponse(ResultsSchema, "Results"), ...errorResponses(404) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+export const getExperimentResultsRoute = defineRoute(
+  {
+    operationId: "getExperimentResults",
+    principals: { scopes: ["admin"] },
+    method: "get",
+    path: "/v1/experiments/{experimentId}/results",
+    tags: ["Experiments"],
+    summary: "Experiment results: lift, confidence interval, significance, sample size, stop rule",
+    description:
+      "Per group (variants and the holdout): exposures, conversions within the conversion window after exposure (purchase, redemption or a custom activity), rate, revenue per exposed member. Against the control (the holdout unless controlKey names a variant): lift in rate (two-proportion z-test, 95 % CI, p-value) and in revenue per member (Welch's t from SQL sums). Sample size per group for the minimum detectable effect and how many more each group needs; the stop rule (significant with enough sample, or max duration); the winner the data supports (Bonferroni α/k with k variants).",
+    request: { params: ExperimentIdParam },
+    responses: { 200: jsonResponse(ResultsSchema, "Results"), ...errorResponses(404) },
+  },
+  async (c, { programId }) => {
     return c.json(
       (await getExperimentResults({ ctx: c.var.ctx, input: { programId, experimentId: c.req.valid("param").experimentId } })) as never,
       200,
     );
-  });
+  },
+);

@@ -1,7 +1,7 @@
-import { addRoutes } from "../../registry";
-import * as getExperiment from "./get-experiment";
-import * as getResults from "./get-results";
-import * as listExperiments from "./list-experiments";
-import * as stopExperiment from "./stop-experiment";
+import type { RouteModule } from "../route";
+import { getExperimentRoute } from "./get-experiment";
+import { getExperimentResultsRoute } from "./get-results";
+import { listExperimentsRoute } from "./list-experiments";
+import { stopExperimentRoute } from "./stop-experiment";
 
-addRoutes(listExperiments, getExperiment, getResults, stopExperiment);
+export const experimentRoutes: RouteModule[] = [listExperimentsRoute, getExperimentRoute, getExperimentResultsRoute, stopExperimentRoute];

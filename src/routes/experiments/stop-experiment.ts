@@ -1,8 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { stopExperiment } from "../../services/experiments";
+import { defineRoute } from "../route";
 import { ExperimentIdParam, ExperimentSchema, ResultsSchema } from "./schemas";
 
 const StopBody = z
@@ -17,24 +16,23 @@ const StopBody = z
   .strict()
   .openapi("StopExperiment", { example: {} });
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/experiments/{experimentId}/stop",
-  tags: ["Experiments"],
-  summary: "Stop an experiment and roll out the winner",
-  description:
-    "Scope: admin. From now on the campaign gives every member the winner's treatment and holds no one out. If the holdout wins, the campaign is paused; with no conclusive winner it continues with its own actions. The nightly cron does the same automatically when the stop rule says so. Audited.",
-  security: bearerSecurity,
-  request: { params: ExperimentIdParam, body: { required: false, content: { "application/json": { schema: StopBody } } } },
-  responses: {
-    200: jsonResponse(z.object({ experiment: ExperimentSchema, results: ResultsSchema }), "Stopped"),
-    ...errorResponses(404, 409),
+export const stopExperimentRoute = defineRoute(
+  {
+    operationId: "stopExperiment",
+    principals: { scopes: ["admin"] },
+    method: "post",
+    path: "/v1/experiments/{experimentId}/stop",
+    tags: ["Experiments"],
+    summary: "Stop an experiment and roll out the winner",
+    description:
+      "From now on the campaign gives every member the winner's treatment and holds no one out. If the holdout wins, the campaign is paused; with no conclusive winner it continues with its own actions. The nightly cron does the same automatically when the stop rule says so. Audited.",
+    request: { params: ExperimentIdParam, body: { required: false, content: { "application/json": { schema: StopBody } } } },
+    responses: {
+      200: jsonResponse(z.object({ experiment: ExperimentSchema, results: ResultsSchema }), "Stopped"),
+      ...errorResponses(404, 409),
+    },
   },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+  async (c, { programId }) => {
     const body = (c.req.valid("json") ?? {}) as z.infer<typeof StopBody>;
     return c.json(
       (await stopExperiment({
@@ -43,4 +41,5 @@ export const register = (app: App) =>
       })) as never,
       200,
     );
-  });
+  },
+);

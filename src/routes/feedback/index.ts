@@ -1,5 +1,5 @@
-import { addRoutes } from "../../registry";
-import * as listFeedback from "./list-feedback";
-import * as postFeedback from "./post-feedback";
+import type { RouteModule } from "../route";
+import { listFeedbackRoute } from "./list-feedback";
+import { recordFeedbackRoute } from "./post-feedback";
 
-addRoutes(postFeedback, listFeedback);
+export const feedbackRoutes: RouteModule[] = [recordFeedbackRoute, listFeedbackRoute];

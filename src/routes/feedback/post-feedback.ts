@@ -1,8 +1,7 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { submitFeedback } from "../../services/feedback";
+import { defineRoute } from "../route";
 import { FeedbackBody, FeedbackSchema } from "./schemas";
 
 const Response = FeedbackSchema.extend({
@@ -15,21 +14,20 @@ const Response = FeedbackSchema.extend({
     }),
 });
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/members/{memberId}/feedback",
-  tags: ["Feedback"],
-  summary: "Record a member's NPS answer, survey or review",
-  description:
-    "Scopes: storefront, admin. Updates the member's last NPS and feedback tags (usable in segment rules) and runs the program's survey/review earning rules through the member's ledger (idempotent on feedback:<id>). NPS per program appears in the KPIs. Idempotent by Idempotency-Key: a retry answers with the original feedback and earning (Idempotent-Replayed: true) and records nothing; the same key with a different body or member is 409 idempotency_conflict.",
-  security: bearerSecurity,
-  request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(FeedbackBody) },
-  responses: { 201: jsonResponse(Response, "Recorded (or the original result on replay)"), ...errorResponses(404, 409) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "admin"]);
+export const recordFeedbackRoute = defineRoute(
+  {
+    operationId: "recordFeedback",
+    principals: { scopes: ["storefront", "admin"] },
+    method: "post",
+    path: "/v1/members/{memberId}/feedback",
+    tags: ["Feedback"],
+    summary: "Record a member's NPS answer, survey or review",
+    description:
+      "Updates the member's last NPS and feedback tags (usable in segment rules) and runs the program's survey/review earning rules through the member's ledger (idempotent on feedback:<id>). NPS per program appears in the KPIs. Idempotent by Idempotency-Key: a retry answers with the original feedback and earning (Idempotent-Replayed: true) and records nothing; the same key with a different body or member is 409 idempotency_conflict.",
+    request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(FeedbackBody) },
+    responses: { 201: jsonResponse(Response, "Recorded (or the original result on replay)"), ...errorResponses(404, 409) },
+  },
+  async (c, { programId }) => {
     const idempotencyKey = c.req.valid("header")["idempotency-key"];
     const result = await submitFeedback({
       ctx: c.var.ctx,
@@ -37,4 +35,5 @@ export const register = (app: App) =>
     });
     c.header("idempotent-replayed", String(result.replayed));
     return c.json(result.body, 201);
-  });
+  },
+);

@@ -1,6 +1,6 @@
-import { addRoutes } from "../../registry";
-import * as listKpis from "./list-kpis";
-import * as today from "./today";
+import type { RouteModule } from "../route";
+import { listKpiSnapshotsRoute } from "./list-kpis";
+import { getTodayKpisRoute } from "./today";
 
 // /v1/kpis/today before /v1/kpis so the literal path is registered first.
-addRoutes(today, listKpis);
+export const kpiRoutes: RouteModule[] = [getTodayKpisRoute, listKpiSnapshotsRoute];

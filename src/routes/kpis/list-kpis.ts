@@ -1,38 +1,37 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { kpiSeries } from "../../services/kpis";
+import { defineRoute } from "../route";
 import { KpiFiguresSchema } from "./schemas";
 
 const Day = z.iso.date("use YYYY-MM-DD");
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/kpis",
-  tags: ["KPIs"],
-  summary: "KPI time series from the daily snapshots",
-  description:
-    "Scope: admin. One snapshot per day (taken nightly for the day that just ended), from..to inclusive (default: the last 30 days, at most two years). Members total/new/active, retention and repurchase rate, ARPU, AOV, conversion, redemption rate, breakage, points liability in money, tier and stage distribution, churn rate, average CLV, NPS.",
-  security: bearerSecurity,
-  request: {
-    query: z.object({ from: Day.optional().openapi({ example: "2026-11-01" }), to: Day.optional().openapi({ example: "2026-11-30" }) }),
+export const listKpiSnapshotsRoute = defineRoute(
+  {
+    operationId: "listKpiSnapshots",
+    principals: { scopes: ["admin"] },
+    method: "get",
+    path: "/v1/kpis",
+    tags: ["KPIs"],
+    summary: "KPI time series from the daily snapshots",
+    description:
+      "One snapshot per day (taken nightly for the day that just ended), from..to inclusive (default: the last 30 days, at most two years). Members total/new/active, retention and repurchase rate, ARPU, AOV, conversion, redemption rate, breakage, points liability in money, tier and stage distribution, churn rate, average CLV, NPS.",
+    request: {
+      query: z.object({ from: Day.optional().openapi({ example: "2026-11-01" }), to: Day.optional().openapi({ example: "2026-11-30" }) }),
+    },
+    responses: {
+      200: jsonResponse(
+        z.object({
+          from: z.string(),
+          to: z.string(),
+          data: z.array(z.object({ day: z.string(), figures: KpiFiguresSchema, createdAt: z.string() })),
+        }),
+        "Daily snapshots, oldest first",
+      ),
+      ...errorResponses(),
+    },
   },
-  responses: {
-    200: jsonResponse(
-      z.object({
-        from: z.string(),
-        to: z.string(),
-        data: z.array(z.object({ day: z.string(), figures: KpiFiguresSchema, createdAt: z.string() })),
-      }),
-      "Daily snapshots, oldest first",
-    ),
-    ...errorResponses(),
-  },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+  async (c, { programId }) => {
     return c.json((await kpiSeries({ ctx: c.var.ctx, input: { programId, ...c.req.valid("query") } })) as never, 200);
-  });
+  },
+);

@@ -1,25 +1,22 @@
-import { createRoute } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { respondWithLedgerWrite } from "../../services/ledger";
+import { defineRoute } from "../route";
 import { AccrualBody, LedgerWriteSchema } from "./schemas";
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/members/{memberId}/accruals",
-  tags: ["Points"],
-  summary: "Accrue points for a purchase",
-  description:
-    "Scopes: storefront, partner, admin. Evaluates the program's earning rules and tier multiplier, records the order and earns a lot (pending for the program's hold days). Idempotent by Idempotency-Key; the same key with a different body is 409 idempotency_conflict; an orderId already accrued under another key is 409 duplicate_order.",
-  security: bearerSecurity,
-  request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(AccrualBody) },
-  responses: { 201: jsonResponse(LedgerWriteSchema, "Points accrued (or the original result on replay)"), ...errorResponses(404, 409) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
+export const accruePointsRoute = defineRoute(
+  {
+    operationId: "accruePoints",
+    principals: { scopes: ["storefront", "partner", "admin"] },
+    method: "post",
+    path: "/v1/members/{memberId}/accruals",
+    tags: ["Points"],
+    summary: "Accrue points for a purchase",
+    description:
+      "Evaluates the program's earning rules and tier multiplier, records the order and earns a lot (pending for the program's hold days). Idempotent by Idempotency-Key; the same key with a different body is 409 idempotency_conflict; an orderId already accrued under another key is 409 duplicate_order.",
+    request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(AccrualBody) },
+    responses: { 201: jsonResponse(LedgerWriteSchema, "Points accrued (or the original result on replay)"), ...errorResponses(404, 409) },
+  },
+  async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
     return respondWithLedgerWrite(
@@ -27,4 +24,5 @@ export const register = (app: App) =>
       { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "accrue", body },
       (stub, req) => stub.accrue(req, body),
     );
-  });
+  },
+);

@@ -1,11 +1,10 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
 import { pointLots } from "../../../schema";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { balanceOf } from "../../services/member-view";
 import { requireMemberRow } from "../../services/members";
+import { defineRoute } from "../route";
 
 const BalanceDetail = z
   .object({
@@ -19,20 +18,18 @@ const BalanceDetail = z
   })
   .openapi("BalanceDetail");
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/members/{memberId}/balance",
-  tags: ["Points"],
-  summary: "Balance: available, pending, lifetime, and points expiring by date",
-  description: "Scopes: storefront, partner, admin.",
-  security: bearerSecurity,
-  request: { params: MemberIdParam },
-  responses: { 200: jsonResponse(BalanceDetail, "The balance"), ...errorResponses(404) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
+export const getBalanceRoute = defineRoute(
+  {
+    operationId: "getBalance",
+    principals: { scopes: ["storefront", "partner", "admin"] },
+    method: "get",
+    path: "/v1/members/{memberId}/balance",
+    tags: ["Points"],
+    summary: "Balance: available, pending, lifetime, and points expiring by date",
+    request: { params: MemberIdParam },
+    responses: { 200: jsonResponse(BalanceDetail, "The balance"), ...errorResponses(404) },
+  },
+  async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
     const { db } = c.var.ctx;
     const member = await requireMemberRow(c.var.ctx, programId, memberId);
@@ -65,4 +62,5 @@ export const register = (app: App) =>
       },
       200,
     );
-  });
+  },
+);

@@ -1,33 +1,31 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, desc, eq, lt } from "drizzle-orm";
 import { ledgerEntries } from "../../../schema";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam, PaginationQuery } from "../../lib/openapi";
+import { errorResponses, jsonResponse, MemberIdParam, PaginationQuery } from "../../lib/openapi";
 import { cursorPage } from "../../lib/pagination";
-import { authorize } from "../../middleware/auth";
 import { requireMemberRow } from "../../services/members";
+import { defineRoute } from "../route";
 import { EntrySchema } from "./schemas";
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/members/{memberId}/ledger",
-  tags: ["Points"],
-  summary: "A member's ledger, newest first",
-  description: "Scopes: storefront, partner, admin. Cursor pagination: pass nextCursor back as cursor.",
-  security: bearerSecurity,
-  request: { params: MemberIdParam, query: PaginationQuery },
-  responses: {
-    200: jsonResponse(
-      z.object({ data: z.array(EntrySchema.extend({ metadata: z.unknown().nullable() })), nextCursor: z.string().nullable() }),
-      "A page of entries",
-    ),
-    ...errorResponses(404),
+export const listLedgerEntriesRoute = defineRoute(
+  {
+    operationId: "listLedgerEntries",
+    principals: { scopes: ["storefront", "partner", "admin"] },
+    method: "get",
+    path: "/v1/members/{memberId}/ledger",
+    tags: ["Points"],
+    summary: "A member's ledger, newest first",
+    description: "Cursor pagination: pass nextCursor back as cursor.",
+    request: { params: MemberIdParam, query: PaginationQuery },
+    responses: {
+      200: jsonResponse(
+        z.object({ data: z.array(EntrySchema.extend({ metadata: z.unknown().nullable() })), nextCursor: z.string().nullable() }),
+        "A page of entries",
+      ),
+      ...errorResponses(404),
+    },
   },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
+  async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
     const { limit, cursor } = c.req.valid("query");
     await requireMemberRow(c.var.ctx, programId, memberId);
@@ -56,4 +54,5 @@ export const register = (app: App) =>
       cursorPage(rows, limit, (r) => r.id),
       200,
     );
-  });
+  },
+);

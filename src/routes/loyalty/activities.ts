@@ -1,9 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { respondWithLedgerWrite } from "../../services/ledger";
 import { LedgerWriteSchema } from "../ledger/schemas";
+import { defineRoute } from "../route";
 
 const ActivityBody = z
   .object({
@@ -19,20 +18,19 @@ const ActivityBody = z
   .strict()
   .openapi("Activity", { example: { kind: "review", attributes: { productSku: "SHOE-1", rating: 5 } } });
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/members/{memberId}/activities",
-  tags: ["Points"],
-  summary: "Record a non-purchase activity (review, survey, check-in, custom) and earn its points",
-  description: "Scopes: storefront, partner, admin. Runs the earning rules whose trigger matches the kind. Idempotent by Idempotency-Key.",
-  security: bearerSecurity,
-  request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(ActivityBody) },
-  responses: { 201: jsonResponse(LedgerWriteSchema, "Activity recorded"), ...errorResponses(404, 409) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
+export const recordActivityRoute = defineRoute(
+  {
+    operationId: "recordActivity",
+    principals: { scopes: ["storefront", "partner", "admin"] },
+    method: "post",
+    path: "/v1/members/{memberId}/activities",
+    tags: ["Points"],
+    summary: "Record a non-purchase activity (review, survey, check-in, custom) and earn its points",
+    description: "Runs the earning rules whose trigger matches the kind. Idempotent by Idempotency-Key.",
+    request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(ActivityBody) },
+    responses: { 201: jsonResponse(LedgerWriteSchema, "Activity recorded"), ...errorResponses(404, 409) },
+  },
+  async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
     return respondWithLedgerWrite(
@@ -40,4 +38,5 @@ export const register = (app: App) =>
       { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "activity", body },
       (stub, req) => stub.recordActivity(req, body),
     );
-  });
+  },
+);

@@ -1,8 +1,8 @@
-import { addRoutes } from "../../registry";
-import * as activities from "./activities";
-import * as memberTier from "./member-tier";
-import * as quote from "./quote";
+import type { RouteModule } from "../route";
+import { recordActivityRoute } from "./activities";
+import { getMemberTierRoute } from "./member-tier";
+import { quotePurchaseRoute } from "./quote";
 import { ruleRoutes } from "./rules";
 import { tierRoutes } from "./tiers";
 
-addRoutes(...ruleRoutes, ...tierRoutes, quote, activities, memberTier);
+export const loyaltyRoutes: RouteModule[] = [...ruleRoutes, ...tierRoutes, quotePurchaseRoute, recordActivityRoute, getMemberTierRoute];

@@ -1,12 +1,11 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { progressToNextTier } from "../../domain/tiers/progress";
-import type { App } from "../../lib/context";
 import { AppError } from "../../lib/errors";
-import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { requireMemberRow } from "../../services/members";
 import { getProgram } from "../../services/programs";
 import { loadTiers, windowFigures, windowStart } from "../../services/tiers";
+import { defineRoute } from "../route";
 
 const TierProgressSchema = z
   .object({
@@ -24,21 +23,19 @@ const TierProgressSchema = z
   .passthrough()
   .openapi("TierProgress");
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/members/{memberId}/tier",
-  tags: ["Tiers"],
-  summary: "A member's tier, benefits and progress to the next tier",
-  description:
-    "Scopes: storefront, partner, admin. Shopper-ready: what is missing (spend, orders, points) and until when the current tier is secured.",
-  security: bearerSecurity,
-  request: { params: MemberIdParam },
-  responses: { 200: jsonResponse(TierProgressSchema, "Tier and progress"), ...errorResponses(404) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
+export const getMemberTierRoute = defineRoute(
+  {
+    operationId: "getMemberTier",
+    principals: { scopes: ["storefront", "partner", "admin"] },
+    method: "get",
+    path: "/v1/members/{memberId}/tier",
+    tags: ["Tiers"],
+    summary: "A member's tier, benefits and progress to the next tier",
+    description: "Shopper-ready: what is missing (spend, orders, points) and until when the current tier is secured.",
+    request: { params: MemberIdParam },
+    responses: { 200: jsonResponse(TierProgressSchema, "Tier and progress"), ...errorResponses(404) },
+  },
+  async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
     const ctx = c.var.ctx;
     const [member, program, ladder] = await Promise.all([
@@ -60,4 +57,5 @@ export const register = (app: App) =>
       currency: program.currency,
     });
     return c.json({ ...progress, figures } as never, 200);
-  });
+  },
+);

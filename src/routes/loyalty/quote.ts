@@ -1,15 +1,14 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import { members, programs } from "../../../schema";
 import { batchRead, fetchTogether } from "../../db/batch-read";
 import type { Database } from "../../db/client";
-import type { App } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
-import { bearerSecurity, errorResponses, Iso, jsonBody, jsonResponse } from "../../lib/openapi";
+import { errorResponses, Iso, jsonBody, jsonResponse } from "../../lib/openapi";
 import { toUtcIso } from "../../lib/time";
-import { authorize } from "../../middleware/auth";
 import { type EarningMemberRef, earningInputsRead, evaluateEarn } from "../../services/earning";
 import { CartItem } from "../ledger/schemas";
+import { defineRoute } from "../route";
 
 const QuoteBody = z
   .object({
@@ -61,21 +60,19 @@ function memberRead(db: Database, programId: string, ref: EarningMemberRef) {
   );
 }
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/quote",
-  tags: ["Points"],
-  summary: "How many points will this cart earn? (no write)",
-  description:
-    "Scopes: storefront, partner, admin. Evaluates exactly the rules the accrual will, for a member (by memberId or externalId) or a guest.",
-  security: bearerSecurity,
-  request: { body: jsonBody(QuoteBody) },
-  responses: { 200: jsonResponse(QuoteResult, "The points this cart would earn and why"), ...errorResponses(404) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "partner", "admin"]);
+export const quotePurchaseRoute = defineRoute(
+  {
+    operationId: "quotePurchase",
+    principals: { scopes: ["storefront", "partner", "admin"] },
+    method: "post",
+    path: "/v1/quote",
+    tags: ["Points"],
+    summary: "How many points will this cart earn? (no write)",
+    description: "Evaluates exactly the rules the accrual will, for a member (by memberId or externalId) or a guest.",
+    request: { body: jsonBody(QuoteBody) },
+    responses: { 200: jsonResponse(QuoteResult, "The points this cart would earn and why"), ...errorResponses(404) },
+  },
+  async (c, { programId }) => {
     const body = c.req.valid("json");
     const db = c.var.ctx.db;
     // One round trip: program, member and every input of the rules engine in one batch.
@@ -102,4 +99,5 @@ export const register = (app: App) =>
       reads.inputs.parse(raw[2]),
     ); // parsed after the checks, as the rules were read after them before
     return c.json(result, 200);
-  });
+  },
+);

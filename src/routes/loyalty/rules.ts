@@ -10,6 +10,7 @@ export const ruleRoutes = adminCrudRoutes({
   path: "/v1/rules",
   noun: "earning rule",
   idParam: "ruleId",
+  operationIds: { list: "listRules", get: "getRule", create: "createRule", update: "updateRule", remove: "deleteRule" },
   createSchema: ruleDefinitionSchema,
   viewSchema: RuleView,
   example: {

@@ -10,6 +10,7 @@ export const tierRoutes = adminCrudRoutes({
   path: "/v1/tiers",
   noun: "tier",
   idParam: "tierId",
+  operationIds: { list: "listTiers", get: "getTier", create: "createTier", update: "updateTier", remove: "deleteTier" },
   publicRead: true,
   createSchema: tierDefinitionSchema,
   viewSchema: TierView,

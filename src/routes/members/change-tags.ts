@@ -1,25 +1,22 @@
-import { createRoute } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { MemberSchema } from "../../services/member-view";
 import { changeTags } from "../../services/members";
+import { defineRoute } from "../route";
 import { TagsBody } from "./schemas";
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/members/{memberId}/tags",
-  tags: ["Members"],
-  summary: "Add and remove tags",
-  description: "Scopes: storefront, admin.",
-  security: bearerSecurity,
-  request: { params: MemberIdParam, body: jsonBody(TagsBody) },
-  responses: { 200: jsonResponse(MemberSchema, "The member with its new tags"), ...errorResponses(404) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "admin"]);
+export const changeMemberTagsRoute = defineRoute(
+  {
+    operationId: "changeMemberTags",
+    principals: { scopes: ["storefront", "admin"] },
+    method: "post",
+    path: "/v1/members/{memberId}/tags",
+    tags: ["Members"],
+    summary: "Add and remove tags",
+    request: { params: MemberIdParam, body: jsonBody(TagsBody) },
+    responses: { 200: jsonResponse(MemberSchema, "The member with its new tags"), ...errorResponses(404) },
+  },
+  async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
     return c.json(await changeTags({ ctx: c.var.ctx, input: { programId, memberId, ...c.req.valid("json") } }), 200);
-  });
+  },
+);

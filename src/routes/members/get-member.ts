@@ -1,34 +1,31 @@
-import { createRoute } from "@hono/zod-openapi";
 import { z } from "zod";
 import { settingsOf } from "../../env";
-import type { App } from "../../lib/context";
 import { notFound } from "../../lib/errors";
-import { bearerSecurity, errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { memberLedger } from "../../services/ledger";
 import { MemberSchema } from "../../services/member-view";
-
-export const route = createRoute({
-  method: "get",
-  path: "/v1/members/{memberId}",
-  tags: ["Members"],
-  summary: "Look up a member: profile, tier, balance and scores",
-  description:
-    "Scopes: storefront, admin, partner. Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now (admin keys always do).",
-  security: bearerSecurity,
-  request: {
-    params: MemberIdParam,
-    headers: z.object({ "cache-control": z.string().max(200).optional().openapi({ example: "no-cache" }) }),
-  },
-  responses: { 200: jsonResponse(MemberSchema, "The member"), ...errorResponses(404) },
-});
+import { defineRoute } from "../route";
 
 /** `no-cache`, `no-store` or `max-age=0` ask for the database's answer now. */
 const wantsFresh = (cacheControl: string | undefined) => !!cacheControl && /\b(no-cache|no-store|max-age=0)\b/i.test(cacheControl);
 
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId, scope } = await authorize(c, ["storefront", "admin", "partner"]);
+export const getMemberRoute = defineRoute(
+  {
+    operationId: "getMember",
+    principals: { scopes: ["storefront", "admin", "partner"] },
+    method: "get",
+    path: "/v1/members/{memberId}",
+    tags: ["Members"],
+    summary: "Look up a member: profile, tier, balance and scores",
+    description:
+      "Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now (admin keys always do).",
+    request: {
+      params: MemberIdParam,
+      headers: z.object({ "cache-control": z.string().max(200).optional().openapi({ example: "no-cache" }) }),
+    },
+    responses: { 200: jsonResponse(MemberSchema, "The member"), ...errorResponses(404) },
+  },
+  async (c, { programId, scope }) => {
     const { memberId } = c.req.valid("param");
     // Admins (the dashboard, support) always see the database's answer; the cache is for the shop's hot path.
     const fresh = scope === "admin" || wantsFresh(c.req.valid("header")["cache-control"]);
@@ -38,4 +35,5 @@ export const register = (app: App) =>
     c.header("age", String(ageSeconds));
     c.header("cache-control", "private, no-store");
     return c.json(view, 200);
-  });
+  },
+);

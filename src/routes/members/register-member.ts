@@ -1,30 +1,27 @@
-import { createRoute } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { MemberSchema } from "../../services/member-view";
 import { getMember, registerMember } from "../../services/members";
 import { awardTrigger, hasActiveRule } from "../../services/trigger-rules";
+import { defineRoute } from "../route";
 import { RegisterMemberBody } from "./schemas";
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/members",
-  tags: ["Members"],
-  summary: "Register a member (idempotent on externalId)",
-  description: "Scopes: storefront, admin. Registering the same externalId again returns the existing member with 200.",
-  security: bearerSecurity,
-  request: { body: jsonBody(RegisterMemberBody) },
-  responses: {
-    201: jsonResponse(MemberSchema, "Member created"),
-    200: jsonResponse(MemberSchema, "Member already registered with this externalId"),
-    ...errorResponses(409),
+export const registerMemberRoute = defineRoute(
+  {
+    operationId: "registerMember",
+    principals: { scopes: ["storefront", "admin"] },
+    method: "post",
+    path: "/v1/members",
+    tags: ["Members"],
+    summary: "Register a member (idempotent on externalId)",
+    description: "Registering the same externalId again returns the existing member with 200.",
+    request: { body: jsonBody(RegisterMemberBody) },
+    responses: {
+      201: jsonResponse(MemberSchema, "Member created"),
+      200: jsonResponse(MemberSchema, "Member already registered with this externalId"),
+      ...errorResponses(409),
+    },
   },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "admin"]);
+  async (c, { programId }) => {
     const ctx = c.var.ctx;
     const result = await registerMember({ ctx, input: { ...c.req.valid("json"), programId } });
     // Signup bonus rules: awarded once (keyed by member), also when a retried registration finds the member.
@@ -33,4 +30,5 @@ export const register = (app: App) =>
       if (award.ok) return c.json(await getMember({ ctx, input: { programId, memberId: result.member.id } }), result.created ? 201 : 200);
     }
     return c.json(result.member, result.created ? 201 : 200);
-  });
+  },
+);

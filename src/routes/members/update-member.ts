@@ -1,29 +1,27 @@
-import { createRoute } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { assertScope } from "../../middleware/auth";
 import { MemberSchema } from "../../services/member-view";
 import { updateMember } from "../../services/members";
+import { defineRoute } from "../route";
 import { UpdateMemberBody } from "./schemas";
 
-export const route = createRoute({
-  method: "patch",
-  path: "/v1/members/{memberId}",
-  tags: ["Members"],
-  summary: "Update a member's profile, consent or status",
-  description: "Scopes: storefront, admin. Attributes merge; an attribute set to null is removed. Only admin may block.",
-  security: bearerSecurity,
-  request: { params: MemberIdParam, body: jsonBody(UpdateMemberBody) },
-  responses: { 200: jsonResponse(MemberSchema, "The updated member"), ...errorResponses(404, 409) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const principal = await authorize(c, ["storefront", "admin"]);
+export const updateMemberRoute = defineRoute(
+  {
+    operationId: "updateMember",
+    principals: { scopes: ["storefront", "admin"] },
+    method: "patch",
+    path: "/v1/members/{memberId}",
+    tags: ["Members"],
+    summary: "Update a member's profile, consent or status",
+    description: "Attributes merge; an attribute set to null is removed. Only admin may block.",
+    request: { params: MemberIdParam, body: jsonBody(UpdateMemberBody) },
+    responses: { 200: jsonResponse(MemberSchema, "The updated member"), ...errorResponses(404, 409) },
+  },
+  async (c, principal) => {
     const patch = c.req.valid("json");
-    if (patch.status && principal.scope !== "admin") {
-      await authorize(c, ["admin"]);
-    }
+    // Changing the status (blocking) is an admin decision; the other fields are the shopper's own.
+    if (patch.status) assertScope(principal, ["admin"]);
     const { memberId } = c.req.valid("param");
     return c.json(await updateMember({ ctx: c.var.ctx, input: { programId: principal.programId, memberId, patch } }), 200);
-  });
+  },
+);

@@ -1,68 +1,66 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
+import { z } from "@hono/zod-openapi";
 import { AppError } from "../../lib/errors";
-import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
+import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { SIGNATURE_HEADER, verifySignature } from "../../lib/signing";
-import { authorize } from "../../middleware/auth";
 import { ingestPartnerEvents, partnerSigningSecrets, summarize } from "../../services/partner-events";
+import { defineRoute } from "../route";
 import { BatchResultSchema, EventResultSchema, MAX_EVENTS_PER_BATCH, PartnerBatch, PartnerEvent } from "./schemas";
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/partner/events",
-  tags: ["Partners"],
-  summary: "Post signed partner events: sales, refunds, activities, member upserts",
-  description: `Scopes: partner, admin. The raw body must be signed with the program's partner signing secret:
+export const postPartnerEventsRoute = defineRoute(
+  {
+    operationId: "postPartnerEvents",
+    // The key names the program; the signature over the raw body (checked below) proves the sender.
+    principals: { scopes: ["partner", "admin"] },
+    components: { schemas: { PartnerEvent, PartnerEventBatch: PartnerBatch } },
+    method: "post",
+    path: "/v1/partner/events",
+    tags: ["Partners"],
+    summary: "Post signed partner events: sales, refunds, activities, member upserts",
+    description: `The raw body must be signed with the program's partner signing secret:
 \`X-Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>\`; a bad signature is 401 invalid_signature and a timestamp more than 5 minutes off is 401 (replay).
 Send one event, or \`{"events": [...]}\` with up to ${MAX_EVENTS_PER_BATCH}. Each event is idempotent by its own eventId: a resend returns the original result with replayed=true.
 A single event answers with its own status (201 applied, 200 member updated, 202 recorded but unsupported) or its error; a batch answers 200 with one result per event — some may be rejected (4xx with their error) while the others apply.
 Sales name the member by memberId or externalId (an unknown externalId registers the member); refunds name the order.`,
-  security: bearerSecurity,
-  request: {
-    headers: z.object({ [SIGNATURE_HEADER]: z.string().optional().openapi({ example: "t=1767225600,v1=5f8c…" }) }),
-    // Documented here but validated per event in the handler: the signature covers the raw
-    // bytes (verified before parsing) and a batch must not fail as a whole for one bad event.
-    body: {
-      required: true,
-      content: {
-        "application/json": {
-          schema: { oneOf: [{ $ref: "#/components/schemas/PartnerEvent" }, { $ref: "#/components/schemas/PartnerEventBatch" }] },
-          example: {
-            events: [
-              {
-                eventId: "pos-7781-sale-1001",
-                type: "sale",
-                externalId: "cust-1001",
-                orderId: "pos-7781-1001",
-                amount: 12999,
-                currency: "USD",
-                storeId: "store-12",
-              },
-              { eventId: "pos-7781-refund-1001", type: "refund", orderId: "pos-7781-1001", amount: 4999 },
-              { eventId: "pos-7781-visit-88", type: "activity", externalId: "cust-1001", kind: "store_visit" },
-              { eventId: "crm-5521", type: "member.upsert", externalId: "cust-1001", email: "ana@example.com", consent: { email: true } },
-            ],
+    request: {
+      headers: z.object({ [SIGNATURE_HEADER]: z.string().optional().openapi({ example: "t=1767225600,v1=5f8c…" }) }),
+      // Documented here but validated per event in the handler: the signature covers the raw
+      // bytes (verified before parsing) and a batch must not fail as a whole for one bad event.
+      body: {
+        required: true,
+        content: {
+          "application/json": {
+            schema: { oneOf: [{ $ref: "#/components/schemas/PartnerEvent" }, { $ref: "#/components/schemas/PartnerEventBatch" }] },
+            example: {
+              events: [
+                {
+                  eventId: "pos-7781-sale-1001",
+                  type: "sale",
+                  externalId: "cust-1001",
+                  orderId: "pos-7781-1001",
+                  amount: 12999,
+                  currency: "USD",
+                  storeId: "store-12",
+                },
+                { eventId: "pos-7781-refund-1001", type: "refund", orderId: "pos-7781-1001", amount: 4999 },
+                { eventId: "pos-7781-visit-88", type: "activity", externalId: "cust-1001", kind: "store_visit" },
+                { eventId: "crm-5521", type: "member.upsert", externalId: "cust-1001", email: "ana@example.com", consent: { email: true } },
+              ],
+            },
           },
         },
       },
     },
+    responses: {
+      201: jsonResponse(EventResultSchema, "A single event applied (or its original result on resend)"),
+      200: jsonResponse(
+        z.union([BatchResultSchema, EventResultSchema]),
+        "A batch: one result per event, in order; or a single member.upsert that updated an existing member",
+      ),
+      202: jsonResponse(EventResultSchema, "A single event recorded but not supported by this deployment"),
+      ...errorResponses(404, 409, 413),
+    },
   },
-  responses: {
-    201: jsonResponse(EventResultSchema, "A single event applied (or its original result on resend)"),
-    200: jsonResponse(
-      z.union([BatchResultSchema, EventResultSchema]),
-      "A batch: one result per event, in order; or a single member.upsert that updated an existing member",
-    ),
-    202: jsonResponse(EventResultSchema, "A single event recorded but not supported by this deployment"),
-    ...errorResponses(404, 409, 413),
-  },
-});
-
-export const register = (app: App) => {
-  app.openAPIRegistry.register("PartnerEvent", PartnerEvent);
-  app.openAPIRegistry.register("PartnerEventBatch", PartnerBatch);
-  return app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["partner", "admin"]);
+  async (c, { programId }) => {
     const contentType = c.req.header("content-type");
     if (contentType && !/^application\/json\b/i.test(contentType))
       throw new AppError("unsupported_media_type", "Send the events as application/json");
@@ -100,5 +98,5 @@ export const register = (app: App) => {
     if (result.error) throw new AppError(result.error.code as never, result.error.message, result.error.details);
     c.header("idempotent-replayed", String(result.replayed));
     return c.json(result, result.status as 201) as never;
-  });
-};
+  },
+);

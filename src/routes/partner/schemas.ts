@@ -18,7 +18,7 @@ const ExternalId = z
 const oneMemberRef = (e: { memberId?: string; externalId?: string }) => (e.memberId === undefined) !== (e.externalId === undefined);
 const memberRefMessage = { message: "give exactly one of memberId or externalId", path: ["memberId"] };
 
-export const SaleEvent = z
+const SaleEvent = z
   .object({
     eventId: EventId,
     type: z.literal("sale"),
@@ -40,7 +40,7 @@ export const SaleEvent = z
     },
   });
 
-export const RefundEvent = z
+const RefundEvent = z
   .object({
     eventId: EventId,
     type: z.literal("refund"),
@@ -52,7 +52,7 @@ export const RefundEvent = z
   .strict()
   .openapi("PartnerRefundEvent", { example: { eventId: "pos-7781-refund-1001", type: "refund", orderId: "pos-7781-1001", amount: 4999 } });
 
-export const ActivityEvent = z
+const ActivityEvent = z
   .object({
     eventId: EventId,
     type: z.literal("activity"),
@@ -75,7 +75,7 @@ export const ActivityEvent = z
   });
 
 const { referralCode: _referral, ...memberFields } = RegisterMemberBody.shape;
-export const MemberUpsertEvent = z
+const MemberUpsertEvent = z
   .object({ eventId: EventId, type: z.literal("member.upsert"), occurredAt: z.iso.datetime({ offset: true }).optional(), ...memberFields })
   .strict()
   .openapi("PartnerMemberUpsertEvent", {
@@ -93,7 +93,6 @@ export const PartnerEvent = z
   .discriminatedUnion("type", [SaleEvent, RefundEvent, ActivityEvent, MemberUpsertEvent])
   .openapi("PartnerEvent");
 export type PartnerEvent = z.infer<typeof PartnerEvent>;
-export const PARTNER_EVENT_TYPES = ["sale", "refund", "activity", "member.upsert"] as const;
 
 export const MAX_EVENTS_PER_BATCH = 500;
 export const PartnerBatch = z

@@ -1,5 +1,6 @@
-import * as getReferralProgram from "./get-referral-program";
-import * as memberReferrals from "./member-referrals";
-import * as putReferralProgram from "./put-referral-program";
+import type { RouteModule } from "../route";
+import { getReferralProgramRoute } from "./get-referral-program";
+import { listMemberReferralsRoute } from "./member-referrals";
+import { setReferralProgramRoute } from "./put-referral-program";
 
-export const referralRoutes = [memberReferrals, getReferralProgram, putReferralProgram];
+export const referralRoutes: RouteModule[] = [listMemberReferralsRoute, getReferralProgramRoute, setReferralProgramRoute];

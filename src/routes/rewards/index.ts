@@ -1,9 +1,18 @@
-import * as createReward from "./create-reward";
-import * as deleteReward from "./delete-reward";
-import * as getReward from "./get-reward";
-import * as listRewards from "./list-rewards";
-import * as memberRewards from "./member-rewards";
-import * as redeemReward from "./redeem-reward";
-import * as updateReward from "./update-reward";
+import type { RouteModule } from "../route";
+import { createRewardRoute } from "./create-reward";
+import { deleteRewardRoute } from "./delete-reward";
+import { getRewardRoute } from "./get-reward";
+import { listRewardsRoute } from "./list-rewards";
+import { listMemberRewardsRoute } from "./member-rewards";
+import { redeemRewardRoute } from "./redeem-reward";
+import { updateRewardRoute } from "./update-reward";
 
-export const rewardRoutes = [listRewards, createReward, getReward, updateReward, deleteReward, memberRewards, redeemReward];
+export const rewardRoutes: RouteModule[] = [
+  listRewardsRoute,
+  createRewardRoute,
+  getRewardRoute,
+  updateRewardRoute,
+  deleteRewardRoute,
+  listMemberRewardsRoute,
+  redeemRewardRoute,
+];

@@ -1,25 +1,22 @@
-import { createRoute } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, IdempotencyHeaders, jsonResponse } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { errorResponses, IdempotencyHeaders, jsonResponse } from "../../lib/openapi";
 import { respondWithLedgerWrite } from "../../services/ledger";
+import { defineRoute } from "../route";
 import { MemberRewardParams, RedemptionResultSchema } from "./schemas";
 
-export const route = createRoute({
-  method: "post",
-  path: "/v1/members/{memberId}/rewards/{rewardId}/redeem",
-  tags: ["Rewards"],
-  summary: "Redeem a reward for points: debit and issue a unique coupon code",
-  description:
-    "Scopes: storefront, admin. In the member's ledger, one batch: points debited (first to expire first, ledger sourceType reward), one unit of stock taken, a coupon issued, reward.issued emitted. Never oversells under concurrency. 409 insufficient_points, out_of_stock, limit_reached (per-member limit), coupon_not_valid (reward inactive or outside its window); 403 forbidden (tier restriction). Nothing is written on any error. Retrying with the same Idempotency-Key returns the same coupon.",
-  security: bearerSecurity,
-  request: { params: MemberRewardParams, headers: IdempotencyHeaders },
-  responses: { 201: jsonResponse(RedemptionResultSchema, "Coupon issued"), ...errorResponses(404, 409) },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["storefront", "admin"]);
+export const redeemRewardRoute = defineRoute(
+  {
+    operationId: "redeemReward",
+    principals: { scopes: ["storefront", "admin"] },
+    method: "post",
+    path: "/v1/members/{memberId}/rewards/{rewardId}/redeem",
+    tags: ["Rewards"],
+    summary: "Redeem a reward for points: debit and issue a unique coupon code",
+    description:
+      "In the member's ledger, one batch: points debited (first to expire first, ledger sourceType reward), one unit of stock taken, a coupon issued, reward.issued emitted. Never oversells under concurrency. 409 insufficient_points, out_of_stock, limit_reached (per-member limit), coupon_not_valid (reward inactive or outside its window); 403 forbidden (tier restriction). Nothing is written on any error. Retrying with the same Idempotency-Key returns the same coupon.",
+    request: { params: MemberRewardParams, headers: IdempotencyHeaders },
+    responses: { 201: jsonResponse(RedemptionResultSchema, "Coupon issued"), ...errorResponses(404, 409) },
+  },
+  async (c, { programId }) => {
     const { memberId, rewardId } = c.req.valid("param");
     const body = { rewardId };
     return respondWithLedgerWrite(
@@ -27,4 +24,5 @@ export const register = (app: App) =>
       { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "reward.redeem", body },
       (stub, req) => stub.redeemReward(req, body),
     );
-  });
+  },
+);

@@ -1,9 +1,18 @@
-import * as createSegment from "./create-segment";
-import * as deleteSegment from "./delete-segment";
-import * as getSegment from "./get-segment";
-import * as listSegmentMembers from "./list-segment-members";
-import * as listSegments from "./list-segments";
-import * as recomputeSegment from "./recompute-segment";
-import * as updateSegment from "./update-segment";
+import type { RouteModule } from "../route";
+import { createSegmentRoute } from "./create-segment";
+import { deleteSegmentRoute } from "./delete-segment";
+import { getSegmentRoute } from "./get-segment";
+import { listSegmentMembersRoute } from "./list-segment-members";
+import { listSegmentsRoute } from "./list-segments";
+import { recomputeSegmentRoute } from "./recompute-segment";
+import { updateSegmentRoute } from "./update-segment";
 
-export const segmentRoutes = [createSegment, listSegments, getSegment, updateSegment, deleteSegment, recomputeSegment, listSegmentMembers];
+export const segmentRoutes: RouteModule[] = [
+  createSegmentRoute,
+  listSegmentsRoute,
+  getSegmentRoute,
+  updateSegmentRoute,
+  deleteSegmentRoute,
+  recomputeSegmentRoute,
+  listSegmentMembersRoute,
+];

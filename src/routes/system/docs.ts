@@ -1,11 +1,13 @@
 import { Scalar } from "@scalar/hono-api-reference";
-import type { App } from "../../lib/context";
+import { defineRoute } from "../route";
+
+const reference = Scalar({ url: "/openapi.json", pageTitle: "Loyalty Edge API reference" });
 
 /** Documented in the OpenAPI document, though it serves HTML rather than JSON. */
-export const route = { method: "get", path: "/docs" } as const;
-
-export const register = (app: App) => {
-  app.openAPIRegistry.registerPath({
+export const docsRoute = defineRoute(
+  {
+    operationId: "getApiReference",
+    principals: "public",
     method: "get",
     path: "/docs",
     tags: ["System"],
@@ -15,6 +17,7 @@ export const register = (app: App) => {
     responses: {
       200: { description: "The reference page", content: { "text/html": { schema: { type: "string" }, example: "<!doctype html>…" } } },
     },
-  });
-  return app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Loyalty Edge API reference" }));
-};
+  },
+  // Scalar is plain Hono middleware: it answers the page itself and never calls next.
+  (c) => reference(c as never, async () => {}) as never,
+);

@@ -1,9 +1,10 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import type { App } from "../../lib/context";
 import { jsonResponse } from "../../lib/openapi";
+import { defineRoute } from "../route";
 
 /** Tag descriptions, in reading order; a tag a feature uses that is not listed here still appears, after these. */
-export const tagDescriptions: Record<string, string> = {
+const tagDescriptions: Record<string, string> = {
   System: "Health, this OpenAPI document, the interactive reference and the admin dashboard. No key needed.",
   Members: "Registration (idempotent on the storefront's customer id), profile, consent, tags, erasure.",
   Points:
@@ -45,19 +46,33 @@ const API_DESCRIPTION = `Loyalty Edge: a membership and loyalty engine at the ed
 
 const AnyObject = z.record(z.string(), z.unknown());
 
-export const route = createRoute({
-  method: "get",
-  path: "/openapi.json",
-  tags: ["System"],
-  summary: "This OpenAPI 3.1 document",
-  description: "No key needed. Generated from the route definitions, so it always matches what the API validates.",
-  responses: {
-    200: jsonResponse(
-      AnyObject.openapi({ example: { openapi: "3.1.0", info: { title: "Loyalty Edge API", version: "0.1.0" }, paths: {} } }),
-      "The OpenAPI document",
-    ),
+export const openApiRoute = defineRoute(
+  {
+    operationId: "getOpenApiDocument",
+    principals: "public",
+    method: "get",
+    path: "/openapi.json",
+    tags: ["System"],
+    summary: "This OpenAPI 3.1 document",
+    description: "No key needed. Generated from the route definitions, so it always matches what the API validates.",
+    responses: {
+      200: jsonResponse(
+        AnyObject.openapi({ example: { openapi: "3.1.0", info: { title: "Loyalty Edge API", version: "0.1.0" }, paths: {} } }),
+        "The OpenAPI document",
+      ),
+    },
   },
-});
+  (c, _principal, app) => {
+    // `servers` follows the host the document was fetched from, so "Try it" in /docs calls this deployment.
+    const doc = openApiDocument(app);
+    c.header("cache-control", "public, max-age=300");
+    c.header("access-control-allow-origin", "*");
+    return c.json(
+      { ...doc, servers: [{ url: new URL(c.req.url).origin, description: "This deployment" }] } as Record<string, unknown>,
+      200,
+    );
+  },
+);
 
 type Document = ReturnType<App["getOpenAPI31Document"]>;
 
@@ -65,9 +80,11 @@ type Document = ReturnType<App["getOpenAPI31Document"]>;
 const built = new WeakMap<App, Document>();
 
 /** The OpenAPI 3.1 document of every route registered on `app`, with tags sorted and described. */
-export function openApiDocument(app: App): Document {
+function openApiDocument(app: App): Document {
   const cached = built.get(app);
   if (cached) return cached;
+  // The scheme every keyed route's `security` names (see defineRoute).
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: SECURITY_DESCRIPTION });
   const doc = app.getOpenAPI31Document({
     openapi: "3.1.0",
     info: { title: "Loyalty Edge API", version: "0.1.0", description: API_DESCRIPTION },
@@ -84,17 +101,3 @@ export function openApiDocument(app: App): Document {
   built.set(app, doc);
   return doc;
 }
-
-export const register = (app: App) => {
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: SECURITY_DESCRIPTION });
-  return app.openapi(route, (c) => {
-    // `servers` follows the host the document was fetched from, so "Try it" in /docs calls this deployment.
-    const doc = openApiDocument(app);
-    c.header("cache-control", "public, max-age=300");
-    c.header("access-control-allow-origin", "*");
-    return c.json(
-      { ...doc, servers: [{ url: new URL(c.req.url).origin, description: "This deployment" }] } as Record<string, unknown>,
-      200,
-    );
-  });
-};

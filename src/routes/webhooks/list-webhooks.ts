@@ -1,26 +1,25 @@
-import { createRoute, z } from "@hono/zod-openapi";
-import type { App } from "../../lib/context";
-import { bearerSecurity, errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
-import { authorize } from "../../middleware/auth";
+import { z } from "@hono/zod-openapi";
+import { errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
 import { listWebhooks } from "../../services/webhooks";
+import { defineRoute } from "../route";
 import { WebhookSchema } from "./schemas";
 
-export const route = createRoute({
-  method: "get",
-  path: "/v1/webhooks",
-  tags: ["Webhooks"],
-  summary: "List the program's webhook subscriptions",
-  description: "Scope: admin. Newest first, cursor pagination. Secrets are never listed.",
-  security: bearerSecurity,
-  request: { query: PaginationQuery },
-  responses: {
-    200: jsonResponse(z.object({ data: z.array(WebhookSchema), nextCursor: z.string().nullable() }), "A page of webhooks"),
-    ...errorResponses(),
+export const listWebhooksRoute = defineRoute(
+  {
+    operationId: "listWebhooks",
+    principals: { scopes: ["admin"] },
+    method: "get",
+    path: "/v1/webhooks",
+    tags: ["Webhooks"],
+    summary: "List the program's webhook subscriptions",
+    description: "Newest first, cursor pagination. Secrets are never listed.",
+    request: { query: PaginationQuery },
+    responses: {
+      200: jsonResponse(z.object({ data: z.array(WebhookSchema), nextCursor: z.string().nullable() }), "A page of webhooks"),
+      ...errorResponses(),
+    },
   },
-});
-
-export const register = (app: App) =>
-  app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["admin"]);
+  async (c, { programId }) => {
     return c.json(await listWebhooks({ ctx: c.var.ctx, input: { ...c.req.valid("query"), programId } }), 200);
-  });
+  },
+);

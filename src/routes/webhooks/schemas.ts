@@ -50,12 +50,9 @@ export const DeliverySchema = z
     eventType: z.string(),
     status: z.enum(["pending", "delivered", "failed"]),
     attempts: z.number().int(),
-    nextAttemptAt: z
-      .string()
-      .nullable()
-      .openapi({
-        description: "When the next attempt is due; null when delivered, failed for good, or parked while the webhook is disabled",
-      }),
+    nextAttemptAt: z.string().nullable().openapi({
+      description: "When the next attempt is due; null when delivered, failed for good, or parked while the webhook is disabled",
+    }),
     lastStatusCode: z.number().int().nullable(),
     lastError: z.string().nullable(),
     createdAt: z.string(),

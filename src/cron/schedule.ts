@@ -1,0 +1,71 @@
+import { database } from "../db/client";
+import { type Env, settingsOf } from "../env";
+import { retryPendingAwards } from "../services/campaigns-fire";
+import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../services/campaigns-triggers";
+import { expireCoupons } from "../services/coupons";
+import { autoStopExperiments } from "../services/experiments";
+import { snapshotAllPrograms } from "../services/kpis";
+import { deliverDueMessages } from "../services/messages";
+import { settleReferrals } from "../services/referrals";
+import { dispatchOutbox, sweepDueDeliveries } from "../services/webhooks-delivery";
+import { runNightlyAnalytics } from "./analytics";
+import { awardBirthdays } from "./birthdays";
+import type { CronJob } from "./job";
+import { expireLots, releasePendingLots } from "./lots";
+import { requalifyAll } from "./tiers";
+
+/**
+ * Every cron expression the Worker is triggered by and the jobs it runs, in order. The keys
+ * must match `[triggers] crons` in wrangler.toml (test/api/schedule.test.ts checks it).
+ */
+export const schedule = {
+  "* * * * *": [
+    // Referrers are credited (or reversed) through their own Durable Object within a minute.
+    { name: "referrals.settle", run: ({ env, batchSize }) => settleReferrals(env, database(env), batchSize) },
+    // Dispatch first so events that just became deliveries are sent in the same tick.
+    { name: "webhooks.dispatch", run: ({ env, now, batchSize }) => dispatchOutbox(env, now, batchSize) },
+    { name: "webhooks.deliver", run: ({ env, now, batchSize }) => sweepDueDeliveries(env, now, batchSize) },
+    // Event-driven campaign triggers (welcome, tier up, stage change) read the outbox; broadcasts
+    // go out from their send time; awards that could not reach a ledger are retried.
+    { name: "campaigns.events", run: ({ env, now, batchSize }) => consumeOutboxEvents(env, now, batchSize) },
+    { name: "campaigns.broadcasts", run: ({ env, now, batchSize }) => runBroadcasts(env, now, batchSize) },
+    { name: "campaigns.awards.retry", run: ({ env, now, batchSize }) => retryPendingAwards(env, now, batchSize) },
+    // Campaign messages go to the program's channel endpoints, retried with backoff.
+    { name: "messages.deliver", run: ({ env, now, batchSize }) => deliverDueMessages(env, now, batchSize) },
+  ],
+  "*/5 * * * *": [
+    { name: "lots.release", run: async ({ env, now, batchSize }) => releasePendingLots(database(env), now, batchSize) },
+    { name: "lots.expire", run: async ({ env, now, batchSize }) => expireLots(database(env), now, batchSize) },
+  ],
+  "0 3 * * *": [
+    { name: "tiers.requalify", run: ({ env, now, batchSize }) => requalifyAll(database(env), now, batchSize) },
+    // Unused coupons past their expiry become `expired` (breakage).
+    { name: "coupons.expire", run: ({ env, now, batchSize }) => expireCoupons({ db: database(env) }, now, batchSize) },
+    { name: "rules.birthday", run: awardBirthdays },
+    { name: "analytics.nightly", run: runNightlyAnalytics },
+    // Calendar triggers (birthdays, points about to expire) once a day; experiments' stop rule.
+    { name: "campaigns.calendar", run: ({ env, now, batchSize }) => runCalendarTriggers(env, now, batchSize) },
+    { name: "experiments.stop-rule", run: ({ env, now }) => autoStopExperiments(env, now) },
+    // One KPI snapshot per program per day (the day that just ended), for the trend charts.
+    { name: "kpis.snapshot", run: ({ env, now }) => snapshotAllPrograms(database(env), now) },
+  ],
+} as const satisfies Record<string, readonly CronJob[]>;
+
+type CronExpression = keyof typeof schedule;
+
+/** Run the jobs of a cron expression in order; one failure does not stop the rest. */
+export async function runScheduled(cron: string, env: Env, now = new Date()) {
+  const { CRON_BATCH_SIZE } = settingsOf(env);
+  const jobs: readonly CronJob[] = schedule[cron as CronExpression] ?? [];
+  const results: Record<string, unknown> = {};
+  for (const job of jobs) {
+    try {
+      results[job.name] = await job.run({ env, now, batchSize: CRON_BATCH_SIZE });
+    } catch (err) {
+      // The next tick retries; the jobs are idempotent and resumable.
+      console.error(JSON.stringify({ level: "error", cron, job: job.name, message: String(err) }));
+      results[job.name] = { error: String(err) };
+    }
+  }
+  return results;
+}

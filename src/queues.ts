@@ -1,0 +1,20 @@
+import type { Env } from "./env";
+import { consumeWebhookBatch, type WebhookMessage } from "./services/webhooks-delivery";
+
+type QueueConsumer = (batch: MessageBatch<unknown>, env: Env) => Promise<void>;
+
+/**
+ * Every queue the Worker consumes and its handler. The keys must match `[[queues.consumers]]`
+ * in wrangler.toml (test/api/schedule.test.ts checks it).
+ */
+export const queueConsumers = {
+  // Outbound webhook deliveries, one attempt per message (the minute cron enqueues them).
+  "loyalty-webhooks": (batch, env) => consumeWebhookBatch(batch as MessageBatch<WebhookMessage>, env),
+} as const satisfies Record<string, QueueConsumer>;
+
+/** Hand a batch to its queue's consumer; a batch from a queue without one fails, so the queue retries it. */
+export function consumeQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  const consume: QueueConsumer | undefined = queueConsumers[batch.queue as keyof typeof queueConsumers];
+  if (!consume) throw new Error(`No consumer for queue ${batch.queue}`);
+  return consume(batch, env);
+}

@@ -1,0 +1,4 @@
+import type { RouteModule } from "../route";
+import { listAuditLogRoute } from "./list-audit";
+
+export const auditRoutes: RouteModule[] = [listAuditLogRoute];

@@ -1,0 +1,16 @@
+import type { RouteModule } from "../route";
+import { changeMemberTagsRoute } from "./change-tags";
+import { eraseMemberRoute } from "./erase-member";
+import { findMemberRoute } from "./find-member";
+import { getMemberRoute } from "./get-member";
+import { registerMemberRoute } from "./register-member";
+import { updateMemberRoute } from "./update-member";
+
+export const memberRoutes: RouteModule[] = [
+  registerMemberRoute,
+  findMemberRoute,
+  getMemberRoute,
+  updateMemberRoute,
+  changeMemberTagsRoute,
+  eraseMemberRoute,
+];

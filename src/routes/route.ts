@@ -1,0 +1,64 @@
+import { createRoute, type RouteConfig, type RouteHandler, type z } from "@hono/zod-openapi";
+import type { App, AppBindings, PrincipalOf, Principals, Scope } from "../lib/context";
+import { bearerSecurity } from "../lib/openapi";
+import { admit } from "../middleware/auth";
+
+/** Everything a route declares: its OpenAPI operation (security is derived), its id and who may call it. */
+export type RouteDefinition = Omit<RouteConfig, "security" | "operationId"> & {
+  /** Stable, unique, camelCase verbNoun: the name SDK generators give the call. */
+  operationId: string;
+  principals: Principals;
+  /** Named schemas the operation refers to by `$ref` without validating with them. */
+  components?: { schemas: Record<string, z.ZodType> };
+};
+
+/** Anything the app can mount: a method and path, and how it mounts itself. */
+export type RouteModule = { route: { method: string; path: string }; register: (app: App) => unknown };
+
+/** A route made by `defineRoute`: its operation as documented (typed, for the client), its id and who may call it. */
+export type DefinedRoute<D extends RouteDefinition = RouteDefinition> = RouteModule & {
+  route: D;
+  operationId: string;
+  principals: Principals;
+};
+
+type HandlerContext<D extends RouteDefinition> = Parameters<RouteHandler<D, AppBindings>>[0];
+type HandlerResult<D extends RouteDefinition> = ReturnType<RouteHandler<D, AppBindings>>;
+
+/** "Scope: admin." / "Scopes: storefront, admin.": the sentence the description starts with. */
+const scopeSentence = (scopes: readonly Scope[]) => `${scopes.length === 1 ? "Scope" : "Scopes"}: ${scopes.join(", ")}.`;
+
+/**
+ * Declare a route once. The principals it accepts become the operation's security, its
+ * `x-scopes` and the first sentence of its description, and are checked before the handler
+ * runs (after request validation, so a malformed request is a 400 whoever sends it); the
+ * handler receives the principal, and the app it is mounted on.
+ */
+export function defineRoute<D extends RouteDefinition>(
+  definition: D,
+  handler: (c: HandlerContext<D>, principal: PrincipalOf<D["principals"]>, app: App) => HandlerResult<D>,
+): DefinedRoute<D> {
+  const { principals, components, description, ...operation } = definition;
+  if (principals !== "public" && principals.scopes.length === 0) throw new Error(`${definition.operationId}: no scope may call it`);
+  const keyed = principals !== "public";
+  const route = createRoute({
+    ...operation,
+    ...(keyed
+      ? {
+          description: [scopeSentence(principals.scopes), description].filter(Boolean).join(" "),
+          security: bearerSecurity,
+          "x-scopes": [...principals.scopes],
+        }
+      : { description }),
+  });
+  return {
+    route: route as unknown as D,
+    operationId: definition.operationId,
+    principals,
+    register: (app: App) => {
+      for (const [name, schema] of Object.entries(components?.schemas ?? {})) app.openAPIRegistry.register(name, schema);
+      const run = async (c: HandlerContext<D>) => handler(c, await admit(c as never, principals as D["principals"]), app);
+      return app.openapi(route, run as never);
+    },
+  };
+}

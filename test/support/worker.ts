@@ -1,0 +1,37 @@
+/**
+ * The Worker the API tests run (test/vitest.config.ts sets it as `main`): the production app
+ * plus the test-only webhook receiver, with receiver.test served by this Worker itself. The
+ * production entry (src/index.ts) has neither.
+ */
+import { exports } from "cloudflare:workers";
+import { createApp } from "../../src/app";
+import type { Env } from "../../src/env";
+import { apiRoutes } from "../../src/routes";
+import { workerHandlers } from "../../src/worker";
+import { RECEIVER_HOST, testReceiverRoute } from "./test-receiver";
+
+export { MemberLedger, RateLimiter } from "../../src/index";
+
+/** Every route the test Worker serves: the API's and the receiver. */
+export const testRoutes = [...apiRoutes, testReceiverRoute];
+
+const loopback = {
+  hosts: [RECEIVER_HOST],
+  // Through the runtime, as a real delivery would arrive: a new request to this Worker.
+  fetch: (url: string, init: RequestInit) => (exports as unknown as { default: Fetcher }).default.fetch(url, init),
+};
+
+const seamed = new WeakMap<Env, Env>();
+
+/** `env` with the test seams: receiver.test allowed past the outbound URL policy and served here. */
+export function withTestSeams(env: Env): Env {
+  if (env.outboundLoopback === loopback) return env;
+  let withSeams = seamed.get(env);
+  if (!withSeams) {
+    withSeams = { ...env, outboundLoopback: loopback };
+    seamed.set(env, withSeams);
+  }
+  return withSeams;
+}
+
+export default workerHandlers(createApp(testRoutes), withTestSeams);
