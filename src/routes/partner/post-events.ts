@@ -4,6 +4,7 @@ import { AppError } from "../../lib/errors";
 import { bearerSecurity, errorResponses, jsonResponse } from "../../lib/openapi";
 import { SIGNATURE_HEADER, verifySignature } from "../../lib/signing";
 import { authorize } from "../../middleware/auth";
+import { enforceRateLimit, rateLimitOf } from "../../middleware/rate-limit";
 import { ingestPartnerEvents, partnerSigningSecrets, summarize } from "../../services/partner-events";
 import { BatchResultSchema, EventResultSchema, MAX_EVENTS_PER_BATCH, PartnerBatch, PartnerEvent } from "./schemas";
 
@@ -62,7 +63,8 @@ export const register = (app: App) => {
   app.openAPIRegistry.register("PartnerEvent", PartnerEvent);
   app.openAPIRegistry.register("PartnerEventBatch", PartnerBatch);
   return app.openapi(route, async (c) => {
-    const { programId } = await authorize(c, ["partner", "admin"]);
+    const principal = await authorize(c, ["partner", "admin"]);
+    const { programId } = principal;
     const contentType = c.req.header("content-type");
     if (contentType && !/^application\/json\b/i.test(contentType))
       throw new AppError("unsupported_media_type", "Send the events as application/json");
@@ -93,6 +95,20 @@ export const register = (app: App) => {
           fields: [{ path: "events", message: `1 to ${MAX_EVENTS_PER_BATCH} events` }],
         });
       }
+      // The request paid for one event when it authenticated; a batch pays for the rest, and
+      // one larger than the key's whole limit could never pass.
+      const limit = rateLimitOf(c, principal);
+      if (events.length > limit) {
+        throw new AppError(
+          "rate_limited",
+          `A batch of ${events.length} events exceeds this key's limit of ${limit} per minute: send smaller batches`,
+          {
+            limit,
+            events: events.length,
+          },
+        );
+      }
+      await enforceRateLimit(c, principal, events.length - 1);
       const results = await ingestPartnerEvents({ ctx: c.var.ctx, input: { programId, events } });
       return c.json({ results, summary: summarize(results) }, 200) as never;
     }
