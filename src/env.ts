@@ -11,6 +11,7 @@ export type Env = {
   /** Optional per-environment knobs. */
   CRON_BATCH_SIZE?: string;
   RATE_LIMIT_PER_MINUTE?: string;
+  AUTH_FAILURES_PER_MINUTE?: string;
   MEMBER_VIEW_MAX_AGE_SECONDS?: string;
   /**
    * Hosts the Worker entry serves itself rather than over the network (the tests' webhook
@@ -28,6 +29,8 @@ const envSchema = z.object({
   LIBSQL_AUTH_TOKEN: z.string().optional(),
   CRON_BATCH_SIZE: z.coerce.number().int().positive().max(5000).default(500),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+  /** Failed authentications one client address may make per minute before it is answered 429. */
+  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(30),
   /** How stale a member lookup may be for changes made outside the member's ledger (crons). */
   MEMBER_VIEW_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
 });

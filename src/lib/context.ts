@@ -3,7 +3,8 @@ import type { Database } from "../db/client";
 import type { Env } from "../env";
 
 export type Scope = "admin" | "storefront" | "partner";
-export type Principal = { keyId: string; programId: string; scope: Scope };
+/** An authenticated API key: its program, scope and own rate limit (null: the deployment default). */
+export type Principal = { keyId: string; programId: string; scope: Scope; rateLimitPerMinute?: number | null };
 
 /**
  * Who may call a route: "public" (no credentials), or the principals it accepts — today an API

@@ -1,6 +1,8 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { apiKeys } from "../../schema";
+import type { RateLimiter } from "../durable/rate-limiter";
+import { settingsOf } from "../env";
 import type { AppBindings, Principal, PrincipalOf, Principals, Scope } from "../lib/context";
 import { sha256Hex } from "../lib/crypto";
 import { AppError } from "../lib/errors";
@@ -18,15 +20,36 @@ type KeyRow = {
 // Key lookups are cached per isolate briefly so a hot lookup costs one member read;
 // revocation takes effect within this window everywhere.
 const KEY_CACHE_MS = 30_000;
-const keyCache = new Map<string, { row: KeyRow | null; at: number }>();
+// Issued keys and unknown hashes are cached apart: any number of made-up keys can only
+// churn the small unknown-hash map, never evict a real key from its cache.
+const MAX_KNOWN_KEYS = 10_000;
+const MAX_UNKNOWN_KEYS = 1_000;
+const knownKeys = new Map<string, { row: KeyRow; at: number }>();
+const unknownKeys = new Map<string, number>();
+/** Client addresses that used up their failed-authentication allowance, until when (ms). */
+const blockedAddresses = new Map<string, number>();
+
+/** Insert at the end and drop the oldest entries past `max` (a Map iterates in insertion order). */
+function remember<V>(map: Map<string, V>, key: string, value: V, max: number) {
+  map.delete(key);
+  map.set(key, value);
+  while (map.size > max) map.delete(map.keys().next().value as string);
+}
 
 export function forgetCachedKeys() {
-  keyCache.clear();
+  knownKeys.clear();
+  unknownKeys.clear();
+  blockedAddresses.clear();
 }
 
 async function findKey(c: Context<AppBindings>, hash: string): Promise<KeyRow | null> {
-  const hit = keyCache.get(hash);
-  if (hit && Date.now() - hit.at < KEY_CACHE_MS) return hit.row;
+  const now = Date.now();
+  const known = knownKeys.get(hash);
+  if (known && now - known.at < KEY_CACHE_MS) return known.row;
+  const unknownAt = unknownKeys.get(hash);
+  if (unknownAt !== undefined && now - unknownAt < KEY_CACHE_MS) return null;
+  // A client that keeps presenting keys we do not know costs no more lookups until its block ends.
+  refuseBlockedAddress(c, now);
   const [row] = await c.var.ctx.db
     .select({
       id: apiKeys.id,
@@ -39,9 +62,54 @@ async function findKey(c: Context<AppBindings>, hash: string): Promise<KeyRow | 
     .from(apiKeys)
     .where(eq(apiKeys.keyHash, hash))
     .limit(1);
-  if (keyCache.size > 10_000) keyCache.clear();
-  keyCache.set(hash, { row: row ?? null, at: Date.now() });
+  if (row) remember(knownKeys, hash, { row, at: now }, MAX_KNOWN_KEYS);
+  else remember(unknownKeys, hash, now, MAX_UNKNOWN_KEYS);
   return row ?? null;
+}
+
+/**
+ * The caller's address as Cloudflare's edge reports it (a client cannot set this header
+ * through Cloudflare). Without it (local tests) failed authentications are not throttled.
+ */
+const clientAddress = (c: Context<AppBindings>) => c.req.header("cf-connecting-ip") ?? null;
+
+function refuseBlockedAddress(c: Context<AppBindings>, now: number) {
+  const address = clientAddress(c);
+  const until = address ? blockedAddresses.get(address) : undefined;
+  if (until === undefined) return;
+  if (until <= now) {
+    blockedAddresses.delete(address as string);
+    return;
+  }
+  throwAuthThrottled(c, Math.max(1, Math.ceil((until - now) / 1000)));
+}
+
+function throwAuthThrottled(c: Context<AppBindings>, retryAfterSeconds: number): never {
+  c.header("Retry-After", String(retryAfterSeconds));
+  throw new AppError("rate_limited", `Too many failed authentications from this address; retry after ${retryAfterSeconds}s`, {
+    retryAfterSeconds,
+  });
+}
+
+/**
+ * Count a failed authentication against the client's address (a token bucket in the
+ * RateLimiter Durable Object named after the address); past the allowance the address is
+ * answered 429 without a key lookup until the bucket refills.
+ */
+async function recordFailedAuthentication(c: Context<AppBindings>) {
+  const address = clientAddress(c);
+  const namespace = c.env.RATE_LIMITER as DurableObjectNamespace<RateLimiter> | undefined;
+  if (!address || !namespace) return;
+  const limit = settingsOf(c.env).AUTH_FAILURES_PER_MINUTE;
+  const lease = await namespace.get(namespace.idFromName(`auth-failures:${address}`)).take(limit, 1);
+  if (lease.granted > 0) return;
+  remember(blockedAddresses, address, Date.now() + lease.retryAfterSeconds * 1000, MAX_UNKNOWN_KEYS);
+  throwAuthThrottled(c, lease.retryAfterSeconds);
+}
+
+async function refuse(c: Context<AppBindings>, message: string): Promise<never> {
+  await recordFailedAuthentication(c);
+  throw new AppError("unauthorized", message);
 }
 
 /** Resolve the bearer key to a principal (its program and scope). Lookup is by SHA-256, never by secret. */
@@ -52,14 +120,14 @@ async function authenticate(c: Context<AppBindings>): Promise<Principal> {
   const match = /^Bearer\s+(\S+)$/i.exec(header);
   if (!match) throw new AppError("unauthorized", "Missing API key: send Authorization: Bearer <key>");
   const row = await findKey(c, await sha256Hex(match[1]));
-  if (!row) throw new AppError("unauthorized", "Invalid API key");
-  if (row.revokedAt) throw new AppError("unauthorized", "API key has been revoked");
-  if (row.expiresAt && Date.parse(row.expiresAt) <= Date.now()) throw new AppError("unauthorized", "API key has expired");
-  const principal: Principal = { keyId: row.id, programId: row.programId, scope: row.scope };
+  if (!row) return refuse(c, "Invalid API key");
+  if (row.revokedAt) return refuse(c, "API key has been revoked");
+  if (row.expiresAt && Date.parse(row.expiresAt) <= Date.now()) return refuse(c, "API key has expired");
+  const principal: Principal = { keyId: row.id, programId: row.programId, scope: row.scope, rateLimitPerMinute: row.rateLimitPerMinute };
   c.set("principal", principal);
   c.var.ctx.principal = principal;
   // Per-key rate limit, once per request (a second authenticate() returns above).
-  await enforceRateLimit(c, principal, row.rateLimitPerMinute);
+  await enforceRateLimit(c, principal);
   return principal;
 }
 

@@ -44,7 +44,7 @@ function setHeaders(c: Context<AppBindings>, lease: Lease) {
 }
 
 /** One DO call per key at a time; everyone waiting shares its result. */
-function fetchLease(namespace: DurableObjectNamespace<RateLimiter>, keyId: string, limit: number): Promise<Lease> {
+function fetchLease(namespace: DurableObjectNamespace<RateLimiter>, keyId: string, limit: number, carried: number): Promise<Lease> {
   let pending = inFlight.get(keyId);
   if (!pending) {
     pending = (async () => {
@@ -53,14 +53,15 @@ function fetchLease(namespace: DurableObjectNamespace<RateLimiter>, keyId: strin
       const now = Date.now();
       const lease: Lease = {
         limit,
-        tokens: r.granted,
+        // Unspent tokens of the lease this one replaces stay with the isolate.
+        tokens: r.granted + carried,
         remaining: r.remaining,
         resetSeconds: r.resetSeconds,
         retryAfterSeconds: r.retryAfterSeconds,
         deniedUntil: r.granted > 0 ? 0 : now + r.retryAfterSeconds * 1000,
         at: now,
       };
-      if (leases.size > 10_000) leases.clear();
+      if (leases.size > 10_000) leases.delete(leases.keys().next().value as string);
       leases.set(keyId, lease);
       return lease;
     })().finally(() => inFlight.delete(keyId));
@@ -72,30 +73,43 @@ function fetchLease(namespace: DurableObjectNamespace<RateLimiter>, keyId: strin
 const fresh = (lease: Lease | undefined, limit: number, now: number): lease is Lease =>
   !!lease && lease.limit === limit && now - lease.at < LEASE_TTL_MS;
 
-/** Spend one token of the caller's key or throw 429 rate_limited with Retry-After. */
-export async function enforceRateLimit(c: Context<AppBindings>, principal: Principal, keyLimitPerMinute: number | null | undefined) {
+/** The key's requests per minute: its own limit or the deployment default. */
+export const rateLimitOf = (c: Context<AppBindings>, principal: Principal) =>
+  principal.rateLimitPerMinute ?? settingsOf(c.env).RATE_LIMIT_PER_MINUTE;
+
+/**
+ * Spend `cost` tokens of the caller's key (one per request; a partner batch pays one per
+ * event) or throw 429 rate_limited with Retry-After.
+ */
+export async function enforceRateLimit(c: Context<AppBindings>, principal: Principal, cost = 1) {
   const namespace = c.env.RATE_LIMITER as DurableObjectNamespace<RateLimiter> | undefined;
-  if (!namespace) return;
-  const limit = keyLimitPerMinute ?? settingsOf(c.env).RATE_LIMIT_PER_MINUTE;
+  if (!namespace || cost <= 0) return;
+  const limit = rateLimitOf(c, principal);
   for (let round = 0; round < MAX_LEASE_ROUNDS; round++) {
     const now = Date.now();
     let lease = leases.get(principal.keyId);
-    if (fresh(lease, limit, now) && lease.tokens <= 0 && now < lease.deniedUntil) {
+    if (fresh(lease, limit, now) && lease.tokens < cost && now < lease.deniedUntil) {
       lease.retryAfterSeconds = Math.max(1, Math.ceil((lease.deniedUntil - now) / 1000));
       return deny(c, lease);
     }
-    if (!fresh(lease, limit, now) || lease.tokens <= 0) {
-      waiting.set(principal.keyId, (waiting.get(principal.keyId) ?? 0) + 1);
+    if (!fresh(lease, limit, now) || lease.tokens < cost) {
+      // A costly request keeps the unspent slice it replaces (moved, so it is counted once).
+      let carried = 0;
+      if (fresh(lease, limit, now)) {
+        carried = lease.tokens;
+        lease.tokens = 0;
+      }
+      waiting.set(principal.keyId, (waiting.get(principal.keyId) ?? 0) + cost);
       try {
-        lease = await fetchLease(namespace, principal.keyId, limit);
+        lease = await fetchLease(namespace, principal.keyId, limit, carried);
       } finally {
-        const left = (waiting.get(principal.keyId) ?? 1) - 1;
+        const left = (waiting.get(principal.keyId) ?? cost) - cost;
         if (left > 0) waiting.set(principal.keyId, left);
         else waiting.delete(principal.keyId);
       }
     }
-    if (lease.tokens > 0) {
-      lease.tokens -= 1;
+    if (lease.tokens >= cost) {
+      lease.tokens -= cost;
       return setHeaders(c, lease);
     }
     // The bucket is empty: deny. (A lease others drained while we waited: try a new one.)

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { AppError } from "../../lib/errors";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { SIGNATURE_HEADER, verifySignature } from "../../lib/signing";
+import { enforceRateLimit, rateLimitOf } from "../../middleware/rate-limit";
 import { ingestPartnerEvents, partnerSigningSecrets, summarize } from "../../services/partner-events";
 import { defineRoute } from "../route";
 import { BatchResultSchema, EventResultSchema, MAX_EVENTS_PER_BATCH, PartnerBatch, PartnerEvent } from "./schemas";
@@ -60,7 +61,8 @@ Sales name the member by memberId or externalId (an unknown externalId registers
       ...errorResponses(404, 409, 413),
     },
   },
-  async (c, { programId }) => {
+  async (c, principal) => {
+    const { programId } = principal;
     const contentType = c.req.header("content-type");
     if (contentType && !/^application\/json\b/i.test(contentType))
       throw new AppError("unsupported_media_type", "Send the events as application/json");
@@ -91,6 +93,20 @@ Sales name the member by memberId or externalId (an unknown externalId registers
           fields: [{ path: "events", message: `1 to ${MAX_EVENTS_PER_BATCH} events` }],
         });
       }
+      // The request paid for one event when it authenticated; a batch pays for the rest, and
+      // one larger than the key's whole limit could never pass.
+      const limit = rateLimitOf(c, principal);
+      if (events.length > limit) {
+        throw new AppError(
+          "rate_limited",
+          `A batch of ${events.length} events exceeds this key's limit of ${limit} per minute: send smaller batches`,
+          {
+            limit,
+            events: events.length,
+          },
+        );
+      }
+      await enforceRateLimit(c, principal, events.length - 1);
       const results = await ingestPartnerEvents({ ctx: c.var.ctx, input: { programId, events } });
       return c.json({ results, summary: summarize(results) }, 200) as never;
     }
