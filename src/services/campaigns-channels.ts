@@ -3,10 +3,10 @@ import { programs } from "../../schema";
 import { CHANNELS, type Channel } from "../domain/campaigns/definition";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
+import { assertTargetUrl } from "../lib/outbound-fetch";
 import { newSigningSecret } from "../lib/signing";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
-import { assertTargetUrl } from "./outbound";
 
 /** A channel endpoint: the program's HTTP webhook for that channel and the secret it is signed with. */
 export type ChannelEndpoint = { url: string; secret: string; updatedAt: string };

@@ -7,11 +7,11 @@ import { messageRetryDelayMs, recipientFor } from "../domain/campaigns/delivery"
 import type { Env } from "../env";
 import { mapLimit } from "../lib/concurrency";
 import type { ServiceContext } from "../lib/context";
+import { postOutbound } from "../lib/outbound-fetch";
 import { cursorPage } from "../lib/pagination";
 import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
 import { requireCampaign } from "./campaigns";
 import { channelsOf } from "./campaigns-channels";
-import { outboundFetch, targetUrlProblem } from "./outbound";
 
 const CLAIM_LEASE_MS = 5 * 60_000;
 const DELIVERY_TIMEOUT_MS = 10_000;
@@ -122,9 +122,6 @@ async function attempt(
   if (member.consent?.[m.channel] !== true) return done("skipped_no_consent", `member withdrew consent to ${m.channel}`);
   const endpoint = channels[m.channel];
   if (!endpoint) return done("skipped_no_endpoint", `no endpoint configured for channel ${m.channel} (PUT /v1/channels/${m.channel})`);
-  const urlProblem = targetUrlProblem(env, endpoint.url);
-  if (urlProblem) return done("failed", `Not sent: ${urlProblem} (PUT /v1/channels/${m.channel} with a public https url)`);
-
   const body = JSON.stringify({
     id: m.id,
     type: "message",
@@ -135,35 +132,27 @@ async function attempt(
     body: m.body,
     createdAt: m.createdAt,
   });
+  const sent = await postOutbound(env, endpoint.url, {
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "LoyaltyEdge-Messages/1",
+      "x-loyalty-message-id": m.id,
+      [SIGNATURE_HEADER]: await signatureHeader([endpoint.secret], body, Math.floor(now.getTime() / 1000)),
+    },
+    body,
+  });
+  if (sent.outcome === "refused") return done("failed", `Not sent: ${sent.error} (PUT /v1/channels/${m.channel} with a public https url)`);
   const attempts = m.attempts + 1;
-  let error: string;
-  try {
-    const res = await outboundFetch(env, endpoint.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "user-agent": "LoyaltyEdge-Messages/1",
-        "x-loyalty-message-id": m.id,
-        [SIGNATURE_HEADER]: await signatureHeader([endpoint.secret], body, Math.floor(now.getTime() / 1000)),
-      },
-      body,
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-    });
-    // Drain the body so the connection is released.
-    await res.arrayBuffer().catch(() => undefined);
-    if (res.ok) return done("delivered", null, attempts);
-    error = `HTTP ${res.status}`;
-  } catch (err) {
-    error = String(err).slice(0, 500);
-  }
+  if (sent.outcome === "delivered") return done("delivered", null, attempts);
   const delay = messageRetryDelayMs(attempts);
-  if (delay === null) return done("failed", `${error} after ${attempts} attempts`, attempts);
+  if (delay === null) return done("failed", `${sent.error} after ${attempts} attempts`, attempts);
   return {
     id: m.id,
     status: "pending",
     attempts,
     nextAttemptAt: new Date(now.getTime() + delay).toISOString(),
-    lastError: error,
+    lastError: sent.error,
     deliveredAt: null,
   };
 }

@@ -4,9 +4,9 @@ import { type Database, database } from "../db/client";
 import { sqlId } from "../db/sql-id";
 import type { Env } from "../env";
 import { mapLimit } from "../lib/concurrency";
+import { postOutbound } from "../lib/outbound-fetch";
 import { SIGNATURE_HEADER, signatureHeader } from "../lib/signing";
 import { nowIso } from "../lib/time";
-import { outboundFetch, targetUrlProblem } from "./outbound";
 
 /**
  * Outbound webhooks: outbox → deliveries → signed HTTP POSTs, at least once.
@@ -21,9 +21,10 @@ import { outboundFetch, targetUrlProblem } from "./outbound";
  * 2. `sweepDueDeliveries` (same cron) claims due deliveries with a lease and either enqueues
  *    them on WEBHOOK_QUEUE (consumer: `consumeWebhookBatch`) or, without a queue binding,
  *    sends a bounded number directly.
- * 3. `attemptDelivery` re-checks the URL policy (src/services/outbound.ts; a forbidden URL is never
- *    fetched), sends one, records the outcome and schedules the retry (exponential
- *    backoff with ±20% jitter over ~3 days); N consecutive failures disable the webhook.
+ * 3. `attemptDelivery` sends one through `postOutbound` (src/lib/outbound-fetch.ts: the URL
+ *    policy re-checked, a forbidden URL never fetched, no redirect followed), records the outcome
+ *    and schedules the retry (exponential backoff with ±20% jitter over ~3 days); N consecutive
+ *    failures disable the webhook.
  */
 export const RETRY_SCHEDULE_MINUTES = [1, 5, 30, 120, 360, 720, 1440, 1440] as const;
 export const MAX_ATTEMPTS = RETRY_SCHEDULE_MINUTES.length + 1;
@@ -175,36 +176,25 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
   }
 
   const attempt = d.attempts + 1;
-  // Defence in depth: a row written before the URL policy existed, or by a script, is never fetched.
-  const urlProblem = targetUrlProblem(env, row.url);
-  if (urlProblem) return refuseForbiddenUrl(db, d, attempt, urlProblem, now);
-
   const body = JSON.stringify(d.payload);
-  let statusCode: number | null = null;
-  let error: string | null = null;
-  try {
-    const res = await outboundFetch(env, row.url, {
-      method: "POST",
-      redirect: "manual",
-      signal: AbortSignal.timeout(DELIVERY_TIMEOUT_MS),
-      headers: {
-        "content-type": "application/json",
-        "user-agent": "LoyaltyEdge-Webhooks/1",
-        // The signature timestamp is wall-clock time: receivers check it against their own clock.
-        [SIGNATURE_HEADER]: await signatureHeader(signingSecrets(row, now), body),
-        "x-loyalty-event-id": d.eventId,
-        "x-loyalty-event-type": d.eventType,
-        "x-loyalty-delivery-id": d.id,
-        "x-loyalty-delivery-attempt": String(attempt),
-      },
-      body,
-    });
-    statusCode = res.status;
-    const text = await res.text().catch(() => "");
-    if (res.status < 200 || res.status >= 300) error = `HTTP ${res.status}${text ? `: ${text.slice(0, 300)}` : ""}`;
-  } catch (err) {
-    error = (err instanceof Error ? `${err.name}: ${err.message}` : String(err)).slice(0, 500);
-  }
+  const sent = await postOutbound(env, row.url, {
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "LoyaltyEdge-Webhooks/1",
+      // The signature timestamp is wall-clock time: receivers check it against their own clock.
+      [SIGNATURE_HEADER]: await signatureHeader(signingSecrets(row, now), body),
+      "x-loyalty-event-id": d.eventId,
+      "x-loyalty-event-type": d.eventType,
+      "x-loyalty-delivery-id": d.id,
+      "x-loyalty-delivery-attempt": String(attempt),
+    },
+    body,
+  });
+  // Defence in depth: a row written before the URL policy existed, or by a script, is never fetched.
+  if (sent.outcome === "refused") return refuseForbiddenUrl(db, d, attempt, sent.error, now);
+  const statusCode = sent.status;
+  const error = sent.outcome === "delivered" ? null : `${sent.error}${sent.body ? `: ${sent.body.slice(0, 300)}` : ""}`;
 
   const stamp = nowIso(now);
   if (!error) {

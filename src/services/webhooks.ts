@@ -3,11 +3,11 @@ import { webhookDeliveries, webhooks } from "../../schema";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
+import { assertTargetUrl } from "../lib/outbound-fetch";
 import { cursorPage } from "../lib/pagination";
 import { newSigningSecret } from "../lib/signing";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
-import { assertTargetUrl } from "./outbound";
 import { attemptDelivery, parkDeliveries } from "./webhooks-delivery";
 
 /** After a rotation the previous secret keeps signing (a second v1) for this long. */
@@ -73,7 +73,7 @@ function deliveryView(d: DeliveryRow) {
   };
 }
 
-/** 400 unless deliveries may go to `url` (public https host; see src/services/outbound.ts), before anything is written. */
+/** 400 unless deliveries may go to `url` (public https host; see src/lib/outbound-fetch.ts), before anything is written. */
 const assertDeliverableUrl = (ctx: ServiceContext, url: string) => assertTargetUrl(ctx.env, url);
 
 async function requireWebhook(ctx: ServiceContext, programId: string, webhookId: string) {

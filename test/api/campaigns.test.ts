@@ -13,8 +13,9 @@ const SECOND = 1000;
 type Received = { headers: Record<string, string>; body: string };
 const bucketUrl = (bucket: string) => `http://receiver.test/__test/receiver/${bucket}`;
 const received = async (bucket: string): Promise<Received[]> => (await call("GET", `/__test/receiver/${bucket}`)).body.received;
-async function script(bucket: string, statuses: number[], then = 200) {
-  expect((await call("PUT", `/__test/receiver/${bucket}`, { body: { statuses, then } })).status).toBe(200);
+/** Script a receiver bucket: these statuses first, then `then` (a 3xx answers with Location `location`). */
+async function script(bucket: string, statuses: number[], then = 200, location?: string) {
+  expect((await call("PUT", `/__test/receiver/${bucket}`, { body: { statuses, then, location } })).status).toBe(200);
 }
 
 /** One run of this feature's every-minute work, at `at`. */
@@ -230,6 +231,31 @@ describe("campaigns: triggers fire once per occurrence", () => {
     // Delivered is final.
     await deliverDueMessages(testEnv, new Date(t1.getTime() + 3600 * SECOND), 500);
     expect(await received(bucket)).toHaveLength(3);
+  });
+
+  it("a channel endpoint that redirects is a failed attempt: the redirect is never followed", async () => {
+    for (const status of [302, 307]) {
+      const p = await newProgram();
+      const [bucket, elsewhere] = [uniqueKey("redirecting"), uniqueKey("elsewhere")];
+      await setChannel(p, "email", bucket);
+      // A redirect could aim a signed message anywhere, past the URL policy checked on the stored url.
+      await script(bucket, [], status, bucketUrl(elsewhere));
+      const t0 = new Date(Date.now() + 3600_000);
+      const { segmentId } = await segmentOf(p, `redirect-${status}`, [{ name: "Ed", email: "ed@example.com", consent: { email: true } }]);
+      const campaign = await createCampaign(p, {
+        name: "Redirected",
+        trigger: { type: "broadcast", sendAt: t0.toISOString() },
+        audience: { segmentId },
+        actions: [{ type: "send_message", channel: "email", template: "Hi {{name}}" }],
+      });
+      await runBroadcasts(testEnv, t0, 500);
+      await deliverDueMessages(testEnv, t0, 500);
+      const [msg] = (await campaignMessages(p, campaign.id)).data;
+      expect(msg).toMatchObject({ status: "pending", attempts: 1 });
+      expect(msg.lastError).toMatch(new RegExp(`^HTTP ${status}: redirect to .* not followed`));
+      expect(await received(bucket)).toHaveLength(1);
+      expect(await received(elsewhere)).toHaveLength(0);
+    }
   });
 
   it("birthday: on the day (or in the month), once per member per year", async () => {

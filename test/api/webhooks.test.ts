@@ -22,8 +22,9 @@ async function tick(at: Date, env = directEnv) {
 
 type Received = { headers: Record<string, string>; body: string };
 const bucketUrl = (bucket: string) => `http://receiver.test/__test/receiver/${bucket}`;
-async function script(bucket: string, statuses: number[], then = 200) {
-  const res = await call("PUT", `/__test/receiver/${bucket}`, { body: { statuses, then } });
+/** Script a receiver bucket: these statuses first, then `then` (a 3xx answers with Location `location`). */
+async function script(bucket: string, statuses: number[], then = 200, location?: string) {
+  const res = await call("PUT", `/__test/receiver/${bucket}`, { body: { statuses, then, location } });
   expect(res.status).toBe(200);
 }
 const received = async (bucket: string): Promise<Received[]> => (await call("GET", `/__test/receiver/${bucket}`)).body.received;
@@ -323,6 +324,22 @@ describe("webhooks: delivery pipeline", () => {
     // Running the pipeline again sends nothing more (at-least-once, not at-many).
     await tick(new Date(t1.getTime() + 60 * MINUTE));
     expect(await received(bucket)).toHaveLength(3);
+  });
+
+  it("a redirect is a failed attempt, recorded and never followed", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const { bucket, webhook } = await subscribe(p, ["points.*"]);
+    const elsewhere = uniqueKey("elsewhere");
+    await script(bucket, [], 307, bucketUrl(elsewhere));
+    expect((await accrue(p, m.id, 10_000)).status).toBe(201);
+    await tick(new Date());
+    const [d] = await deliveries(webhook.id);
+    expect(d).toMatchObject({ status: "pending", attempts: 1, lastStatusCode: 307 });
+    const log = await call("GET", `/v1/webhooks/${webhook.id}/deliveries`, { key: p.keys.admin });
+    expect(log.body.data[0].lastError).toMatch(/^HTTP 307: redirect to .* not followed/);
+    expect(await received(bucket)).toHaveLength(1);
+    expect(await received(elsewhere)).toHaveLength(0);
   });
 
   it("follows the whole retry schedule, gives up after the last attempt, and redelivers on request", async () => {

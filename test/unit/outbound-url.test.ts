@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Env } from "../../src/env";
+import { postOutbound, targetUrlProblem } from "../../src/lib/outbound-fetch";
 import { outboundUrlProblem } from "../../src/lib/outbound-url";
-import { outboundFetch, targetUrlProblem } from "../../src/services/outbound";
 
 // Runs inside workerd: the WHATWG URL parser here is the one the Worker's fetch uses.
 const rejects = (url: string, reason: RegExp) => {
@@ -153,8 +153,8 @@ describe("webhook URL policy: the loopback a test Worker entry declares", () => 
   });
 
   it("sends a declared host's requests to the loopback", async () => {
-    const res = await outboundFetch(env(loopback), "http://receiver.test/__test/receiver/b", { method: "POST", body: "{}" });
-    expect(await res.text()).toBe("looped back");
+    const res = await postOutbound(env(loopback), "http://receiver.test/__test/receiver/b", { headers: {}, body: "{}" });
+    expect(res).toEqual({ outcome: "delivered", status: 200, body: "looped back" });
     expect(calls).toEqual(["http://receiver.test/__test/receiver/b"]);
   });
 });

@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from "../../services/webhooks";
 
 // The syntax only; the delivery policy (https, public hosts only) needs the environment for its
-// test-only exception, so the service checks it (assertTargetUrl in src/services/outbound.ts) — a 400 just the same.
+// test-only exception, so the service checks it (assertTargetUrl in src/lib/outbound-fetch.ts) — a 400 just the same.
 const WebhookUrl = z
   .url({ protocol: /^https?$/, error: "url must be an https URL" })
   .max(2048)
