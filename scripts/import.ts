@@ -15,6 +15,7 @@ import { programs } from "../schema";
 import { database } from "../src/db/client";
 import { importMembers, importTransactions } from "../src/services/bulk-import";
 import { coerceCsvRecord, ImportMemberRow, ImportTransactionRow } from "../src/services/import-schemas";
+import { databaseEnv } from "./lib/database-env";
 import { streamRecords } from "./lib/stream-records";
 
 const { values } = parseArgs({
@@ -34,7 +35,7 @@ if (!values.program || !values.file || (values.kind !== "members" && values.kind
 const file = values.file;
 const kind = values.kind;
 const batchSize = Math.max(1, Math.min(5000, Number(values.batch)));
-const env = { LIBSQL_URL: process.env.LIBSQL_URL ?? "http://127.0.0.1:8080", LIBSQL_AUTH_TOKEN: process.env.LIBSQL_AUTH_TOKEN };
+const env = databaseEnv();
 const db = database(env);
 const [program] = await db.select().from(programs).where(eq(programs.id, values.program)).limit(1);
 if (!program) {

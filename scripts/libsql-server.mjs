@@ -11,6 +11,13 @@
  * GET/POST/DELETE /__faults (only with --enable-faults). JSON only: /v3-protobuf is a 404, so clients
  * fall back to JSON.
  *
+ * Security: it runs whatever SQL it is sent, so it only answers callers that hold its token and
+ * never a web page. Every request except the probes needs `Authorization: Bearer <token>`; without
+ * --auth-token the token is read from <dir>/libsql-token, generated there (mode 0600) on first start
+ * and reused (`npm run dev` and the CLI scripts read it from there). Requests a browser makes are
+ * refused with 403 before anything else (see `browserRequestProblem`), so a page open on this machine
+ * can neither run SQL nor probe for the server.
+ *
  * Concurrency: libsql calls are synchronous, so a connection must never wait for a lock held by another
  * stream (that would freeze the event loop). Each stream has its own connection and a gate serialises
  * them: a stream left inside a transaction owns the database until it commits, rolls back, closes or
@@ -377,6 +384,24 @@ async function readJson(req) {
   }
 }
 
+/**
+ * Why a request looks like a web page made it, or null. A page may send "simple" cross-origin
+ * requests without a CORS preflight — a POST with a text/plain body, a form post — and though it
+ * cannot read the answer, the SQL would still run. Browsers mark such requests: an Origin header
+ * (every cross-origin and every POST request) and Sec-Fetch-Site (every request, in current
+ * Chromium, Firefox and Safari). Node's own fetch sends `Sec-Fetch-Mode: cors` alone, so that
+ * header is judged only by its value. Hrana clients always POST application/json, which a page can
+ * only send after a preflight that this server never answers with CORS headers.
+ */
+export function browserRequestProblem(req) {
+  const h = req.headers;
+  if (h.origin !== undefined) return "it carries an Origin header";
+  for (const name of ["sec-fetch-site", "sec-fetch-dest", "sec-fetch-user"]) if (h[name] !== undefined) return `it carries ${name}`;
+  if (h["sec-fetch-mode"] !== undefined && h["sec-fetch-mode"] !== "cors") return `it carries sec-fetch-mode: ${h["sec-fetch-mode"]}`;
+  if (req.method === "POST" && !/^application\/json\s*(;|$)/i.test(h["content-type"] ?? "")) return "a POST body must be application/json";
+  return null;
+}
+
 class HranaServer {
   constructor({ file, authToken, enableFaults, streamTimeoutMs }) {
     Object.assign(this, { file, authToken, enableFaults, streamTimeoutMs });
@@ -394,6 +419,8 @@ class HranaServer {
   async handle(req, res) {
     const { pathname } = new URL(req.url ?? "/", "http://localhost");
     const route = `${req.method} ${pathname.replace(/(.)\/+$/, "$1")}`;
+    const browser = browserRequestProblem(req);
+    if (browser) throw new HttpError(403, `Forbidden: this server does not answer web pages (${browser})`);
     if (["GET /", "GET /v2", "GET /v3"].includes(route))
       return sendText(res, 200, "Hello, this is a local libSQL server (Hrana over HTTP)");
     if (route === "GET /health") return sendText(res, 200, "ok");
@@ -406,7 +433,6 @@ class HranaServer {
   }
 
   authorized(req) {
-    if (!this.authToken) return true;
     const [got, want] = [Buffer.from(req.headers.authorization ?? ""), Buffer.from(`Bearer ${this.authToken}`)];
     return got.length === want.length && crypto.timingSafeEqual(got, want);
   }
@@ -578,6 +604,36 @@ class HranaServer {
   }
 }
 
+/** Where the local server keeps its token, inside its data directory. */
+export const AUTH_TOKEN_FILE = "libsql-token";
+
+/**
+ * The token of the server whose data lives in `dir`: read from <dir>/libsql-token, or generated
+ * there on first use (32 random bytes, mode 0600, the directory 0700 when created) and reused.
+ */
+export function localAuthToken(dir) {
+  const file = path.join(dir, AUTH_TOKEN_FILE);
+  const read = () => {
+    // Readable by others (copied, or made by an older version): tighten it rather than trust it less.
+    if ((fs.statSync(file).mode & 0o077) !== 0) fs.chmodSync(file, 0o600);
+    return fs.readFileSync(file, "utf8").trim();
+  };
+  if (fs.existsSync(file)) {
+    const token = read();
+    if (token) return token;
+    fs.rmSync(file);
+  }
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const token = crypto.randomBytes(32).toString("base64url");
+  try {
+    fs.writeFileSync(file, `${token}\n`, { mode: 0o600, flag: "wx" });
+    return token;
+  } catch (e) {
+    if (e.code === "EEXIST") return read(); // another start won the race: use its token
+    throw e;
+  }
+}
+
 function resolveDbFile(dir, name) {
   if (name === ":memory:") {
     // Streams need separate connections to one database, so ":memory:" is a throwaway file.
@@ -590,12 +646,16 @@ function resolveDbFile(dir, name) {
 }
 
 /**
- * Start the server; resolves once it listens. `close()` rolls back open transactions, closes every
+ * Start the server; resolves once it listens. Without `authToken` it uses `localAuthToken(dir)`:
+ * there is no way to run it without one. `close()` rolls back open transactions, closes every
  * connection and, for ":memory:", deletes the throwaway file.
  */
 export async function startLibsqlServer(options = {}) {
-  const { host = "127.0.0.1", port = 0, dir = ".data", name = "loyalty", authToken, enableFaults = false, log = false } = options;
+  const { host = "127.0.0.1", port = 0, dir = ".data", name = "loyalty", enableFaults = false, log = false } = options;
   const { streamTimeoutMs = 10_000 } = options; // idle time before a stream expires (and rolls back)
+  if (options.authToken !== undefined && (typeof options.authToken !== "string" || options.authToken.trim() === ""))
+    throw new Error("authToken must be a non-empty string");
+  const authToken = options.authToken ?? localAuthToken(dir);
   const db = resolveDbFile(dir, name);
   const hrana = new HranaServer({ file: db.file, authToken, enableFaults, streamTimeoutMs });
   const server = http.createServer((req, res) => {
@@ -620,7 +680,7 @@ export async function startLibsqlServer(options = {}) {
   }
   const actualPort = server.address().port;
   const urlHost = host.includes(":") ? `[${host}]` : host;
-  return { url: `http://${urlHost}:${actualPort}`, port: actualPort, file: db.label, close };
+  return { url: `http://${urlHost}:${actualPort}`, port: actualPort, file: db.label, authToken, close };
 }
 
 // --- CLI -------------------------------------------------------------------------------------
@@ -646,8 +706,10 @@ function cliOptions(argv, env) {
 }
 
 async function main() {
-  const server = await startLibsqlServer(cliOptions(process.argv.slice(2), process.env));
-  console.log(`libsql server listening on ${server.url} (file ${server.file})`);
+  const options = cliOptions(process.argv.slice(2), process.env);
+  const server = await startLibsqlServer(options);
+  const token = options.authToken ? "the given auth token" : `the auth token in ${path.join(options.dir, AUTH_TOKEN_FILE)}`;
+  console.log(`libsql server listening on ${server.url} (file ${server.file}), requiring ${token}`);
   const stop = () => server.close().then(() => process.exit(0));
   process.once("SIGINT", stop);
   process.once("SIGTERM", stop);

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { createClient } from "@libsql/client";
 import { drizzle } from "drizzle-orm/libsql";
 import { migrate } from "drizzle-orm/libsql/migrator";
+import { databaseEnv } from "./lib/database-env";
 
 export const migrationsFolder = fileURLToPath(new URL("../schema/migrations", import.meta.url));
 
@@ -16,7 +17,7 @@ export async function migrateDatabase(url: string, authToken?: string) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const url = process.env.LIBSQL_URL ?? "http://127.0.0.1:8080";
-  await migrateDatabase(url, process.env.LIBSQL_AUTH_TOKEN);
-  console.log(`migrations applied to ${url}`);
+  const { LIBSQL_URL, LIBSQL_AUTH_TOKEN } = databaseEnv();
+  await migrateDatabase(LIBSQL_URL, LIBSQL_AUTH_TOKEN);
+  console.log(`migrations applied to ${LIBSQL_URL}`);
 }

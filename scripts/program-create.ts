@@ -6,6 +6,7 @@
 import { parseArgs } from "node:util";
 import { database } from "../src/db/client";
 import { createProgram } from "../src/services/programs";
+import { databaseEnv } from "./lib/database-env";
 
 const { values } = parseArgs({
   options: {
@@ -34,7 +35,7 @@ const int = (name: string, v: string) => {
   return n;
 };
 
-const env = { LIBSQL_URL: process.env.LIBSQL_URL ?? "http://127.0.0.1:8080", LIBSQL_AUTH_TOKEN: process.env.LIBSQL_AUTH_TOKEN };
+const env = databaseEnv();
 const result = await createProgram({
   ctx: { env: env as never, db: database(env), requestId: "cli" },
   input: {

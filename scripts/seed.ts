@@ -19,6 +19,7 @@ import { importMembers, importTransactions } from "../src/services/bulk-import";
 import type { ImportMemberRow, ImportTransactionRow } from "../src/services/import-schemas";
 import { snapshotProgramDay } from "../src/services/kpis";
 import { createProgram } from "../src/services/programs";
+import { databaseEnv } from "./lib/database-env";
 import { demoConfig } from "./seed/demo-config";
 import { simulateMembers } from "./seed/simulate";
 
@@ -36,10 +37,7 @@ if (!Number.isInteger(memberCount) || memberCount < 1 || memberCount > 1_000_000
   process.exit(2);
 }
 const api = values.api!.replace(/\/$/, "");
-const env = {
-  LIBSQL_URL: process.env.LIBSQL_URL ?? `http://127.0.0.1:${process.env.LIBSQL_PORT ?? 8080}`,
-  LIBSQL_AUTH_TOKEN: process.env.LIBSQL_AUTH_TOKEN,
-};
+const env = databaseEnv();
 const db = database(env);
 const log = (...args: unknown[]) => !values.quiet && console.log(...args);
 

@@ -29,7 +29,7 @@ export default defineConfig({
             wrangler: { configPath: `${root}wrangler.toml` },
             // The production Worker plus the tests' webhook receiver (served at http://receiver.test).
             main: `${root}test/support/worker.ts`,
-            miniflare: { bindings: { LIBSQL_URL: inject("libsqlUrl") } },
+            miniflare: { bindings: { LIBSQL_URL: inject("libsqlUrl"), LIBSQL_AUTH_TOKEN: inject("libsqlAuthToken") } },
           })),
         ],
         root,

@@ -67,8 +67,8 @@ export async function benchCron(
   sizes: number[],
   log: (s: string) => void,
 ): Promise<{ sizes: CronSize[]; growth: Record<string, number> }> {
-  const db = database({ LIBSQL_URL: stack.libsqlUrl });
-  const env = { LIBSQL_URL: stack.libsqlUrl };
+  const db = database(stack.dbEnv);
+  const env = stack.dbEnv;
   const created = await createProgram({
     ctx: { env: env as never, db, requestId: "bench" },
     input: { name: "Bench cron", holdDays: 7, expiryDays: 365, basePointsPerUnit: 1 },

@@ -15,7 +15,7 @@ let unique = 0;
 export const uniqueId = (label: string) => `${label}-${process.pid}-${Date.now().toString(36)}-${(++unique).toString(36)}`;
 
 export async function benchProgram(stack: Stack, opts: { members: number; name?: string; holdDays?: number }): Promise<BenchProgram> {
-  const env = { LIBSQL_URL: stack.libsqlUrl };
+  const env = stack.dbEnv;
   const created = await createProgram({
     ctx: { env: env as never, db: database(env), requestId: "bench" },
     input: { name: opts.name ?? "Bench", holdDays: opts.holdDays ?? 0, expiryDays: 365, basePointsPerUnit: 1 },

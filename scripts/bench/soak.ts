@@ -131,7 +131,7 @@ export async function runSoak(
   const secondHalfPeak = peak(0.5, 1.01);
   const pct = (a: number, b: number) => (100 * (b - a)) / a;
 
-  const db = database({ LIBSQL_URL: stack.libsqlUrl });
+  const db = database(stack.dbEnv);
   const [row] = await db.all<{ n: number }>(sql`
     SELECT COUNT(*) AS n FROM members m
     WHERE m.program_id = ${p.programId}

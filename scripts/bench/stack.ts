@@ -4,6 +4,7 @@
  * database, and stopped as a group. Also reads the stack's memory from /proc.
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { createWriteStream, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -16,7 +17,9 @@ const repoRoot = root;
 export type Stack = {
   apiUrl: string;
   libsqlUrl: string;
-  /** POST/DELETE here to inject libSQL faults (only with `faults: true`). */
+  /** LIBSQL_URL and LIBSQL_AUTH_TOKEN of the stack's libSQL server (started with its own token). */
+  dbEnv: { LIBSQL_URL: string; LIBSQL_AUTH_TOKEN: string };
+  /** POST/DELETE here (with the token and a JSON body) to inject libSQL faults (only with `faults: true`). */
   faultsUrl: string;
   /** The `scripts/dev.ts` process: the libSQL server runs inside it. */
   serverPid: number;
@@ -96,6 +99,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const root = options.root ?? repoRoot;
   const [dbPort, apiPort, inspectorPort] = [await freePort(), await freePort(), await freePort()];
   const dbName = `bench-${Date.now()}-${process.pid}`;
+  const libsqlAuthToken = randomBytes(32).toString("base64url");
   const persistDir = mkdtempSync(join(tmpdir(), "loyalty-stack-"));
   const buildDir = mkdtempSync(join(tmpdir(), "loyalty-build-"));
   const config =
@@ -128,6 +132,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
         LIBSQL_PORT: String(dbPort),
         PORT: String(apiPort),
         LIBSQL_DB: dbName,
+        LIBSQL_SERVER_AUTH_TOKEN: libsqlAuthToken,
         LIBSQL_FAULTS: options.faults ? "1" : "0",
         // A private dev registry: this stack neither sees nor is seen by other `wrangler dev`
         // sessions of the same Worker on the machine.
@@ -182,7 +187,16 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     await stop();
     throw e;
   }
-  return { apiUrl, libsqlUrl, faultsUrl: `${libsqlUrl}/__faults`, serverPid: pgid, pids: () => groupPids(pgid), log: () => output, stop };
+  return {
+    apiUrl,
+    libsqlUrl,
+    dbEnv: { LIBSQL_URL: libsqlUrl, LIBSQL_AUTH_TOKEN: libsqlAuthToken },
+    faultsUrl: `${libsqlUrl}/__faults`,
+    serverPid: pgid,
+    pids: () => groupPids(pgid),
+    log: () => output,
+    stop,
+  };
 }
 
 // --- memory, from /proc (Linux) ----------------------------------------------------------------

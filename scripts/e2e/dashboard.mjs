@@ -14,6 +14,7 @@
  * E2E_BASE_URL + E2E_ADMIN_KEY + E2E_STOREFRONT_KEY test an already running, seeded stack instead.
  */
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -104,6 +105,7 @@ async function main() {
   const dbName = `e2e-${Date.now()}`;
   const base = `http://127.0.0.1:${apiPort}`;
   const libsqlUrl = `http://127.0.0.1:${dbPort}`;
+  const libsqlAuthToken = randomBytes(32).toString("base64url");
   const stackLog = openSync(join(resultsDir, "e2e-stack.log"), "w");
 
   log(`starting the stack: api ${base}, libSQL ${libsqlUrl}, database .data/${dbName}`);
@@ -118,6 +120,7 @@ async function main() {
       LIBSQL_PORT: String(dbPort),
       PORT: String(apiPort),
       LIBSQL_DB: dbName,
+      LIBSQL_SERVER_AUTH_TOKEN: libsqlAuthToken,
       WRANGLER_SEND_METRICS: "false",
       CI: "true",
     },
@@ -126,7 +129,13 @@ async function main() {
     await waitForHealth(base, stack);
     log("stack is up");
 
-    const seedEnv = { LIBSQL_PORT: String(dbPort), LIBSQL_DB: dbName, LIBSQL_URL: libsqlUrl, PORT: String(apiPort) };
+    const seedEnv = {
+      LIBSQL_PORT: String(dbPort),
+      LIBSQL_DB: dbName,
+      LIBSQL_URL: libsqlUrl,
+      LIBSQL_AUTH_TOKEN: libsqlAuthToken,
+      PORT: String(apiPort),
+    };
     const seeded = JSON.parse(
       (await run("npx", ["tsx", "scripts/seed.ts", "--members", process.env.E2E_MEMBERS ?? "400", "--api", base, "--quiet"], seedEnv))
         .trim()

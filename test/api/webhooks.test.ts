@@ -218,11 +218,12 @@ describe("webhooks: internal and special-purpose URLs are refused", () => {
     const p = await newProgram();
     const m = await newMember(p);
     const { bucket, webhook } = await subscribe(p, ["points.earned"]);
-    // The local libSQL server listens on loopback and answers any request: it is reachable from
-    // here, so only the policy keeps the delivery from reaching it.
+    // The local libSQL server listens on loopback and answers (this request, made with its token,
+    // gets its 404): it is reachable from here, so only the policy keeps the delivery from it.
     const loopback = `${testEnv.LIBSQL_URL.replace(/\/$/, "")}/hook`;
     expect(new URL(loopback).hostname).toBe("127.0.0.1");
-    expect((await fetch(loopback, { method: "POST", body: "{}" })).status).toBe(404);
+    const headers = { "content-type": "application/json", authorization: `Bearer ${testEnv.LIBSQL_AUTH_TOKEN}` };
+    expect((await fetch(loopback, { method: "POST", headers, body: "{}" })).status).toBe(404);
     await db().$client.execute({ sql: "UPDATE webhooks SET url = ? WHERE id = ?", args: [loopback, webhook.id] });
 
     await accrue(p, m.id, 1_000);

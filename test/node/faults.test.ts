@@ -30,8 +30,9 @@ async function api(method: string, path: string, opts: { key?: string; body?: un
 }
 
 const fault = (f: Record<string, unknown>) =>
-  fetch(stack.faultsUrl, { method: "POST", body: JSON.stringify(f) }).then((r) => expect(r.status).toBe(200));
-const clearFaults = () => fetch(stack.faultsUrl, { method: "DELETE" });
+  fetch(stack.faultsUrl, { method: "POST", headers: faultsHeaders(), body: JSON.stringify(f) }).then((r) => expect(r.status).toBe(200));
+const clearFaults = () => fetch(stack.faultsUrl, { method: "DELETE", headers: faultsHeaders() });
+const faultsHeaders = () => ({ authorization: `Bearer ${stack.dbEnv.LIBSQL_AUTH_TOKEN}`, "content-type": "application/json" });
 
 async function newMember() {
   const res = await api("POST", "/v1/members", { body: { externalId: unique("cust") } });
@@ -77,9 +78,9 @@ async function expectNoOrphans() {
 
 beforeAll(async () => {
   stack = await startStack({ faults: true, vars: { RATE_LIMIT_PER_MINUTE: "1000000" } });
-  db = database({ LIBSQL_URL: stack.libsqlUrl });
+  db = database(stack.dbEnv);
   const created = await createProgram({
-    ctx: { env: { LIBSQL_URL: stack.libsqlUrl } as never, db, requestId: "faults" },
+    ctx: { env: stack.dbEnv as never, db, requestId: "faults" },
     input: { name: "Faults", holdDays: 0, expiryDays: 365 },
   });
   programId = created.programId;

@@ -12,6 +12,8 @@ import { createProgram } from "../../src/services/programs";
 
 const run = promisify(execFile);
 let server: { url: string; close(): Promise<void> };
+const authToken = `import-test-${Math.random().toString(36).slice(2)}`;
+const dbEnv = () => ({ LIBSQL_URL: server.url, LIBSQL_AUTH_TOKEN: authToken });
 let dir: string;
 let programId: string;
 
@@ -19,20 +21,20 @@ async function importFile(file: string, kind = "transactions") {
   const { stdout } = await run(
     "npx",
     ["tsx", "scripts/import.ts", "--program", programId, "--kind", kind, "--file", file, "--batch", "2", "--quiet"],
-    { env: { ...process.env, LIBSQL_URL: server.url } },
+    { env: { ...process.env, ...dbEnv() } },
   );
   return JSON.parse(stdout.trim().split("\n").pop()!);
 }
 
 async function q(sql: string, args: unknown[] = []) {
-  return (await database({ LIBSQL_URL: server.url }).$client.execute({ sql, args: args as never })).rows;
+  return (await database(dbEnv()).$client.execute({ sql, args: args as never })).rows;
 }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "import-"));
-  server = await startLibsqlServer({ dir, name: "import", port: 0 });
-  await migrateDatabase(server.url);
-  const env = { LIBSQL_URL: server.url };
+  server = await startLibsqlServer({ dir, name: "import", port: 0, authToken });
+  await migrateDatabase(server.url, authToken);
+  const env = dbEnv();
   programId = (
     await createProgram({
       ctx: { env: env as never, db: database(env), requestId: "t" },
@@ -93,7 +95,7 @@ describe("import script", () => {
     writeFileSync(file, `${rows.join("\n")}\n{broken json\n`);
     // Simulate a crash after the first 4 lines had committed: their batch is in the database, the checkpoint says line 4.
     const { importTransactions } = await import("../../src/services/bulk-import");
-    const db = database({ LIBSQL_URL: server.url });
+    const db = database(dbEnv());
     const program = (await q("SELECT * FROM programs WHERE id = ?", [programId]))[0];
     await importTransactions(
       db,

@@ -1,35 +1,43 @@
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { type Client, createClient, LibsqlError } from "@libsql/client";
 import { createClient as createWebClient } from "@libsql/client/web";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 // @ts-expect-error plain ESM script without type declarations
-import { startLibsqlServer } from "../../scripts/libsql-server.mjs";
+import { localAuthToken, startLibsqlServer } from "../../scripts/libsql-server.mjs";
 
-type Server = { url: string; port: number; file: string; close(): Promise<void> };
+type Server = { url: string; port: number; file: string; authToken: string; close(): Promise<void> };
 type StartOptions = { dir?: string; name?: string; authToken?: string; enableFaults?: boolean; streamTimeoutMs?: number };
-const start = (opts: StartOptions): Promise<Server> => startLibsqlServer({ port: 0, ...opts });
+/** Tests start servers with an explicit token (never the repository's .data/libsql-token). */
+const TOKEN = `test-${Math.random().toString(36).slice(2)}`;
+const start = (opts: StartOptions): Promise<Server> => startLibsqlServer({ port: 0, authToken: TOKEN, ...opts });
+const auth = { authorization: `Bearer ${TOKEN}` };
+const jsonHeaders = { ...auth, "content-type": "application/json" };
 
 const dir = mkdtempSync(join(tmpdir(), "libsql-server-test-"));
 let server: Server;
 let db: Client;
 const clients: Client[] = [];
 const client = (config: Partial<Parameters<typeof createClient>[0]> = {}) => {
-  const c = createClient({ url: server.url, ...config });
+  const c = createClient({ url: server.url, authToken: TOKEN, ...config });
   clients.push(c);
   return c;
 };
 
 /** Raw Hrana-over-HTTP calls, for protocol details the client does not expose. */
 async function post(path: string, body: unknown, url = server.url) {
-  const res = await fetch(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  const res = await fetch(`${url}${path}`, { method: "POST", headers: jsonHeaders, body: JSON.stringify(body) });
   return { status: res.status, type: res.headers.get("content-type"), text: await res.text() };
 }
 const execute = (sql: string, args: unknown[] = []) => ({ type: "execute", stmt: { sql, args, want_rows: true } });
 const count = async (table: string) => Number((await db.execute(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
 const faults = (body: unknown) =>
-  fetch(`${server.url}/__faults`, { method: body === null ? "DELETE" : "POST", body: JSON.stringify(body) });
+  fetch(`${server.url}/__faults`, { method: body === null ? "DELETE" : "POST", headers: jsonHeaders, body: JSON.stringify(body) });
 
 beforeAll(async () => {
   server = await start({ dir, name: "test", enableFaults: true });
@@ -46,8 +54,7 @@ afterAll(async () => {
 
 describe("values and results", () => {
   it("round-trips every value type, including 64-bit integers and blobs", async () => {
-    const big = createClient({ url: server.url, intMode: "bigint" });
-    clients.push(big);
+    const big = client({ intMode: "bigint" });
     await big.execute("CREATE TABLE vals (id INTEGER PRIMARY KEY, i INTEGER, f REAL, t TEXT, b BLOB, n ANY)");
     const blob = new Uint8Array([0, 1, 2, 254, 255]);
     const ins = await big.execute({
@@ -209,7 +216,7 @@ describe("concurrency", () => {
   it("expires an abandoned transaction, rolls it back and unblocks writers", async () => {
     const quick = await start({ name: ":memory:", streamTimeoutMs: 300 });
     try {
-      const c = createClient({ url: quick.url });
+      const c = createClient({ url: quick.url, authToken: TOKEN });
       await c.execute("CREATE TABLE t (x)");
       const tx = await c.transaction("write");
       await tx.execute("INSERT INTO t VALUES (1)");
@@ -339,35 +346,112 @@ describe("protocol endpoints", () => {
 });
 
 describe("auth and persistence", () => {
-  it("requires the bearer token when configured", async () => {
-    const secured = await start({ name: ":memory:", authToken: "s3cret" });
+  it("answers only the bearer token: none and a wrong one are 401", async () => {
+    const secured = await start({ name: ":memory:", authToken: "s3cret-token" });
     try {
       const anonymous = createClient({ url: secured.url });
       const err = await anonymous.execute("SELECT 1").catch((e) => e);
       expect(err).toBeInstanceOf(LibsqlError);
       expect(err.message).toContain("401");
-      const wrong = createClient({ url: secured.url, authToken: "nope" });
+      const wrong = createClient({ url: secured.url, authToken: "s3cret-tokeN" });
       await expect(wrong.execute("SELECT 1")).rejects.toThrow(/401/);
-      const ok = createClient({ url: secured.url, authToken: "s3cret" });
+      const ok = createClient({ url: secured.url, authToken: "s3cret-token" });
       expect((await ok.execute("SELECT 1 AS one")).rows[0].one).toBe(1);
+      for (const path of ["/v2/pipeline", "/v3/pipeline", "/v3/cursor"]) {
+        const raw = await fetch(`${secured.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" });
+        expect(raw.status, path).toBe(401);
+      }
       expect((await fetch(`${secured.url}/v2`)).status).toBe(200); // probes stay open
       for (const c of [anonymous, wrong, ok]) c.close();
     } finally {
       await secured.close();
     }
+    await expect(startLibsqlServer({ port: 0, name: ":memory:", authToken: "" })).rejects.toThrow(/authToken/);
+  });
+
+  it("refuses what a web page can send, with the right token too: Origin, Sec-Fetch-*, a text/plain POST (403)", async () => {
+    const sql = JSON.stringify({ requests: [{ type: "execute", stmt: { sql: "CREATE TABLE pwned (x)" } }, { type: "close" }] });
+    // Raw requests: Node's fetch would set Sec-Fetch-Mode itself.
+    const raw = (method: string, path: string, headers: Record<string, string>, body?: string) =>
+      new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = request(`${server.url}${path}`, { method, headers }, (res) => {
+          let text = "";
+          res.setEncoding("utf8").on("data", (d) => (text += d));
+          res.on("end", () => resolve({ status: res.statusCode!, text }));
+        });
+        req.on("error", reject).end(body);
+      });
+    const attempts: Record<string, Record<string, string>> = {
+      // The CORS "simple request" a page can send cross-origin without a preflight.
+      "text/plain POST": { ...auth, "content-type": "text/plain;charset=UTF-8" },
+      "form POST": { ...auth, "content-type": "application/x-www-form-urlencoded" },
+      "POST without a content type": auth,
+      "Origin header": { ...jsonHeaders, origin: "https://evil.example" },
+      "same-origin Origin (DNS rebinding)": { ...jsonHeaders, origin: server.url },
+      "Sec-Fetch-Site": { ...jsonHeaders, "sec-fetch-site": "cross-site" },
+      "Sec-Fetch-Mode: no-cors": { ...jsonHeaders, "sec-fetch-mode": "no-cors" },
+      "Sec-Fetch-Mode: navigate": { ...jsonHeaders, "sec-fetch-mode": "navigate" },
+    };
+    for (const [what, headers] of Object.entries(attempts)) {
+      const res = await raw("POST", "/v3/pipeline", headers, sql);
+      expect(res.status, what).toBe(403);
+      expect(res.text, what).toMatch(/^Forbidden/);
+    }
+    // Probes too: a page cannot even tell the server is there.
+    expect((await raw("GET", "/health", { origin: "https://evil.example" })).status).toBe(403);
+    expect((await raw("GET", "/v2", { "sec-fetch-site": "same-site" })).status).toBe(403);
+    expect((await db.execute("SELECT count(*) AS n FROM sqlite_master WHERE name = 'pwned'")).rows[0].n).toBe(0);
+    // The same request from a program (Node's fetch sends Sec-Fetch-Mode: cors, no Origin) runs.
+    expect((await fetch(`${server.url}/v3/pipeline`, { method: "POST", headers: jsonHeaders, body: sql })).status).toBe(200);
+    expect((await db.execute("SELECT count(*) AS n FROM sqlite_master WHERE name = 'pwned'")).rows[0].n).toBe(1);
+  });
+
+  it("generates its token on first start (0600 in the data dir) and reuses it; the CLI scripts find it", async () => {
+    const dataDir = join(dir, "token-data");
+    const first = await startLibsqlServer({ port: 0, dir: dataDir, name: "loyalty" });
+    const file = join(dataDir, "libsql-token");
+    try {
+      expect(first.authToken).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(readFileSync(file, "utf8").trim()).toBe(first.authToken);
+      expect(statSync(file).mode & 0o777).toBe(0o600);
+      await expect(createClient({ url: first.url }).execute("SELECT 1")).rejects.toThrow(/401/);
+      // The migration script with no token in its environment: it reads the server's token file.
+      // (Asynchronously: the server answers from this very process.)
+      const migrate = await promisify(execFile)(process.execPath, ["--import", "tsx", "scripts/migrate.ts"], {
+        cwd: fileURLToPath(new URL("../..", import.meta.url)),
+        env: { ...process.env, LIBSQL_URL: first.url, LIBSQL_AUTH_TOKEN: "", LIBSQL_SERVER_DIR: dataDir },
+      });
+      expect(migrate.stdout).toContain("migrations applied");
+    } finally {
+      await first.close();
+    }
+    expect(localAuthToken(dataDir)).toBe(first.authToken);
+    const second = await startLibsqlServer({ port: 0, dir: dataDir, name: "loyalty" });
+    try {
+      expect(second.authToken).toBe(first.authToken);
+      const c = createClient({ url: second.url, authToken: first.authToken });
+      expect((await c.execute("SELECT count(*) AS n FROM sqlite_master WHERE name = 'members'")).rows[0].n).toBe(1);
+      c.close();
+    } finally {
+      await second.close();
+    }
+    // A token file left readable by others is tightened, not trusted less.
+    writeFileSync(file, "loose-token\n", { mode: 0o644 });
+    expect(localAuthToken(dataDir)).toBe("loose-token");
+    expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
   it("persists data in <dir>/<name>.db across restarts", async () => {
     const persistDir = join(dir, "persist");
     const first = await start({ dir: persistDir, name: "loyalty" });
-    const c1 = createClient({ url: first.url });
+    const c1 = createClient({ url: first.url, authToken: TOKEN });
     await c1.batch(["CREATE TABLE kept (v TEXT)", "INSERT INTO kept VALUES ('still here')"], "write");
     c1.close();
     await first.close();
     expect(existsSync(join(persistDir, "loyalty.db"))).toBe(true);
     const second = await start({ dir: persistDir, name: "loyalty" });
     try {
-      const c2 = createClient({ url: second.url });
+      const c2 = createClient({ url: second.url, authToken: TOKEN });
       expect((await c2.execute("SELECT v FROM kept")).rows[0].v).toBe("still here");
       c2.close();
     } finally {
@@ -414,7 +498,7 @@ describe("fault injection", () => {
   it("is unavailable unless enabled", async () => {
     const plain = await start({ name: ":memory:" });
     try {
-      expect((await fetch(`${plain.url}/__faults`, { method: "POST", body: "{}" })).status).toBe(404);
+      expect((await fetch(`${plain.url}/__faults`, { method: "POST", headers: jsonHeaders, body: "{}" })).status).toBe(404);
     } finally {
       await plain.close();
     }
@@ -423,7 +507,7 @@ describe("fault injection", () => {
 
 describe("web build", () => {
   it("works with @libsql/client/web (as used inside Workers)", async () => {
-    const web = createWebClient({ url: server.url });
+    const web = createWebClient({ url: server.url, authToken: TOKEN });
     await web.execute("CREATE TABLE web (id INTEGER PRIMARY KEY, v TEXT)");
     await web.batch(
       [

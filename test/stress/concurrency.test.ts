@@ -17,7 +17,7 @@ const uniqueKey = (label: string) => `${label}-${Date.now()}-${++n}`;
 
 beforeAll(async () => {
   stack = await startStack({ vars: { RATE_LIMIT_PER_MINUTE: "100000000" } });
-  db = database({ LIBSQL_URL: stack.libsqlUrl });
+  db = database(stack.dbEnv);
 });
 afterAll(async () => {
   if (process.env.STACK_LOG) console.log(stack?.log());
@@ -64,7 +64,7 @@ async function post(path: string, key: string, idempotencyKey: string, body: unk
 describe("stress: concurrency", () => {
   it("three rounds of 200 writes on one member and 200 across 20, with retries and sweeps", async () => {
     const created = await createProgram({
-      ctx: { env: { LIBSQL_URL: stack.libsqlUrl } as never, db, requestId: "stress" },
+      ctx: { env: stack.dbEnv as never, db, requestId: "stress" },
       input: { name: "Stress", holdDays: 2, expiryDays: 20 },
     });
     const keys = {
