@@ -7,7 +7,9 @@
  * the crons), takes 90 days of KPI snapshots, adds campaigns with an experiment if the seed
  * made none, then opens /admin in Debian's Chromium (driven by playwright-core), enters the
  * admin key and checks: no console errors, every chart whose data source this deployment
- * has is drawn with data, and screenshots at laptop and phone size in test-results/.
+ * has is drawn with data, and screenshots at laptop and phone size in test-results/. Then
+ * opens /docs with every other origin blocked: the API reference renders (an operation
+ * title), requests nothing elsewhere and logs no error or CSP violation (test-results/docs.png).
  * Exit code 0 when everything holds, 1 otherwise.
  *
  * Env: CHROMIUM_PATH (default /usr/bin/chromium); E2E_KEEP=1 keeps the stack running at the end;
@@ -268,10 +270,44 @@ async function inBrowser(base, keys) {
       (await page.evaluate(() => sessionStorage.length)) === 0 && (await page.locator("#sign-in").isVisible()),
       "sign out clears the key and shows the form",
     );
+
+    await apiReference(context, base);
   } finally {
     await context?.close().catch(() => {});
     rmSync(userDataDir, { recursive: true, force: true });
   }
+}
+
+/** /docs offline: only this origin is reachable, and the reference still renders its operations. */
+async function apiReference(context, base) {
+  const page = await context.newPage();
+  const offOrigin = [];
+  const problems = [];
+  const origin = new URL(base).origin;
+  await page.route("**/*", (route) => {
+    if (new URL(route.request().url()).origin === origin) return route.continue();
+    offOrigin.push(route.request().url());
+    return route.abort();
+  });
+  page.on("console", (msg) => {
+    if (msg.type() === "error") problems.push(msg.text());
+  });
+  page.on("pageerror", (err) => problems.push(`page error: ${err.message}`));
+  await page.goto(`${base}/docs`, { waitUntil: "load" });
+  const doc = await (await fetch(`${base}/openapi.json`)).json();
+  const title = doc.paths["/health"].get.summary;
+  const heading = page.locator("h3", { hasText: title }).first();
+  const rendered = await heading.waitFor({ timeout: 60_000 }).then(
+    () => true,
+    () => false,
+  );
+  check(rendered, `/docs renders the reference with only ${origin} reachable (operation "${title}" shown)`);
+  if (rendered) await heading.scrollIntoViewIfNeeded();
+  await page.screenshot({ path: join(resultsDir, "docs.png") });
+  log("screenshot test-results/docs.png");
+  check(offOrigin.length === 0, `/docs requests nothing from elsewhere${offOrigin.length ? `: ${offOrigin.join(" ")}` : ""}`);
+  check(problems.length === 0, `/docs has no console errors or CSP violations${problems.length ? `: ${problems.join(" | ")}` : ""}`);
+  await page.close();
 }
 
 try {

@@ -4,6 +4,7 @@ import { budgetRoutes } from "./budgets";
 import { campaignRoutes } from "./campaigns";
 import { couponRoutes } from "./coupons";
 import { dashboardRoutes } from "./dashboard";
+import { docsRoutes } from "./docs";
 import { experimentRoutes } from "./experiments";
 import { feedbackRoutes } from "./feedback";
 import { keyRoutes } from "./keys";
@@ -22,6 +23,7 @@ import { webhookRoutes } from "./webhooks";
 /** Every route the API serves, area by area, in the order the app mounts them. */
 export const apiRoutes: readonly RouteModule[] = [
   ...systemRoutes,
+  ...docsRoutes,
   ...memberRoutes,
   ...ledgerRoutes,
   ...loyaltyRoutes,

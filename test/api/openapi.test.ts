@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import packageJson from "../../package.json";
 import { createApp } from "../../src/app";
 import { apiRoutes } from "../../src/routes";
 import { accrue, call, newMember, newProgram } from "./helpers";
@@ -14,8 +15,8 @@ type Operation = {
 };
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
-// Static files of the dashboard page are not API routes.
-const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/admin\/$/];
+// Static files of the dashboard and reference pages are not API routes.
+const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/docs\/assets\//, /^\/admin\/$/];
 
 /** Hono's `/v1/members/:memberId` (optionally `:id{regex}`) in OpenAPI form: `/v1/members/{memberId}`. */
 const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
@@ -168,11 +169,50 @@ describe("OpenAPI document", () => {
 });
 
 describe("API reference and dashboard page", () => {
-  it("/docs serves the Scalar reference over /openapi.json", async () => {
+  it("/docs serves the Scalar reference over /openapi.json from this origin only, under a strict CSP", async () => {
     const res = await call("GET", "/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/text\/html/);
-    expect(String(res.body)).toContain("/openapi.json");
+    const csp = Object.fromEntries(
+      res.headers
+        .get("content-security-policy")!
+        .split(";")
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name, values]),
+    );
+    expect(csp["default-src"]).toEqual(["'none'"]);
+    expect(csp["script-src"]).toEqual(["'self'"]);
+    expect(csp["connect-src"]).toEqual(["'self'"]);
+    expect(csp["frame-ancestors"]).toEqual(["'none'"]);
+    // Only styles may be inline (Scalar writes them at runtime); nothing else is allowed anywhere.
+    expect(csp["style-src"]).toEqual(["'self'", "'unsafe-inline'"]);
+    expect(Object.keys(csp).sort()).toEqual(
+      ["base-uri", "connect-src", "default-src", "font-src", "form-action", "frame-ancestors", "img-src", "script-src", "style-src"].sort(),
+    );
+    expect(
+      Object.values(csp)
+        .flat()
+        .filter((v) => !["'self'", "'none'", "data:"].includes(v)),
+    ).toEqual(["'unsafe-inline'"]);
+    const html = String(res.body);
+    // Nothing from elsewhere: no absolute or protocol-relative URL at all.
+    expect(html).not.toMatch(/https?:|\/\/[a-z0-9]/i);
+    // No inline script: every script is an empty element with a same-origin src.
+    const scripts = [...html.matchAll(/<script([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts.map((m) => m[2].trim())).toEqual(["", ""]);
+    const srcs = scripts.map((m) => /src="([^"]+)"/.exec(m[1])?.[1] ?? "");
+    expect(srcs.map((u) => u.split("?")[0])).toEqual(["/docs/assets/scalar.js", "/docs/assets/docs.js"]);
+
+    for (const url of srcs) {
+      const asset = await call("GET", url);
+      expect(asset.status, url).toBe(200);
+      expect(asset.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
+      expect(asset.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    }
+    expect(String((await call("GET", "/docs/assets/scalar.js")).body)).toContain("createApiReference");
+    expect(String((await call("GET", "/docs/assets/docs.js")).body)).toContain('url: "/openapi.json"');
+    expect(srcs[0]).toBe(`/docs/assets/scalar.js?v=${packageJson.devDependencies["@scalar/api-reference"]}`);
+    expect((await call("GET", "/docs/assets/nope.js")).body.error.code).toBe("not_found");
   });
 
   it("/admin serves the page with a strict CSP and versioned, long-cached assets", async () => {

@@ -1,6 +1,5 @@
 import type { RouteModule } from "../route";
-import { docsRoute } from "./docs";
 import { healthRoute } from "./health";
 import { openApiRoute } from "./openapi";
 
-export const systemRoutes: RouteModule[] = [healthRoute, openApiRoute, docsRoute];
+export const systemRoutes: RouteModule[] = [healthRoute, openApiRoute];
