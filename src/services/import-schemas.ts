@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MemberTags } from "../domain/members/free-form";
 
 /** One member row of an import file (CSV columns or NDJSON fields). */
 export const ImportMemberRow = z
@@ -12,7 +13,7 @@ export const ImportMemberRow = z
       .optional(),
     name: z.string().trim().min(1).max(200).optional(),
     birthday: z.iso.date().optional(),
-    tags: z.array(z.string().trim().min(1).max(64)).max(50).optional(),
+    tags: MemberTags.optional(),
     acquisitionChannel: z.string().trim().min(1).max(64).optional(),
     joinedAt: z.iso.datetime({ offset: true }).optional(),
     consentEmail: z.boolean().optional(),

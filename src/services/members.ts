@@ -1,6 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { members, outboxEvents, segmentMembers, tiers } from "../../schema";
 import type { Consent } from "../../schema/members";
+import { FREE_FORM_LIMITS, overLimitMessage } from "../domain/members/free-form";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId, randomBase32 } from "../lib/ids";
@@ -179,15 +180,18 @@ export async function updateMember({
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
   if (row.status === "erased") throw new AppError("conflict", "Member has been erased");
   const { consent, attributes, ...rest } = input.patch;
+  // Attributes merge; a null value removes the key. The merged map is capped, not just the patch.
+  const mergedAttributes = attributes
+    ? Object.fromEntries(Object.entries({ ...row.attributes, ...attributes }).filter(([, v]) => v !== null))
+    : null;
+  if (mergedAttributes && Object.keys(mergedAttributes).length > FREE_FORM_LIMITS.memberAttributes)
+    throw overLimit("attributes", FREE_FORM_LIMITS.memberAttributes);
   const update = ctx.db
     .update(members)
     .set({
       ...rest,
       ...(consent ? { consent: { ...row.consent, ...consent } } : {}),
-      // Attributes merge; a null value removes the key.
-      ...(attributes
-        ? { attributes: Object.fromEntries(Object.entries({ ...row.attributes, ...attributes }).filter(([, v]) => v !== null)) }
-        : {}),
+      ...(mergedAttributes ? { attributes: mergedAttributes } : {}),
       updatedAt: nowIso(),
     })
     .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId)));
@@ -214,6 +218,11 @@ export async function updateMember({
   return getMember({ ctx, input });
 }
 
+/**
+ * Tags merge in SQL from the row's current value (removals from what is there, then additions,
+ * first-seen order, no duplicates), so concurrent changes keep each other's tags; the write
+ * only happens if the result stays within the cap.
+ */
 export async function changeTags({
   ctx,
   input,
@@ -222,11 +231,27 @@ export async function changeTags({
   input: { programId: string; memberId: string; add: string[]; remove: string[] };
 }) {
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
-  const tags = [...new Set([...row.tags.filter((t) => !input.remove.includes(t)), ...input.add])];
-  await ctx.db.update(members).set({ tags, updatedAt: nowIso() }).where(eq(members.id, row.id));
+  const max = FREE_FORM_LIMITS.memberTags;
+  const merged = sql`(SELECT json_group_array(value) FROM (
+    SELECT value FROM (
+      SELECT value, MIN(position) AS position FROM (
+        SELECT value, CAST(key AS INTEGER) AS position FROM json_each(${members.tags})
+          WHERE value NOT IN (SELECT value FROM json_each(${JSON.stringify(input.remove)}))
+        UNION ALL SELECT value, 1000000 + CAST(key AS INTEGER) FROM json_each(${JSON.stringify(input.add)})
+      ) GROUP BY value
+    ) ORDER BY position))`;
+  const updated = await ctx.db
+    .update(members)
+    .set({ tags: merged, updatedAt: nowIso() })
+    .where(and(eq(members.id, row.id), sql`json_array_length(${merged}) <= ${max}`))
+    .returning({ id: members.id });
+  if (updated.length === 0) throw overLimit("tags", max);
   await forgetCachedView(ctx, input.programId, row.id);
   return getMember({ ctx, input });
 }
+
+const overLimit = (what: "tags" | "attributes", max: number) =>
+  new AppError("invalid_request", overLimitMessage(what, max), { limit: what, max });
 
 /**
  * GDPR-style erasure: personal data goes, the ledger and balances stay so the books
@@ -254,16 +279,14 @@ export async function eraseMember({ ctx, input }: { ctx: ServiceContext; input: 
       })
       .where(eq(members.id, row.id)),
     ctx.db.run(sql`UPDATE feedback SET text = NULL WHERE member_id = ${row.id}`),
-    ctx.db
-      .insert(outboxEvents)
-      .values({
-        id: newId("evt"),
-        programId: input.programId,
-        memberId: row.id,
-        type: "member.erased",
-        payload: { memberId: row.id },
-        createdAt: now,
-      }),
+    ctx.db.insert(outboxEvents).values({
+      id: newId("evt"),
+      programId: input.programId,
+      memberId: row.id,
+      type: "member.erased",
+      payload: { memberId: row.id },
+      createdAt: now,
+    }),
     auditStatement(ctx, {
       action: "member.erased",
       entityType: "member",

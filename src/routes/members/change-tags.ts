@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { FREE_FORM_LIMITS } from "../../domain/members/free-form";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { authorize } from "../../middleware/auth";
@@ -11,7 +12,7 @@ export const route = createRoute({
   path: "/v1/members/{memberId}/tags",
   tags: ["Members"],
   summary: "Add and remove tags",
-  description: "Scopes: storefront, admin.",
+  description: `Scopes: storefront, admin. A member has at most ${FREE_FORM_LIMITS.memberTags} tags (400 past that).`,
   security: bearerSecurity,
   request: { params: MemberIdParam, body: jsonBody(TagsBody) },
   responses: { 200: jsonResponse(MemberSchema, "The member with its new tags"), ...errorResponses(404) },

@@ -1,4 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
+import { FREE_FORM_LIMITS } from "../../domain/members/free-form";
 import type { App } from "../../lib/context";
 import { bearerSecurity, errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { authorize } from "../../middleware/auth";
@@ -11,7 +12,8 @@ export const route = createRoute({
   path: "/v1/members/{memberId}",
   tags: ["Members"],
   summary: "Update a member's profile, consent or status",
-  description: "Scopes: storefront, admin. Attributes merge; an attribute set to null is removed. Only admin may block.",
+  description: `Scopes: storefront, admin. Attributes merge; an attribute set to null is removed; \
+a member has at most ${FREE_FORM_LIMITS.memberAttributes} attributes. Only admin may block.`,
   security: bearerSecurity,
   request: { params: MemberIdParam, body: jsonBody(UpdateMemberBody) },
   responses: { 200: jsonResponse(MemberSchema, "The updated member"), ...errorResponses(404, 409) },

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ActivityAttributes } from "../../domain/members/free-form";
 import { AccrualBody } from "../ledger/schemas";
 import { RegisterMemberBody } from "../members/schemas";
 
@@ -60,7 +61,7 @@ export const ActivityEvent = z
     externalId: ExternalId.optional(),
     kind: z.string().trim().min(1).max(64).openapi({ example: "store_visit" }),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
-    attributes: z.record(z.string().max(64), z.union([z.string().max(1000), z.number(), z.boolean()])).optional(),
+    attributes: ActivityAttributes.optional(),
   })
   .strict()
   .refine(oneMemberRef, memberRefMessage)
