@@ -66,6 +66,7 @@ export async function submitFeedback({
 
   try {
     const member = await requireMemberRow(ctx, programId, memberId);
+    if (member.status === "erased") throw new AppError("member_erased", "Member has been erased; feedback is not accepted");
     if (member.status !== "active") throw new AppError("conflict", `Member is ${member.status}; feedback is not accepted`);
   } catch (err) {
     // A retry of a recorded request gets its original answer even if the member changed since.

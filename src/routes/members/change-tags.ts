@@ -12,10 +12,11 @@ export const route = createRoute({
   path: "/v1/members/{memberId}/tags",
   tags: ["Members"],
   summary: "Add and remove tags",
-  description: `Scopes: storefront, admin. A member has at most ${FREE_FORM_LIMITS.memberTags} tags (400 past that).`,
+  description: `Scopes: storefront, admin. A member has at most ${FREE_FORM_LIMITS.memberTags} tags (400 past that); \
+an erased member's tags cannot change (409 member_erased).`,
   security: bearerSecurity,
   request: { params: MemberIdParam, body: jsonBody(TagsBody) },
-  responses: { 200: jsonResponse(MemberSchema, "The member with its new tags"), ...errorResponses(404) },
+  responses: { 200: jsonResponse(MemberSchema, "The member with its new tags"), ...errorResponses(404, 409) },
 });
 
 export const register = (app: App) =>

@@ -13,7 +13,7 @@ export const route = createRoute({
   tags: ["Members"],
   summary: "Update a member's profile, consent or status",
   description: `Scopes: storefront, admin. Attributes merge; an attribute set to null is removed; \
-a member has at most ${FREE_FORM_LIMITS.memberAttributes} attributes. Only admin may block.`,
+a member has at most ${FREE_FORM_LIMITS.memberAttributes} attributes. Only admin may block. An erased member cannot change (409 member_erased).`,
   security: bearerSecurity,
   request: { params: MemberIdParam, body: jsonBody(UpdateMemberBody) },
   responses: { 200: jsonResponse(MemberSchema, "The updated member"), ...errorResponses(404, 409) },

@@ -90,11 +90,24 @@ export const MemberUpsertEvent = z
     },
   });
 
+/** A deletion request the partner (POS, CRM) forwards: the member's personal data is erased, as by `POST /v1/members/{id}/erase`. */
+export const MemberEraseEvent = z
+  .object({
+    eventId: EventId,
+    type: z.literal("member.erase"),
+    memberId: MemberId.optional(),
+    externalId: ExternalId.optional().openapi({ description: "The partner's customer id (404 when no member has it)" }),
+    occurredAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict()
+  .refine(oneMemberRef, memberRefMessage)
+  .openapi("PartnerMemberEraseEvent", { example: { eventId: "crm-5522", type: "member.erase", externalId: "cust-1001" } });
+
 export const PartnerEvent = z
-  .discriminatedUnion("type", [SaleEvent, RefundEvent, ActivityEvent, MemberUpsertEvent])
+  .discriminatedUnion("type", [SaleEvent, RefundEvent, ActivityEvent, MemberUpsertEvent, MemberEraseEvent])
   .openapi("PartnerEvent");
 export type PartnerEvent = z.infer<typeof PartnerEvent>;
-export const PARTNER_EVENT_TYPES = ["sale", "refund", "activity", "member.upsert"] as const;
+export const PARTNER_EVENT_TYPES = ["sale", "refund", "activity", "member.upsert", "member.erase"] as const;
 
 export const MAX_EVENTS_PER_BATCH = 500;
 export const PartnerBatch = z
