@@ -37,6 +37,19 @@ export const ImportTransactionRow = z
   .strict();
 export type ImportTransactionRow = z.infer<typeof ImportTransactionRow>;
 
+/**
+ * One erasure of an import file: the member by id (as `erased_members` rows are exported, to
+ * re-apply erasures after a restore) or by the storefront's customer id.
+ */
+export const ImportErasureRow = z
+  .object({
+    memberId: z.string().trim().min(1).max(64).optional(),
+    externalId: z.string().trim().min(1).max(128).optional(),
+  })
+  .strict()
+  .refine((r) => (r.memberId === undefined) !== (r.externalId === undefined), "give exactly one of memberId or externalId");
+export type ImportErasureRow = z.infer<typeof ImportErasureRow>;
+
 /** CSV cells are strings: coerce the typed columns before validating. */
 export function coerceCsvRecord(record: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
