@@ -58,7 +58,12 @@ export const messages = sqliteTable(
     createdAt: createdAt(),
     deliveredAt: timestamp("delivered_at"),
   },
-  (t) => [index("messages_due_idx").on(t.status, t.nextAttemptAt), index("messages_campaign_idx").on(t.campaignId, t.id)],
+  (t) => [
+    index("messages_due_idx").on(t.status, t.nextAttemptAt),
+    index("messages_campaign_idx").on(t.campaignId, t.id),
+    // Erasure redacts a member's messages.
+    index("messages_member_idx").on(t.memberId),
+  ],
 );
 
 export const experiments = sqliteTable(

@@ -77,7 +77,11 @@ export const ledgerRequests = sqliteTable(
     response: json<unknown>("response").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex("ledger_requests_key_uq").on(t.programId, t.idempotencyKey)],
+  (t) => [
+    uniqueIndex("ledger_requests_key_uq").on(t.programId, t.idempotencyKey),
+    // Erasure redacts a member's stored answers.
+    index("ledger_requests_member_idx").on(t.memberId),
+  ],
 );
 
 /** Orders that earned points: what refunds reverse and what analytics summarise. */
@@ -124,5 +128,10 @@ export const outboxEvents = sqliteTable(
     /** Set when the dispatcher has fanned it out to webhooks and campaign triggers. */
     dispatchedAt: timestamp("dispatched_at"),
   },
-  (t) => [index("outbox_undispatched_idx").on(t.dispatchedAt, t.id), index("outbox_program_type_idx").on(t.programId, t.type, t.id)],
+  (t) => [
+    index("outbox_undispatched_idx").on(t.dispatchedAt, t.id),
+    index("outbox_program_type_idx").on(t.programId, t.type, t.id),
+    // Erasure scrubs a member's events (and the deliveries made from them).
+    index("outbox_member_idx").on(t.memberId),
+  ],
 );

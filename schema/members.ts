@@ -112,3 +112,17 @@ export const feedback = sqliteTable(
     uniqueIndex("feedback_program_request_key_uq").on(t.programId, t.requestKey),
   ],
 );
+
+/**
+ * Erased members, without personal data: what an erasure re-applies after a restore brings an
+ * erased member's row back (export these rows before restoring, import them as erasures after).
+ */
+export const erasedMembers = sqliteTable(
+  "erased_members",
+  {
+    programId: programId(),
+    memberId: text("member_id").notNull(),
+    erasedAt: text("erased_at").notNull(),
+  },
+  (t) => [uniqueIndex("erased_members_uq").on(t.programId, t.memberId)],
+);

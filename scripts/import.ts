@@ -1,5 +1,10 @@
 /**
- * `npm run import -- --program <id> --kind members|transactions --file <csv|ndjson> [--batch 500] [--restart]`
+ * `npm run import -- --program <id> --kind members|transactions|erasures --file <csv|ndjson> [--batch 500] [--restart]`
+ *
+ * `erasures` rows name a member by `memberId` or `externalId`; each is erased as by the API
+ * (one batch per member, see src/services/erasure.ts). To re-apply erasures after a restore,
+ * export `SELECT member_id AS memberId FROM erased_members WHERE program_id = ?` as NDJSON
+ * before restoring and import it afterwards.
  *
  * Streams the file, validates each row with the API's zod schemas, writes in batches through
  * the same domain code as the API (transactions with the ledger's semantics, idempotent by
@@ -13,8 +18,8 @@ import cliProgress from "cli-progress";
 import { eq } from "drizzle-orm";
 import { programs } from "../schema";
 import { database } from "../src/db/client";
-import { importMembers, importTransactions } from "../src/services/bulk-import";
-import { coerceCsvRecord, ImportMemberRow, ImportTransactionRow } from "../src/services/import-schemas";
+import { importErasures, importMembers, importTransactions } from "../src/services/bulk-import";
+import { coerceCsvRecord, ImportErasureRow, ImportMemberRow, ImportTransactionRow } from "../src/services/import-schemas";
 import { databaseEnv } from "./lib/database-env";
 import { streamRecords } from "./lib/stream-records";
 
@@ -28,12 +33,15 @@ const { values } = parseArgs({
     quiet: { type: "boolean", default: false },
   },
 });
-if (!values.program || !values.file || (values.kind !== "members" && values.kind !== "transactions")) {
-  console.error("usage: npm run import -- --program <id> --kind members|transactions --file <csv|ndjson> [--batch 500] [--restart]");
+const kinds = ["members", "transactions", "erasures"] as const;
+if (!values.program || !values.file || !kinds.includes(values.kind as never)) {
+  console.error(
+    "usage: npm run import -- --program <id> --kind members|transactions|erasures --file <csv|ndjson> [--batch 500] [--restart]",
+  );
   process.exit(2);
 }
 const file = values.file;
-const kind = values.kind;
+const kind = values.kind as (typeof kinds)[number];
 const batchSize = Math.max(1, Math.min(5000, Number(values.batch)));
 const env = databaseEnv();
 const db = database(env);
@@ -53,7 +61,7 @@ else if (existsSync(checkpointFile)) {
   if (saved.fingerprint === fingerprint) resumeAfterLine = saved.line;
 }
 const errors = createWriteStream(errorsFile, { flags: resumeAfterLine > 0 ? "a" : "w" });
-const schema = kind === "members" ? ImportMemberRow : ImportTransactionRow;
+const schema = { members: ImportMemberRow, transactions: ImportTransactionRow, erasures: ImportErasureRow }[kind];
 
 const bar = new cliProgress.SingleBar(
   {
@@ -66,7 +74,7 @@ const bar = new cliProgress.SingleBar(
 );
 if (!values.quiet) bar.start(100, 0, { rows: 0, rate: 0, rejected: 0 });
 const started = Date.now();
-const totals = { rows: 0, accepted: 0, rejected: 0, imported: 0, skippedExisting: 0, membersCreated: 0, pointsEarned: 0 };
+const totals = { rows: 0, accepted: 0, rejected: 0, imported: 0, skippedExisting: 0, membersCreated: 0, pointsEarned: 0, erased: 0 };
 let pending: { line: number; row: unknown }[] = [];
 let percent = 0;
 
@@ -77,6 +85,14 @@ async function flush() {
     const r = await importMembers(db, program.id, rows as ImportMemberRow[]);
     totals.imported += r.inserted;
     totals.skippedExisting += rows.length - r.inserted;
+  } else if (kind === "erasures") {
+    const r = await importErasures(db, program.id, rows as ImportErasureRow[]);
+    totals.erased += r.erased;
+    for (const i of r.missing) {
+      totals.accepted--;
+      totals.rejected++;
+      errors.write(`${JSON.stringify({ line: pending[i].line, reason: "no member of this program has this id", row: pending[i].row })}\n`);
+    }
   } else {
     const r = await importTransactions(db, program, rows as ImportTransactionRow[]);
     totals.imported += r.imported;

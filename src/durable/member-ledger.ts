@@ -20,6 +20,7 @@ import { failure, type LedgerResult, type Plan } from "../ledger/result";
 import type { Statement, WriteScope } from "../ledger/state";
 import { AppError, errorChainText } from "../lib/errors";
 import { nowIso } from "../lib/time";
+import { type ErasureActor, eraseMemberData } from "../services/erasure";
 import type { MemberView } from "../services/member-view";
 import { getMember } from "../services/members";
 
@@ -99,6 +100,27 @@ export class MemberLedger extends DurableObject<Env> {
   }
   recordActivity(req: WriteRequest, input: ActivityInput) {
     return this.#write(req, "activity", (scope) => planActivity(scope, input));
+  }
+
+  /**
+   * Erase the member's personal data (one batch), in turn with their ledger writes: a write
+   * planned before the erasure commits before it, one planned after sees the erased member.
+   */
+  erase(input: {
+    programId: string;
+    memberId: string;
+    actor: ErasureActor;
+  }): Promise<LedgerResult<{ memberId: string; erasedAt: string }>> {
+    return this.#mutex.run(async () => {
+      try {
+        const body = await eraseMemberData(database(this.env), input);
+        return { ok: true, status: 200, body, replayed: false } as const;
+      } catch (err) {
+        return failure(err);
+      } finally {
+        this.#view.invalidate();
+      }
+    });
   }
 
   #write<T>(req: WriteRequest, operation: string, plan: (scope: WriteScope) => Promise<Plan<T>>): Promise<LedgerResult<T>> {

@@ -51,9 +51,18 @@ export async function loadProgramAndMember(scope: WriteScope): Promise<{ program
   return loaded;
 }
 
+/**
+ * Earning and spending need an active member. An erased member's books still close (refunds,
+ * admin adjustments, expiry, referral settlement run), but nothing new is earned or spent.
+ */
 export function requireActive(member: MemberRow) {
+  if (member.status === "erased") throw new AppError("member_erased", "Member has been erased; points cannot be earned or spent");
   if (member.status !== "active") throw new AppError("conflict", `Member is ${member.status}; points cannot change`);
 }
+
+/** A client's free-text reason, or `neutral` once the member is erased: nothing personal is written about them afterwards. */
+export const reasonFor = (member: MemberRow, given: string | undefined, neutral: string) =>
+  member.status === "erased" || !given ? neutral : given;
 
 /** Lots that still hold points, in spending order (first to expire first). */
 export async function loadOpenLots(scope: WriteScope): Promise<Array<LotForAllocation & { availableAt: string }>> {

@@ -18,6 +18,7 @@ export const errorCodes = {
   budget_exhausted: 409,
   coupon_not_valid: 409,
   referral_rejected: 409,
+  member_erased: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

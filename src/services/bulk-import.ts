@@ -6,7 +6,8 @@ import type { ProgramRow } from "../ledger/state";
 import { newId, randomBase32 } from "../lib/ids";
 import { addDays, nowIso, toUtcIso } from "../lib/time";
 import { loadActiveRules } from "./earning";
-import type { ImportMemberRow, ImportTransactionRow } from "./import-schemas";
+import { eraseMemberData } from "./erasure";
+import type { ImportErasureRow, ImportMemberRow, ImportTransactionRow } from "./import-schemas";
 import { loadTiers } from "./tiers";
 
 const noConsent = { email: false, sms: false, push: false, line: false, wechat: false };
@@ -214,4 +215,39 @@ export async function importTransactions(
   }
   if (statements.length > 0) await db.batch(statements as never);
   return result;
+}
+
+/**
+ * Erasures in bulk (deletion requests, or re-applying `erased_members` after a restore): each
+ * member is erased in its own batch with the same statements as the API. The CLI reaches the
+ * database, not the members' Durable Objects: a cached lookup view of the member ages out within
+ * MEMBER_VIEW_MAX_AGE_SECONDS (and is dropped when the `member.erased` event is consumed).
+ * Rows naming no member of the program come back in `missing` (an erased member has no externalId).
+ */
+export async function importErasures(db: Database, programId: string, rows: ImportErasureRow[]) {
+  const byExternal = rows.flatMap((r) => (r.externalId ? [r.externalId] : []));
+  const byId = rows.flatMap((r) => (r.memberId ? [r.memberId] : []));
+  const found = await db
+    .select({ id: members.id, externalId: members.externalId })
+    .from(members)
+    .where(
+      and(
+        eq(members.programId, programId),
+        sql`(${byId.length ? inArray(members.id, byId) : sql`0`} OR ${byExternal.length ? inArray(members.externalId, byExternal) : sql`0`})`,
+      ),
+    );
+  const ids = new Set(found.map((m) => m.id));
+  const idOfExternal = new Map(found.map((m) => [m.externalId, m.id]));
+  const missing: number[] = [];
+  let erased = 0;
+  for (const [i, r] of rows.entries()) {
+    const memberId = r.memberId ? (ids.has(r.memberId) ? r.memberId : undefined) : idOfExternal.get(r.externalId!);
+    if (!memberId) {
+      missing.push(i);
+      continue;
+    }
+    await eraseMemberData(db, { programId, memberId, actor: { keyId: null, requestId: "import" } });
+    erased++;
+  }
+  return { erased, missing };
 }

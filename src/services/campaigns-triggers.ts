@@ -16,6 +16,8 @@ import {
 import type { Env } from "../env";
 import { type LoadedCampaign, loadActiveCampaigns } from "./campaigns";
 import { addCounts, type Candidate, emptyCounts, type FireCounts, fireCampaign } from "./campaigns-fire";
+import { rescrubErasedMembers } from "./erasure";
+import { memberLedger } from "./ledger";
 
 /** Bounded work per cron run; the next run continues where this one stopped. */
 const MAX_PAGES = 20;
@@ -55,10 +57,7 @@ export async function consumeOutboxEvents(env: Env, now: Date, batchSize: number
       totals.matched += candidates.length;
       if (candidates.length) totals = { ...totals, ...addCounts(totals, await fireCampaign(env, c, candidates, now)) };
     }
-    await redactErasedMembers(
-      db,
-      events.filter((e) => e.type === "member.erased" && e.memberId).map((e) => e.memberId!),
-    );
+    await rescrubErased(env, db, events);
     await db
       .update(outboxEvents)
       .set({ dispatchedAt: at })
@@ -78,20 +77,18 @@ export async function consumeOutboxEvents(env: Env, now: Date, batchSize: number
 }
 
 /**
- * GDPR erasure reaches campaign data too: a rendered message (it may hold the member's
- * name or email) keeps only its delivery facts, and one not yet sent is not sent.
+ * Erasure's second pass: the erasure itself scrubbed everything in one batch, but a write that
+ * was in flight then (a campaign firing, a partner result, a feedback) may have landed after
+ * it. When its `member.erased` event comes by, the same scrub runs again and the member's
+ * cached lookup view is dropped (the import CLI erases without reaching it).
  */
-async function redactErasedMembers(db: Database, memberIds: string[]) {
-  if (memberIds.length === 0) return;
-  const ids = sql.join(
-    memberIds.map((id) => sql`${id}`),
-    sql`, `,
+async function rescrubErased(env: Env, db: Database, events: Array<{ type: string; programId: string; memberId: string | null }>) {
+  const erased = events.flatMap((e) =>
+    e.type === "member.erased" && e.memberId ? [{ programId: e.programId, memberId: e.memberId }] : [],
   );
-  await db.batch([
-    db.run(sql`UPDATE messages SET body = '', status = CASE WHEN status = 'pending' THEN 'failed' ELSE status END,
-      last_error = CASE WHEN status = 'pending' THEN 'member erased' ELSE last_error END, next_attempt_at = NULL WHERE member_id IN (${ids})`),
-    db.run(sql`UPDATE campaign_occurrences SET context = NULL WHERE member_id IN (${ids})`),
-  ]);
+  if (erased.length === 0) return;
+  await rescrubErasedMembers(db, erased);
+  if (env.MEMBER_LEDGER) await Promise.all(erased.map((e) => memberLedger(env, e.programId, e.memberId).forget()));
 }
 
 /** Campaigns react to events from when they exist, inside their window. */

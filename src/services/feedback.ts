@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { feedback, members } from "../../schema";
+import { FREE_FORM_LIMITS } from "../domain/members/free-form";
 import type { ServiceContext } from "../lib/context";
 import { canonicalJson, sha256Hex } from "../lib/crypto";
 import { AppError, errorChainText } from "../lib/errors";
@@ -13,7 +14,7 @@ export type FeedbackInput = { kind: "nps" | "survey" | "review"; score?: number;
 type FeedbackRow = typeof feedback.$inferSelect;
 
 /** Member feedback tags kept on the member row (for segments): the most recent, at most this many. */
-const MAX_MEMBER_TAGS = 50;
+const MAX_MEMBER_TAGS = FREE_FORM_LIMITS.memberTags;
 
 /**
  * The member's feedback tags with `tags` merged in, in SQL from the row's current value — so two
@@ -65,6 +66,7 @@ export async function submitFeedback({
 
   try {
     const member = await requireMemberRow(ctx, programId, memberId);
+    if (member.status === "erased") throw new AppError("member_erased", "Member has been erased; feedback is not accepted");
     if (member.status !== "active") throw new AppError("conflict", `Member is ${member.status}; feedback is not accepted`);
   } catch (err) {
     // A retry of a recorded request gets its original answer even if the member changed since.

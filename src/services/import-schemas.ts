@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { MemberTags } from "../domain/members/free-form";
 
 /** One member row of an import file (CSV columns or NDJSON fields). */
 export const ImportMemberRow = z
@@ -12,7 +13,7 @@ export const ImportMemberRow = z
       .optional(),
     name: z.string().trim().min(1).max(200).optional(),
     birthday: z.iso.date().optional(),
-    tags: z.array(z.string().trim().min(1).max(64)).max(50).optional(),
+    tags: MemberTags.optional(),
     acquisitionChannel: z.string().trim().min(1).max(64).optional(),
     joinedAt: z.iso.datetime({ offset: true }).optional(),
     consentEmail: z.boolean().optional(),
@@ -35,6 +36,19 @@ export const ImportTransactionRow = z
   })
   .strict();
 export type ImportTransactionRow = z.infer<typeof ImportTransactionRow>;
+
+/**
+ * One erasure of an import file: the member by id (as `erased_members` rows are exported, to
+ * re-apply erasures after a restore) or by the storefront's customer id.
+ */
+export const ImportErasureRow = z
+  .object({
+    memberId: z.string().trim().min(1).max(64).optional(),
+    externalId: z.string().trim().min(1).max(128).optional(),
+  })
+  .strict()
+  .refine((r) => (r.memberId === undefined) !== (r.externalId === undefined), "give exactly one of memberId or externalId");
+export type ImportErasureRow = z.infer<typeof ImportErasureRow>;
 
 /** CSV cells are strings: coerce the typed columns before validating. */
 export function coerceCsvRecord(record: Record<string, string>): Record<string, unknown> {

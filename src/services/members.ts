@@ -1,11 +1,14 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { members, outboxEvents, segmentMembers, tiers } from "../../schema";
 import type { Consent } from "../../schema/members";
+import { FREE_FORM_LIMITS, overLimitMessage } from "../domain/members/free-form";
+import { unwrap } from "../ledger/result";
 import type { ServiceContext } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId, randomBase32 } from "../lib/ids";
 import { nowIso } from "../lib/time";
 import { auditStatement } from "./audit";
+import { eraseMemberData } from "./erasure";
 import { memberLedger } from "./ledger";
 import { type MemberRow, type MemberView, toMemberView } from "./member-view";
 import { referralStatement, rejectOverCap } from "./referrals";
@@ -177,20 +180,25 @@ export async function updateMember({
   input: { programId: string; memberId: string; patch: UpdateMemberInput };
 }) {
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
-  if (row.status === "erased") throw new AppError("conflict", "Member has been erased");
+  if (row.status === "erased") throw memberErased();
   const { consent, attributes, ...rest } = input.patch;
+  // Attributes merge; a null value removes the key. The merged map is capped, not just the patch.
+  const mergedAttributes = attributes
+    ? Object.fromEntries(Object.entries({ ...row.attributes, ...attributes }).filter(([, v]) => v !== null))
+    : null;
+  if (mergedAttributes && Object.keys(mergedAttributes).length > FREE_FORM_LIMITS.memberAttributes)
+    throw overLimit("attributes", FREE_FORM_LIMITS.memberAttributes);
   const update = ctx.db
     .update(members)
     .set({
       ...rest,
       ...(consent ? { consent: { ...row.consent, ...consent } } : {}),
-      // Attributes merge; a null value removes the key.
-      ...(attributes
-        ? { attributes: Object.fromEntries(Object.entries({ ...row.attributes, ...attributes }).filter(([, v]) => v !== null)) }
-        : {}),
+      ...(mergedAttributes ? { attributes: mergedAttributes } : {}),
       updatedAt: nowIso(),
     })
-    .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId)));
+    // An erasure that committed since the read wins: nothing is written back.
+    .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId), ne(members.status, "erased")))
+    .returning({ id: members.id });
   // Admin writes (blocking above all) are audited by field name only: no personal data in the log.
   const audit =
     ctx.principal?.scope === "admin"
@@ -209,11 +217,17 @@ export async function updateMember({
           }),
         ]
       : [];
-  await ctx.db.batch([update, ...audit]);
+  const [updated] = await ctx.db.batch([update, ...audit]);
+  if (updated.length === 0) throw memberErased();
   await forgetCachedView(ctx, input.programId, row.id);
   return getMember({ ctx, input });
 }
 
+/**
+ * Tags merge in SQL from the row's current value (removals from what is there, then additions,
+ * first-seen order, no duplicates), so concurrent changes keep each other's tags; the write
+ * only happens if the result stays within the cap and the member is not erased.
+ */
 export async function changeTags({
   ctx,
   input,
@@ -222,54 +236,42 @@ export async function changeTags({
   input: { programId: string; memberId: string; add: string[]; remove: string[] };
 }) {
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
-  const tags = [...new Set([...row.tags.filter((t) => !input.remove.includes(t)), ...input.add])];
-  await ctx.db.update(members).set({ tags, updatedAt: nowIso() }).where(eq(members.id, row.id));
+  if (row.status === "erased") throw memberErased();
+  const max = FREE_FORM_LIMITS.memberTags;
+  const merged = sql`(SELECT json_group_array(value) FROM (
+    SELECT value FROM (
+      SELECT value, MIN(position) AS position FROM (
+        SELECT value, CAST(key AS INTEGER) AS position FROM json_each(${members.tags})
+          WHERE value NOT IN (SELECT value FROM json_each(${JSON.stringify(input.remove)}))
+        UNION ALL SELECT value, 1000000 + CAST(key AS INTEGER) FROM json_each(${JSON.stringify(input.add)})
+      ) GROUP BY value
+    ) ORDER BY position))`;
+  const updated = await ctx.db
+    .update(members)
+    .set({ tags: merged, updatedAt: nowIso() })
+    .where(and(eq(members.id, row.id), ne(members.status, "erased"), sql`json_array_length(${merged}) <= ${max}`))
+    .returning({ id: members.id });
+  if (updated.length === 0) {
+    if ((await requireMemberRow(ctx, input.programId, input.memberId)).status === "erased") throw memberErased();
+    throw overLimit("tags", max);
+  }
   await forgetCachedView(ctx, input.programId, row.id);
   return getMember({ ctx, input });
 }
 
+const memberErased = () => new AppError("member_erased", "Member has been erased; their profile cannot change");
+const overLimit = (what: "tags" | "attributes", max: number) =>
+  new AppError("invalid_request", overLimitMessage(what, max), { limit: what, max });
+
 /**
- * GDPR-style erasure: personal data goes, the ledger and balances stay so the books
- * still balance (Σ ledger = balance). The external id is replaced by a tombstone.
+ * GDPR-style erasure (see services/erasure.ts for what it touches): personal data goes, the
+ * ledger and balances stay so the books still balance. It runs in the member's Durable Object,
+ * in turn with their ledger writes; without that binding (the import CLI) straight on the database.
  */
 export async function eraseMember({ ctx, input }: { ctx: ServiceContext; input: { programId: string; memberId: string } }) {
-  const row = await requireMemberRow(ctx, input.programId, input.memberId);
-  const now = nowIso();
-  await ctx.db.batch([
-    ctx.db
-      .update(members)
-      .set({
-        status: "erased",
-        externalId: `erased:${row.id}`,
-        email: null,
-        phone: null,
-        name: null,
-        birthday: null,
-        attributes: {},
-        tags: [],
-        consent: noConsent,
-        feedbackTags: [],
-        erasedAt: now,
-        updatedAt: now,
-      })
-      .where(eq(members.id, row.id)),
-    ctx.db.run(sql`UPDATE feedback SET text = NULL WHERE member_id = ${row.id}`),
-    ctx.db.insert(outboxEvents).values({
-      id: newId("evt"),
-      programId: input.programId,
-      memberId: row.id,
-      type: "member.erased",
-      payload: { memberId: row.id },
-      createdAt: now,
-    }),
-    auditStatement(ctx, {
-      action: "member.erased",
-      entityType: "member",
-      entityId: row.id,
-      before: { status: row.status },
-      after: { status: "erased" },
-    }),
-  ]);
-  await forgetCachedView(ctx, input.programId, row.id);
+  await requireMemberRow(ctx, input.programId, input.memberId);
+  const actor = { keyId: ctx.principal?.keyId ?? null, requestId: ctx.requestId };
+  if (ctx.env.MEMBER_LEDGER) unwrap(await memberLedger(ctx.env, input.programId, input.memberId).erase({ ...input, actor }));
+  else await eraseMemberData(ctx.db, { ...input, actor });
   return getMember({ ctx, input });
 }

@@ -9,7 +9,7 @@ import { nowIso } from "../lib/time";
 import { PartnerEvent } from "../routes/partner/schemas";
 import { auditStatement } from "./audit";
 import { memberLedger, writeRequest } from "./ledger";
-import { changeTags, getMember, registerMember, requireMemberRow, updateMember } from "./members";
+import { changeTags, eraseMember, findMemberByExternalId, getMember, registerMember, requireMemberRow, updateMember } from "./members";
 
 /**
  * Inbound partner events (sales, refunds, activities, member upserts), each idempotent by
@@ -124,12 +124,23 @@ async function resolveMember(ctx: ServiceContext, programId: string, e: { member
   return member.id;
 }
 
-async function applyEvent(ctx: ServiceContext, programId: string, index: number, e: PartnerEvent): Promise<EventOutcome> {
+/**
+ * Apply one event. `applied` learns the member it concerned, stored with its result so that
+ * erasing the member later redacts the result too.
+ */
+async function applyEvent(
+  ctx: ServiceContext,
+  programId: string,
+  index: number,
+  e: PartnerEvent,
+  applied: { memberId?: string },
+): Promise<EventOutcome> {
   const idempotencyKey = `partner:${e.eventId}`;
   switch (e.type) {
     case "sale": {
       const { eventId: _e, type: _t, memberId: _m, externalId: _x, ...purchase } = e;
       const memberId = await resolveMember(ctx, programId, e);
+      applied.memberId = memberId;
       const req = await writeRequest({ programId, memberId, idempotencyKey, operation: "accrue", body: purchase });
       return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).accrue(req, purchase));
     }
@@ -140,6 +151,7 @@ async function applyEvent(ctx: ServiceContext, programId: string, index: number,
         .where(and(eq(orders.programId, programId), eq(orders.orderId, e.orderId)))
         .limit(1);
       if (!order) throw notFound("Order");
+      applied.memberId = order.memberId;
       const body = { amount: e.amount, reason: e.reason };
       const req = await writeRequest({ programId, memberId: order.memberId, idempotencyKey, operation: `refund:${e.orderId}`, body });
       return fromLedger(
@@ -150,6 +162,7 @@ async function applyEvent(ctx: ServiceContext, programId: string, index: number,
     }
     case "activity": {
       const memberId = await resolveMember(ctx, programId, e);
+      applied.memberId = memberId;
       const body = { kind: e.kind, occurredAt: e.occurredAt, attributes: e.attributes };
       const req = await writeRequest({ programId, memberId, idempotencyKey, operation: "activity", body });
       return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).recordActivity(req, body));
@@ -166,14 +179,25 @@ async function applyEvent(ctx: ServiceContext, programId: string, index: number,
           ctx,
           input: { programId, externalId, tags, acquisitionChannel: "partner", ...profile },
         });
+        applied.memberId = member.id;
         return { index, eventId: e.eventId, type: e.type, status: created ? 201 : 200, replayed: false, result: { created, member } };
       }
+      applied.memberId = existing.id;
       const patch = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
       let member = Object.keys(patch).length
         ? await updateMember({ ctx, input: { programId, memberId: existing.id, patch } })
         : await getMember({ ctx, input: { programId, memberId: existing.id } });
       if (tags?.length) member = await changeTags({ ctx, input: { programId, memberId: existing.id, add: tags, remove: [] } });
       return { index, eventId: e.eventId, type: e.type, status: 200, replayed: false, result: { created: false, member } };
+    }
+    case "member.erase": {
+      // Never registers: an unknown (or already erased, so no longer stored) externalId is 404.
+      const memberId = e.memberId
+        ? (await requireMemberRow(ctx, programId, e.memberId)).id
+        : (await findMemberByExternalId({ ctx, input: { programId, externalId: e.externalId! } })).id;
+      applied.memberId = memberId;
+      const member = await eraseMember({ ctx, input: { programId, memberId } });
+      return { index, eventId: e.eventId, type: e.type, status: 200, replayed: false, result: { member } };
     }
   }
 }
@@ -250,10 +274,13 @@ export async function ingestPartnerEvents({
     lane.push(v);
     lanes.set(keys[i], lane);
   });
+  const memberOf = new Map<number, string>();
   await mapLimit([...lanes.values()], LANE_CONCURRENCY, async (lane) => {
     for (const { index, event } of lane) {
+      const applied: { memberId?: string } = {};
       try {
-        outcomes[index] = await applyEvent(ctx, programId, index, event);
+        outcomes[index] = await applyEvent(ctx, programId, index, event, applied);
+        if (applied.memberId) memberOf.set(index, applied.memberId);
       } catch (err) {
         if (err instanceof AppError) outcomes[index] = failed(index, event, err);
         else {
@@ -277,14 +304,24 @@ export async function ingestPartnerEvents({
   const applied = fresh.map((f) => outcomes[f.index]).filter((o) => o.status < 300);
   const now = nowIso();
   for (let i = 0; i < applied.length; i += 100) {
-    await ctx.db
-      .insert(partnerEvents)
-      .values(
-        applied
-          .slice(i, i + 100)
-          .map((o) => ({ programId, eventId: o.eventId!, type: o.type!, status: o.status, result: o.result ?? {}, createdAt: now })),
-      )
-      .onConflictDoNothing();
+    const rows = applied.slice(i, i + 100).map((o) => ({
+      eventId: o.eventId,
+      type: o.type,
+      memberId: memberOf.get(o.index) ?? null,
+      status: o.status,
+      result: o.result ?? {},
+    }));
+    // A member erased meanwhile (by this batch or anyone) gets the redacted result, as erasure gives stored ones.
+    await ctx.db.run(sql`
+      INSERT INTO partner_events (program_id, event_id, type, member_id, status, result, created_at)
+      SELECT ${programId}, v.value ->> '$.eventId', v.value ->> '$.type', v.value ->> '$.memberId', v.value ->> '$.status',
+        CASE WHEN v.value ->> '$.type' <> 'member.erase' AND EXISTS (
+            SELECT 1 FROM erased_members x WHERE x.program_id = ${programId} AND x.member_id = v.value ->> '$.memberId')
+          THEN json_object('memberId', v.value ->> '$.memberId', 'redacted', json('true'))
+          ELSE v.value -> '$.result' END,
+        ${now}
+      FROM json_each(${JSON.stringify(rows)}) v WHERE true
+      ON CONFLICT DO NOTHING`);
   }
   return outcomes;
 }

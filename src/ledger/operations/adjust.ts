@@ -10,6 +10,7 @@ import {
   memberDelta,
   newLot,
   outbox,
+  reasonFor,
   type WriteScope,
 } from "../state";
 
@@ -31,8 +32,9 @@ export async function planAdjustment(scope: WriteScope, input: AdjustInput) {
   const { program, member } = await loadProgramAndMember(scope);
   const type = input.type ?? "adjust";
   const sourceType = input.sourceType ?? "admin";
+  const reason = reasonFor(member, input.reason, "Adjustment");
   if (input.points > 0) {
-    const e = entry(scope, { type, points: input.points, reason: input.reason, sourceType, sourceId: input.sourceId });
+    const e = entry(scope, { type, points: input.points, reason, sourceType, sourceId: input.sourceId });
     const lot = newLot(scope, program, { entryId: e.row.id, points: input.points, hold: input.hold ?? false, deficit: deficitOf(member) });
     const delta = { balance: input.points, pending: lot.pending ? input.points : 0, earned: input.points };
     return {
@@ -42,7 +44,7 @@ export async function planAdjustment(scope: WriteScope, input: AdjustInput) {
         e.statement,
         lot.statement,
         memberDelta(scope, delta),
-        outbox(scope, "points.earned", { points: input.points, reason: input.reason, entryId: e.row.id, sourceType }),
+        outbox(scope, "points.earned", { points: input.points, reason, entryId: e.row.id, sourceType }),
       ],
     };
   }
@@ -59,7 +61,7 @@ export async function planAdjustment(scope: WriteScope, input: AdjustInput) {
   const e = entry(scope, {
     type: "adjust",
     points: input.points,
-    reason: input.reason,
+    reason,
     sourceType,
     sourceId: input.sourceId,
     metadata: { lots: takes },
@@ -72,7 +74,7 @@ export async function planAdjustment(scope: WriteScope, input: AdjustInput) {
       e.statement,
       ...consumeLots(scope, takes),
       memberDelta(scope, delta),
-      outbox(scope, "points.adjusted", { points: input.points, reason: input.reason, entryId: e.row.id }),
+      outbox(scope, "points.adjusted", { points: input.points, reason, entryId: e.row.id }),
     ],
   };
 }

@@ -1,6 +1,8 @@
 import { z } from "zod";
 import { readTogether } from "../../db/batch-read";
+import { ActivityAttributes } from "../../domain/members/free-form";
 import type { TriggerType } from "../../domain/rules/schema";
+import { AppError } from "../../lib/errors";
 import { toUtcIso } from "../../lib/time";
 import { earnByRules, earningAndTierRead } from "../earning";
 import {
@@ -20,7 +22,7 @@ import { tierUpgrade } from "../tier-upgrade";
 export const ActivityInput = z.object({
   kind: z.string().trim().min(1).max(64),
   occurredAt: z.iso.datetime({ offset: true }).optional(),
-  attributes: z.record(z.string(), z.unknown()).optional(),
+  attributes: ActivityAttributes.optional(),
 });
 export type ActivityInput = z.input<typeof ActivityInput>;
 
@@ -36,7 +38,10 @@ function triggerForKind(kind: string): { type: TriggerType; kind?: string } {
  * upgrades the tier when the points qualify the member for a higher one.
  */
 export async function planActivity(scope: WriteScope, raw: ActivityInput) {
-  const input = ActivityInput.parse(raw);
+  // Routes validate first; this holds for every other caller too (a 400, never a 500).
+  const parsed = ActivityInput.safeParse(raw);
+  if (!parsed.success) throw new AppError("invalid_request", `Invalid activity: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
+  const input = parsed.data;
   // One round trip: program, member, rules, ladder, usage, segments and tier figures.
   const [{ program, member }, loaded] = await readTogether(scope.db, [programAndMemberRead(scope), earningAndTierRead(scope)]);
   requireActive(member);

@@ -11,6 +11,7 @@ import {
   loadProgramAndMember,
   memberDelta,
   outbox,
+  reasonFor,
   type Statement,
   type WriteScope,
 } from "../state";
@@ -60,7 +61,7 @@ export async function planRefund(scope: WriteScope, input: RefundInput) {
   const { takes, shortfall } = allocate([...own, ...others], target);
   const negative = program.allowNegativeBalance ? shortfall : 0;
   const reversed = target - shortfall + negative;
-  const reason = input.reason ?? `Refund of order ${input.orderId}`;
+  const reason = reasonFor(member, input.reason, `Refund of order ${input.orderId}`);
   const statements: Statement[] = [
     scope.db
       .update(orders)

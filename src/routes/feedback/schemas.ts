@@ -1,11 +1,12 @@
 import { z } from "@hono/zod-openapi";
+import { FeedbackTags } from "../../domain/members/free-form";
 
 export const FeedbackBody = z
   .object({
     kind: z.enum(["nps", "survey", "review"]),
     score: z.number().int().min(0).max(10).optional().openapi({ description: "nps: 0–10 (required); survey: 0–10; review: 1–5" }),
     text: z.string().trim().min(1).max(5000).optional(),
-    tags: z.array(z.string().trim().min(1).max(64)).max(20).optional(),
+    tags: FeedbackTags.optional(),
   })
   .strict()
   .superRefine((b, ctx) => {

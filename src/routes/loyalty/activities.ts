@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ActivityAttributes } from "../../domain/members/free-form";
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { respondWithLedgerWrite } from "../../services/ledger";
 import { LedgerWriteSchema } from "../ledger/schemas";
@@ -13,7 +14,7 @@ const ActivityBody = z
       .max(64)
       .openapi({ description: "review, survey, signup, birthday, referral, or any custom kind (check_in, app_login, …)" }),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
-    attributes: z.record(z.string().max(64), z.union([z.string().max(1000), z.number(), z.boolean()])).optional(),
+    attributes: ActivityAttributes.optional(),
   })
   .strict()
   .openapi("Activity", { example: { kind: "review", attributes: { productSku: "SHOE-1", rating: 5 } } });

@@ -1,3 +1,4 @@
+import { FREE_FORM_LIMITS } from "../../domain/members/free-form";
 import { errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { MemberSchema } from "../../services/member-view";
 import { changeTags } from "../../services/members";
@@ -12,8 +13,9 @@ export const changeMemberTagsRoute = defineRoute(
     path: "/v1/members/{memberId}/tags",
     tags: ["Members"],
     summary: "Add and remove tags",
+    description: `A member has at most ${FREE_FORM_LIMITS.memberTags} tags (400 past that); an erased member's tags cannot change (409 member_erased).`,
     request: { params: MemberIdParam, body: jsonBody(TagsBody) },
-    responses: { 200: jsonResponse(MemberSchema, "The member with its new tags"), ...errorResponses(404) },
+    responses: { 200: jsonResponse(MemberSchema, "The member with its new tags"), ...errorResponses(404, 409) },
   },
   async (c, { programId }) => {
     const { memberId } = c.req.valid("param");

@@ -1,10 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import { FREE_FORM_LIMITS, MemberAttributes, MemberTags, Tag } from "../../domain/members/free-form";
 import { ConsentSchema } from "../../services/member-view";
-
-const Tag = z.string().trim().min(1).max(64);
-const Attributes = z
-  .record(z.string().max(64), z.union([z.string().max(1000), z.number(), z.boolean(), z.null()]))
-  .refine((a) => Object.keys(a).length <= 100, "at most 100 attributes");
 
 export const RegisterMemberBody = z
   .object({
@@ -17,8 +13,8 @@ export const RegisterMemberBody = z
       .optional(),
     name: z.string().trim().min(1).max(200).optional(),
     birthday: z.iso.date("birthday must be YYYY-MM-DD").optional(),
-    attributes: Attributes.optional(),
-    tags: z.array(Tag).max(50).optional(),
+    attributes: MemberAttributes.optional(),
+    tags: MemberTags.optional(),
     consent: ConsentSchema.partial().optional(),
     referralCode: z.string().trim().min(4).max(32).optional(),
     acquisitionChannel: z.string().trim().min(1).max(64).optional(),
@@ -36,7 +32,10 @@ export const UpdateMemberBody = RegisterMemberBody.omit({ externalId: true, refe
   .openapi("UpdateMember", { example: { name: "Ana Silva", consent: { sms: true } } });
 
 export const TagsBody = z
-  .object({ add: z.array(Tag).max(50).default([]), remove: z.array(Tag).max(50).default([]) })
+  .object({
+    add: z.array(Tag).max(FREE_FORM_LIMITS.memberTags, `add at most ${FREE_FORM_LIMITS.memberTags} tags`).default([]),
+    remove: z.array(Tag).max(FREE_FORM_LIMITS.memberTags, `remove at most ${FREE_FORM_LIMITS.memberTags} tags`).default([]),
+  })
   .strict()
   .refine((b) => b.add.length + b.remove.length > 0, "add or remove at least one tag")
   .openapi("ChangeTags", { example: { add: ["vip"], remove: ["newsletter"] } });

@@ -1,3 +1,4 @@
+import { FREE_FORM_LIMITS } from "../../domain/members/free-form";
 import { errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { assertScope } from "../../middleware/auth";
 import { MemberSchema } from "../../services/member-view";
@@ -13,7 +14,7 @@ export const updateMemberRoute = defineRoute(
     path: "/v1/members/{memberId}",
     tags: ["Members"],
     summary: "Update a member's profile, consent or status",
-    description: "Attributes merge; an attribute set to null is removed. Only admin may block.",
+    description: `Attributes merge; an attribute set to null is removed; a member has at most ${FREE_FORM_LIMITS.memberAttributes} attributes. Only admin may block. An erased member cannot change (409 member_erased).`,
     request: { params: MemberIdParam, body: jsonBody(UpdateMemberBody) },
     responses: { 200: jsonResponse(MemberSchema, "The updated member"), ...errorResponses(404, 409) },
   },

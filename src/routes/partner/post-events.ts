@@ -16,12 +16,13 @@ export const postPartnerEventsRoute = defineRoute(
     method: "post",
     path: "/v1/partner/events",
     tags: ["Partners"],
-    summary: "Post signed partner events: sales, refunds, activities, member upserts",
+    summary: "Post signed partner events: sales, refunds, activities, member upserts and erasures",
     description: `The raw body must be signed with the program's partner signing secret:
 \`X-Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>\`; a bad signature is 401 invalid_signature and a timestamp more than 5 minutes off is 401 (replay).
 Send one event, or \`{"events": [...]}\` with up to ${MAX_EVENTS_PER_BATCH}. Each event is idempotent by its own eventId: a resend returns the original result with replayed=true.
 A single event answers with its own status (201 applied, 200 member updated, 202 recorded but unsupported) or its error; a batch answers 200 with one result per event — some may be rejected (4xx with their error) while the others apply.
-Sales name the member by memberId or externalId (an unknown externalId registers the member); refunds name the order.`,
+Sales name the member by memberId or externalId (an unknown externalId registers the member); refunds name the order.
+A member.erase forwards a deletion request: the member's personal data is erased as by POST /v1/members/{memberId}/erase (an unknown externalId is 404, never registered).`,
     request: {
       headers: z.object({ [SIGNATURE_HEADER]: z.string().optional().openapi({ example: "t=1767225600,v1=5f8c…" }) }),
       // Documented here but validated per event in the handler: the signature covers the raw

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ActivityAttributes } from "../../domain/members/free-form";
 import { AccrualBody } from "../ledger/schemas";
 import { RegisterMemberBody } from "../members/schemas";
 
@@ -60,7 +61,7 @@ const ActivityEvent = z
     externalId: ExternalId.optional(),
     kind: z.string().trim().min(1).max(64).openapi({ example: "store_visit" }),
     occurredAt: z.iso.datetime({ offset: true }).optional(),
-    attributes: z.record(z.string().max(64), z.union([z.string().max(1000), z.number(), z.boolean()])).optional(),
+    attributes: ActivityAttributes.optional(),
   })
   .strict()
   .refine(oneMemberRef, memberRefMessage)
@@ -89,8 +90,21 @@ const MemberUpsertEvent = z
     },
   });
 
+/** A deletion request the partner (POS, CRM) forwards: the member's personal data is erased, as by `POST /v1/members/{id}/erase`. */
+export const MemberEraseEvent = z
+  .object({
+    eventId: EventId,
+    type: z.literal("member.erase"),
+    memberId: MemberId.optional(),
+    externalId: ExternalId.optional().openapi({ description: "The partner's customer id (404 when no member has it)" }),
+    occurredAt: z.iso.datetime({ offset: true }).optional(),
+  })
+  .strict()
+  .refine(oneMemberRef, memberRefMessage)
+  .openapi("PartnerMemberEraseEvent", { example: { eventId: "crm-5522", type: "member.erase", externalId: "cust-1001" } });
+
 export const PartnerEvent = z
-  .discriminatedUnion("type", [SaleEvent, RefundEvent, ActivityEvent, MemberUpsertEvent])
+  .discriminatedUnion("type", [SaleEvent, RefundEvent, ActivityEvent, MemberUpsertEvent, MemberEraseEvent])
   .openapi("PartnerEvent");
 export type PartnerEvent = z.infer<typeof PartnerEvent>;
 
