@@ -5,7 +5,7 @@ import scalarJs from "../../../node_modules/@scalar/api-reference/dist/browser/s
 import docsJs from "./assets/docs.js?raw";
 
 /** The version of @scalar/api-reference in package.json: its asset URL changes with it. */
-export const SCALAR_VERSION = "1.72.1";
+const SCALAR_VERSION = "1.72.1";
 
 /** FNV-1a, enough to bust caches when a deploy changes an asset. */
 function contentHash(text: string) {

@@ -91,7 +91,7 @@ const MemberUpsertEvent = z
   });
 
 /** A deletion request the partner (POS, CRM) forwards: the member's personal data is erased, as by `POST /v1/members/{id}/erase`. */
-export const MemberEraseEvent = z
+const MemberEraseEvent = z
   .object({
     eventId: EventId,
     type: z.literal("member.erase"),

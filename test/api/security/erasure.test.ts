@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import "../../../src/features";
 import { signatureHeader } from "../../../src/lib/signing";
 import { consumeOutboxEvents } from "../../../src/services/campaigns-triggers";
 import { deliverDueMessages } from "../../../src/services/messages";

@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import "../../../src/features";
 import { FREE_FORM_LIMITS as L } from "../../../src/domain/members/free-form";
 import { signatureHeader } from "../../../src/lib/signing";
 import { call, db, newMember, newProgram, type TestProgram, uniqueKey } from "../helpers";
