@@ -135,3 +135,14 @@ export const outboxEvents = sqliteTable(
     index("outbox_member_idx").on(t.memberId),
   ],
 );
+
+/**
+ * Where each outbox consumer has read up to, so consumers (webhook dispatch, campaign
+ * triggers) never contend over `dispatched_at`. The webhook dispatcher stores the last
+ * `outbox_events` rowid it processed (rowids follow commit order; ids need not).
+ */
+export const outboxCursors = sqliteTable("outbox_cursors", {
+  consumer: text("consumer").primaryKey(),
+  position: text("position").notNull(),
+  updatedAt: timestamp("updated_at").notNull(),
+});

@@ -73,46 +73,6 @@ export const members = sqliteTable(
   ],
 );
 
-/** Tier changes, append-only. */
-export const tierHistory = sqliteTable(
-  "tier_history",
-  {
-    id: id(),
-    programId: programId(),
-    memberId: text("member_id").notNull(),
-    fromTierId: text("from_tier_id"),
-    toTierId: text("to_tier_id"),
-    change: text("change").notNull(),
-    reason: text("reason").notNull(),
-    createdAt: createdAt(),
-  },
-  (t) => [index("tier_history_member_idx").on(t.memberId, t.createdAt)],
-);
-
-/** Member feedback (NPS, surveys, reviews). */
-export const feedback = sqliteTable(
-  "feedback",
-  {
-    id: id(),
-    programId: programId(),
-    memberId: text("member_id").notNull(),
-    kind: text("kind", { enum: ["nps", "survey", "review"] }).notNull(),
-    score: integer("score"),
-    text: text("text"),
-    tags: json<string[]>("tags").notNull().default([]),
-    /** The POST's Idempotency-Key and the hash of its body: a retry replays this row (null on rows from before keys were required). */
-    requestKey: text("request_key"),
-    requestHash: text("request_hash"),
-    createdAt: createdAt(),
-  },
-  (t) => [
-    index("feedback_program_created_idx").on(t.programId, t.createdAt),
-    index("feedback_member_idx").on(t.memberId),
-    // One row per key: a concurrent or retried duplicate fails the insert and reads this row.
-    uniqueIndex("feedback_program_request_key_uq").on(t.programId, t.requestKey),
-  ],
-);
-
 /**
  * Erased members, without personal data: what an erasure re-applies after a restore brings an
  * erased member's row back (export these rows before restoring, import them as erasures after).

@@ -45,30 +45,3 @@ export const webhookDeliveries = sqliteTable(
     index("deliveries_webhook_idx").on(t.webhookId, t.id),
   ],
 );
-
-/** Inbound partner events, idempotent by the partner's own event id. */
-export const partnerEvents = sqliteTable(
-  "partner_events",
-  {
-    programId: programId(),
-    eventId: text("event_id").notNull(),
-    type: text("type").notNull(),
-    /** The member the event applied to (null when none): erasure scrubs that member's stored results. */
-    memberId: text("member_id"),
-    status: integer("status").notNull(),
-    result: json<unknown>("result").notNull(),
-    createdAt: createdAt(),
-  },
-  (t) => [uniqueIndex("partner_events_uq").on(t.programId, t.eventId), index("partner_events_member_idx").on(t.memberId)],
-);
-
-/**
- * Where each outbox consumer has read up to, so consumers (webhook dispatch, campaign
- * triggers) never contend over `dispatched_at`. The webhook dispatcher stores the last
- * `outbox_events` rowid it processed (rowids follow commit order; ids need not).
- */
-export const outboxCursors = sqliteTable("outbox_cursors", {
-  consumer: text("consumer").primaryKey(),
-  position: text("position").notNull(),
-  updatedAt: timestamp("updated_at").notNull(),
-});
