@@ -2,7 +2,7 @@
  * `npm run import -- --program <id> --kind members|transactions|erasures --file <csv|ndjson> [--batch 500] [--restart]`
  *
  * `erasures` rows name a member by `memberId` or `externalId`; each is erased as by the API
- * (one batch per member, see src/services/erasure.ts). To re-apply erasures after a restore,
+ * (one batch per member, see src/services/members/erasure.ts). To re-apply erasures after a restore,
  * export `SELECT member_id AS memberId FROM erased_members WHERE program_id = ?` as NDJSON
  * before restoring and import it afterwards.
  *
@@ -18,8 +18,8 @@ import cliProgress from "cli-progress";
 import { eq } from "drizzle-orm";
 import { programs } from "../schema";
 import { database } from "../src/db/client";
-import { importErasures, importMembers, importTransactions } from "../src/services/bulk-import";
-import { coerceCsvRecord, ImportErasureRow, ImportMemberRow, ImportTransactionRow } from "../src/services/import-schemas";
+import { importErasures, importMembers, importTransactions } from "../src/services/admin/bulk-import";
+import { coerceCsvRecord, ImportErasureRow, ImportMemberRow, ImportTransactionRow } from "../src/services/admin/import-rows";
 import { databaseEnv } from "./lib/database-env";
 import { streamRecords } from "./lib/stream-records";
 

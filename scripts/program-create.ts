@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { database } from "../src/db/client";
-import { createProgram } from "../src/services/programs";
+import { createProgram } from "../src/services/access/programs";
 import { databaseEnv } from "./lib/database-env";
 
 const { values } = parseArgs({

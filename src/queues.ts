@@ -1,5 +1,5 @@
 import type { Env } from "./env";
-import { consumeWebhookBatch, type WebhookMessage } from "./services/webhooks-delivery";
+import { consumeWebhookBatch, type WebhookMessage } from "./services/webhooks/delivery";
 
 type QueueConsumer = (batch: MessageBatch<unknown>, env: Env) => Promise<void>;
 

@@ -7,17 +7,17 @@
  */
 import { eq, sql } from "drizzle-orm";
 import { programs } from "../../schema";
-import { fitProgramModels, type StoredFit } from "../../src/cron/analytics/fit";
-import { moveLifecycleStages } from "../../src/cron/analytics/lifecycle";
-import { scoreProgramRfm } from "../../src/cron/analytics/rfm";
-import { scoreProgramMembers } from "../../src/cron/analytics/scores";
-import { requalifyProgram } from "../../src/cron/tiers";
+import { fitProgramModels, type StoredFit } from "../../src/analytics/fit";
+import { moveLifecycleStages } from "../../src/analytics/lifecycle";
+import { scoreProgramRfm } from "../../src/analytics/rfm";
+import { scoreProgramMembers } from "../../src/analytics/scores";
 import { type Database, database } from "../../src/db/client";
 import { DEFAULT_LIFECYCLE_THRESHOLDS } from "../../src/domain/lifecycle/stages";
-import { importMembers, importTransactions } from "../../src/services/bulk-import";
-import type { ImportMemberRow, ImportTransactionRow } from "../../src/services/import-schemas";
-import { createProgram } from "../../src/services/programs";
-import { loadTiers } from "../../src/services/tiers";
+import { createProgram } from "../../src/services/access/programs";
+import { importMembers, importTransactions } from "../../src/services/admin/bulk-import";
+import type { ImportMemberRow, ImportTransactionRow } from "../../src/services/admin/import-rows";
+import { loadTiers } from "../../src/services/tiers/ladder";
+import { requalifyProgram } from "../../src/services/tiers/requalify";
 import { simulateMembers } from "../seed/simulate";
 import { api } from "./load";
 import { peakMb, resetPeak, type Stack } from "./stack";

@@ -1,6 +1,6 @@
 /** A bench program on the running stack: keys, members, and optionally earning rules and tiers. */
 import { database } from "../../src/db/client";
-import { createProgram } from "../../src/services/programs";
+import { createProgram } from "../../src/services/access/programs";
 import { LADDER } from "./cron";
 import { api } from "./load";
 import type { Stack } from "./stack";

@@ -5,7 +5,7 @@
  */
 import { parseArgs } from "node:util";
 import { database } from "../../src/db/client";
-import { snapshotProgramDay } from "../../src/services/kpis";
+import { snapshotProgramDay } from "../../src/services/kpis/kpis";
 import { databaseEnv } from "../lib/database-env";
 
 const { values } = parseArgs({ options: { program: { type: "string" }, days: { type: "string", default: "90" } } });

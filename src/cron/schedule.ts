@@ -1,18 +1,18 @@
+import { runNightlyAnalytics } from "../analytics/pipeline";
 import { database } from "../db/client";
 import { type Env, settingsOf } from "../env";
-import { retryPendingAwards } from "../services/campaigns-fire";
-import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../services/campaigns-triggers";
-import { expireCoupons } from "../services/coupons";
-import { autoStopExperiments } from "../services/experiments";
-import { snapshotAllPrograms } from "../services/kpis";
-import { deliverDueMessages } from "../services/messages";
-import { settleReferrals } from "../services/referrals";
-import { dispatchOutbox, sweepDueDeliveries } from "../services/webhooks-delivery";
-import { runNightlyAnalytics } from "./analytics";
-import { awardBirthdays } from "./birthdays";
+import { retryPendingAwards } from "../services/campaigns/fire";
+import { deliverDueMessages } from "../services/campaigns/messages";
+import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../services/campaigns/triggers";
+import { autoStopExperiments } from "../services/experiments/experiments";
+import { snapshotAllPrograms } from "../services/kpis/kpis";
+import { expireLots, releasePendingLots } from "../services/ledger/lots";
+import { settleReferrals } from "../services/referrals/referrals";
+import { expireCoupons } from "../services/rewards/coupons";
+import { awardBirthdays } from "../services/rules/birthdays";
+import { requalifyAll } from "../services/tiers/requalify";
+import { dispatchOutbox, sweepDueDeliveries } from "../services/webhooks/delivery";
 import type { CronJob } from "./job";
-import { expireLots, releasePendingLots } from "./lots";
-import { requalifyAll } from "./tiers";
 
 /**
  * Every cron expression the Worker is triggered by and the jobs it runs, in order. The keys

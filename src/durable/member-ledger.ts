@@ -20,9 +20,9 @@ import { failure, type LedgerResult, type Plan } from "../ledger/result";
 import type { Statement, WriteScope } from "../ledger/state";
 import { AppError, errorChainText } from "../lib/errors";
 import { nowIso } from "../lib/time";
-import { type ErasureActor, eraseMemberData } from "../services/erasure";
-import type { MemberView } from "../services/member-view";
-import { getMember } from "../services/members";
+import { type ErasureActor, eraseMemberData } from "../services/members/erasure";
+import { getMember } from "../services/members/members";
+import type { MemberView } from "../services/members/view";
 
 /** Identifies one idempotent write: who, which key, and a hash of the body. */
 export type WriteRequest = { programId: string; memberId: string; idempotencyKey: string; requestHash: string };

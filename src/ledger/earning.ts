@@ -3,8 +3,8 @@ import { earningRules, ruleMemberUsage } from "../../schema";
 import { combineReads, mapRead } from "../db/batch-read";
 import { BASE_LINE_ID, type EarnResult as EngineResult } from "../domain/rules/engine";
 import type { EarningEvent } from "../domain/rules/schema";
-import { earningInputsRead, evaluateEarn } from "../services/earning";
-import { windowFiguresRead, windowStartSql } from "../services/tiers";
+import { earningInputsRead, evaluateEarn } from "../services/rules/earning";
+import { windowFiguresRead, windowStartSql } from "../services/tiers/ladder";
 import type { MemberRow, ProgramRow, Statement, WriteScope } from "./state";
 
 export type PurchaseInput = {

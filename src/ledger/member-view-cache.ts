@@ -1,4 +1,4 @@
-import type { MemberView } from "../services/member-view";
+import type { MemberView } from "../services/members/view";
 
 /**
  * The member's lookup view, held in memory by the member's Durable Object so the storefront's

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { ledgerEntries, type orders, pointLots, referrals } from "../../schema";
 import { batchRead } from "../db/batch-read";
 import { notFound } from "../lib/errors";
-import { referralSettings } from "../services/referrals";
+import { referralSettings } from "../services/referrals/referrals";
 import type { PurchaseInput } from "./earning";
 import { allocate, type LotForAllocation, type LotTake, pendingTaken } from "./lots";
 import {

@@ -3,7 +3,7 @@ import { members, tierHistory } from "../../schema";
 import { decideOnWrite } from "../domain/tiers/qualification";
 import type { TierFigures } from "../domain/tiers/schema";
 import { newId } from "../lib/ids";
-import { windowFigures, windowStart } from "../services/tiers";
+import { windowFigures, windowStart } from "../services/tiers/ladder";
 import type { EarningAndTierInputs } from "./earning";
 import { type MemberRow, outbox, type Statement, type WriteScope } from "./state";
 

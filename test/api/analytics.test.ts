@@ -5,7 +5,7 @@ import { scoreMember } from "../../src/domain/models";
 import { valueSegment } from "../../src/domain/segments/value-segments";
 import type { PurchaseInput } from "../../src/ledger/earning";
 import type { RefundInput } from "../../src/ledger/operations/refund";
-import { memberLedger, writeRequest } from "../../src/services/ledger";
+import { memberLedger, writeRequest } from "../../src/services/ledger/write";
 import { call, countBy, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;

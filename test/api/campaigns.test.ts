@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { runScheduled, schedule } from "../../src/cron/schedule";
 import { verifySignature } from "../../src/lib/signing";
-import { retryPendingAwards } from "../../src/services/campaigns-fire";
-import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../../src/services/campaigns-triggers";
-import { memberLedger, writeRequest } from "../../src/services/ledger";
-import { deliverDueMessages } from "../../src/services/messages";
+import { retryPendingAwards } from "../../src/services/campaigns/fire";
+import { deliverDueMessages } from "../../src/services/campaigns/messages";
+import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../../src/services/campaigns/triggers";
+import { memberLedger, writeRequest } from "../../src/services/ledger/write";
 import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;

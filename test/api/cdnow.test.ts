@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { importTransactions } from "../../src/services/bulk-import";
-import type { ImportTransactionRow } from "../../src/services/import-schemas";
-import { getProgram } from "../../src/services/programs";
+import { getProgram } from "../../src/services/access/programs";
+import { importTransactions } from "../../src/services/admin/bulk-import";
+import type { ImportTransactionRow } from "../../src/services/admin/import-rows";
 import csv from "../fixtures/cdnow_transactions.csv?raw";
 import { call, db, newProgram, testEnv } from "./helpers";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { assignVariant } from "../../src/domain/experiments";
-import { consumeOutboxEvents } from "../../src/services/campaigns-triggers";
-import { autoStopExperiments } from "../../src/services/experiments";
+import { consumeOutboxEvents } from "../../src/services/campaigns/triggers";
+import { autoStopExperiments } from "../../src/services/experiments/experiments";
 import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv } from "./helpers";
 
 const DAY = 86_400_000;

@@ -2,7 +2,7 @@ import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { database } from "../../src/db/client";
 import type { Env } from "../../src/env";
-import { type CreateProgramInput, createProgram } from "../../src/services/programs";
+import { type CreateProgramInput, createProgram } from "../../src/services/access/programs";
 import worker, { withTestSeams } from "../support/worker";
 
 /** The env the test Worker's handlers see (with its seams), for calling services and crons directly. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { expireLots } from "../../src/cron/lots";
-import { snapshotAllPrograms, snapshotProgramDay } from "../../src/services/kpis";
+import { snapshotAllPrograms, snapshotProgramDay } from "../../src/services/kpis/kpis";
+import { expireLots } from "../../src/services/ledger/lots";
 import { accrue, call, countBy, db, newMember, newProgram, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expireLots, releasePendingLots } from "../../src/cron/lots";
+import { expireLots, releasePendingLots } from "../../src/services/ledger/lots";
 import { accrue, call, db, ledgerSum, newMember, newProgram, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { requalifyProgram } from "../../src/cron/tiers";
-import { loadTiers } from "../../src/services/tiers";
+import { loadTiers } from "../../src/services/tiers/ladder";
+import { requalifyProgram } from "../../src/services/tiers/requalify";
 import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;

@@ -5,10 +5,10 @@
 // requalification cron's set-based page writes. (libSQL faults: test/node/faults.test.ts.)
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { expireLots, releasePendingLots } from "../../src/cron/lots";
-import { requalifyProgram } from "../../src/cron/tiers";
-import { memberLedger } from "../../src/services/ledger";
-import { loadTiers } from "../../src/services/tiers";
+import { expireLots, releasePendingLots } from "../../src/services/ledger/lots";
+import { memberLedger } from "../../src/services/ledger/write";
+import { loadTiers } from "../../src/services/tiers/ladder";
+import { requalifyProgram } from "../../src/services/tiers/requalify";
 import { extraKeys, isExpectedRefusal, keyProblems, ledgerViolations, mixedOps, type Op, type Outcome } from "../stress/ledger-workload";
 import { callDirect as call, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 

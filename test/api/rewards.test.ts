@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { expireCoupons } from "../../src/services/coupons";
+import { expireCoupons } from "../../src/services/rewards/coupons";
 import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, uniqueKey } from "./helpers";
 
 const sql = async (q: string, args: unknown[] = []) => (await db().$client.execute({ sql: q, args: args as never })).rows;

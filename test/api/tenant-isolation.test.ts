@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dispatchOutbox } from "../../src/services/webhooks-delivery";
+import { dispatchOutbox } from "../../src/services/webhooks/delivery";
 import { accrue, call, db, newMember, newProgram, testEnv, uniqueKey } from "./helpers";
 import { isIdParam, operations, request, SCOPES, unlimited } from "./route-probes";
 

@@ -7,7 +7,7 @@ import {
   MAX_ATTEMPTS,
   RETRY_SCHEDULE_MINUTES,
   sweepDueDeliveries,
-} from "../../src/services/webhooks-delivery";
+} from "../../src/services/webhooks/delivery";
 import { accrue, call, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const MINUTE = 60_000;

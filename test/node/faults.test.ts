@@ -7,7 +7,7 @@ import { sql } from "drizzle-orm";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../../scripts/bench/stack";
 import { type Database, database } from "../../src/db/client";
-import { createProgram } from "../../src/services/programs";
+import { createProgram } from "../../src/services/access/programs";
 
 let stack: Stack;
 let db: Database;

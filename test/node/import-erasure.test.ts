@@ -9,8 +9,8 @@ import { startLibsqlServer } from "../../scripts/libsql-server.mjs";
 import { migrateDatabase } from "../../scripts/migrate";
 import { database } from "../../src/db/client";
 import { FREE_FORM_LIMITS } from "../../src/domain/members/free-form";
-import { importTransactions } from "../../src/services/bulk-import";
-import { createProgram } from "../../src/services/programs";
+import { createProgram } from "../../src/services/access/programs";
+import { importTransactions } from "../../src/services/admin/bulk-import";
 import { distinctivePerson, needlesOf, type Person, searchWholeDatabase } from "../support/whole-database-search";
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startLibsqlServer } from "../../scripts/libsql-server.mjs";
 import { migrateDatabase } from "../../scripts/migrate";
 import { database } from "../../src/db/client";
-import { createProgram } from "../../src/services/programs";
+import { createProgram } from "../../src/services/access/programs";
 
 const run = promisify(execFile);
 let server: { url: string; close(): Promise<void> };
@@ -94,7 +94,7 @@ describe("import script", () => {
     );
     writeFileSync(file, `${rows.join("\n")}\n{broken json\n`);
     // Simulate a crash after the first 4 lines had committed: their batch is in the database, the checkpoint says line 4.
-    const { importTransactions } = await import("../../src/services/bulk-import");
+    const { importTransactions } = await import("../../src/services/admin/bulk-import");
     const db = database(dbEnv());
     const program = (await q("SELECT * FROM programs WHERE id = ?", [programId]))[0];
     await importTransactions(

@@ -4,9 +4,9 @@
 // every key is applied exactly once.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../../scripts/bench/stack";
-import { expireLots, releasePendingLots } from "../../src/cron/lots";
 import { type Database, database } from "../../src/db/client";
-import { createProgram } from "../../src/services/programs";
+import { createProgram } from "../../src/services/access/programs";
+import { expireLots, releasePendingLots } from "../../src/services/ledger/lots";
 import { extraKeys, isExpectedRefusal, keyProblems, ledgerViolations, mixedOps, type Op, type Outcome } from "./ledger-workload";
 
 const DAY = 86_400_000;

@@ -3,7 +3,7 @@
 import { sql } from "drizzle-orm";
 import { apiKeys } from "../../schema";
 import type { Database } from "../../src/db/client";
-import { mintKey } from "../../src/services/programs";
+import { mintKey } from "../../src/services/access/programs";
 
 /** Violations of the ledger's invariants in a program; all zero when it is consistent. */
 export async function ledgerViolations(db: Database, programId: string) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { hmacSha256Hex } from "../../src/lib/crypto";
 import { parseSignatureHeader, signatureHeader, verifySignature } from "../../src/lib/signing";
-import { MAX_ATTEMPTS, RETRY_SCHEDULE_MINUTES, retryDelayMs } from "../../src/services/webhooks-delivery";
+import { MAX_ATTEMPTS, RETRY_SCHEDULE_MINUTES, retryDelayMs } from "../../src/services/webhooks/delivery";
 
 const body = JSON.stringify({ eventId: "e-1", type: "sale", amount: 1000 });
 const now = new Date("2026-05-01T12:00:00Z");

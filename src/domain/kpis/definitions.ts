@@ -1,5 +1,5 @@
 // KPI definitions: what each figure in a daily snapshot means, and the formulas that turn
-// the SQL aggregates (src/services/kpis.ts) into figures. Everything is "as of" an instant
+// the SQL aggregates (src/services/kpis/kpis.ts) into figures. Everything is "as of" an instant
 // T (the end of the snapshot's UTC day, or now for /v1/kpis/today); "30d" windows are
 // [T − 30 days, T). Money is integer minor units (ratios of money are plain numbers).
 // Erased members are not members. An order counts unless it was refunded in full; its

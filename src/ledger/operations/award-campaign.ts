@@ -5,9 +5,9 @@ import { messageActionSchema } from "../../domain/campaigns/definition";
 import { AppError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { addDays } from "../../lib/time";
-import { messageInserts, templateFields } from "../../services/campaigns-messages";
-import { newCouponCode } from "../../services/coupons";
-import { availabilityProblem, definitionOf } from "../../services/rewards";
+import { messageInserts, templateFields } from "../../services/campaigns/message-rows";
+import { newCouponCode } from "../../services/rewards/coupons";
+import { availabilityProblem, definitionOf } from "../../services/rewards/rewards";
 import {
   balanceAfter,
   deficitOf,

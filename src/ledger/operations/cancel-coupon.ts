@@ -2,7 +2,7 @@ import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { coupons, rewards } from "../../../schema";
 import { AppError, notFound } from "../../lib/errors";
-import { couponProblem, toCouponView } from "../../services/coupons";
+import { couponProblem, toCouponView } from "../../services/rewards/coupons";
 import {
   balanceAfter,
   deficitOf,

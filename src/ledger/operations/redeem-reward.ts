@@ -4,8 +4,8 @@ import { coupons, members, rewards } from "../../../schema";
 import { AppError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { addDays } from "../../lib/time";
-import { newCouponCode, toCouponView } from "../../services/coupons";
-import { definitionOf, type Ineligibility, ineligibility } from "../../services/rewards";
+import { newCouponCode, toCouponView } from "../../services/rewards/coupons";
+import { definitionOf, type Ineligibility, ineligibility } from "../../services/rewards/rewards";
 import { outbox, type Statement, type WriteScope } from "../state";
 import { planRedemption } from "./redeem";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { churnHistogram } from "../../services/analytics";
+import { churnHistogram } from "../../services/analytics/reports";
 import { defineRoute } from "../route";
 import { ChurnHistogramSchema } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { dashboardOverview } from "../../services/admin-dashboard";
+import { dashboardOverview } from "../../services/admin/dashboard";
 import { defineRoute } from "../route";
 
 const Count = z.number().int().nonnegative();

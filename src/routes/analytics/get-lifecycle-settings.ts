@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { getLifecycleSettings } from "../../services/analytics";
+import { getLifecycleSettings } from "../../services/analytics/reports";
 import { defineRoute } from "../route";
 import { LifecycleSettingsSchema } from "./schemas";
 

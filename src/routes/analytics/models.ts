@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { modelFitsOf } from "../../services/analytics";
+import { modelFitsOf } from "../../services/analytics/reports";
 import { defineRoute } from "../route";
 import { ModelsResponse } from "./schemas";
 

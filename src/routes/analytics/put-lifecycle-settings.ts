@@ -1,5 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { putLifecycleSettings } from "../../services/analytics";
+import { putLifecycleSettings } from "../../services/analytics/reports";
 import { defineRoute } from "../route";
 import { LifecycleSettingsBody, LifecycleSettingsSchema } from "./schemas";
 

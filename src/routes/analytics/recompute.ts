@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { recomputeAnalytics } from "../../services/analytics";
+import { recomputeAnalytics } from "../../services/analytics/reports";
 import { defineRoute } from "../route";
 import { RecomputeSummarySchema } from "./schemas";
 

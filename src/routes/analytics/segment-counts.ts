@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { segmentCounts } from "../../services/analytics";
+import { segmentCounts } from "../../services/analytics/reports";
 import { defineRoute } from "../route";
 import { SegmentCountsSchema } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { topClv } from "../../services/analytics";
+import { topClv } from "../../services/analytics/reports";
 import { defineRoute } from "../route";
 import { TopClvSchema } from "./schemas";
 

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { AppError } from "../../lib/errors";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { customerAcquisitionCost } from "../../services/budgets";
+import { customerAcquisitionCost } from "../../services/budgets/budgets";
 import { defineRoute } from "../route";
 import { Period } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { getBudget } from "../../services/budgets";
+import { getBudget } from "../../services/budgets/budgets";
 import { defineRoute } from "../route";
 import { BudgetSchema, PeriodParam } from "./schemas";
 

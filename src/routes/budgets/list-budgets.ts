@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { listBudgets } from "../../services/budgets";
+import { listBudgets } from "../../services/budgets/budgets";
 import { defineRoute } from "../route";
 import { BudgetSchema } from "./schemas";
 

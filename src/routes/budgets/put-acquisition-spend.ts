@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { putAcquisitionSpend } from "../../services/budgets";
+import { putAcquisitionSpend } from "../../services/budgets/budgets";
 import { defineRoute } from "../route";
 import { Money, Period } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { putBudget } from "../../services/budgets";
+import { putBudget } from "../../services/budgets/budgets";
 import { defineRoute } from "../route";
 import { BudgetSchema, Money, PeriodParam } from "./schemas";
 

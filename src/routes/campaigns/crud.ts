@@ -1,5 +1,5 @@
 import { campaignDefinitionSchema } from "../../domain/campaigns/definition";
-import { createCampaign, deleteCampaign, getCampaign, listCampaigns, updateCampaign } from "../../services/campaigns";
+import { createCampaign, deleteCampaign, getCampaign, listCampaigns, updateCampaign } from "../../services/campaigns/campaigns";
 import { adminCrudRoutes } from "../crud";
 import { CampaignSchema, campaignExample } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { errorResponses } from "../../lib/openapi";
-import { deleteChannel } from "../../services/campaigns-channels";
+import { deleteChannel } from "../../services/campaigns/channels";
 import { defineRoute } from "../route";
 import { ChannelParam } from "./schemas";
 

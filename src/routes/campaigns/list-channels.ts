@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { listChannels } from "../../services/campaigns-channels";
+import { listChannels } from "../../services/campaigns/channels";
 import { defineRoute } from "../route";
 import { ChannelSchema } from "./schemas";
 

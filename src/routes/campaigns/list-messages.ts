@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
-import { listCampaignMessages } from "../../services/messages";
+import { listCampaignMessages } from "../../services/campaigns/messages";
 import { defineRoute } from "../route";
 import { CampaignIdParam, MessageSchema } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
-import { listOccurrences } from "../../services/campaigns";
+import { listOccurrences } from "../../services/campaigns/campaigns";
 import { defineRoute } from "../route";
 import { CampaignIdParam } from "./schemas";
 

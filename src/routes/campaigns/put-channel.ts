@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { putChannel } from "../../services/campaigns-channels";
+import { putChannel } from "../../services/campaigns/channels";
 import { defineRoute } from "../route";
 import { ChannelParam, ChannelSchema } from "./schemas";
 

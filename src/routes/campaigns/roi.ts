@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { campaignRoi } from "../../services/campaigns-roi";
+import { campaignRoi } from "../../services/campaigns/roi";
 import { defineRoute } from "../route";
 import { CampaignIdParam } from "./schemas";
 

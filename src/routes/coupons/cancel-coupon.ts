@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { CouponSchema, findCoupon } from "../../services/coupons";
-import { respondWithLedgerWrite } from "../../services/ledger";
+import { respondWithLedgerWrite } from "../../services/ledger/write";
+import { CouponSchema, findCoupon } from "../../services/rewards/coupons";
 import { BalanceSchema, EntrySchema } from "../ledger/schemas";
 import { defineRoute } from "../route";
 import { CouponCodeParam } from "./schemas";

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { CouponSchema, consumeCoupon } from "../../services/coupons";
+import { CouponSchema, consumeCoupon } from "../../services/rewards/coupons";
 import { defineRoute } from "../route";
 import { CouponCodeParam } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { getExperiment } from "../../services/experiments";
+import { getExperiment } from "../../services/experiments/experiments";
 import { defineRoute } from "../route";
 import { ExperimentIdParam, ExperimentSchema } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { getExperimentResults } from "../../services/experiments";
+import { getExperimentResults } from "../../services/experiments/experiments";
 import { defineRoute } from "../route";
 import { ExperimentIdParam, ResultsSchema } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { listExperiments } from "../../services/experiments";
+import { listExperiments } from "../../services/experiments/experiments";
 import { defineRoute } from "../route";
 import { ExperimentSchema } from "./schemas";
 

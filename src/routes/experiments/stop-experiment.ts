@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { stopExperiment } from "../../services/experiments";
+import { stopExperiment } from "../../services/experiments/experiments";
 import { defineRoute } from "../route";
 import { ExperimentIdParam, ExperimentSchema, ResultsSchema } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, MemberIdParam, PaginationQuery } from "../../lib/openapi";
-import { listMemberFeedback } from "../../services/feedback";
+import { listMemberFeedback } from "../../services/feedback/feedback";
 import { defineRoute } from "../route";
 import { FeedbackSchema } from "./schemas";
 

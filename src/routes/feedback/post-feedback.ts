@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { submitFeedback } from "../../services/feedback";
+import { submitFeedback } from "../../services/feedback/feedback";
 import { defineRoute } from "../route";
 import { FeedbackBody, FeedbackSchema } from "./schemas";
 

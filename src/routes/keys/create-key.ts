@@ -1,5 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { createKey } from "../../services/keys";
+import { createKey } from "../../services/access/keys";
 import { defineRoute } from "../route";
 import { CreatedKeySchema, CreateKeyBody } from "./schemas";
 

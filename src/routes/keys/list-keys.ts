@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
-import { listKeys } from "../../services/keys";
+import { listKeys } from "../../services/access/keys";
 import { defineRoute } from "../route";
 import { KeySchema } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { revokeKey } from "../../services/keys";
+import { revokeKey } from "../../services/access/keys";
 import { defineRoute } from "../route";
 import { KeyIdParam, KeySchema } from "./schemas";
 

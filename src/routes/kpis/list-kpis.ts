@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { kpiSeries } from "../../services/kpis";
+import { kpiSeries } from "../../services/kpis/kpis";
 import { defineRoute } from "../route";
 import { KpiFiguresSchema } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { kpisToday } from "../../services/kpis";
+import { kpisToday } from "../../services/kpis/kpis";
 import { defineRoute } from "../route";
 import { KpiFiguresSchema } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger";
+import { respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
 import { AdjustmentBody, LedgerWriteSchema } from "./schemas";
 

@@ -2,8 +2,8 @@ import { z } from "@hono/zod-openapi";
 import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
 import { pointLots } from "../../../schema";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { balanceOf } from "../../services/member-view";
-import { requireMemberRow } from "../../services/members";
+import { requireMemberRow } from "../../services/members/members";
+import { balanceOf } from "../../services/members/view";
 import { defineRoute } from "../route";
 
 const BalanceDetail = z

@@ -3,7 +3,7 @@ import { and, desc, eq, lt } from "drizzle-orm";
 import { ledgerEntries } from "../../../schema";
 import { errorResponses, jsonResponse, MemberIdParam, PaginationQuery } from "../../lib/openapi";
 import { cursorPage } from "../../lib/pagination";
-import { requireMemberRow } from "../../services/members";
+import { requireMemberRow } from "../../services/members/members";
 import { defineRoute } from "../route";
 import { EntrySchema } from "./schemas";
 

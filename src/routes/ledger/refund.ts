@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { orders } from "../../../schema";
 import { notFound } from "../../lib/errors";
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger";
+import { respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
 import { LedgerWriteSchema, RefundBody } from "./schemas";
 

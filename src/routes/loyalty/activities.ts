@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ActivityAttributes } from "../../domain/members/free-form";
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger";
+import { respondWithLedgerWrite } from "../../services/ledger/write";
 import { LedgerWriteSchema } from "../ledger/schemas";
 import { defineRoute } from "../route";
 

@@ -2,9 +2,9 @@ import { z } from "@hono/zod-openapi";
 import { progressToNextTier } from "../../domain/tiers/progress";
 import { AppError } from "../../lib/errors";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { requireMemberRow } from "../../services/members";
-import { getProgram } from "../../services/programs";
-import { loadTiers, windowFigures, windowStart } from "../../services/tiers";
+import { getProgram } from "../../services/access/programs";
+import { requireMemberRow } from "../../services/members/members";
+import { loadTiers, windowFigures, windowStart } from "../../services/tiers/ladder";
 import { defineRoute } from "../route";
 
 const TierProgressSchema = z

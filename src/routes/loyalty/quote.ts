@@ -6,7 +6,7 @@ import type { Database } from "../../db/client";
 import { AppError, notFound } from "../../lib/errors";
 import { errorResponses, Iso, jsonBody, jsonResponse } from "../../lib/openapi";
 import { toUtcIso } from "../../lib/time";
-import { type EarningMemberRef, earningInputsRead, evaluateEarn } from "../../services/earning";
+import { type EarningMemberRef, earningInputsRead, evaluateEarn } from "../../services/rules/earning";
 import { CartItem } from "../ledger/schemas";
 import { defineRoute } from "../route";
 

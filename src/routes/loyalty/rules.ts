@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ruleDefinitionSchema } from "../../domain/rules/schema";
-import { createRule, deleteRule, getRule, listRules, updateRule } from "../../services/rules";
+import { createRule, deleteRule, getRule, listRules, updateRule } from "../../services/rules/rules";
 import { adminCrudRoutes } from "../crud";
 
 const RuleView = z.object({ id: z.string(), name: z.string(), pointsAwarded: z.number().int() }).passthrough().openapi("EarningRule");

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { tierDefinitionSchema } from "../../domain/tiers/schema";
-import { createTier, deleteTier, getTier, listTiers, updateTier } from "../../services/tier-admin";
+import { createTier, deleteTier, getTier, listTiers, updateTier } from "../../services/tiers/tiers";
 import { adminCrudRoutes } from "../crud";
 
 const TierView = z.object({ id: z.string(), name: z.string(), rank: z.number().int() }).passthrough().openapi("Tier");

@@ -1,7 +1,7 @@
 import { FREE_FORM_LIMITS } from "../../domain/members/free-form";
 import { errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { MemberSchema } from "../../services/member-view";
-import { changeTags } from "../../services/members";
+import { changeTags } from "../../services/members/members";
+import { MemberSchema } from "../../services/members/view";
 import { defineRoute } from "../route";
 import { TagsBody } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { MemberSchema } from "../../services/member-view";
-import { eraseMember } from "../../services/members";
+import { eraseMember } from "../../services/members/members";
+import { MemberSchema } from "../../services/members/view";
 import { defineRoute } from "../route";
 
 export const eraseMemberRoute = defineRoute(

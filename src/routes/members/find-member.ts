@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { MemberSchema } from "../../services/member-view";
-import { findMemberByExternalId } from "../../services/members";
+import { findMemberByExternalId } from "../../services/members/members";
+import { MemberSchema } from "../../services/members/view";
 import { defineRoute } from "../route";
 
 export const findMemberRoute = defineRoute(

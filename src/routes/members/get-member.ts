@@ -2,8 +2,8 @@ import { z } from "zod";
 import { settingsOf } from "../../env";
 import { notFound } from "../../lib/errors";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { memberLedger } from "../../services/ledger";
-import { MemberSchema } from "../../services/member-view";
+import { memberLedger } from "../../services/ledger/write";
+import { MemberSchema } from "../../services/members/view";
 import { defineRoute } from "../route";
 
 /** `no-cache`, `no-store` or `max-age=0` ask for the database's answer now. */

@@ -1,7 +1,7 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { MemberSchema } from "../../services/member-view";
-import { getMember, registerMember } from "../../services/members";
-import { awardTrigger, hasActiveRule } from "../../services/trigger-rules";
+import { getMember, registerMember } from "../../services/members/members";
+import { MemberSchema } from "../../services/members/view";
+import { awardTrigger, hasActiveRule } from "../../services/rules/trigger-awards";
 import { defineRoute } from "../route";
 import { RegisterMemberBody } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { FREE_FORM_LIMITS, MemberAttributes, MemberTags, Tag } from "../../domain/members/free-form";
-import { ConsentSchema } from "../../services/member-view";
+import { ConsentSchema } from "../../services/members/view";
 
 export const RegisterMemberBody = z
   .object({

@@ -1,8 +1,8 @@
 import { FREE_FORM_LIMITS } from "../../domain/members/free-form";
 import { errorResponses, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { assertScope } from "../../middleware/auth";
-import { MemberSchema } from "../../services/member-view";
-import { updateMember } from "../../services/members";
+import { updateMember } from "../../services/members/members";
+import { MemberSchema } from "../../services/members/view";
 import { defineRoute } from "../route";
 import { UpdateMemberBody } from "./schemas";
 

@@ -3,7 +3,7 @@ import { AppError } from "../../lib/errors";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { SIGNATURE_HEADER, verifySignature } from "../../lib/signing";
 import { enforceRateLimit, rateLimitOf } from "../../middleware/rate-limit";
-import { ingestPartnerEvents, partnerSigningSecrets, summarize } from "../../services/partner-events";
+import { ingestPartnerEvents, partnerSigningSecrets, summarize } from "../../services/partner/events";
 import { defineRoute } from "../route";
 import { BatchResultSchema, EventResultSchema, MAX_EVENTS_PER_BATCH, PartnerBatch, PartnerEvent } from "./schemas";
 

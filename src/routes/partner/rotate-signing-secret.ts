@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { rotatePartnerSigningSecret } from "../../services/partner-events";
+import { rotatePartnerSigningSecret } from "../../services/partner/events";
 import { defineRoute } from "../route";
 
 export const rotatePartnerSigningSecretRoute = defineRoute(

@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { getReferralProgram, ReferralSettingsSchema } from "../../services/referrals";
+import { getReferralProgram, ReferralSettingsSchema } from "../../services/referrals/referrals";
 import { defineRoute } from "../route";
 
 export const getReferralProgramRoute = defineRoute(

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, MemberIdParam, PaginationQuery } from "../../lib/openapi";
-import { listMemberReferrals, ReferralSchema, referralStatuses } from "../../services/referrals";
+import { listMemberReferrals, ReferralSchema, referralStatuses } from "../../services/referrals/referrals";
 import { defineRoute } from "../route";
 
 const Totals = z.object({

@@ -1,5 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { ReferralSettingsSchema, setReferralProgram } from "../../services/referrals";
+import { ReferralSettingsSchema, setReferralProgram } from "../../services/referrals/referrals";
 import { defineRoute } from "../route";
 
 export const setReferralProgramRoute = defineRoute(

@@ -1,5 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { createReward, RewardCreateBody, RewardSchema } from "../../services/rewards";
+import { createReward, RewardCreateBody, RewardSchema } from "../../services/rewards/rewards";
 import { defineRoute } from "../route";
 
 export const createRewardRoute = defineRoute(

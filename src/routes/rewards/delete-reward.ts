@@ -1,5 +1,5 @@
 import { errorResponses } from "../../lib/openapi";
-import { deleteReward } from "../../services/rewards";
+import { deleteReward } from "../../services/rewards/rewards";
 import { defineRoute } from "../route";
 import { RewardIdParam } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { getReward, RewardSchema } from "../../services/rewards";
+import { getReward, RewardSchema } from "../../services/rewards/rewards";
 import { defineRoute } from "../route";
 import { RewardIdParam } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { listRewards, RewardSchema } from "../../services/rewards";
+import { listRewards, RewardSchema } from "../../services/rewards/rewards";
 import { defineRoute } from "../route";
 
 const Query = z.object({

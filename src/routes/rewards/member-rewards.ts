@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { listMemberRewards, MemberRewardSchema } from "../../services/rewards";
+import { listMemberRewards, MemberRewardSchema } from "../../services/rewards/rewards";
 import { BalanceSchema } from "../ledger/schemas";
 import { defineRoute } from "../route";
 

@@ -1,5 +1,5 @@
 import { errorResponses, IdempotencyHeaders, jsonResponse } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger";
+import { respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
 import { MemberRewardParams, RedemptionResultSchema } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { CouponSchema } from "../../services/coupons";
+import { CouponSchema } from "../../services/rewards/coupons";
 import { BalanceSchema, EntrySchema } from "../ledger/schemas";
 
 export const RewardIdParam = z.object({

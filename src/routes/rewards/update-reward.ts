@@ -1,5 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { RewardPatchBody, RewardSchema, updateReward } from "../../services/rewards";
+import { RewardPatchBody, RewardSchema, updateReward } from "../../services/rewards/rewards";
 import { defineRoute } from "../route";
 import { RewardIdParam } from "./schemas";
 

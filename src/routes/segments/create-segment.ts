@@ -1,5 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { createSegment } from "../../services/segments";
+import { createSegment } from "../../services/segments/segments";
 import { defineRoute } from "../route";
 import { CreateSegmentBody, SegmentSchema } from "./schemas";
 

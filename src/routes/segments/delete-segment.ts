@@ -1,5 +1,5 @@
 import { errorResponses } from "../../lib/openapi";
-import { deleteSegment } from "../../services/segments";
+import { deleteSegment } from "../../services/segments/segments";
 import { defineRoute } from "../route";
 import { SegmentIdParam } from "./schemas";
 

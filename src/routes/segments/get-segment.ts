@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { getSegment } from "../../services/segments";
+import { getSegment } from "../../services/segments/segments";
 import { defineRoute } from "../route";
 import { SegmentIdParam, SegmentSchema } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
-import { listSegmentMembers } from "../../services/segments";
+import { listSegmentMembers } from "../../services/segments/segments";
 import { defineRoute } from "../route";
 import { SegmentIdParam, SegmentMemberSchema } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
-import { listSegments } from "../../services/segments";
+import { listSegments } from "../../services/segments/segments";
 import { defineRoute } from "../route";
 import { SegmentSchema } from "./schemas";
 

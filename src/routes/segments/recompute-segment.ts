@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { recomputeSegment } from "../../services/segments";
+import { recomputeSegment } from "../../services/segments/segments";
 import { defineRoute } from "../route";
 import { SegmentIdParam, SegmentSchema } from "./schemas";
 

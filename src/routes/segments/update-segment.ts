@@ -1,5 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { updateSegment } from "../../services/segments";
+import { updateSegment } from "../../services/segments/segments";
 import { defineRoute } from "../route";
 import { SegmentIdParam, SegmentSchema, UpdateSegmentBody } from "./schemas";
 

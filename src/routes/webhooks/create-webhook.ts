@@ -1,5 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { createWebhook } from "../../services/webhooks";
+import { createWebhook } from "../../services/webhooks/subscriptions";
 import { defineRoute } from "../route";
 import { CreateWebhookBody, WebhookWithSecretSchema } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { errorResponses } from "../../lib/openapi";
-import { deleteWebhook } from "../../services/webhooks";
+import { deleteWebhook } from "../../services/webhooks/subscriptions";
 import { defineRoute } from "../route";
 import { WebhookIdParam } from "./schemas";
 

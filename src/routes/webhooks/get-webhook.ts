@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { getWebhook } from "../../services/webhooks";
+import { getWebhook } from "../../services/webhooks/subscriptions";
 import { defineRoute } from "../route";
 import { WebhookIdParam, WebhookSchema } from "./schemas";
 

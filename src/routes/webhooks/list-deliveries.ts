@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
-import { listDeliveries } from "../../services/webhooks";
+import { listDeliveries } from "../../services/webhooks/subscriptions";
 import { defineRoute } from "../route";
 import { DeliverySchema, WebhookIdParam } from "./schemas";
 

@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse, PaginationQuery } from "../../lib/openapi";
-import { listWebhooks } from "../../services/webhooks";
+import { listWebhooks } from "../../services/webhooks/subscriptions";
 import { defineRoute } from "../route";
 import { WebhookSchema } from "./schemas";
 

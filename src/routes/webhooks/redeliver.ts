@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { redeliver } from "../../services/webhooks";
+import { redeliver } from "../../services/webhooks/subscriptions";
 import { defineRoute } from "../route";
 import { DeliveryParams, DeliverySchema } from "./schemas";
 

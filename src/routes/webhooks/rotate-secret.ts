@@ -1,5 +1,5 @@
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { rotateWebhookSecret } from "../../services/webhooks";
+import { rotateWebhookSecret } from "../../services/webhooks/subscriptions";
 import { defineRoute } from "../route";
 import { WebhookIdParam, WebhookWithSecretSchema } from "./schemas";
 

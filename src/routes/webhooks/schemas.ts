@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from "../../services/webhooks";
+import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from "../../services/webhooks/subscriptions";
 
 // The syntax only; the delivery policy (https, public hosts only) needs the environment for its
 // test-only exception, so the service checks it (assertTargetUrl in src/lib/outbound-fetch.ts) — a 400 just the same.

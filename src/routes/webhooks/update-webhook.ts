@@ -1,5 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { updateWebhook } from "../../services/webhooks";
+import { updateWebhook } from "../../services/webhooks/subscriptions";
 import { defineRoute } from "../route";
 import { UpdateWebhookBody, WebhookIdParam, WebhookSchema } from "./schemas";
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { signatureHeader } from "../../../src/lib/signing";
-import { consumeOutboxEvents } from "../../../src/services/campaigns-triggers";
-import { deliverDueMessages } from "../../../src/services/messages";
-import { dispatchOutbox, sweepDueDeliveries } from "../../../src/services/webhooks-delivery";
+import { deliverDueMessages } from "../../../src/services/campaigns/messages";
+import { consumeOutboxEvents } from "../../../src/services/campaigns/triggers";
+import { dispatchOutbox, sweepDueDeliveries } from "../../../src/services/webhooks/delivery";
 import { distinctivePerson, needlesOf, type Person, searchWholeDatabase } from "../../support/whole-database-search";
 import { call, db, ledgerSum, newProgram, type TestProgram, testEnv, uniqueKey } from "../helpers";
 

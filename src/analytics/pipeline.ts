@@ -1,0 +1,92 @@
+// The nightly analytics pipeline, per program, in this order (each step reads what the one
+// before wrote): purchase summaries → BG/NBD + Gamma-Gamma fit → per-member scores →
+// RFM and value segments → lifecycle stages → custom segments. Every step works set-based
+// in pages of `batchSize` members and is idempotent: a rerun rewrites the same values and,
+// with nothing changed, emits no events.
+import { sql } from "drizzle-orm";
+import type { CronJobArgs } from "../cron/job";
+import type { Database } from "../db/client";
+import { database } from "../db/client";
+import { type RecomputedSegment, recomputeProgramSegments } from "../services/segments/segments";
+import { type FitOutcome, fitProgramModels } from "./fit";
+import { type LifecycleOutcome, lifecycleThresholdsOf, moveLifecycleStages } from "./lifecycle";
+import { type RfmOutcome, scoreProgramRfm } from "./rfm";
+import { type ScoresOutcome, scoreProgramMembers } from "./scores";
+import type { PageLimits } from "./sql";
+
+/** Pages per step per program in one cron run: 2,000 × 500 = 1M members. Past that, fan out by member range. */
+const NIGHTLY_MAX_PAGES = 2_000;
+/** Programs visited per query while walking them. */
+const PROGRAM_PAGE = 100;
+
+export type ProgramAnalyticsSummary = {
+  programId: string;
+  now: string;
+  fit:
+    | { status: "fitted"; fitId: string; purchasers: number; sampleSize: number; converged: boolean }
+    | { status: "skipped"; reason: string; currentFitId: string | null };
+  scores: ScoresOutcome | { skipped: string };
+  rfm: RfmOutcome;
+  lifecycle: LifecycleOutcome;
+  segments: RecomputedSegment[];
+  durationMs: number;
+};
+
+function fitSummary(outcome: FitOutcome): ProgramAnalyticsSummary["fit"] {
+  if (outcome.status === "fitted") {
+    const { fit } = outcome;
+    return {
+      status: "fitted",
+      fitId: fit.id,
+      purchasers: fit.diagnostics.purchasers,
+      sampleSize: fit.diagnostics.sampleSize,
+      converged: fit.diagnostics.bgnbd.converged,
+    };
+  }
+  return { status: "skipped", reason: outcome.reason, currentFitId: outcome.current?.id ?? null };
+}
+
+/** Run every analytics step for one program. */
+export async function runProgramAnalytics(
+  db: Database,
+  programId: string,
+  now: Date,
+  limits: PageLimits,
+): Promise<ProgramAnalyticsSummary> {
+  const started = Date.now();
+  const fitted = await fitProgramModels(db, programId, now);
+  const fit = fitted.status === "fitted" ? fitted.fit : fitted.current;
+  const scores = fit ? await scoreProgramMembers(db, programId, fit, now, limits) : { skipped: "no model fit yet" };
+  const rfm = await scoreProgramRfm(db, programId, now, limits);
+  const lifecycle = await moveLifecycleStages(db, programId, await lifecycleThresholdsOf(db, programId), now, limits);
+  const segments = await recomputeProgramSegments(db, programId, now);
+  return { programId, now: now.toISOString(), fit: fitSummary(fitted), scores, rfm, lifecycle, segments, durationMs: Date.now() - started };
+}
+
+/**
+ * The nightly cron job: every program that has members, one after another. A failing program
+ * is logged and skipped; the others still run.
+ */
+export async function runNightlyAnalytics({ env, now, batchSize }: CronJobArgs) {
+  const db = database(env);
+  const limits = { batchSize, maxPages: NIGHTLY_MAX_PAGES };
+  let programs = 0;
+  const failed: Array<{ programId: string; error: string }> = [];
+  for (let after = ""; ; ) {
+    const rows = await db.all<{ id: string }>(
+      sql`SELECT p.id FROM programs p WHERE p.id > ${after} AND EXISTS (SELECT 1 FROM members m WHERE m.program_id = p.id) ORDER BY p.id LIMIT ${PROGRAM_PAGE}`,
+    );
+    for (const { id } of rows) {
+      try {
+        await runProgramAnalytics(db, id, now, limits);
+        programs++;
+      } catch (err) {
+        console.error(JSON.stringify({ level: "error", job: "analytics.nightly", programId: id, message: String(err) }));
+        failed.push({ programId: id, error: String(err) });
+      }
+    }
+    if (rows.length < PROGRAM_PAGE) break;
+    after = rows[rows.length - 1].id;
+  }
+  return { programs, failed };
+}

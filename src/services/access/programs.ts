@@ -1,0 +1,87 @@
+import { eq } from "drizzle-orm";
+import { apiKeys, programs } from "../../../schema";
+import type { Scope, ServiceContext } from "../../lib/context";
+import { sha256Hex } from "../../lib/crypto";
+import { notFound } from "../../lib/errors";
+import { newId, randomBase32 } from "../../lib/ids";
+import { newSigningSecret } from "../../lib/signing";
+import { nowIso } from "../../lib/time";
+import { auditStatement } from "./audit";
+
+export type CreateProgramInput = {
+  name: string;
+  currency?: string;
+  basePointsPerUnit?: number;
+  unitMinor?: number;
+  pointCostPer1000?: number;
+  allowNegativeBalance?: boolean;
+  holdDays?: number;
+  expiryDays?: number | null;
+  settings?: Record<string, unknown>;
+};
+
+const scopePrefix: Record<Scope, string> = { admin: "le_admin_", storefront: "le_store_", partner: "le_partner_" };
+
+/** A fresh secret; only its SHA-256 is stored, so it is shown exactly once. */
+export async function mintKey(programId: string, scope: Scope, name: string, expiresAt: string | null = null) {
+  const secret = `${scopePrefix[scope]}${randomBase32(32)}`;
+  const row = {
+    id: newId("key"),
+    programId,
+    scope,
+    name,
+    prefix: secret.slice(0, scopePrefix[scope].length + 4),
+    keyHash: await sha256Hex(secret),
+    createdAt: nowIso(),
+    expiresAt,
+  };
+  return { secret, row };
+}
+
+/** Create a program (tenant) with one key per scope. */
+export async function createProgram({ ctx, input }: { ctx: ServiceContext; input: CreateProgramInput }) {
+  const now = nowIso();
+  const id = newId("prg");
+  const keys = await Promise.all((["admin", "storefront", "partner"] as const).map((s) => mintKey(id, s, `default ${s}`)));
+  // Partners sign inbound events with this (src/lib/signing.ts); rotate via the admin API.
+  const partnerSigningSecret =
+    typeof input.settings?.partnerSigningSecret === "string" ? input.settings.partnerSigningSecret : newSigningSecret("psk");
+  await ctx.db.batch([
+    ctx.db.insert(programs).values({
+      id,
+      name: input.name,
+      currency: (input.currency ?? "USD").toUpperCase(),
+      basePointsPerUnit: input.basePointsPerUnit ?? 1,
+      unitMinor: input.unitMinor ?? 100,
+      pointCostPer1000: input.pointCostPer1000 ?? 10_000,
+      allowNegativeBalance: input.allowNegativeBalance ?? false,
+      holdDays: input.holdDays ?? 0,
+      expiryDays: input.expiryDays === undefined ? 365 : input.expiryDays,
+      settings: { ...input.settings, partnerSigningSecret },
+      createdAt: now,
+      updatedAt: now,
+    }),
+    ctx.db.insert(apiKeys).values(keys.map((k) => k.row)),
+    // Filed under the new program (whoever created it: a script has no key, so keyId is null).
+    auditStatement(
+      { ...ctx, principal: { programId: id, keyId: ctx.principal?.keyId ?? (null as unknown as string), scope: "admin" } },
+      {
+        action: "program.created",
+        entityType: "program",
+        entityId: id,
+        after: { name: input.name, keys: keys.map((k) => ({ id: k.row.id, scope: k.row.scope, prefix: k.row.prefix })) },
+      },
+    ),
+  ]);
+  return {
+    programId: id,
+    keys: { admin: keys[0].secret, storefront: keys[1].secret, partner: keys[2].secret },
+    partnerSigningSecret,
+  };
+}
+
+export async function getProgram({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }) {
+  const [row] = await ctx.db.select().from(programs).where(eq(programs.id, input.programId)).limit(1);
+  if (!row) throw notFound("Program");
+  return row;
+}

@@ -1,0 +1,206 @@
+import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { members, messages, programs } from "../../../schema";
+import type { Consent } from "../../../schema/members";
+import { database } from "../../db/client";
+import type { Channel } from "../../domain/campaigns/definition";
+import { messageRetryDelayMs, recipientFor } from "../../domain/campaigns/delivery";
+import type { Env } from "../../env";
+import { mapLimit } from "../../lib/concurrency";
+import type { ServiceContext } from "../../lib/context";
+import { postOutbound } from "../../lib/outbound-fetch";
+import { cursorPage } from "../../lib/pagination";
+import { SIGNATURE_HEADER, signatureHeader } from "../../lib/signing";
+import { requireCampaign } from "./campaigns";
+import { channelsOf } from "./channels";
+
+const CLAIM_LEASE_MS = 5 * 60_000;
+const DELIVERY_TIMEOUT_MS = 10_000;
+const SEND_CONCURRENCY = 10;
+const MAX_ROUNDS = 10;
+
+type Claimed = {
+  id: string;
+  programId: string;
+  campaignId: string | null;
+  memberId: string;
+  channel: Channel;
+  body: string;
+  attempts: number;
+  createdAt: string;
+};
+type Outcome = {
+  id: string;
+  status: "delivered" | "pending" | "failed" | "skipped_no_consent" | "skipped_no_endpoint";
+  attempts: number;
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  deliveredAt: string | null;
+};
+
+/**
+ * Deliver due messages (every minute): claim a bounded page with a lease (so an overlapping
+ * run does not send them twice), POST each, signed, to its program's channel endpoint, and
+ * record the outcome. Failures retry with exponential backoff until MESSAGE_MAX_ATTEMPTS.
+ * Consent is checked again at send time: a member who withdrew it since is skipped.
+ */
+export async function deliverDueMessages(env: Env, now: Date, batchSize: number) {
+  const db = database(env);
+  const at = now.toISOString();
+  const totals = { claimed: 0, delivered: 0, retrying: 0, failed: 0, skipped: 0 };
+  for (let round = 0; round < MAX_ROUNDS; round++) {
+    const lease = new Date(now.getTime() + CLAIM_LEASE_MS).toISOString();
+    const claimed = await db.all<Claimed>(sql`
+      UPDATE messages SET next_attempt_at = ${lease}
+      WHERE id IN (SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= ${at} ORDER BY next_attempt_at LIMIT ${batchSize})
+        AND status = 'pending' AND next_attempt_at <= ${at}
+      RETURNING id, program_id AS programId, campaign_id AS campaignId, member_id AS memberId, channel, body, attempts, created_at AS createdAt`);
+    if (claimed.length === 0) break;
+    totals.claimed += claimed.length;
+    const [memberRows, programRows] = await db.batch([
+      db
+        .select({
+          id: members.id,
+          externalId: members.externalId,
+          email: members.email,
+          phone: members.phone,
+          status: members.status,
+          consent: members.consent,
+        })
+        .from(members)
+        .where(inArray(members.id, [...new Set(claimed.map((m) => m.memberId))])),
+      db
+        .select({ id: programs.id, settings: programs.settings })
+        .from(programs)
+        .where(inArray(programs.id, [...new Set(claimed.map((m) => m.programId))])),
+    ]);
+    const memberById = new Map(memberRows.map((m) => [m.id, m]));
+    const channelsByProgram = new Map(programRows.map((p) => [p.id, channelsOf(p.settings)]));
+    const outcomes = await mapLimit(claimed, SEND_CONCURRENCY, (m) =>
+      attempt(env, m, memberById.get(m.memberId), channelsByProgram.get(m.programId) ?? {}, now),
+    );
+    await db.batch(
+      outcomes.map((o) =>
+        db
+          .update(messages)
+          .set({
+            status: o.status,
+            attempts: o.attempts,
+            nextAttemptAt: o.nextAttemptAt,
+            lastError: o.lastError,
+            deliveredAt: o.deliveredAt,
+          })
+          .where(and(eq(messages.id, o.id), eq(messages.status, "pending"))),
+      ) as never,
+    );
+    for (const o of outcomes) {
+      if (o.status === "delivered") totals.delivered++;
+      else if (o.status === "pending") totals.retrying++;
+      else if (o.status === "failed") totals.failed++;
+      else totals.skipped++;
+    }
+    if (claimed.length < batchSize) break;
+  }
+  return totals;
+}
+
+async function attempt(
+  env: Env,
+  m: Claimed,
+  member: { id: string; externalId: string; email: string | null; phone: string | null; status: string; consent: Consent } | undefined,
+  channels: ReturnType<typeof channelsOf>,
+  now: Date,
+): Promise<Outcome> {
+  const done = (status: Outcome["status"], lastError: string | null, attempts = m.attempts): Outcome => ({
+    id: m.id,
+    status,
+    attempts,
+    nextAttemptAt: null,
+    lastError,
+    deliveredAt: status === "delivered" ? now.toISOString() : null,
+  });
+  if (member?.status !== "active") return done("failed", `member is ${member?.status ?? "missing"}`);
+  if (member.consent?.[m.channel] !== true) return done("skipped_no_consent", `member withdrew consent to ${m.channel}`);
+  const endpoint = channels[m.channel];
+  if (!endpoint) return done("skipped_no_endpoint", `no endpoint configured for channel ${m.channel} (PUT /v1/channels/${m.channel})`);
+  const body = JSON.stringify({
+    id: m.id,
+    type: "message",
+    channel: m.channel,
+    programId: m.programId,
+    campaignId: m.campaignId,
+    to: recipientFor(m.channel, member),
+    body: m.body,
+    createdAt: m.createdAt,
+  });
+  const sent = await postOutbound(env, endpoint.url, {
+    timeoutMs: DELIVERY_TIMEOUT_MS,
+    headers: {
+      "content-type": "application/json",
+      "user-agent": "LoyaltyEdge-Messages/1",
+      "x-loyalty-message-id": m.id,
+      [SIGNATURE_HEADER]: await signatureHeader([endpoint.secret], body, Math.floor(now.getTime() / 1000)),
+    },
+    body,
+  });
+  if (sent.outcome === "refused") return done("failed", `Not sent: ${sent.error} (PUT /v1/channels/${m.channel} with a public https url)`);
+  const attempts = m.attempts + 1;
+  if (sent.outcome === "delivered") return done("delivered", null, attempts);
+  const delay = messageRetryDelayMs(attempts);
+  if (delay === null) return done("failed", `${sent.error} after ${attempts} attempts`, attempts);
+  return {
+    id: m.id,
+    status: "pending",
+    attempts,
+    nextAttemptAt: new Date(now.getTime() + delay).toISOString(),
+    lastError: sent.error,
+    deliveredAt: null,
+  };
+}
+
+/** A campaign's messages with their delivery status, newest first, cursor-paged by id. */
+export async function listCampaignMessages({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; campaignId: string; status?: string; limit: number; cursor?: string };
+}) {
+  await requireCampaign(ctx.db, input.programId, input.campaignId);
+  const rows = await ctx.db
+    .select()
+    .from(messages)
+    .where(
+      and(
+        eq(messages.programId, input.programId),
+        eq(messages.campaignId, input.campaignId),
+        input.status ? eq(messages.status, input.status as never) : undefined,
+        input.cursor ? lt(messages.id, input.cursor) : undefined,
+      ),
+    )
+    .orderBy(desc(messages.id))
+    .limit(input.limit + 1);
+  const [summary] = await ctx.db.all<Record<string, number>>(sql`
+    SELECT COUNT(*) AS total, SUM(status = 'pending') AS pending, SUM(status = 'delivered') AS delivered, SUM(status = 'failed') AS failed,
+      SUM(status = 'skipped_no_consent') AS skippedNoConsent, SUM(status = 'skipped_no_endpoint') AS skippedNoEndpoint
+    FROM messages WHERE campaign_id = ${input.campaignId} AND program_id = ${input.programId}`);
+  return {
+    summary: Object.fromEntries(Object.entries(summary ?? {}).map(([k, v]) => [k, Number(v ?? 0)])),
+    ...cursorPage(
+      rows,
+      input.limit,
+      (m) => m.id,
+      (m) => ({
+        id: m.id,
+        memberId: m.memberId,
+        channel: m.channel,
+        body: m.body,
+        status: m.status,
+        attempts: m.attempts,
+        nextAttemptAt: m.status === "pending" ? m.nextAttemptAt : null,
+        lastError: m.lastError,
+        createdAt: m.createdAt,
+        deliveredAt: m.deliveredAt,
+      }),
+    ),
+  };
+}

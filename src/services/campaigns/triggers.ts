@@ -1,0 +1,207 @@
+import { and, inArray, isNull, sql } from "drizzle-orm";
+import { outboxEvents } from "../../../schema";
+import { type Database, database } from "../../db/client";
+import { EVENT_TRIGGERS, withinWindow } from "../../domain/campaigns/definition";
+import {
+  BROADCAST_OCCURRENCE_KEY,
+  birthdayMonthDaysOn,
+  birthdayOccurrenceKey,
+  broadcastDue,
+  CONSUMED_EVENT_TYPES,
+  eventContext,
+  expiringOccurrenceKey,
+  matchEvent,
+  type OutboxEventFacts,
+} from "../../domain/campaigns/triggers";
+import type { Env } from "../../env";
+import { memberLedger } from "../ledger/write";
+import { rescrubErasedMembers } from "../members/erasure";
+import { type LoadedCampaign, loadActiveCampaigns } from "./campaigns";
+import { addCounts, type Candidate, emptyCounts, type FireCounts, fireCampaign } from "./fire";
+
+/** Bounded work per cron run; the next run continues where this one stopped. */
+const MAX_PAGES = 20;
+
+/**
+ * Event-driven triggers (welcome, tier up, stage change) from the transactional outbox.
+ * `outbox_events.dispatched_at` is this consumer's marker (webhooks keep their own cursor):
+ * a page of undispatched events is matched against the programs' active campaigns, fired,
+ * then marked. A crash between firing and marking only means the page is read again, and
+ * the occurrence keys make the second pass fire nothing.
+ */
+export async function consumeOutboxEvents(env: Env, now: Date, batchSize: number) {
+  const db = database(env);
+  const at = now.toISOString();
+  let totals = { events: 0, matched: 0, ...emptyCounts() };
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const events = await db
+      .select({
+        id: outboxEvents.id,
+        programId: outboxEvents.programId,
+        memberId: outboxEvents.memberId,
+        type: outboxEvents.type,
+        payload: outboxEvents.payload,
+        createdAt: outboxEvents.createdAt,
+      })
+      .from(outboxEvents)
+      .where(isNull(outboxEvents.dispatchedAt))
+      .orderBy(outboxEvents.dispatchedAt, outboxEvents.id)
+      .limit(batchSize);
+    if (events.length === 0) break;
+    const relevant = events.filter((e) => (CONSUMED_EVENT_TYPES as readonly string[]).includes(e.type));
+    const campaigns = await loadActiveCampaigns(db, [...new Set(relevant.map((e) => e.programId))], EVENT_TRIGGERS);
+    for (const c of campaigns) {
+      const candidates = relevant
+        .filter((e) => e.programId === c.row.programId)
+        .flatMap((e) => matchingCandidate(c, { ...e, payload: e.payload ?? {} }));
+      totals.matched += candidates.length;
+      if (candidates.length) totals = { ...totals, ...addCounts(totals, await fireCampaign(env, c, candidates, now)) };
+    }
+    await rescrubErased(env, db, events);
+    await db
+      .update(outboxEvents)
+      .set({ dispatchedAt: at })
+      .where(
+        and(
+          inArray(
+            outboxEvents.id,
+            events.map((e) => e.id),
+          ),
+          isNull(outboxEvents.dispatchedAt),
+        ),
+      );
+    totals.events += events.length;
+    if (events.length < batchSize) break;
+  }
+  return totals;
+}
+
+/**
+ * Erasure's second pass: the erasure itself scrubbed everything in one batch, but a write that
+ * was in flight then (a campaign firing, a partner result, a feedback) may have landed after
+ * it. When its `member.erased` event comes by, the same scrub runs again and the member's
+ * cached lookup view is dropped (the import CLI erases without reaching it).
+ */
+async function rescrubErased(env: Env, db: Database, events: Array<{ type: string; programId: string; memberId: string | null }>) {
+  const erased = events.flatMap((e) =>
+    e.type === "member.erased" && e.memberId ? [{ programId: e.programId, memberId: e.memberId }] : [],
+  );
+  if (erased.length === 0) return;
+  await rescrubErasedMembers(db, erased);
+  if (env.MEMBER_LEDGER) await Promise.all(erased.map((e) => memberLedger(env, e.programId, e.memberId).forget()));
+}
+
+/** Campaigns react to events from when they exist, inside their window. */
+function matchingCandidate(c: LoadedCampaign, e: OutboxEventFacts): Candidate[] {
+  if (e.createdAt < c.row.createdAt || !withinWindow(c.def, e.createdAt)) return [];
+  const key = matchEvent(c.def.trigger, e);
+  return key && e.memberId ? [{ memberId: e.memberId, occurrenceKey: key, context: eventContext(e) }] : [];
+}
+
+/** Page through member ids with a cursor, firing each page. */
+async function firePages(env: Env, c: LoadedCampaign, now: Date, page: (afterId: string) => Promise<Candidate[]>, batchSize: number) {
+  let counts: FireCounts = emptyCounts();
+  let complete = false;
+  let afterId = "";
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const candidates = await page(afterId);
+    if (candidates.length) counts = addCounts(counts, await fireCampaign(env, c, candidates, now));
+    if (candidates.length < batchSize) {
+      complete = true;
+      break;
+    }
+    afterId = candidates[candidates.length - 1].memberId;
+  }
+  return { counts, complete };
+}
+
+/**
+ * Broadcasts to a segment, once per member, from their send time. Each run covers members
+ * without an occurrence yet; when a pass reaches the end of the segment the campaign is
+ * ended (awards already fired are still honoured by the ledger).
+ */
+export async function runBroadcasts(env: Env, now: Date, batchSize: number) {
+  const db = database(env);
+  const at = now.toISOString();
+  const programs = (
+    await db.all<{ id: string }>(sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger = 'broadcast' AND status = 'active'`)
+  ).map((r) => r.id);
+  const result: Record<string, FireCounts & { complete: boolean }> = {};
+  for (const c of await loadActiveCampaigns(db, programs, ["broadcast"])) {
+    if (c.def.trigger.type !== "broadcast" || !broadcastDue(c.def.trigger, at) || !withinWindow(c.def, at) || !c.def.audience.segmentId)
+      continue;
+    const segmentId = c.def.audience.segmentId;
+    const { counts, complete } = await firePages(
+      env,
+      c,
+      now,
+      async (afterId) =>
+        (
+          await db.all<{ memberId: string }>(sql`
+            SELECT s.member_id AS memberId FROM segment_members s
+            WHERE s.segment_id = ${segmentId} AND s.member_id > ${afterId}
+              AND NOT EXISTS (SELECT 1 FROM campaign_occurrences o WHERE o.campaign_id = ${c.row.id} AND o.member_id = s.member_id AND o.occurrence_key = ${BROADCAST_OCCURRENCE_KEY})
+            ORDER BY s.member_id LIMIT ${batchSize}`)
+        ).map((r) => ({ memberId: r.memberId, occurrenceKey: BROADCAST_OCCURRENCE_KEY })),
+      batchSize,
+    );
+    if (complete) await db.run(sql`UPDATE campaigns SET status = 'ended', updated_at = ${at} WHERE id = ${c.row.id} AND status = 'active'`);
+    result[c.row.id] = { ...counts, complete };
+  }
+  return result;
+}
+
+/** Calendar triggers (nightly): birthdays and points about to expire. */
+export async function runCalendarTriggers(env: Env, now: Date, batchSize: number) {
+  const db = database(env);
+  const at = now.toISOString();
+  const programs = (
+    await db.all<{ id: string }>(
+      sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger IN ('birthday', 'points_expiring') AND status = 'active'`,
+    )
+  ).map((r) => r.id);
+  const result: Record<string, FireCounts> = {};
+  for (const c of await loadActiveCampaigns(db, programs, ["birthday", "points_expiring"])) {
+    if (!withinWindow(c.def, at)) continue;
+    const pager = c.def.trigger.type === "birthday" ? birthdayPage(db, c, now, batchSize) : expiringPage(db, c, now, batchSize);
+    result[c.row.id] = (await firePages(env, c, now, pager, batchSize)).counts;
+  }
+  return result;
+}
+
+function birthdayPage(db: Database, c: LoadedCampaign, now: Date, batchSize: number) {
+  const key = birthdayOccurrenceKey(now);
+  const onDay = c.def.trigger.type === "birthday" && c.def.trigger.on === "day";
+  const match = onDay
+    ? sql`substr(m.birthday, 6, 5) IN (${sql.join(
+        birthdayMonthDaysOn(now).map((d) => sql`${d}`),
+        sql`, `,
+      )})`
+    : sql`substr(m.birthday, 6, 2) = ${now.toISOString().slice(5, 7)}`;
+  return async (afterId: string): Promise<Candidate[]> =>
+    (
+      await db.all<{ memberId: string }>(sql`
+        SELECT m.id AS memberId FROM members m
+        WHERE m.program_id = ${c.row.programId} AND m.status = 'active' AND m.birthday IS NOT NULL AND ${match} AND m.id > ${afterId}
+          AND NOT EXISTS (SELECT 1 FROM campaign_occurrences o WHERE o.campaign_id = ${c.row.id} AND o.member_id = m.id AND o.occurrence_key = ${key})
+        ORDER BY m.id LIMIT ${batchSize}`)
+    ).map((r) => ({ memberId: r.memberId, occurrenceKey: key }));
+}
+
+function expiringPage(db: Database, c: LoadedCampaign, now: Date, batchSize: number) {
+  const trigger = c.def.trigger.type === "points_expiring" ? c.def.trigger : { daysAhead: 30, minPoints: 1 };
+  const at = now.toISOString();
+  const horizon = new Date(now.getTime() + trigger.daysAhead * 86_400_000).toISOString();
+  return async (afterId: string): Promise<Candidate[]> =>
+    (
+      await db.all<{ memberId: string; firstExpiresAt: string; points: number }>(sql`
+        SELECT member_id AS memberId, MIN(expires_at) AS firstExpiresAt, SUM(remaining) AS points FROM point_lots
+        WHERE program_id = ${c.row.programId} AND remaining > 0 AND expires_at > ${at} AND expires_at <= ${horizon} AND member_id > ${afterId}
+        GROUP BY member_id HAVING SUM(remaining) >= ${trigger.minPoints}
+        ORDER BY member_id LIMIT ${batchSize}`)
+    ).map((r) => ({
+      memberId: r.memberId,
+      occurrenceKey: expiringOccurrenceKey(r.firstExpiresAt),
+      context: { expiringPoints: Number(r.points), expiresOn: r.firstExpiresAt.slice(0, 10) },
+    }));
+}

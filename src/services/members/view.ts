@@ -1,0 +1,85 @@
+import { z } from "@hono/zod-openapi";
+import type { members } from "../../../schema";
+
+export type MemberRow = typeof members.$inferSelect;
+export type TierRef = { id: string; name: string; rank: number } | null;
+
+export const ConsentSchema = z.object({
+  email: z.boolean().default(false),
+  sms: z.boolean().default(false),
+  push: z.boolean().default(false),
+  line: z.boolean().default(false),
+  wechat: z.boolean().default(false),
+});
+
+export const MemberSchema = z
+  .object({
+    id: z.string(),
+    externalId: z.string(),
+    status: z.enum(["active", "blocked", "erased"]),
+    email: z.string().nullable(),
+    phone: z.string().nullable(),
+    name: z.string().nullable(),
+    birthday: z.string().nullable(),
+    attributes: z.record(z.string(), z.unknown()),
+    tags: z.array(z.string()),
+    consent: ConsentSchema,
+    referralCode: z.string(),
+    tier: z.object({ id: z.string(), name: z.string(), rank: z.number(), securedUntil: z.string().nullable() }).nullable(),
+    balance: z.object({ available: z.number().int(), pending: z.number().int(), total: z.number().int() }),
+    lifetime: z.object({ earned: z.number().int(), redeemed: z.number().int(), spend: z.number().int(), orders: z.number().int() }),
+    lastPurchaseAt: z.string().nullable(),
+    analytics: z.object({
+      stage: z.string(),
+      rfm: z.object({ r: z.number(), f: z.number(), m: z.number() }).nullable(),
+      valueSegment: z.string().nullable(),
+      churnProbability: z.number().nullable(),
+      expectedPurchases90d: z.number().nullable(),
+      expectedOrderValue: z.number().nullable(),
+      clv12m: z.number().nullable(),
+      scoredAt: z.string().nullable(),
+      segments: z.array(z.string()),
+    }),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("Member");
+
+export type MemberView = z.infer<typeof MemberSchema>;
+
+export function balanceOf(row: Pick<MemberRow, "pointsBalance" | "pointsPending">) {
+  return { available: row.pointsBalance - row.pointsPending, pending: row.pointsPending, total: row.pointsBalance };
+}
+
+export function toMemberView(row: MemberRow, tier: TierRef, segments: string[] = []): MemberView {
+  return {
+    id: row.id,
+    externalId: row.externalId,
+    status: row.status,
+    email: row.email,
+    phone: row.phone,
+    name: row.name,
+    birthday: row.birthday,
+    attributes: row.attributes,
+    tags: row.tags,
+    consent: row.consent,
+    referralCode: row.referralCode,
+    tier: tier ? { ...tier, securedUntil: row.tierSecuredUntil } : null,
+    balance: balanceOf(row),
+    lifetime: { earned: row.lifetimeEarned, redeemed: row.lifetimeRedeemed, spend: row.lifetimeSpend, orders: row.ordersCount },
+    lastPurchaseAt: row.lastPurchaseAt,
+    analytics: {
+      stage: row.stage,
+      rfm: row.rfmR == null ? null : { r: row.rfmR, f: row.rfmF ?? 1, m: row.rfmM ?? 1 },
+      valueSegment: row.valueSegment,
+      churnProbability: row.churnProbability,
+      expectedPurchases90d: row.expectedPurchases90d,
+      expectedOrderValue: row.expectedOrderValue,
+      clv12m: row.clv12m,
+      scoredAt: row.scoredAt,
+      segments,
+    },
+    createdAt: row.createdAt,
+    updatedAt: row.updatedAt,
+  };
+}

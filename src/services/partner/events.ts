@@ -1,0 +1,345 @@
+import { and, eq, inArray, sql } from "drizzle-orm";
+import { members, orders, partnerEvents, programs } from "../../../schema";
+import type { LedgerResult } from "../../ledger/result";
+import { mapLimit } from "../../lib/concurrency";
+import type { ServiceContext } from "../../lib/context";
+import { AppError, notFound } from "../../lib/errors";
+import { newSigningSecret } from "../../lib/signing";
+import { nowIso } from "../../lib/time";
+import { PartnerEvent } from "../../routes/partner/schemas";
+import { auditStatement } from "../access/audit";
+import { memberLedger, writeRequest } from "../ledger/write";
+import {
+  changeTags,
+  eraseMember,
+  findMemberByExternalId,
+  getMember,
+  registerMember,
+  requireMemberRow,
+  updateMember,
+} from "../members/members";
+
+/**
+ * Inbound partner events (sales, refunds, activities, member upserts), each idempotent by
+ * the partner's own eventId: a processed event's result is kept in `partner_events` and a
+ * resend answers with it. Points go through the member's Durable Object with the
+ * idempotency key `partner:<eventId>`, so even a resend racing the first attempt cannot
+ * earn twice. Only applied results are kept: a rejected event (validation, unknown order…)
+ * changed nothing, so the partner can fix it and resend under the same eventId.
+ */
+
+/** After a rotation the previous partner signing secret is still accepted for this long. */
+const PARTNER_SECRET_OVERLAP_MS = 24 * 3600_000;
+const LANE_CONCURRENCY = 8;
+
+export type EventOutcome = {
+  index: number;
+  eventId: string | null;
+  type: string | null;
+  status: number;
+  replayed: boolean;
+  result?: unknown;
+  error?: { code: string; message: string; details?: unknown };
+};
+
+type PartnerSettings = { partnerSigningSecret?: string; partnerSigningSecretPrevious?: string; partnerSigningSecretPreviousUntil?: string };
+
+/** The secrets a partner request may be signed with now (current, and previous during the overlap). */
+export async function partnerSigningSecrets(ctx: ServiceContext, programId: string, now = new Date()): Promise<string[]> {
+  const [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, programId)).limit(1);
+  const s = (row?.settings ?? {}) as PartnerSettings;
+  const secrets: string[] = [];
+  if (typeof s.partnerSigningSecret === "string") secrets.push(s.partnerSigningSecret);
+  if (
+    typeof s.partnerSigningSecretPrevious === "string" &&
+    s.partnerSigningSecretPreviousUntil &&
+    s.partnerSigningSecretPreviousUntil > nowIso(now)
+  )
+    secrets.push(s.partnerSigningSecretPrevious);
+  return secrets;
+}
+
+/** New partner signing secret (returned once); the previous one stays valid for 24 h. */
+export async function rotatePartnerSigningSecret({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }) {
+  const [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, input.programId)).limit(1);
+  if (!row) throw notFound("Program");
+  const current = (row.settings as PartnerSettings).partnerSigningSecret ?? null;
+  const secret = newSigningSecret("psk");
+  const now = new Date();
+  const previousUntil = current ? new Date(now.getTime() + PARTNER_SECRET_OVERLAP_MS).toISOString() : null;
+  await ctx.db.batch([
+    // json_set touches only these keys, so a concurrent change to other settings is not lost.
+    ctx.db
+      .update(programs)
+      .set({
+        settings: sql`json_set(${programs.settings}, '$.partnerSigningSecret', ${secret}, '$.partnerSigningSecretPrevious', ${current}, '$.partnerSigningSecretPreviousUntil', ${previousUntil})`,
+        updatedAt: nowIso(now),
+      })
+      .where(eq(programs.id, input.programId)),
+    auditStatement(ctx, {
+      action: "program.partner_secret_rotated",
+      entityType: "program",
+      entityId: input.programId,
+      after: { previousSecretValidUntil: previousUntil },
+    }),
+  ]);
+  return { secret, previousSecretValidUntil: previousUntil };
+}
+
+type Parsed = { index: number; event: PartnerEvent } | { index: number; outcome: EventOutcome };
+
+function validate(raw: unknown, index: number): Parsed {
+  const eventId = typeof (raw as { eventId?: unknown })?.eventId === "string" ? ((raw as { eventId: string }).eventId as string) : null;
+  const type = typeof (raw as { type?: unknown })?.type === "string" ? ((raw as { type: string }).type as string) : null;
+  const result = PartnerEvent.safeParse(raw);
+  if (result.success) return { index, event: result.data };
+  const fields = result.error.issues.map((i) => ({ path: i.path.map(String).join("."), message: i.message, code: i.code }));
+  return {
+    index,
+    outcome: {
+      index,
+      eventId,
+      type,
+      status: 400,
+      replayed: false,
+      error: {
+        code: "invalid_request",
+        message: `Invalid event: ${fields.map((f) => `${f.path || "(root)"}: ${f.message}`).join("; ")}`,
+        details: { fields },
+      },
+    },
+  };
+}
+
+const failed = (index: number, e: PartnerEvent, err: AppError): EventOutcome => ({
+  index,
+  eventId: e.eventId,
+  type: e.type,
+  status: err.status,
+  replayed: false,
+  error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) },
+});
+
+function fromLedger(index: number, e: PartnerEvent, r: LedgerResult): EventOutcome {
+  if (!r.ok) return failed(index, e, new AppError(r.code, r.message, r.details));
+  return { index, eventId: e.eventId, type: e.type, status: r.status, replayed: r.replayed, result: r.body };
+}
+
+/** The member an event names: by id (must exist in the program) or by the partner's externalId (registered if new). */
+async function resolveMember(ctx: ServiceContext, programId: string, e: { memberId?: string; externalId?: string }) {
+  if (e.memberId) return (await requireMemberRow(ctx, programId, e.memberId)).id;
+  const { member } = await registerMember({ ctx, input: { programId, externalId: e.externalId!, acquisitionChannel: "partner" } });
+  return member.id;
+}
+
+/**
+ * Apply one event. `applied` learns the member it concerned, stored with its result so that
+ * erasing the member later redacts the result too.
+ */
+async function applyEvent(
+  ctx: ServiceContext,
+  programId: string,
+  index: number,
+  e: PartnerEvent,
+  applied: { memberId?: string },
+): Promise<EventOutcome> {
+  const idempotencyKey = `partner:${e.eventId}`;
+  switch (e.type) {
+    case "sale": {
+      const { eventId: _e, type: _t, memberId: _m, externalId: _x, ...purchase } = e;
+      const memberId = await resolveMember(ctx, programId, e);
+      applied.memberId = memberId;
+      const req = await writeRequest({ programId, memberId, idempotencyKey, operation: "accrue", body: purchase });
+      return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).accrue(req, purchase));
+    }
+    case "refund": {
+      const [order] = await ctx.db
+        .select({ memberId: orders.memberId })
+        .from(orders)
+        .where(and(eq(orders.programId, programId), eq(orders.orderId, e.orderId)))
+        .limit(1);
+      if (!order) throw notFound("Order");
+      applied.memberId = order.memberId;
+      const body = { amount: e.amount, reason: e.reason };
+      const req = await writeRequest({ programId, memberId: order.memberId, idempotencyKey, operation: `refund:${e.orderId}`, body });
+      return fromLedger(
+        index,
+        e,
+        await memberLedger(ctx.env, programId, order.memberId).refund(req, { orderId: e.orderId, amount: e.amount, reason: e.reason }),
+      );
+    }
+    case "activity": {
+      const memberId = await resolveMember(ctx, programId, e);
+      applied.memberId = memberId;
+      const body = { kind: e.kind, occurredAt: e.occurredAt, attributes: e.attributes };
+      const req = await writeRequest({ programId, memberId, idempotencyKey, operation: "activity", body });
+      return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).recordActivity(req, body));
+    }
+    case "member.upsert": {
+      const { eventId: _e, type: _t, occurredAt: _o, externalId, tags, ...profile } = e;
+      const [existing] = await ctx.db
+        .select({ id: members.id })
+        .from(members)
+        .where(and(eq(members.programId, programId), eq(members.externalId, externalId)))
+        .limit(1);
+      if (!existing) {
+        const { created, member } = await registerMember({
+          ctx,
+          input: { programId, externalId, tags, acquisitionChannel: "partner", ...profile },
+        });
+        applied.memberId = member.id;
+        return { index, eventId: e.eventId, type: e.type, status: created ? 201 : 200, replayed: false, result: { created, member } };
+      }
+      applied.memberId = existing.id;
+      const patch = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
+      let member = Object.keys(patch).length
+        ? await updateMember({ ctx, input: { programId, memberId: existing.id, patch } })
+        : await getMember({ ctx, input: { programId, memberId: existing.id } });
+      if (tags?.length) member = await changeTags({ ctx, input: { programId, memberId: existing.id, add: tags, remove: [] } });
+      return { index, eventId: e.eventId, type: e.type, status: 200, replayed: false, result: { created: false, member } };
+    }
+    case "member.erase": {
+      // Never registers: an unknown (or already erased, so no longer stored) externalId is 404.
+      const memberId = e.memberId
+        ? (await requireMemberRow(ctx, programId, e.memberId)).id
+        : (await findMemberByExternalId({ ctx, input: { programId, externalId: e.externalId! } })).id;
+      applied.memberId = memberId;
+      const member = await eraseMember({ ctx, input: { programId, memberId } });
+      return { index, eventId: e.eventId, type: e.type, status: 200, replayed: false, result: { member } };
+    }
+  }
+}
+
+/**
+ * Events for one member must apply in order (a sale, then its refund), so events are
+ * grouped into lanes by member (or by the order a refund names) and lanes run in parallel.
+ */
+async function laneKeys(ctx: ServiceContext, programId: string, events: Array<{ index: number; event: PartnerEvent }>) {
+  const refundOrders = [...new Set(events.flatMap(({ event }) => (event.type === "refund" ? [event.orderId] : [])))];
+  const owners = new Map<string, string>();
+  if (refundOrders.length) {
+    const rows = await ctx.db
+      .select({ orderId: orders.orderId, memberId: orders.memberId })
+      .from(orders)
+      .where(and(eq(orders.programId, programId), inArray(orders.orderId, refundOrders)));
+    for (const r of rows) owners.set(r.orderId, `m:${r.memberId}`);
+  }
+  const memberLane = (e: { memberId?: string; externalId?: string }) => (e.memberId ? `m:${e.memberId}` : `x:${e.externalId}`);
+  const saleLanes = new Map<string, string>();
+  for (const { event } of events) if (event.type === "sale") saleLanes.set(event.orderId, memberLane(event));
+  return events.map(({ event }) => {
+    if (event.type === "refund") return saleLanes.get(event.orderId) ?? owners.get(event.orderId) ?? `o:${event.orderId}`;
+    return event.type === "member.upsert" ? `x:${event.externalId}` : memberLane(event);
+  });
+}
+
+/** Validate and apply partner events; one outcome per input, in input order. */
+export async function ingestPartnerEvents({
+  ctx,
+  input,
+}: {
+  ctx: ServiceContext;
+  input: { programId: string; events: unknown[] };
+}): Promise<EventOutcome[]> {
+  const { programId } = input;
+  const parsed = input.events.map(validate);
+  const outcomes: EventOutcome[] = new Array(parsed.length);
+  const valid: Array<{ index: number; event: PartnerEvent }> = [];
+  for (const p of parsed) {
+    if ("outcome" in p) outcomes[p.index] = p.outcome;
+    else valid.push(p);
+  }
+
+  // Resends: answer with what was stored the first time.
+  const ids = [...new Set(valid.map((v) => v.event.eventId))];
+  const stored = new Map<string, { type: string; status: number; result: unknown }>();
+  for (let i = 0; i < ids.length; i += 200) {
+    const rows = await ctx.db
+      .select({ eventId: partnerEvents.eventId, type: partnerEvents.type, status: partnerEvents.status, result: partnerEvents.result })
+      .from(partnerEvents)
+      .where(and(eq(partnerEvents.programId, programId), inArray(partnerEvents.eventId, ids.slice(i, i + 200))));
+    for (const r of rows) stored.set(r.eventId, r);
+  }
+
+  const fresh: Array<{ index: number; event: PartnerEvent }> = [];
+  const firstIndex = new Map<string, number>();
+  const duplicates: Array<{ index: number; event: PartnerEvent }> = [];
+  for (const v of valid) {
+    const s = stored.get(v.event.eventId);
+    if (s)
+      outcomes[v.index] = { index: v.index, eventId: v.event.eventId, type: s.type, status: s.status, replayed: true, result: s.result };
+    else if (firstIndex.has(v.event.eventId)) duplicates.push(v);
+    else {
+      firstIndex.set(v.event.eventId, v.index);
+      fresh.push(v);
+    }
+  }
+
+  const keys = await laneKeys(ctx, programId, fresh);
+  const lanes = new Map<string, Array<{ index: number; event: PartnerEvent }>>();
+  fresh.forEach((v, i) => {
+    const lane = lanes.get(keys[i]) ?? [];
+    lane.push(v);
+    lanes.set(keys[i], lane);
+  });
+  const memberOf = new Map<number, string>();
+  await mapLimit([...lanes.values()], LANE_CONCURRENCY, async (lane) => {
+    for (const { index, event } of lane) {
+      const applied: { memberId?: string } = {};
+      try {
+        outcomes[index] = await applyEvent(ctx, programId, index, event, applied);
+        if (applied.memberId) memberOf.set(index, applied.memberId);
+      } catch (err) {
+        if (err instanceof AppError) outcomes[index] = failed(index, event, err);
+        else {
+          console.error(
+            JSON.stringify({
+              level: "error",
+              requestId: ctx.requestId,
+              job: "partner.events",
+              eventId: event.eventId,
+              message: String(err),
+              stack: (err as Error)?.stack,
+            }),
+          );
+          outcomes[index] = failed(index, event, new AppError("internal_error", "Internal error; resending this event is safe"));
+        }
+      }
+    }
+  });
+  for (const d of duplicates) outcomes[d.index] = { ...outcomes[firstIndex.get(d.event.eventId)!], index: d.index, replayed: true };
+
+  const applied = fresh.map((f) => outcomes[f.index]).filter((o) => o.status < 300);
+  const now = nowIso();
+  for (let i = 0; i < applied.length; i += 100) {
+    const rows = applied.slice(i, i + 100).map((o) => ({
+      eventId: o.eventId,
+      type: o.type,
+      memberId: memberOf.get(o.index) ?? null,
+      status: o.status,
+      result: o.result ?? {},
+    }));
+    // A member erased meanwhile (by this batch or anyone) gets the redacted result, as erasure gives stored ones.
+    await ctx.db.run(sql`
+      INSERT INTO partner_events (program_id, event_id, type, member_id, status, result, created_at)
+      SELECT ${programId}, v.value ->> '$.eventId', v.value ->> '$.type', v.value ->> '$.memberId', v.value ->> '$.status',
+        CASE WHEN v.value ->> '$.type' <> 'member.erase' AND EXISTS (
+            SELECT 1 FROM erased_members x WHERE x.program_id = ${programId} AND x.member_id = v.value ->> '$.memberId')
+          THEN json_object('memberId', v.value ->> '$.memberId', 'redacted', json('true'))
+          ELSE v.value -> '$.result' END,
+        ${now}
+      FROM json_each(${JSON.stringify(rows)}) v WHERE true
+      ON CONFLICT DO NOTHING`);
+  }
+  return outcomes;
+}
+
+export function summarize(outcomes: EventOutcome[]) {
+  return {
+    received: outcomes.length,
+    applied: outcomes.filter((o) => o.status < 300 && o.status !== 202 && !o.replayed).length,
+    replayed: outcomes.filter((o) => o.replayed).length,
+    unsupported: outcomes.filter((o) => o.status === 202 && !o.replayed).length,
+    failed: outcomes.filter((o) => o.status >= 400).length,
+  };
+}

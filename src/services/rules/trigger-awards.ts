@@ -1,0 +1,40 @@
+import { and, eq, sql } from "drizzle-orm";
+import { earningRules } from "../../../schema";
+import type { Database } from "../../db/client";
+import type { Env } from "../../env";
+import { memberLedger, writeRequest } from "../ledger/write";
+
+/** Does the program have an active earning rule for this (non-purchase) trigger? One indexed read. */
+export async function hasActiveRule(db: Database, programId: string, trigger: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: earningRules.id })
+    .from(earningRules)
+    .where(
+      and(
+        eq(earningRules.programId, programId),
+        eq(earningRules.active, true),
+        sql`json_extract(${earningRules.definition}, '$.trigger.type') = ${trigger}`,
+      ),
+    )
+    .limit(1);
+  return Boolean(row);
+}
+
+/**
+ * Award a trigger's rules (signup, birthday) through the member's ledger, exactly once per
+ * occurrence: the idempotency key names the occurrence, so a retry or a second run is a replay.
+ */
+export async function awardTrigger(
+  env: Env,
+  input: { programId: string; memberId: string; kind: "signup" | "birthday"; occurrence: string },
+) {
+  const body = { kind: input.kind };
+  const req = await writeRequest({
+    programId: input.programId,
+    memberId: input.memberId,
+    idempotencyKey: `${input.kind}:${input.memberId}:${input.occurrence}`,
+    operation: "activity",
+    body,
+  });
+  return memberLedger(env, input.programId, input.memberId).recordActivity(req, body);
+}

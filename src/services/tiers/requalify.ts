@@ -1,0 +1,150 @@
+import { sql } from "drizzle-orm";
+import { programs } from "../../../schema";
+import type { Database } from "../../db/client";
+import { decideOnRequalification } from "../../domain/tiers/qualification";
+import type { Tier } from "../../domain/tiers/schema";
+import { newId } from "../../lib/ids";
+import { loadTiers, windowStart } from "./ladder";
+
+type DueRow = {
+  rid: number;
+  id: string;
+  tierId: string | null;
+  securedUntil: string | null;
+  spend: number;
+  orders: number;
+  activeDays: number;
+  points: number;
+};
+
+/**
+ * One page of members due for requalification, with their window figures, set-based. Pages walk
+ * members in storage (rowid) order, not id order: bulk-imported ids are dated by join date, so
+ * an id-ordered page would touch a table page per member (see memberPage in ../../analytics/sql).
+ */
+async function duePage(db: Database, programId: string, from: string, now: string, afterRowid: number, limit: number): Promise<DueRow[]> {
+  return db.all<DueRow>(sql`
+    WITH page AS (
+      SELECT rowid AS rid, id, tier_id, tier_secured_until FROM members
+      WHERE program_id = ${programId} AND rowid > ${afterRowid} AND status != 'erased'
+        AND (tier_id IS NULL OR tier_secured_until IS NULL OR tier_secured_until <= ${now})
+      ORDER BY rowid LIMIT ${limit}
+    ),
+    o AS (
+      SELECT member_id, SUM(amount - refunded_amount) AS spend, COUNT(*) FILTER (WHERE refunded_amount < amount) AS orders,
+             COUNT(DISTINCT substr(occurred_at, 1, 10)) AS days
+      FROM orders WHERE member_id IN (SELECT id FROM page) AND occurred_at >= ${from} GROUP BY member_id
+    ),
+    p AS (
+      SELECT member_id, SUM(points) AS points FROM ledger_entries
+      WHERE member_id IN (SELECT id FROM page) AND type IN ('earn', 'reverse') AND created_at >= ${from} GROUP BY member_id
+    )
+    SELECT page.rid AS rid, page.id AS id, page.tier_id AS tierId, page.tier_secured_until AS securedUntil,
+           COALESCE(o.spend, 0) AS spend, COALESCE(o.orders, 0) AS orders, COALESCE(o.days, 0) AS activeDays, MAX(0, COALESCE(p.points, 0)) AS points
+    FROM page LEFT JOIN o ON o.member_id = page.id LEFT JOIN p ON p.member_id = page.id ORDER BY page.rid`);
+}
+
+/**
+ * Requalify members whose tier period has ended: renew, keep in grace, or downgrade to what
+ * the window still supports (and catch upgrades a write missed). Bounded pages; each page's
+ * changes commit in one batch, guarded on the tier they were decided from.
+ */
+export async function requalifyProgram(db: Database, programId: string, ladder: Tier[], now: Date, batchSize: number) {
+  const at = now.toISOString();
+  const from = windowStart(at, ladder);
+  const counts = { examined: 0, upgrade: 0, downgrade: 0, renew: 0, grace: 0 };
+  // The rowid cursor lives only within this run (each run starts over), so a VACUUM renumbering
+  // rowids between runs is harmless; one during a run could at worst examine a member twice or
+  // skip one until the next night, and requalification is idempotent (guarded on the old tier).
+  for (let afterRowid = 0; ; ) {
+    const rows = await duePage(db, programId, from, at, afterRowid, batchSize);
+    if (rows.length === 0) break;
+    afterRowid = Number(rows[rows.length - 1].rid);
+    counts.examined += rows.length;
+    // The page's decisions, applied set-based: three statements per page (not three per member),
+    // each row guarded on the tier it was decided from, so a concurrent change wins.
+    const renewals: Array<{ rid: number; id: string; from: string | null; securedUntil: string | null }> = [];
+    const moves: Array<{
+      rid: number;
+      id: string;
+      from: string | null;
+      to: string;
+      securedUntil: string | null;
+      change: string;
+      historyId: string;
+      eventId: string;
+      payload: Record<string, unknown>;
+    }> = [];
+    for (const row of rows) {
+      const d = decideOnRequalification({
+        tiers: ladder,
+        current: { tierId: row.tierId, securedUntil: row.securedUntil },
+        figures: {
+          spend: Number(row.spend),
+          orders: Number(row.orders),
+          pointsEarned: Number(row.points),
+          activeDays: Number(row.activeDays),
+        },
+        now: at,
+      });
+      if (d.change === "none" || d.change === "grace") {
+        if (d.change === "grace") counts.grace++;
+        continue;
+      }
+      counts[d.change]++;
+      if (d.change === "renew") {
+        renewals.push({ rid: Number(row.rid), id: row.id, from: row.tierId, securedUntil: d.securedUntil });
+        continue;
+      }
+      const to = ladder.find((t) => t.id === d.tierId)!;
+      const payload = { memberId: row.id, from: row.tierId, to: to.id, toName: to.name, change: d.change, securedUntil: d.securedUntil };
+      moves.push({
+        rid: Number(row.rid),
+        id: row.id,
+        from: row.tierId,
+        to: to.id,
+        securedUntil: d.securedUntil,
+        change: d.change,
+        historyId: newId("th"),
+        eventId: newId("evt"),
+        payload,
+      });
+    }
+    const statements = [];
+    // Rows are found by rowid (the page's adjacent table pages); the id is only checked (unary +
+    // keeps the planner off the id index, whose entries for one page are scattered).
+    const guard = sql`m.rowid = json_extract(v.value, '$.rid') AND +m.id = json_extract(v.value, '$.id') AND m.tier_id IS json_extract(v.value, '$.from')`;
+    if (moves.length > 0) {
+      const list = JSON.stringify(moves);
+      // History and events first, while the guard still sees the old tier; then the move itself.
+      statements.push(
+        db.run(sql`INSERT INTO tier_history (id, program_id, member_id, from_tier_id, to_tier_id, change, reason, created_at)
+          SELECT json_extract(v.value, '$.historyId'), ${programId}, m.id, m.tier_id, json_extract(v.value, '$.to'), json_extract(v.value, '$.change'), 'requalification', ${at}
+          FROM json_each(${list}) AS v JOIN members m ON ${guard}`),
+        db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at)
+          SELECT json_extract(v.value, '$.eventId'), ${programId}, m.id, 'tier.changed', json_extract(v.value, '$.payload'), ${at}
+          FROM json_each(${list}) AS v JOIN members m ON ${guard}`),
+        db.run(sql`UPDATE members AS m SET tier_id = json_extract(v.value, '$.to'), tier_since = ${at}, tier_secured_until = json_extract(v.value, '$.securedUntil'), updated_at = ${at}
+          FROM json_each(${list}) AS v WHERE ${guard}`),
+      );
+    }
+    if (renewals.length > 0) {
+      statements.push(
+        db.run(sql`UPDATE members AS m SET tier_secured_until = json_extract(v.value, '$.securedUntil')
+          FROM json_each(${JSON.stringify(renewals)}) AS v WHERE ${guard}`),
+      );
+    }
+    if (statements.length > 0) await db.batch(statements as never);
+    if (rows.length < batchSize) break;
+  }
+  return counts;
+}
+
+export async function requalifyAll(db: Database, now: Date, batchSize: number) {
+  const result: Record<string, unknown> = {};
+  for (const { id } of await db.select({ id: programs.id }).from(programs)) {
+    const ladder = await loadTiers(db, id);
+    if (ladder.length > 0) result[id] = await requalifyProgram(db, id, ladder, now, batchSize);
+  }
+  return result;
+}
