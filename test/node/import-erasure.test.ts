@@ -13,6 +13,10 @@ import { createProgram } from "../../src/services/access/programs";
 import { importTransactions } from "../../src/services/admin/bulk-import";
 import { distinctivePerson, needlesOf, type Person, searchWholeDatabase } from "../support/whole-database-search";
 
+// The local server always requires a token; the import CLI reads it from LIBSQL_AUTH_TOKEN.
+const authToken = `import-erasure-test-${Math.random().toString(36).slice(2)}`;
+const dbEnv = () => ({ LIBSQL_URL: server.url, LIBSQL_AUTH_TOKEN: authToken });
+
 const run = promisify(execFile);
 let server: { url: string; close(): Promise<void> };
 let dir: string;
@@ -20,13 +24,13 @@ let programId: string;
 
 async function importFile(file: string, kind: string) {
   const { stdout } = await run("npx", ["tsx", "scripts/import.ts", "--program", programId, "--kind", kind, "--file", file, "--quiet"], {
-    env: { ...process.env, LIBSQL_URL: server.url },
+    env: { ...process.env, ...dbEnv() },
   });
   return JSON.parse(stdout.trim().split("\n").pop()!);
 }
 
 async function q(sql: string, args: unknown[] = []) {
-  return (await database({ LIBSQL_URL: server.url }).$client.execute({ sql, args: args as never })).rows as Array<Record<string, unknown>>;
+  return (await database(dbEnv()).$client.execute({ sql, args: args as never })).rows as Array<Record<string, unknown>>;
 }
 
 const search = (person: Person) => searchWholeDatabase(q, needlesOf(person));
@@ -103,9 +107,9 @@ async function copiesElsewhere(memberId: string, person: Person) {
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), "import-erasure-"));
-  server = await startLibsqlServer({ dir, name: "import-erasure", port: 0 });
-  await migrateDatabase(server.url);
-  const env = { LIBSQL_URL: server.url };
+  server = await startLibsqlServer({ dir, name: "import-erasure", port: 0, authToken });
+  await migrateDatabase(server.url, authToken);
+  const env = dbEnv();
   programId = (
     await createProgram({
       ctx: { env: env as never, db: database(env), requestId: "t" },
@@ -152,7 +156,7 @@ describe("import: erasures", () => {
       unitMinor: 100,
       holdDays: 0,
     };
-    expect(await importTransactions(database({ LIBSQL_URL: server.url }), programRow as never, [purchase])).toMatchObject({ imported: 1 });
+    expect(await importTransactions(database(dbEnv()), programRow as never, [purchase])).toMatchObject({ imported: 1 });
     const [{ id: memberId }] = await q("SELECT id FROM members WHERE external_id = ?", [gone.externalId]);
     await copiesElsewhere(String(memberId), gone);
     const before = new Set((await search(gone)).hits.map((h) => h.table));
