@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { runScheduled, schedule } from "../../src/cron/schedule";
+import { systemKeys } from "../../src/ledger/system-keys";
 import { verifySignature } from "../../src/lib/signing";
 import { retryPendingAwards } from "../../src/services/campaigns/fire";
 import { deliverDueMessages } from "../../src/services/campaigns/messages";
 import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../../src/services/campaigns/triggers";
-import { memberLedger, writeRequest } from "../../src/services/ledger/write";
+import { memberLedger, systemWriteRequest } from "../../src/services/ledger/write";
 import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;
@@ -624,10 +625,10 @@ describe("budgets", () => {
     const results = await Promise.all(
       members.map(async (m) => {
         const body = { campaignId: campaign.id, occurrenceKey: "flash", points: 10 };
-        const req = await writeRequest({
+        const req = await systemWriteRequest({
           programId: p.programId,
           memberId: m.id,
-          idempotencyKey: `campaign:${campaign.id}:${m.id}:flash`,
+          idempotencyKey: systemKeys.campaign(campaign.id, m.id, "flash"),
           operation: "campaign.award",
           body,
         });

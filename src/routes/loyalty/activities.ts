@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { ActivityAttributes } from "../../domain/members/free-form";
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger/write";
+import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
 import { LedgerWriteSchema } from "../ledger/schemas";
 import { defineRoute } from "../route";
 
@@ -31,12 +31,12 @@ export const recordActivityRoute = defineRoute(
     request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(ActivityBody) },
     responses: { 201: jsonResponse(LedgerWriteSchema, "Activity recorded"), ...errorResponses(404, 409) },
   },
-  async (c, { programId }) => {
+  async (c, principal) => {
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
     return respondWithLedgerWrite(
       c,
-      { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "activity", body },
+      clientWriteRequest({ principal, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "activity", body }),
       (stub, req) => stub.recordActivity(req, body),
     );
   },

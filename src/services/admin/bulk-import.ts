@@ -3,6 +3,7 @@ import { ledgerEntries, members, orders, pointLots } from "../../../schema";
 import type { Database } from "../../db/client";
 import { evaluateRules } from "../../domain/rules/engine";
 import type { ProgramRow } from "../../ledger/state";
+import { systemKeys } from "../../ledger/system-keys";
 import { newId, randomBase32 } from "../../lib/ids";
 import { addDays, nowIso, toUtcIso } from "../../lib/time";
 import { eraseMemberData } from "../members/erasure";
@@ -166,7 +167,7 @@ export async function importTransactions(
         sourceType: "order",
         sourceId: r.orderId,
         ruleId: null,
-        requestKey: `import:${r.orderId}`,
+        requestKey: systemKeys.import(r.orderId),
         metadata: { imported: true, lines: earn.lines.map((l) => ({ ruleId: l.ruleId, points: l.points })) },
         createdAt: occurredAt,
       });

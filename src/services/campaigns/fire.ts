@@ -5,9 +5,10 @@ import { type Database, database } from "../../db/client";
 import { actionsFor, type CampaignAction, type ExperimentDefinition, type MessageAction } from "../../domain/campaigns/definition";
 import { assignVariant } from "../../domain/experiments";
 import type { Env } from "../../env";
+import { systemKeys } from "../../ledger/system-keys";
 import { mapLimit } from "../../lib/concurrency";
 import { newId } from "../../lib/ids";
-import { memberLedger, writeRequest } from "../ledger/write";
+import { memberLedger, systemWriteRequest } from "../ledger/write";
 import { definitionOf, type LoadedCampaign } from "./campaigns";
 import { type MemberForMessage, messageInserts, templateFields } from "./message-rows";
 
@@ -45,9 +46,6 @@ export function addCounts(a: FireCounts, b: FireCounts): FireCounts {
   for (const k of Object.keys(b) as Array<keyof FireCounts>) out[k] += b[k];
   return out;
 }
-
-/** The idempotency key of an award: one per member, campaign and occurrence. */
-const awardKey = (campaignId: string, memberId: string, occurrenceKey: string) => `campaign:${campaignId}:${memberId}:${occurrenceKey}`;
 
 /** The message facts (consent still JSON text, as read) plus what eligibility needs. */
 type EligibilityRow = Omit<MemberForMessage, "consent"> & {
@@ -265,12 +263,11 @@ async function award(
     messages: messagesOf(actions),
     context,
   };
-  const idempotencyKey = awardKey(c.row.id, memberId, occurrenceKey);
   // The hash covers what the award is, not how its message renders, so a retry always replays.
-  const req = await writeRequest({
+  const req = await systemWriteRequest({
     programId: c.row.programId,
     memberId,
-    idempotencyKey,
+    idempotencyKey: systemKeys.campaign(c.row.id, memberId, occurrenceKey),
     operation: "campaign.award",
     body: { campaignId: input.campaignId, occurrenceKey, variantKey, points: input.points, rewardId: input.rewardId },
   });

@@ -4,13 +4,14 @@ import { members, programs, referrals } from "../../../schema";
 import type { Database } from "../../db/client";
 import type { Env } from "../../env";
 import { unwrap } from "../../ledger/result";
+import { systemKeys } from "../../ledger/system-keys";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, errorChainText, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { cursorPage } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
-import { memberLedger, writeRequest } from "../ledger/write";
+import { memberLedger, systemWriteRequest } from "../ledger/write";
 
 /** `programs.settings.referral`: what each side earns, the referrer's monthly cap, the qualifying order. */
 export const ReferralSettingsSchema = z
@@ -239,8 +240,8 @@ export const SETTLE_ALERT_AFTER = 5;
 /**
  * The referrer's side of a referral lives in the referrer's own Durable Object, never in the
  * referee's batch. Every minute: credit referrers of `qualified` referrals and take back from
- * referrers of `reversing` ones, each through the referrer's object with a key derived from
- * the referral, so a retried tick (at-least-once) applies each exactly once. A referral
+ * referrers of `reversing` ones, each through the referrer's object with a system key derived
+ * from the referral, so a retried tick (at-least-once) applies each exactly once. A referral
  * whose settlement fails is skipped past: its attempt count, next due time (backing off to 6 h)
  * and error are recorded, fresh referrals go first, and repeated failures are logged as alerts.
  */
@@ -269,10 +270,10 @@ export async function settleReferrals(env: Env, db: Database, batchSize: number,
     const operation = r.status === "qualified" ? "referral.credit" : "referral.reverse";
     const body = { referralId: r.id };
     try {
-      const req = await writeRequest({
+      const req = await systemWriteRequest({
         programId: r.programId,
         memberId: r.referrerId,
-        idempotencyKey: `referral:${r.id}:${r.status === "qualified" ? "referrer" : "reverse"}`,
+        idempotencyKey: systemKeys.referral(r.id, r.status === "qualified" ? "referrer" : "reverse"),
         operation,
         body,
       });
