@@ -111,8 +111,14 @@ export class MemberLedger extends DurableObject<Env> {
   reverseReferral(req: WriteRequest, input: ReferralInput) {
     return this.#write(req, "referral.reverse", (scope) => planReferralReversal(scope, input));
   }
+  /** An activity a client reports (a review, a check-in, …); never a system bonus kind. */
   recordActivity(req: WriteRequest, input: ActivityInput) {
-    return this.#write(req, "activity", (scope) => planActivity(scope, input));
+    return this.#write(req, "activity", (scope) => planActivity(scope, input, "reported"));
+  }
+  /** A bonus only the system awards (signup, birthday, referral), under a system key. */
+  awardBonus(req: WriteRequest, input: ActivityInput) {
+    if (req.origin !== "system") return Promise.resolve(failure(new AppError("forbidden", "Bonuses are awarded by the system only")));
+    return this.#write(req, "activity", (scope) => planActivity(scope, input, "bonus"));
   }
 
   /**

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { reportedKindProblem } from "../../domain/rules/schema";
 import { Iso } from "../../lib/openapi";
 
 const Points = z.number().int("points must be a whole number").positive().max(1_000_000_000);
@@ -56,6 +57,23 @@ export const CartItem = z.object({
   quantity: z.number().int().positive().max(100_000),
   unitPrice: z.number().int().nonnegative().max(1_000_000_000_000),
 });
+
+/** An activity kind a client may report: anything but the bonuses the system awards itself. */
+export const ReportedKind = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .superRefine((kind, ctx) => {
+    const problem = reportedKindProblem(kind);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .openapi({
+    description:
+      "review, survey, or a custom kind (store_checkin, app_login, …) that the program's `activity` rules name. " +
+      "signup, birthday and referral are awarded by the system only and are refused (400).",
+    example: "store_checkin",
+  });
 
 export const AccrualBody = z
   .object({

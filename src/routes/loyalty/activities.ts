@@ -2,17 +2,12 @@ import { z } from "@hono/zod-openapi";
 import { ActivityAttributes } from "../../domain/members/free-form";
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
-import { LedgerWriteSchema } from "../ledger/schemas";
+import { LedgerWriteSchema, ReportedKind } from "../ledger/schemas";
 import { defineRoute } from "../route";
 
 const ActivityBody = z
   .object({
-    kind: z
-      .string()
-      .trim()
-      .min(1)
-      .max(64)
-      .openapi({ description: "review, survey, signup, birthday, referral, or any custom kind (check_in, app_login, …)" }),
+    kind: ReportedKind,
     occurredAt: z.iso.datetime({ offset: true }).optional(),
     attributes: ActivityAttributes.optional(),
   })
@@ -27,7 +22,8 @@ export const recordActivityRoute = defineRoute(
     path: "/v1/members/{memberId}/activities",
     tags: ["Points"],
     summary: "Record a non-purchase activity (review, survey, check-in, custom) and earn its points",
-    description: "Runs the earning rules whose trigger matches the kind. Idempotent by Idempotency-Key.",
+    description:
+      "Runs the earning rules whose trigger matches the kind: review and survey their own, any other kind the activity rules that name it (or name no kind). Bonuses the system awards itself (signup, birthday, referral) are 400 invalid_request. Idempotent by Idempotency-Key.",
     request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(ActivityBody) },
     responses: { 201: jsonResponse(LedgerWriteSchema, "Activity recorded"), ...errorResponses(404, 409) },
   },

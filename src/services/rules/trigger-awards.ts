@@ -24,7 +24,7 @@ export async function hasActiveRule(db: Database, programId: string, trigger: st
 /**
  * Award a system bonus's rules through the member's ledger, exactly once per occurrence: the
  * signup bonus once per member, the birthday bonus once per year (the system key names the
- * occurrence, so a retry or a second run is a replay).
+ * occurrence, so a retry or a second run is a replay). Clients cannot report these kinds.
  */
 export async function awardTrigger(
   env: Env,
@@ -38,5 +38,5 @@ export async function awardTrigger(
     operation: "activity",
     body,
   });
-  return memberLedger(env, input.programId, input.memberId).recordActivity(req, body);
+  return memberLedger(env, input.programId, input.memberId).awardBonus(req, body);
 }
