@@ -26,7 +26,7 @@ type LedgerWrite = { operation: "accrue"; body: PurchaseInput } | { operation: "
 
 async function ledgerWrite(p: TestProgram, memberId: string, write: LedgerWrite) {
   const { operation, body } = write;
-  // Two years of history, as an admin key writes it.
+  // Two years of history: dated purchases past the back-dating window, as an admin key may write them.
   const principal = { programId: p.programId, scope: "admin" as const };
   const req = await clientWriteRequest({ principal, memberId, idempotencyKey: uniqueKey(operation), operation, body });
   const stub = memberLedger(testEnv, p.programId, memberId);

@@ -304,7 +304,8 @@ describe("campaigns: triggers fire once per occurrence", () => {
   });
 
   it("tier up and stage change react to outbox events once per event; the frequency cap holds", async () => {
-    const p = await newProgram({ expiryDays: null });
+    // Purchases dated ~100 days back (below) need a back-dating window that long.
+    const p = await newProgram({ expiryDays: null, backdateDays: 120 });
     const ladder = [];
     for (const t of [
       { name: "Bronze", rank: 0, qualification: { windowDays: 365 } },

@@ -3,8 +3,8 @@ import { readTogether } from "../../db/batch-read";
 import { ActivityAttributes } from "../../domain/members/free-form";
 import { isSystemTrigger, reportedKindProblem, type TriggerType } from "../../domain/rules/schema";
 import { AppError } from "../../lib/errors";
-import { toUtcIso } from "../../lib/time";
 import { earnByRules, earningAndTierRead } from "../earning";
+import { allowedOccurredAt } from "../occurred-at";
 import {
   balanceAfter,
   deficitOf,
@@ -54,7 +54,7 @@ export async function planActivity(scope: WriteScope, raw: ActivityInput, source
   // One round trip: program, member, rules, ladder, usage, segments and tier figures.
   const [{ program, member }, loaded] = await readTogether(scope.db, [programAndMemberRead(scope), earningAndTierRead(scope)]);
   requireActive(member);
-  const occurredAt = input.occurredAt ? toUtcIso(input.occurredAt) : scope.now;
+  const occurredAt = allowedOccurredAt(scope, program, input.occurredAt);
   const { result, statements } = earnByRules(scope, { program, member }, { trigger: triggerForKind(input.kind), occurredAt }, loaded);
   const entries: EntryView[] = [];
   if (result.points > 0) {

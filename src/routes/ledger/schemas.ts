@@ -83,7 +83,13 @@ export const AccrualBody = z
     items: z.array(CartItem).max(500).optional(),
     channel: z.string().min(1).max(64).optional(),
     storeId: z.string().min(1).max(128).optional(),
-    occurredAt: Iso().optional(),
+    occurredAt: Iso()
+      .optional()
+      .openapi({
+        description:
+          "When the purchase happened (default: now): at most 5 minutes ahead of the server clock and, except with an admin key, " +
+          "no older than the program's back-dating window (default 30 days). The earning rules run as of this time.",
+      }),
   })
   .strict()
   .openapi("Accrual", {

@@ -8,7 +8,10 @@ import { defineRoute } from "../route";
 const ActivityBody = z
   .object({
     kind: ReportedKind,
-    occurredAt: z.iso.datetime({ offset: true }).optional(),
+    occurredAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ description: "When it happened (default: now); bounded like an accrual's occurredAt" }),
     attributes: ActivityAttributes.optional(),
   })
   .strict()
@@ -23,7 +26,7 @@ export const recordActivityRoute = defineRoute(
     tags: ["Points"],
     summary: "Record a non-purchase activity (review, survey, check-in, custom) and earn its points",
     description:
-      "Runs the earning rules whose trigger matches the kind: review and survey their own, any other kind the activity rules that name it (or name no kind). Bonuses the system awards itself (signup, birthday, referral) are 400 invalid_request. Idempotent by Idempotency-Key.",
+      "Runs the earning rules whose trigger matches the kind: review and survey their own, any other kind the activity rules that name it (or name no kind). Bonuses the system awards itself (signup, birthday, referral) are 400 invalid_request. occurredAt may be at most 5 minutes ahead of the server clock and, except with an admin key, no older than the program's back-dating window (backdateDays, default 30). Idempotent by Idempotency-Key.",
     request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(ActivityBody) },
     responses: { 201: jsonResponse(LedgerWriteSchema, "Activity recorded"), ...errorResponses(404, 409) },
   },
