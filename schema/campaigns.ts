@@ -33,6 +33,9 @@ export const campaignOccurrences = sqliteTable(
     outcome: text("outcome").notNull(),
     /** Trigger facts for the actions (e.g. expiring points), kept so a retried award renders the same message. */
     context: json<Record<string, unknown>>("context"),
+    /** Failed award retries, and when the next may run (null: as soon as the retry sweep sees it). */
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: timestamp("next_attempt_at"),
     createdAt: createdAt(),
   },
   (t) => [

@@ -64,11 +64,19 @@ export const pointLots = sqliteTable(
   ],
 );
 
-/** One row per idempotent write: the key, a hash of its body, and the original response. */
+/** Who chose an idempotency key: a client (its Idempotency-Key header) or the system (src/ledger/system-keys.ts). */
+export const keyOrigins = ["client", "system"] as const;
+
+/**
+ * One row per idempotent write: the key, a hash of its body, and the original response. Client
+ * and system keys live in separate namespaces (`origin` is part of the unique key), so no
+ * Idempotency-Key a client sends can ever take a key the system derives for its own writes.
+ */
 export const ledgerRequests = sqliteTable(
   "ledger_requests",
   {
     programId: programId(),
+    origin: text("origin", { enum: keyOrigins }).notNull().default("client"),
     idempotencyKey: text("idempotency_key").notNull(),
     memberId: text("member_id").notNull(),
     operation: text("operation").notNull(),
@@ -78,7 +86,7 @@ export const ledgerRequests = sqliteTable(
     createdAt: createdAt(),
   },
   (t) => [
-    uniqueIndex("ledger_requests_key_uq").on(t.programId, t.idempotencyKey),
+    uniqueIndex("ledger_requests_key_uq").on(t.programId, t.origin, t.idempotencyKey),
     // Erasure redacts a member's stored answers.
     index("ledger_requests_member_idx").on(t.memberId),
   ],
@@ -127,6 +135,8 @@ export const outboxEvents = sqliteTable(
     createdAt: createdAt(),
     /** Set when the dispatcher has fanned it out to webhooks and campaign triggers. */
     dispatchedAt: timestamp("dispatched_at"),
+    /** Campaign-trigger runs that failed on this event; past a limit it is skipped (and alerted) so it cannot hold the queue. */
+    dispatchAttempts: integer("dispatch_attempts").notNull().default(0),
   },
   (t) => [
     index("outbox_undispatched_idx").on(t.dispatchedAt, t.id),

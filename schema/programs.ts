@@ -15,6 +15,8 @@ export const programs = sqliteTable("programs", {
   holdDays: integer("hold_days").notNull().default(0),
   /** null = points never expire. */
   expiryDays: integer("expiry_days"),
+  /** How far back a storefront or partner may date a purchase or activity (`occurredAt`); admin keys and imports may go further. */
+  backdateDays: integer("backdate_days").notNull().default(30),
   settings: json<Record<string, unknown>>("settings").notNull().default({}),
   createdAt: createdAt(),
   updatedAt: timestamp("updated_at").notNull(),

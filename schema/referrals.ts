@@ -20,6 +20,10 @@ export const referrals = sqliteTable(
     refereePoints: integer("referee_points").notNull().default(0),
     createdAt: createdAt(),
     rewardedAt: timestamp("rewarded_at"),
+    /** Failed settle attempts (credit or reversal of the referrer), the next due time (null: now) and the last error. */
+    settleAttempts: integer("settle_attempts").notNull().default(0),
+    settleAfter: timestamp("settle_after"),
+    settleError: text("settle_error"),
   },
   (t) => [
     uniqueIndex("referrals_referee_uq").on(t.refereeId),

@@ -1,6 +1,6 @@
 /**
  * `npm run program:create -- --name "Demo" [--currency USD] [--earn 1] [--hold-days 0]
- *  [--expiry-days 365|none] [--point-cost 10000] [--allow-negative] [--json]`
+ *  [--expiry-days 365|none] [--backdate-days 30] [--point-cost 10000] [--allow-negative] [--json]`
  * Creates a program and prints its three API keys (shown once; only hashes are stored).
  */
 import { parseArgs } from "node:util";
@@ -16,6 +16,7 @@ const { values } = parseArgs({
     "unit-minor": { type: "string", default: "100" },
     "hold-days": { type: "string", default: "0" },
     "expiry-days": { type: "string", default: "365" },
+    "backdate-days": { type: "string", default: "30" },
     "point-cost": { type: "string", default: "10000" },
     "allow-negative": { type: "boolean", default: false },
     json: { type: "boolean", default: false },
@@ -45,6 +46,7 @@ const result = await createProgram({
     unitMinor: int("unit-minor", values["unit-minor"]!),
     holdDays: int("hold-days", values["hold-days"]!),
     expiryDays: values["expiry-days"] === "none" ? null : int("expiry-days", values["expiry-days"]!),
+    backdateDays: int("backdate-days", values["backdate-days"]!),
     pointCostPer1000: int("point-cost", values["point-cost"]!),
     allowNegativeBalance: values["allow-negative"],
   },

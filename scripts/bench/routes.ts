@@ -34,14 +34,14 @@ export const benchRoutes: RouteModule = {
     app.get("/__bench/noop", (c) => c.json({ ok: true }));
 
     app.post("/__bench/members/:memberId/raw-accruals", async (c) => {
-      const { programId } = await admit(c, { scopes: ["storefront", "partner", "admin"] });
+      const { programId, scope: actor } = await admit(c, { scopes: ["storefront", "partner", "admin"] });
       const memberId = c.req.param("memberId");
       const idempotencyKey = c.req.header("idempotency-key");
       const parsed = RawAccrualBody.safeParse(await c.req.json().catch(() => null));
       if (!parsed.success || !idempotencyKey) throw new AppError("invalid_request", "Invalid raw accrual");
       const input = parsed.data;
       const db = c.var.ctx.db;
-      const scope: WriteScope = { db, programId, memberId, requestKey: idempotencyKey, now: nowIso() };
+      const scope: WriteScope = { db, programId, memberId, requestKey: idempotencyKey, actor, now: nowIso() };
       const program = { holdDays: input.holdDays, expiryDays: input.expiryDays } as ProgramRow;
       const points = Math.floor(input.amount / input.unitMinor) * input.basePointsPerUnit;
       // The same statements the Durable Object commits for a plain accrual (see src/ledger/operations/accrue.ts).
@@ -58,6 +58,7 @@ export const benchRoutes: RouteModule = {
       const statements: Statement[] = [
         db.insert(ledgerRequests).values({
           programId,
+          origin: "client",
           idempotencyKey,
           memberId,
           operation: "accrue",

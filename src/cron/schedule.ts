@@ -21,7 +21,7 @@ import type { CronJob } from "./job";
 export const schedule = {
   "* * * * *": [
     // Referrers are credited (or reversed) through their own Durable Object within a minute.
-    { name: "referrals.settle", run: ({ env, batchSize }) => settleReferrals(env, database(env), batchSize) },
+    { name: "referrals.settle", run: ({ env, now, batchSize }) => settleReferrals(env, database(env), batchSize, now) },
     // Dispatch first so events that just became deliveries are sent in the same tick.
     { name: "webhooks.dispatch", run: ({ env, now, batchSize }) => dispatchOutbox(env, now, batchSize) },
     { name: "webhooks.deliver", run: ({ env, now, batchSize }) => sweepDueDeliveries(env, now, batchSize) },

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
-import { ledgerRequests } from "../../schema";
+import { type keyOrigins, ledgerRequests } from "../../schema";
 import { type Database, database } from "../db/client";
 import type { Env } from "../env";
 import type { PurchaseInput } from "../ledger/earning";
@@ -17,15 +17,26 @@ import { planRefund, type RefundInput } from "../ledger/operations/refund";
 import { planReferralReversal } from "../ledger/operations/reverse-referral";
 import type { ReferralInput } from "../ledger/referrals";
 import { failure, type LedgerResult, type Plan } from "../ledger/result";
-import type { Statement, WriteScope } from "../ledger/state";
+import type { Statement, WriteActor, WriteScope } from "../ledger/state";
 import { AppError, errorChainText } from "../lib/errors";
 import { nowIso } from "../lib/time";
 import { type ErasureActor, eraseMemberData } from "../services/members/erasure";
 import { getMember } from "../services/members/members";
 import type { MemberView } from "../services/members/view";
 
-/** Identifies one idempotent write: who, which key, and a hash of the body. */
-export type WriteRequest = { programId: string; memberId: string; idempotencyKey: string; requestHash: string };
+/**
+ * Identifies one idempotent write: which member, which key in which namespace (a client's
+ * Idempotency-Key, or a key from systemKeys), a hash of the body, and whose facts it carries.
+ * Built by clientWriteRequest / systemWriteRequest (src/services/ledger.ts).
+ */
+export type WriteRequest = {
+  programId: string;
+  memberId: string;
+  origin: KeyOrigin;
+  idempotencyKey: string;
+  requestHash: string;
+  actor: WriteActor;
+};
 
 /** A FIFO async mutex: outgoing I/O reopens a Durable Object's input gate, so we serialise explicitly. */
 class Mutex {
@@ -36,6 +47,8 @@ class Mutex {
     return result;
   }
 }
+
+type KeyOrigin = (typeof keyOrigins)[number];
 
 const isConstraintFailure = (err: unknown) => /CHECK constraint failed|negative_balance|SQLITE_CONSTRAINT/i.test(errorChainText(err));
 const isDuplicateRequest = (err: unknown) => /UNIQUE constraint failed: ledger_requests/i.test(errorChainText(err));
@@ -98,8 +111,14 @@ export class MemberLedger extends DurableObject<Env> {
   reverseReferral(req: WriteRequest, input: ReferralInput) {
     return this.#write(req, "referral.reverse", (scope) => planReferralReversal(scope, input));
   }
+  /** An activity a client reports (a review, a check-in, …); never a system bonus kind. */
   recordActivity(req: WriteRequest, input: ActivityInput) {
-    return this.#write(req, "activity", (scope) => planActivity(scope, input));
+    return this.#write(req, "activity", (scope) => planActivity(scope, input, "reported"));
+  }
+  /** A bonus only the system awards (signup, birthday, referral), under a system key. */
+  awardBonus(req: WriteRequest, input: ActivityInput) {
+    if (req.origin !== "system") return Promise.resolve(failure(new AppError("forbidden", "Bonuses are awarded by the system only")));
+    return this.#write(req, "activity", (scope) => planActivity(scope, input, "bonus"));
   }
 
   /**
@@ -131,6 +150,7 @@ export class MemberLedger extends DurableObject<Env> {
         programId: req.programId,
         memberId: req.memberId,
         requestKey: req.idempotencyKey,
+        actor: req.actor,
         now: nowIso(),
       });
       try {
@@ -152,6 +172,7 @@ export class MemberLedger extends DurableObject<Env> {
           }
           const record = db.insert(ledgerRequests).values({
             programId: req.programId,
+            origin: req.origin,
             idempotencyKey: req.idempotencyKey,
             memberId: req.memberId,
             operation,
@@ -187,7 +208,13 @@ export class MemberLedger extends DurableObject<Env> {
     const [stored] = await db
       .select()
       .from(ledgerRequests)
-      .where(and(eq(ledgerRequests.programId, req.programId), eq(ledgerRequests.idempotencyKey, req.idempotencyKey)))
+      .where(
+        and(
+          eq(ledgerRequests.programId, req.programId),
+          eq(ledgerRequests.origin, req.origin),
+          eq(ledgerRequests.idempotencyKey, req.idempotencyKey),
+        ),
+      )
       .limit(1);
     if (!stored) return null;
     if (stored.requestHash !== req.requestHash || stored.memberId !== req.memberId) {

@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { ledgerEntries, members, outboxEvents, pointLots, programs } from "../../schema";
 import { type BatchRead, batchRead, readTogether } from "../db/batch-read";
 import type { Database } from "../db/client";
+import type { Scope } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
 import { addDays } from "../lib/time";
@@ -13,8 +14,14 @@ export type ProgramRow = typeof programs.$inferSelect;
 export type MemberRow = typeof members.$inferSelect;
 export type EntryType = (typeof ledgerEntries.$inferInsert)["type"];
 
+/**
+ * Who a write's facts come from: a client's key (its scope), or the system itself (crons,
+ * feedback, bonuses). A partner event carries the partner's facts under a system key.
+ */
+export type WriteActor = Scope | "system";
+
 /** Identity of one ledger write inside the member's Durable Object. */
-export type WriteScope = { db: Database; programId: string; memberId: string; requestKey: string; now: string };
+export type WriteScope = { db: Database; programId: string; memberId: string; requestKey: string; actor: WriteActor; now: string };
 
 export type EntryView = {
   id: string;

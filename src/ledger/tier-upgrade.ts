@@ -11,13 +11,16 @@ export type TierChange = { from: string | null; to: string; toName: string; chan
 
 /**
  * Upgrade at once when this write qualifies the member for a higher tier (never downgrade
- * here): `add` is what the write adds to the member's figures over the ladder's window.
+ * here): `add` is what the write adds to the member's figures over the ladder's window. A
+ * purchase that happened (`occurredAt`) before the window adds its points (credited now) but
+ * not its spend, order or day.
  */
 export async function tierUpgrade(
   scope: WriteScope,
   member: MemberRow,
   loaded: Pick<EarningAndTierInputs, "ladder" | "figures">,
   add: TierFigures,
+  occurredAt = scope.now,
 ): Promise<{ statements: Statement[]; change: TierChange | null }> {
   const { ladder, figures: preread } = loaded;
   if (ladder.length === 0) return { statements: [], change: null };
@@ -25,6 +28,7 @@ export async function tierUpgrade(
   // from the parsed ladder's (it should not), read the right one.
   const from = windowStart(scope.now, ladder);
   const base = preread.since === from ? preread : await windowFigures(scope.db, scope.memberId, from);
+  if (Date.parse(occurredAt) < Date.parse(from)) add = { ...add, spend: 0, orders: 0, activeDays: 0 };
   const figures: TierFigures = {
     spend: base.spend + add.spend,
     orders: base.orders + add.orders,

@@ -5,7 +5,7 @@ import { scoreMember } from "../../src/domain/models";
 import { valueSegment } from "../../src/domain/segments/value-segments";
 import type { PurchaseInput } from "../../src/ledger/earning";
 import type { RefundInput } from "../../src/ledger/operations/refund";
-import { memberLedger, writeRequest } from "../../src/services/ledger/write";
+import { clientWriteRequest, memberLedger } from "../../src/services/ledger/write";
 import { call, countBy, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;
@@ -26,7 +26,9 @@ type LedgerWrite = { operation: "accrue"; body: PurchaseInput } | { operation: "
 
 async function ledgerWrite(p: TestProgram, memberId: string, write: LedgerWrite) {
   const { operation, body } = write;
-  const req = await writeRequest({ programId: p.programId, memberId, idempotencyKey: uniqueKey(operation), operation, body });
+  // Two years of history: dated purchases past the back-dating window, as an admin key may write them.
+  const principal = { programId: p.programId, scope: "admin" as const };
+  const req = await clientWriteRequest({ principal, memberId, idempotencyKey: uniqueKey(operation), operation, body });
   const stub = memberLedger(testEnv, p.programId, memberId);
   const result = write.operation === "accrue" ? await stub.accrue(req, write.body) : await stub.refund(req, write.body);
   if (!result.ok) throw new Error(`${operation} failed: ${result.message}`);

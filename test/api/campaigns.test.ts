@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { runScheduled, schedule } from "../../src/cron/schedule";
+import { systemKeys } from "../../src/ledger/system-keys";
 import { verifySignature } from "../../src/lib/signing";
 import { retryPendingAwards } from "../../src/services/campaigns/fire";
 import { deliverDueMessages } from "../../src/services/campaigns/messages";
 import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../../src/services/campaigns/triggers";
-import { memberLedger, writeRequest } from "../../src/services/ledger/write";
+import { memberLedger, systemWriteRequest } from "../../src/services/ledger/write";
 import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;
@@ -303,7 +304,8 @@ describe("campaigns: triggers fire once per occurrence", () => {
   });
 
   it("tier up and stage change react to outbox events once per event; the frequency cap holds", async () => {
-    const p = await newProgram({ expiryDays: null });
+    // Purchases dated ~100 days back (below) need a back-dating window that long.
+    const p = await newProgram({ expiryDays: null, backdateDays: 120 });
     const ladder = [];
     for (const t of [
       { name: "Bronze", rank: 0, qualification: { windowDays: 365 } },
@@ -624,10 +626,10 @@ describe("budgets", () => {
     const results = await Promise.all(
       members.map(async (m) => {
         const body = { campaignId: campaign.id, occurrenceKey: "flash", points: 10 };
-        const req = await writeRequest({
+        const req = await systemWriteRequest({
           programId: p.programId,
           memberId: m.id,
-          idempotencyKey: `campaign:${campaign.id}:${m.id}:flash`,
+          idempotencyKey: systemKeys.campaign(campaign.id, m.id, "flash"),
           operation: "campaign.award",
           body,
         });

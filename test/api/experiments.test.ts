@@ -134,8 +134,14 @@ describe("A/B experiments", () => {
     await buy(holdout, 0.2, (i) => 1000 + 100 * i);
     await buy(small, 0.5, (i) => 1500 + 50 * i);
     await buy(big, 0.9, (i) => 2000 + 75 * (i % 7));
-    // Outside the window: 40 days after exposure does not count.
-    await accrue(p, holdout[holdout.length - 1].id, 99_999, { occurredAt: new Date(Date.now() + 40 * DAY).toISOString() });
+    // Outside the window: 40 days after exposure does not count (the exposure is moved back, as
+    // a purchase cannot be dated in the future).
+    const lateBuyer = holdout[holdout.length - 1].id;
+    await db().$client.execute({
+      sql: "UPDATE experiment_exposures SET exposed_at = ? WHERE experiment_id = ? AND member_id = ?",
+      args: [new Date(Date.now() - 40 * DAY).toISOString(), experimentId, lateBuyer],
+    });
+    expect((await accrue(p, lateBuyer, 99_999)).status).toBe(201);
 
     const res = await call("GET", `/v1/experiments/${experimentId}/results`, { key: p.keys.admin });
     expect(res.status, JSON.stringify(res.body)).toBe(200);

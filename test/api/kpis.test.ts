@@ -8,7 +8,8 @@ const DAY = 86_400_000;
 describe("KPIs", () => {
   it("a daily snapshot of a seeded program matches figures computed independently; the series and today's live figures", async () => {
     // 1 point per 1.00 spent; 1000 points cost 2000 minor units; points expire after 5 days.
-    const p = await newProgram({ pointCostPer1000: 2000, expiryDays: 5 });
+    // Orders dated up to ~37 days back: a back-dating window that long.
+    const p = await newProgram({ pointCostPer1000: 2000, expiryDays: 5, backdateDays: 60 });
     for (const t of [
       { name: "Bronze", rank: 0, qualification: { windowDays: 365 } },
       { name: "Silver", rank: 1, qualification: { windowDays: 365, minSpend: 10_000 } },

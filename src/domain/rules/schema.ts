@@ -6,6 +6,22 @@ import { z } from "zod";
 const triggerTypes = ["purchase", "signup", "birthday", "referral", "review", "survey", "activity"] as const;
 export type TriggerType = (typeof triggerTypes)[number];
 
+/**
+ * Triggers only the system fires: the signup bonus (once per member), the birthday bonus (once
+ * a year) and the referral reward (once per qualified referral). A client can never report one
+ * as an activity; `activity` rules (with a `kind`) say which kinds clients report, and review
+ * and survey may come from a client too (directly, or through feedback).
+ */
+const systemTriggerTypes = ["signup", "birthday", "referral"] as const satisfies readonly TriggerType[];
+export type SystemTriggerType = (typeof systemTriggerTypes)[number];
+export const isSystemTrigger = (kind: string): kind is SystemTriggerType => (systemTriggerTypes as readonly string[]).includes(kind.trim());
+
+/** Why a client may not report an activity of this kind (null: it may), worded for the API's 400. */
+export function reportedKindProblem(kind: string): string | null {
+  if (!isSystemTrigger(kind)) return null;
+  return `"${kind.trim()}" is a bonus the system awards itself (${systemTriggerTypes.join(", ")}); report review, survey or a custom kind`;
+}
+
 const minorUnits = z.int().nonnegative();
 const utcTime = z.iso.datetime();
 const code = z.string().min(1).max(128);

@@ -3,8 +3,8 @@ import { orders } from "../../../schema";
 import { batchRead, fetchTogether } from "../../db/batch-read";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { toUtcIso } from "../../lib/time";
 import { earnByRules, earningAndTierRead, type PurchaseInput } from "../earning";
+import { allowedOccurredAt } from "../occurred-at";
 import { pendingReferralRead, qualifyReferral } from "../referrals";
 import {
   balanceAfter,
@@ -63,7 +63,7 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
     );
   // Parsed only once the checks passed, so their errors come first.
   const loaded = earning.parse(earningRows);
-  const occurredAt = input.occurredAt ? toUtcIso(input.occurredAt) : scope.now;
+  const occurredAt = allowedOccurredAt(scope, program, input.occurredAt);
 
   // 1. The earning rules price the purchase (and record their usage).
   const rules = earnByRules(
@@ -141,12 +141,13 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
 
   // 3. A tier upgrade, when the purchase qualifies the member for a higher tier.
   const sameDay = member.lastPurchaseAt?.slice(0, 10) === occurredAt.slice(0, 10);
-  const tier = await tierUpgrade(scope, member, loaded, {
-    spend: input.amount,
-    orders: 1,
-    pointsEarned: earn.points,
-    activeDays: sameDay ? 0 : 1,
-  });
+  const tier = await tierUpgrade(
+    scope,
+    member,
+    loaded,
+    { spend: input.amount, orders: 1, pointsEarned: earn.points, activeDays: sameDay ? 0 : 1 },
+    occurredAt,
+  );
   statements.push(...tier.statements);
 
   // 4. The referral this purchase qualifies: the referee's welcome points, paid after the purchase's lot.

@@ -1,5 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { referrals } from "../../../schema";
+import { readTogether } from "../../db/batch-read";
+import { earnByRules, earningAndTierRead } from "../earning";
 import { ReferralInput, referralOfReferrer } from "../referrals";
 import type { Plan } from "../result";
 import {
@@ -7,19 +9,21 @@ import {
   deficitOf,
   type EntryView,
   entry,
-  loadProgramAndMember,
   type MemberDelta,
   memberDelta,
   newLot,
   outbox,
+  programAndMemberRead,
   type Statement,
   type WriteScope,
 } from "../state";
 
 /**
  * Credit the referrer (run in the referrer's object by the settle cron, key
- * `referral:<id>:referrer`). Only a still-`qualified` referral pays; if a refund moved it to
- * `reversing` meanwhile, the reverse step takes back whatever was credited.
+ * `referral:<id>:referrer`): the program's referrerPoints plus what its `referral` earning rules
+ * give — the only way those rules fire, once per qualified referral. Only a still-`qualified`
+ * referral pays; if a refund moved it to `reversing` meanwhile, the reverse step takes back
+ * whatever was credited.
  */
 export async function planReferralCredit(scope: WriteScope, raw: ReferralInput): Promise<Plan<ReferralCredit>> {
   const referral = await referralOfReferrer(scope, ReferralInput.parse(raw).referralId);
@@ -29,10 +33,12 @@ export async function planReferralCredit(scope: WriteScope, raw: ReferralInput):
       body: { referralId: referral.id, status: referral.status, pointsCredited: 0 },
       statements: [],
     };
-  const { program, member } = await loadProgramAndMember(scope);
+  const [{ program, member }, loaded] = await readTogether(scope.db, [programAndMemberRead(scope), earningAndTierRead(scope)]);
   // A blocked or erased referrer earns nothing; the referral is settled all the same.
-  const points = member.status === "active" ? referral.referrerPoints : 0;
-  const statements: Statement[] = [];
+  const active = member.status === "active";
+  const rules = active ? earnByRules(scope, { program, member }, { trigger: { type: "referral" }, occurredAt: scope.now }, loaded) : null;
+  const points = active ? referral.referrerPoints + (rules?.result.points ?? 0) : 0;
+  const statements: Statement[] = [...(rules?.statements ?? [])];
   const entries: EntryView[] = [];
   let delta: MemberDelta = {};
   if (points > 0) {
@@ -42,7 +48,13 @@ export async function planReferralCredit(scope: WriteScope, raw: ReferralInput):
       reason: "Referral reward",
       sourceType: "referral",
       sourceId: referral.id,
-      metadata: { refereeId: referral.refereeId, orderId: referral.orderId },
+      metadata: {
+        refereeId: referral.refereeId,
+        orderId: referral.orderId,
+        ...(rules?.result.lines.length
+          ? { lines: rules.result.lines.map((l) => ({ ruleId: l.ruleId, name: l.name, points: l.points })) }
+          : {}),
+      },
     });
     const lot = newLot(scope, program, { entryId: e.row.id, points, hold: true, deficit: deficitOf(member) });
     delta = { balance: points, pending: lot.pending ? points : 0, earned: points };

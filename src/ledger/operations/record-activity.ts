@@ -1,10 +1,10 @@
 import { z } from "zod";
 import { readTogether } from "../../db/batch-read";
 import { ActivityAttributes } from "../../domain/members/free-form";
-import type { TriggerType } from "../../domain/rules/schema";
+import { isSystemTrigger, reportedKindProblem, type TriggerType } from "../../domain/rules/schema";
 import { AppError } from "../../lib/errors";
-import { toUtcIso } from "../../lib/time";
 import { earnByRules, earningAndTierRead } from "../earning";
+import { allowedOccurredAt } from "../occurred-at";
 import {
   balanceAfter,
   deficitOf,
@@ -26,26 +26,35 @@ export const ActivityInput = z.object({
 });
 export type ActivityInput = z.input<typeof ActivityInput>;
 
-/** Built-in kinds map to their own rule triggers; anything else is a custom activity kind. */
+/**
+ * The rules an activity runs: a system kind its own trigger; review and survey theirs (a client
+ * may report them directly, as POST /feedback does); any other kind the `activity` rules whose
+ * `kind` matches (or that name no kind).
+ */
 function triggerForKind(kind: string): { type: TriggerType; kind?: string } {
-  if (["signup", "birthday", "referral", "review", "survey"].includes(kind)) return { type: kind as TriggerType };
+  if (isSystemTrigger(kind) || kind === "review" || kind === "survey") return { type: kind };
   return { type: "activity", kind };
 }
 
 /**
- * A non-purchase activity (review, survey, check-in, signup bonus, custom): evaluates the
+ * A non-purchase activity: a kind a client reports (review, survey, check-in, custom), or a
+ * system bonus (signup, birthday, referral) — each only through its own door. Evaluates the
  * same rules engine, credits what it earns as an available lot, records the activity, and
  * upgrades the tier when the points qualify the member for a higher one.
  */
-export async function planActivity(scope: WriteScope, raw: ActivityInput) {
+export async function planActivity(scope: WriteScope, raw: ActivityInput, source: "reported" | "bonus") {
   // Routes validate first; this holds for every other caller too (a 400, never a 500).
   const parsed = ActivityInput.safeParse(raw);
   if (!parsed.success) throw new AppError("invalid_request", `Invalid activity: ${parsed.error.issues.map((i) => i.message).join("; ")}`);
   const input = parsed.data;
+  if (source === "reported") {
+    const problem = reportedKindProblem(input.kind);
+    if (problem) throw new AppError("invalid_request", problem, { field: "kind", reason: "system_kind" });
+  } else if (!isSystemTrigger(input.kind)) throw new AppError("invalid_request", `"${input.kind}" is not a system bonus kind`);
   // One round trip: program, member, rules, ladder, usage, segments and tier figures.
   const [{ program, member }, loaded] = await readTogether(scope.db, [programAndMemberRead(scope), earningAndTierRead(scope)]);
   requireActive(member);
-  const occurredAt = input.occurredAt ? toUtcIso(input.occurredAt) : scope.now;
+  const occurredAt = allowedOccurredAt(scope, program, input.occurredAt);
   const { result, statements } = earnByRules(scope, { program, member }, { trigger: triggerForKind(input.kind), occurredAt }, loaded);
   const entries: EntryView[] = [];
   if (result.points > 0) {

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
+import { systemKeys } from "../../ledger/system-keys";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger/write";
+import { respondWithLedgerWrite, systemWriteRequest } from "../../services/ledger/write";
 import { CouponSchema, findCoupon } from "../../services/rewards/coupons";
 import { BalanceSchema, EntrySchema } from "../ledger/schemas";
 import { defineRoute } from "../route";
@@ -25,13 +26,20 @@ export const cancelCouponRoute = defineRoute(
       ...errorResponses(404, 409),
     },
   },
-  async (c, { programId }) => {
+  async (c, { programId, scope }) => {
     const { coupon } = await findCoupon(c.var.ctx, programId, c.req.valid("param").code);
     const body = { couponId: coupon.id };
     // The key is the coupon's own, so any retry or second cancel replays the first result.
     return respondWithLedgerWrite(
       c,
-      { programId, memberId: coupon.memberId, idempotencyKey: `coupon:${coupon.id}:cancel`, operation: "coupon.cancel", body },
+      systemWriteRequest({
+        programId,
+        memberId: coupon.memberId,
+        idempotencyKey: systemKeys.coupon(coupon.id),
+        operation: "coupon.cancel",
+        body,
+        actor: scope,
+      }),
       (stub, req) => stub.cancelCoupon(req, body),
     );
   },

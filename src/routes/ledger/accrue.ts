@@ -1,5 +1,5 @@
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger/write";
+import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
 import { AccrualBody, LedgerWriteSchema } from "./schemas";
 
@@ -16,12 +16,12 @@ export const accruePointsRoute = defineRoute(
     request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(AccrualBody) },
     responses: { 201: jsonResponse(LedgerWriteSchema, "Points accrued (or the original result on replay)"), ...errorResponses(404, 409) },
   },
-  async (c, { programId }) => {
+  async (c, principal) => {
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
     return respondWithLedgerWrite(
       c,
-      { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "accrue", body },
+      clientWriteRequest({ principal, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "accrue", body }),
       (stub, req) => stub.accrue(req, body),
     );
   },

@@ -1,5 +1,5 @@
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger/write";
+import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
 import { AdjustmentBody, LedgerWriteSchema } from "./schemas";
 
@@ -15,13 +15,13 @@ export const adjustPointsRoute = defineRoute(
     request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(AdjustmentBody) },
     responses: { 201: jsonResponse(LedgerWriteSchema, "Adjustment written"), ...errorResponses(404, 409) },
   },
-  async (c, { programId, keyId }) => {
+  async (c, principal) => {
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
     return respondWithLedgerWrite(
       c,
-      { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "adjust", body },
-      (stub, req) => stub.adjust(req, { points: body.points, reason: body.reason, sourceType: "admin", sourceId: keyId }),
+      clientWriteRequest({ principal, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "adjust", body }),
+      (stub, req) => stub.adjust(req, { points: body.points, reason: body.reason, sourceType: "admin", sourceId: principal.keyId }),
     );
   },
 );

@@ -1,5 +1,5 @@
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger/write";
+import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
 import { LedgerWriteSchema, RedemptionBody } from "./schemas";
 
@@ -16,12 +16,12 @@ export const redeemPointsRoute = defineRoute(
     request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(RedemptionBody) },
     responses: { 201: jsonResponse(LedgerWriteSchema, "Points redeemed"), ...errorResponses(404, 409) },
   },
-  async (c, { programId }) => {
+  async (c, principal) => {
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
     return respondWithLedgerWrite(
       c,
-      { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "redeem", body },
+      clientWriteRequest({ principal, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "redeem", body }),
       (stub, req) => stub.redeem(req, { points: body.points, reason: body.reason }),
     );
   },

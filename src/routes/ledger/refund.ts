@@ -3,7 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { orders } from "../../../schema";
 import { notFound } from "../../lib/errors";
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger/write";
+import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
 import { LedgerWriteSchema, RefundBody } from "./schemas";
 
@@ -20,7 +20,8 @@ export const refundOrderRoute = defineRoute(
     request: { params: z.object({ orderId: z.string().min(1).max(128) }), headers: IdempotencyHeaders, body: jsonBody(RefundBody) },
     responses: { 201: jsonResponse(LedgerWriteSchema, "Refund applied"), ...errorResponses(404, 409) },
   },
-  async (c, { programId }) => {
+  async (c, principal) => {
+    const { programId } = principal;
     const { orderId } = c.req.valid("param");
     const body = c.req.valid("json");
     const [order] = await c.var.ctx.db
@@ -31,13 +32,13 @@ export const refundOrderRoute = defineRoute(
     if (!order) throw notFound("Order");
     return respondWithLedgerWrite(
       c,
-      {
-        programId,
+      clientWriteRequest({
+        principal,
         memberId: order.memberId,
         idempotencyKey: c.req.valid("header")["idempotency-key"],
         operation: `refund:${orderId}`,
         body,
-      },
+      }),
       (stub, req) => stub.refund(req, { orderId, amount: body.amount, reason: body.reason }),
     );
   },

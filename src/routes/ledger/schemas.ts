@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { reportedKindProblem } from "../../domain/rules/schema";
 import { Iso } from "../../lib/openapi";
 
 const Points = z.number().int("points must be a whole number").positive().max(1_000_000_000);
@@ -57,6 +58,23 @@ export const CartItem = z.object({
   unitPrice: z.number().int().nonnegative().max(1_000_000_000_000),
 });
 
+/** An activity kind a client may report: anything but the bonuses the system awards itself. */
+export const ReportedKind = z
+  .string()
+  .trim()
+  .min(1)
+  .max(64)
+  .superRefine((kind, ctx) => {
+    const problem = reportedKindProblem(kind);
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  })
+  .openapi({
+    description:
+      "review, survey, or a custom kind (store_checkin, app_login, …) that the program's `activity` rules name. " +
+      "signup, birthday and referral are awarded by the system only and are refused (400).",
+    example: "store_checkin",
+  });
+
 export const AccrualBody = z
   .object({
     orderId: z.string().trim().min(1).max(128),
@@ -65,7 +83,13 @@ export const AccrualBody = z
     items: z.array(CartItem).max(500).optional(),
     channel: z.string().min(1).max(64).optional(),
     storeId: z.string().min(1).max(128).optional(),
-    occurredAt: Iso().optional(),
+    occurredAt: Iso()
+      .optional()
+      .openapi({
+        description:
+          "When the purchase happened (default: now): at most 5 minutes ahead of the server clock and, except with an admin key, " +
+          "no older than the program's back-dating window (default 30 days). The earning rules run as of this time.",
+      }),
   })
   .strict()
   .openapi("Accrual", {

@@ -26,7 +26,7 @@ export const registerMemberRoute = defineRoute(
     const result = await registerMember({ ctx, input: { ...c.req.valid("json"), programId } });
     // Signup bonus rules: awarded once (keyed by member), also when a retried registration finds the member.
     if (result.member.lifetime.earned === 0 && (await hasActiveRule(ctx.db, programId, "signup"))) {
-      const award = await awardTrigger(c.env, { programId, memberId: result.member.id, kind: "signup", occurrence: "once" });
+      const award = await awardTrigger(c.env, { programId, memberId: result.member.id, kind: "signup" });
       if (award.ok) return c.json(await getMember({ ctx, input: { programId, memberId: result.member.id } }), result.created ? 201 : 200);
     }
     return c.json(result.member, result.created ? 201 : 200);

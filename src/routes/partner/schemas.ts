@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ActivityAttributes } from "../../domain/members/free-form";
-import { AccrualBody } from "../ledger/schemas";
+import { AccrualBody, ReportedKind } from "../ledger/schemas";
 import { RegisterMemberBody } from "../members/schemas";
 
 const EventId = z
@@ -59,7 +59,7 @@ const ActivityEvent = z
     type: z.literal("activity"),
     memberId: MemberId.optional(),
     externalId: ExternalId.optional(),
-    kind: z.string().trim().min(1).max(64).openapi({ example: "store_visit" }),
+    kind: ReportedKind,
     occurredAt: z.iso.datetime({ offset: true }).optional(),
     attributes: ActivityAttributes.optional(),
   })

@@ -1,5 +1,5 @@
 import { errorResponses, IdempotencyHeaders, jsonResponse } from "../../lib/openapi";
-import { respondWithLedgerWrite } from "../../services/ledger/write";
+import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
 import { MemberRewardParams, RedemptionResultSchema } from "./schemas";
 
@@ -16,12 +16,18 @@ export const redeemRewardRoute = defineRoute(
     request: { params: MemberRewardParams, headers: IdempotencyHeaders },
     responses: { 201: jsonResponse(RedemptionResultSchema, "Coupon issued"), ...errorResponses(404, 409) },
   },
-  async (c, { programId }) => {
+  async (c, principal) => {
     const { memberId, rewardId } = c.req.valid("param");
     const body = { rewardId };
     return respondWithLedgerWrite(
       c,
-      { programId, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "reward.redeem", body },
+      clientWriteRequest({
+        principal,
+        memberId,
+        idempotencyKey: c.req.valid("header")["idempotency-key"],
+        operation: "reward.redeem",
+        body,
+      }),
       (stub, req) => stub.redeemReward(req, body),
     );
   },

@@ -38,11 +38,11 @@ const API_DESCRIPTION = `Loyalty Edge: a membership and loyalty engine at the ed
 
 **Errors** — every error is JSON \`{"error": {"code", "message", "requestId", "details?"}}\` with a code from a closed set (invalid_request, unauthorized, forbidden, not_found, idempotency_conflict, insufficient_points, …). Validation failures are 400 with the failing fields in \`details.fields\`.
 
-**Idempotency** — every points write, and feedback, takes an \`Idempotency-Key\` header. A retry with the same key and body returns the original result; the same key with a different body is 409 idempotency_conflict.
+**Idempotency** — every points write, and feedback, takes an \`Idempotency-Key\` header. A retry with the same key and body returns the original result; the same key with a different body is 409 idempotency_conflict. Your keys never collide with the keys the engine uses for its own writes (partner events, referrals, campaigns).
 
 **Pagination** — list endpoints take \`limit\` (1–500, default 50) and \`cursor\`; pass back \`nextCursor\` until it is null.
 
-**Money and time** — amounts are integer minor units (cents) in the program currency, points are integers, times are UTC ISO-8601.`;
+**Money and time** — amounts are integer minor units (cents) in the program currency, points are integers, times are UTC ISO-8601. A reported \`occurredAt\` may be at most 5 minutes ahead of the server clock and, except with an admin key, no older than the program's back-dating window (default 30 days).`;
 
 const AnyObject = z.record(z.string(), z.unknown());
 

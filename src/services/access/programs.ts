@@ -17,6 +17,8 @@ export type CreateProgramInput = {
   allowNegativeBalance?: boolean;
   holdDays?: number;
   expiryDays?: number | null;
+  /** How many days back a storefront or partner may date a purchase or activity (default 30). */
+  backdateDays?: number;
   settings?: Record<string, unknown>;
 };
 
@@ -57,6 +59,7 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
       allowNegativeBalance: input.allowNegativeBalance ?? false,
       holdDays: input.holdDays ?? 0,
       expiryDays: input.expiryDays === undefined ? 365 : input.expiryDays,
+      backdateDays: input.backdateDays ?? 30,
       settings: { ...input.settings, partnerSigningSecret },
       createdAt: now,
       updatedAt: now,

@@ -1,8 +1,9 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
-import { ledgerEntries, members, orders, pointLots } from "../../../schema";
+import { earningRules, ledgerEntries, members, orders, pointLots, ruleMemberUsage } from "../../../schema";
 import type { Database } from "../../db/client";
-import { evaluateRules } from "../../domain/rules/engine";
+import { BASE_LINE_ID, evaluateRules, type RuleUsage } from "../../domain/rules/engine";
 import type { ProgramRow } from "../../ledger/state";
+import { systemKeys } from "../../ledger/system-keys";
 import { newId, randomBase32 } from "../../lib/ids";
 import { addDays, nowIso, toUtcIso } from "../../lib/time";
 import { eraseMemberData } from "../members/erasure";
@@ -49,7 +50,9 @@ type MemberState = {
 /**
  * Historical purchases in bulk, with the ledger's semantics: each order earns through the
  * program's rules engine (the same evaluateRules as accrual), as a lot with the program's
- * hold and expiry counted from when it happened; balances move by relative updates.
+ * hold and expiry counted from when it happened; balances move by relative updates. Rule caps
+ * and budgets hold as on the API: usage so far is read, counted order by order, and recorded
+ * with the chunk (the budget CHECK fails the chunk rather than let it overspend).
  * Idempotent by orderId: orders already present are skipped; a chunk commits atomically,
  * so a crash leaves either all of it or none.
  */
@@ -111,6 +114,11 @@ export async function importTransactions(
     .where(and(eq(members.programId, program.id), inArray(members.externalId, externalIds)));
   const byExternal = new Map<string, MemberState>(memberRows.map((m) => [m.externalId, { ...m }]));
   const [rules, ladder] = await Promise.all([loadActiveRules(db, program.id), loadTiers(db, program.id)]);
+  const usage = await importUsage(
+    db,
+    rules,
+    memberRows.map((m) => m.id),
+  );
 
   const now = nowIso();
   const orderValues = [];
@@ -132,7 +140,9 @@ export async function importTransactions(
         segmentIds: [],
         isFirstPurchase: m.ordersCount === 0,
       },
+      usage: usage.of(m.id),
     });
+    usage.record(m.id, earn.lines);
     m.ordersCount++;
     orderValues.push({
       id: newId("ord", Date.parse(occurredAt)),
@@ -166,7 +176,7 @@ export async function importTransactions(
         sourceType: "order",
         sourceId: r.orderId,
         ruleId: null,
-        requestKey: `import:${r.orderId}`,
+        requestKey: systemKeys.import(r.orderId),
         metadata: { imported: true, lines: earn.lines.map((l) => ({ ruleId: l.ruleId, points: l.points })) },
         createdAt: occurredAt,
       });
@@ -195,6 +205,7 @@ export async function importTransactions(
   for (let i = 0; i < orderValues.length; i += 200) statements.push(db.insert(orders).values(orderValues.slice(i, i + 200)));
   for (let i = 0; i < entryValues.length; i += 200) statements.push(db.insert(ledgerEntries).values(entryValues.slice(i, i + 200)));
   for (let i = 0; i < lotValues.length; i += 200) statements.push(db.insert(pointLots).values(lotValues.slice(i, i + 200)));
+  statements.push(...usage.statements());
   for (const [memberId, d] of deltas) {
     statements.push(
       db
@@ -250,4 +261,58 @@ export async function importErasures(db: Database, programId: string, rows: Impo
     erased++;
   }
   return { erased, missing };
+}
+
+/** Rule usage (per member, and each rule's total against its budget) for an import chunk, counted as its orders earn. */
+async function importUsage(db: Database, rules: Array<{ id: string; pointsAwarded: number }>, memberIds: string[]) {
+  const pair = (ruleId: string, memberId: string) => `${ruleId}|${memberId}`;
+  const perMember = new Map<string, number>();
+  if (rules.length > 0)
+    for (let i = 0; i < memberIds.length; i += 500) {
+      const rows = await db
+        .select({ ruleId: ruleMemberUsage.ruleId, memberId: ruleMemberUsage.memberId, points: ruleMemberUsage.points })
+        .from(ruleMemberUsage)
+        .where(inArray(ruleMemberUsage.memberId, memberIds.slice(i, i + 500)));
+      for (const r of rows) perMember.set(pair(r.ruleId, r.memberId), r.points);
+    }
+  const total = new Map(rules.map((r) => [r.id, r.pointsAwarded]));
+  const added = new Map<string, { ruleId: string; memberId: string; points: number }>();
+  return {
+    of: (memberId: string): RuleUsage =>
+      Object.fromEntries(
+        rules.map((r) => [r.id, { memberPoints: perMember.get(pair(r.id, memberId)) ?? 0, totalPoints: total.get(r.id) ?? 0 }]),
+      ),
+    record(memberId: string, lines: Array<{ ruleId: string; points: number }>) {
+      for (const l of lines) {
+        if (l.ruleId === BASE_LINE_ID || l.points <= 0) continue;
+        const k = pair(l.ruleId, memberId);
+        perMember.set(k, (perMember.get(k) ?? 0) + l.points);
+        total.set(l.ruleId, (total.get(l.ruleId) ?? 0) + l.points);
+        const a = added.get(k) ?? { ruleId: l.ruleId, memberId, points: 0 };
+        a.points += l.points;
+        added.set(k, a);
+      }
+    },
+    statements() {
+      const byRule = new Map<string, number>();
+      for (const a of added.values()) byRule.set(a.ruleId, (byRule.get(a.ruleId) ?? 0) + a.points);
+      return [
+        ...[...added.values()].map((a) =>
+          db
+            .insert(ruleMemberUsage)
+            .values(a)
+            .onConflictDoUpdate({
+              target: [ruleMemberUsage.ruleId, ruleMemberUsage.memberId],
+              set: { points: sql`${ruleMemberUsage.points} + ${a.points}` },
+            }),
+        ),
+        ...[...byRule].map(([ruleId, points]) =>
+          db
+            .update(earningRules)
+            .set({ pointsAwarded: sql`${earningRules.pointsAwarded} + ${points}` })
+            .where(eq(earningRules.id, ruleId)),
+        ),
+      ];
+    },
+  };
 }

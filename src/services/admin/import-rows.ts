@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { MemberTags } from "../../domain/members/free-form";
+import { MAX_CLOCK_SKEW_MS } from "../../ledger/occurred-at";
 
 /** One member row of an import file (CSV columns or NDJSON fields). */
 export const ImportMemberRow = z
@@ -29,7 +30,10 @@ export const ImportTransactionRow = z
     orderId: z.string().trim().min(1).max(128),
     amount: z.number().int("amount is integer minor units").nonnegative().max(1_000_000_000_000),
     currency: z.string().regex(/^[A-Za-z]{3}$/),
-    occurredAt: z.iso.datetime({ offset: true }),
+    // History may go back any distance; never forward (it would count in every tier window).
+    occurredAt: z.iso
+      .datetime({ offset: true })
+      .refine((at) => Date.parse(at) <= Date.now() + MAX_CLOCK_SKEW_MS, "occurredAt is in the future (more than 5 minutes ahead)"),
     channel: z.string().min(1).max(64).optional(),
     storeId: z.string().min(1).max(128).optional(),
     quantity: z.number().int().positive().optional(),

@@ -39,12 +39,16 @@ async function programCost(ctx: ServiceContext, programId: string, period: strin
   };
 }
 
-/** Campaign spend already booked in a period (each campaign ledger entry carries its cost), for a new budget row. */
+/**
+ * Campaign spend already booked in a period (each campaign ledger entry carries its cost), for a new budget row. A coupon is a
+ * campaign's when a campaign award issued it (its key is a system campaign key): a client's key that merely looks like one is not.
+ */
 async function campaignSpendIn(ctx: ServiceContext, programId: string, period: string) {
   const [from, to] = periodRange(period);
   const [row] = await ctx.db.all<{ spent: number }>(sql`
     SELECT COALESCE((SELECT SUM(json_extract(metadata, '$.costMinor')) FROM ledger_entries WHERE program_id = ${programId} AND source_type = 'campaign' AND created_at >= ${from} AND created_at < ${to}), 0)
-      + COALESCE((SELECT SUM(r.cost_minor) FROM coupons c JOIN rewards r ON r.id = c.reward_id WHERE c.program_id = ${programId} AND c.request_key LIKE 'campaign:%' AND c.issued_at >= ${from} AND c.issued_at < ${to}), 0) AS spent`);
+      + COALESCE((SELECT SUM(r.cost_minor) FROM coupons c JOIN rewards r ON r.id = c.reward_id WHERE c.program_id = ${programId} AND c.issued_at >= ${from} AND c.issued_at < ${to}
+          AND EXISTS (SELECT 1 FROM ledger_requests q WHERE q.program_id = c.program_id AND q.origin = 'system' AND q.idempotency_key = c.request_key AND q.operation = 'campaign.award')), 0) AS spent`);
   return Number(row?.spent ?? 0);
 }
 

@@ -1,13 +1,14 @@
-import { and, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { campaignOccurrences, campaigns, experiments } from "../../../schema";
 import type { Consent } from "../../../schema/members";
 import { type Database, database } from "../../db/client";
 import { actionsFor, type CampaignAction, type ExperimentDefinition, type MessageAction } from "../../domain/campaigns/definition";
 import { assignVariant } from "../../domain/experiments";
 import type { Env } from "../../env";
+import { systemKeys } from "../../ledger/system-keys";
 import { mapLimit } from "../../lib/concurrency";
 import { newId } from "../../lib/ids";
-import { memberLedger, writeRequest } from "../ledger/write";
+import { memberLedger, systemWriteRequest } from "../ledger/write";
 import { definitionOf, type LoadedCampaign } from "./campaigns";
 import { type MemberForMessage, messageInserts, templateFields } from "./message-rows";
 
@@ -27,6 +28,9 @@ const CHUNK = 200;
 const AWARD_CONCURRENCY = 8;
 /** Pending awards older than this are retried by the sweep (the first attempt is the firing itself). */
 const AWARD_RETRY_AFTER_MS = 2 * 60_000;
+/** Retries of one award before it is given up as `failed` (and alerted): backing off from 2 min to 6 h, some 15 hours in all. */
+export const MAX_AWARD_RETRIES = 10;
+const awardRetryDelayMs = (failures: number) => Math.min(6 * 3_600_000, AWARD_RETRY_AFTER_MS * 2 ** Math.max(0, failures - 1));
 
 export const emptyCounts = (): FireCounts => ({
   fired: 0,
@@ -42,9 +46,6 @@ export function addCounts(a: FireCounts, b: FireCounts): FireCounts {
   for (const k of Object.keys(b) as Array<keyof FireCounts>) out[k] += b[k];
   return out;
 }
-
-/** The idempotency key of an award: one per member, campaign and occurrence. */
-const awardKey = (campaignId: string, memberId: string, occurrenceKey: string) => `campaign:${campaignId}:${memberId}:${occurrenceKey}`;
 
 /** The message facts (consent still JSON text, as read) plus what eligibility needs. */
 type EligibilityRow = Omit<MemberForMessage, "consent"> & {
@@ -233,11 +234,12 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
   const results = await mapLimit(awards, AWARD_CONCURRENCY, (a) =>
     award(env, db, c, a.candidate.memberId, a.candidate.occurrenceKey, a.variantKey, a.actions, a.candidate.context ?? {}),
   );
-  for (const r of results) counts[r]++;
+  for (const r of results) counts[r === "awarded" || r === "budgetExhausted" ? r : "failed"]++;
   return counts;
 }
 
-type AwardOutcome = "awarded" | "budgetExhausted" | "failed";
+/** An award's result: done, refused for good (recorded on the occurrence), or a transient failure left pending for the sweep. */
+type AwardOutcome = "awarded" | "budgetExhausted" | "refused" | "retry";
 
 /** One award through the member's ledger object; a refusal is recorded on the occurrence, a transient failure left pending for the sweep. */
 async function award(
@@ -261,12 +263,11 @@ async function award(
     messages: messagesOf(actions),
     context,
   };
-  const idempotencyKey = awardKey(c.row.id, memberId, occurrenceKey);
   // The hash covers what the award is, not how its message renders, so a retry always replays.
-  const req = await writeRequest({
+  const req = await systemWriteRequest({
     programId: c.row.programId,
     memberId,
-    idempotencyKey,
+    idempotencyKey: systemKeys.campaign(c.row.id, memberId, occurrenceKey),
     operation: "campaign.award",
     body: { campaignId: input.campaignId, occurrenceKey, variantKey, points: input.points, rewardId: input.rewardId },
   });
@@ -276,10 +277,10 @@ async function award(
       console.error(JSON.stringify({ level: "error", job: "campaigns.award", campaignId: c.row.id, memberId, message: String(err) }));
       return null;
     });
-  if (!result) return "failed";
+  if (!result) return "retry";
   if (result.ok) return "awarded";
   // Transient (a concurrent change, the campaign paused meanwhile): stay pending, the sweep retries.
-  if (result.code === "conflict" || result.code === "internal_error" || result.code === "service_unavailable") return "failed";
+  if (result.code === "conflict" || result.code === "internal_error" || result.code === "service_unavailable") return "retry";
   const outcome = result.code === "budget_exhausted" ? "budget_exhausted" : `refused:${result.code}`;
   await db
     .update(campaignOccurrences)
@@ -292,16 +293,20 @@ async function award(
         eq(campaignOccurrences.outcome, "pending"),
       ),
     );
-  return result.code === "budget_exhausted" ? "budgetExhausted" : "failed";
+  return result.code === "budget_exhausted" ? "budgetExhausted" : "refused";
 }
 
 /**
  * Retry awards left pending (the ledger object was unreachable, or a concurrent change made
  * it give up). The idempotency key makes a retry of an award that did commit a no-op replay.
- * Awards of a paused campaign wait for it to resume; a deleted campaign's are cancelled.
+ * Awards of a paused campaign wait for it to resume; a deleted campaign's are cancelled. An
+ * award that keeps failing is skipped past: each failure records its attempt and next due time
+ * (backing off), awards tried least go first, and after MAX_AWARD_RETRIES it becomes `failed`
+ * with an alert, so one stuck award never holds the others.
  */
-export async function retryPendingAwards(env: Env, now: Date, batchSize: number) {
+export async function retryPendingAwards(env: Env, now: Date, batchSize: number, scope: { programId?: string } = {}) {
   const db = database(env);
+  const at = now.toISOString();
   const before = new Date(now.getTime() - AWARD_RETRY_AFTER_MS).toISOString();
   const pending = await db
     .select({ occurrence: campaignOccurrences, campaign: campaigns, experiment: experiments })
@@ -312,10 +317,12 @@ export async function retryPendingAwards(env: Env, now: Date, batchSize: number)
       and(
         eq(campaignOccurrences.outcome, "pending"),
         lt(campaignOccurrences.createdAt, before),
+        or(isNull(campaignOccurrences.nextAttemptAt), lte(campaignOccurrences.nextAttemptAt, at)),
         sql`COALESCE(${campaigns.status}, '') NOT IN ('draft', 'paused')`,
+        scope.programId ? eq(campaignOccurrences.programId, scope.programId) : undefined,
       ),
     )
-    .orderBy(campaignOccurrences.createdAt)
+    .orderBy(campaignOccurrences.attempts, campaignOccurrences.createdAt)
     .limit(batchSize);
   const counts = { retried: 0, awarded: 0, cancelled: 0, failed: 0 };
   await mapLimit(pending, AWARD_CONCURRENCY, async ({ occurrence: o, campaign, experiment }) => {
@@ -332,6 +339,33 @@ export async function retryPendingAwards(env: Env, now: Date, batchSize: number)
     const outcome = await award(env, db, c, o.memberId, o.occurrenceKey, o.variantKey, actionsFor(c.def, o.variantKey), o.context ?? {});
     if (outcome === "awarded") counts.awarded++;
     else counts.failed++;
+    if (outcome === "retry") await recordAwardFailure(db, o, now);
   });
   return counts;
+}
+
+async function recordAwardFailure(db: Database, o: typeof campaignOccurrences.$inferSelect, now: Date) {
+  const attempts = o.attempts + 1;
+  const givenUp = attempts >= MAX_AWARD_RETRIES;
+  if (givenUp)
+    console.error(
+      JSON.stringify({
+        level: "alert",
+        job: "campaigns.awards.retry",
+        programId: o.programId,
+        campaignId: o.campaignId,
+        memberId: o.memberId,
+        occurrenceKey: o.occurrenceKey,
+        attempts,
+        message: "award given up after repeated failures; marked failed",
+      }),
+    );
+  await db
+    .update(campaignOccurrences)
+    .set({
+      attempts,
+      nextAttemptAt: givenUp ? null : new Date(now.getTime() + awardRetryDelayMs(attempts)).toISOString(),
+      ...(givenUp ? { outcome: "failed" } : {}),
+    })
+    .where(and(eq(campaignOccurrences.id, o.id), eq(campaignOccurrences.outcome, "pending")));
 }

@@ -75,8 +75,12 @@ export async function deliverDueMessages(env: Env, now: Date, batchSize: number)
     ]);
     const memberById = new Map(memberRows.map((m) => [m.id, m]));
     const channelsByProgram = new Map(programRows.map((p) => [p.id, channelsOf(p.settings)]));
+    // A message that throws is one failed attempt of its own (backoff, then failed), never the round's.
     const outcomes = await mapLimit(claimed, SEND_CONCURRENCY, (m) =>
-      attempt(env, m, memberById.get(m.memberId), channelsByProgram.get(m.programId) ?? {}, now),
+      attempt(env, m, memberById.get(m.memberId), channelsByProgram.get(m.programId) ?? {}, now).catch((err: unknown) => {
+        console.error(JSON.stringify({ level: "error", job: "messages.deliver", messageId: m.id, message: String(err) }));
+        return failedAttempt(m, `Internal: ${String(err)}`.slice(0, 500), now);
+      }),
     );
     await db.batch(
       outcomes.map((o) =>
@@ -143,16 +147,29 @@ async function attempt(
     body,
   });
   if (sent.outcome === "refused") return done("failed", `Not sent: ${sent.error} (PUT /v1/channels/${m.channel} with a public https url)`);
+  if (sent.outcome === "delivered") return done("delivered", null, m.attempts + 1);
+  return failedAttempt(m, sent.error, now);
+}
+
+/** One more failed attempt: retried with backoff, or failed for good after MESSAGE_MAX_ATTEMPTS. */
+function failedAttempt(m: Claimed, error: string, now: Date): Outcome {
   const attempts = m.attempts + 1;
-  if (sent.outcome === "delivered") return done("delivered", null, attempts);
   const delay = messageRetryDelayMs(attempts);
-  if (delay === null) return done("failed", `${sent.error} after ${attempts} attempts`, attempts);
+  if (delay === null)
+    return {
+      id: m.id,
+      status: "failed",
+      attempts,
+      nextAttemptAt: null,
+      lastError: `${error} after ${attempts} attempts`,
+      deliveredAt: null,
+    };
   return {
     id: m.id,
     status: "pending",
     attempts,
     nextAttemptAt: new Date(now.getTime() + delay).toISOString(),
-    lastError: sent.error,
+    lastError: error,
     deliveredAt: null,
   };
 }

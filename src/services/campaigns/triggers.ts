@@ -1,4 +1,4 @@
-import { and, inArray, isNull, sql } from "drizzle-orm";
+import { and, inArray, isNull, notInArray, sql } from "drizzle-orm";
 import { outboxEvents } from "../../../schema";
 import { type Database, database } from "../../db/client";
 import { EVENT_TRIGGERS, withinWindow } from "../../domain/campaigns/definition";
@@ -21,18 +21,23 @@ import { addCounts, type Candidate, emptyCounts, type FireCounts, fireCampaign }
 
 /** Bounded work per cron run; the next run continues where this one stopped. */
 const MAX_PAGES = 20;
+/** Runs in which firing an event's campaigns may fail before the event is skipped (and alerted), so it cannot hold the queue. */
+export const MAX_DISPATCH_ATTEMPTS = 5;
 
 /**
  * Event-driven triggers (welcome, tier up, stage change) from the transactional outbox.
  * `outbox_events.dispatched_at` is this consumer's marker (webhooks keep their own cursor):
  * a page of undispatched events is matched against the programs' active campaigns, fired,
  * then marked. A crash between firing and marking only means the page is read again, and
- * the occurrence keys make the second pass fire nothing.
+ * the occurrence keys make the second pass fire nothing. An event whose firing fails stays
+ * behind alone (the rest of its page is marked), is retried by the next runs, and after
+ * MAX_DISPATCH_ATTEMPTS failed runs is marked anyway with an alert: it cannot hold the queue.
  */
 export async function consumeOutboxEvents(env: Env, now: Date, batchSize: number) {
   const db = database(env);
   const at = now.toISOString();
-  let totals = { events: 0, matched: 0, ...emptyCounts() };
+  let totals = { events: 0, matched: 0, held: 0, skipped: 0, ...emptyCounts() };
+  const heldThisRun: string[] = [];
   for (let page = 0; page < MAX_PAGES; page++) {
     const events = await db
       .select({
@@ -42,35 +47,79 @@ export async function consumeOutboxEvents(env: Env, now: Date, batchSize: number
         type: outboxEvents.type,
         payload: outboxEvents.payload,
         createdAt: outboxEvents.createdAt,
+        dispatchAttempts: outboxEvents.dispatchAttempts,
       })
       .from(outboxEvents)
-      .where(isNull(outboxEvents.dispatchedAt))
+      .where(and(isNull(outboxEvents.dispatchedAt), notInArray(outboxEvents.id, heldThisRun)))
       .orderBy(outboxEvents.dispatchedAt, outboxEvents.id)
       .limit(batchSize);
     if (events.length === 0) break;
     const relevant = events.filter((e) => (CONSUMED_EVENT_TYPES as readonly string[]).includes(e.type));
     const campaigns = await loadActiveCampaigns(db, [...new Set(relevant.map((e) => e.programId))], EVENT_TRIGGERS);
+    const failed = new Set<string>();
     for (const c of campaigns) {
-      const candidates = relevant
+      const matched = relevant
         .filter((e) => e.programId === c.row.programId)
-        .flatMap((e) => matchingCandidate(c, { ...e, payload: e.payload ?? {} }));
-      totals.matched += candidates.length;
-      if (candidates.length) totals = { ...totals, ...addCounts(totals, await fireCampaign(env, c, candidates, now)) };
+        .flatMap((e) => matchingCandidate(c, { ...e, payload: e.payload ?? {} }).map((candidate) => ({ event: e, candidate })));
+      totals.matched += matched.length;
+      if (matched.length === 0) continue;
+      try {
+        totals = {
+          ...totals,
+          ...addCounts(
+            totals,
+            await fireCampaign(
+              env,
+              c,
+              matched.map((m) => m.candidate),
+              now,
+            ),
+          ),
+        };
+      } catch {
+        // One by one, so only the events that fail stay behind.
+        for (const m of matched) {
+          try {
+            totals = { ...totals, ...addCounts(totals, await fireCampaign(env, c, [m.candidate], now)) };
+          } catch (err) {
+            failed.add(m.event.id);
+            console.error(
+              JSON.stringify({ level: "error", job: "campaigns.events", eventId: m.event.id, campaignId: c.row.id, message: String(err) }),
+            );
+          }
+        }
+      }
     }
     await rescrubErased(env, db, events);
-    await db
-      .update(outboxEvents)
-      .set({ dispatchedAt: at })
-      .where(
-        and(
-          inArray(
-            outboxEvents.id,
-            events.map((e) => e.id),
-          ),
-          isNull(outboxEvents.dispatchedAt),
-        ),
+    const held = events.filter((e) => failed.has(e.id) && e.dispatchAttempts + 1 < MAX_DISPATCH_ATTEMPTS);
+    for (const e of events.filter((x) => failed.has(x.id) && x.dispatchAttempts + 1 >= MAX_DISPATCH_ATTEMPTS))
+      console.error(
+        JSON.stringify({
+          level: "alert",
+          job: "campaigns.events",
+          programId: e.programId,
+          eventId: e.id,
+          type: e.type,
+          attempts: e.dispatchAttempts + 1,
+          message: "event skipped after repeated failures: its campaigns did not fire",
+        }),
       );
+    const heldIds = new Set(held.map((e) => e.id));
+    const done = events.filter((e) => !heldIds.has(e.id)).map((e) => e.id);
+    await db.batch([
+      db
+        .update(outboxEvents)
+        .set({ dispatchAttempts: sql`${outboxEvents.dispatchAttempts} + 1` })
+        .where(and(inArray(outboxEvents.id, [...failed]), isNull(outboxEvents.dispatchedAt))),
+      db
+        .update(outboxEvents)
+        .set({ dispatchedAt: at })
+        .where(and(inArray(outboxEvents.id, done), isNull(outboxEvents.dispatchedAt))),
+    ]);
+    heldThisRun.push(...heldIds);
     totals.events += events.length;
+    totals.held += held.length;
+    totals.skipped += failed.size - held.length;
     if (events.length < batchSize) break;
   }
   return totals;

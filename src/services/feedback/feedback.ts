@@ -1,13 +1,14 @@
 import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { feedback, members } from "../../../schema";
 import { FREE_FORM_LIMITS } from "../../domain/members/free-form";
+import { systemKeys } from "../../ledger/system-keys";
 import type { ServiceContext } from "../../lib/context";
 import { canonicalJson, sha256Hex } from "../../lib/crypto";
 import { AppError, errorChainText } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { cursorPage } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
-import { memberLedger, writeRequest } from "../ledger/write";
+import { memberLedger, systemWriteRequest } from "../ledger/write";
 import { requireMemberRow } from "../members/members";
 
 export type FeedbackInput = { kind: "nps" | "survey" | "review"; score?: number; text?: string; tags?: string[] };
@@ -132,10 +133,10 @@ async function earnForFeedback(ctx: ServiceContext, row: FeedbackRow) {
     occurredAt: row.createdAt,
     attributes: { feedbackId: row.id, feedbackKind: row.kind, ...(row.score === null ? {} : { score: row.score }) },
   };
-  const req = await writeRequest({
+  const req = await systemWriteRequest({
     programId: row.programId,
     memberId: row.memberId,
-    idempotencyKey: `feedback:${row.id}`,
+    idempotencyKey: systemKeys.feedback(row.id),
     operation: "activity",
     body,
   });

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../db/client";
 import { sqlId } from "../../db/sql-id";
+import { systemKeyPrefix } from "../../ledger/system-keys";
 
 const MAX_ROUNDS = 50;
 
@@ -46,7 +47,7 @@ export async function expireLots(db: Database, now: Date, batchSize: number, sco
     const due = sql`SELECT id FROM point_lots WHERE released = 1 AND remaining > 0 AND expires_at IS NOT NULL AND expires_at <= ${at} ${program} ORDER BY expires_at, id LIMIT ${batchSize}`;
     const [, , , expired] = await db.batch([
       db.run(sql`INSERT INTO ledger_entries (id, program_id, member_id, type, points, reason, source_type, source_id, request_key, metadata, created_at)
-        SELECT ${sqlId("led")}, program_id, member_id, 'expire', -remaining, 'Points expired', 'lot', id, 'expire:' || id, json_object('expiresAt', expires_at), ${at}
+        SELECT ${sqlId("led")}, program_id, member_id, 'expire', -remaining, 'Points expired', 'lot', id, ${systemKeyPrefix("expire")} || id, json_object('expiresAt', expires_at), ${at}
         FROM point_lots WHERE id IN (${due})`),
       db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at)
         SELECT ${sqlId("evt")}, program_id, member_id, 'points.expired', json_object('memberId', member_id, 'points', SUM(remaining)), ${at}

@@ -2,25 +2,46 @@ import type { Context } from "hono";
 import type { MemberLedger, WriteRequest } from "../../durable/member-ledger";
 import type { Env } from "../../env";
 import { type LedgerResult, unwrap } from "../../ledger/result";
-import type { AppBindings } from "../../lib/context";
+import type { WriteActor } from "../../ledger/state";
+import type { SystemKey } from "../../ledger/system-keys";
+import type { AppBindings, Principal } from "../../lib/context";
 import { canonicalJson, sha256Hex } from "../../lib/crypto";
 
 export function memberLedger(env: Env, programId: string, memberId: string): DurableObjectStub<MemberLedger> {
   return env.MEMBER_LEDGER.get(env.MEMBER_LEDGER.idFromName(`${programId}:${memberId}`));
 }
 
-export async function writeRequest(input: {
-  programId: string;
-  memberId: string;
-  idempotencyKey: string;
-  operation: string;
-  body: unknown;
-}): Promise<WriteRequest> {
+type RequestInput = { programId: string; memberId: string; operation: string; body: unknown };
+
+const requestHash = (input: RequestInput) => sha256Hex(`${input.operation}:${input.memberId}:${canonicalJson(input.body)}`);
+
+/** A write a client asked for, idempotent by the client's own Idempotency-Key (the client namespace). */
+export async function clientWriteRequest(
+  input: Omit<RequestInput, "programId"> & { principal: Pick<Principal, "programId" | "scope">; idempotencyKey: string },
+): Promise<WriteRequest> {
+  const { principal, ...rest } = input;
+  return {
+    programId: principal.programId,
+    memberId: rest.memberId,
+    origin: "client",
+    idempotencyKey: rest.idempotencyKey,
+    actor: principal.scope,
+    requestHash: await requestHash({ ...rest, programId: principal.programId }),
+  };
+}
+
+/**
+ * A write the system makes, idempotent by a key from systemKeys (the system namespace). `actor`
+ * is whose facts the write carries when a client supplied them (a partner event); else the system.
+ */
+export async function systemWriteRequest(input: RequestInput & { idempotencyKey: SystemKey; actor?: WriteActor }): Promise<WriteRequest> {
   return {
     programId: input.programId,
     memberId: input.memberId,
+    origin: "system",
     idempotencyKey: input.idempotencyKey,
-    requestHash: await sha256Hex(`${input.operation}:${input.memberId}:${canonicalJson(input.body)}`),
+    actor: input.actor ?? "system",
+    requestHash: await requestHash(input),
   };
 }
 
@@ -30,11 +51,11 @@ export async function writeRequest(input: {
  */
 export async function respondWithLedgerWrite(
   c: Context<AppBindings>,
-  input: { programId: string; memberId: string; idempotencyKey: string; operation: string; body: unknown },
+  request: WriteRequest | Promise<WriteRequest>,
   call: (stub: DurableObjectStub<MemberLedger>, req: WriteRequest) => Promise<LedgerResult>,
 ) {
-  const req = await writeRequest(input);
-  const result = unwrap(await call(memberLedger(c.env, input.programId, input.memberId), req));
+  const req = await request;
+  const result = unwrap(await call(memberLedger(c.env, req.programId, req.memberId), req));
   c.header("idempotent-replayed", String(result.replayed));
   // Typed as never: the route's declared response schema documents the body.
   return c.json(result.body as never, result.status) as never;

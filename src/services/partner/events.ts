@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { members, orders, partnerEvents, programs } from "../../../schema";
 import type { LedgerResult } from "../../ledger/result";
+import { systemKeys } from "../../ledger/system-keys";
 import { mapLimit } from "../../lib/concurrency";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
@@ -8,7 +9,7 @@ import { newSigningSecret } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
 import { PartnerEvent } from "../../routes/partner/schemas";
 import { auditStatement } from "../access/audit";
-import { memberLedger, writeRequest } from "../ledger/write";
+import { memberLedger, systemWriteRequest } from "../ledger/write";
 import {
   changeTags,
   eraseMember,
@@ -143,13 +144,15 @@ async function applyEvent(
   e: PartnerEvent,
   applied: { memberId?: string },
 ): Promise<EventOutcome> {
-  const idempotencyKey = `partner:${e.eventId}`;
+  // The key is derived from the partner's event id (system namespace); the facts are the partner's.
+  const idempotencyKey = systemKeys.partner(e.eventId);
+  const actor = ctx.principal?.scope ?? "partner";
   switch (e.type) {
     case "sale": {
       const { eventId: _e, type: _t, memberId: _m, externalId: _x, ...purchase } = e;
       const memberId = await resolveMember(ctx, programId, e);
       applied.memberId = memberId;
-      const req = await writeRequest({ programId, memberId, idempotencyKey, operation: "accrue", body: purchase });
+      const req = await systemWriteRequest({ programId, memberId, idempotencyKey, operation: "accrue", body: purchase, actor });
       return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).accrue(req, purchase));
     }
     case "refund": {
@@ -161,7 +164,14 @@ async function applyEvent(
       if (!order) throw notFound("Order");
       applied.memberId = order.memberId;
       const body = { amount: e.amount, reason: e.reason };
-      const req = await writeRequest({ programId, memberId: order.memberId, idempotencyKey, operation: `refund:${e.orderId}`, body });
+      const req = await systemWriteRequest({
+        programId,
+        memberId: order.memberId,
+        idempotencyKey,
+        operation: `refund:${e.orderId}`,
+        body,
+        actor,
+      });
       return fromLedger(
         index,
         e,
@@ -172,7 +182,7 @@ async function applyEvent(
       const memberId = await resolveMember(ctx, programId, e);
       applied.memberId = memberId;
       const body = { kind: e.kind, occurredAt: e.occurredAt, attributes: e.attributes };
-      const req = await writeRequest({ programId, memberId, idempotencyKey, operation: "activity", body });
+      const req = await systemWriteRequest({ programId, memberId, idempotencyKey, operation: "activity", body, actor });
       return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).recordActivity(req, body));
     }
     case "member.upsert": {

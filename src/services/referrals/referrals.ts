@@ -1,16 +1,17 @@
 import { z } from "@hono/zod-openapi";
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { members, programs, referrals } from "../../../schema";
 import type { Database } from "../../db/client";
 import type { Env } from "../../env";
 import { unwrap } from "../../ledger/result";
+import { systemKeys } from "../../ledger/system-keys";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, errorChainText, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { cursorPage } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
-import { memberLedger, writeRequest } from "../ledger/write";
+import { memberLedger, systemWriteRequest } from "../ledger/write";
 
 /** `programs.settings.referral`: what each side earns, the referrer's monthly cap, the qualifying order. */
 export const ReferralSettingsSchema = z
@@ -231,31 +232,51 @@ const referralView = (r: typeof referrals.$inferSelect) => ({
   rewardedAt: r.rewardedAt,
 });
 
+/** Delay before the next settle attempt after `failures` failed ones: 1 min doubling to 6 h, so a failing row never holds the queue. */
+const settleRetryDelayMs = (failures: number) => Math.min(6 * 3_600_000, 60_000 * 2 ** Math.max(0, failures - 1));
+/** From this many failed attempts on, each failure is logged as an alert. */
+export const SETTLE_ALERT_AFTER = 5;
+
 /**
  * The referrer's side of a referral lives in the referrer's own Durable Object, never in the
  * referee's batch. Every minute: credit referrers of `qualified` referrals and take back from
- * referrers of `reversing` ones, each through the referrer's object with a key derived from
- * the referral, so a retried tick (at-least-once) applies each exactly once.
+ * referrers of `reversing` ones, each through the referrer's object with a system key derived
+ * from the referral, so a retried tick (at-least-once) applies each exactly once. A referral
+ * whose settlement fails is skipped past: its attempt count, next due time (backing off to 6 h)
+ * and error are recorded, fresh referrals go first, and repeated failures are logged as alerts.
  */
-export async function settleReferrals(env: Env, db: Database, batchSize: number) {
+export async function settleReferrals(env: Env, db: Database, batchSize: number, now = new Date(), scope: { programId?: string } = {}) {
+  const at = now.toISOString();
   const due = await db
-    .select({ id: referrals.id, programId: referrals.programId, referrerId: referrals.referrerId, status: referrals.status })
+    .select({
+      id: referrals.id,
+      programId: referrals.programId,
+      referrerId: referrals.referrerId,
+      status: referrals.status,
+      settleAttempts: referrals.settleAttempts,
+    })
     .from(referrals)
-    .where(inArray(referrals.status, ["qualified", "reversing"]))
-    .orderBy(referrals.status, referrals.id)
+    .where(
+      and(
+        inArray(referrals.status, ["qualified", "reversing"]),
+        or(isNull(referrals.settleAfter), lte(referrals.settleAfter, at)),
+        scope.programId ? eq(referrals.programId, scope.programId) : undefined,
+      ),
+    )
+    .orderBy(referrals.settleAttempts, referrals.status, referrals.id)
     .limit(batchSize);
   const outcome = { credited: 0, reversed: 0, failed: 0 };
   const settleOne = async (r: (typeof due)[number]) => {
     const operation = r.status === "qualified" ? "referral.credit" : "referral.reverse";
     const body = { referralId: r.id };
-    const req = await writeRequest({
-      programId: r.programId,
-      memberId: r.referrerId,
-      idempotencyKey: `referral:${r.id}:${r.status === "qualified" ? "referrer" : "reverse"}`,
-      operation,
-      body,
-    });
     try {
+      const req = await systemWriteRequest({
+        programId: r.programId,
+        memberId: r.referrerId,
+        idempotencyKey: systemKeys.referral(r.id, r.status === "qualified" ? "referrer" : "reverse"),
+        operation,
+        body,
+      });
       const ledger = memberLedger(env, r.programId, r.referrerId);
       if (r.status === "qualified") {
         unwrap(await ledger.creditReferral(req, body));
@@ -265,9 +286,29 @@ export async function settleReferrals(env: Env, db: Database, batchSize: number)
         outcome.reversed++;
       }
     } catch (err) {
-      // Left as is: the next tick retries it with the same key.
+      // Retried later with the same key; recorded so the next ticks take other referrals first.
       outcome.failed++;
-      console.error(JSON.stringify({ level: "error", job: "referrals.settle", referralId: r.id, message: String(err) }));
+      const attempts = r.settleAttempts + 1;
+      const message = String(err).slice(0, 500);
+      console.error(
+        JSON.stringify({
+          level: attempts >= SETTLE_ALERT_AFTER ? "alert" : "error",
+          job: "referrals.settle",
+          programId: r.programId,
+          referralId: r.id,
+          attempts,
+          message,
+        }),
+      );
+      await db
+        .update(referrals)
+        .set({
+          settleAttempts: attempts,
+          settleAfter: new Date(now.getTime() + settleRetryDelayMs(attempts)).toISOString(),
+          settleError: message,
+        })
+        .where(and(eq(referrals.id, r.id), eq(referrals.status, r.status)))
+        .catch(() => undefined);
     }
   };
   // A few at a time: each call is one Durable Object round trip and one batch.

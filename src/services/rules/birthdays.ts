@@ -24,7 +24,7 @@ export async function awardBirthdays({ env, now, batchSize }: CronJobArgs) {
     if (due.length === 0) break;
     afterRowid = Number(due[due.length - 1].rid);
     const results = await Promise.all(
-      due.map((m) => awardTrigger(env, { programId: m.programId, memberId: m.id, kind: "birthday", occurrence: year })),
+      due.map((m) => awardTrigger(env, { programId: m.programId, memberId: m.id, kind: "birthday", year })),
     );
     awarded += results.filter((r) => r.ok && !r.replayed).length;
     if (due.length < batchSize) break;

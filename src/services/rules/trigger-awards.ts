@@ -2,7 +2,8 @@ import { and, eq, sql } from "drizzle-orm";
 import { earningRules } from "../../../schema";
 import type { Database } from "../../db/client";
 import type { Env } from "../../env";
-import { memberLedger, writeRequest } from "../ledger/write";
+import { systemKeys } from "../../ledger/system-keys";
+import { memberLedger, systemWriteRequest } from "../ledger/write";
 
 /** Does the program have an active earning rule for this (non-purchase) trigger? One indexed read. */
 export async function hasActiveRule(db: Database, programId: string, trigger: string): Promise<boolean> {
@@ -21,20 +22,21 @@ export async function hasActiveRule(db: Database, programId: string, trigger: st
 }
 
 /**
- * Award a trigger's rules (signup, birthday) through the member's ledger, exactly once per
- * occurrence: the idempotency key names the occurrence, so a retry or a second run is a replay.
+ * Award a system bonus's rules through the member's ledger, exactly once per occurrence: the
+ * signup bonus once per member, the birthday bonus once per year (the system key names the
+ * occurrence, so a retry or a second run is a replay). Clients cannot report these kinds.
  */
 export async function awardTrigger(
   env: Env,
-  input: { programId: string; memberId: string; kind: "signup" | "birthday"; occurrence: string },
+  input: { programId: string; memberId: string } & ({ kind: "signup" } | { kind: "birthday"; year: string }),
 ) {
   const body = { kind: input.kind };
-  const req = await writeRequest({
+  const req = await systemWriteRequest({
     programId: input.programId,
     memberId: input.memberId,
-    idempotencyKey: `${input.kind}:${input.memberId}:${input.occurrence}`,
+    idempotencyKey: input.kind === "signup" ? systemKeys.signup(input.memberId) : systemKeys.birthday(input.memberId, input.year),
     operation: "activity",
     body,
   });
-  return memberLedger(env, input.programId, input.memberId).recordActivity(req, body);
+  return memberLedger(env, input.programId, input.memberId).awardBonus(req, body);
 }

@@ -121,7 +121,13 @@ export async function sweepDueDeliveries(env: Env, now: Date, batchSize: number)
     }
     return { claimed: claimed.length, enqueued: claimed.length };
   }
-  const outcomes = await mapLimit(claimed, SEND_CONCURRENCY, (c) => attemptDelivery(env, c.id, now));
+  // A delivery that throws (its outcome could not be recorded) keeps its lease as the retry delay; the others go on.
+  const outcomes = await mapLimit(claimed, SEND_CONCURRENCY, (c) =>
+    attemptDelivery(env, c.id, now).catch((err: unknown): AttemptOutcome => {
+      console.error(JSON.stringify({ level: "error", job: "webhooks.deliver", deliveryId: c.id, message: String(err) }));
+      return { outcome: "retry", error: String(err) };
+    }),
+  );
   return {
     claimed: claimed.length,
     delivered: outcomes.filter((o) => o.outcome === "delivered").length,
