@@ -7,6 +7,7 @@ export * from "./feedback";
 export * from "./kpis";
 export * from "./ledger";
 export * from "./members";
+export * from "./operations";
 export * from "./partner";
 export * from "./programs";
 export * from "./referrals";

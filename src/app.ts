@@ -7,6 +7,7 @@ import { settingsOf } from "./env";
 import type { AppBindings } from "./lib/context";
 import { AppError, errorBody } from "./lib/errors";
 import { randomBase32 } from "./lib/ids";
+import { recordRequestTelemetry } from "./middleware/request-telemetry";
 import { apiRoutes } from "./routes";
 import type { RouteModule } from "./routes/route";
 
@@ -31,12 +32,20 @@ export function createApp(routes: readonly RouteModule[] = apiRoutes) {
   });
 
   app.use("*", async (c, next) => {
-    const requestId = c.req.header("x-request-id")?.slice(0, 64) || `req_${randomBase32(20)}`;
+    const started = Date.now();
+    // A caller's own request id is kept when it is a plain token (it is logged and echoed).
+    const given = c.req.header("x-request-id");
+    const requestId = given && /^[\w.:-]{1,64}$/.test(given) ? given : `req_${randomBase32(20)}`;
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);
     settingsOf(c.env);
     c.set("ctx", { env: c.env, db: database(c.env), requestId });
-    await next();
+    // A handler's error is answered by onError before next() returns, so its status is known here.
+    try {
+      await next();
+    } finally {
+      recordRequestTelemetry(c, Date.now() - started);
+    }
   });
 
   app.use(
@@ -68,12 +77,14 @@ export function createApp(routes: readonly RouteModule[] = apiRoutes) {
       console.error(JSON.stringify({ level: "error", requestId, message: String(err), stack: (err as Error)?.stack }));
       appError = new AppError("internal_error", "Internal error; retry with the same Idempotency-Key is safe");
     }
+    c.set("errorCode", appError.code);
     return c.json(errorBody(appError, requestId), appError.status);
   });
 
-  app.notFound((c) =>
-    c.json(errorBody(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`), c.get("requestId") ?? "unknown"), 404),
-  );
+  app.notFound((c) => {
+    c.set("errorCode", "not_found");
+    return c.json(errorBody(new AppError("not_found", `No route for ${c.req.method} ${c.req.path}`), c.get("requestId") ?? "unknown"), 404);
+  });
 
   for (const route of routes) route.register(app);
   return app;

@@ -8,6 +8,8 @@ export type Env = {
   MEMBER_LEDGER: DurableObjectNamespace<MemberLedger>;
   RATE_LIMITER?: DurableObjectNamespace;
   WEBHOOK_QUEUE?: Queue;
+  /** Workers Analytics Engine dataset for request, ledger-write and job data points (src/lib/telemetry.ts). */
+  METRICS?: AnalyticsEngineDataset;
   /** Optional per-environment knobs. */
   CRON_BATCH_SIZE?: string;
   RATE_LIMIT_PER_MINUTE?: string;

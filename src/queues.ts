@@ -1,4 +1,6 @@
+import { recordJobRuns } from "./cron/job-runs";
 import type { Env } from "./env";
+import { timedJob } from "./lib/telemetry";
 import { consumeWebhookBatch, type WebhookMessage } from "./services/webhooks/delivery";
 
 type QueueConsumer = (batch: MessageBatch<unknown>, env: Env) => Promise<void>;
@@ -12,9 +14,19 @@ export const queueConsumers = {
   "loyalty-webhooks": (batch, env) => consumeWebhookBatch(batch as MessageBatch<WebhookMessage>, env),
 } as const satisfies Record<string, QueueConsumer>;
 
-/** Hand a batch to its queue's consumer; a batch from a queue without one fails, so the queue retries it. */
-export function consumeQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+/**
+ * Hand a batch to its queue's consumer (logged, measured and recorded as the job `queue:<name>`);
+ * a batch from a queue without one, or whose consumer throws, fails, so the queue retries it.
+ */
+export async function consumeQueue(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   const consume: QueueConsumer | undefined = queueConsumers[batch.queue as keyof typeof queueConsumers];
   if (!consume) throw new Error(`No consumer for queue ${batch.queue}`);
-  return consume(batch, env);
+  const outcome = await timedJob(
+    env,
+    { job: `queue:${batch.queue}`, trigger: batch.queue },
+    () => consume(batch, env),
+    () => batch.messages.length,
+  );
+  await recordJobRuns(env, [outcome.run]);
+  if (!outcome.ok) throw outcome.error;
 }

@@ -1,6 +1,7 @@
 import { runNightlyAnalytics } from "../analytics/pipeline";
 import { database } from "../db/client";
 import { type Env, settingsOf } from "../env";
+import { type JobRun, timedJob } from "../lib/telemetry";
 import { retryPendingAwards } from "../services/campaigns/fire";
 import { deliverDueMessages } from "../services/campaigns/messages";
 import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../services/campaigns/triggers";
@@ -13,6 +14,7 @@ import { awardBirthdays } from "../services/rules/birthdays";
 import { requalifyAll } from "../services/tiers/requalify";
 import { dispatchOutbox, sweepDueDeliveries } from "../services/webhooks/delivery";
 import type { CronJob } from "./job";
+import { recordJobRuns } from "./job-runs";
 
 /**
  * Every cron expression the Worker is triggered by and the jobs it runs, in order. The keys
@@ -53,19 +55,18 @@ export const schedule = {
 
 type CronExpression = keyof typeof schedule;
 
-/** Run the jobs of a cron expression in order; one failure does not stop the rest. */
+/** Run the jobs of a cron expression in order; one failure does not stop the rest. Each run is logged, measured and recorded. */
 export async function runScheduled(cron: string, env: Env, now = new Date()) {
   const { CRON_BATCH_SIZE } = settingsOf(env);
   const jobs: readonly CronJob[] = schedule[cron as CronExpression] ?? [];
   const results: Record<string, unknown> = {};
+  const runs: JobRun[] = [];
   for (const job of jobs) {
-    try {
-      results[job.name] = await job.run({ env, now, batchSize: CRON_BATCH_SIZE });
-    } catch (err) {
-      // The next tick retries; the jobs are idempotent and resumable.
-      console.error(JSON.stringify({ level: "error", cron, job: job.name, message: String(err) }));
-      results[job.name] = { error: String(err) };
-    }
+    // The next tick retries a failed job; the jobs are idempotent and resumable.
+    const outcome = await timedJob(env, { job: job.name, trigger: cron }, () => job.run({ env, now, batchSize: CRON_BATCH_SIZE }));
+    results[job.name] = outcome.ok ? outcome.result : { error: String(outcome.error) };
+    runs.push(outcome.run);
   }
+  await recordJobRuns(env, runs);
   return results;
 }

@@ -19,6 +19,7 @@ import type { ReferralInput } from "../ledger/referrals";
 import { failure, type LedgerResult, type Plan } from "../ledger/result";
 import type { Statement, WriteActor, WriteScope } from "../ledger/state";
 import { AppError, errorChainText } from "../lib/errors";
+import { writeMetric } from "../lib/telemetry";
 import { nowIso } from "../lib/time";
 import { type ErasureActor, eraseMemberData } from "../services/members/erasure";
 import { getMember } from "../services/members/members";
@@ -144,63 +145,91 @@ export class MemberLedger extends DurableObject<Env> {
 
   #write<T>(req: WriteRequest, operation: string, plan: (scope: WriteScope) => Promise<Plan<T>>): Promise<LedgerResult<T>> {
     return this.#mutex.run(async () => {
-      const db = database(this.env);
-      const newScope = (): WriteScope => ({
-        db,
-        programId: req.programId,
-        memberId: req.memberId,
-        requestKey: req.idempotencyKey,
-        actor: req.actor,
-        now: nowIso(),
-      });
+      const started = Date.now();
+      let attempts = 0;
+      // Conflict retries are the attempts past the first; group-commit size is the writes committed
+      // in one batch (one: each write is its own batch).
+      const measure = (outcome: string) =>
+        writeMetric(
+          this.env,
+          "ledger_write",
+          [operation, outcome, req.programId],
+          [Date.now() - started, attempts, Math.max(0, attempts - 1), 1],
+        );
       try {
-        // Idempotency is optimistic: no replay lookup before planning. The idempotency record is
-        // the write batch's first statement, so a key already used fails the batch on UNIQUE and
-        // the stored answer is returned; a planning error (insufficient points now, duplicate
-        // order…) stands only when the key was never used, so a retry gets its original answer.
-        // A first request costs its plan's reads and one write batch, nothing more.
-        // Retries: a CHECK failure means a cron sweep changed a lot between our read and write.
-        for (let attempt = 1; ; attempt++) {
-          const scope = newScope();
-          let planned: Plan<T>;
-          try {
-            planned = await plan(scope);
-          } catch (err) {
-            const replay = await this.#replay<T>(db, req);
-            if (replay) return replay;
-            throw err;
-          }
-          const record = db.insert(ledgerRequests).values({
-            programId: req.programId,
-            origin: req.origin,
-            idempotencyKey: req.idempotencyKey,
-            memberId: req.memberId,
-            operation,
-            requestHash: req.requestHash,
-            status: planned.status,
-            response: planned.body,
-            createdAt: scope.now,
-          });
-          try {
-            await db.batch([record, ...planned.statements] as [Statement, ...Statement[]]);
-            this.#view.invalidate();
-            return { ok: true, status: planned.status, body: planned.body, replayed: false } as const;
-          } catch (err) {
-            this.#view.invalidate(); // the batch may have committed before the error reached us
-            if (isDuplicateRequest(err)) {
-              const again = await this.#replay<T>(db, req);
-              if (again) return again;
-            }
-            if (isConstraintFailure(err) && attempt < 3) continue;
-            if (isConstraintFailure(err))
-              throw new AppError("conflict", "The write conflicted with a concurrent change; retry with the same Idempotency-Key");
-            throw err;
-          }
-        }
+        const result = await this.#attempt(req, operation, plan, () => ++attempts);
+        measure(result.ok ? (result.replayed ? "replayed" : "committed") : result.code === "conflict" ? "conflict" : "rejected");
+        return result;
       } catch (err) {
-        return failure(err);
+        measure("error");
+        throw err;
       }
     });
+  }
+
+  async #attempt<T>(
+    req: WriteRequest,
+    operation: string,
+    plan: (scope: WriteScope) => Promise<Plan<T>>,
+    countAttempt: () => number,
+  ): Promise<LedgerResult<T>> {
+    const db = database(this.env);
+    const newScope = (): WriteScope => ({
+      db,
+      programId: req.programId,
+      memberId: req.memberId,
+      requestKey: req.idempotencyKey,
+      actor: req.actor,
+      now: nowIso(),
+    });
+    try {
+      // Idempotency is optimistic: no replay lookup before planning. The idempotency record is
+      // the write batch's first statement, so a key already used fails the batch on UNIQUE and
+      // the stored answer is returned; a planning error (insufficient points now, duplicate
+      // order…) stands only when the key was never used, so a retry gets its original answer.
+      // A first request costs its plan's reads and one write batch, nothing more.
+      // Retries: a CHECK failure means a cron sweep changed a lot between our read and write.
+      for (;;) {
+        const attempt = countAttempt();
+        const scope = newScope();
+        let planned: Plan<T>;
+        try {
+          planned = await plan(scope);
+        } catch (err) {
+          const replay = await this.#replay<T>(db, req);
+          if (replay) return replay;
+          throw err;
+        }
+        const record = db.insert(ledgerRequests).values({
+          programId: req.programId,
+          origin: req.origin,
+          idempotencyKey: req.idempotencyKey,
+          memberId: req.memberId,
+          operation,
+          requestHash: req.requestHash,
+          status: planned.status,
+          response: planned.body,
+          createdAt: scope.now,
+        });
+        try {
+          await db.batch([record, ...planned.statements] as [Statement, ...Statement[]]);
+          this.#view.invalidate();
+          return { ok: true, status: planned.status, body: planned.body, replayed: false } as const;
+        } catch (err) {
+          this.#view.invalidate(); // the batch may have committed before the error reached us
+          if (isDuplicateRequest(err)) {
+            const again = await this.#replay<T>(db, req);
+            if (again) return again;
+          }
+          if (isConstraintFailure(err) && attempt < 3) continue;
+          if (isConstraintFailure(err))
+            throw new AppError("conflict", "The write conflicted with a concurrent change; retry with the same Idempotency-Key");
+          throw err;
+        }
+      }
+    } catch (err) {
+      return failure(err);
+    }
   }
 
   /** The stored answer of a key already used: the same operation answered it, so it has its body type. */

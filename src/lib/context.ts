@@ -22,7 +22,8 @@ export type ServiceContext = { env: Env; db: Database; requestId: string; princi
 
 export type AppBindings = {
   Bindings: Env;
-  Variables: { requestId: string; ctx: ServiceContext; principal?: Principal };
+  /** `errorCode`: the code of the error the request was answered with, for its log line. */
+  Variables: { requestId: string; ctx: ServiceContext; principal?: Principal; errorCode?: string };
 };
 
 export type App = OpenAPIHono<AppBindings>;

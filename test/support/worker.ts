@@ -1,16 +1,26 @@
 /**
  * The Worker the API tests run (test/vitest.config.ts sets it as `main`): the production app
- * plus the test-only webhook receiver, with receiver.test served by this Worker itself. The
- * production entry (src/index.ts) has neither.
+ * plus the test-only webhook receiver, with receiver.test served by this Worker itself, and its
+ * Analytics Engine data points recorded (test/support/telemetry.ts). The production entry
+ * (src/index.ts) has none of these.
  */
 import { exports } from "cloudflare:workers";
 import { createApp } from "../../src/app";
 import type { Env } from "../../src/env";
+import { MemberLedger as ProductionMemberLedger } from "../../src/index";
 import { apiRoutes } from "../../src/routes";
 import { workerHandlers } from "../../src/worker";
+import { recordingDataset } from "./telemetry";
 import { RECEIVER_HOST, testReceiverRoute } from "./test-receiver";
 
-export { MemberLedger, RateLimiter } from "../../src/index";
+export { RateLimiter } from "../../src/index";
+
+/** The production ledger object, with the test seams in its env (its data points are recorded). */
+export class MemberLedger extends ProductionMemberLedger {
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, withTestSeams(env));
+  }
+}
 
 /** Every route the test Worker serves: the API's and the receiver. */
 export const testRoutes = [...apiRoutes, testReceiverRoute];
@@ -23,12 +33,12 @@ const loopback = {
 
 const seamed = new WeakMap<Env, Env>();
 
-/** `env` with the test seams: receiver.test allowed past the outbound URL policy and served here. */
+/** `env` with the test seams: receiver.test allowed past the outbound URL policy and served here, data points recorded. */
 export function withTestSeams(env: Env): Env {
   if (env.outboundLoopback === loopback) return env;
   let withSeams = seamed.get(env);
   if (!withSeams) {
-    withSeams = { ...env, outboundLoopback: loopback };
+    withSeams = { ...env, outboundLoopback: loopback, METRICS: recordingDataset(env.METRICS) };
     seamed.set(env, withSeams);
   }
   return withSeams;
