@@ -10,6 +10,8 @@ export type Env = {
   WEBHOOK_QUEUE?: Queue;
   /** Workers Analytics Engine dataset for request, ledger-write and job data points (src/lib/telemetry.ts). */
   METRICS?: AnalyticsEngineDataset;
+  /** The deployment operator's bearer token (a secret): GET /v1/health/deep. Unset: no operator. */
+  OPERATOR_TOKEN?: string;
   /** Optional per-environment knobs. */
   CRON_BATCH_SIZE?: string;
   RATE_LIMIT_PER_MINUTE?: string;
@@ -29,6 +31,7 @@ export type OutboundLoopback = { hosts: readonly string[]; fetch: (url: string, 
 const envSchema = z.object({
   LIBSQL_URL: z.string().url("LIBSQL_URL must be the libSQL/Turso URL (http(s):// or libsql://)"),
   LIBSQL_AUTH_TOKEN: z.string().optional(),
+  OPERATOR_TOKEN: z.string().min(32, "OPERATOR_TOKEN must be at least 32 characters (e.g. openssl rand -hex 32)").optional(),
   CRON_BATCH_SIZE: z.coerce.number().int().positive().max(5000).default(500),
   RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
   /** Failed authentications one client address may make per minute before it is answered 429. */

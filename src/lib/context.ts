@@ -6,16 +6,21 @@ export type Scope = "admin" | "storefront" | "partner";
 /** An authenticated API key: its program, scope and own rate limit (null: the deployment default). */
 export type Principal = { keyId: string; programId: string; scope: Scope; rateLimitPerMinute?: number | null };
 
+/** The deployment's operator (the OPERATOR_TOKEN secret): sees every tenant, owns none. */
+export type OperatorPrincipal = { kind: "operator" };
+
 /**
- * Who may call a route: "public" (no credentials), or the principals it accepts — today an API
- * key with one of `scopes`. Another kind of principal (member tokens, staff roles, the operator)
+ * Who may call a route: "public" (no credentials), or the principals it accepts: an API key with
+ * one of `scopes`, and/or the `operator`. Another kind of principal (member tokens, staff roles)
  * is one more optional field here, its check in `admit` (src/middleware/auth.ts) and its mark in
  * the OpenAPI document (src/routes/route.ts).
  */
-export type Principals = "public" | { scopes: readonly Scope[] };
+export type Principals = "public" | { scopes: readonly Scope[]; operator?: boolean } | { scopes?: never; operator: true };
 
 /** What a route's handler is given for its `Principals`: nothing on a public route. */
-export type PrincipalOf<P extends Principals> = P extends "public" ? undefined : Principal;
+export type PrincipalOf<P extends Principals> = P extends "public"
+  ? undefined
+  : (P extends { scopes: readonly Scope[] } ? Principal : never) | (P extends { operator: true } ? OperatorPrincipal : never);
 
 /** What every domain service receives: `verb({ ctx, input })`. */
 export type ServiceContext = { env: Env; db: Database; requestId: string; principal?: Principal };

@@ -3,8 +3,8 @@ import type { Context } from "hono";
 import { apiKeys } from "../../schema";
 import type { RateLimiter } from "../durable/rate-limiter";
 import { settingsOf } from "../env";
-import type { AppBindings, Principal, PrincipalOf, Principals, Scope } from "../lib/context";
-import { sha256Hex } from "../lib/crypto";
+import type { AppBindings, OperatorPrincipal, Principal, PrincipalOf, Principals, Scope } from "../lib/context";
+import { sha256Hex, timingSafeEqualText } from "../lib/crypto";
 import { AppError } from "../lib/errors";
 import { enforceRateLimit } from "./rate-limit";
 
@@ -116,10 +116,9 @@ async function refuse(c: Context<AppBindings>, message: string): Promise<never> 
 async function authenticate(c: Context<AppBindings>): Promise<Principal> {
   const existing = c.get("principal");
   if (existing) return existing;
-  const header = c.req.header("authorization") ?? "";
-  const match = /^Bearer\s+(\S+)$/i.exec(header);
-  if (!match) throw new AppError("unauthorized", "Missing API key: send Authorization: Bearer <key>");
-  const row = await findKey(c, await sha256Hex(match[1]));
+  const token = bearerToken(c);
+  if (!token) throw new AppError("unauthorized", "Missing API key: send Authorization: Bearer <key>");
+  const row = await findKey(c, await sha256Hex(token));
   if (!row) return refuse(c, "Invalid API key");
   if (row.revokedAt) return refuse(c, "API key has been revoked");
   if (row.expiresAt && Date.parse(row.expiresAt) <= Date.now()) return refuse(c, "API key has expired");
@@ -138,10 +137,33 @@ export function assertScope(principal: Principal, scopes: readonly Scope[]) {
   }
 }
 
+/** The bearer token of the request, or null. */
+function bearerToken(c: Context<AppBindings>): string | null {
+  const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
+  return match ? match[1] : null;
+}
+
+/**
+ * Whether the bearer is the deployment's operator token. Compared as SHA-256 digests in constant
+ * time, so neither the length nor a prefix of the secret leaks; no operator token configured
+ * means no request is the operator.
+ */
+async function isOperator(c: Context<AppBindings>, token: string | null): Promise<boolean> {
+  const expected = settingsOf(c.env).OPERATOR_TOKEN;
+  if (!expected || !token) return false;
+  const [a, b] = await Promise.all([sha256Hex(token), sha256Hex(expected)]);
+  return timingSafeEqualText(a, b);
+}
+
+const OPERATOR: OperatorPrincipal = { kind: "operator" };
+
 /** The principal a request acts as, if `principals` accepts it (401/403 otherwise); nothing on a public route. */
 export async function admit<P extends Principals>(c: Context<AppBindings>, principals: P): Promise<PrincipalOf<P>> {
   if (principals === "public") return undefined as PrincipalOf<P>;
+  if (principals.operator && (await isOperator(c, bearerToken(c)))) return OPERATOR as PrincipalOf<P>;
   const principal = await authenticate(c);
+  // An operator-only route: any API key, whatever its scope, is a tenant's and is refused.
+  if (!principals.scopes) throw new AppError("forbidden", "This route needs the deployment's operator token; API keys cannot call it");
   assertScope(principal, principals.scopes);
   return principal as PrincipalOf<P>;
 }

@@ -28,6 +28,25 @@ type HandlerResult<D extends RouteDefinition> = ReturnType<RouteHandler<D, AppBi
 /** "Scope: admin." / "Scopes: storefront, admin.": the sentence the description starts with. */
 const scopeSentence = (scopes: readonly Scope[]) => `${scopes.length === 1 ? "Scope" : "Scopes"}: ${scopes.join(", ")}.`;
 
+const OPERATOR_SENTENCE = "Operator only: the deployment's OPERATOR_TOKEN, never a program's API key.";
+
+/** What the OpenAPI operation says of who may call it: security, `x-scopes`/`x-operator` and the first sentence. */
+function documentedPrincipals(principals: Principals, description: string | undefined) {
+  if (principals === "public") return { description };
+  const scopes = principals.scopes ?? [];
+  const sentences = [
+    scopes.length > 0 ? scopeSentence(scopes) : OPERATOR_SENTENCE,
+    scopes.length > 0 && principals.operator ? "Also the operator." : undefined,
+    description,
+  ];
+  return {
+    description: sentences.filter(Boolean).join(" "),
+    security: bearerSecurity,
+    ...(scopes.length > 0 ? { "x-scopes": [...scopes] } : {}),
+    ...(principals.operator ? { "x-operator": true } : {}),
+  };
+}
+
 /**
  * Declare a route once. The principals it accepts become the operation's security, its
  * `x-scopes` and the first sentence of its description, and are checked before the handler
@@ -39,18 +58,9 @@ export function defineRoute<D extends RouteDefinition>(
   handler: (c: HandlerContext<D>, principal: PrincipalOf<D["principals"]>, app: App) => HandlerResult<D>,
 ): DefinedRoute<D> {
   const { principals, components, description, ...operation } = definition;
-  if (principals !== "public" && principals.scopes.length === 0) throw new Error(`${definition.operationId}: no scope may call it`);
-  const keyed = principals !== "public";
-  const route = createRoute({
-    ...operation,
-    ...(keyed
-      ? {
-          description: [scopeSentence(principals.scopes), description].filter(Boolean).join(" "),
-          security: bearerSecurity,
-          "x-scopes": [...principals.scopes],
-        }
-      : { description }),
-  });
+  if (principals !== "public" && !principals.operator && (principals.scopes?.length ?? 0) === 0)
+    throw new Error(`${definition.operationId}: no scope may call it`);
+  const route = createRoute({ ...operation, ...documentedPrincipals(principals, description) });
   return {
     route: route as unknown as D,
     operationId: definition.operationId,

@@ -137,7 +137,11 @@ describe("OpenAPI document", () => {
         const scopes = op["x-scopes"] as string[] | undefined;
         const where = `${method.toUpperCase()} ${path}`;
         if (!scopes) {
-          if (op.security?.length) problems.push(`${where}: security without x-scopes`);
+          const operatorOnly = op["x-operator"] === true;
+          if (op.security?.length && !operatorOnly) problems.push(`${where}: security without x-scopes`);
+          if (operatorOnly && !String(op.description ?? "").startsWith("Operator only:"))
+            problems.push(`${where}: operator-only description does not start with "Operator only:"`);
+          if (operatorOnly && !op.security?.some((s: Json) => "bearer" in s)) problems.push(`${where}: x-operator without bearer security`);
           continue;
         }
         if (!op.security?.some((s: Json) => "bearer" in s)) problems.push(`${where}: x-scopes without bearer security`);

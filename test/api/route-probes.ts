@@ -2,15 +2,23 @@ import { apiRoutes } from "../../src/routes";
 import { call, db, type TestProgram, uniqueKey } from "./helpers";
 
 /**
- * Every registered /v1 route as a probe: its documented scopes (the operation's `x-scopes`)
- * and example request from the OpenAPI document. Used by the scope matrix (access.test.ts)
+ * Every registered /v1 route as a probe: its documented scopes (the operation's `x-scopes`; none
+ * on an operator-only route, `x-operator`) and example request from the OpenAPI document. Used by the scope matrix (access.test.ts)
  * and the cross-tenant probes (tenant-isolation.test.ts).
  */
 export type Scope = "admin" | "storefront" | "partner";
 export const SCOPES: Scope[] = ["admin", "storefront", "partner"];
 
 type Param = { name: string; in: string; required?: boolean; example?: unknown; schema?: { example?: unknown } };
-export type Operation = { method: string; path: string; scopes: Scope[] | null; params: Param[]; body: unknown; hasBody: boolean };
+export type Operation = {
+  method: string;
+  path: string;
+  scopes: Scope[] | null;
+  operator: boolean;
+  params: Param[];
+  body: unknown;
+  hasBody: boolean;
+};
 
 /** Path parameters that name a program's resource (as opposed to a period, a channel name, …). */
 export const isIdParam = (name: string) => /Id$/.test(name) || name === "code";
@@ -24,10 +32,19 @@ export async function operations(): Promise<Operation[]> {
     .map((r) => {
       const op = doc.paths?.[r.path]?.[r.method] ?? {};
       const documented = op["x-scopes"] as unknown;
-      const scopes = Array.isArray(documented) ? SCOPES.filter((s) => documented.includes(s)) : null;
+      const operator = op["x-operator"] === true;
+      const scopes = Array.isArray(documented) ? SCOPES.filter((s) => documented.includes(s)) : operator ? [] : null;
       const content = op.requestBody?.content?.["application/json"];
       const body = content ? (content.example ?? schemaOf(content.schema)?.example ?? {}) : undefined;
-      return { method: r.method.toUpperCase(), path: r.path, scopes, params: (op.parameters ?? []) as Param[], body, hasBody: !!content };
+      return {
+        method: r.method.toUpperCase(),
+        path: r.path,
+        scopes,
+        operator,
+        params: (op.parameters ?? []) as Param[],
+        body,
+        hasBody: !!content,
+      };
     });
 }
 
