@@ -9,6 +9,7 @@ export const webhooks = sqliteTable(
     programId: programId(),
     url: text("url").notNull(),
     eventTypes: json<string[]>("event_types").notNull(),
+    /** Sealed (src/lib/secret-box.ts), like every stored signing secret. */
     secret: text("secret").notNull(),
     /** The previous secret stays valid for signing until this time after a rotation. */
     previousSecret: text("previous_secret"),

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { MemberLedger } from "./durable/member-ledger";
+import { keySpecProblem, secretsKeyRequired } from "./lib/secret-box";
 
 /** Bindings and vars from wrangler.toml (and secrets in production). */
 export type Env = {
@@ -12,6 +13,12 @@ export type Env = {
   METRICS?: AnalyticsEngineDataset;
   /** The deployment operator's bearer token (a secret): GET /v1/health/deep. Unset: no operator. */
   OPERATOR_TOKEN?: string;
+  /**
+   * Secrets at rest (src/lib/secret-box.ts): the key that seals stored signing secrets,
+   * "<key id>:<32 bytes, base64>", and during a rotation the previous one, which still opens.
+   */
+  SECRETS_KEK?: string;
+  SECRETS_KEK_PREVIOUS?: string;
   /** Optional per-environment knobs. */
   CRON_BATCH_SIZE?: string;
   RATE_LIMIT_PER_MINUTE?: string;
@@ -28,17 +35,36 @@ export type Env = {
 
 export type OutboundLoopback = { hosts: readonly string[]; fetch: (url: string, init: RequestInit) => Promise<Response> };
 
-const envSchema = z.object({
-  LIBSQL_URL: z.string().url("LIBSQL_URL must be the libSQL/Turso URL (http(s):// or libsql://)"),
-  LIBSQL_AUTH_TOKEN: z.string().optional(),
-  OPERATOR_TOKEN: z.string().min(32, "OPERATOR_TOKEN must be at least 32 characters (e.g. openssl rand -hex 32)").optional(),
-  CRON_BATCH_SIZE: z.coerce.number().int().positive().max(5000).default(500),
-  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
-  /** Failed authentications one client address may make per minute before it is answered 429. */
-  AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(30),
-  /** How stale a member lookup may be for changes made outside the member's ledger (crons). */
-  MEMBER_VIEW_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
-});
+const secretsKey = z
+  .string()
+  .optional()
+  .superRefine((value, ctx) => {
+    const problem = value ? keySpecProblem(value) : null;
+    if (problem) ctx.addIssue({ code: "custom", message: problem });
+  });
+
+const envSchema = z
+  .object({
+    LIBSQL_URL: z.string().url("LIBSQL_URL must be the libSQL/Turso URL (http(s):// or libsql://)"),
+    LIBSQL_AUTH_TOKEN: z.string().optional(),
+    OPERATOR_TOKEN: z.string().min(32, "OPERATOR_TOKEN must be at least 32 characters (e.g. openssl rand -hex 32)").optional(),
+    CRON_BATCH_SIZE: z.coerce.number().int().positive().max(5000).default(500),
+    RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
+    /** Failed authentications one client address may make per minute before it is answered 429. */
+    AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(30),
+    /** How stale a member lookup may be for changes made outside the member's ledger (crons). */
+    MEMBER_VIEW_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+    SECRETS_KEK: secretsKey,
+    SECRETS_KEK_PREVIOUS: secretsKey,
+  })
+  .superRefine((env, ctx) => {
+    if (!env.SECRETS_KEK && secretsKeyRequired(env))
+      ctx.addIssue({
+        code: "custom",
+        path: ["SECRETS_KEK"],
+        message: "SECRETS_KEK must be set (wrangler secret put SECRETS_KEK) when the database is not local",
+      });
+  });
 
 export type Settings = z.infer<typeof envSchema>;
 

@@ -29,12 +29,14 @@ export default defineConfig({
             wrangler: { configPath: `${root}wrangler.toml` },
             // The production Worker plus the tests' webhook receiver (served at http://receiver.test).
             main: `${root}test/support/worker.ts`,
-            // OPERATOR_TOKEN: the deployment operator's secret (GET /v1/health/deep), a fixed test value.
+            // Fixed test values of the deployment's secrets: OPERATOR_TOKEN (GET /v1/health/deep) and
+            // SECRETS_KEK, the key stored signing secrets are sealed with (src/lib/secret-box.ts).
             miniflare: {
               bindings: {
                 LIBSQL_URL: inject("libsqlUrl"),
                 LIBSQL_AUTH_TOKEN: inject("libsqlAuthToken"),
                 OPERATOR_TOKEN: "test-operator-token-3f9c1e7a5b2d4c6e8f0a1b3c5d7e9f1a",
+                SECRETS_KEK: "test1:3q2+7wABAgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhs=",
               },
             },
           })),

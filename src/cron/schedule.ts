@@ -8,6 +8,7 @@ import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../serv
 import { autoStopExperiments } from "../services/experiments/experiments";
 import { snapshotAllPrograms } from "../services/kpis/kpis";
 import { expireLots, releasePendingLots } from "../services/ledger/lots";
+import { resealSecrets } from "../services/operations/reseal-secrets";
 import { settleReferrals } from "../services/referrals/referrals";
 import { expireCoupons } from "../services/rewards/coupons";
 import { awardBirthdays } from "../services/rules/birthdays";
@@ -38,6 +39,8 @@ export const schedule = {
   "*/5 * * * *": [
     { name: "lots.release", run: async ({ env, now, batchSize }) => releasePendingLots(database(env), now, batchSize) },
     { name: "lots.expire", run: async ({ env, now, batchSize }) => expireLots(database(env), now, batchSize) },
+    // Stored signing secrets still sealed under the previous SECRETS_KEK (or in the clear) are resealed.
+    { name: "secrets.reseal", run: ({ env, batchSize }) => resealSecrets(env, batchSize) },
   ],
   "0 3 * * *": [
     { name: "tiers.requalify", run: ({ env, now, batchSize }) => requalifyAll(database(env), now, batchSize) },

@@ -4,6 +4,7 @@ import type { Scope, ServiceContext } from "../../lib/context";
 import { sha256Hex } from "../../lib/crypto";
 import { notFound } from "../../lib/errors";
 import { newId, randomBase32 } from "../../lib/ids";
+import { sealSecret, secretContext } from "../../lib/secret-box";
 import { newSigningSecret } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "./audit";
@@ -60,7 +61,7 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
       holdDays: input.holdDays ?? 0,
       expiryDays: input.expiryDays === undefined ? 365 : input.expiryDays,
       backdateDays: input.backdateDays ?? 30,
-      settings: { ...input.settings, partnerSigningSecret },
+      settings: { ...input.settings, partnerSigningSecret: await sealSecret(ctx.env, partnerSigningSecret, secretContext.partner(id)) },
       createdAt: now,
       updatedAt: now,
     }),

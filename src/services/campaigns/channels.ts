@@ -4,11 +4,12 @@ import { CHANNELS, type Channel } from "../../domain/campaigns/definition";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
 import { assertTargetUrl } from "../../lib/outbound-fetch";
+import { openSecret, sealSecret, secretContext } from "../../lib/secret-box";
 import { newSigningSecret } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 
-/** A channel endpoint: the program's HTTP webhook for that channel and the secret it is signed with. */
+/** A channel endpoint: the program's HTTP webhook for that channel and the secret it is signed with (sealed, src/lib/secret-box.ts). */
 export type ChannelEndpoint = { url: string; secret: string; updatedAt: string };
 export type ChannelSettings = Partial<Record<Channel, ChannelEndpoint>>;
 
@@ -24,13 +25,16 @@ export function channelsOf(settings: Record<string, unknown> | null | undefined)
 }
 
 const secretHint = (secret: string) => `${secret.slice(0, 10)}…`;
-const view = (channel: Channel, e: ChannelEndpoint, revealSecret: boolean) => ({
+/** The endpoint as the API shows it, from its secret in the clear (shown in full only when just created). */
+const view = (channel: Channel, e: ChannelEndpoint, secret: string, revealSecret: boolean) => ({
   channel,
   url: e.url,
-  ...(revealSecret ? { secret: e.secret } : {}),
-  secretHint: secretHint(e.secret),
+  ...(revealSecret ? { secret } : {}),
+  secretHint: secretHint(secret),
   updatedAt: e.updatedAt,
 });
+const openChannelSecret = (ctx: ServiceContext, programId: string, channel: Channel, e: ChannelEndpoint) =>
+  openSecret(ctx.env, e.secret, secretContext.channel(programId, channel));
 
 async function loadSettings(ctx: ServiceContext, programId: string) {
   const [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, programId)).limit(1);
@@ -40,7 +44,10 @@ async function loadSettings(ctx: ServiceContext, programId: string) {
 
 export async function listChannels({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }) {
   const channels = channelsOf(await loadSettings(ctx, input.programId));
-  return CHANNELS.flatMap((ch) => (channels[ch] ? [view(ch, channels[ch]!, false)] : []));
+  const configured = CHANNELS.filter((ch) => channels[ch]);
+  return Promise.all(
+    configured.map(async (ch) => view(ch, channels[ch]!, await openChannelSecret(ctx, input.programId, ch, channels[ch]!), false)),
+  );
 }
 
 /**
@@ -58,7 +65,9 @@ export async function putChannel({
   assertTargetUrl(ctx.env, input.url);
   const before = channelsOf(await loadSettings(ctx, input.programId))[input.channel];
   const fresh = !before || input.rotateSecret === true;
-  const endpoint: ChannelEndpoint = { url: input.url, secret: fresh ? newSigningSecret("whsec") : before.secret, updatedAt: nowIso() };
+  const secret = fresh ? newSigningSecret("whsec") : await openChannelSecret(ctx, input.programId, input.channel, before);
+  const sealed = fresh ? await sealSecret(ctx.env, secret, secretContext.channel(input.programId, input.channel)) : before.secret;
+  const endpoint: ChannelEndpoint = { url: input.url, secret: sealed, updatedAt: nowIso() };
   await ctx.db.batch([
     ctx.db.run(
       sql`UPDATE programs SET settings = json_set(COALESCE(settings, '{}'), ${`$.channels`}, json_set(COALESCE(json_extract(settings, '$.channels'), '{}'), ${`$.${input.channel}`}, json(${JSON.stringify(endpoint)}))), updated_at = ${endpoint.updatedAt} WHERE id = ${input.programId}`,
@@ -71,7 +80,7 @@ export async function putChannel({
       after: { url: endpoint.url, secretRotated: fresh },
     }),
   ]);
-  return { created: !before, channel: view(input.channel, endpoint, fresh) };
+  return { created: !before, channel: view(input.channel, endpoint, secret, fresh) };
 }
 
 export async function deleteChannel({ ctx, input }: { ctx: ServiceContext; input: { programId: string; channel: Channel } }) {

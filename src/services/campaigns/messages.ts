@@ -9,6 +9,7 @@ import { mapLimit } from "../../lib/concurrency";
 import type { ServiceContext } from "../../lib/context";
 import { postOutbound } from "../../lib/outbound-fetch";
 import { cursorPage } from "../../lib/pagination";
+import { openSecret, secretContext } from "../../lib/secret-box";
 import { SIGNATURE_HEADER, signatureHeader } from "../../lib/signing";
 import { requireCampaign } from "./campaigns";
 import { channelsOf } from "./channels";
@@ -142,7 +143,11 @@ async function attempt(
       "content-type": "application/json",
       "user-agent": "LoyaltyEdge-Messages/1",
       "x-loyalty-message-id": m.id,
-      [SIGNATURE_HEADER]: await signatureHeader([endpoint.secret], body, Math.floor(now.getTime() / 1000)),
+      [SIGNATURE_HEADER]: await signatureHeader(
+        [await openSecret(env, endpoint.secret, secretContext.channel(m.programId, m.channel))],
+        body,
+        Math.floor(now.getTime() / 1000),
+      ),
     },
     body,
   });

@@ -5,6 +5,7 @@ import { systemKeys } from "../../ledger/system-keys";
 import { mapLimit } from "../../lib/concurrency";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
+import { openSecret, sealSecret, secretContext } from "../../lib/secret-box";
 import { newSigningSecret } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
 import { PartnerEvent } from "../../routes/partner/schemas";
@@ -49,15 +50,16 @@ type PartnerSettings = { partnerSigningSecret?: string; partnerSigningSecretPrev
 export async function partnerSigningSecrets(ctx: ServiceContext, programId: string, now = new Date()): Promise<string[]> {
   const [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, programId)).limit(1);
   const s = (row?.settings ?? {}) as PartnerSettings;
-  const secrets: string[] = [];
-  if (typeof s.partnerSigningSecret === "string") secrets.push(s.partnerSigningSecret);
+  const stored: string[] = [];
+  if (typeof s.partnerSigningSecret === "string") stored.push(s.partnerSigningSecret);
   if (
     typeof s.partnerSigningSecretPrevious === "string" &&
     s.partnerSigningSecretPreviousUntil &&
     s.partnerSigningSecretPreviousUntil > nowIso(now)
   )
-    secrets.push(s.partnerSigningSecretPrevious);
-  return secrets;
+    stored.push(s.partnerSigningSecretPrevious);
+  // Stored sealed (src/lib/secret-box.ts); the previous one keeps the current one's seal when rotated.
+  return Promise.all(stored.map((v) => openSecret(ctx.env, v, secretContext.partner(programId))));
 }
 
 /** New partner signing secret (returned once); the previous one stays valid for 24 h. */
@@ -66,6 +68,7 @@ export async function rotatePartnerSigningSecret({ ctx, input }: { ctx: ServiceC
   if (!row) throw notFound("Program");
   const current = (row.settings as PartnerSettings).partnerSigningSecret ?? null;
   const secret = newSigningSecret("psk");
+  const sealed = await sealSecret(ctx.env, secret, secretContext.partner(input.programId));
   const now = new Date();
   const previousUntil = current ? new Date(now.getTime() + PARTNER_SECRET_OVERLAP_MS).toISOString() : null;
   await ctx.db.batch([
@@ -73,7 +76,7 @@ export async function rotatePartnerSigningSecret({ ctx, input }: { ctx: ServiceC
     ctx.db
       .update(programs)
       .set({
-        settings: sql`json_set(${programs.settings}, '$.partnerSigningSecret', ${secret}, '$.partnerSigningSecretPrevious', ${current}, '$.partnerSigningSecretPreviousUntil', ${previousUntil})`,
+        settings: sql`json_set(${programs.settings}, '$.partnerSigningSecret', ${sealed}, '$.partnerSigningSecretPrevious', ${current}, '$.partnerSigningSecretPreviousUntil', ${previousUntil})`,
         updatedAt: nowIso(now),
       })
       .where(eq(programs.id, input.programId)),

@@ -5,6 +5,7 @@ import { sqlId } from "../../db/sql-id";
 import type { Env } from "../../env";
 import { mapLimit } from "../../lib/concurrency";
 import { postOutbound } from "../../lib/outbound-fetch";
+import { openSecret, secretContext } from "../../lib/secret-box";
 import { SIGNATURE_HEADER, signatureHeader } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
 
@@ -158,6 +159,10 @@ function signingSecrets(w: { secret: string; previousSecret: string | null; prev
   return w.previousSecret && w.previousSecretUntil && w.previousSecretUntil > nowIso(now) ? [w.secret, w.previousSecret] : [w.secret];
 }
 
+/** `signingSecrets`, opened: they are stored sealed (src/lib/secret-box.ts). */
+const openSigningSecrets = (env: Env, webhookId: string, w: Parameters<typeof signingSecrets>[0], now: Date) =>
+  Promise.all(signingSecrets(w, now).map((s) => openSecret(env, s, secretContext.webhook(webhookId))));
+
 /** Send one delivery and record the result (and the webhook's failure streak) in one batch. */
 export async function attemptDelivery(env: Env, deliveryId: string, now: Date): Promise<AttemptOutcome> {
   const db = database(env);
@@ -189,7 +194,7 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
       "content-type": "application/json",
       "user-agent": "LoyaltyEdge-Webhooks/1",
       // The signature timestamp is wall-clock time: receivers check it against their own clock.
-      [SIGNATURE_HEADER]: await signatureHeader(signingSecrets(row, now), body),
+      [SIGNATURE_HEADER]: await signatureHeader(await openSigningSecrets(env, d.webhookId, row, now), body),
       "x-loyalty-event-id": d.eventId,
       "x-loyalty-event-type": d.eventType,
       "x-loyalty-delivery-id": d.id,

@@ -5,6 +5,7 @@ import { AppError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { assertTargetUrl } from "../../lib/outbound-fetch";
 import { cursorPage } from "../../lib/pagination";
+import { sealSecret, secretContext } from "../../lib/secret-box";
 import { newSigningSecret } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
@@ -98,12 +99,14 @@ export async function createWebhook({
   if (Number(n) >= MAX_WEBHOOKS_PER_PROGRAM)
     throw new AppError("limit_reached", `A program can have at most ${MAX_WEBHOOKS_PER_PROGRAM} webhooks`);
   const now = nowIso();
+  const id = newId("whk");
+  const secret = newSigningSecret("whsec");
   const row: WebhookRow = {
-    id: newId("whk"),
+    id,
     programId: input.programId,
     url: input.url,
     eventTypes: [...new Set(input.eventTypes)],
-    secret: newSigningSecret("whsec"),
+    secret: await sealSecret(ctx.env, secret, secretContext.webhook(id)),
     previousSecret: null,
     previousSecretUntil: null,
     status: "active",
@@ -116,7 +119,7 @@ export async function createWebhook({
     ctx.db.insert(webhooks).values(row),
     auditStatement(ctx, { action: "webhook.created", entityType: "webhook", entityId: row.id, after: webhookView(row) }),
   ]);
-  return { ...webhookView(row), secret: row.secret };
+  return { ...webhookView(row), secret };
 }
 
 export async function listWebhooks({ ctx, input }: { ctx: ServiceContext; input: { programId: string; limit: number; cursor?: string } }) {
@@ -225,9 +228,11 @@ export async function deleteWebhook({ ctx, input }: { ctx: ServiceContext; input
 export async function rotateWebhookSecret({ ctx, input }: { ctx: ServiceContext; input: { programId: string; webhookId: string } }) {
   const before = await requireWebhook(ctx, input.programId, input.webhookId);
   const now = new Date();
+  const secret = newSigningSecret("whsec");
   const after: WebhookRow = {
     ...before,
-    secret: newSigningSecret("whsec"),
+    secret: await sealSecret(ctx.env, secret, secretContext.webhook(before.id)),
+    // Stored sealed for this webhook, so it moves across as it is.
     previousSecret: before.secret,
     previousSecretUntil: new Date(now.getTime() + SECRET_OVERLAP_MS).toISOString(),
     updatedAt: nowIso(now),
@@ -250,7 +255,7 @@ export async function rotateWebhookSecret({ ctx, input }: { ctx: ServiceContext;
       after: { previousSecretValidUntil: after.previousSecretUntil },
     }),
   ]);
-  return { ...webhookView(after, now), secret: after.secret };
+  return { ...webhookView(after, now), secret };
 }
 
 export async function listDeliveries({
