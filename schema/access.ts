@@ -32,6 +32,8 @@ export const auditLog = sqliteTable(
     id: id(),
     programId: programId(),
     keyId: text("key_id"),
+    /** The staff member (their Cloudflare Access email) who made the change; null for API keys and the system. */
+    actor: text("actor"),
     action: text("action").notNull(),
     entityType: text("entity_type").notNull(),
     entityId: text("entity_id"),

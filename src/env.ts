@@ -19,6 +19,16 @@ export type Env = {
    */
   SECRETS_KEK?: string;
   SECRETS_KEK_PREVIOUS?: string;
+  /**
+   * Staff sign-in through Cloudflare Access (src/lib/access-jwt.ts): the team domain
+   * (https://<team>.cloudflareaccess.com) and the Access application's audience tag; who has which
+   * role in which program (JSON: {"<email>": {"<programId>": "viewer"|"marketer"|"admin"}}); and,
+   * for a local database only, the identity a request without Access is signed in as.
+   */
+  ACCESS_TEAM_DOMAIN?: string;
+  ACCESS_AUD?: string;
+  STAFF_ROLES?: string;
+  STAFF_DEV_IDENTITY?: string;
   /** Optional per-environment knobs. */
   CRON_BATCH_SIZE?: string;
   RATE_LIMIT_PER_MINUTE?: string;
@@ -34,6 +44,11 @@ export type Env = {
 };
 
 export type OutboundLoopback = { hosts: readonly string[]; fetch: (url: string, init: RequestInit) => Promise<Response> };
+
+const staffRolesSchema = z.record(
+  z.string().transform((e) => e.toLowerCase()),
+  z.record(z.string().min(1), z.enum(["viewer", "marketer", "admin"])),
+);
 
 const secretsKey = z
   .string()
@@ -56,8 +71,41 @@ const envSchema = z
     MEMBER_VIEW_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
     SECRETS_KEK: secretsKey,
     SECRETS_KEK_PREVIOUS: secretsKey,
+    ACCESS_TEAM_DOMAIN: z
+      .string()
+      .regex(/^https:\/\/[a-z0-9.-]+$/i, "ACCESS_TEAM_DOMAIN is the team's origin, e.g. https://<team>.cloudflareaccess.com")
+      .optional(),
+    ACCESS_AUD: z.string().min(1).optional(),
+    STAFF_ROLES: z
+      .string()
+      .optional()
+      .transform((text, ctx) => {
+        if (!text) return {};
+        try {
+          return staffRolesSchema.parse(JSON.parse(text));
+        } catch (err) {
+          ctx.addIssue({
+            code: "custom",
+            message: `STAFF_ROLES must be {"<email>": {"<programId>": "viewer"|"marketer"|"admin"}}: ${String(err).slice(0, 200)}`,
+          });
+          return z.NEVER;
+        }
+      }),
+    STAFF_DEV_IDENTITY: z.string().email().optional(),
   })
   .superRefine((env, ctx) => {
+    if (env.ACCESS_TEAM_DOMAIN && !env.ACCESS_AUD)
+      ctx.addIssue({
+        code: "custom",
+        path: ["ACCESS_AUD"],
+        message: "ACCESS_AUD (the Access application's audience tag) is required with ACCESS_TEAM_DOMAIN",
+      });
+    if (env.STAFF_DEV_IDENTITY && (secretsKeyRequired(env) || env.ACCESS_TEAM_DOMAIN))
+      ctx.addIssue({
+        code: "custom",
+        path: ["STAFF_DEV_IDENTITY"],
+        message: "STAFF_DEV_IDENTITY is for a local database without Access only",
+      });
     if (!env.SECRETS_KEK && secretsKeyRequired(env))
       ctx.addIssue({
         code: "custom",

@@ -14,6 +14,9 @@ const stressRequested = process.argv.some((arg, i, all) => arg === "--project=st
 export default defineConfig({
   root,
   test: {
+    // The Worker's structured request and job lines (one per request) would drown the output;
+    // test/api/telemetry.test.ts reads them from console.log itself.
+    onConsoleLog: (log) => !/^\{"level":"(info|warn)","kind":"(request|job)"/.test(log),
     projects: [
       // Pure domain logic (rules, tiers, models, statistics), run inside workerd.
       {

@@ -3,19 +3,36 @@ import type { Database } from "../db/client";
 import type { Env } from "../env";
 
 export type Scope = "admin" | "storefront" | "partner";
-/** An authenticated API key: its program, scope and own rate limit (null: the deployment default). */
-export type Principal = { keyId: string; programId: string; scope: Scope; rateLimitPerMinute?: number | null };
+/** A staff member's role in a program, each including the ones before it. */
+export type StaffRole = "viewer" | "marketer" | "admin";
+/**
+ * An authenticated caller acting in one program: an API key (its scope and own rate limit; null:
+ * the deployment default), or a staff member signed in through Cloudflare Access, who acts with
+ * admin scope on the routes their role opens (`staff`; `keyId` is then a pseudonymous id of the
+ * person, for rate limits and logs).
+ */
+export type Principal = {
+  keyId: string;
+  programId: string;
+  scope: Scope;
+  rateLimitPerMinute?: number | null;
+  staff?: { email: string; role: StaffRole };
+};
 
 /** The deployment's operator (the OPERATOR_TOKEN secret): sees every tenant, owns none. */
 export type OperatorPrincipal = { kind: "operator" };
 
 /**
  * Who may call a route: "public" (no credentials), or the principals it accepts: an API key with
- * one of `scopes`, and/or the `operator`. Another kind of principal (member tokens, staff roles)
- * is one more optional field here, its check in `admit` (src/middleware/auth.ts) and its mark in
- * the OpenAPI document (src/routes/route.ts).
+ * one of `scopes`, staff with at least the role `staff` (defineRoute derives it for admin routes),
+ * and/or the `operator`. Another kind of principal (member tokens) is one more optional field
+ * here, its check in `admit` (src/middleware/auth.ts) and its mark in the OpenAPI document
+ * (src/routes/route.ts).
  */
-export type Principals = "public" | { scopes: readonly Scope[]; operator?: boolean } | { scopes?: never; operator: true };
+export type Principals =
+  | "public"
+  | { scopes: readonly Scope[]; operator?: boolean; staff?: StaffRole | null }
+  | { scopes?: never; operator: true; staff?: never };
 
 /** What a route's handler is given for its `Principals`: nothing on a public route. */
 export type PrincipalOf<P extends Principals> = P extends "public"

@@ -92,14 +92,31 @@ export async function postOutbound(env: Env, url: string, request: OutboundPost)
   }
 }
 
+/**
+ * GET a small JSON document the deployment itself configured (Cloudflare Access's signing keys)
+ * under the same rules: URL policy, no redirect, timeout, at most `maxBytes` read. Throws when
+ * it cannot (the caller fails closed).
+ */
+export async function getOutboundJson(env: Env, url: string, maxBytes = 64 * 1024): Promise<unknown> {
+  const problem = targetUrlProblem(env, url);
+  if (problem) throw new Error(`Not fetched: ${url}: ${problem}`);
+  const init: RequestInit = { method: "GET", redirect: "manual", signal: AbortSignal.timeout(DEFAULT_TIMEOUT_MS) };
+  const loopback = loopbackFor(env, url);
+  const res = loopback ? await loopback.fetch(url, init) : await fetch(url, init);
+  const body = await responsePrefix(res, maxBytes + 1);
+  if (res.status !== 200) throw new Error(`GET ${url}: HTTP ${res.status}`);
+  if (body.length > maxBytes) throw new Error(`GET ${url}: answer larger than ${maxBytes} bytes`);
+  return JSON.parse(body);
+}
+
 /** The first bytes of the body as text; the rest is cancelled, so a huge answer costs nothing. */
-async function responsePrefix(res: Response): Promise<string> {
+async function responsePrefix(res: Response, limit = RESPONSE_PREFIX_BYTES): Promise<string> {
   if (!res.body) return "";
   const reader = res.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   try {
-    while (size < RESPONSE_PREFIX_BYTES) {
+    while (size < limit) {
       const { done, value } = await reader.read();
       if (done) break;
       chunks.push(value);
@@ -116,5 +133,5 @@ async function responsePrefix(res: Response): Promise<string> {
     bytes.set(c, at);
     at += c.byteLength;
   }
-  return new TextDecoder().decode(bytes.subarray(0, RESPONSE_PREFIX_BYTES));
+  return new TextDecoder().decode(bytes.subarray(0, limit));
 }

@@ -3,7 +3,8 @@ import type { Context } from "hono";
 import { apiKeys } from "../../schema";
 import type { RateLimiter } from "../durable/rate-limiter";
 import { settingsOf } from "../env";
-import type { AppBindings, OperatorPrincipal, Principal, PrincipalOf, Principals, Scope } from "../lib/context";
+import { ACCESS_JWT_HEADER, verifyAccessJwt } from "../lib/access-jwt";
+import type { AppBindings, OperatorPrincipal, Principal, PrincipalOf, Principals, Scope, StaffRole } from "../lib/context";
 import { sha256Hex, timingSafeEqualText } from "../lib/crypto";
 import { AppError } from "../lib/errors";
 import { enforceRateLimit } from "./rate-limit";
@@ -157,10 +158,58 @@ async function isOperator(c: Context<AppBindings>, token: string | null): Promis
 
 const OPERATOR: OperatorPrincipal = { kind: "operator" };
 
+const ROLE_RANK: Record<StaffRole, number> = { viewer: 0, marketer: 1, admin: 2 };
+
+/**
+ * A staff member acting in the program named by `X-Program-Id`, when the request comes through
+ * Cloudflare Access (its `Cf-Access-Jwt-Assertion` verified, src/lib/access-jwt.ts) — or, on a
+ * local database without Access, as STAFF_DEV_IDENTITY. Null when the request is neither (it
+ * then needs an API key). 401 for a token that does not verify; 403 without the role.
+ */
+async function authenticateStaff(c: Context<AppBindings>, minimum: StaffRole): Promise<Principal | null> {
+  const settings = settingsOf(c.env);
+  const assertion = c.req.header(ACCESS_JWT_HEADER);
+  let email: string | null;
+  let dev = false;
+  if (settings.ACCESS_TEAM_DOMAIN && settings.ACCESS_AUD) {
+    if (!assertion) return null;
+    refuseBlockedAddress(c, Date.now());
+    email = await verifyAccessJwt(c.env, assertion, { teamDomain: settings.ACCESS_TEAM_DOMAIN, audience: settings.ACCESS_AUD });
+    if (!email) return refuse(c, "Invalid Cloudflare Access token");
+  } else if (settings.STAFF_DEV_IDENTITY && c.req.header("x-program-id")) {
+    email = settings.STAFF_DEV_IDENTITY.toLowerCase();
+    dev = true;
+  } else return null;
+  const programId = c.req.header("x-program-id");
+  if (!programId) throw new AppError("invalid_request", "Invalid request: staff name the program they act in with X-Program-Id");
+  // The development identity is an admin of every local program unless STAFF_ROLES says otherwise.
+  const role = settings.STAFF_ROLES[email]?.[programId] ?? (dev ? "admin" : undefined);
+  if (!role) throw new AppError("forbidden", `${email} has no role in program ${programId}`);
+  if (ROLE_RANK[role] < ROLE_RANK[minimum])
+    throw new AppError("forbidden", `This route needs the ${minimum} role or above; ${email} is ${role} in this program`);
+  // A pseudonymous id of the person (not their email) is what rate limits and logs see.
+  const principal: Principal = {
+    keyId: `staff_${(await sha256Hex(email)).slice(0, 20)}`,
+    programId,
+    scope: "admin",
+    staff: { email, role },
+  };
+  c.set("principal", principal);
+  c.var.ctx.principal = principal;
+  await enforceRateLimit(c, principal);
+  return principal;
+}
+
 /** The principal a request acts as, if `principals` accepts it (401/403 otherwise); nothing on a public route. */
 export async function admit<P extends Principals>(c: Context<AppBindings>, principals: P): Promise<PrincipalOf<P>> {
   if (principals === "public") return undefined as PrincipalOf<P>;
-  if (principals.operator && (await isOperator(c, bearerToken(c)))) return OPERATOR as PrincipalOf<P>;
+  const bearer = bearerToken(c);
+  if (principals.operator && (await isOperator(c, bearer))) return OPERATOR as PrincipalOf<P>;
+  // An API key, when one is sent, decides; otherwise a staff member, where the route admits staff.
+  if (!bearer && principals.staff) {
+    const staff = await authenticateStaff(c, principals.staff);
+    if (staff) return staff as PrincipalOf<P>;
+  }
   const principal = await authenticate(c);
   // An operator-only route: any API key, whatever its scope, is a tenant's and is refused.
   if (!principals.scopes) throw new AppError("forbidden", "This route needs the deployment's operator token; API keys cannot call it");

@@ -1,5 +1,5 @@
 import { createRoute, type RouteConfig, type RouteHandler, type z } from "@hono/zod-openapi";
-import type { App, AppBindings, PrincipalOf, Principals, Scope } from "../lib/context";
+import type { App, AppBindings, PrincipalOf, Principals, Scope, StaffRole } from "../lib/context";
 import { bearerSecurity } from "../lib/openapi";
 import { admit } from "../middleware/auth";
 
@@ -30,6 +30,21 @@ const scopeSentence = (scopes: readonly Scope[]) => `${scopes.length === 1 ? "Sc
 
 const OPERATOR_SENTENCE = "Operator only: the deployment's OPERATOR_TOKEN, never a program's API key.";
 
+/** Configuration a marketer changes; everything else an admin route writes needs the admin role. */
+const MARKETER_TAGS = ["Campaigns", "Segments", "Rewards", "Experiments", "Budgets", "Earning rules"];
+
+/**
+ * The least staff role an admin-scoped route admits, unless it says (`staff`, or null for none):
+ * reading needs viewer, changing marketing configuration marketer, anything else admin.
+ */
+function staffRoleOf(definition: RouteDefinition): StaffRole | null {
+  const { principals } = definition;
+  if (principals === "public" || !principals.scopes?.includes("admin")) return null;
+  if (principals.staff !== undefined) return principals.staff;
+  if (definition.method === "get") return "viewer";
+  return (definition.tags ?? []).some((t) => MARKETER_TAGS.includes(t)) ? "marketer" : "admin";
+}
+
 /** What the OpenAPI operation says of who may call it: security, `x-scopes`/`x-operator` and the first sentence. */
 function documentedPrincipals(principals: Principals, description: string | undefined) {
   if (principals === "public") return { description };
@@ -44,12 +59,13 @@ function documentedPrincipals(principals: Principals, description: string | unde
     security: bearerSecurity,
     ...(scopes.length > 0 ? { "x-scopes": [...scopes] } : {}),
     ...(principals.operator ? { "x-operator": true } : {}),
+    ...(principals.staff ? { "x-staff-role": principals.staff } : {}),
   };
 }
 
 /**
  * Declare a route once. The principals it accepts become the operation's security, its
- * `x-scopes` and the first sentence of its description, and are checked before the handler
+ * `x-scopes` (`x-operator`, `x-staff-role`) and the first sentence of its description, and are checked before the handler
  * runs (after request validation, so a malformed request is a 400 whoever sends it); the
  * handler receives the principal, and the app it is mounted on.
  */
@@ -57,9 +73,11 @@ export function defineRoute<D extends RouteDefinition>(
   definition: D,
   handler: (c: HandlerContext<D>, principal: PrincipalOf<D["principals"]>, app: App) => HandlerResult<D>,
 ): DefinedRoute<D> {
-  const { principals, components, description, ...operation } = definition;
-  if (principals !== "public" && !principals.operator && (principals.scopes?.length ?? 0) === 0)
+  const { principals: declared, components, description, ...operation } = definition;
+  if (declared !== "public" && !declared.operator && (declared.scopes?.length ?? 0) === 0)
     throw new Error(`${definition.operationId}: no scope may call it`);
+  // Admin routes admit staff from the least role derived for them (staffRoleOf).
+  const principals = (declared === "public" ? declared : { ...declared, staff: staffRoleOf(definition) }) as D["principals"];
   const route = createRoute({ ...operation, ...documentedPrincipals(principals, description) });
   return {
     route: route as unknown as D,

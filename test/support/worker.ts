@@ -10,6 +10,7 @@ import type { Env } from "../../src/env";
 import { MemberLedger as ProductionMemberLedger } from "../../src/index";
 import { apiRoutes } from "../../src/routes";
 import { workerHandlers } from "../../src/worker";
+import { testAccessKeysRoute } from "./access-keys";
 import { recordingDataset } from "./telemetry";
 import { RECEIVER_HOST, testReceiverRoute } from "./test-receiver";
 
@@ -22,8 +23,8 @@ export class MemberLedger extends ProductionMemberLedger {
   }
 }
 
-/** Every route the test Worker serves: the API's and the receiver. */
-export const testRoutes = [...apiRoutes, testReceiverRoute];
+/** Every route the test Worker serves: the API's, the receiver and a test Access team's signing keys. */
+export const testRoutes = [...apiRoutes, testReceiverRoute, testAccessKeysRoute];
 
 const loopback = {
   hosts: [RECEIVER_HOST],

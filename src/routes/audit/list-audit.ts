@@ -18,7 +18,14 @@ function decodeCursor(cursor: string) {
 const AuditEntrySchema = z
   .object({
     id: z.string(),
-    keyId: z.string().nullable().openapi({ description: "The API key that made the change; null for system changes" }),
+    keyId: z
+      .string()
+      .nullable()
+      .openapi({ description: "The API key that made the change (staff_…: a staff member); null for system changes" }),
+    actor: z
+      .string()
+      .nullable()
+      .openapi({ description: "The staff member (Cloudflare Access identity) who made the change; null for API keys" }),
     action: z.string().openapi({ example: "webhook.created" }),
     entityType: z.string().openapi({ example: "webhook" }),
     entityId: z.string().nullable(),
@@ -57,6 +64,7 @@ export const listAuditLogRoute = defineRoute(
       .select({
         id: auditLog.id,
         keyId: auditLog.keyId,
+        actor: auditLog.actor,
         action: auditLog.action,
         entityType: auditLog.entityType,
         entityId: auditLog.entityId,

@@ -7,13 +7,14 @@ export type AuditInput = { action: string; entityType: string; entityId?: string
 
 /**
  * The audit row for an admin write, to put in the same `db.batch([...])` as the change so
- * both commit or neither does. Who = the calling key.
+ * both commit or neither does. Who = the calling key, and for staff the person.
  */
 export function auditStatement(ctx: ServiceContext, input: AuditInput) {
   return ctx.db.insert(auditLog).values({
     id: newId("aud"),
     programId: ctx.principal?.programId ?? "system",
     keyId: ctx.principal?.keyId ?? null,
+    actor: ctx.principal?.staff?.email ?? null,
     action: input.action,
     entityType: input.entityType,
     entityId: input.entityId ?? null,

@@ -1,4 +1,5 @@
-/* Loyalty Edge admin dashboard: reads the admin API with a key kept in sessionStorage and
+/* Loyalty Edge admin dashboard: reads the admin API with a key kept in sessionStorage (or, for
+ * staff signed in through Cloudflare Access, the program id: Access adds their identity) and
  * draws each panel with Chart.js. Each panel loads on its own; a panel whose endpoint is
  * missing or empty says so instead of breaking the page. Charts are exposed on
  * window.__charts for the browser test. */
@@ -33,8 +34,10 @@
   async function api(path) {
     let res;
     try {
+      const credential = sessionStorage.getItem(KEY_STORAGE) ?? "";
+      const who = credential.startsWith("prg_") ? { "x-program-id": credential } : { authorization: `Bearer ${credential}` };
       res = await fetch(path, {
-        headers: { authorization: `Bearer ${sessionStorage.getItem(KEY_STORAGE) ?? ""}`, accept: "application/json" },
+        headers: { ...who, accept: "application/json" },
         signal: AbortSignal.timeout(API_TIMEOUT_MS),
       });
     } catch (err) {
