@@ -5,6 +5,7 @@
  * window.__charts for the browser test. */
 (() => {
   const KEY_STORAGE = "loyalty-edge.admin-key";
+  const OPERATOR_STORAGE = "loyalty-edge.operator-token";
   const charts = {};
   window.__charts = charts;
   const $ = (id) => document.getElementById(id);
@@ -810,6 +811,62 @@
     });
   }
 
+  // ---- System (operator) -----------------------------------------------------------------------
+
+  /** GET /v1/health/deep with the operator token: a summary line and every job's last run. */
+  async function loadSystem() {
+    const token = sessionStorage.getItem(OPERATOR_STORAGE);
+    $("system-form").hidden = Boolean(token);
+    if (!token) {
+      $("system-summary").textContent = "";
+      $("table-system").replaceChildren();
+      return;
+    }
+    let res;
+    try {
+      res = await fetch("/v1/health/deep", {
+        headers: { authorization: `Bearer ${token}`, accept: "application/json" },
+        signal: AbortSignal.timeout(API_TIMEOUT_MS),
+      });
+    } catch {
+      $("system-summary").textContent = "The API did not answer.";
+      return;
+    }
+    const body = await res.json().catch(() => null);
+    if (res.status === 401 || res.status === 403) {
+      sessionStorage.removeItem(OPERATOR_STORAGE);
+      $("system-form").hidden = false;
+      $("system-summary").textContent = "That is not this deployment's operator token.";
+      return;
+    }
+    if (!res.ok) {
+      $("system-summary").textContent = `Unhealthy: ${body?.error?.message ?? res.statusText}`;
+      return;
+    }
+    const h = body;
+    const b = h.backlog;
+    $("system-summary").textContent = [
+      h.ok ? "Healthy" : `Problems: ${h.problems.join("; ")}`,
+      `database ${fmt.int(h.database.latencyMs)} ms`,
+      `migrations ${h.migrations.applied}/${h.migrations.expected}`,
+      `outbox ${fmt.int(b.outbox.undispatched)} waiting`,
+      `webhook deliveries ${fmt.int(b.webhookDeliveries.due)} due of ${fmt.int(b.webhookDeliveries.pending)} pending`,
+      `queue ${fmt.int(b.queue.webhookDeliveriesClaimed)} handed over`,
+    ].join(" · ");
+    setTable(
+      "table-system",
+      [["Job"], ["Trigger"], ["Last run"], ["Outcome"], ["Duration", "num"], ["Rows", "num"]],
+      h.jobs.map((j) => [
+        [j.job],
+        [j.trigger],
+        [j.lastRun ? fmt.dateTime(j.lastRun.startedAt) : "never"],
+        [j.lastRun ? `${j.lastRun.outcome}${j.stale ? " (stale)" : ""}` : j.stale ? "stale" : "—"],
+        [j.lastRun ? `${fmt.int(j.lastRun.durationMs)} ms` : "", "num"],
+        [j.lastRun ? fmt.int(j.lastRun.rows) : "", "num"],
+      ]),
+    );
+  }
+
   // ---- Page flow -------------------------------------------------------------------------------
 
   /** Run one panel; a failure shows in that panel only. */
@@ -846,6 +903,7 @@
       panel("clv", "chart-clv", () => renderClv(overview)),
       panel("campaigns", "chart-campaigns", () => renderCampaigns(overview)),
       panel("experiments", "chart-experiments", () => renderExperiments(overview)),
+      loadSystem(),
     ]);
     document.body.dataset.state = "ready";
   }
@@ -898,8 +956,17 @@
     await start();
     button.disabled = false;
   });
+  $("system-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const token = $("operator-token").value.trim();
+    if (!token) return;
+    sessionStorage.setItem(OPERATOR_STORAGE, token);
+    $("operator-token").value = "";
+    await loadSystem();
+  });
   $("sign-out").addEventListener("click", () => {
     sessionStorage.removeItem(KEY_STORAGE);
+    sessionStorage.removeItem(OPERATOR_STORAGE);
     showSignIn();
   });
   $("refresh").addEventListener("click", () => void start());
