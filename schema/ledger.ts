@@ -2,7 +2,8 @@ import { sql } from "drizzle-orm";
 import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, id, json, programId, timestamp } from "./columns";
 
-export const entryTypes = ["earn", "redeem", "expire", "adjust", "reverse"] as const;
+/** `debt`: new points paying back a points debt (see `ledgerEntries.debt`). */
+export const entryTypes = ["earn", "redeem", "expire", "adjust", "reverse", "debt"] as const;
 
 /** Immutable ledger: a member's balance is always the sum of their entries. */
 export const ledgerEntries = sqliteTable(
@@ -18,6 +19,12 @@ export const ledgerEntries = sqliteTable(
     sourceType: text("source_type").notNull(),
     sourceId: text("source_id"),
     ruleId: text("rule_id"),
+    /**
+     * Change in the member's points debt: points a clawback (a refund after the points were spent)
+     * could not take from the balance are owed (+), and new points pay them back first (−). The
+     * member's `points_debt` is the sum of this column, as `points_balance` is the sum of `points`.
+     */
+    debt: integer("debt").notNull().default(0),
     /** The write request this entry belongs to (several entries may share one). */
     requestKey: text("request_key").notNull(),
     /** Why this many points: the rule lines that fired, the tier multiplier, lots consumed. */
@@ -61,6 +68,31 @@ export const pointLots = sqliteTable(
     index("lots_release_idx").on(t.released, t.availableAt),
     index("lots_expiry_idx").on(t.expiresAt, t.remaining),
     index("lots_order_idx").on(t.programId, t.orderId),
+  ],
+);
+
+/**
+ * Which lots each debit used: one row per (debit entry, lot) with the points it took. Every
+ * entry that takes points from lots (redemption, refund reversal, expiry, debit adjustment,
+ * referral take-back, debt repayment) writes its rows in the same batch, and a return to a lot
+ * (a reversed redemption) is a row with negative points, so for every lot
+ * `points − remaining = Σ allocations`. The record of what a debit took (for reversals back to
+ * the original lots); no personal data, so erasure never touches it.
+ */
+export const lotAllocations = sqliteTable(
+  "lot_allocations",
+  {
+    programId: programId(),
+    memberId: text("member_id").notNull(),
+    entryId: text("entry_id").notNull(),
+    lotId: text("lot_id").notNull(),
+    points: integer("points").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("lot_allocations_entry_lot_uq").on(t.entryId, t.lotId),
+    index("lot_allocations_lot_idx").on(t.lotId),
+    index("lot_allocations_member_idx").on(t.memberId),
   ],
 );
 

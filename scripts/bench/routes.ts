@@ -79,7 +79,7 @@ export const benchRoutes: RouteModule = {
           createdAt: scope.now,
         }) as Statement,
         e.statement,
-        lot.statement,
+        ...lot.statements,
         outbox(scope, "points.earned", {
           points,
           orderId: input.orderId,

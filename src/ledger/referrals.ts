@@ -7,6 +7,7 @@ import { referralSettings } from "../services/referrals/referrals";
 import type { PurchaseInput } from "./earning";
 import { allocate, type LotForAllocation, type LotTake, pendingTaken } from "./lots";
 import {
+  clawback,
   consumeLots,
   type EntryView,
   entry,
@@ -14,6 +15,7 @@ import {
   type MemberRow,
   memberDelta,
   newLot,
+  type Owed,
   outbox,
   type ProgramRow,
   type Statement,
@@ -42,7 +44,7 @@ export const pendingReferralRead = (scope: WriteScope) =>
  * to another member's Durable Object, so the referral becomes `qualified` with a
  * `referral.qualified` event and the settle cron credits the referrer through its own object.
  * Returns its statements and what it adds to the member's figures; null when nothing qualifies.
- * `deficit` is what is left of the member's deficit after the purchase's own lot.
+ * `owed` is what the member still owes after the purchase's own lot.
  */
 export function qualifyReferral(args: {
   scope: WriteScope;
@@ -50,8 +52,8 @@ export function qualifyReferral(args: {
   member: MemberRow;
   input: PurchaseInput;
   referral: Referral | undefined;
-  deficit: number;
-}): { statements: Statement[]; delta: MemberDelta; referral: QualifiedReferral } | null {
+  owed: Owed;
+}): { statements: Statement[]; delta: MemberDelta; repayments: EntryView[]; referral: QualifiedReferral } | null {
   const { scope, program, member, input, referral } = args;
   if (!member.referredBy || !referral) return null;
   const settings = referralSettings(program.settings);
@@ -61,6 +63,7 @@ export function qualifyReferral(args: {
   const statements: Statement[] = [];
   let delta: MemberDelta = {};
   let bonusEntry: EntryView | null = null;
+  const repayments: EntryView[] = [];
   if (points > 0) {
     const e = entry(scope, {
       type: "earn",
@@ -71,12 +74,13 @@ export function qualifyReferral(args: {
       metadata: { referrerId: referral.referrerId, orderId: input.orderId },
     });
     // Held like the purchase itself, so a quick refund takes it back before it can be spent.
-    const lot = newLot(scope, program, { entryId: e.row.id, points, hold: true, deficit: args.deficit });
-    delta = { balance: points, pending: lot.pending ? points : 0, earned: points };
+    const lot = newLot(scope, program, { entryId: e.row.id, points, hold: true, owed: args.owed });
+    delta = { ...lot.delta, earned: points };
     bonusEntry = e.view;
+    if (lot.repayment) repayments.push(lot.repayment);
     statements.push(
       e.statement,
-      lot.statement,
+      ...lot.statements,
       memberDelta(scope, delta),
       outbox(scope, "points.earned", { points, referralId: referral.id, entryId: e.row.id }),
     );
@@ -95,7 +99,7 @@ export function qualifyReferral(args: {
       referrerPoints: settings.referrerPoints,
     }),
   );
-  return { statements, delta, referral: { id: referral.id, status: "qualified", refereePoints: points, entry: bonusEntry } };
+  return { statements, delta, repayments, referral: { id: referral.id, status: "qualified", refereePoints: points, entry: bonusEntry } };
 }
 export type QualifiedReferral = { id: string; status: "qualified"; refereePoints: number; entry: EntryView | null };
 
@@ -150,7 +154,7 @@ export async function undoReferralOnRefund(args: {
       refereeId: scope.memberId,
       orderId: order.orderId,
       refereePointsReversed: back.reversed,
-      unrecovered: back.unrecovered,
+      refereePointsOwed: back.owed,
     }),
   ];
 }
@@ -158,8 +162,9 @@ export async function undoReferralOnRefund(args: {
 /**
  * Take back what a referral credited this member (the net of its `referral` entries): from
  * the bonus lot first (pending or not), then other available lots first to expire; past that
- * the balance goes negative only where the program allows it. `alreadyTaken` are lot takes
- * planned earlier in the same batch (a refund's), so both never claim the same points.
+ * the balance goes negative where the program allows it, otherwise the rest becomes a points
+ * debt. `alreadyTaken` are lot takes planned earlier in the same batch (a refund's), so both
+ * never claim the same points.
  */
 export async function takeBackReferralPoints(
   scope: WriteScope,
@@ -168,7 +173,7 @@ export async function takeBackReferralPoints(
   reason: string,
   lots: OpenLot[],
   alreadyTaken: Map<string, number>,
-): Promise<{ statements: Statement[]; delta: MemberDelta; reversed: number; unrecovered: number }> {
+): Promise<{ statements: Statement[]; delta: MemberDelta; reversed: number; owed: number }> {
   const [held, bonusLots] = await scope.db.batch([
     scope.db
       .select({ net: sql<number>`COALESCE(SUM(${ledgerEntries.points}), 0)` })
@@ -184,36 +189,35 @@ export async function takeBackReferralPoints(
         and(eq(ledgerEntries.memberId, scope.memberId), eq(ledgerEntries.sourceType, "referral"), eq(ledgerEntries.sourceId, referralId)),
       ),
   ]);
-  const owed = Math.max(0, Number(held[0]?.net ?? 0));
-  if (owed === 0) return { statements: [], delta: {}, reversed: 0, unrecovered: 0 };
+  const credited = Math.max(0, Number(held[0]?.net ?? 0));
+  if (credited === 0) return { statements: [], delta: {}, reversed: 0, owed: 0 };
   const bonusIds = new Set(bonusLots.map((l) => l.id));
   const left = lots.map((l) => ({ ...l, remaining: l.remaining - (alreadyTaken.get(l.id) ?? 0) }));
   const { takes, shortfall } = allocate(
     [...left.filter((l) => bonusIds.has(l.id)), ...left.filter((l) => !bonusIds.has(l.id) && l.released === 1)],
-    owed,
+    credited,
   );
-  const reversed = program.allowNegativeBalance ? owed : owed - shortfall;
-  const unrecovered = owed - reversed;
-  if (reversed === 0) return { statements: [], delta: {}, reversed, unrecovered };
+  const { reversed, owed } = clawback(program, credited, shortfall);
   const e = entry(scope, {
     type: "reverse",
     points: -reversed,
+    debt: owed,
     reason,
     sourceType: "referral",
     sourceId: referralId,
-    metadata: { lots: takes, unrecovered },
+    metadata: { lots: takes },
   });
-  const delta = { balance: -reversed, pending: -pendingTaken(takes) };
+  const delta = { balance: -reversed, pending: -pendingTaken(takes), debt: owed };
   return {
     statements: [
       e.statement,
-      ...consumeLots(scope, takes),
+      ...consumeLots(scope, e.row.id, takes),
       memberDelta(scope, delta),
-      outbox(scope, "points.reversed", { points: reversed, referralId, reason, entryId: e.row.id, unrecovered }),
+      outbox(scope, "points.reversed", { points: reversed, pointsOwed: owed, referralId, reason, entryId: e.row.id }),
     ],
     delta,
     reversed,
-    unrecovered,
+    owed,
   };
 }
 

@@ -1,6 +1,6 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { ledgerEntries, members, outboxEvents, pointLots, programs } from "../../schema";
+import { ledgerEntries, lotAllocations, members, outboxEvents, pointLots, programs } from "../../schema";
 import { type BatchRead, batchRead, readTogether } from "../db/batch-read";
 import type { Database } from "../db/client";
 import type { Scope } from "../lib/context";
@@ -30,6 +30,8 @@ export type EntryView = {
   reason: string;
   sourceType: string;
   sourceId: string | null;
+  /** Change in the member's points debt (+ owed by a clawback, − repaid from new points). */
+  debt: number;
   createdAt: string;
 };
 
@@ -98,6 +100,7 @@ export function entry(
     sourceType: string;
     sourceId?: string | null;
     ruleId?: string | null;
+    debt?: number;
     metadata?: Record<string, unknown>;
   },
 ) {
@@ -111,6 +114,7 @@ export function entry(
     sourceType: e.sourceType,
     sourceId: e.sourceId ?? null,
     ruleId: e.ruleId ?? null,
+    debt: e.debt ?? 0,
     requestKey: scope.requestKey,
     metadata: e.metadata ?? null,
     createdAt: scope.now,
@@ -122,68 +126,153 @@ export function entry(
     reason: row.reason,
     sourceType: row.sourceType,
     sourceId: row.sourceId,
+    debt: row.debt,
     createdAt: row.createdAt,
   };
   return { row, view, statement: scope.db.insert(ledgerEntries).values(row) as Statement };
 }
 
-/** A new lot for earned points, pending until the hold passes, expiring per the program's policy. */
+/**
+ * What a member owes when new points arrive: a negative available balance (`deficit`, programs
+ * that allow one) and a points debt (`debt`, clawbacks that found the points spent). Several
+ * credits in one batch pass it along (`owedLeft`).
+ */
+export type Owed = { deficit: number; debt: number };
+export const owedBy = (member: MemberRow): Owed => ({
+  deficit: Math.max(0, member.pointsPending - member.pointsBalance),
+  debt: member.pointsDebt,
+});
+
+/**
+ * A new lot for earned points, pending until the hold passes, expiring per the program's policy.
+ * New points pay what the member owes first: a negative available balance (immediately
+ * available points only, so lots always sum to the balance), then a points debt (any lot: a
+ * `debt` entry takes the repaid points from the new lot, recorded in lot_allocations, so a
+ * refund of the purchase later owes them again). `delta` is what the credit adds to the
+ * member's figures (callers add `earned`).
+ */
 export function newLot(
   scope: WriteScope,
   program: ProgramRow,
-  e: { entryId: string; points: number; orderId?: string | null; hold: boolean; deficit?: number },
+  e: { entryId: string; points: number; orderId?: string | null; hold: boolean; owed?: Owed },
 ) {
   const holdDays = e.hold ? program.holdDays : 0;
-  // A negative available balance (allowed by some programs) is paid back first from new,
-  // immediately available points, so lots always sum to the available balance.
-  const deficit = Math.max(0, e.deficit ?? 0);
-  const repaid = holdDays > 0 ? 0 : Math.min(e.points, deficit);
-  const remaining = e.points - repaid;
+  const owed = e.owed ?? { deficit: 0, debt: 0 };
+  const deficitRepaid = holdDays > 0 ? 0 : Math.min(e.points, Math.max(0, owed.deficit));
+  // The points that cover a negative balance never become a lot: the lot holds the rest.
+  const lotPoints = e.points - deficitRepaid;
+  const debtRepaid = Math.min(lotPoints, Math.max(0, owed.debt));
+  const remaining = lotPoints - debtRepaid;
   const availableAt = addDays(scope.now, holdDays);
   const released = holdDays > 0 ? 0 : 1;
   const expiresAt = program.expiryDays ? addDays(availableAt, program.expiryDays) : null;
-  return {
-    pending: released === 0,
-    availableAt,
-    expiresAt,
-    /** What is left of the deficit for a lot credited after this one in the same batch. */
-    deficitLeft: deficit - repaid,
-    statement: scope.db.insert(pointLots).values({
-      id: newId("lot"),
+  const lotId = newId("lot");
+  const statements: Statement[] = [
+    scope.db.insert(pointLots).values({
+      id: lotId,
       programId: scope.programId,
       memberId: scope.memberId,
       entryId: e.entryId,
       orderId: e.orderId ?? null,
-      points: e.points,
+      points: lotPoints,
       remaining,
       availableAt,
       released,
       expiresAt,
       createdAt: scope.now,
     }) as Statement,
+  ];
+  let repayment: EntryView | null = null;
+  if (debtRepaid > 0) {
+    const r = entry(scope, {
+      type: "debt",
+      points: -debtRepaid,
+      debt: -debtRepaid,
+      reason: "Points debt repaid from new points",
+      sourceType: "debt",
+      sourceId: e.entryId,
+    });
+    repayment = r.view;
+    statements.push(r.statement, ...allocationRows(scope, r.row.id, [{ lotId, points: debtRepaid }]));
+  }
+  const pending = released === 0;
+  return {
+    pending,
+    availableAt,
+    expiresAt,
+    statements,
+    /** The `debt` entry that paid back part of a points debt, if any. */
+    repayment,
+    delta: { balance: e.points - debtRepaid, pending: pending ? remaining : 0, debt: -debtRepaid } satisfies MemberDelta,
+    /** What is left owed for a lot credited after this one in the same batch. */
+    owedLeft: { deficit: owed.deficit - deficitRepaid, debt: owed.debt - debtRepaid } satisfies Owed,
   };
 }
 
-/** Decrements lots; the CHECK (remaining >= 0) fails the whole batch if a concurrent sweep got there first. */
-export function consumeLots(scope: WriteScope, takes: LotTake[]): Statement[] {
-  return takes.map(
-    (t) =>
-      scope.db
-        .update(pointLots)
-        .set({ remaining: sql`${pointLots.remaining} - ${t.points}` })
-        .where(eq(pointLots.id, t.lotId)) as Statement,
-  );
+/** The lot_allocations rows of a debit entry (positive points: taken from the lot). */
+function allocationRows(scope: WriteScope, entryId: string, takes: Array<{ lotId: string; points: number }>): Statement[] {
+  if (takes.length === 0) return [];
+  return [
+    scope.db.insert(lotAllocations).values(
+      takes.map((t) => ({
+        programId: scope.programId,
+        memberId: scope.memberId,
+        entryId,
+        lotId: t.lotId,
+        points: t.points,
+        createdAt: scope.now,
+      })),
+    ) as Statement,
+  ];
 }
 
-export type MemberDelta = { balance?: number; pending?: number; earned?: number; redeemed?: number; spend?: number; orders?: number };
+/**
+ * Decrements lots for the debit entry `entryId` and records which lots it used (lot_allocations),
+ * in the same batch; the CHECK (remaining >= 0) fails the whole batch if a concurrent sweep got
+ * there first.
+ */
+export function consumeLots(scope: WriteScope, entryId: string, takes: LotTake[]): Statement[] {
+  return [
+    ...takes.map(
+      (t) =>
+        scope.db
+          .update(pointLots)
+          .set({ remaining: sql`${pointLots.remaining} - ${t.points}` })
+          .where(eq(pointLots.id, t.lotId)) as Statement,
+    ),
+    ...allocationRows(scope, entryId, takes),
+  ];
+}
 
-/** Relative updates only, so a concurrent cron sweep on the same row is never lost. */
+export type MemberDelta = {
+  balance?: number;
+  pending?: number;
+  debt?: number;
+  earned?: number;
+  redeemed?: number;
+  spend?: number;
+  orders?: number;
+};
+
+/** The figures two credits or debits in one batch add to the member's. */
+export function addDeltas(a: MemberDelta, b: MemberDelta): MemberDelta {
+  const sum: MemberDelta = { ...a };
+  for (const [k, v] of Object.entries(b) as Array<[keyof MemberDelta, number | undefined]>) sum[k] = (sum[k] ?? 0) + (v ?? 0);
+  return sum;
+}
+
+/**
+ * Relative updates only, so a concurrent cron sweep on the same row is never lost; pending is not
+ * counted at all but derived from the member's unreleased lots in this same statement (after the
+ * batch's lot writes): the release sweep and the object's writes can then never both subtract
+ * the same pending points, whatever the object read before the sweep committed.
+ */
 export function memberDelta(scope: WriteScope, d: MemberDelta, extra: Partial<Record<keyof MemberRow, unknown>> = {}): Statement {
   const add = (col: Parameters<typeof sql>[1], v?: number) => (v ? { value: sql`${col} + ${v}` } : undefined);
   const set: Record<string, unknown> = { updatedAt: scope.now, ...extra };
   const pairs: Array<[string, unknown, number | undefined]> = [
     ["pointsBalance", members.pointsBalance, d.balance],
-    ["pointsPending", members.pointsPending, d.pending],
+    ["pointsDebt", members.pointsDebt, d.debt],
     ["lifetimeEarned", members.lifetimeEarned, d.earned],
     ["lifetimeRedeemed", members.lifetimeRedeemed, d.redeemed],
     ["lifetimeSpend", members.lifetimeSpend, d.spend],
@@ -193,6 +282,7 @@ export function memberDelta(scope: WriteScope, d: MemberDelta, extra: Partial<Re
     const expr = add(col as never, v);
     if (expr) set[key] = expr.value;
   }
+  set.pointsPending = pendingOfLots(scope.memberId);
   return scope.db.update(members).set(set).where(eq(members.id, scope.memberId)) as Statement;
 }
 
@@ -207,10 +297,20 @@ export function outbox(scope: WriteScope, type: string, payload: Record<string, 
   }) as Statement;
 }
 
-export const deficitOf = (member: MemberRow) => Math.max(0, member.pointsPending - member.pointsBalance);
+/**
+ * How a clawback of `target` points settles when `shortfall` of them were already spent: below
+ * zero where the program allows a negative balance, otherwise owed as a points debt. Never lost.
+ */
+export function clawback(program: ProgramRow, target: number, shortfall: number): { reversed: number; owed: number } {
+  return program.allowNegativeBalance ? { reversed: target, owed: 0 } : { reversed: target - shortfall, owed: shortfall };
+}
+
+/** A member's pending points as the sum of their unreleased lots, for a statement that sets `points_pending`. */
+const pendingOfLots = (memberId: string) =>
+  sql`(SELECT COALESCE(SUM(remaining), 0) FROM point_lots WHERE member_id = ${memberId} AND released = 0)`;
 
 export function balanceAfter(member: MemberRow, d: MemberDelta) {
   const total = member.pointsBalance + (d.balance ?? 0);
   const pending = member.pointsPending + (d.pending ?? 0);
-  return { available: total - pending, pending, total };
+  return { available: total - pending, pending, total, debt: member.pointsDebt + (d.debt ?? 0) };
 }

@@ -97,7 +97,7 @@ describe("KPIs", () => {
       orders30d: 3,
       arpu30d: 15_000 / 5,
       aov30d: 15_000 / 3,
-      points: { issued, redeemed, expired, outstanding },
+      points: { issued, redeemed, expired, outstanding, debt: 0 },
       redemptionRate: redeemed / issued,
       breakageRate: expired / issued,
       pointsLiability: { points: outstanding, minor: Math.ceil((outstanding * 2000) / 1000) },

@@ -258,7 +258,14 @@ describe("GET /v1/analytics/dashboard", () => {
     expect(o.program).toMatchObject({ id: p.programId, currency: "USD", pointCostPer1000: 10_000 });
     expect(o.members).toMatchObject({ total: 3, active: 3, erased: 0, newLast30d: 3, purchasers: 2 });
     // 1 point per 1.00: 100 + 25 points outstanding, costing 10 minor units each.
-    expect(o.liability).toEqual({ pointsOutstanding: 125, pointsPending: 0, pointsAvailable: 125, moneyMinor: 1_250, currency: "USD" });
+    expect(o.liability).toEqual({
+      pointsOutstanding: 125,
+      pointsPending: 0,
+      pointsAvailable: 125,
+      pointsDebt: 0,
+      moneyMinor: 1_250,
+      currency: "USD",
+    });
     expect(o.points).toEqual({ earned: 125, redeemed: 0 });
     expect(o.stages.map((s: { stage: string }) => s.stage)).toEqual(["new", "active", "dormant", "at_risk", "churned"]);
     expect(o.stages.reduce((n: number, s: { members: number }) => n + s.members, 0)).toBe(3);

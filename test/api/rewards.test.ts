@@ -123,7 +123,7 @@ describe("rewards catalog", () => {
     await addReward(p, { name: "Over", pointsCost: 10, startsAt: "2020-01-01T00:00:00Z", endsAt: "2020-02-01T00:00:00Z" });
     const res = await call("GET", `/v1/members/${m.id}/rewards`, { key: p.keys.storefront });
     expect(res.status).toBe(200);
-    expect(res.body.balance).toEqual({ available: 500, pending: 0, total: 500 });
+    expect(res.body.balance).toEqual({ available: 500, pending: 0, total: 500, debt: 0 });
     const byId = Object.fromEntries(res.body.data.map((r: { id: string }) => [r.id, r]));
     expect(Object.keys(byId).sort()).toEqual([cheap.id, dear.id, soldOut.id].sort());
     expect(byId[cheap.id]).toMatchObject({ affordable: true, eligible: true, reason: null });
@@ -142,7 +142,7 @@ describe("reward redemption", () => {
     const key = uniqueKey("rdm");
     const res = await redeem(p, m.id, reward.id, key);
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    expect(res.body.balance).toEqual({ available: 700, pending: 0, total: 700 });
+    expect(res.body.balance).toEqual({ available: 700, pending: 0, total: 700, debt: 0 });
     expect(res.body.coupon).toMatchObject({
       status: "issued",
       valid: true,

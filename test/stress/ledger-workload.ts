@@ -5,7 +5,12 @@ import { apiKeys } from "../../schema";
 import type { Database } from "../../src/db/client";
 import { mintKey } from "../../src/services/access/programs";
 
-/** Violations of the ledger's invariants in a program; all zero when it is consistent. */
+/**
+ * Violations of the ledger's invariants in a program; all zero when it is consistent: balance =
+ * Σ ledger points = Σ lots, debt = Σ ledger debt, pending = Σ held lots, every lot's consumption
+ * recorded in lot_allocations, and every debit allocated to lots for exactly its points (but in
+ * programs that allow a negative balance, where a debit may go past the lots).
+ */
 export async function ledgerViolations(db: Database, programId: string) {
   const [row] = await db.all<Record<string, number>>(sql`SELECT
     (SELECT COUNT(*) FROM members m WHERE m.program_id = ${programId}
@@ -14,7 +19,14 @@ export async function ledgerViolations(db: Database, programId: string) {
        AND m.points_balance <> (SELECT COALESCE(SUM(remaining), 0) FROM point_lots l WHERE l.member_id = m.id)) AS balanceNotLots,
     (SELECT COUNT(*) FROM members m WHERE m.program_id = ${programId}
        AND m.points_pending <> (SELECT COALESCE(SUM(remaining), 0) FROM point_lots l WHERE l.member_id = m.id AND l.released = 0)) AS pendingNotHeldLots,
-    (SELECT COUNT(*) FROM members WHERE program_id = ${programId} AND (points_balance < 0 OR points_pending < 0)) AS negative,
+    (SELECT COUNT(*) FROM members WHERE program_id = ${programId} AND (points_balance < 0 OR points_pending < 0 OR points_debt < 0)) AS negative,
+    (SELECT COUNT(*) FROM members m WHERE m.program_id = ${programId}
+       AND m.points_debt <> (SELECT COALESCE(SUM(debt), 0) FROM ledger_entries e WHERE e.member_id = m.id)) AS debtNotLedger,
+    (SELECT COUNT(*) FROM point_lots l WHERE l.program_id = ${programId}
+       AND l.points - l.remaining <> (SELECT COALESCE(SUM(a.points), 0) FROM lot_allocations a WHERE a.lot_id = l.id)) AS lotNotAllocations,
+    (SELECT COUNT(*) FROM ledger_entries e WHERE e.program_id = ${programId} AND e.points < 0
+       AND (SELECT allow_negative_balance FROM programs p WHERE p.id = e.program_id) = 0
+       AND -e.points <> (SELECT COALESCE(SUM(a.points), 0) FROM lot_allocations a WHERE a.entry_id = e.id)) AS debitNotAllocations,
     (SELECT COUNT(*) FROM point_lots l WHERE l.program_id = ${programId} AND NOT EXISTS (SELECT 1 FROM ledger_entries e WHERE e.id = l.entry_id)) AS orphanLots,
     (SELECT COUNT(*) FROM ledger_entries e WHERE e.program_id = ${programId} AND e.request_key NOT LIKE 'expire:%'
        AND NOT EXISTS (SELECT 1 FROM ledger_requests r WHERE r.program_id = e.program_id AND r.idempotency_key = e.request_key)) AS unrecordedEntries,

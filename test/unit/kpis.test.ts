@@ -16,6 +16,7 @@ const zero: KpiAggregates = {
   pointsRedeemed: 0,
   pointsExpired: 0,
   pointsOutstanding: 0,
+  pointsDebt: 0,
   pointCostPer1000: 10,
   churnBase: 0,
   churnedInWindow: 0,
@@ -91,6 +92,12 @@ describe("KPI formulas", () => {
       tierDistribution: { Gold: 20, none: 180 },
       nps: { score: 32.1, responses: 53, promoters: 30, passives: 10, detractors: 13 },
     });
+  });
+
+  it("the points liability is net of the points members owe", () => {
+    const f = kpiFigures({ ...zero, pointsOutstanding: 5_300, pointsDebt: 300, pointCostPer1000: 15 });
+    expect(f.points).toMatchObject({ outstanding: 5_300, debt: 300 });
+    expect(f.pointsLiability).toEqual({ points: 5_000, minor: 75 });
   });
 
   it("NPS runs from −100 to 100; liability rounds up and ignores a negative outstanding", () => {

@@ -18,7 +18,9 @@
 // aov30d                 revenue in the 30d window / orders in the 30d window (average order value)
 // redemptionRate         points redeemed (net of cancelled coupons) / points issued, lifetime to T
 // breakageRate           points expired / points issued, lifetime to T
-// pointsLiability        points outstanding (Σ ledger to T) and their cost: points × pointCostPer1000 / 1000, rounded up
+// pointsLiability        points outstanding (Σ ledger to T) net of members' points debt (Σ ledger debt to T:
+//                        clawbacks owed, repaid from future points), and its cost: points × pointCostPer1000
+//                        / 1000, rounded up
 // tierDistribution       members per tier name ("none" without a tier) — current state, as of the run
 // stageDistribution      members per lifecycle stage — current state, as of the run
 // churnRate30d           members who became churned in the 30d window (stage = churned, stage_since
@@ -45,6 +47,7 @@ export type KpiAggregates = {
   pointsRedeemed: number;
   pointsExpired: number;
   pointsOutstanding: number;
+  pointsDebt: number;
   pointCostPer1000: number;
   churnBase: number;
   churnedInWindow: number;
@@ -79,10 +82,19 @@ export function kpiFigures(a: KpiAggregates) {
     orders30d: a.orders30d,
     arpu30d: ratio(a.revenue30d, a.membersTotal),
     aov30d: ratio(a.revenue30d, a.orders30d),
-    points: { issued: a.pointsIssued, redeemed: a.pointsRedeemed, expired: a.pointsExpired, outstanding: a.pointsOutstanding },
+    points: {
+      issued: a.pointsIssued,
+      redeemed: a.pointsRedeemed,
+      expired: a.pointsExpired,
+      outstanding: a.pointsOutstanding,
+      debt: a.pointsDebt,
+    },
     redemptionRate: ratio(a.pointsRedeemed, a.pointsIssued),
     breakageRate: ratio(a.pointsExpired, a.pointsIssued),
-    pointsLiability: { points: a.pointsOutstanding, minor: liabilityMinor(a.pointsOutstanding, a.pointCostPer1000) },
+    pointsLiability: {
+      points: a.pointsOutstanding - a.pointsDebt,
+      minor: liabilityMinor(a.pointsOutstanding - a.pointsDebt, a.pointCostPer1000),
+    },
     tierDistribution: a.tierCounts,
     stageDistribution: a.stageCounts,
     churnRate30d: ratio(a.churnedInWindow, a.churnBase),

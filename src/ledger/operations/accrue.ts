@@ -7,14 +7,15 @@ import { earnByRules, earningAndTierRead, type PurchaseInput } from "../earning"
 import { allowedOccurredAt } from "../occurred-at";
 import { pendingReferralRead, qualifyReferral } from "../referrals";
 import {
+  addDeltas,
   balanceAfter,
-  deficitOf,
   type EntryView,
   entry,
   type MemberDelta,
   memberDelta,
   newLot,
   outbox,
+  owedBy,
   programAndMemberRead,
   requireActive,
   type Statement,
@@ -100,8 +101,8 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
     }) as Statement,
   ];
   const entries: EntryView[] = [];
-  let pending = 0;
-  let deficit = deficitOf(member);
+  let credit: MemberDelta = {};
+  let owed = owedBy(member);
   if (earn.points > 0) {
     const e = entry(scope, {
       type: "earn",
@@ -111,13 +112,13 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
       sourceId: input.orderId,
       metadata: { lines: earn.lines, tierMultiplier: earn.tierMultiplier },
     });
-    const lot = newLot(scope, program, { entryId: e.row.id, points: earn.points, orderId: input.orderId, hold: true, deficit });
-    pending = lot.pending ? earn.points : 0;
-    deficit = lot.deficitLeft;
-    entries.push(e.view);
+    const lot = newLot(scope, program, { entryId: e.row.id, points: earn.points, orderId: input.orderId, hold: true, owed });
+    credit = lot.delta;
+    owed = lot.owedLeft;
+    entries.push(e.view, ...(lot.repayment ? [lot.repayment] : []));
     statements.push(
       e.statement,
-      lot.statement,
+      ...lot.statements,
       outbox(scope, "points.earned", {
         points: earn.points,
         orderId: input.orderId,
@@ -127,7 +128,7 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
       }),
     );
   }
-  const delta = { balance: earn.points, pending, earned: earn.points, spend: input.amount, orders: 1 };
+  const delta = { ...credit, earned: earn.points, spend: input.amount, orders: 1 };
   const lastPurchaseAt = !member.lastPurchaseAt || member.lastPurchaseAt < occurredAt ? occurredAt : member.lastPurchaseAt;
   statements.push(
     memberDelta(scope, delta, {
@@ -151,13 +152,12 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
   statements.push(...tier.statements);
 
   // 4. The referral this purchase qualifies: the referee's welcome points, paid after the purchase's lot.
-  const referral = qualifyReferral({ scope, program, member, input, referral: pendingReferral.parse(referralRows), deficit });
-  if (referral) statements.push(...referral.statements);
-
-  const credited: MemberDelta = {
-    balance: delta.balance + (referral?.delta.balance ?? 0),
-    pending: delta.pending + (referral?.delta.pending ?? 0),
-  };
+  const referral = qualifyReferral({ scope, program, member, input, referral: pendingReferral.parse(referralRows), owed });
+  if (referral) {
+    statements.push(...referral.statements);
+    entries.push(...referral.repayments);
+  }
+  const credited = addDeltas(delta, referral?.delta ?? {});
   return {
     status: 201 as const,
     body: {

@@ -3,13 +3,13 @@ import { allocate, pendingTaken } from "../lots";
 import {
   balanceAfter,
   consumeLots,
-  deficitOf,
   entry,
   loadOpenLots,
   loadProgramAndMember,
   memberDelta,
   newLot,
   outbox,
+  owedBy,
   reasonFor,
   type WriteScope,
 } from "../state";
@@ -35,14 +35,14 @@ export async function planAdjustment(scope: WriteScope, input: AdjustInput) {
   const reason = reasonFor(member, input.reason, "Adjustment");
   if (input.points > 0) {
     const e = entry(scope, { type, points: input.points, reason, sourceType, sourceId: input.sourceId });
-    const lot = newLot(scope, program, { entryId: e.row.id, points: input.points, hold: input.hold ?? false, deficit: deficitOf(member) });
-    const delta = { balance: input.points, pending: lot.pending ? input.points : 0, earned: input.points };
+    const lot = newLot(scope, program, { entryId: e.row.id, points: input.points, hold: input.hold ?? false, owed: owedBy(member) });
+    const delta = { ...lot.delta, earned: input.points };
     return {
       status: 201 as const,
-      body: { entries: [e.view], balance: balanceAfter(member, delta) },
+      body: { entries: [e.view, ...(lot.repayment ? [lot.repayment] : [])], balance: balanceAfter(member, delta) },
       statements: [
         e.statement,
-        lot.statement,
+        ...lot.statements,
         memberDelta(scope, delta),
         outbox(scope, "points.earned", { points: input.points, reason, entryId: e.row.id, sourceType }),
       ],
@@ -72,7 +72,7 @@ export async function planAdjustment(scope: WriteScope, input: AdjustInput) {
     body: { entries: [e.view], balance: balanceAfter(member, delta) },
     statements: [
       e.statement,
-      ...consumeLots(scope, takes),
+      ...consumeLots(scope, e.row.id, takes),
       memberDelta(scope, delta),
       outbox(scope, "points.adjusted", { points: input.points, reason, entryId: e.row.id }),
     ],

@@ -10,12 +10,13 @@ import { newCouponCode } from "../../services/rewards/coupons";
 import { availabilityProblem, definitionOf } from "../../services/rewards/rewards";
 import {
   balanceAfter,
-  deficitOf,
   entry,
   loadProgramAndMember,
+  type MemberDelta,
   memberDelta,
   newLot,
   outbox,
+  owedBy,
   requireActive,
   type Statement,
   type WriteScope,
@@ -112,7 +113,7 @@ export async function planCampaignAward(scope: WriteScope, raw: CampaignAwardInp
 
   const statements: Statement[] = [];
   const entries = [];
-  const delta = { balance: input.points, earned: input.points };
+  let delta: MemberDelta = {};
   if (input.points > 0) {
     const e = entry(scope, {
       type: "earn",
@@ -126,11 +127,12 @@ export async function planCampaignAward(scope: WriteScope, raw: CampaignAwardInp
         costMinor: pointsCostMinor(input.points, program.pointCostPer1000),
       },
     });
-    const lot = newLot(scope, program, { entryId: e.row.id, points: input.points, hold: false, deficit: deficitOf(member) });
-    entries.push(e.view);
+    const lot = newLot(scope, program, { entryId: e.row.id, points: input.points, hold: false, owed: owedBy(member) });
+    delta = { ...lot.delta, earned: input.points };
+    entries.push(e.view, ...(lot.repayment ? [lot.repayment] : []));
     statements.push(
       e.statement,
-      lot.statement,
+      ...lot.statements,
       memberDelta(scope, delta),
       outbox(scope, "points.earned", {
         points: input.points,

@@ -5,12 +5,12 @@ import { AppError, notFound } from "../../lib/errors";
 import { couponProblem, toCouponView } from "../../services/rewards/coupons";
 import {
   balanceAfter,
-  deficitOf,
   entry,
   loadProgramAndMember,
   memberDelta,
   newLot,
   outbox,
+  owedBy,
   requireActive,
   type Statement,
   type WriteScope,
@@ -50,21 +50,21 @@ export async function planCouponCancellation(scope: WriteScope, raw: CancelCoupo
     sourceId: row.coupon.id,
     metadata: { rewardId: row.reward.id },
   });
-  const lot = newLot(scope, program, { entryId: e.row.id, points, hold: false, deficit: deficitOf(member) });
-  const delta = { balance: points, redeemed: -points };
+  const lot = newLot(scope, program, { entryId: e.row.id, points, hold: false, owed: owedBy(member) });
+  const delta = { ...lot.delta, redeemed: -points };
   const cancelled = { ...row.coupon, status: "cancelled" as const, cancelledAt: scope.now };
   return {
     status: 200 as const,
     body: {
       coupon: toCouponView(cancelled, row.reward, scope.now),
       pointsReturned: points,
-      entries: [e.view],
+      entries: [e.view, ...(lot.repayment ? [lot.repayment] : [])],
       balance: balanceAfter(member, delta),
     },
     statements: [
       db.update(coupons).set({ status: "cancelled", cancelledAt: scope.now }).where(eq(coupons.id, row.coupon.id)) as Statement,
       e.statement,
-      lot.statement,
+      ...lot.statements,
       memberDelta(scope, delta),
       db
         .update(rewards)

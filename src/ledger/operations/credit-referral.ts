@@ -6,13 +6,13 @@ import { ReferralInput, referralOfReferrer } from "../referrals";
 import type { Plan } from "../result";
 import {
   balanceAfter,
-  deficitOf,
   type EntryView,
   entry,
   type MemberDelta,
   memberDelta,
   newLot,
   outbox,
+  owedBy,
   programAndMemberRead,
   type Statement,
   type WriteScope,
@@ -56,12 +56,12 @@ export async function planReferralCredit(scope: WriteScope, raw: ReferralInput):
           : {}),
       },
     });
-    const lot = newLot(scope, program, { entryId: e.row.id, points, hold: true, deficit: deficitOf(member) });
-    delta = { balance: points, pending: lot.pending ? points : 0, earned: points };
-    entries.push(e.view);
+    const lot = newLot(scope, program, { entryId: e.row.id, points, hold: true, owed: owedBy(member) });
+    delta = { ...lot.delta, earned: points };
+    entries.push(e.view, ...(lot.repayment ? [lot.repayment] : []));
     statements.push(
       e.statement,
-      lot.statement,
+      ...lot.statements,
       memberDelta(scope, delta),
       outbox(scope, "points.earned", { points, referralId: referral.id, entryId: e.row.id }),
     );

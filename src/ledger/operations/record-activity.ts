@@ -7,12 +7,13 @@ import { earnByRules, earningAndTierRead } from "../earning";
 import { allowedOccurredAt } from "../occurred-at";
 import {
   balanceAfter,
-  deficitOf,
   type EntryView,
   entry,
+  type MemberDelta,
   memberDelta,
   newLot,
   outbox,
+  owedBy,
   programAndMemberRead,
   requireActive,
   type WriteScope,
@@ -57,6 +58,7 @@ export async function planActivity(scope: WriteScope, raw: ActivityInput, source
   const occurredAt = allowedOccurredAt(scope, program, input.occurredAt);
   const { result, statements } = earnByRules(scope, { program, member }, { trigger: triggerForKind(input.kind), occurredAt }, loaded);
   const entries: EntryView[] = [];
+  let delta: MemberDelta = { balance: 0, earned: result.points };
   if (result.points > 0) {
     const e = entry(scope, {
       type: "earn",
@@ -66,15 +68,15 @@ export async function planActivity(scope: WriteScope, raw: ActivityInput, source
       sourceId: input.kind,
       metadata: { lines: result.lines, attributes: input.attributes ?? {} },
     });
-    const lot = newLot(scope, program, { entryId: e.row.id, points: result.points, hold: false, deficit: deficitOf(member) });
-    entries.push(e.view);
+    const lot = newLot(scope, program, { entryId: e.row.id, points: result.points, hold: false, owed: owedBy(member) });
+    delta = { ...lot.delta, earned: result.points };
+    entries.push(e.view, ...(lot.repayment ? [lot.repayment] : []));
     statements.push(
       e.statement,
-      lot.statement,
+      ...lot.statements,
       outbox(scope, "points.earned", { points: result.points, activity: input.kind, entryId: e.row.id }),
     );
   }
-  const delta = { balance: result.points, earned: result.points };
   statements.push(
     memberDelta(scope, delta, { lastActivityAt: occurredAt }),
     outbox(scope, "activity.recorded", { kind: input.kind, occurredAt, points: result.points }),

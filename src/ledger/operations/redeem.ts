@@ -49,7 +49,7 @@ export async function planRedemption(scope: WriteScope, input: DebitInput, extra
     body: { entries: [e.view], balance: balanceAfter(member, delta) },
     statements: [
       e.statement,
-      ...consumeLots(scope, takes),
+      ...consumeLots(scope, e.row.id, takes),
       memberDelta(scope, delta),
       outbox(scope, "points.redeemed", { points: input.points, reason: input.reason, entryId: e.row.id }),
       ...extra,

@@ -5,6 +5,7 @@ import { allocate, pendingTaken } from "../lots";
 import { undoReferralOnRefund } from "../referrals";
 import {
   balanceAfter,
+  clawback,
   consumeLots,
   entry,
   loadOpenLots,
@@ -34,9 +35,10 @@ function pointsToReverse(
 
 /**
  * Reverse what a refunded order earned: from that order's own lots first (pending or not),
- * then other lots first-to-expire; past that the balance goes negative only if the program
- * allows it, otherwise the unrecoverable remainder is reported. In the same batch, a referral
- * the order qualified is undone when the refund takes it below the minimum.
+ * then other lots first-to-expire; past that (the points were spent) the balance goes negative
+ * where the program allows it, otherwise the rest becomes a points debt on the reverse entry,
+ * repaid first from the member's next points. Nothing is left unrecovered. In the same batch, a
+ * referral the order qualified is undone when the refund takes it below the minimum.
  */
 export async function planRefund(scope: WriteScope, input: RefundInput) {
   const { program, member } = await loadProgramAndMember(scope);
@@ -59,20 +61,21 @@ export async function planRefund(scope: WriteScope, input: RefundInput) {
   const own = lots.filter((l) => l.orderId === input.orderId);
   const others = lots.filter((l) => l.orderId !== input.orderId && l.released === 1);
   const { takes, shortfall } = allocate([...own, ...others], target);
-  const negative = program.allowNegativeBalance ? shortfall : 0;
-  const reversed = target - shortfall + negative;
+  const { reversed, owed } = clawback(program, target, shortfall);
   const reason = reasonFor(member, input.reason, `Refund of order ${input.orderId}`);
   const statements: Statement[] = [
     scope.db
       .update(orders)
-      .set({ refundedAmount: sql`${orders.refundedAmount} + ${input.amount}`, pointsReversed: sql`${orders.pointsReversed} + ${reversed}` })
+      // Points owed count as reversed: a later partial refund of the order never claims them again.
+      .set({ refundedAmount: sql`${orders.refundedAmount} + ${input.amount}`, pointsReversed: sql`${orders.pointsReversed} + ${target}` })
       .where(eq(orders.id, order.id)) as Statement,
   ];
   const entries = [];
-  if (reversed > 0) {
+  if (target > 0) {
     const e = entry(scope, {
       type: "reverse",
       points: -reversed,
+      debt: owed,
       reason,
       sourceType: "order",
       sourceId: input.orderId,
@@ -81,14 +84,27 @@ export async function planRefund(scope: WriteScope, input: RefundInput) {
     entries.push(e.view);
     statements.push(
       e.statement,
-      ...consumeLots(scope, takes),
-      outbox(scope, "points.reversed", { points: reversed, orderId: input.orderId, refundAmount: input.amount, entryId: e.row.id }),
+      ...consumeLots(scope, e.row.id, takes),
+      outbox(scope, "points.reversed", {
+        points: reversed,
+        pointsOwed: owed,
+        orderId: input.orderId,
+        refundAmount: input.amount,
+        entryId: e.row.id,
+      }),
     );
   }
   const fullyRefunded = order.refundedAmount + input.amount >= order.amount;
   // A fully refunded order no longer counts as a purchase: the member's order count and last
   // purchase (what RFM, lifecycle and segments read) step back to the remaining orders.
-  const delta = { balance: -reversed, pending: -pendingTaken(takes), spend: -input.amount, earned: 0, orders: fullyRefunded ? -1 : 0 };
+  const delta = {
+    balance: -reversed,
+    pending: -pendingTaken(takes),
+    debt: owed,
+    spend: -input.amount,
+    earned: 0,
+    orders: fullyRefunded ? -1 : 0,
+  };
   const lastPurchase = sql`(SELECT MAX(occurred_at) FROM orders WHERE member_id = ${scope.memberId} AND refunded_amount < amount AND id != ${order.id})`;
   statements.push(memberDelta(scope, delta, fullyRefunded ? { lastPurchaseAt: lastPurchase } : {}));
   statements.push(
@@ -100,7 +116,7 @@ export async function planRefund(scope: WriteScope, input: RefundInput) {
       orderId: input.orderId,
       refundAmount: input.amount,
       pointsReversed: reversed,
-      unrecoveredPoints: shortfall - negative,
+      pointsOwed: owed,
       entries,
       balance: balanceAfter(member, delta),
     },

@@ -26,7 +26,7 @@ export async function planReferralReversal(scope: WriteScope, raw: ReferralInput
     referralId: referral.id,
     status: "reversed",
     pointsReversed: back.reversed,
-    unrecovered: back.unrecovered,
+    pointsOwed: back.owed,
     balance: balanceAfter(member, back.delta),
   };
   return {
@@ -47,6 +47,6 @@ export type ReferralReversal = {
   referralId: string;
   status: string;
   pointsReversed: number;
-  unrecovered?: number;
+  pointsOwed?: number;
   balance?: ReturnType<typeof balanceAfter>;
 };

@@ -46,6 +46,7 @@ const DashboardSchema = z
       pointsOutstanding: z.number().int(),
       pointsPending: z.number().int(),
       pointsAvailable: z.number().int(),
+      pointsDebt: z.number().int().openapi({ description: "Points members owe after clawbacks; the money figure is net of it" }),
       moneyMinor: Money,
       currency: z.string(),
     }),
@@ -109,7 +110,14 @@ const DashboardSchema = z
       },
       segments: [{ id: "seg_01jd…", name: "Lapsed VIPs", members: 42, computedAt: "2026-11-25T03:00:00.000Z" }],
       points: { earned: 2400000, redeemed: 1150000 },
-      liability: { pointsOutstanding: 1250000, pointsPending: 40000, pointsAvailable: 1210000, moneyMinor: 12500000, currency: "USD" },
+      liability: {
+        pointsOutstanding: 1250000,
+        pointsPending: 40000,
+        pointsAvailable: 1210000,
+        pointsDebt: 0,
+        moneyMinor: 12500000,
+        currency: "USD",
+      },
       kpiSnapshots: [{ day: "2026-11-24", figures: { members: 1190, activeMembers: 610 } }],
       campaigns: [{ id: "cmp_01jd…", name: "Win-back", status: "active", trigger: "win_back", budgetMinor: 500000, spentMinor: 123400 }],
       experiments: [

@@ -12,10 +12,18 @@ export const KpiFiguresSchema = z
     orders30d: z.number().int(),
     arpu30d: Rate,
     aov30d: Rate,
-    points: z.object({ issued: z.number().int(), redeemed: z.number().int(), expired: z.number().int(), outstanding: z.number().int() }),
+    points: z.object({
+      issued: z.number().int(),
+      redeemed: z.number().int(),
+      expired: z.number().int(),
+      outstanding: z.number().int(),
+      debt: z.number().int().openapi({ description: "Points members owe after clawbacks found them spent" }),
+    }),
     redemptionRate: Rate,
     breakageRate: Rate,
-    pointsLiability: z.object({ points: z.number().int(), minor: z.number().int() }),
+    pointsLiability: z
+      .object({ points: z.number().int(), minor: z.number().int() })
+      .openapi({ description: "Points outstanding net of members' points debt, and their cost" }),
     tierDistribution: z.record(z.string(), z.number().int()),
     stageDistribution: z.record(z.string(), z.number().int()),
     churnRate30d: Rate,

@@ -5,12 +5,14 @@ import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { requireMemberRow } from "../../services/members/members";
 import { balanceOf } from "../../services/members/view";
 import { defineRoute } from "../route";
+import { Debt } from "./schemas";
 
 const BalanceDetail = z
   .object({
     available: z.number().int(),
     pending: z.number().int(),
     total: z.number().int(),
+    debt: Debt,
     lifetimeEarned: z.number().int(),
     lifetimeRedeemed: z.number().int(),
     nextRelease: z.string().nullable(),
@@ -25,7 +27,7 @@ export const getBalanceRoute = defineRoute(
     method: "get",
     path: "/v1/members/{memberId}/balance",
     tags: ["Points"],
-    summary: "Balance: available, pending, lifetime, and points expiring by date",
+    summary: "Balance: available, pending, points debt, lifetime, and points expiring by date",
     request: { params: MemberIdParam },
     responses: { 200: jsonResponse(BalanceDetail, "The balance"), ...errorResponses(404) },
   },

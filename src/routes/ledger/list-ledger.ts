@@ -34,6 +34,7 @@ export const listLedgerEntriesRoute = defineRoute(
         id: ledgerEntries.id,
         type: ledgerEntries.type,
         points: ledgerEntries.points,
+        debt: ledgerEntries.debt,
         reason: ledgerEntries.reason,
         sourceType: ledgerEntries.sourceType,
         sourceId: ledgerEntries.sourceId,

@@ -16,7 +16,9 @@ export const refundOrderRoute = defineRoute(
     tags: ["Points"],
     summary: "Refund an order: reverse the points it earned",
     description:
-      "Reverses points in proportion to the amount refunded (a full refund reverses exactly what the order earned). 409 refund_exceeds_order past the order amount.",
+      "Reverses points in proportion to the amount refunded (a full refund reverses exactly what the order earned): from the order's own lots first, then the member's other available points. " +
+      "Points already spent become a points debt (`pointsOwed`, the balance's `debt`, repaid first from the member's next points), or a negative balance where the program allows one. " +
+      "409 refund_exceeds_order past the order amount.",
     request: { params: z.object({ orderId: z.string().min(1).max(128) }), headers: IdempotencyHeaders, body: jsonBody(RefundBody) },
     responses: { 201: jsonResponse(LedgerWriteSchema, "Refund applied"), ...errorResponses(404, 409) },
   },

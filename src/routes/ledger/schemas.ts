@@ -1,19 +1,26 @@
 import { z } from "@hono/zod-openapi";
+import { entryTypes } from "../../../schema";
 import { reportedKindProblem } from "../../domain/rules/schema";
 import { Iso } from "../../lib/openapi";
 
 const Points = z.number().int("points must be a whole number").positive().max(1_000_000_000);
 const Money = z.number().int("amounts are integer minor units (e.g. cents)").positive().max(1_000_000_000_000);
 
+/** `debt`: points the member owes after a clawback found them spent, repaid first from new points (not part of `total`). */
+export const Debt = z.number().int().nonnegative().openapi({
+  description: "Points owed after a refund (or referral reversal) found them already spent; repaid first from the member's next points",
+});
+
 export const BalanceSchema = z
-  .object({ available: z.number().int(), pending: z.number().int(), total: z.number().int() })
-  .openapi("Balance", { example: { available: 1200, pending: 130, total: 1330 } });
+  .object({ available: z.number().int(), pending: z.number().int(), total: z.number().int(), debt: Debt })
+  .openapi("Balance", { example: { available: 1200, pending: 130, total: 1330, debt: 0 } });
 
 export const EntrySchema = z
   .object({
     id: z.string(),
-    type: z.enum(["earn", "redeem", "expire", "adjust", "reverse"]),
+    type: z.enum(entryTypes),
     points: z.number().int(),
+    debt: z.number().int().openapi({ description: "Change in the member's points debt: + owed by a clawback, − repaid (a `debt` entry)" }),
     reason: z.string(),
     sourceType: z.string(),
     sourceId: z.string().nullable(),
@@ -24,6 +31,7 @@ export const EntrySchema = z
       id: "led_01jd…",
       type: "earn",
       points: 130,
+      debt: 0,
       reason: "Purchase order-1001",
       sourceType: "order",
       sourceId: "order-1001",
@@ -41,13 +49,14 @@ export const LedgerWriteSchema = z
           id: "led_01jd…",
           type: "earn",
           points: 130,
+          debt: 0,
           reason: "Purchase order-1001",
           sourceType: "order",
           sourceId: "order-1001",
           createdAt: "2026-11-25T10:00:00.000Z",
         },
       ],
-      balance: { available: 1200, pending: 130, total: 1330 },
+      balance: { available: 1200, pending: 130, total: 1330, debt: 0 },
     },
   });
 

@@ -124,7 +124,7 @@ export async function importTransactions(
   const orderValues = [];
   const entryValues = [];
   const lotValues = [];
-  const deltas = new Map<string, { balance: number; pending: number; spend: number; orders: number; first: string; last: string }>();
+  const deltas = new Map<string, { balance: number; spend: number; orders: number; first: string; last: string }>();
   for (const r of [...fresh].sort((a, b) => (a.occurredAt < b.occurredAt ? -1 : 1))) {
     const m = byExternal.get(r.externalId);
     if (!m) continue; // unknown member and autoRegister off: the caller reports it
@@ -157,7 +157,7 @@ export async function importTransactions(
       occurredAt,
       createdAt: now,
     });
-    const d = deltas.get(m.id) ?? { balance: 0, pending: 0, spend: 0, orders: 0, first: occurredAt, last: occurredAt };
+    const d = deltas.get(m.id) ?? { balance: 0, spend: 0, orders: 0, first: occurredAt, last: occurredAt };
     d.spend += r.amount;
     d.orders += 1;
     if (occurredAt < d.first) d.first = occurredAt;
@@ -194,7 +194,6 @@ export async function importTransactions(
         createdAt: occurredAt,
       });
       d.balance += earn.points;
-      if (!released) d.pending += earn.points;
       result.pointsEarned += earn.points;
     }
     deltas.set(m.id, d);
@@ -212,7 +211,8 @@ export async function importTransactions(
         .update(members)
         .set({
           pointsBalance: sql`${members.pointsBalance} + ${d.balance}`,
-          pointsPending: sql`${members.pointsPending} + ${d.pending}`,
+          // Derived from the lots (inserted above in this batch), as every ledger write sets it.
+          pointsPending: sql`(SELECT COALESCE(SUM(remaining), 0) FROM point_lots WHERE member_id = ${memberId} AND released = 0)`,
           lifetimeEarned: sql`${members.lifetimeEarned} + ${d.balance}`,
           lifetimeSpend: sql`${members.lifetimeSpend} + ${d.spend}`,
           ordersCount: sql`${members.ordersCount} + ${d.orders}`,

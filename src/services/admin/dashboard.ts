@@ -54,6 +54,7 @@ export async function dashboardOverview({ ctx, input }: { ctx: ServiceContext; i
         purchasers: sql<number>`coalesce(sum(${members.ordersCount} > 0), 0)`,
         pointsOutstanding: sql<number>`coalesce(sum(max(${members.pointsBalance}, 0)), 0)`,
         pointsPending: sql<number>`coalesce(sum(max(${members.pointsPending}, 0)), 0)`,
+        pointsDebt: sql<number>`coalesce(sum(${members.pointsDebt}), 0)`,
         pointsEarned: sql<number>`coalesce(sum(${members.lifetimeEarned}), 0)`,
         pointsRedeemed: sql<number>`coalesce(sum(${members.lifetimeRedeemed}), 0)`,
         scored: sql<number>`coalesce(sum(${members.churnProbability} is not null), 0)`,
@@ -181,8 +182,9 @@ export async function dashboardOverview({ ctx, input }: { ctx: ServiceContext; i
       pointsOutstanding,
       pointsPending: num(t.pointsPending),
       pointsAvailable: pointsOutstanding - num(t.pointsPending),
-      // pointCostPer1000 is minor units per 1000 points.
-      moneyMinor: Math.round((pointsOutstanding * program[0].pointCostPer1000) / 1000),
+      pointsDebt: num(t.pointsDebt),
+      // The liability is net of what members owe; pointCostPer1000 is minor units per 1000 points.
+      moneyMinor: Math.round((Math.max(0, pointsOutstanding - num(t.pointsDebt)) * program[0].pointCostPer1000) / 1000),
       currency: program[0].currency,
     },
     kpiSnapshots: kpiRows.map((r) => ({ day: r.day, figures: r.figures })),

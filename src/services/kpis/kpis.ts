@@ -41,6 +41,7 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date): Promi
           - (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T} AND type = 'adjust' AND source_type = 'coupon') AS pointsRedeemed,
         (SELECT COALESCE(-SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T} AND type = 'expire') AS pointsExpired,
         (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T}) AS pointsOutstanding,
+        (SELECT COALESCE(SUM(debt), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T}) AS pointsDebt,
         (SELECT point_cost_per_1000 FROM programs WHERE id = ${programId}) AS pointCostPer1000,
         (SELECT COUNT(*) FROM members WHERE program_id = ${programId} AND status <> 'erased' AND created_at < ${w30}
            AND NOT (stage = 'churned' AND stage_since IS NOT NULL AND stage_since < ${w30})) AS churnBase,
@@ -74,6 +75,7 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date): Promi
     pointsRedeemed: num("pointsRedeemed"),
     pointsExpired: num("pointsExpired"),
     pointsOutstanding: num("pointsOutstanding"),
+    pointsDebt: num("pointsDebt"),
     pointCostPer1000: num("pointCostPer1000"),
     churnBase: num("churnBase"),
     churnedInWindow: num("churnedInWindow"),

@@ -42,6 +42,7 @@ const NEUTRAL_REASON: Record<(typeof entryTypes)[number], string> = {
   expire: "Points expired",
   adjust: "Adjustment",
   reverse: "Points reversed",
+  debt: "Points debt repaid",
 };
 
 /** The body a stored answer (ledger request, partner event) keeps once its member is erased. */

@@ -26,7 +26,13 @@ export const MemberSchema = z
     consent: ConsentSchema,
     referralCode: z.string(),
     tier: z.object({ id: z.string(), name: z.string(), rank: z.number(), securedUntil: z.string().nullable() }).nullable(),
-    balance: z.object({ available: z.number().int(), pending: z.number().int(), total: z.number().int() }),
+    balance: z.object({
+      available: z.number().int(),
+      pending: z.number().int(),
+      total: z.number().int(),
+      /** Points owed after a clawback found them spent; repaid first from new points. */
+      debt: z.number().int(),
+    }),
     lifetime: z.object({ earned: z.number().int(), redeemed: z.number().int(), spend: z.number().int(), orders: z.number().int() }),
     lastPurchaseAt: z.string().nullable(),
     analytics: z.object({
@@ -47,8 +53,8 @@ export const MemberSchema = z
 
 export type MemberView = z.infer<typeof MemberSchema>;
 
-export function balanceOf(row: Pick<MemberRow, "pointsBalance" | "pointsPending">) {
-  return { available: row.pointsBalance - row.pointsPending, pending: row.pointsPending, total: row.pointsBalance };
+export function balanceOf(row: Pick<MemberRow, "pointsBalance" | "pointsPending" | "pointsDebt">) {
+  return { available: row.pointsBalance - row.pointsPending, pending: row.pointsPending, total: row.pointsBalance, debt: row.pointsDebt };
 }
 
 export function toMemberView(row: MemberRow, tier: TierRef, segments: string[] = []): MemberView {

@@ -8,6 +8,7 @@ import { Iso } from "../../lib/openapi";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { requireMemberRow } from "../members/members";
+import { balanceOf } from "../members/view";
 
 export const rewardKinds = ["coupon_percent", "fixed_discount", "free_product", "experience"] as const;
 export type RewardRow = typeof rewards.$inferSelect;
@@ -445,5 +446,5 @@ export async function listMemberRewards({ ctx, input }: { ctx: ServiceContext; i
       const reason = ineligibility(r, member, redeemedByMember, now);
       return { ...view, affordable: available >= r.pointsCost, eligible: reason === null, reason, redeemedByMember };
     });
-  return { balance: { available, pending: member.pointsPending, total: member.pointsBalance }, data };
+  return { balance: balanceOf(member), data };
 }
