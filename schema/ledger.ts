@@ -2,8 +2,12 @@ import { sql } from "drizzle-orm";
 import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, id, json, programId, timestamp } from "./columns";
 
-/** `debt`: new points paying back a points debt (see `ledgerEntries.debt`). */
-export const entryTypes = ["earn", "redeem", "expire", "adjust", "reverse", "debt"] as const;
+/**
+ * `debt`: new points paying back a points debt (see `ledgerEntries.debt`). `return`: redeemed
+ * points going back to the lots they came from (a released or voided reserve, a reversed
+ * redemption, a cancelled coupon), recorded as negative lot_allocations rows.
+ */
+export const entryTypes = ["earn", "redeem", "expire", "adjust", "reverse", "debt", "return"] as const;
 
 /** Immutable ledger: a member's balance is always the sum of their entries. */
 export const ledgerEntries = sqliteTable(
@@ -93,6 +97,42 @@ export const lotAllocations = sqliteTable(
     uniqueIndex("lot_allocations_entry_lot_uq").on(t.entryId, t.lotId),
     index("lot_allocations_lot_idx").on(t.lotId),
     index("lot_allocations_member_idx").on(t.memberId),
+  ],
+);
+
+export const redemptionStatuses = ["reserved", "captured", "voided", "expired"] as const;
+
+/**
+ * A redemption of points at checkout. `capture: false` reserves: the points are debited from
+ * their lots at once (a `redeem` entry, so they leave `available`) and counted in the member's
+ * `points_reserved` until captured (all or part; the rest returns to its lots), voided or
+ * expired (the member's Durable Object sets an alarm for `expiresAt`). A captured redemption can
+ * be reversed, in parts, up to what was captured: the points return to the lots they came from,
+ * with their original expiry.
+ */
+export const redemptions = sqliteTable(
+  "redemptions",
+  {
+    id: id(),
+    programId: programId(),
+    memberId: text("member_id").notNull(),
+    status: text("status", { enum: redemptionStatuses }).notNull(),
+    /** Points debited when the redemption was made (reserved or captured at once). */
+    points: integer("points").notNull(),
+    capturedPoints: integer("captured_points").notNull().default(0),
+    reversedPoints: integer("reversed_points").notNull().default(0),
+    reason: text("reason").notNull(),
+    /** The `redeem` entry that debited the lots (lot_allocations say which). */
+    entryId: text("entry_id").notNull(),
+    /** When an uncaptured reserve lapses. */
+    expiresAt: text("expires_at"),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [
+    check("redemptions_points_ck", sql`${t.capturedPoints} <= ${t.points} AND ${t.reversedPoints} <= ${t.capturedPoints}`),
+    index("redemptions_member_idx").on(t.memberId, t.status),
+    index("redemptions_program_idx").on(t.programId, t.id),
   ],
 );
 

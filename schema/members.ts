@@ -32,6 +32,8 @@ export const members = sqliteTable(
     pointsPending: integer("points_pending").notNull().default(0),
     /** Points owed after a clawback found them spent (Σ ledger_entries.debt); repaid first from new points. */
     pointsDebt: integer("points_debt").notNull().default(0),
+    /** Points reserved by uncaptured checkout holds (already debited from the lots and the balance). */
+    pointsReserved: integer("points_reserved").notNull().default(0),
     lifetimeEarned: integer("lifetime_earned").notNull().default(0),
     lifetimeRedeemed: integer("lifetime_redeemed").notNull().default(0),
     // Purchases, maintained with each accrual/refund.

@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
-import { type keyOrigins, ledgerRequests } from "../../schema";
+import { type keyOrigins, ledgerRequests, redemptions } from "../../schema";
 import { type Database, database } from "../db/client";
 import type { Env } from "../env";
 import type { PurchaseInput } from "../ledger/earning";
@@ -9,18 +9,29 @@ import { planAccrual } from "../ledger/operations/accrue";
 import { type AdjustInput, planAdjustment } from "../ledger/operations/adjust";
 import { type CampaignAwardInput, planCampaignAward } from "../ledger/operations/award-campaign";
 import { type CancelCouponInput, planCouponCancellation } from "../ledger/operations/cancel-coupon";
+import {
+  type CheckoutInput,
+  CheckoutInput as CheckoutInputSchema,
+  planCapture,
+  planCheckoutRedemption,
+  planHoldExpiry,
+  planReversal,
+  planVoid,
+  type RedemptionRef,
+} from "../ledger/operations/checkout";
 import { planReferralCredit } from "../ledger/operations/credit-referral";
 import { type ActivityInput, planActivity } from "../ledger/operations/record-activity";
-import { type DebitInput, planRedemption } from "../ledger/operations/redeem";
 import { planRewardRedemption, type RedeemRewardInput } from "../ledger/operations/redeem-reward";
 import { planRefund, type RefundInput } from "../ledger/operations/refund";
 import { planReferralReversal } from "../ledger/operations/reverse-referral";
 import type { ReferralInput } from "../ledger/referrals";
 import { failure, type LedgerResult, type Plan } from "../ledger/result";
 import type { Statement, WriteActor, WriteScope } from "../ledger/state";
+import { systemKeys } from "../ledger/system-keys";
 import { AppError, errorChainText } from "../lib/errors";
 import { writeMetric } from "../lib/telemetry";
 import { nowIso } from "../lib/time";
+import { systemWriteRequest } from "../services/ledger/write";
 import { type ErasureActor, eraseMemberData } from "../services/members/erasure";
 import { getMember } from "../services/members/members";
 import type { MemberView } from "../services/members/view";
@@ -88,8 +99,65 @@ export class MemberLedger extends DurableObject<Env> {
   accrue(req: WriteRequest, input: PurchaseInput) {
     return this.#write(req, "accrue", (scope) => planAccrual(scope, input));
   }
-  redeem(req: WriteRequest, input: DebitInput) {
-    return this.#write(req, "redeem", (scope) => planRedemption(scope, input));
+  /**
+   * Redeem at checkout; a reserve (`capture: false`) also sets this object's alarm for its
+   * expiry, before the write, so a hold is released even if the checkout never comes back.
+   */
+  async redeem(req: WriteRequest, input: CheckoutInput) {
+    const parsed = CheckoutInputSchema.safeParse(input);
+    if (parsed.success && !parsed.data.capture) await this.#remindAt(req, Date.now() + parsed.data.holdSeconds * 1000);
+    return this.#write(req, "redeem", (scope) => planCheckoutRedemption(scope, input));
+  }
+  captureRedemption(req: WriteRequest, input: RedemptionRef) {
+    return this.#write(req, "redemption.capture", (scope) => planCapture(scope, input));
+  }
+  voidRedemption(req: WriteRequest, input: RedemptionRef) {
+    return this.#write(req, "redemption.void", (scope) => planVoid(scope, input));
+  }
+  reverseRedemption(req: WriteRequest, input: RedemptionRef) {
+    return this.#write(req, "redemption.reverse", (scope) => planReversal(scope, input));
+  }
+
+  /** Whose object this is, kept for the alarm, and the alarm no later than `at` (ms). */
+  async #remindAt(req: { programId: string; memberId: string }, at: number) {
+    await this.ctx.storage.put("member", { programId: req.programId, memberId: req.memberId });
+    const current = await this.ctx.storage.getAlarm();
+    if (current === null || current > at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /**
+   * Reserves past their time go back to their lots, each by its own idempotent system write
+   * (`hold:<id>:expire`), then the alarm is set for the next one. The database is the source of
+   * truth (not this object's storage), so a reserve whose write committed is always found. A
+   * failed write throws, and the runtime retries the alarm.
+   */
+  async alarm() {
+    const who = await this.ctx.storage.get<{ programId: string; memberId: string }>("member");
+    if (!who) return;
+    const open = await database(this.env)
+      .select({ id: redemptions.id, expiresAt: redemptions.expiresAt })
+      .from(redemptions)
+      .where(and(eq(redemptions.programId, who.programId), eq(redemptions.memberId, who.memberId), eq(redemptions.status, "reserved")));
+    const now = nowIso();
+    let next: string | null = null;
+    const failures: string[] = [];
+    for (const r of open) {
+      if (r.expiresAt === null) continue;
+      if (r.expiresAt > now) {
+        if (next === null || r.expiresAt < next) next = r.expiresAt;
+        continue;
+      }
+      const req = await systemWriteRequest({
+        ...who,
+        operation: "redemption.expire",
+        idempotencyKey: systemKeys.hold(r.id),
+        body: { redemptionId: r.id },
+      });
+      const result = await this.#write(req, "redemption.expire", (scope) => planHoldExpiry(scope, { redemptionId: r.id }));
+      if (!result.ok) failures.push(`${r.id}: ${result.code}`);
+    }
+    if (next !== null) await this.ctx.storage.setAlarm(Date.parse(next));
+    if (failures.length > 0) throw new Error(`Reserves not expired: ${failures.join(", ")}`);
   }
   adjust(req: WriteRequest, input: AdjustInput) {
     return this.#write(req, "adjust", (scope) => planAdjustment(scope, input));

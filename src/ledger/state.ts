@@ -209,8 +209,8 @@ export function newLot(
   };
 }
 
-/** The lot_allocations rows of a debit entry (positive points: taken from the lot). */
-function allocationRows(scope: WriteScope, entryId: string, takes: Array<{ lotId: string; points: number }>): Statement[] {
+/** The lot_allocations rows of an entry: positive points taken from a lot, negative returned to it. */
+export function allocationRows(scope: WriteScope, entryId: string, takes: Array<{ lotId: string; points: number }>): Statement[] {
   if (takes.length === 0) return [];
   return [
     scope.db.insert(lotAllocations).values(
@@ -248,6 +248,7 @@ export type MemberDelta = {
   balance?: number;
   pending?: number;
   debt?: number;
+  reserved?: number;
   earned?: number;
   redeemed?: number;
   spend?: number;
@@ -273,6 +274,7 @@ export function memberDelta(scope: WriteScope, d: MemberDelta, extra: Partial<Re
   const pairs: Array<[string, unknown, number | undefined]> = [
     ["pointsBalance", members.pointsBalance, d.balance],
     ["pointsDebt", members.pointsDebt, d.debt],
+    ["pointsReserved", members.pointsReserved, d.reserved],
     ["lifetimeEarned", members.lifetimeEarned, d.earned],
     ["lifetimeRedeemed", members.lifetimeRedeemed, d.redeemed],
     ["lifetimeSpend", members.lifetimeSpend, d.spend],
@@ -312,5 +314,11 @@ const pendingOfLots = (memberId: string) =>
 export function balanceAfter(member: MemberRow, d: MemberDelta) {
   const total = member.pointsBalance + (d.balance ?? 0);
   const pending = member.pointsPending + (d.pending ?? 0);
-  return { available: total - pending, pending, total, debt: member.pointsDebt + (d.debt ?? 0) };
+  return {
+    available: total - pending,
+    pending,
+    reserved: member.pointsReserved + (d.reserved ?? 0),
+    total,
+    debt: member.pointsDebt + (d.debt ?? 0),
+  };
 }

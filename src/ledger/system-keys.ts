@@ -29,6 +29,8 @@ export const systemKeys = {
   birthday: (memberId: string, year: string) => key(`birthday:${memberId}:${year}`),
   /** An imported order's earn entry (ledger_entries.request_key; imports write no ledger_requests row). */
   import: (orderId: string) => key(`import:${orderId}`),
+  /** A checkout hold lapsing uncaptured: its points go back once (the member's Durable Object alarm). */
+  hold: (redemptionId: string) => key(`hold:${redemptionId}:expire`),
   /** A lot's expiry entry (ledger_entries.request_key, built in SQL by the expiry sweep from systemKeyPrefix). */
   expire: (lotId: string) => key(`expire:${lotId}`),
 } as const;

@@ -13,6 +13,8 @@ export const errorCodes = {
   insufficient_points: 409,
   duplicate_order: 409,
   refund_exceeds_order: 409,
+  redemption_expired: 409,
+  reversal_exceeds_redemption: 409,
   out_of_stock: 409,
   limit_reached: 409,
   budget_exhausted: 409,

@@ -42,7 +42,8 @@ export type IdPrefix =
   | "dlv"
   | "aud"
   | "fb"
-  | "acq";
+  | "acq"
+  | "rdm";
 
 /** An id's sortable head: the prefix and the creation time (ids generated in SQL add their own random tail). */
 export const idTimePrefix = (prefix: IdPrefix, now = Date.now()) => `${prefix}_${encodeTime(now)}`;

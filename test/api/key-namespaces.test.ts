@@ -44,8 +44,36 @@ async function stage(p: TestProgram, extra: unknown = null): Promise<Stage> {
 }
 
 /** The client write of `op` a storefront (or admin) would send, carrying `idempotencyKey`. */
-function clientWrite(op: Operation, s: Stage, idempotencyKey: string) {
+async function clientWrite(op: Operation, s: Stage, idempotencyKey: string) {
   const m = s.attacker.id;
+  /** A fresh redemption of the attacker's to capture, void (a reserve) or reverse (captured). */
+  const redemption = async (capture: boolean) => {
+    const made = await call("POST", `/v1/members/${m}/redemptions`, {
+      key: s.p.keys.storefront,
+      idempotencyKey: uniqueKey("rdm"),
+      body: { points: 1, reason: "probe", capture },
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    return made.body.redemption.id as string;
+  };
+  const redemptionWrites: Record<string, () => Promise<{ path: string; key: string; body?: unknown }>> = {
+    "/v1/redemptions/{redemptionId}/capture": async () => ({
+      path: `/v1/redemptions/${await redemption(false)}/capture`,
+      key: s.p.keys.storefront,
+    }),
+    "/v1/redemptions/{redemptionId}/void": async () => ({
+      path: `/v1/redemptions/${await redemption(false)}/void`,
+      key: s.p.keys.storefront,
+    }),
+    "/v1/redemptions/{redemptionId}/reverse": async () => ({
+      path: `/v1/redemptions/${await redemption(true)}/reverse`,
+      key: s.p.keys.storefront,
+    }),
+  };
+  if (redemptionWrites[op.path]) {
+    const { path, key } = await redemptionWrites[op.path]();
+    return call(op.method, path, { key, idempotencyKey });
+  }
   const write: Record<string, () => { path: string; key: string; body?: unknown }> = {
     "/v1/members/{memberId}/accruals": () => ({
       path: `/v1/members/${m}/accruals`,
@@ -288,6 +316,37 @@ const scenarios: Record<string, Scenario> = {
       };
     },
   },
+  "hold:": {
+    setup: async () => null,
+    prepare: async (s) => {
+      const member = await newMember(s.p);
+      await call("POST", `/v1/members/${member.id}/adjustments`, {
+        key: s.p.keys.admin,
+        idempotencyKey: uniqueKey("adj"),
+        body: { points: 5, reason: "setup" },
+      });
+      const held = await call("POST", `/v1/members/${member.id}/redemptions`, {
+        key: s.p.keys.storefront,
+        idempotencyKey: uniqueKey("rdm"),
+        body: { points: 5, reason: "held", capture: false, holdSeconds: 1 },
+      });
+      expect(held.status, JSON.stringify(held.body)).toBe(201);
+      const id = held.body.redemption.id as string;
+      return {
+        key: systemKeys.hold(id),
+        run: async () => {
+          // The member's object expires the reserve by its alarm: the points come back.
+          let status = "reserved";
+          for (let i = 0; i < 60 && status === "reserved"; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 200));
+            status = (await call("GET", `/v1/redemptions/${id}`, { key: s.p.keys.storefront })).body.status;
+          }
+          expect(status).toBe("expired");
+          expect(await ledgerSum(member.id)).toMatchObject({ sum: 5, balance: 5 });
+        },
+      };
+    },
+  },
   "expire:": {
     setup: async () => null,
     prepare: async (s) => {
@@ -351,6 +410,9 @@ describe("idempotency keys: client and system namespaces", () => {
         "POST /v1/members/{memberId}/redemptions",
         "POST /v1/members/{memberId}/rewards/{rewardId}/redeem",
         "POST /v1/orders/{orderId}/refunds",
+        "POST /v1/redemptions/{redemptionId}/capture",
+        "POST /v1/redemptions/{redemptionId}/void",
+        "POST /v1/redemptions/{redemptionId}/reverse",
       ].sort(),
     );
   });

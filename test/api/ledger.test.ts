@@ -54,7 +54,7 @@ describe("points ledger", () => {
       body: { points: 120, reason: "checkout" },
     });
     expect(redeem.status).toBe(201);
-    expect(redeem.body.balance).toEqual({ available: 20, pending: 0, total: 20, debt: 0 });
+    expect(redeem.body.balance).toEqual({ available: 20, pending: 0, reserved: 0, total: 20, debt: 0 });
     const lots = await import("./helpers").then(({ db }) =>
       db().$client.execute({
         sql: "SELECT points, remaining, expires_at FROM point_lots WHERE member_id = ? ORDER BY expires_at",

@@ -45,7 +45,7 @@ describe("points debt", () => {
 
     // The debt is in the member view, the balance and the ledger.
     const member = await call("GET", `/v1/members/${m.id}`, { key: p.keys.storefront });
-    expect(member.body.balance).toEqual({ available: 0, pending: 0, total: 0, debt: 500 });
+    expect(member.body.balance).toEqual({ available: 0, pending: 0, reserved: 0, total: 0, debt: 500 });
     const balance = await call("GET", `/v1/members/${m.id}/balance`, { key: p.keys.storefront });
     expect(balance.body).toMatchObject({ available: 0, total: 0, debt: 500 });
     const ledger = await call("GET", `/v1/members/${m.id}/ledger`, { key: p.keys.storefront });
@@ -55,13 +55,13 @@ describe("points debt", () => {
 
     // The next 300 points all go to the debt (a ledger-visible repayment), then 400 more leave 200 to spend.
     const next = await accrue(p, m.id, 30_000);
-    expect(next.body.balance).toEqual({ available: 0, pending: 0, total: 0, debt: 200 });
+    expect(next.body.balance).toEqual({ available: 0, pending: 0, reserved: 0, total: 0, debt: 200 });
     expect(next.body.entries).toEqual([
       expect.objectContaining({ type: "earn", points: 300, debt: 0 }),
       expect.objectContaining({ type: "debt", points: -300, debt: -300, sourceType: "debt" }),
     ]);
     const after = await accrue(p, m.id, 40_000);
-    expect(after.body.balance).toEqual({ available: 200, pending: 0, total: 200, debt: 0 });
+    expect(after.body.balance).toEqual({ available: 200, pending: 0, reserved: 0, total: 200, debt: 0 });
     expect(after.body.entries.map((e: { type: string; points: number }) => [e.type, e.points])).toEqual([
       ["earn", 400],
       ["debt", -200],
@@ -85,7 +85,7 @@ describe("points debt", () => {
     // 100 new points, held: 80 repay the debt at once, 20 stay pending.
     const held = uniqueKey("order");
     const next = await accrue(p, m.id, 10_000, { orderId: held });
-    expect(next.body.balance).toEqual({ available: 0, pending: 20, total: 20, debt: 0 });
+    expect(next.body.balance).toEqual({ available: 0, pending: 20, reserved: 0, total: 20, debt: 0 });
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 20, balance: 20, pending: 20, lots: 20 });
     // Refunding the purchase that repaid the debt takes its 20 and owes the 80 again.
     const back = await refund(p, held, 10_000);

@@ -73,7 +73,7 @@ describe("referrals", () => {
     const big = await accrue(p, referee.id, 5000, { orderId });
     expect(big.status).toBe(201);
     expect(big.body.referral).toMatchObject({ status: "qualified", refereePoints: 200 });
-    expect(big.body.balance).toEqual({ available: 20 + 50 + 200, pending: 0, total: 270, debt: 0 });
+    expect(big.body.balance).toEqual({ available: 20 + 50 + 200, pending: 0, reserved: 0, total: 270, debt: 0 });
     expect(await ledgerSum(referee.id)).toMatchObject({ sum: 270, balance: 270, lots: 270 });
     expect(await referralOf(referee.id)).toMatchObject({
       status: "qualified",
@@ -172,7 +172,7 @@ describe("referrals", () => {
     const orderId = uniqueKey("order");
     const accrual = await accrue(p, referee.id, 4000, { orderId });
     // Held like the purchase: both the purchase points and the welcome bonus are pending.
-    expect(accrual.body.balance).toEqual({ available: 0, pending: 240, total: 240, debt: 0 });
+    expect(accrual.body.balance).toEqual({ available: 0, pending: 240, reserved: 0, total: 240, debt: 0 });
     expect((await refund(p, referee.id, orderId, 4000)).status).toBe(201);
     expect(await ledgerSum(referee.id)).toMatchObject({ sum: 0, balance: 0, pending: 0, lots: 0 });
     await everyMinute();

@@ -123,7 +123,7 @@ describe("rewards catalog", () => {
     await addReward(p, { name: "Over", pointsCost: 10, startsAt: "2020-01-01T00:00:00Z", endsAt: "2020-02-01T00:00:00Z" });
     const res = await call("GET", `/v1/members/${m.id}/rewards`, { key: p.keys.storefront });
     expect(res.status).toBe(200);
-    expect(res.body.balance).toEqual({ available: 500, pending: 0, total: 500, debt: 0 });
+    expect(res.body.balance).toEqual({ available: 500, pending: 0, reserved: 0, total: 500, debt: 0 });
     const byId = Object.fromEntries(res.body.data.map((r: { id: string }) => [r.id, r]));
     expect(Object.keys(byId).sort()).toEqual([cheap.id, dear.id, soldOut.id].sort());
     expect(byId[cheap.id]).toMatchObject({ affordable: true, eligible: true, reason: null });
@@ -142,7 +142,7 @@ describe("reward redemption", () => {
     const key = uniqueKey("rdm");
     const res = await redeem(p, m.id, reward.id, key);
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    expect(res.body.balance).toEqual({ available: 700, pending: 0, total: 700, debt: 0 });
+    expect(res.body.balance).toEqual({ available: 700, pending: 0, reserved: 0, total: 700, debt: 0 });
     expect(res.body.coupon).toMatchObject({
       status: "issued",
       valid: true,
@@ -368,7 +368,9 @@ describe("coupons", () => {
       balance: { available: 1000, total: 1000 },
       coupon: { status: "cancelled", valid: false },
     });
-    expect(cancel.body.entries[0]).toMatchObject({ type: "adjust", points: 300, sourceType: "coupon" });
+    expect(cancel.body.entries[0]).toMatchObject({ type: "return", points: 300, sourceType: "coupon" });
+    // Back to the lot it came from (the purchase's), not a new one.
+    expect(Number((await sql("SELECT COUNT(*) AS n FROM point_lots WHERE member_id = ?", [m.id]))[0].n)).toBe(1);
     expect(await inventoryOf(reward.id)).toBe(2);
     const again = await call("POST", `/v1/coupons/${code}/cancel`, { key: p.keys.admin });
     expect(again.status).toBe(200);

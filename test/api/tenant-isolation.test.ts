@@ -58,6 +58,13 @@ describe("tenant isolation", () => {
       segmentId: await first("SELECT id FROM segments WHERE program_id = ? LIMIT 1"),
       campaignId: await first("SELECT id FROM campaigns WHERE program_id = ? LIMIT 1"),
       experimentId: await first("SELECT id FROM experiments WHERE program_id = ? LIMIT 1"),
+      redemptionId: (
+        await call("POST", `/v1/members/${mb.id}/redemptions`, {
+          key: b.keys.admin,
+          idempotencyKey: uniqueKey("b"),
+          body: { points: 10, reason: "held", capture: false },
+        })
+      ).body.redemption?.id,
       code: await first("SELECT code FROM coupons WHERE program_id = ? LIMIT 1"),
     };
     const bIds = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined)) as Record<string, string>;

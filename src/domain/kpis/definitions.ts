@@ -16,7 +16,8 @@
 // conversionRate         member purchase rate: members who ever bought / members.total
 // arpu30d                revenue in the 30d window / members.total (average revenue per member)
 // aov30d                 revenue in the 30d window / orders in the 30d window (average order value)
-// redemptionRate         points redeemed (net of cancelled coupons) / points issued, lifetime to T
+// redemptionRate         points redeemed (net of cancelled coupons, released or voided reserves and reversed
+//                        redemptions: `return` entries) / points issued, lifetime to T
 // breakageRate           points expired / points issued, lifetime to T
 // pointsLiability        points outstanding (Σ ledger to T) net of members' points debt (Σ ledger debt to T:
 //                        clawbacks owed, repaid from future points), and its cost: points × pointCostPer1000

@@ -1,12 +1,15 @@
 import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { z } from "zod";
-import { coupons, rewards } from "../../../schema";
+import { coupons, ledgerEntries, rewards } from "../../../schema";
 import { AppError, notFound } from "../../lib/errors";
 import { couponProblem, toCouponView } from "../../services/rewards/coupons";
+import { outstandingLots, returnToLots } from "../returns";
 import {
   balanceAfter,
+  type EntryView,
   entry,
   loadProgramAndMember,
+  type MemberDelta,
   memberDelta,
   newLot,
   outbox,
@@ -20,9 +23,11 @@ export const CancelCouponInput = z.object({ couponId: z.string().min(1) });
 export type CancelCouponInput = z.input<typeof CancelCouponInput>;
 
 /**
- * Cancel an unused coupon: its points come back as a new, immediately available lot (an
- * `adjust` entry sourced from the coupon), the redemption no longer counts in lifetime
- * redeemed, and the unit goes back into stock — one batch. The coupon UPDATE is not guarded
+ * Cancel an unused coupon: its points go back to the lots they came from, with their original
+ * expiry (a `return` entry sourced from the coupon, from the redemption's lot_allocations; a
+ * coupon redeemed before those were recorded gets a new, immediately available lot instead, an
+ * `adjust` entry), the redemption no longer counts in lifetime redeemed, and the unit goes back
+ * into stock — one batch. The coupon UPDATE is not guarded
  * on status on purpose: the `coupons_status_guard` trigger aborts the whole batch (refund
  * included) if a concurrent consume got there first.
  */
@@ -42,29 +47,52 @@ export async function planCouponCancellation(scope: WriteScope, raw: CancelCoupo
   const { program, member } = await loadProgramAndMember(scope);
   requireActive(member);
   const points = row.coupon.pointsCost;
-  const e = entry(scope, {
-    type: "adjust",
-    points,
-    reason: `Coupon ${row.coupon.code} cancelled: points returned`,
-    sourceType: "coupon",
-    sourceId: row.coupon.id,
-    metadata: { rewardId: row.reward.id },
-  });
-  const lot = newLot(scope, program, { entryId: e.row.id, points, hold: false, owed: owedBy(member) });
-  const delta = { ...lot.delta, redeemed: -points };
+  const reason = `Coupon ${row.coupon.code} cancelled: points returned`;
+  const lots = await outstandingLots(
+    scope,
+    and(eq(ledgerEntries.requestKey, row.coupon.requestKey), eq(ledgerEntries.type, "redeem"), eq(ledgerEntries.sourceType, "reward")),
+  );
+  const traced = lots.reduce((s, l) => s + l.out, 0) >= points;
+  let credit: { entries: EntryView[]; statements: Statement[]; delta: MemberDelta; lapsed: number };
+  if (traced) {
+    const back = returnToLots(scope, lots, points, { reason, sourceType: "coupon", sourceId: row.coupon.id });
+    credit = {
+      entries: back.entry ? [back.entry] : [],
+      statements: back.statements,
+      delta: { balance: back.returned },
+      lapsed: back.lapsed,
+    };
+  } else {
+    const e = entry(scope, {
+      type: "adjust",
+      points,
+      reason,
+      sourceType: "coupon",
+      sourceId: row.coupon.id,
+      metadata: { rewardId: row.reward.id },
+    });
+    const lot = newLot(scope, program, { entryId: e.row.id, points, hold: false, owed: owedBy(member) });
+    credit = {
+      entries: [e.view, ...(lot.repayment ? [lot.repayment] : [])],
+      statements: [e.statement, ...lot.statements],
+      delta: lot.delta,
+      lapsed: 0,
+    };
+  }
+  const delta = { ...credit.delta, redeemed: -points };
   const cancelled = { ...row.coupon, status: "cancelled" as const, cancelledAt: scope.now };
   return {
     status: 200 as const,
     body: {
       coupon: toCouponView(cancelled, row.reward, scope.now),
-      pointsReturned: points,
-      entries: [e.view, ...(lot.repayment ? [lot.repayment] : [])],
+      pointsReturned: points - credit.lapsed,
+      ...(credit.lapsed > 0 ? { pointsLapsed: credit.lapsed } : {}),
+      entries: credit.entries,
       balance: balanceAfter(member, delta),
     },
     statements: [
       db.update(coupons).set({ status: "cancelled", cancelledAt: scope.now }).where(eq(coupons.id, row.coupon.id)) as Statement,
-      e.statement,
-      ...lot.statements,
+      ...credit.statements,
       memberDelta(scope, delta),
       db
         .update(rewards)
@@ -74,8 +102,8 @@ export async function planCouponCancellation(scope: WriteScope, raw: CancelCoupo
         couponId: row.coupon.id,
         code: row.coupon.code,
         rewardId: row.reward.id,
-        pointsReturned: points,
-        entryId: e.row.id,
+        pointsReturned: points - credit.lapsed,
+        entryId: credit.entries[0]?.id ?? null,
       }),
     ],
   };

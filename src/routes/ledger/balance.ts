@@ -5,12 +5,13 @@ import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { requireMemberRow } from "../../services/members/members";
 import { balanceOf } from "../../services/members/view";
 import { defineRoute } from "../route";
-import { Debt } from "./schemas";
+import { Debt, Reserved } from "./schemas";
 
 const BalanceDetail = z
   .object({
     available: z.number().int(),
     pending: z.number().int(),
+    reserved: Reserved,
     total: z.number().int(),
     debt: Debt,
     lifetimeEarned: z.number().int(),

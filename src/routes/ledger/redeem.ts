@@ -1,7 +1,7 @@
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
-import { LedgerWriteSchema, RedemptionBody } from "./schemas";
+import { CheckoutResultSchema, RedemptionBody } from "./schemas";
 
 export const redeemPointsRoute = defineRoute(
   {
@@ -10,11 +10,13 @@ export const redeemPointsRoute = defineRoute(
     method: "post",
     path: "/v1/members/{memberId}/redemptions",
     tags: ["Points"],
-    summary: "Redeem points at checkout",
+    summary: "Redeem points at checkout, or reserve them (capture: false)",
     description:
-      "Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short.",
+      "Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short. " +
+      "With `capture: false` the points are reserved: they leave `available`, show as `reserved`, and come back by themselves after " +
+      "`holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`).",
     request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(RedemptionBody) },
-    responses: { 201: jsonResponse(LedgerWriteSchema, "Points redeemed"), ...errorResponses(404, 409) },
+    responses: { 201: jsonResponse(CheckoutResultSchema, "Points redeemed or reserved"), ...errorResponses(404, 409) },
   },
   async (c, principal) => {
     const { memberId } = c.req.valid("param");
@@ -22,7 +24,7 @@ export const redeemPointsRoute = defineRoute(
     return respondWithLedgerWrite(
       c,
       clientWriteRequest({ principal, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "redeem", body }),
-      (stub, req) => stub.redeem(req, { points: body.points, reason: body.reason }),
+      (stub, req) => stub.redeem(req, body),
     );
   },
 );

@@ -11,9 +11,14 @@ export const Debt = z.number().int().nonnegative().openapi({
   description: "Points owed after a refund (or referral reversal) found them already spent; repaid first from the member's next points",
 });
 
+/** `reserved`: points held by uncaptured checkout reserves: out of `available` and `total` until captured, voided or expired. */
+export const Reserved = z.number().int().nonnegative().openapi({
+  description: "Points held by uncaptured checkout reserves (`capture: false`); they come back if voided or expired",
+});
+
 export const BalanceSchema = z
-  .object({ available: z.number().int(), pending: z.number().int(), total: z.number().int(), debt: Debt })
-  .openapi("Balance", { example: { available: 1200, pending: 130, total: 1330, debt: 0 } });
+  .object({ available: z.number().int(), pending: z.number().int(), reserved: Reserved, total: z.number().int(), debt: Debt })
+  .openapi("Balance", { example: { available: 1200, pending: 130, reserved: 0, total: 1330, debt: 0 } });
 
 export const EntrySchema = z
   .object({
@@ -56,7 +61,7 @@ export const LedgerWriteSchema = z
           createdAt: "2026-11-25T10:00:00.000Z",
         },
       ],
-      balance: { available: 1200, pending: 130, total: 1330, debt: 0 },
+      balance: { available: 1200, pending: 130, reserved: 0, total: 1330, debt: 0 },
     },
   });
 
@@ -112,9 +117,67 @@ export const AccrualBody = z
   });
 
 export const RedemptionBody = z
-  .object({ points: Points, reason: z.string().trim().min(1).max(500) })
+  .object({
+    points: Points,
+    reason: z.string().trim().min(1).max(500),
+    capture: z.boolean().default(true).openapi({
+      description: "false: reserve the points (they leave `available` and show as `reserved`) until captured, voided or expired",
+    }),
+    holdSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(7 * 86_400)
+      .default(1_800)
+      .openapi({
+        description: "How long a reserve holds its points (default 30 minutes, at most 7 days); then they come back by themselves",
+      }),
+  })
   .strict()
-  .openapi("Redemption", { example: { points: 500, reason: "Checkout discount order-1002" } });
+  .openapi("Redemption", { example: { points: 500, reason: "Checkout discount order-1002", capture: false } });
+
+export const RedemptionIdParam = z.object({
+  redemptionId: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "redemptionId", in: "path" }, example: "rdm_01jd..." }),
+});
+
+/** Capture or reverse part of a redemption (default: all of what is left). */
+export const RedemptionPointsBody = z
+  .object({ points: Points.optional() })
+  .strict()
+  .openapi("RedemptionPoints", { example: { points: 300 } });
+
+export const RedemptionViewSchema = z
+  .object({
+    id: z.string(),
+    memberId: z.string(),
+    status: z.enum(["reserved", "captured", "voided", "expired"]),
+    points: z.number().int(),
+    reservedPoints: z.number().int(),
+    capturedPoints: z.number().int(),
+    reversedPoints: z.number().int(),
+    expiresAt: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .openapi("RedemptionRecord");
+
+export const CheckoutResultSchema = z
+  .object({
+    redemption: RedemptionViewSchema,
+    entries: z.array(EntrySchema),
+    balance: BalanceSchema,
+    pointsReturned: z.number().int().optional().openapi({ description: "Points that went back to the lots they came from" }),
+    pointsLapsed: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Points whose original lot expired while they were out: not returned" }),
+  })
+  .openapi("CheckoutRedemption");
 
 export const AdjustmentBody = z
   .object({

@@ -38,7 +38,7 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date): Promi
         (SELECT COUNT(*) FROM (SELECT member_id FROM orders WHERE ${counted} AND occurred_at < ${T} GROUP BY member_id HAVING COUNT(*) >= 2)) AS repeatBuyersEver,
         (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T} AND points > 0 AND type IN ('earn', 'adjust') AND source_type <> 'coupon') AS pointsIssued,
         (SELECT COALESCE(-SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T} AND type = 'redeem')
-          - (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T} AND type = 'adjust' AND source_type = 'coupon') AS pointsRedeemed,
+          - (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T} AND (type = 'return' OR (type = 'adjust' AND source_type = 'coupon'))) AS pointsRedeemed,
         (SELECT COALESCE(-SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T} AND type = 'expire') AS pointsExpired,
         (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T}) AS pointsOutstanding,
         (SELECT COALESCE(SUM(debt), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T}) AS pointsDebt,

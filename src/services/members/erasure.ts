@@ -25,6 +25,7 @@ import { nowIso } from "../../lib/time";
  * | feedback | free text and tags dropped (kind, score, time stay) |
  * | audit_log | personal keys removed from the member's entries |
  * | segment_members | the member's memberships removed |
+ * | redemptions | the client's free-text reason replaced |
  *
  * Everything is one batch (all or nothing), and every statement is idempotent, so the same
  * statements re-apply after a restore or when a write that was in flight lands afterwards.
@@ -43,6 +44,7 @@ const NEUTRAL_REASON: Record<(typeof entryTypes)[number], string> = {
   adjust: "Adjustment",
   reverse: "Points reversed",
   debt: "Points debt repaid",
+  return: "Points returned",
 };
 
 /** The body a stored answer (ledger request, partner event) keeps once its member is erased. */
@@ -120,6 +122,7 @@ function scrubStatements(db: Database, input: { programId: string; memberId: str
       after = CASE WHEN after IS NULL THEN NULL ELSE ${withoutPersonalKeys(sql`after`)} END
       WHERE program_id = ${programId} AND entity_type = 'member' AND entity_id = ${memberId}`),
     db.run(sql`DELETE FROM segment_members WHERE member_id = ${memberId} AND program_id = ${programId}`),
+    db.run(sql`UPDATE redemptions SET reason = 'Redemption' WHERE member_id = ${memberId} AND program_id = ${programId}`),
   ];
 }
 

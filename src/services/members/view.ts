@@ -29,6 +29,8 @@ export const MemberSchema = z
     balance: z.object({
       available: z.number().int(),
       pending: z.number().int(),
+      /** Points held by uncaptured checkout reserves (already out of `available` and `total`). */
+      reserved: z.number().int(),
       total: z.number().int(),
       /** Points owed after a clawback found them spent; repaid first from new points. */
       debt: z.number().int(),
@@ -53,8 +55,14 @@ export const MemberSchema = z
 
 export type MemberView = z.infer<typeof MemberSchema>;
 
-export function balanceOf(row: Pick<MemberRow, "pointsBalance" | "pointsPending" | "pointsDebt">) {
-  return { available: row.pointsBalance - row.pointsPending, pending: row.pointsPending, total: row.pointsBalance, debt: row.pointsDebt };
+export function balanceOf(row: Pick<MemberRow, "pointsBalance" | "pointsPending" | "pointsReserved" | "pointsDebt">) {
+  return {
+    available: row.pointsBalance - row.pointsPending,
+    pending: row.pointsPending,
+    reserved: row.pointsReserved,
+    total: row.pointsBalance,
+    debt: row.pointsDebt,
+  };
 }
 
 export function toMemberView(row: MemberRow, tier: TierRef, segments: string[] = []): MemberView {
