@@ -3,8 +3,9 @@
 // back to the original lots with their original expiry, partial reversals bounded; a cancelled
 // coupon's points back to their lots. All idempotent, all through the member's object.
 import { describe, expect, it } from "vitest";
+import { checkoutChains, reservesSettled } from "../stress/checkout-workload";
 import { ledgerViolations } from "../stress/ledger-workload";
-import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, uniqueKey } from "./helpers";
+import { accrue, call, callDirect, db, ledgerSum, newMember, newProgram, type TestProgram, uniqueKey } from "./helpers";
 
 const sql = async (q: string, args: unknown[] = []) => (await db().$client.execute({ sql: q, args: args as never })).rows;
 const zeroViolations = async (programId: string) => {
@@ -199,6 +200,30 @@ describe("checkout holds", () => {
     expect(cancel.body.entries).toEqual([expect.objectContaining({ type: "return", points: 150, sourceType: "coupon" })]);
     // No new lot: the original two hold their points again.
     expect(await lotsOf(m.id)).toEqual(lots);
+    await zeroViolations(p.programId);
+  });
+});
+
+describe("checkout holds under concurrency", () => {
+  it("100 concurrent reserve/capture/void/expire/reverse chains on one member: balance = Σ ledger, never negative, every reserve settled", async () => {
+    const p = await newProgram({ basePointsPerUnit: 1 });
+    const m = await newMember(p);
+    await call("POST", `/v1/members/${m.id}/adjustments`, {
+      key: p.keys.admin,
+      idempotencyKey: uniqueKey(),
+      body: { points: 1_000, reason: "float" },
+    });
+    const { kept, problems } = await checkoutChains(
+      (method, path, idempotencyKey, body) =>
+        callDirect(method, path, { key: p.keys.storefront, idempotencyKey: idempotencyKey ?? undefined, body }),
+      m.id,
+      100,
+      uniqueKey,
+    );
+    expect(problems).toEqual([]);
+    expect(await reservesSettled(db(), m.id)).toBe(true);
+    expect(await ledgerSum(m.id)).toMatchObject({ sum: 1_000 - kept, balance: 1_000 - kept, lots: 1_000 - kept });
+    expect(await balance(p, m.id)).toMatchObject({ reserved: 0, available: 1_000 - kept });
     await zeroViolations(p.programId);
   });
 });
