@@ -5,7 +5,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../src/db/client";
 
-export type Answer = { status: number; body: any };
+type Answer = { status: number; body: any };
 export type Send = (method: "GET" | "POST", path: string, idempotencyKey: string | null, body?: unknown) => Promise<Answer>;
 
 /** Runs `chains` concurrent chains on `memberId` (who holds at least 10 × chains points); returns the points kept. */
