@@ -204,6 +204,43 @@ describe("checkout holds", () => {
   });
 });
 
+describe("the quote with a planned redemption", () => {
+  it("answers the cart's points after the discount and whether the member can afford the redemption", async () => {
+    const { p, m } = await memberWithTwoLots();
+    const quote = (body: Record<string, unknown>) =>
+      call("POST", "/v1/quote", { key: p.keys.storefront, body: { memberId: m.id, amount: 10_000, currency: "USD", ...body } });
+    const plain = await quote({});
+    expect(plain.body.points).toBe(100);
+    const planned = await quote({
+      items: [{ sku: "A", quantity: 2, unitPrice: 5_000 }],
+      redemption: { points: 200, discount: 2_000 },
+    });
+    expect(planned.status, JSON.stringify(planned.body)).toBe(200);
+    expect(planned.body.points).toBe(80);
+    expect(planned.body.redemption).toEqual({
+      points: 200,
+      discount: 2_000,
+      amountAfterDiscount: 8_000,
+      available: 400,
+      affordable: true,
+      availableAfter: 200,
+    });
+    expect((await quote({ redemption: { points: 401, discount: 1 } })).body.redemption).toMatchObject({
+      affordable: false,
+      availableAfter: -1,
+    });
+    // The accrual of what is paid after the discount earns what the quote said.
+    expect((await accrue(p, m.id, 8_000)).body.pointsEarned).toBe(80);
+    // A guest: no balance to check; a discount above the cart is a 400.
+    const guest = await call("POST", "/v1/quote", {
+      key: p.keys.storefront,
+      body: { amount: 10_000, currency: "USD", redemption: { points: 5, discount: 500 } },
+    });
+    expect(guest.body.redemption).toMatchObject({ amountAfterDiscount: 9_500, available: null, affordable: null });
+    expect((await quote({ redemption: { points: 5, discount: 10_001 } })).status).toBe(400);
+  });
+});
+
 describe("checkout holds under concurrency", () => {
   it("100 concurrent reserve/capture/void/expire/reverse chains on one member: balance = Σ ledger, never negative, every reserve settled", async () => {
     const p = await newProgram({ basePointsPerUnit: 1 });

@@ -20,8 +20,23 @@ const QuoteBody = z
     channel: z.string().min(1).max(64).optional(),
     storeId: z.string().min(1).max(128).optional(),
     occurredAt: Iso().optional(),
+    redemption: z
+      .object({
+        points: z.number().int().positive().max(1_000_000_000),
+        discount: z.number().int().nonnegative().max(1_000_000_000_000),
+      })
+      .strict()
+      .optional()
+      .openapi({
+        description:
+          "A redemption planned at this checkout: `points` to redeem for a `discount` (minor units) off the cart. The cart earns on what is paid after the discount (items scaled in proportion), as the accrual of the final amount will.",
+      }),
   })
   .strict()
+  .refine((b) => !b.redemption || b.redemption.discount <= b.amount, {
+    message: "redemption.discount cannot exceed amount",
+    path: ["redemption", "discount"],
+  })
   .openapi("Quote", {
     example: {
       memberId: "mem_01...",
@@ -41,8 +56,29 @@ const QuoteResult = z
       z.object({ ruleId: z.string(), name: z.string(), points: z.number().int(), eligibleAmount: z.number().int() }).passthrough(),
     ),
     skipped: z.array(z.object({ ruleId: z.string(), reason: z.string() })),
+    redemption: z
+      .object({
+        points: z.number().int(),
+        discount: z.number().int(),
+        amountAfterDiscount: z.number().int(),
+        available: z.number().int().nullable().openapi({ description: "The member's available points now (null for a guest)" }),
+        affordable: z.boolean().nullable().openapi({ description: "Whether the member can redeem `points` now (null for a guest)" }),
+        availableAfter: z
+          .number()
+          .int()
+          .nullable()
+          .openapi({ description: "Available points after the redemption, before this cart's points (often held)" }),
+      })
+      .optional(),
   })
   .openapi("QuoteResult");
+
+/** The cart after a redemption's discount: the amount, and items scaled in proportion (rounded down). */
+function discounted<T extends { unitPrice: number }>(amount: number, items: T[] | undefined, discount: number) {
+  if (discount === 0 || amount === 0) return { amount, items };
+  const paid = amount - discount;
+  return { amount: paid, items: items?.map((i) => ({ ...i, unitPrice: Math.floor((i.unitPrice * paid) / amount) })) };
+}
 
 /** The quoted member's row by id or external id, scoped to the program (no queries for a guest). */
 function memberRead(db: Database, programId: string, ref: EarningMemberRef) {
@@ -68,7 +104,8 @@ export const quotePurchaseRoute = defineRoute(
     path: "/v1/quote",
     tags: ["Points"],
     summary: "How many points will this cart earn? (no write)",
-    description: "Evaluates exactly the rules the accrual will, for a member (by memberId or externalId) or a guest.",
+    description:
+      "Evaluates exactly the rules the accrual will, for a member (by memberId or externalId) or a guest. With a planned `redemption`, the cart earns on the amount after its discount, and the answer says whether the member can afford it.",
     request: { body: jsonBody(QuoteBody) },
     responses: { 200: jsonResponse(QuoteResult, "The points this cart would earn and why"), ...errorResponses(404) },
   },
@@ -89,15 +126,31 @@ export const quotePurchaseRoute = defineRoute(
       throw new AppError("invalid_request", `Currency ${body.currency} does not match the program currency ${program.currency}`);
     if (memberRef && !member) throw notFound("Member"); // after the currency check, as before
     const subject = { program, member: member ?? null, isFirstPurchase: (member?.ordersCount ?? 0) === 0 };
+    const cart = discounted(body.amount, body.items, body.redemption?.discount ?? 0);
     const result = evaluateEarn(
       subject,
       {
         trigger: { type: "purchase" },
         occurredAt: body.occurredAt ? toUtcIso(body.occurredAt) : new Date().toISOString(),
-        order: { amount: body.amount, items: body.items, channel: body.channel, storeId: body.storeId },
+        order: { amount: cart.amount, items: cart.items, channel: body.channel, storeId: body.storeId },
       },
       reads.inputs.parse(raw[2]),
     ); // parsed after the checks, as the rules were read after them before
-    return c.json(result, 200);
+    if (!body.redemption) return c.json(result, 200);
+    const available = member ? member.pointsBalance - member.pointsPending : null;
+    return c.json(
+      {
+        ...result,
+        redemption: {
+          points: body.redemption.points,
+          discount: body.redemption.discount,
+          amountAfterDiscount: cart.amount,
+          available,
+          affordable: available === null ? null : available >= body.redemption.points && member?.status === "active",
+          availableAfter: available === null ? null : available - body.redemption.points,
+        },
+      },
+      200,
+    );
   },
 );
