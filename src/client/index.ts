@@ -19,9 +19,11 @@ import type { recordFeedbackRoute } from "../routes/feedback/post-feedback";
 import type { accruePointsRoute } from "../routes/ledger/accrue";
 import type { adjustPointsRoute } from "../routes/ledger/adjust";
 import type { getBalanceRoute } from "../routes/ledger/balance";
+import type { getRedemptionRoute } from "../routes/ledger/get-redemption";
 import type { listLedgerEntriesRoute } from "../routes/ledger/list-ledger";
 import type { redeemPointsRoute } from "../routes/ledger/redeem";
 import type { refundOrderRoute } from "../routes/ledger/refund";
+import type { captureRedemptionRoute } from "../routes/ledger/settle-redemption";
 import type { recordActivityRoute } from "../routes/loyalty/activities";
 import type { getMemberTierRoute } from "../routes/loyalty/member-tier";
 import type { quotePurchaseRoute } from "../routes/loyalty/quote";
@@ -63,6 +65,11 @@ export type ActivityInput = BodyOf<typeof recordActivityRoute.route>;
 export type QuoteInput = BodyOf<typeof quotePurchaseRoute.route>;
 export type ConsumeCouponInput = BodyOf<typeof consumeCouponRoute.route>;
 export type FeedbackInput = BodyOf<typeof recordFeedbackRoute.route>;
+/** A redemption (captured at once, or a reserve with `capture: false`), its entries and the balance after it. */
+export type CheckoutRedemption = ResponseOf<typeof redeemPointsRoute.route, 201>;
+export type RedemptionRecord = ResponseOf<typeof getRedemptionRoute.route, 200>;
+/** Capture or reverse part of a redemption (default: all that is left). */
+export type RedemptionPointsInput = BodyOf<typeof captureRedemptionRoute.route>;
 /** Entries written and the balance after a points write (accrual, redemption, adjustment, refund, activity). */
 export type LedgerWrite = ResponseOf<typeof accruePointsRoute.route, 201>;
 export type Balance = ResponseOf<typeof getBalanceRoute.route, 200>;
@@ -230,9 +237,26 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
           body: input,
           idempotencyKey: opts.idempotencyKey ?? `accrual:${input.orderId}`,
         }),
-      /** Spend points at checkout; 409 insufficient_points when the available balance is short. */
+      /** Spend points at checkout, or reserve them (`capture: false`); 409 insufficient_points when the available balance is short. */
       redeem: (memberId: string, input: RedemptionInput, opts: Write) =>
-        body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/redemptions`, { body: input, idempotencyKey: opts.idempotencyKey }),
+        body<CheckoutRedemption>("POST", `/v1/members/${enc(memberId)}/redemptions`, { body: input, idempotencyKey: opts.idempotencyKey }),
+      /** A redemption's state. */
+      redemption: (redemptionId: string) => body<RedemptionRecord>("GET", `/v1/redemptions/${enc(redemptionId)}`),
+      /** Capture a reserve, all or `points` of it (the rest goes back); 409 redemption_expired once it lapsed. */
+      capture: (redemptionId: string, input: RedemptionPointsInput, opts: Write) =>
+        body<CheckoutRedemption>("POST", `/v1/redemptions/${enc(redemptionId)}/capture`, {
+          body: input,
+          idempotencyKey: opts.idempotencyKey,
+        }),
+      /** Release a reserve: its points go back to their lots. */
+      void: (redemptionId: string, opts: Write) =>
+        body<CheckoutRedemption>("POST", `/v1/redemptions/${enc(redemptionId)}/void`, { idempotencyKey: opts.idempotencyKey }),
+      /** Undo a captured redemption (order cancelled), all or `points` of it: back to the original lots. */
+      reverse: (redemptionId: string, input: RedemptionPointsInput, opts: Write) =>
+        body<CheckoutRedemption>("POST", `/v1/redemptions/${enc(redemptionId)}/reverse`, {
+          body: input,
+          idempotencyKey: opts.idempotencyKey,
+        }),
       /** Admin key: a ± correction. */
       adjust: (memberId: string, input: AdjustmentInput, opts: Write) =>
         body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/adjustments`, { body: input, idempotencyKey: opts.idempotencyKey }),

@@ -20,7 +20,11 @@ describe("typed client", () => {
     const externalId = uniqueKey("cust");
     const first = await store.members.register({ externalId, email: "ana@example.com", name: "Ana" });
     expect(first.created).toBe(true);
-    expect(first.member).toMatchObject({ externalId, email: "ana@example.com", balance: { available: 0, pending: 0, total: 0 } });
+    expect(first.member).toMatchObject({
+      externalId,
+      email: "ana@example.com",
+      balance: { available: 0, pending: 0, reserved: 0, total: 0, debt: 0 },
+    });
     const again = await store.members.register({ externalId });
     expect(again).toMatchObject({ created: false, member: { id: first.member.id } });
     expect((await store.members.findByExternalId(externalId)).id).toBe(first.member.id);
@@ -57,6 +61,35 @@ describe("typed client", () => {
     await db().$client.execute({ sql: "UPDATE members SET value_segment = 'vip' WHERE id = ?", args: [member.id] });
     expect((await store.members.get(member.id)).analytics.valueSegment).not.toBe("vip");
     expect((await store.members.get(member.id, { fresh: true })).analytics.valueSegment).toBe("vip");
+  });
+
+  it("reserves at checkout, captures part (the rest comes back), voids another, reverses a captured one", async () => {
+    const store = clientFor(p.keys.storefront);
+    const { member } = await store.members.register({ externalId: uniqueKey("cust") });
+    await store.points.accrue(member.id, { orderId: uniqueKey("order"), amount: 20_000, currency: "USD" });
+    const held = await store.points.redeem(
+      member.id,
+      { points: 120, reason: "Checkout", capture: false },
+      { idempotencyKey: uniqueKey("hold") },
+    );
+    expect(held.redemption).toMatchObject({ status: "reserved", reservedPoints: 120 });
+    expect(held.balance).toMatchObject({ available: 80, reserved: 120 });
+    const captured = await store.points.capture(held.redemption.id, { points: 100 }, { idempotencyKey: uniqueKey("cap") });
+    expect(captured).toMatchObject({
+      redemption: { status: "captured", capturedPoints: 100 },
+      pointsReturned: 20,
+      balance: { available: 100, reserved: 0 },
+    });
+    const other = await store.points.redeem(
+      member.id,
+      { points: 30, reason: "Checkout", capture: false },
+      { idempotencyKey: uniqueKey("hold") },
+    );
+    expect((await store.points.void(other.redemption.id, { idempotencyKey: uniqueKey("void") })).balance.available).toBe(100);
+    const reversed = await store.points.reverse(held.redemption.id, {}, { idempotencyKey: uniqueKey("rev") });
+    expect(reversed.redemption.reversedPoints).toBe(100);
+    expect((await store.points.redemption(held.redemption.id)).status).toBe("captured");
+    expect((await store.members.balance(member.id)).available).toBe(200);
   });
 
   it("throws LoyaltyApiError with the API's code, status, requestId and field details", async () => {
