@@ -16,4 +16,13 @@ CREATE TABLE `redemptions` (
 --> statement-breakpoint
 CREATE INDEX `redemptions_member_idx` ON `redemptions` (`member_id`,`status`);--> statement-breakpoint
 CREATE INDEX `redemptions_program_idx` ON `redemptions` (`program_id`,`id`);--> statement-breakpoint
-ALTER TABLE `members` ADD `points_reserved` integer DEFAULT 0 NOT NULL;
+ALTER TABLE `members` ADD `points_reserved` integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+-- A reserve is settled once: captured, voided or expired, never two of them. The member's Durable
+-- Object checks the status before planning; this is the database's second line (the whole batch,
+-- its return of points included, is refused).
+CREATE TRIGGER redemptions_status_guard
+BEFORE UPDATE OF status ON redemptions
+WHEN OLD.status <> 'reserved' AND NEW.status <> OLD.status
+BEGIN
+  SELECT RAISE(ABORT, 'redemption_settled');
+END;

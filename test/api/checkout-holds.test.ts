@@ -93,6 +93,10 @@ describe("checkout holds", () => {
     });
     expect(await lotsOf(m.id)).toEqual(lots);
     expect((await settle(p, id, "capture")).body.error.code).toBe("conflict");
+    // The database's second line: a settled reserve's status cannot change, whoever writes.
+    await expect(db().$client.execute({ sql: "UPDATE redemptions SET status = 'captured' WHERE id = ?", args: [id] })).rejects.toThrow(
+      /redemption_settled/,
+    );
     await zeroViolations(p.programId);
   });
 

@@ -140,12 +140,12 @@ async function settleReserve(
       pointsLapsed: back.lapsed,
     },
     statements: [
-      // Guarded on the status: a batch that finds the reserve already settled changes nothing here,
-      // and the CHECK on lot remaining refuses returning the same points twice.
+      // Not guarded on the status on purpose: the trigger redemptions_status_guard refuses the whole
+      // batch (its return of points included) if the reserve was settled meanwhile.
       scope.db
         .update(redemptions)
         .set({ status, capturedPoints: capture, updatedAt: scope.now })
-        .where(and(eq(redemptions.id, r.id), eq(redemptions.status, "reserved"))) as Statement,
+        .where(eq(redemptions.id, r.id)) as Statement,
       ...back.statements,
       memberDelta(scope, delta),
       outbox(scope, `redemption.${status}`, {

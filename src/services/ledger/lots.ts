@@ -56,7 +56,7 @@ export async function expireLots(db: Database, now: Date, batchSize: number, sco
       db.run(sql`INSERT INTO lot_allocations (program_id, member_id, entry_id, lot_id, points, created_at)
         SELECT l.program_id, l.member_id, e.id, l.id, l.remaining, ${at} FROM point_lots l
         JOIN ledger_entries e ON e.program_id = l.program_id AND e.source_type = 'lot' AND e.source_id = l.id AND e.type = 'expire'
-        WHERE l.id IN (${due})`),
+        WHERE l.id IN (${due}) AND NOT EXISTS (SELECT 1 FROM lot_allocations a WHERE a.entry_id = e.id)`),
       db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at)
         SELECT ${sqlId("evt")}, program_id, member_id, 'points.expired', json_object('memberId', member_id, 'points', SUM(remaining)), ${at}
         FROM point_lots WHERE id IN (${due}) GROUP BY program_id, member_id`),
