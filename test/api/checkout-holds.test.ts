@@ -245,6 +245,22 @@ describe("the quote with a planned redemption", () => {
   });
 });
 
+describe("checkout holds and erasure", () => {
+  it("erasure replaces a redemption's free-text reason; the hold still settles after it", async () => {
+    const p = await newProgram({ basePointsPerUnit: 1 });
+    const m = await newMember(p, { email: "holder@example.com" });
+    await accrue(p, m.id, 10_000);
+    const held = await reserve(p, m.id, 40, { reason: "gift for holder@example.com" });
+    expect((await call("POST", `/v1/members/${m.id}/erase`, { key: p.keys.admin })).status).toBe(200);
+    expect(await sql("SELECT reason FROM redemptions WHERE member_id = ?", [m.id])).toEqual([
+      expect.objectContaining({ reason: "Redemption" }),
+    ]);
+    // The books still close: the reserve can be voided, its points back.
+    expect((await settle(p, held.body.redemption.id, "void")).body).toMatchObject({ pointsReturned: 40 });
+    await zeroViolations(p.programId);
+  });
+});
+
 describe("checkout holds under concurrency", () => {
   it("100 concurrent reserve/capture/void/expire/reverse chains on one member: balance = Σ ledger, never negative, every reserve settled", async () => {
     const p = await newProgram({ basePointsPerUnit: 1 });
