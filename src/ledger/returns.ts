@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { ledgerEntries, lotAllocations, pointLots } from "../../schema";
 import { byExpiry, type LotForAllocation } from "./lots";
-import { allocationRows, type EntryView, entry, type Statement, type WriteScope } from "./state";
+import { allocationRows, type EntryView, entry, outbox, type Statement, type WriteScope } from "./state";
 
 /** A lot a debit took points from, and how many of them are still out (taken net of returns). */
 export type OutstandingLot = LotForAllocation & { out: number };
@@ -32,8 +32,8 @@ export async function outstandingLots(scope: WriteScope, where: ReturnType<typeo
  * Give `points` back to the lots they came from, with their original expiry: the latest to
  * expire first (what a smaller redemption would not have taken). Points whose lot has expired
  * meanwhile are not returned (they would have expired with it): `lapsed` says how many. One
- * `return` entry with negative lot_allocations rows; the CHECK (remaining <= points) is the
- * database's guard against returning more than a lot gave.
+ * `return` entry with negative lot_allocations rows and a `points.returned` event; the CHECK
+ * (remaining <= points) is the database's guard against returning more than a lot gave.
  */
 export function returnToLots(
   scope: WriteScope,
@@ -72,6 +72,14 @@ export function returnToLots(
         r.row.id,
         gives.map((g) => ({ lotId: g.lotId, points: -g.points })),
       ),
+      outbox(scope, "points.returned", {
+        points: returned,
+        lapsed,
+        reason: e.reason,
+        sourceType: e.sourceType,
+        sourceId: e.sourceId,
+        entryId: r.row.id,
+      }),
     ],
   };
 }

@@ -27,6 +27,7 @@ export const KNOWN_EVENT_TYPES = [
   "points.reversed",
   "points.released",
   "points.expired",
+  "points.returned",
   "order.accrued",
   "tier.changed",
   "reward.issued",
