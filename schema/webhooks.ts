@@ -14,6 +14,14 @@ export const webhooks = sqliteTable(
     /** The previous secret stays valid for signing until this time after a rotation. */
     previousSecret: text("previous_secret"),
     previousSecretUntil: timestamp("previous_secret_until"),
+    /**
+     * How deliveries are signed. Rows from before Standard Webhooks keep X-Loyalty-Signature
+     * (the column default) until their owner switches them; new subscriptions are created with
+     * "standard-webhooks".
+     */
+    scheme: text("scheme", { enum: ["standard-webhooks", "x-loyalty-signature"] })
+      .notNull()
+      .default("x-loyalty-signature"),
     status: text("status", { enum: ["active", "disabled"] }).notNull(),
     disabledReason: text("disabled_reason"),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),

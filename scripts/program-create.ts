@@ -55,5 +55,5 @@ if (values.json) console.log(JSON.stringify(result));
 else {
   console.log(`Program ${result.programId} created. Keys (shown once, store them now):`);
   for (const [scope, key] of Object.entries(result.keys)) console.log(`  ${scope.padEnd(10)} ${key}`);
-  console.log(`Partner webhook signing secret (X-Loyalty-Signature): ${result.partnerSigningSecret}`);
+  console.log(`Partner signing secret (Standard Webhooks, whsec_…): ${result.partnerSigningSecret}`);
 }

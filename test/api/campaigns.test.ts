@@ -1,7 +1,8 @@
+import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { runScheduled, schedule } from "../../src/cron/schedule";
 import { systemKeys } from "../../src/ledger/system-keys";
-import { verifySignature } from "../../src/lib/signing";
+import { verifyLegacySignature } from "../../src/lib/signing";
 import { retryPendingAwards } from "../../src/services/campaigns/fire";
 import { deliverDueMessages } from "../../src/services/campaigns/messages";
 import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../../src/services/campaigns/triggers";
@@ -154,9 +155,14 @@ describe("campaigns: triggers fire once per occurrence", () => {
       to: { memberId: ana.id, email: "ana@example.com" },
       body: byMember[ana.id].body,
     });
-    expect(await verifySignature({ header: got[0].headers["x-loyalty-signature"], body: got[0].body, secrets: [secret] })).toMatchObject({
+    expect(
+      await verifyLegacySignature({ header: got[0].headers["x-loyalty-signature"], body: got[0].body, secrets: [secret] }),
+    ).toMatchObject({
       ok: true,
     });
+    // The same message verifies with an off-the-shelf Standard Webhooks receiver, webhook-id = the message id.
+    expect(new Webhook(secret).verify(got[0].body, got[0].headers)).toMatchObject({ id: byMember[ana.id].id });
+    expect(got[0].headers["webhook-id"]).toBe(byMember[ana.id].id);
 
     // Cost: 2 × 100 points at 1000 minor per 1000 points.
     expect((await call("GET", `/v1/campaigns/${campaign.id}`, { key: p.keys.admin })).body).toMatchObject({

@@ -1,5 +1,6 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { Webhook } from "standardwebhooks";
 import { database } from "../../src/db/client";
 import type { Env } from "../../src/env";
 import { type CreateProgramInput, createProgram } from "../../src/services/access/programs";
@@ -92,4 +93,18 @@ export async function ledgerSum(memberId: string) {
   });
   const row = r.rows[0];
   return { sum: Number(row.s), balance: Number(row.b), pending: Number(row.p), lots: Number(row.lots) };
+}
+
+/**
+ * The Standard Webhooks headers a partner sends with `raw`, made with the `standardwebhooks`
+ * npm package as a partner's own code would (not with the project's signing code).
+ */
+export function partnerSignature(secret: string, raw: string, opts: { id?: string; at?: Date } = {}): Record<string, string> {
+  const id = opts.id ?? uniqueKey("msg");
+  const at = opts.at ?? new Date();
+  return {
+    "webhook-id": id,
+    "webhook-timestamp": String(Math.floor(at.getTime() / 1000)),
+    "webhook-signature": new Webhook(secret).sign(id, at, raw),
+  };
 }

@@ -10,14 +10,23 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { programs } from "../../schema";
 import { SYSTEM_KEY_PREFIXES, systemKeys } from "../../src/ledger/system-keys";
-import { signatureHeader } from "../../src/lib/signing";
 import { importTransactions } from "../../src/services/admin/bulk-import";
 import { loadActiveCampaigns } from "../../src/services/campaigns/campaigns";
 import { fireCampaign } from "../../src/services/campaigns/fire";
 import { expireLots } from "../../src/services/ledger/lots";
 import { settleReferrals } from "../../src/services/referrals/referrals";
 import { awardTrigger } from "../../src/services/rules/trigger-awards";
-import { callDirect as call, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
+import {
+  callDirect as call,
+  db,
+  ledgerSum,
+  newMember,
+  newProgram,
+  partnerSignature,
+  type TestProgram,
+  testEnv,
+  uniqueKey,
+} from "./helpers";
 import { type Operation, operations, unlimited } from "./route-probes";
 
 const sql = async (q: string, args: unknown[] = []) => (await db().$client.execute({ sql: q, args: args as never })).rows;
@@ -116,7 +125,6 @@ async function clientWrite(op: Operation, s: Stage, idempotencyKey: string) {
 type Instance = { key: string; run: () => Promise<void> };
 type Scenario = { setup: (p: TestProgram) => Promise<any>; prepare: (s: Stage, extra: any) => Promise<Instance> };
 
-const nowSeconds = () => Math.floor(Date.now() / 1000);
 async function postPartnerEvent(p: TestProgram, event: Record<string, unknown>) {
   const raw = JSON.stringify(event);
   return call("POST", "/v1/partner/events", {
@@ -124,7 +132,7 @@ async function postPartnerEvent(p: TestProgram, event: Record<string, unknown>) 
     rawBody: raw,
     headers: {
       "content-type": "application/json",
-      "x-loyalty-signature": await signatureHeader([p.partnerSigningSecret], raw, nowSeconds()),
+      ...partnerSignature(p.partnerSigningSecret, raw),
     },
   });
 }

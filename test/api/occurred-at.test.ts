@@ -3,9 +3,8 @@
 // Before, an accrual dated 2999-01-01 was accepted and counted in every tier window forever, and
 // a backdated one picked up any ended promotion.
 import { describe, expect, it } from "vitest";
-import { signatureHeader } from "../../src/lib/signing";
 import { ImportTransactionRow } from "../../src/services/admin/import-rows";
-import { call, db, ledgerSum, newMember, newProgram, type TestProgram, uniqueKey } from "./helpers";
+import { call, db, ledgerSum, newMember, newProgram, partnerSignature, type TestProgram, uniqueKey } from "./helpers";
 
 const DAY = 86_400_000;
 const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
@@ -27,11 +26,10 @@ const activity = (p: TestProgram, memberId: string, occurredAt: string, key = p.
 
 async function postEvent(p: TestProgram, event: Record<string, unknown>) {
   const raw = JSON.stringify(event);
-  const signature = await signatureHeader([p.partnerSigningSecret], raw, Math.floor(Date.now() / 1000));
   return call("POST", "/v1/partner/events", {
     key: p.keys.partner,
     rawBody: raw,
-    headers: { "content-type": "application/json", "x-loyalty-signature": signature },
+    headers: { "content-type": "application/json", ...partnerSignature(p.partnerSigningSecret, raw) },
   });
 }
 

@@ -1,24 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { signatureHeader } from "../../src/lib/signing";
-import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, uniqueKey } from "./helpers";
+import { legacySignatureHeader } from "../../src/lib/signing";
+import { accrue, call, db, ledgerSum, newMember, newProgram, partnerSignature, type TestProgram, uniqueKey } from "./helpers";
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-/** POST /v1/partner/events the way a partner does: raw JSON body, signed t.body. */
+/**
+ * POST /v1/partner/events the way a partner does: raw JSON body, signed with the
+ * `standardwebhooks` package (see partnerSignature), or with the given signature headers.
+ */
 async function postSigned(
   p: TestProgram,
   payload: unknown,
-  opts: { secret?: string; t?: number; key?: string; raw?: string; signature?: string | null } = {},
+  opts: { secret?: string; t?: number; key?: string; raw?: string; signed?: Record<string, string> } = {},
 ) {
   const raw = opts.raw ?? JSON.stringify(payload);
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  const signature =
-    opts.signature === undefined
-      ? await signatureHeader([opts.secret ?? p.partnerSigningSecret], raw, opts.t ?? nowSeconds())
-      : opts.signature;
-  if (signature !== null) headers["x-loyalty-signature"] = signature;
+  const signed =
+    opts.signed ??
+    partnerSignature(opts.secret ?? p.partnerSigningSecret, raw, { at: opts.t === undefined ? undefined : new Date(opts.t * 1000) });
+  const headers = { "content-type": "application/json", ...signed };
   return call("POST", "/v1/partner/events", { key: opts.key ?? p.keys.partner, rawBody: raw, headers });
 }
+
+/** The deprecated scheme, as partners integrated before Standard Webhooks sign. */
+const legacySigned = async (secret: string, raw: string, t = nowSeconds()) => ({
+  "x-loyalty-signature": await legacySignatureHeader([secret], raw, t),
+});
 
 const sale = (extra: Record<string, unknown> = {}) => ({
   eventId: uniqueKey("evt"),
@@ -48,14 +54,18 @@ describe("partner events: signatures", () => {
     const payload = sale({ externalId: uniqueKey("cust") });
     const raw = JSON.stringify(payload);
     const cases = [
-      await postSigned(p, payload, { signature: null }),
-      await postSigned(p, payload, { signature: "garbage" }),
+      await postSigned(p, payload, { signed: {} }),
+      await postSigned(p, payload, {
+        signed: { "webhook-id": "m1", "webhook-timestamp": String(nowSeconds()), "webhook-signature": "garbage" },
+      }),
       await postSigned(p, payload, { secret: other.partnerSigningSecret }),
       // Signed body ≠ sent body (tampered amount).
-      await postSigned(p, payload, {
-        raw: raw.replace("10000", "99999"),
-        signature: await signatureHeader([p.partnerSigningSecret], raw, nowSeconds()),
-      }),
+      await postSigned(p, payload, { raw: raw.replace("10000", "99999"), signed: partnerSignature(p.partnerSigningSecret, raw) }),
+      // The signed id is not the sent one.
+      await postSigned(p, payload, { raw, signed: { ...partnerSignature(p.partnerSigningSecret, raw, { id: "m1" }), "webhook-id": "m2" } }),
+      // The deprecated header, malformed or with another program's secret.
+      await postSigned(p, payload, { signed: { "x-loyalty-signature": "garbage" } }),
+      await postSigned(p, payload, { signed: await legacySigned(other.partnerSigningSecret, raw) }),
     ];
     for (const res of cases) {
       expect(res.status).toBe(401);
@@ -65,6 +75,12 @@ describe("partner events: signatures", () => {
     expect(cases[0].body.error.details.reason).toBe("missing");
     expect(cases[1].body.error.details.reason).toBe("malformed");
     expect(cases[2].body.error.details.reason).toBe("mismatch");
+    expect(cases.slice(3).map((c) => c.body.error.details)).toEqual([
+      { reason: "mismatch", scheme: "standard-webhooks" },
+      { reason: "mismatch", scheme: "standard-webhooks" },
+      { reason: "malformed", scheme: "x-loyalty-signature" },
+      { reason: "mismatch", scheme: "x-loyalty-signature" },
+    ]);
     const orders = await db().$client.execute({ sql: "SELECT count(*) AS n FROM orders WHERE program_id = ?", args: [p.programId] });
     expect(Number(orders.rows[0].n)).toBe(0);
   });
@@ -80,14 +96,45 @@ describe("partner events: signatures", () => {
     expect((await postSigned(p, payload, { t: nowSeconds() - 4 * 60 })).status).toBe(201);
   });
 
+  it("keeps accepting X-Loyalty-Signature through its deprecation window, announcing the Sunset", async () => {
+    const p = await newProgram();
+    expect(p.partnerSigningSecret).toMatch(/^whsec_/);
+    const payload = sale({ externalId: uniqueKey("cust") });
+    const raw = JSON.stringify(payload);
+    const legacy = await postSigned(p, payload, { raw, signed: await legacySigned(p.partnerSigningSecret, raw) });
+    expect(legacy.status).toBe(201);
+    expect(legacy.headers.get("deprecation")).toBe("true");
+    expect(legacy.headers.get("sunset")).toBe("Wed, 30 Jun 2027 00:00:00 GMT");
+    const standard = await postSigned(p, sale({ externalId: uniqueKey("cust") }));
+    expect(standard.status).toBe(201);
+    expect(standard.headers.get("deprecation")).toBeNull();
+    // The replay window holds for the old scheme too.
+    const stale = await postSigned(p, payload, { raw, signed: await legacySigned(p.partnerSigningSecret, raw, nowSeconds() - 6 * 60) });
+    expect(stale.body.error).toMatchObject({ code: "invalid_signature", details: { reason: "expired", scheme: "x-loyalty-signature" } });
+  });
+
+  it("a program from before the standard (psk_ secret) keeps working, and a rotation moves it to a whsec_ secret", async () => {
+    const oldSecret = "psk_0123456789abcdefghjkmnpqrstvwxyz01234567";
+    const p = await newProgram({ settings: { partnerSigningSecret: oldSecret } });
+    const raw = () => JSON.stringify(sale({ externalId: uniqueKey("cust") }));
+    const body = raw();
+    expect((await postSigned(p, null, { raw: body, signed: await legacySigned(oldSecret, body) })).status).toBe(201);
+    const rotated = await call("POST", "/v1/partner/signing-secret/rotate", { key: p.keys.admin });
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    // Standard Webhooks with the new secret; the old one still works its old way during the overlap.
+    expect((await postSigned(p, null, { raw: raw(), secret: rotated.body.secret })).status).toBe(201);
+    const body2 = raw();
+    expect((await postSigned(p, null, { raw: body2, signed: await legacySigned(oldSecret, body2) })).status).toBe(201);
+  });
+
   it("answers a resend (same eventId, even re-signed or replayed byte for byte) with the original result and no double points", async () => {
     const p = await newProgram();
     const m = await newMember(p);
     const payload = sale({ memberId: m.id });
     const raw = JSON.stringify(payload);
-    const signature = await signatureHeader([p.partnerSigningSecret], raw, nowSeconds());
-    const first = await postSigned(p, payload, { raw, signature });
-    const replay = await postSigned(p, payload, { raw, signature });
+    const signed = partnerSignature(p.partnerSigningSecret, raw);
+    const first = await postSigned(p, payload, { raw, signed });
+    const replay = await postSigned(p, payload, { raw, signed });
     const resigned = await postSigned(p, payload);
     expect(first.status).toBe(201);
     for (const again of [replay, resigned]) {
@@ -119,7 +166,7 @@ describe("partner events: signatures", () => {
     expect((await call("POST", "/v1/partner/signing-secret/rotate", { key: p.keys.partner })).status).toBe(403);
     const rotated = await call("POST", "/v1/partner/signing-secret/rotate", { key: p.keys.admin });
     expect(rotated.status).toBe(200);
-    expect(rotated.body.secret).toMatch(/^psk_/);
+    expect(rotated.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     expect(rotated.body.secret).not.toBe(p.partnerSigningSecret);
     expect(Date.parse(rotated.body.previousSecretValidUntil) - Date.now()).toBeGreaterThan(23 * 3600_000);
     expect((await postSigned(p, sale({ externalId: uniqueKey("c") }), { secret: rotated.body.secret })).status).toBe(201);
@@ -239,7 +286,7 @@ describe("partner events: batches", () => {
     const textPlain = await call("POST", "/v1/partner/events", {
       key: p.keys.partner,
       rawBody: raw,
-      headers: { "content-type": "text/plain", "x-loyalty-signature": await signatureHeader([p.partnerSigningSecret], raw, nowSeconds()) },
+      headers: { "content-type": "text/plain", ...partnerSignature(p.partnerSigningSecret, raw) },
     });
     expect(textPlain.status).toBe(415);
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { runScheduled } from "../../src/cron/schedule";
 import { type Env, settingsOf } from "../../src/env";
 import { sealSecret, secretContext } from "../../src/lib/secret-box";
-import { signatureHeader } from "../../src/lib/signing";
+import { legacySignatureHeader } from "../../src/lib/signing";
 import { resealSecrets } from "../../src/services/operations/reseal-secrets";
 import { partnerSigningSecrets } from "../../src/services/partner/events";
 import { searchWholeDatabase } from "../support/whole-database-search";
@@ -42,7 +42,7 @@ async function partnerEvent(p: TestProgram, secret: string) {
   return call("POST", "/v1/partner/events", {
     key: p.keys.partner,
     rawBody: raw,
-    headers: { "content-type": "application/json", "x-loyalty-signature": await signatureHeader([secret], raw) },
+    headers: { "content-type": "application/json", "x-loyalty-signature": await legacySignatureHeader([secret], raw) },
   });
 }
 

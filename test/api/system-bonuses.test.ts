@@ -6,12 +6,11 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { programs } from "../../schema";
 import { systemKeys } from "../../src/ledger/system-keys";
-import { signatureHeader } from "../../src/lib/signing";
 import { importTransactions } from "../../src/services/admin/bulk-import";
 import { clientWriteRequest, memberLedger, systemWriteRequest } from "../../src/services/ledger/write";
 import { settleReferrals } from "../../src/services/referrals/referrals";
 import { awardTrigger } from "../../src/services/rules/trigger-awards";
-import { accrue, call, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
+import { accrue, call, db, ledgerSum, newMember, newProgram, partnerSignature, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const sql = async (q: string, args: unknown[] = []) => (await db().$client.execute({ sql: q, args: args as never })).rows;
 
@@ -30,11 +29,10 @@ async function bonusProgram() {
 
 async function postEvents(p: TestProgram, payload: unknown) {
   const raw = JSON.stringify(payload);
-  const signature = await signatureHeader([p.partnerSigningSecret], raw, Math.floor(Date.now() / 1000));
   return call("POST", "/v1/partner/events", {
     key: p.keys.partner,
     rawBody: raw,
-    headers: { "content-type": "application/json", "x-loyalty-signature": signature },
+    headers: { "content-type": "application/json", ...partnerSignature(p.partnerSigningSecret, raw) },
   });
 }
 

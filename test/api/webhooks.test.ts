@@ -1,6 +1,7 @@
+import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { runScheduled } from "../../src/cron/schedule";
-import { parseSignatureHeader, verifySignature } from "../../src/lib/signing";
+import { parseLegacySignatureHeader, verifyLegacySignature } from "../../src/lib/signing";
 import {
   DISABLE_AFTER_CONSECUTIVE_FAILURES,
   dispatchOutbox,
@@ -28,6 +29,9 @@ async function script(bucket: string, statuses: number[], then = 200, location?:
   expect(res.status).toBe(200);
 }
 const received = async (bucket: string): Promise<Received[]> => (await call("GET", `/__test/receiver/${bucket}`)).body.received;
+
+/** What a partner's receiver does with a delivery: verify it with the `standardwebhooks` package (throws when it does not verify). */
+const verifyAsPartner = (r: Received, secret: string) => new Webhook(secret).verify(r.body, r.headers) as Record<string, unknown>;
 
 async function subscribe(p: TestProgram, eventTypes: string[], bucket = uniqueKey("bucket")) {
   const res = await call("POST", "/v1/webhooks", { key: p.keys.admin, body: { url: bucketUrl(bucket), eventTypes } });
@@ -74,7 +78,8 @@ describe("webhooks: admin API", () => {
       status: "active",
       consecutiveFailures: 0,
     });
-    expect(created.body.secret).toMatch(/^whsec_[0-9a-z]{40}$/);
+    expect(created.body.secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(created.body.scheme).toBe("standard-webhooks");
     const id = created.body.id;
 
     const list = await call("GET", "/v1/webhooks", { key: p.keys.admin });
@@ -298,18 +303,20 @@ describe("webhooks: delivery pipeline", () => {
     // What the partner received: three identical, signed POSTs.
     const got = await received(bucket);
     expect(got).toHaveLength(3);
+    const stranger = (await subscribe(p, ["x.y"])).webhook.secret;
     for (const [i, r] of got.entries()) {
       expect(r.headers["x-loyalty-event-id"]).toBe(d.eventId);
       expect(r.headers["x-loyalty-event-type"]).toBe("points.earned");
       expect(r.headers["x-loyalty-delivery-id"]).toBe(d.id);
       expect(r.headers["x-loyalty-delivery-attempt"]).toBe(String(i + 1));
       expect(r.headers["content-type"]).toBe("application/json");
-      expect(await verifySignature({ header: r.headers["x-loyalty-signature"], body: r.body, secrets: [webhook.secret] })).toMatchObject({
-        ok: true,
-      });
-      expect(await verifySignature({ header: r.headers["x-loyalty-signature"], body: r.body, secrets: ["whsec_wrong"] })).toMatchObject({
-        ok: false,
-      });
+      // Standard Webhooks: webhook-id is the event id on every attempt, so the receiver de-duplicates on it.
+      expect(r.headers["webhook-id"]).toBe(d.eventId);
+      expect(Math.abs(Number(r.headers["webhook-timestamp"]) - Date.now() / 1000)).toBeLessThan(60);
+      expect(verifyAsPartner(r, webhook.secret)).toMatchObject({ id: d.eventId, type: "points.earned" });
+      expect(() => verifyAsPartner(r, stranger)).toThrow(/No matching signature/);
+      expect(() => verifyAsPartner({ ...r, body: r.body.replace('"points":100', '"points":900') }, webhook.secret)).toThrow();
+      expect(r.headers["x-loyalty-signature"]).toBeUndefined();
     }
     const envelope = JSON.parse(got[2].body);
     expect(envelope).toMatchObject({ id: d.eventId, type: "points.earned", programId: p.programId, data: { memberId: m.id, points: 100 } });
@@ -425,6 +432,59 @@ describe("webhooks: delivery pipeline", () => {
     expect(await received(bucket)).toHaveLength(2 * DISABLE_AFTER_CONSECUTIVE_FAILURES);
   });
 
+  it("a 410 Gone disables the webhook at once and parks its other deliveries", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const { bucket, webhook } = await subscribe(p, ["points.*"]);
+    await script(bucket, [410], 200);
+    await accrue(p, m.id, 1_000);
+    await tick(new Date());
+    const [gone] = await deliveries(webhook.id);
+    expect(gone).toMatchObject({ status: "failed", attempts: 1, lastStatusCode: 410, nextAttemptAt: null });
+    expect(await webhookRow(webhook.id)).toMatchObject({ status: "disabled", disabledReason: expect.stringMatching(/410 Gone/) });
+    // Later events are not queued for it, and nothing more is sent.
+    await accrue(p, m.id, 1_000);
+    await tick(new Date(Date.now() + 10 * MINUTE));
+    expect(await received(bucket)).toHaveLength(1);
+    expect(await deliveries(webhook.id)).toHaveLength(1);
+    // Re-enabled by an admin, it receives again.
+    await call("PATCH", `/v1/webhooks/${webhook.id}`, { key: p.keys.admin, body: { status: "active" } });
+    await accrue(p, m.id, 1_000);
+    await tick(new Date());
+    expect((await deliveries(webhook.id)).map((d) => d.status)).toEqual(["failed", "delivered"]);
+  });
+
+  it("a subscription from before Standard Webhooks keeps X-Loyalty-Signature until its owner switches it", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const { bucket, webhook } = await subscribe(p, ["points.earned"]);
+    // As the migration leaves an existing row: the column default, and a secret of the old format.
+    const oldSecret = "whsec_0123456789abcdefghjkmnpqrstvwxyz01234567";
+    await db().$client.execute({
+      sql: "UPDATE webhooks SET scheme = 'x-loyalty-signature', secret = ? WHERE id = ?",
+      args: [oldSecret, webhook.id],
+    });
+    expect((await call("GET", `/v1/webhooks/${webhook.id}`, { key: p.keys.admin })).body.scheme).toBe("x-loyalty-signature");
+    await accrue(p, m.id, 1_000);
+    await tick(new Date());
+    const [legacy] = await received(bucket);
+    expect(legacy.headers["webhook-signature"]).toBeUndefined();
+    expect(parseLegacySignatureHeader(legacy.headers["x-loyalty-signature"])!.signatures).toHaveLength(1);
+    expect(
+      (await verifyLegacySignature({ header: legacy.headers["x-loyalty-signature"], body: legacy.body, secrets: [oldSecret] })).ok,
+    ).toBe(true);
+
+    // Switching needs no new secret: the old one works with any Standard Webhooks library.
+    const switched = await call("PATCH", `/v1/webhooks/${webhook.id}`, { key: p.keys.admin, body: { scheme: "standard-webhooks" } });
+    expect(switched.body.scheme).toBe("standard-webhooks");
+    await accrue(p, m.id, 1_000);
+    await tick(new Date());
+    const standard = (await received(bucket))[1];
+    expect(standard.headers["x-loyalty-signature"]).toBeUndefined();
+    expect(verifyAsPartner(standard, oldSecret)).toMatchObject({ type: "points.earned" });
+    expect((await call("PATCH", `/v1/webhooks/${webhook.id}`, { key: p.keys.admin, body: { scheme: "hmac" } })).status).toBe(400);
+  });
+
   it("signs with both secrets during the 24 h rotation overlap, then with the new one only", async () => {
     const p = await newProgram();
     const m = await newMember(p);
@@ -436,26 +496,17 @@ describe("webhooks: delivery pipeline", () => {
     await accrue(p, m.id, 1_000);
     await tick(new Date());
     const [during] = await received(bucket);
-    const parsed = parseSignatureHeader(during.headers["x-loyalty-signature"])!;
-    expect(parsed.signatures).toHaveLength(2);
+    expect(during.headers["webhook-signature"]).toMatch(/^v1,\S+ v1,\S+$/);
     // A receiver still on the old secret and one already on the new both verify.
-    expect(
-      (await verifySignature({ header: during.headers["x-loyalty-signature"], body: during.body, secrets: [webhook.secret] })).ok,
-    ).toBe(true);
-    expect(
-      (await verifySignature({ header: during.headers["x-loyalty-signature"], body: during.body, secrets: [rotated.body.secret] })).ok,
-    ).toBe(true);
+    expect(verifyAsPartner(during, webhook.secret)).toBeTruthy();
+    expect(verifyAsPartner(during, rotated.body.secret)).toBeTruthy();
 
     await accrue(p, m.id, 1_000);
     await tick(new Date(Date.now() + 25 * 3600_000));
     const after = (await received(bucket))[1];
-    expect(parseSignatureHeader(after.headers["x-loyalty-signature"])!.signatures).toHaveLength(1);
-    expect((await verifySignature({ header: after.headers["x-loyalty-signature"], body: after.body, secrets: [webhook.secret] })).ok).toBe(
-      false,
-    );
-    expect(
-      (await verifySignature({ header: after.headers["x-loyalty-signature"], body: after.body, secrets: [rotated.body.secret] })).ok,
-    ).toBe(true);
+    expect(after.headers["webhook-signature"].split(" ")).toHaveLength(1);
+    expect(() => verifyAsPartner(after, webhook.secret)).toThrow(/No matching signature/);
+    expect(verifyAsPartner(after, rotated.body.secret)).toBeTruthy();
     const audit = await call("GET", `/v1/audit?entityType=webhook&entityId=${webhook.id}`, { key: p.keys.admin });
     expect(audit.body.data[0].action).toBe("webhook.secret_rotated");
     expect(JSON.stringify(audit.body)).not.toContain(rotated.body.secret);
@@ -509,9 +560,7 @@ describe("webhooks: delivery pipeline", () => {
     expect(rows).toHaveLength(1);
     expect(rows[0]).toMatchObject({ status: "delivered", attempts: 1, lastStatusCode: 200 });
     const [got] = await received(bucket);
-    expect((await verifySignature({ header: got.headers["x-loyalty-signature"], body: got.body, secrets: [webhook.secret] })).ok).toBe(
-      true,
-    );
+    expect(verifyAsPartner(got, webhook.secret)).toMatchObject({ type: "points.earned" });
   });
 
   it("keeps each program's webhooks and deliveries to itself", async () => {

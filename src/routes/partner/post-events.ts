@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { AppError } from "../../lib/errors";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
-import { SIGNATURE_HEADER, verifySignature } from "../../lib/signing";
+import { LEGACY_SIGNATURE_HEADER, LEGACY_SIGNATURE_SUNSET, STANDARD_HEADERS, verifyInboundSignature } from "../../lib/signing";
 import { enforceRateLimit, rateLimitOf } from "../../middleware/rate-limit";
 import { ingestPartnerEvents, partnerSigningSecrets, summarize } from "../../services/partner/events";
 import { defineRoute } from "../route";
@@ -17,14 +17,28 @@ export const postPartnerEventsRoute = defineRoute(
     path: "/v1/partner/events",
     tags: ["Partners"],
     summary: "Post signed partner events: sales, refunds, activities, member upserts and erasures",
-    description: `The raw body must be signed with the program's partner signing secret:
-\`X-Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>\`; a bad signature is 401 invalid_signature and a timestamp more than 5 minutes off is 401 (replay).
+    description: `The raw body must be signed with the program's partner signing secret (\`whsec_…\`) the **Standard Webhooks** way, as the \`standardwebhooks\` libraries do:
+\`webhook-id\` (any unique message id), \`webhook-timestamp\` (unix seconds) and \`webhook-signature: v1,<base64 HMAC-SHA256(base64-decoded secret after whsec_, "<webhook-id>.<webhook-timestamp>.<raw body>")>\`.
+A bad signature is 401 invalid_signature and a timestamp more than 5 minutes off is 401 (replay).
+Deprecated: \`X-Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>\` is still accepted when no \`webhook-*\` header is sent, until ${LEGACY_SIGNATURE_SUNSET.toISOString().slice(0, 10)}; such answers carry \`Deprecation\` and \`Sunset\` headers.
 Send one event, or \`{"events": [...]}\` with up to ${MAX_EVENTS_PER_BATCH}. Each event is idempotent by its own eventId: a resend returns the original result with replayed=true.
 A single event answers with its own status (201 applied, 200 member updated, 202 recorded but unsupported) or its error; a batch answers 200 with one result per event — some may be rejected (4xx with their error) while the others apply.
 Sales name the member by memberId or externalId (an unknown externalId registers the member); refunds name the order.
 A member.erase forwards a deletion request: the member's personal data is erased as by POST /v1/members/{memberId}/erase (an unknown externalId is 404, never registered).`,
     request: {
-      headers: z.object({ [SIGNATURE_HEADER]: z.string().optional().openapi({ example: "t=1767225600,v1=5f8c…" }) }),
+      headers: z.object({
+        [STANDARD_HEADERS.id]: z.string().optional().openapi({ description: "Standard Webhooks message id", example: "msg_2mJ0…" }),
+        [STANDARD_HEADERS.timestamp]: z.string().optional().openapi({ description: "Unix seconds", example: "1767225600" }),
+        [STANDARD_HEADERS.signature]: z.string().optional().openapi({
+          description: "v1,<base64 signature>, several space-separated",
+          example: "v1,K5oZfzN95Z9UVu1EsfQmfVNQhnkZ2pj9o9NDN/H/pI4=",
+        }),
+        [LEGACY_SIGNATURE_HEADER]: z.string().optional().openapi({
+          deprecated: true,
+          description: "The former scheme, accepted until the Sunset date",
+          example: "t=1767225600,v1=5f8c…",
+        }),
+      }),
       // Documented here but validated per event in the handler: the signature covers the raw
       // bytes (verified before parsing) and a batch must not fail as a whole for one bad event.
       body: {
@@ -68,12 +82,17 @@ A member.erase forwards a deletion request: the member's personal data is erased
     if (contentType && !/^application\/json\b/i.test(contentType))
       throw new AppError("unsupported_media_type", "Send the events as application/json");
     const raw = await c.req.text();
-    const verdict = await verifySignature({
-      header: c.req.header(SIGNATURE_HEADER),
+    const verdict = await verifyInboundSignature({
+      header: (name) => c.req.header(name),
       body: raw,
       secrets: await partnerSigningSecrets(c.var.ctx, programId),
     });
-    if (!verdict.ok) throw new AppError("invalid_signature", verdict.message, { reason: verdict.reason });
+    if (!verdict.ok) throw new AppError("invalid_signature", verdict.message, { reason: verdict.reason, scheme: verdict.scheme });
+    if (verdict.scheme === "x-loyalty-signature") {
+      // RFC 9745 / RFC 8594: tell the partner's tooling the scheme is on its way out, and when.
+      c.header("deprecation", "true");
+      c.header("sunset", LEGACY_SIGNATURE_SUNSET.toUTCString());
+    }
 
     let body: unknown;
     try {

@@ -12,7 +12,7 @@ export const createWebhookRoute = defineRoute(
     tags: ["Webhooks"],
     summary: "Subscribe a partner endpoint to event types (the signing secret is shown once)",
     description:
-      "Events that happen from now on and match eventTypes are POSTed to url, signed with X-Loyalty-Signature, retried with exponential backoff for ~3 days. 409 limit_reached past 50 webhooks. Audited.",
+      "Events that happen from now on and match eventTypes are POSTed to url, signed the Standard Webhooks way (webhook-id = the event id, the same on every retry; webhook-timestamp; webhook-signature), retried with exponential backoff for ~3 days. A 410 Gone disables the webhook. 409 limit_reached past 50 webhooks. Audited.",
     request: { body: jsonBody(CreateWebhookBody) },
     responses: { 201: jsonResponse(WebhookWithSecretSchema, "The subscription, with its secret"), ...errorResponses(409) },
   },

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { WEBHOOK_SCHEMES } from "../../lib/signing";
 import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from "../../services/webhooks/subscriptions";
 
 // The syntax only; the delivery policy (https, public hosts only) needs the environment for its
@@ -21,11 +22,18 @@ const EventTypes = z
     example: ["points.earned", "tier.changed"],
   });
 
+const Scheme = z.enum(WEBHOOK_SCHEMES).openapi({
+  description:
+    "How deliveries are signed. standard-webhooks (the default): webhook-id, webhook-timestamp and webhook-signature headers, verifiable with any Standard Webhooks library. x-loyalty-signature: the former X-Loyalty-Signature header, kept for subscriptions created before the standard (deprecated).",
+  example: "standard-webhooks",
+});
+
 export const WebhookSchema = z
   .object({
     id: z.string(),
     url: z.string(),
     eventTypes: z.array(z.string()),
+    scheme: Scheme,
     status: z.enum(["active", "disabled"]),
     disabledReason: z.string().nullable(),
     consecutiveFailures: z.number().int(),
@@ -39,7 +47,10 @@ export const WebhookSchema = z
   .openapi("Webhook");
 
 export const WebhookWithSecretSchema = WebhookSchema.extend({
-  secret: z.string().openapi({ description: "The signing secret, shown once. Verify X-Loyalty-Signature with it (see the webhook docs)." }),
+  secret: z.string().openapi({
+    description: "The signing secret (whsec_ + base64), shown once: give it to your Standard Webhooks library to verify deliveries.",
+    example: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  }),
 }).openapi("WebhookWithSecret");
 
 export const DeliverySchema = z
@@ -62,16 +73,21 @@ export const DeliverySchema = z
   .openapi("WebhookDelivery");
 
 export const CreateWebhookBody = z
-  .object({ url: WebhookUrl, eventTypes: EventTypes })
+  .object({ url: WebhookUrl, eventTypes: EventTypes, scheme: Scheme.optional() })
   .strict()
   .openapi("CreateWebhook", {
     example: { url: "https://partner.example.com/loyalty/webhooks", eventTypes: ["points.earned", "tier.changed", "reward.issued"] },
   });
 
 export const UpdateWebhookBody = z
-  .object({ url: WebhookUrl.optional(), eventTypes: EventTypes.optional(), status: z.enum(["active", "disabled"]).optional() })
+  .object({
+    url: WebhookUrl.optional(),
+    eventTypes: EventTypes.optional(),
+    scheme: Scheme.optional(),
+    status: z.enum(["active", "disabled"]).optional(),
+  })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, "send at least one of url, eventTypes, status")
+  .refine((b) => Object.keys(b).length > 0, "send at least one of url, eventTypes, scheme, status")
   .openapi("UpdateWebhook", { example: { status: "active" } });
 
 export const WebhookIdParam = z.object({

@@ -10,9 +10,9 @@ export const updateWebhookRoute = defineRoute(
     method: "patch",
     path: "/v1/webhooks/{webhookId}",
     tags: ["Webhooks"],
-    summary: "Change a webhook's url, event types or status",
+    summary: "Change a webhook's url, event types, signature scheme or status",
     description:
-      "status disabled parks pending deliveries; status active re-enables a (possibly automatically) disabled webhook, resets its failure streak and resumes its parked deliveries at once. Audited.",
+      "scheme standard-webhooks moves a subscription from the deprecated X-Loyalty-Signature to Standard Webhooks, with the same secret. status disabled parks pending deliveries; status active re-enables a (possibly automatically) disabled webhook, resets its failure streak and resumes its parked deliveries at once. Audited.",
     request: { params: WebhookIdParam, body: jsonBody(UpdateWebhookBody) },
     responses: { 200: jsonResponse(WebhookSchema, "The updated webhook"), ...errorResponses(404) },
   },

@@ -48,7 +48,7 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
   const keys = await Promise.all((["admin", "storefront", "partner"] as const).map((s) => mintKey(id, s, `default ${s}`)));
   // Partners sign inbound events with this (src/lib/signing.ts); rotate via the admin API.
   const partnerSigningSecret =
-    typeof input.settings?.partnerSigningSecret === "string" ? input.settings.partnerSigningSecret : newSigningSecret("psk");
+    typeof input.settings?.partnerSigningSecret === "string" ? input.settings.partnerSigningSecret : newSigningSecret();
   await ctx.db.batch([
     ctx.db.insert(programs).values({
       id,

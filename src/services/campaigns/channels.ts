@@ -65,7 +65,7 @@ export async function putChannel({
   assertTargetUrl(ctx.env, input.url);
   const before = channelsOf(await loadSettings(ctx, input.programId))[input.channel];
   const fresh = !before || input.rotateSecret === true;
-  const secret = fresh ? newSigningSecret("whsec") : await openChannelSecret(ctx, input.programId, input.channel, before);
+  const secret = fresh ? newSigningSecret() : await openChannelSecret(ctx, input.programId, input.channel, before);
   const sealed = fresh ? await sealSecret(ctx.env, secret, secretContext.channel(input.programId, input.channel)) : before.secret;
   const endpoint: ChannelEndpoint = { url: input.url, secret: sealed, updatedAt: nowIso() };
   await ctx.db.batch([

@@ -10,7 +10,7 @@ import type { ServiceContext } from "../../lib/context";
 import { postOutbound } from "../../lib/outbound-fetch";
 import { cursorPage } from "../../lib/pagination";
 import { openSecret, secretContext } from "../../lib/secret-box";
-import { SIGNATURE_HEADER, signatureHeader } from "../../lib/signing";
+import { signedHeaders } from "../../lib/signing";
 import { requireCampaign } from "./campaigns";
 import { channelsOf } from "./channels";
 
@@ -127,6 +127,7 @@ async function attempt(
   if (member.consent?.[m.channel] !== true) return done("skipped_no_consent", `member withdrew consent to ${m.channel}`);
   const endpoint = channels[m.channel];
   if (!endpoint) return done("skipped_no_endpoint", `no endpoint configured for channel ${m.channel} (PUT /v1/channels/${m.channel})`);
+  const channelSecret = await openSecret(env, endpoint.secret, secretContext.channel(m.programId, m.channel));
   const body = JSON.stringify({
     id: m.id,
     type: "message",
@@ -143,11 +144,19 @@ async function attempt(
       "content-type": "application/json",
       "user-agent": "LoyaltyEdge-Messages/1",
       "x-loyalty-message-id": m.id,
-      [SIGNATURE_HEADER]: await signatureHeader(
-        [await openSecret(env, endpoint.secret, secretContext.channel(m.programId, m.channel))],
+      // Both schemes, so an endpoint can verify either way (the channel secret is a whsec_ secret).
+      ...(await signedHeaders("x-loyalty-signature", {
+        secrets: [channelSecret],
+        id: m.id,
         body,
-        Math.floor(now.getTime() / 1000),
-      ),
+        timestamp: Math.floor(now.getTime() / 1000),
+      })),
+      ...(await signedHeaders("standard-webhooks", {
+        secrets: [channelSecret],
+        id: m.id,
+        body,
+        timestamp: Math.floor(now.getTime() / 1000),
+      })),
     },
     body,
   });

@@ -67,7 +67,7 @@ export async function rotatePartnerSigningSecret({ ctx, input }: { ctx: ServiceC
   const [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, input.programId)).limit(1);
   if (!row) throw notFound("Program");
   const current = (row.settings as PartnerSettings).partnerSigningSecret ?? null;
-  const secret = newSigningSecret("psk");
+  const secret = newSigningSecret();
   const sealed = await sealSecret(ctx.env, secret, secretContext.partner(input.programId));
   const now = new Date();
   const previousUntil = current ? new Date(now.getTime() + PARTNER_SECRET_OVERLAP_MS).toISOString() : null;

@@ -6,7 +6,7 @@ import type { Env } from "../../env";
 import { mapLimit } from "../../lib/concurrency";
 import { postOutbound } from "../../lib/outbound-fetch";
 import { openSecret, secretContext } from "../../lib/secret-box";
-import { SIGNATURE_HEADER, signatureHeader } from "../../lib/signing";
+import { signedHeaders } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
 
 /**
@@ -23,9 +23,10 @@ import { nowIso } from "../../lib/time";
  *    them on WEBHOOK_QUEUE (consumer: `consumeWebhookBatch`) or, without a queue binding,
  *    sends a bounded number directly.
  * 3. `attemptDelivery` sends one through `postOutbound` (src/lib/outbound-fetch.ts: the URL
- *    policy re-checked, a forbidden URL never fetched, no redirect followed), records the outcome
- *    and schedules the retry (exponential backoff with ±20% jitter over ~3 days); N consecutive
- *    failures disable the webhook.
+ *    policy re-checked, a forbidden URL never fetched, no redirect followed), signed with the
+ *    subscription's scheme (src/lib/signing.ts), records the outcome and schedules the retry
+ *    (exponential backoff with ±20% jitter over ~3 days); N consecutive failures, or one 410 Gone,
+ *    disable the webhook.
  */
 export const RETRY_SCHEDULE_MINUTES = [1, 5, 30, 120, 360, 720, 1440, 1440] as const;
 export const MAX_ATTEMPTS = RETRY_SCHEDULE_MINUTES.length + 1;
@@ -171,6 +172,7 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
       delivery: webhookDeliveries,
       url: webhooks.url,
       secret: webhooks.secret,
+      scheme: webhooks.scheme,
       previousSecret: webhooks.previousSecret,
       previousSecretUntil: webhooks.previousSecretUntil,
       webhookStatus: webhooks.status,
@@ -193,8 +195,9 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
     headers: {
       "content-type": "application/json",
       "user-agent": "LoyaltyEdge-Webhooks/1",
+      // webhook-id is the event id, the same on every attempt, so receivers de-duplicate on it.
       // The signature timestamp is wall-clock time: receivers check it against their own clock.
-      [SIGNATURE_HEADER]: await signatureHeader(await openSigningSecrets(env, d.webhookId, row, now), body),
+      ...(await signedHeaders(row.scheme, { secrets: await openSigningSecrets(env, d.webhookId, row, now), id: d.eventId, body })),
       "x-loyalty-event-id": d.eventId,
       "x-loyalty-event-type": d.eventType,
       "x-loyalty-delivery-id": d.id,
@@ -226,6 +229,7 @@ export async function attemptDelivery(env: Env, deliveryId: string, now: Date): 
     return { outcome: "delivered", statusCode };
   }
 
+  if (statusCode === 410) return disableGone(db, d, attempt, error, now);
   const delay = retryDelayMs(attempt);
   const N = DISABLE_AFTER_CONSECUTIVE_FAILURES;
   await db.batch([
@@ -285,6 +289,38 @@ async function refuseForbiddenUrl(
     parkDeliveries(db, d.webhookId),
   ]);
   return { outcome: "failed", statusCode: null, error };
+}
+
+/**
+ * 410 Gone is the receiver saying the endpoint is retired (as Standard Webhooks senders treat it):
+ * the delivery fails for good and the webhook is disabled, its other deliveries parked, until an
+ * admin re-enables it.
+ */
+async function disableGone(
+  db: Database,
+  d: typeof webhookDeliveries.$inferSelect,
+  attempt: number,
+  error: string,
+  now: Date,
+): Promise<AttemptOutcome> {
+  const stamp = nowIso(now);
+  await db.batch([
+    db
+      .update(webhookDeliveries)
+      .set({ status: "failed", attempts: attempt, lastStatusCode: 410, lastError: error, nextAttemptAt: null })
+      .where(and(eq(webhookDeliveries.id, d.id), eq(webhookDeliveries.status, "pending"))),
+    db
+      .update(webhooks)
+      .set({
+        status: "disabled",
+        disabledReason: "Disabled automatically: the endpoint answered 410 Gone. Re-enable it (PATCH status active) if it is back.",
+        consecutiveFailures: sql`${webhooks.consecutiveFailures} + 1`,
+        updatedAt: stamp,
+      })
+      .where(eq(webhooks.id, d.webhookId)),
+    parkDeliveries(db, d.webhookId),
+  ]);
+  return { outcome: "failed", statusCode: 410, error };
 }
 
 /** A disabled webhook's pending deliveries wait (no due time) until it is re-enabled. */

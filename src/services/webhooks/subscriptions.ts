@@ -6,7 +6,7 @@ import { newId } from "../../lib/ids";
 import { assertTargetUrl } from "../../lib/outbound-fetch";
 import { cursorPage } from "../../lib/pagination";
 import { sealSecret, secretContext } from "../../lib/secret-box";
-import { newSigningSecret } from "../../lib/signing";
+import { newSigningSecret, type WebhookScheme } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { attemptDelivery, parkDeliveries } from "./delivery";
@@ -53,6 +53,7 @@ function webhookView(w: WebhookRow, now = new Date()) {
     id: w.id,
     url: w.url,
     eventTypes: w.eventTypes,
+    scheme: w.scheme,
     status: w.status,
     disabledReason: w.disabledReason,
     consecutiveFailures: w.consecutiveFailures,
@@ -98,7 +99,7 @@ export async function createWebhook({
   input,
 }: {
   ctx: ServiceContext;
-  input: { programId: string; url: string; eventTypes: string[] };
+  input: { programId: string; url: string; eventTypes: string[]; scheme?: WebhookScheme };
 }) {
   assertDeliverableUrl(ctx, input.url);
   const [{ n }] = await ctx.db.select({ n: sql<number>`count(*)` }).from(webhooks).where(eq(webhooks.programId, input.programId));
@@ -106,13 +107,14 @@ export async function createWebhook({
     throw new AppError("limit_reached", `A program can have at most ${MAX_WEBHOOKS_PER_PROGRAM} webhooks`);
   const now = nowIso();
   const id = newId("whk");
-  const secret = newSigningSecret("whsec");
+  const secret = newSigningSecret();
   const row: WebhookRow = {
     id,
     programId: input.programId,
     url: input.url,
     eventTypes: [...new Set(input.eventTypes)],
     secret: await sealSecret(ctx.env, secret, secretContext.webhook(id)),
+    scheme: input.scheme ?? "standard-webhooks",
     previousSecret: null,
     previousSecretUntil: null,
     status: "active",
@@ -147,10 +149,11 @@ export async function getWebhook({ ctx, input }: { ctx: ServiceContext; input: {
   return webhookView(await requireWebhook(ctx, input.programId, input.webhookId));
 }
 
-export type WebhookPatch = { url?: string; eventTypes?: string[]; status?: "active" | "disabled" };
+export type WebhookPatch = { url?: string; eventTypes?: string[]; status?: "active" | "disabled"; scheme?: WebhookScheme };
 
 /**
- * Change url, event types or status. Disabling parks the pending deliveries; re-enabling
+ * Change url, event types, signature scheme or status. The secret stays when the scheme changes:
+ * every `whsec_` secret is also a valid Standard Webhooks secret. Disabling parks the pending deliveries; re-enabling
  * resets the failure streak and makes the parked deliveries due at once. A forbidden url
  * (new, or the stored one when re-enabling) is a 400 and nothing changes.
  */
@@ -168,6 +171,7 @@ export async function updateWebhook({
     ...before,
     url: patch.url ?? before.url,
     eventTypes: patch.eventTypes ? [...new Set(patch.eventTypes)] : before.eventTypes,
+    scheme: patch.scheme ?? before.scheme,
     status: patch.status ?? before.status,
     updatedAt: now,
   };
@@ -184,6 +188,7 @@ export async function updateWebhook({
       .set({
         url: after.url,
         eventTypes: after.eventTypes,
+        scheme: after.scheme,
         status: after.status,
         disabledReason: after.disabledReason,
         consecutiveFailures: after.consecutiveFailures,
@@ -228,13 +233,13 @@ export async function deleteWebhook({ ctx, input }: { ctx: ServiceContext; input
 
 /**
  * A new signing secret (returned once). For SECRET_OVERLAP_MS the previous one still signs
- * too — deliveries carry `v1=<new>,v1=<old>` — so the partner can switch without a gap.
+ * too — deliveries carry both signatures (`v1,<new> v1,<old>` in webhook-signature) — so the partner can switch without a gap.
  * Rotating again within the window drops the oldest secret.
  */
 export async function rotateWebhookSecret({ ctx, input }: { ctx: ServiceContext; input: { programId: string; webhookId: string } }) {
   const before = await requireWebhook(ctx, input.programId, input.webhookId);
   const now = new Date();
-  const secret = newSigningSecret("whsec");
+  const secret = newSigningSecret();
   const after: WebhookRow = {
     ...before,
     secret: await sealSecret(ctx.env, secret, secretContext.webhook(before.id)),

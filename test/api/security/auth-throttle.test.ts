@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { signatureHeader } from "../../../src/lib/signing";
-import { call, callDirect, newProgram, uniqueKey } from "../helpers";
+import { call, callDirect, newProgram, partnerSignature, uniqueKey } from "../helpers";
 
 const fromAddress = (address: string) => ({ "cf-connecting-ip": address });
 
@@ -56,7 +55,7 @@ describe("a partner batch pays one rate-limit token per event", () => {
       const raw = JSON.stringify({ events });
       const headers = {
         "content-type": "application/json",
-        "x-loyalty-signature": await signatureHeader([p.partnerSigningSecret], raw, Math.floor(Date.now() / 1000)),
+        ...partnerSignature(p.partnerSigningSecret, raw),
       };
       return call("POST", "/v1/partner/events", { key, rawBody: raw, headers });
     };

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { signatureHeader } from "../../../src/lib/signing";
 import { deliverDueMessages } from "../../../src/services/campaigns/messages";
 import { consumeOutboxEvents } from "../../../src/services/campaigns/triggers";
 import { dispatchOutbox, sweepDueDeliveries } from "../../../src/services/webhooks/delivery";
 import { distinctivePerson, needlesOf, type Person, searchWholeDatabase } from "../../support/whole-database-search";
-import { call, db, ledgerSum, newProgram, type TestProgram, testEnv, uniqueKey } from "../helpers";
+import { call, db, ledgerSum, newProgram, partnerSignature, type TestProgram, testEnv, uniqueKey } from "../helpers";
 
 const directEnv = { ...testEnv, WEBHOOK_QUEUE: undefined };
 
@@ -19,11 +18,10 @@ async function tick() {
 
 async function postSigned(p: TestProgram, payload: unknown) {
   const raw = JSON.stringify(payload);
-  const signature = await signatureHeader([p.partnerSigningSecret], raw, Math.floor(Date.now() / 1000));
   return call("POST", "/v1/partner/events", {
     key: p.keys.partner,
     rawBody: raw,
-    headers: { "content-type": "application/json", "x-loyalty-signature": signature },
+    headers: { "content-type": "application/json", ...partnerSignature(p.partnerSigningSecret, raw) },
   });
 }
 

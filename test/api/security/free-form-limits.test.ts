@@ -1,15 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { FREE_FORM_LIMITS as L } from "../../../src/domain/members/free-form";
-import { signatureHeader } from "../../../src/lib/signing";
-import { call, db, newMember, newProgram, type TestProgram, uniqueKey } from "../helpers";
+import { call, db, newMember, newProgram, partnerSignature, type TestProgram, uniqueKey } from "../helpers";
 
 async function postSigned(p: TestProgram, payload: unknown) {
   const raw = JSON.stringify(payload);
-  const signature = await signatureHeader([p.partnerSigningSecret], raw, Math.floor(Date.now() / 1000));
   return call("POST", "/v1/partner/events", {
     key: p.keys.partner,
     rawBody: raw,
-    headers: { "content-type": "application/json", "x-loyalty-signature": signature },
+    headers: { "content-type": "application/json", ...partnerSignature(p.partnerSigningSecret, raw) },
   });
 }
 

@@ -1,0 +1,1 @@
+ALTER TABLE `webhooks` ADD `scheme` text DEFAULT 'x-loyalty-signature' NOT NULL;
