@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { App } from "../../lib/context";
 import { jsonResponse } from "../../lib/openapi";
 import { defineRoute } from "../route";
+import { webhookOperations } from "../webhooks/events";
 
 /** Tag descriptions, in reading order; a tag a feature uses that is not listed here still appears, after these. */
 const tagDescriptions: Record<string, string> = {
@@ -85,6 +86,8 @@ function openApiDocument(app: App): Document {
   if (cached) return cached;
   // The scheme every keyed route's `security` names (see defineRoute).
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: SECURITY_DESCRIPTION });
+  // What the API sends: one entry per outbound event type, with its payload schema and an example.
+  for (const operation of webhookOperations) app.openAPIRegistry.registerWebhook(operation);
   const doc = app.getOpenAPI31Document({
     openapi: "3.1.0",
     info: { title: "Loyalty Edge API", version: "0.1.0", description: API_DESCRIPTION },

@@ -33,6 +33,7 @@ export const KNOWN_EVENT_TYPES = [
   "reward.issued",
   "stage.changed",
   "activity.recorded",
+  "coupon.consumed",
   "coupon.cancelled",
   "redemption.reserved",
   "redemption.captured",
