@@ -5,7 +5,10 @@ import { admit } from "../middleware/auth";
 
 /** Everything a route declares: its OpenAPI operation (security is derived), its id and who may call it. */
 export type RouteDefinition = Omit<RouteConfig, "security" | "operationId"> & {
-  /** Stable, unique, camelCase verbNoun: the name SDK generators give the call. */
+  /**
+   * Stable and unique, dotted resource-style (`members.get`, `members.accruals.create`): SDK
+   * generators turn it into the call's name and namespace. Changing one is a breaking change.
+   */
   operationId: string;
   principals: Principals;
   /** Named schemas the operation refers to by `$ref` without validating with them. */
@@ -47,7 +50,8 @@ function staffRoleOf(definition: RouteDefinition): StaffRole | null {
 
 /** What the OpenAPI operation says of who may call it: security, `x-scopes`/`x-operator` and the first sentence. */
 function documentedPrincipals(principals: Principals, description: string | undefined) {
-  if (principals === "public") return { description };
+  // No key: an explicitly empty security requirement, so tools do not assume one.
+  if (principals === "public") return { description, security: [] };
   const scopes = principals.scopes ?? [];
   const sentences = [
     scopes.length > 0 ? scopeSentence(scopes) : OPERATOR_SENTENCE,

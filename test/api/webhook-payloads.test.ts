@@ -45,7 +45,7 @@ describe("webhook payload schemas", () => {
     expect(Object.keys(doc.webhooks).sort()).toEqual([...KNOWN_EVENT_TYPES].sort());
     for (const type of KNOWN_EVENT_TYPES) {
       const op = doc.webhooks[type].post;
-      expect(op.operationId).toBe(`webhooks.${type}`);
+      expect(op.operationId).toBe(`webhookEvents.${type}`);
       expect(op.summary).toMatch(/\S/);
       expect(op.parameters.map((p: Json) => p.name).sort()).toEqual(["webhook-id", "webhook-signature", "webhook-timestamp"]);
       const ref = op.requestBody.content["application/json"].schema.$ref as string;

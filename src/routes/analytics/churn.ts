@@ -6,7 +6,7 @@ import { ChurnHistogramSchema } from "./schemas";
 
 export const getChurnHistogramRoute = defineRoute(
   {
-    operationId: "getChurnHistogram",
+    operationId: "analytics.churn.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/analytics/churn",

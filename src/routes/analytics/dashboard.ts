@@ -135,7 +135,7 @@ const DashboardSchema = z
 
 export const getDashboardOverviewRoute = defineRoute(
   {
-    operationId: "getDashboardOverview",
+    operationId: "analytics.dashboard.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/analytics/dashboard",

@@ -5,7 +5,7 @@ import { LifecycleSettingsSchema } from "./schemas";
 
 export const getLifecycleSettingsRoute = defineRoute(
   {
-    operationId: "getLifecycleSettings",
+    operationId: "lifecycleSettings.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/lifecycle-settings",

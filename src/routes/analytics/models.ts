@@ -6,7 +6,7 @@ import { ModelsResponse } from "./schemas";
 
 export const getModelFitRoute = defineRoute(
   {
-    operationId: "getModelFit",
+    operationId: "analytics.models.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/analytics/models",

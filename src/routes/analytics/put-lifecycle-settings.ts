@@ -5,7 +5,7 @@ import { LifecycleSettingsBody, LifecycleSettingsSchema } from "./schemas";
 
 export const setLifecycleSettingsRoute = defineRoute(
   {
-    operationId: "setLifecycleSettings",
+    operationId: "lifecycleSettings.set",
     principals: { scopes: ["admin"] },
     method: "put",
     path: "/v1/lifecycle-settings",

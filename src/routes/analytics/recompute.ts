@@ -6,7 +6,7 @@ import { RecomputeSummarySchema } from "./schemas";
 
 export const recomputeAnalyticsRoute = defineRoute(
   {
-    operationId: "recomputeAnalytics",
+    operationId: "analytics.recompute",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/analytics/recompute",

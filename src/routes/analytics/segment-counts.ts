@@ -5,7 +5,7 @@ import { SegmentCountsSchema } from "./schemas";
 
 export const getSegmentCountsRoute = defineRoute(
   {
-    operationId: "getSegmentCounts",
+    operationId: "analytics.segments.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/analytics/segments",

@@ -6,7 +6,7 @@ import { TopClvSchema } from "./schemas";
 
 export const listTopClvMembersRoute = defineRoute(
   {
-    operationId: "listTopClvMembers",
+    operationId: "analytics.topClv.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/analytics/top-clv",

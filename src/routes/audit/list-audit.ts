@@ -38,7 +38,7 @@ const AuditEntrySchema = z
 
 export const listAuditLogRoute = defineRoute(
   {
-    operationId: "listAuditLog",
+    operationId: "audit.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/audit",

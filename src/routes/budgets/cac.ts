@@ -19,7 +19,7 @@ const CacSchema = z
 
 export const getAcquisitionCostRoute = defineRoute(
   {
-    operationId: "getAcquisitionCost",
+    operationId: "analytics.cac.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/analytics/cac",

@@ -5,7 +5,7 @@ import { BudgetSchema, PeriodParam } from "./schemas";
 
 export const getBudgetRoute = defineRoute(
   {
-    operationId: "getBudget",
+    operationId: "budgets.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/budgets/{period}",

@@ -6,7 +6,7 @@ import { BudgetSchema } from "./schemas";
 
 export const listBudgetsRoute = defineRoute(
   {
-    operationId: "listBudgets",
+    operationId: "budgets.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/budgets",

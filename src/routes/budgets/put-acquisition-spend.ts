@@ -19,7 +19,7 @@ const SpendSchema = z.object({ channel: z.string(), period: z.string(), amountMi
 
 export const setAcquisitionSpendRoute = defineRoute(
   {
-    operationId: "setAcquisitionSpend",
+    operationId: "acquisitionSpend.set",
     principals: { scopes: ["admin"] },
     method: "put",
     path: "/v1/acquisition-spend/{channel}/{period}",

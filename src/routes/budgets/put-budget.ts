@@ -11,7 +11,7 @@ const PutBudgetBody = z
 
 export const setBudgetRoute = defineRoute(
   {
-    operationId: "setBudget",
+    operationId: "budgets.set",
     principals: { scopes: ["admin"] },
     method: "put",
     path: "/v1/budgets/{period}",

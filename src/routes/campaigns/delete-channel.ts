@@ -5,7 +5,7 @@ import { ChannelParam } from "./schemas";
 
 export const deleteChannelRoute = defineRoute(
   {
-    operationId: "deleteChannel",
+    operationId: "channels.delete",
     principals: { scopes: ["admin"] },
     method: "delete",
     path: "/v1/channels/{channel}",

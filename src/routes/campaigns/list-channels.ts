@@ -6,7 +6,7 @@ import { ChannelSchema } from "./schemas";
 
 export const listChannelsRoute = defineRoute(
   {
-    operationId: "listChannels",
+    operationId: "channels.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/channels",

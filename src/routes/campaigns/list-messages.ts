@@ -6,7 +6,7 @@ import { CampaignIdParam, MessageSchema } from "./schemas";
 
 export const listCampaignMessagesRoute = defineRoute(
   {
-    operationId: "listCampaignMessages",
+    operationId: "campaigns.messages.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/campaigns/{campaignId}/messages",

@@ -20,7 +20,7 @@ const OccurrenceSchema = z
 
 export const listCampaignOccurrencesRoute = defineRoute(
   {
-    operationId: "listCampaignOccurrences",
+    operationId: "campaigns.occurrences.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/campaigns/{campaignId}/occurrences",

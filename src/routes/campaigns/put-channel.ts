@@ -17,7 +17,7 @@ const PutChannelBody = z
 
 export const setChannelRoute = defineRoute(
   {
-    operationId: "setChannel",
+    operationId: "channels.set",
     principals: { scopes: ["admin"] },
     method: "put",
     path: "/v1/channels/{channel}",

@@ -36,7 +36,7 @@ const RoiSchema = z
 
 export const getCampaignRoiRoute = defineRoute(
   {
-    operationId: "getCampaignRoi",
+    operationId: "campaigns.roi.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/campaigns/{campaignId}/roi",

@@ -9,7 +9,7 @@ import { CouponCodeParam } from "./schemas";
 
 export const cancelCouponRoute = defineRoute(
   {
-    operationId: "cancelCoupon",
+    operationId: "coupons.cancel",
     principals: { scopes: ["storefront", "admin"] },
     method: "post",
     path: "/v1/coupons/{code}/cancel",

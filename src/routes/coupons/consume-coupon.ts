@@ -14,7 +14,7 @@ const ConsumeBody = z
 
 export const consumeCouponRoute = defineRoute(
   {
-    operationId: "consumeCoupon",
+    operationId: "coupons.consume",
     principals: { scopes: ["storefront"] },
     method: "post",
     path: "/v1/coupons/{code}/consume",

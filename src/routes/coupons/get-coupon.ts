@@ -15,7 +15,7 @@ const Query = z.object({
 
 export const getCouponRoute = defineRoute(
   {
-    operationId: "getCoupon",
+    operationId: "coupons.get",
     principals: { scopes: ["storefront", "admin"] },
     method: "get",
     path: "/v1/coupons/{code}",

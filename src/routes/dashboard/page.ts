@@ -24,7 +24,7 @@ const pageResponses = {
 
 export const dashboardPageRoute = defineRoute(
   {
-    operationId: "getDashboardPage",
+    operationId: "system.dashboard",
     principals: "public",
     method: "get",
     path: "/admin",
@@ -40,7 +40,7 @@ export const dashboardPageRoute = defineRoute(
 /** The same page at /admin/ (not in the document). */
 export const dashboardPageSlashRoute = defineRoute(
   {
-    operationId: "getDashboardPageWithSlash",
+    operationId: "system.dashboard.slash",
     principals: "public",
     hide: true,
     method: "get",

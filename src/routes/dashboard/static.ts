@@ -6,7 +6,7 @@ import { assets } from "./assets";
 /** Not in the OpenAPI document: static files of the /admin page. */
 export const dashboardAssetRoute = defineRoute(
   {
-    operationId: "getDashboardAsset",
+    operationId: "system.dashboard.asset",
     principals: "public",
     hide: true,
     method: "get",

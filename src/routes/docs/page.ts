@@ -22,7 +22,7 @@ const CONTENT_SECURITY_POLICY = [
 /** Documented in the OpenAPI document, though it serves HTML rather than JSON. */
 export const docsRoute = defineRoute(
   {
-    operationId: "getApiReference",
+    operationId: "system.docs",
     principals: "public",
     method: "get",
     path: "/docs",

@@ -6,7 +6,7 @@ import { assets } from "./assets";
 /** Not in the OpenAPI document: static files of the /docs page. */
 export const docsAssetRoute = defineRoute(
   {
-    operationId: "getApiReferenceAsset",
+    operationId: "system.docs.asset",
     principals: "public",
     hide: true,
     method: "get",

@@ -5,7 +5,7 @@ import { ExperimentIdParam, ExperimentSchema } from "./schemas";
 
 export const getExperimentRoute = defineRoute(
   {
-    operationId: "getExperiment",
+    operationId: "experiments.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/experiments/{experimentId}",

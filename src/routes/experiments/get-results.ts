@@ -5,7 +5,7 @@ import { ExperimentIdParam, ResultsSchema } from "./schemas";
 
 export const getExperimentResultsRoute = defineRoute(
   {
-    operationId: "getExperimentResults",
+    operationId: "experiments.results.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/experiments/{experimentId}/results",

@@ -6,7 +6,7 @@ import { ExperimentSchema } from "./schemas";
 
 export const listExperimentsRoute = defineRoute(
   {
-    operationId: "listExperiments",
+    operationId: "experiments.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/experiments",

@@ -18,7 +18,7 @@ const StopBody = z
 
 export const stopExperimentRoute = defineRoute(
   {
-    operationId: "stopExperiment",
+    operationId: "experiments.stop",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/experiments/{experimentId}/stop",

@@ -6,7 +6,7 @@ import { FeedbackSchema } from "./schemas";
 
 export const listFeedbackRoute = defineRoute(
   {
-    operationId: "listFeedback",
+    operationId: "members.feedback.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/members/{memberId}/feedback",

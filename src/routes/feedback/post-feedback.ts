@@ -16,7 +16,7 @@ const Response = FeedbackSchema.extend({
 
 export const recordFeedbackRoute = defineRoute(
   {
-    operationId: "recordFeedback",
+    operationId: "members.feedback.create",
     principals: { scopes: ["storefront", "admin"] },
     method: "post",
     path: "/v1/members/{memberId}/feedback",

@@ -5,7 +5,7 @@ import { CreatedKeySchema, CreateKeyBody } from "./schemas";
 
 export const createApiKeyRoute = defineRoute(
   {
-    operationId: "createApiKey",
+    operationId: "keys.create",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/keys",

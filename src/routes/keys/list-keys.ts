@@ -6,7 +6,7 @@ import { KeySchema } from "./schemas";
 
 export const listApiKeysRoute = defineRoute(
   {
-    operationId: "listApiKeys",
+    operationId: "keys.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/keys",

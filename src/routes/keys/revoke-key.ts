@@ -5,7 +5,7 @@ import { KeyIdParam, KeySchema } from "./schemas";
 
 export const revokeApiKeyRoute = defineRoute(
   {
-    operationId: "revokeApiKey",
+    operationId: "keys.revoke",
     principals: { scopes: ["admin"] },
     method: "delete",
     path: "/v1/keys/{keyId}",

@@ -8,7 +8,7 @@ const Day = z.iso.date("use YYYY-MM-DD");
 
 export const listKpiSnapshotsRoute = defineRoute(
   {
-    operationId: "listKpiSnapshots",
+    operationId: "kpis.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/kpis",

@@ -6,7 +6,7 @@ import { KpiFiguresSchema } from "./schemas";
 
 export const getTodayKpisRoute = defineRoute(
   {
-    operationId: "getTodayKpis",
+    operationId: "kpis.today.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/kpis/today",

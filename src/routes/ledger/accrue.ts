@@ -5,7 +5,7 @@ import { AccrualBody, LedgerWriteSchema } from "./schemas";
 
 export const accruePointsRoute = defineRoute(
   {
-    operationId: "accruePoints",
+    operationId: "members.accruals.create",
     principals: { scopes: ["storefront", "partner", "admin"] },
     method: "post",
     path: "/v1/members/{memberId}/accruals",

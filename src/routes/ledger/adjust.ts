@@ -5,7 +5,7 @@ import { AdjustmentBody, LedgerWriteSchema } from "./schemas";
 
 export const adjustPointsRoute = defineRoute(
   {
-    operationId: "adjustPoints",
+    operationId: "members.adjustments.create",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/members/{memberId}/adjustments",

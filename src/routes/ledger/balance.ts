@@ -23,7 +23,7 @@ const BalanceDetail = z
 
 export const getBalanceRoute = defineRoute(
   {
-    operationId: "getBalance",
+    operationId: "members.balance.get",
     principals: { scopes: ["storefront", "partner", "admin"] },
     method: "get",
     path: "/v1/members/{memberId}/balance",

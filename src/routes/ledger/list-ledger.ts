@@ -9,7 +9,7 @@ import { EntrySchema } from "./schemas";
 
 export const listLedgerEntriesRoute = defineRoute(
   {
-    operationId: "listLedgerEntries",
+    operationId: "members.ledger.list",
     principals: { scopes: ["storefront", "partner", "admin"] },
     method: "get",
     path: "/v1/members/{memberId}/ledger",

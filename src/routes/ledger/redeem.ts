@@ -5,7 +5,7 @@ import { CheckoutResultSchema, RedemptionBody } from "./schemas";
 
 export const redeemPointsRoute = defineRoute(
   {
-    operationId: "redeemPoints",
+    operationId: "members.redemptions.create",
     principals: { scopes: ["storefront", "admin"] },
     method: "post",
     path: "/v1/members/{memberId}/redemptions",

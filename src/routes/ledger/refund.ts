@@ -9,7 +9,7 @@ import { LedgerWriteSchema, RefundBody } from "./schemas";
 
 export const refundOrderRoute = defineRoute(
   {
-    operationId: "refundOrder",
+    operationId: "orders.refunds.create",
     principals: { scopes: ["storefront", "partner", "admin"] },
     method: "post",
     path: "/v1/orders/{orderId}/refunds",

@@ -19,7 +19,7 @@ const ActivityBody = z
 
 export const recordActivityRoute = defineRoute(
   {
-    operationId: "recordActivity",
+    operationId: "members.activities.create",
     principals: { scopes: ["storefront", "partner", "admin"] },
     method: "post",
     path: "/v1/members/{memberId}/activities",

@@ -25,7 +25,7 @@ const TierProgressSchema = z
 
 export const getMemberTierRoute = defineRoute(
   {
-    operationId: "getMemberTier",
+    operationId: "members.tier.get",
     principals: { scopes: ["storefront", "partner", "admin"] },
     method: "get",
     path: "/v1/members/{memberId}/tier",

@@ -98,7 +98,7 @@ function memberRead(db: Database, programId: string, ref: EarningMemberRef) {
 
 export const quotePurchaseRoute = defineRoute(
   {
-    operationId: "quotePurchase",
+    operationId: "quote.create",
     principals: { scopes: ["storefront", "partner", "admin"] },
     method: "post",
     path: "/v1/quote",

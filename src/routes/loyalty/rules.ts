@@ -10,7 +10,7 @@ export const ruleRoutes = adminCrudRoutes({
   path: "/v1/rules",
   noun: "earning rule",
   idParam: "ruleId",
-  operationIds: { list: "listRules", get: "getRule", create: "createRule", update: "updateRule", remove: "deleteRule" },
+  operationIds: { list: "rules.list", get: "rules.get", create: "rules.create", update: "rules.update", remove: "rules.delete" },
   createSchema: ruleDefinitionSchema,
   viewSchema: RuleView,
   example: {

@@ -10,7 +10,7 @@ export const tierRoutes = adminCrudRoutes({
   path: "/v1/tiers",
   noun: "tier",
   idParam: "tierId",
-  operationIds: { list: "listTiers", get: "getTier", create: "createTier", update: "updateTier", remove: "deleteTier" },
+  operationIds: { list: "tiers.list", get: "tiers.get", create: "tiers.create", update: "tiers.update", remove: "tiers.delete" },
   publicRead: true,
   createSchema: tierDefinitionSchema,
   viewSchema: TierView,

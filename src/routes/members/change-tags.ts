@@ -7,7 +7,7 @@ import { TagsBody } from "./schemas";
 
 export const changeMemberTagsRoute = defineRoute(
   {
-    operationId: "changeMemberTags",
+    operationId: "members.tags.change",
     principals: { scopes: ["storefront", "admin"] },
     method: "post",
     path: "/v1/members/{memberId}/tags",

@@ -5,7 +5,7 @@ import { defineRoute } from "../route";
 
 export const eraseMemberRoute = defineRoute(
   {
-    operationId: "eraseMember",
+    operationId: "members.erase",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/members/{memberId}/erase",

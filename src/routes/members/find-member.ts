@@ -6,7 +6,7 @@ import { defineRoute } from "../route";
 
 export const findMemberRoute = defineRoute(
   {
-    operationId: "findMember",
+    operationId: "members.find",
     principals: { scopes: ["storefront", "admin", "partner"] },
     method: "get",
     path: "/v1/members",

@@ -11,7 +11,7 @@ const wantsFresh = (cacheControl: string | undefined) => !!cacheControl && /\b(n
 
 export const getMemberRoute = defineRoute(
   {
-    operationId: "getMember",
+    operationId: "members.get",
     principals: { scopes: ["storefront", "admin", "partner"] },
     method: "get",
     path: "/v1/members/{memberId}",

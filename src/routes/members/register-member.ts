@@ -7,7 +7,7 @@ import { RegisterMemberBody } from "./schemas";
 
 export const registerMemberRoute = defineRoute(
   {
-    operationId: "registerMember",
+    operationId: "members.register",
     principals: { scopes: ["storefront", "admin"] },
     method: "post",
     path: "/v1/members",

@@ -8,7 +8,7 @@ import { UpdateMemberBody } from "./schemas";
 
 export const updateMemberRoute = defineRoute(
   {
-    operationId: "updateMember",
+    operationId: "members.update",
     principals: { scopes: ["storefront", "admin"] },
     method: "patch",
     path: "/v1/members/{memberId}",

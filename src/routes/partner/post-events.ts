@@ -9,7 +9,7 @@ import { BatchResultSchema, EventResultSchema, MAX_EVENTS_PER_BATCH, PartnerBatc
 
 export const postPartnerEventsRoute = defineRoute(
   {
-    operationId: "postPartnerEvents",
+    operationId: "partner.events.create",
     // The key names the program; the signature over the raw body (checked below) proves the sender.
     principals: { scopes: ["partner", "admin"] },
     components: { schemas: { PartnerEvent, PartnerEventBatch: PartnerBatch } },

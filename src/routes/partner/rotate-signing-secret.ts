@@ -5,7 +5,7 @@ import { defineRoute } from "../route";
 
 export const rotatePartnerSigningSecretRoute = defineRoute(
   {
-    operationId: "rotatePartnerSigningSecret",
+    operationId: "partner.signingSecret.rotate",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/partner/signing-secret/rotate",

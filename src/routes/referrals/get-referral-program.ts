@@ -4,7 +4,7 @@ import { defineRoute } from "../route";
 
 export const getReferralProgramRoute = defineRoute(
   {
-    operationId: "getReferralProgram",
+    operationId: "referralProgram.get",
     principals: { scopes: ["admin", "storefront"] },
     method: "get",
     path: "/v1/referral-program",

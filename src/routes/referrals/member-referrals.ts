@@ -11,7 +11,7 @@ const Totals = z.object({
 
 export const listMemberReferralsRoute = defineRoute(
   {
-    operationId: "listMemberReferrals",
+    operationId: "members.referrals.list",
     principals: { scopes: ["storefront", "admin"] },
     method: "get",
     path: "/v1/members/{memberId}/referrals",

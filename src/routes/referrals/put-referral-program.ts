@@ -4,7 +4,7 @@ import { defineRoute } from "../route";
 
 export const setReferralProgramRoute = defineRoute(
   {
-    operationId: "setReferralProgram",
+    operationId: "referralProgram.set",
     principals: { scopes: ["admin"] },
     method: "put",
     path: "/v1/referral-program",

@@ -4,7 +4,7 @@ import { defineRoute } from "../route";
 
 export const createRewardRoute = defineRoute(
   {
-    operationId: "createReward",
+    operationId: "rewards.create",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/rewards",

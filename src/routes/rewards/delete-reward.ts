@@ -5,7 +5,7 @@ import { RewardIdParam } from "./schemas";
 
 export const deleteRewardRoute = defineRoute(
   {
-    operationId: "deleteReward",
+    operationId: "rewards.delete",
     principals: { scopes: ["admin"] },
     method: "delete",
     path: "/v1/rewards/{rewardId}",

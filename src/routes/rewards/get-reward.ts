@@ -5,7 +5,7 @@ import { RewardIdParam } from "./schemas";
 
 export const getRewardRoute = defineRoute(
   {
-    operationId: "getReward",
+    operationId: "rewards.get",
     principals: { scopes: ["admin", "storefront"] },
     method: "get",
     path: "/v1/rewards/{rewardId}",

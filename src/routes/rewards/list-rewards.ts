@@ -9,7 +9,7 @@ const Query = z.object({
 
 export const listRewardsRoute = defineRoute(
   {
-    operationId: "listRewards",
+    operationId: "rewards.list",
     principals: { scopes: ["admin", "storefront"] },
     method: "get",
     path: "/v1/rewards",

@@ -6,7 +6,7 @@ import { defineRoute } from "../route";
 
 export const listMemberRewardsRoute = defineRoute(
   {
-    operationId: "listMemberRewards",
+    operationId: "members.rewards.list",
     principals: { scopes: ["storefront", "admin"] },
     method: "get",
     path: "/v1/members/{memberId}/rewards",

@@ -5,7 +5,7 @@ import { MemberRewardParams, RedemptionResultSchema } from "./schemas";
 
 export const redeemRewardRoute = defineRoute(
   {
-    operationId: "redeemReward",
+    operationId: "members.rewards.redeem",
     principals: { scopes: ["storefront", "admin"] },
     method: "post",
     path: "/v1/members/{memberId}/rewards/{rewardId}/redeem",

@@ -5,7 +5,7 @@ import { RewardIdParam } from "./schemas";
 
 export const updateRewardRoute = defineRoute(
   {
-    operationId: "updateReward",
+    operationId: "rewards.update",
     principals: { scopes: ["admin"] },
     method: "patch",
     path: "/v1/rewards/{rewardId}",

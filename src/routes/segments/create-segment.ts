@@ -5,7 +5,7 @@ import { CreateSegmentBody, SegmentSchema } from "./schemas";
 
 export const createSegmentRoute = defineRoute(
   {
-    operationId: "createSegment",
+    operationId: "segments.create",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/segments",

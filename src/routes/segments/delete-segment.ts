@@ -5,7 +5,7 @@ import { SegmentIdParam } from "./schemas";
 
 export const deleteSegmentRoute = defineRoute(
   {
-    operationId: "deleteSegment",
+    operationId: "segments.delete",
     principals: { scopes: ["admin"] },
     method: "delete",
     path: "/v1/segments/{segmentId}",

@@ -5,7 +5,7 @@ import { SegmentIdParam, SegmentSchema } from "./schemas";
 
 export const getSegmentRoute = defineRoute(
   {
-    operationId: "getSegment",
+    operationId: "segments.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/segments/{segmentId}",

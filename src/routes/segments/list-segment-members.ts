@@ -6,7 +6,7 @@ import { SegmentIdParam, SegmentMemberSchema } from "./schemas";
 
 export const listSegmentMembersRoute = defineRoute(
   {
-    operationId: "listSegmentMembers",
+    operationId: "segments.members.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/segments/{segmentId}/members",

@@ -6,7 +6,7 @@ import { SegmentSchema } from "./schemas";
 
 export const listSegmentsRoute = defineRoute(
   {
-    operationId: "listSegments",
+    operationId: "segments.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/segments",

@@ -5,7 +5,7 @@ import { SegmentIdParam, SegmentSchema } from "./schemas";
 
 export const recomputeSegmentRoute = defineRoute(
   {
-    operationId: "recomputeSegment",
+    operationId: "segments.recompute",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/segments/{segmentId}/recompute",

@@ -5,7 +5,7 @@ import { SegmentIdParam, SegmentSchema, UpdateSegmentBody } from "./schemas";
 
 export const updateSegmentRoute = defineRoute(
   {
-    operationId: "updateSegment",
+    operationId: "segments.update",
     principals: { scopes: ["admin"] },
     method: "patch",
     path: "/v1/segments/{segmentId}",

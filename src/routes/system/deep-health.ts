@@ -46,7 +46,7 @@ const DeepHealth = z
 
 export const deepHealthRoute = defineRoute(
   {
-    operationId: "getDeepHealth",
+    operationId: "system.health.deep",
     principals: { operator: true },
     method: "get",
     path: "/v1/health/deep",

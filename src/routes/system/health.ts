@@ -5,7 +5,7 @@ import { defineRoute } from "../route";
 
 export const healthRoute = defineRoute(
   {
-    operationId: "getHealth",
+    operationId: "system.health",
     principals: "public",
     method: "get",
     path: "/health",

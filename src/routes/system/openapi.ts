@@ -49,7 +49,7 @@ const AnyObject = z.record(z.string(), z.unknown());
 
 export const openApiRoute = defineRoute(
   {
-    operationId: "getOpenApiDocument",
+    operationId: "system.openapi",
     principals: "public",
     method: "get",
     path: "/openapi.json",

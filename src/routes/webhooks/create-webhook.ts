@@ -5,7 +5,7 @@ import { CreateWebhookBody, WebhookWithSecretSchema } from "./schemas";
 
 export const createWebhookRoute = defineRoute(
   {
-    operationId: "createWebhook",
+    operationId: "webhooks.create",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/webhooks",

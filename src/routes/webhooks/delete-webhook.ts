@@ -5,7 +5,7 @@ import { WebhookIdParam } from "./schemas";
 
 export const deleteWebhookRoute = defineRoute(
   {
-    operationId: "deleteWebhook",
+    operationId: "webhooks.delete",
     principals: { scopes: ["admin"] },
     method: "delete",
     path: "/v1/webhooks/{webhookId}",

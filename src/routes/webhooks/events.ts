@@ -290,9 +290,11 @@ const SignatureHeaders = z.object({
 export const webhookOperations = webhookEventSchemas.map(({ type, summary, schema }) => ({
   method: "post" as const,
   path: type,
-  operationId: `webhooks.${type}`,
+  operationId: `webhookEvents.${type}`,
   tags: ["Webhooks"],
   summary,
+  // Authenticated by the signature headers, which OpenAPI cannot express as a security scheme.
+  security: [],
   description: `Sent to every active subscription whose eventTypes match ${type}, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.`,
   request: { headers: SignatureHeaders, body: { required: true, content: { "application/json": { schema } } } },
   responses: {

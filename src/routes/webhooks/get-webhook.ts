@@ -5,7 +5,7 @@ import { WebhookIdParam, WebhookSchema } from "./schemas";
 
 export const getWebhookRoute = defineRoute(
   {
-    operationId: "getWebhook",
+    operationId: "webhooks.get",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/webhooks/{webhookId}",

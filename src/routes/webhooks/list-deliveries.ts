@@ -6,7 +6,7 @@ import { DeliverySchema, WebhookIdParam } from "./schemas";
 
 export const listWebhookDeliveriesRoute = defineRoute(
   {
-    operationId: "listWebhookDeliveries",
+    operationId: "webhooks.deliveries.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/webhooks/{webhookId}/deliveries",

@@ -6,7 +6,7 @@ import { WebhookSchema } from "./schemas";
 
 export const listWebhooksRoute = defineRoute(
   {
-    operationId: "listWebhooks",
+    operationId: "webhooks.list",
     principals: { scopes: ["admin"] },
     method: "get",
     path: "/v1/webhooks",

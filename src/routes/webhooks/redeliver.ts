@@ -5,7 +5,7 @@ import { DeliveryParams, DeliverySchema } from "./schemas";
 
 export const redeliverWebhookDeliveryRoute = defineRoute(
   {
-    operationId: "redeliverWebhookDelivery",
+    operationId: "webhooks.deliveries.redeliver",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",

@@ -5,7 +5,7 @@ import { WebhookIdParam, WebhookWithSecretSchema } from "./schemas";
 
 export const rotateWebhookSecretRoute = defineRoute(
   {
-    operationId: "rotateWebhookSecret",
+    operationId: "webhooks.secret.rotate",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/webhooks/{webhookId}/rotate-secret",

@@ -5,7 +5,7 @@ import { UpdateWebhookBody, WebhookIdParam, WebhookSchema } from "./schemas";
 
 export const updateWebhookRoute = defineRoute(
   {
-    operationId: "updateWebhook",
+    operationId: "webhooks.update",
     principals: { scopes: ["admin"] },
     method: "patch",
     path: "/v1/webhooks/{webhookId}",
