@@ -1,88 +1,62 @@
 /**
  * Typed client for storefronts, POS and scripts: `createLoyaltyClient({ baseUrl, apiKey })`.
  *
- * Request and response types are derived from the very route definitions the API validates
- * with (`z.input` of each route's request schema, `z.output` of its response schema), through
- * type-only imports: nothing of the server is bundled, the runtime is `fetch` alone, so it
- * runs in browsers, Workers, Node ≥ 18 and Deno.
+ * Derived from the OpenAPI document: `./api.d.ts` is generated from it by openapi-typescript
+ * (`npm run client:types`; test/node/client-types.test.ts fails when it is stale), and every call
+ * goes through openapi-fetch typed by it — a path, parameter, body or response that does not
+ * match the document is a type error. Nothing of the server is bundled; the runtime is
+ * openapi-fetch over `fetch`, so it runs in browsers, Workers, Node and Deno.
  *
  * Reliability: writes carry an Idempotency-Key (an accrual defaults to `accrual:<orderId>`);
  * network errors, timeouts, 429 (after Retry-After) and 5xx are retried with the same key, so
  * a retry can never double-count. Errors throw `LoyaltyApiError` with the API's code.
  */
-import type { z } from "zod";
-import type { ErrorCode } from "../lib/errors";
-import type { cancelCouponRoute } from "../routes/coupons/cancel-coupon";
-import type { consumeCouponRoute } from "../routes/coupons/consume-coupon";
-import type { getCouponRoute } from "../routes/coupons/get-coupon";
-import type { recordFeedbackRoute } from "../routes/feedback/post-feedback";
-import type { accruePointsRoute } from "../routes/ledger/accrue";
-import type { adjustPointsRoute } from "../routes/ledger/adjust";
-import type { getBalanceRoute } from "../routes/ledger/balance";
-import type { getRedemptionRoute } from "../routes/ledger/get-redemption";
-import type { listLedgerEntriesRoute } from "../routes/ledger/list-ledger";
-import type { redeemPointsRoute } from "../routes/ledger/redeem";
-import type { refundOrderRoute } from "../routes/ledger/refund";
-import type { captureRedemptionRoute } from "../routes/ledger/settle-redemption";
-import type { recordActivityRoute } from "../routes/loyalty/activities";
-import type { getMemberTierRoute } from "../routes/loyalty/member-tier";
-import type { quotePurchaseRoute } from "../routes/loyalty/quote";
-import type { changeMemberTagsRoute } from "../routes/members/change-tags";
-import type { getMemberRoute } from "../routes/members/get-member";
-import type { registerMemberRoute } from "../routes/members/register-member";
-import type { updateMemberRoute } from "../routes/members/update-member";
-import type { listMemberReferralsRoute } from "../routes/referrals/member-referrals";
-import type { listRewardsRoute } from "../routes/rewards/list-rewards";
-import type { listMemberRewardsRoute } from "../routes/rewards/member-rewards";
-import type { redeemRewardRoute } from "../routes/rewards/redeem-reward";
+import createClient from "openapi-fetch";
+import type { components, operations, paths } from "./api";
 
-// ---- Types derived from the route definitions ------------------------------------------------
+// ---- Types derived from the document ---------------------------------------------------------
 
-type JsonSchemaOf<C> = C extends { content: { "application/json": { schema: infer S } } } ? S : never;
-type Input<S> = S extends z.ZodType ? z.input<S> : never;
-type Output<S> = S extends z.ZodType ? z.output<S> : never;
-
-/** The JSON body a route accepts. */
-export type BodyOf<R> = R extends { request: { body: infer B } } ? Input<JsonSchemaOf<B>> : never;
-/** The query string a route accepts. */
-export type QueryOf<R> = R extends { request: { query: infer Q } } ? Input<Q> : never;
-/** The JSON a route answers with `status`. */
-export type ResponseOf<R, Status extends number> = R extends { responses: infer Rs }
+type JsonOf<C> = C extends { content: { "application/json": infer J } } ? J : never;
+/** The JSON body an operation accepts. */
+export type BodyOf<Id extends keyof operations> = operations[Id] extends { requestBody?: infer B } ? JsonOf<NonNullable<B>> : never;
+/** The JSON an operation answers with `status`. */
+export type ResponseOf<Id extends keyof operations, Status extends number> = operations[Id] extends { responses: infer Rs }
   ? Status extends keyof Rs
-    ? Output<JsonSchemaOf<Rs[Status]>>
+    ? JsonOf<Rs[Status]>
     : never
   : never;
 
-export type Member = ResponseOf<typeof getMemberRoute.route, 200>;
-export type RegisterMemberInput = BodyOf<typeof registerMemberRoute.route>;
-export type UpdateMemberInput = BodyOf<typeof updateMemberRoute.route>;
-export type ChangeTagsInput = BodyOf<typeof changeMemberTagsRoute.route>;
-export type AccrualInput = BodyOf<typeof accruePointsRoute.route>;
-export type RedemptionInput = BodyOf<typeof redeemPointsRoute.route>;
-export type AdjustmentInput = BodyOf<typeof adjustPointsRoute.route>;
-export type RefundInput = BodyOf<typeof refundOrderRoute.route>;
-export type ActivityInput = BodyOf<typeof recordActivityRoute.route>;
-export type QuoteInput = BodyOf<typeof quotePurchaseRoute.route>;
-export type ConsumeCouponInput = BodyOf<typeof consumeCouponRoute.route>;
-export type FeedbackInput = BodyOf<typeof recordFeedbackRoute.route>;
+export type Member = components["schemas"]["Member"];
+export type RegisterMemberInput = BodyOf<"members.register">;
+export type UpdateMemberInput = BodyOf<"members.update">;
+export type ChangeTagsInput = BodyOf<"members.tags.change">;
+export type AccrualInput = BodyOf<"members.accruals.create">;
+export type RedemptionInput = BodyOf<"members.redemptions.create">;
+export type AdjustmentInput = BodyOf<"members.adjustments.create">;
+export type RefundInput = BodyOf<"orders.refunds.create">;
+export type ActivityInput = BodyOf<"members.activities.create">;
+export type QuoteInput = BodyOf<"quote.create">;
+export type ConsumeCouponInput = BodyOf<"coupons.consume">;
+export type FeedbackInput = BodyOf<"members.feedback.create">;
 /** A redemption (captured at once, or a reserve with `capture: false`), its entries and the balance after it. */
-export type CheckoutRedemption = ResponseOf<typeof redeemPointsRoute.route, 201>;
-export type RedemptionRecord = ResponseOf<typeof getRedemptionRoute.route, 200>;
+export type CheckoutRedemption = ResponseOf<"members.redemptions.create", 201>;
+export type RedemptionRecord = ResponseOf<"redemptions.get", 200>;
 /** Capture or reverse part of a redemption (default: all that is left). */
-export type RedemptionPointsInput = BodyOf<typeof captureRedemptionRoute.route>;
+export type RedemptionPointsInput = BodyOf<"redemptions.capture">;
 /** Entries written and the balance after a points write (accrual, redemption, adjustment, refund, activity). */
-export type LedgerWrite = ResponseOf<typeof accruePointsRoute.route, 201>;
-export type Balance = ResponseOf<typeof getBalanceRoute.route, 200>;
-export type LedgerPage = ResponseOf<typeof listLedgerEntriesRoute.route, 200>;
-export type TierProgress = ResponseOf<typeof getMemberTierRoute.route, 200>;
-export type Quote = ResponseOf<typeof quotePurchaseRoute.route, 200>;
-export type Coupon = ResponseOf<typeof getCouponRoute.route, 200>;
-export type CouponCancellation = ResponseOf<typeof cancelCouponRoute.route, 200>;
-export type RewardList = ResponseOf<typeof listRewardsRoute.route, 200>;
-export type MemberRewards = ResponseOf<typeof listMemberRewardsRoute.route, 200>;
-export type RewardRedemption = ResponseOf<typeof redeemRewardRoute.route, 201>;
-export type MemberReferrals = ResponseOf<typeof listMemberReferralsRoute.route, 200>;
-export type FeedbackResult = ResponseOf<typeof recordFeedbackRoute.route, 201>;
+export type LedgerWrite = ResponseOf<"members.accruals.create", 201>;
+export type Balance = ResponseOf<"members.balance.get", 200>;
+export type LedgerPage = ResponseOf<"members.ledger.list", 200>;
+export type TierProgress = ResponseOf<"members.tier.get", 200>;
+export type Quote = ResponseOf<"quote.create", 200>;
+export type Coupon = ResponseOf<"coupons.get", 200>;
+export type CouponCancellation = ResponseOf<"coupons.cancel", 200>;
+export type RewardList = ResponseOf<"rewards.list", 200>;
+export type MemberRewards = ResponseOf<"members.rewards.list", 200>;
+export type RewardRedemption = ResponseOf<"members.rewards.redeem", 201>;
+export type MemberReferrals = ResponseOf<"members.referrals.list", 200>;
+export type FeedbackResult = ResponseOf<"members.feedback.create", 201>;
+type ErrorCode = components["schemas"]["Error"]["error"]["code"];
 
 // ---- Errors ----------------------------------------------------------------------------------
 
@@ -119,70 +93,57 @@ export type LoyaltyClientOptions = {
 };
 
 type Write = { idempotencyKey: string };
-type Query = Record<string, string | number | boolean | undefined>;
-type RequestSpec = { body?: unknown; query?: Query; idempotencyKey?: string; headers?: Record<string, string> };
 
 const RETRYABLE_STATUS = new Set([429, 500, 502, 503, 504]);
-const enc = encodeURIComponent;
 
 /** A key for a write with no natural one, made once per call so that call's retries reuse it (Node 18 lacks a global crypto). */
 const freshKey = (label: string) =>
   `${label}:${typeof crypto !== "undefined" && typeof crypto.randomUUID === "function" ? crypto.randomUUID() : `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}${Math.random().toString(36).slice(2)}`}`;
 
+type ApiError = { error?: { code?: ErrorCode; message?: string; requestId?: string; details?: unknown } };
+
+function apiError(res: Response, body: unknown, what: string): LoyaltyApiError {
+  const e = (body as ApiError | null)?.error;
+  const retryAfter = Number(res.headers.get("retry-after"));
+  return new LoyaltyApiError(
+    res.status,
+    e?.code ?? "internal_error",
+    e?.message ?? `${what} answered ${res.status}`,
+    e?.requestId ?? res.headers.get("x-request-id"),
+    e?.details,
+    Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
+  );
+}
+
 export function createLoyaltyClient(options: LoyaltyClientOptions) {
-  const baseUrl = options.baseUrl.replace(/\/+$/, "");
   const doFetch = options.fetch ?? ((input: string, init: RequestInit) => fetch(input, init));
   const retries = options.retries ?? 2;
   const timeoutMs = options.timeoutMs ?? 10_000;
   const maxRetryAfterMs = options.maxRetryAfterMs ?? 5_000;
 
-  /** One API call with retries; every attempt of a write carries the same Idempotency-Key. */
-  async function request<T>(method: string, path: string, spec: RequestSpec = {}): Promise<{ status: number; body: T }> {
-    const qs = spec.query
-      ? new URLSearchParams(
-          Object.entries(spec.query)
-            .filter((e): e is [string, string | number | boolean] => e[1] !== undefined)
-            .map(([k, v]): [string, string] => [k, String(v)]),
-        ).toString()
-      : "";
-    const url = `${baseUrl}${path}${qs ? `?${qs}` : ""}`;
-    const headers: Record<string, string> = { ...spec.headers, authorization: `Bearer ${options.apiKey}`, accept: "application/json" };
-    if (spec.body !== undefined) headers["content-type"] = "application/json";
-    if (spec.idempotencyKey !== undefined) headers["idempotency-key"] = spec.idempotencyKey;
-    const body = spec.body === undefined ? undefined : JSON.stringify(spec.body);
-
+  /**
+   * openapi-fetch's transport: one call with retries. Every attempt re-sends the same request —
+   * the same headers, so a write's same Idempotency-Key.
+   */
+  async function send(request: Request): Promise<Response> {
+    const what = `${request.method} ${new URL(request.url).pathname}`;
+    const body = request.body === null ? undefined : await request.text();
     for (let attempt = 0; ; attempt++) {
       let error: LoyaltyApiError;
       try {
-        const res = await doFetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
-        const text = await res.text();
-        let json: unknown = null;
-        try {
-          json = text ? JSON.parse(text) : null;
-        } catch {
-          if (res.ok)
-            throw new LoyaltyApiError(res.status, "invalid_response", `Expected JSON from ${method} ${path}, got: ${text.slice(0, 200)}`);
-        }
-        if (res.ok) return { status: res.status, body: json as T };
-        const e = (json as { error?: { code?: ErrorCode; message?: string; requestId?: string; details?: unknown } } | null)?.error;
-        const retryAfter = Number(res.headers.get("retry-after"));
-        error = new LoyaltyApiError(
-          res.status,
-          e?.code ?? "internal_error",
-          e?.message ?? `${method} ${path} answered ${res.status}`,
-          e?.requestId ?? res.headers.get("x-request-id"),
-          e?.details,
-          Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : null,
-        );
-        if (!RETRYABLE_STATUS.has(res.status)) throw error;
+        const res = await doFetch(request.url, {
+          method: request.method,
+          headers: request.headers,
+          body,
+          signal: AbortSignal.timeout(timeoutMs),
+        });
+        if (!RETRYABLE_STATUS.has(res.status)) return res;
+        error = apiError(res, await res.json().catch(() => null), what);
       } catch (err) {
-        if (err instanceof LoyaltyApiError && !RETRYABLE_STATUS.has(err.status)) throw err;
         error =
-          err instanceof LoyaltyApiError
-            ? err
-            : (err as Error)?.name === "TimeoutError"
-              ? new LoyaltyApiError(0, "timeout", `${method} ${path} did not answer within ${timeoutMs} ms`)
-              : new LoyaltyApiError(0, "network_error", `${method} ${path} failed: ${String((err as Error)?.message ?? err)}`);
+          (err as Error)?.name === "TimeoutError"
+            ? new LoyaltyApiError(0, "timeout", `${what} did not answer within ${timeoutMs} ms`)
+            : new LoyaltyApiError(0, "network_error", `${what} failed: ${String((err as Error)?.message ?? err)}`);
       }
       const waitMs = error.retryAfterSeconds != null ? error.retryAfterSeconds * 1000 : 200 * 2 ** attempt + Math.random() * 100;
       if (attempt >= retries || waitMs > maxRetryAfterMs) throw error;
@@ -190,102 +151,166 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
     }
   }
 
-  const body = async <T>(method: string, path: string, spec?: RequestSpec) => (await request<T>(method, path, spec)).body;
+  /** Every operation of the API, typed by the document (`api.GET("/v1/rewards")`, `api.POST(…)`…). */
+  const api = createClient<paths>({
+    baseUrl: options.baseUrl.replace(/\/+$/, ""),
+    headers: { authorization: `Bearer ${options.apiKey}`, accept: "application/json" },
+    fetch: send,
+  });
+
+  /** The data of a 2xx answer, or the API's error thrown as LoyaltyApiError. */
+  async function ok<T>(call: Promise<{ data?: T; error?: unknown; response: Response }>): Promise<{ data: T; status: number }> {
+    let result: Awaited<typeof call>;
+    try {
+      result = await call;
+    } catch (err) {
+      if (err instanceof LoyaltyApiError) throw err;
+      // A 2xx whose body is not JSON.
+      throw new LoyaltyApiError(0, "invalid_response", `Unexpected answer: ${String((err as Error)?.message ?? err)}`);
+    }
+    const { data, error, response } = result;
+    if (error !== undefined || !response.ok) throw apiError(response, error, `${response.url}`);
+    return { data: data as T, status: response.status };
+  }
+  const data = async <T>(call: Promise<{ data?: T; error?: unknown; response: Response }>) => (await ok(call)).data;
+  const member = (memberId: string) => ({ path: { memberId } });
 
   return {
-    /** Any route, for what the typed methods do not cover (admin configuration, analytics…). */
-    request,
+    /** Any operation of the API, for what the methods below do not cover (admin configuration, analytics…). */
+    api,
 
     members: {
       /** Idempotent on externalId: `created` is false when the member already existed. */
       async register(input: RegisterMemberInput): Promise<{ member: Member; created: boolean }> {
-        const res = await request<Member>("POST", "/v1/members", { body: input });
-        return { member: res.body, created: res.status === 201 };
+        const res = await ok(api.POST("/v1/members", { body: input }));
+        return { member: res.data, created: res.status === 201 };
       },
       /**
        * The member as the storefront shows them. Served from the member's ledger object: their own
        * points changes show at once, the nightly jobs' within seconds; `fresh` reads the database now.
        */
       get: (memberId: string, opts: { fresh?: boolean } = {}) =>
-        body<Member>("GET", `/v1/members/${enc(memberId)}`, opts.fresh ? { headers: { "cache-control": "no-cache" } } : undefined),
+        data(
+          api.GET("/v1/members/{memberId}", {
+            params: { ...member(memberId), header: opts.fresh ? { "cache-control": "no-cache" } : undefined },
+          }),
+        ),
       /** By the storefront's own customer id; 404 (LoyaltyApiError not_found) if unknown. */
-      findByExternalId: (externalId: string) => body<Member>("GET", "/v1/members", { query: { externalId } }),
-      update: (memberId: string, input: UpdateMemberInput) => body<Member>("PATCH", `/v1/members/${enc(memberId)}`, { body: input }),
-      changeTags: (memberId: string, input: ChangeTagsInput) => body<Member>("POST", `/v1/members/${enc(memberId)}/tags`, { body: input }),
+      findByExternalId: (externalId: string) => data(api.GET("/v1/members", { params: { query: { externalId } } })),
+      update: (memberId: string, input: UpdateMemberInput) =>
+        data(api.PATCH("/v1/members/{memberId}", { params: member(memberId), body: input })),
+      changeTags: (memberId: string, input: ChangeTagsInput) =>
+        data(api.POST("/v1/members/{memberId}/tags", { params: member(memberId), body: input })),
       /** Admin key: GDPR erasure (the ledger stays balanced). */
-      erase: (memberId: string) => body<Member>("POST", `/v1/members/${enc(memberId)}/erase`),
-      balance: (memberId: string) => body<Balance>("GET", `/v1/members/${enc(memberId)}/balance`),
+      erase: (memberId: string) => data(api.POST("/v1/members/{memberId}/erase", { params: member(memberId) })),
+      balance: (memberId: string) => data(api.GET("/v1/members/{memberId}/balance", { params: member(memberId) })),
       ledger: (memberId: string, page: { limit?: number; cursor?: string } = {}) =>
-        body<LedgerPage>("GET", `/v1/members/${enc(memberId)}/ledger`, { query: page }),
+        data(api.GET("/v1/members/{memberId}/ledger", { params: { ...member(memberId), query: page } })),
       /** Current tier, benefits and what is missing for the next one. */
-      tier: (memberId: string) => body<TierProgress>("GET", `/v1/members/${enc(memberId)}/tier`),
-      rewards: (memberId: string) => body<MemberRewards>("GET", `/v1/members/${enc(memberId)}/rewards`),
+      tier: (memberId: string) => data(api.GET("/v1/members/{memberId}/tier", { params: member(memberId) })),
+      rewards: (memberId: string) => data(api.GET("/v1/members/{memberId}/rewards", { params: member(memberId) })),
       referrals: (memberId: string, page: { limit?: number; cursor?: string } = {}) =>
-        body<MemberReferrals>("GET", `/v1/members/${enc(memberId)}/referrals`, { query: page }),
+        data(api.GET("/v1/members/{memberId}/referrals", { params: { ...member(memberId), query: page } })),
       /** Pass your own key to make your own retries safe too; by default each call gets a fresh one. */
       feedback: (memberId: string, input: FeedbackInput, opts: Partial<Write> = {}) =>
-        body<FeedbackResult>("POST", `/v1/members/${enc(memberId)}/feedback`, {
-          body: input,
-          idempotencyKey: opts.idempotencyKey ?? freshKey("feedback"),
-        }),
+        data(
+          api.POST("/v1/members/{memberId}/feedback", {
+            params: { ...member(memberId), header: { "idempotency-key": opts.idempotencyKey ?? freshKey("feedback") } },
+            body: input,
+          }),
+        ),
     },
 
     points: {
       /** Earn for a purchase. The Idempotency-Key defaults to `accrual:<orderId>`, so resubmitting an order never earns twice. */
       accrue: (memberId: string, input: AccrualInput, opts: Partial<Write> = {}) =>
-        body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/accruals`, {
-          body: input,
-          idempotencyKey: opts.idempotencyKey ?? `accrual:${input.orderId}`,
-        }),
+        data(
+          api.POST("/v1/members/{memberId}/accruals", {
+            params: { ...member(memberId), header: { "idempotency-key": opts.idempotencyKey ?? `accrual:${input.orderId}` } },
+            body: input,
+          }),
+        ),
       /** Spend points at checkout, or reserve them (`capture: false`); 409 insufficient_points when the available balance is short. */
       redeem: (memberId: string, input: RedemptionInput, opts: Write) =>
-        body<CheckoutRedemption>("POST", `/v1/members/${enc(memberId)}/redemptions`, { body: input, idempotencyKey: opts.idempotencyKey }),
+        data(
+          api.POST("/v1/members/{memberId}/redemptions", {
+            params: { ...member(memberId), header: { "idempotency-key": opts.idempotencyKey } },
+            body: input,
+          }),
+        ),
       /** A redemption's state. */
-      redemption: (redemptionId: string) => body<RedemptionRecord>("GET", `/v1/redemptions/${enc(redemptionId)}`),
+      redemption: (redemptionId: string) => data(api.GET("/v1/redemptions/{redemptionId}", { params: { path: { redemptionId } } })),
       /** Capture a reserve, all or `points` of it (the rest goes back); 409 redemption_expired once it lapsed. */
       capture: (redemptionId: string, input: RedemptionPointsInput, opts: Write) =>
-        body<CheckoutRedemption>("POST", `/v1/redemptions/${enc(redemptionId)}/capture`, {
-          body: input,
-          idempotencyKey: opts.idempotencyKey,
-        }),
+        data(
+          api.POST("/v1/redemptions/{redemptionId}/capture", {
+            params: { path: { redemptionId }, header: { "idempotency-key": opts.idempotencyKey } },
+            body: input,
+          }),
+        ),
       /** Release a reserve: its points go back to their lots. */
       void: (redemptionId: string, opts: Write) =>
-        body<CheckoutRedemption>("POST", `/v1/redemptions/${enc(redemptionId)}/void`, { idempotencyKey: opts.idempotencyKey }),
+        data(
+          api.POST("/v1/redemptions/{redemptionId}/void", {
+            params: { path: { redemptionId }, header: { "idempotency-key": opts.idempotencyKey } },
+          }),
+        ),
       /** Undo a captured redemption (order cancelled), all or `points` of it: back to the original lots. */
       reverse: (redemptionId: string, input: RedemptionPointsInput, opts: Write) =>
-        body<CheckoutRedemption>("POST", `/v1/redemptions/${enc(redemptionId)}/reverse`, {
-          body: input,
-          idempotencyKey: opts.idempotencyKey,
-        }),
+        data(
+          api.POST("/v1/redemptions/{redemptionId}/reverse", {
+            params: { path: { redemptionId }, header: { "idempotency-key": opts.idempotencyKey } },
+            body: input,
+          }),
+        ),
       /** Admin key: a ± correction. */
       adjust: (memberId: string, input: AdjustmentInput, opts: Write) =>
-        body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/adjustments`, { body: input, idempotencyKey: opts.idempotencyKey }),
+        data(
+          api.POST("/v1/members/{memberId}/adjustments", {
+            params: { ...member(memberId), header: { "idempotency-key": opts.idempotencyKey } },
+            body: input,
+          }),
+        ),
       /** Reverse the points an order earned, in proportion to the amount refunded. */
       refund: (orderId: string, input: RefundInput, opts: Write) =>
-        body<LedgerWrite>("POST", `/v1/orders/${enc(orderId)}/refunds`, { body: input, idempotencyKey: opts.idempotencyKey }),
+        data(
+          api.POST("/v1/orders/{orderId}/refunds", {
+            params: { path: { orderId }, header: { "idempotency-key": opts.idempotencyKey } },
+            body: input,
+          }),
+        ),
       /** A review, survey, check-in… runs the earning rules for that kind. */
       activity: (memberId: string, input: ActivityInput, opts: Write) =>
-        body<LedgerWrite>("POST", `/v1/members/${enc(memberId)}/activities`, { body: input, idempotencyKey: opts.idempotencyKey }),
+        data(
+          api.POST("/v1/members/{memberId}/activities", {
+            params: { ...member(memberId), header: { "idempotency-key": opts.idempotencyKey } },
+            body: input,
+          }),
+        ),
       /** What a cart would earn, by the same rules, without writing. */
-      quote: (input: QuoteInput) => body<Quote>("POST", "/v1/quote", { body: input }),
+      quote: (input: QuoteInput) => data(api.POST("/v1/quote", { body: input })),
     },
 
     rewards: {
-      list: (query: { active?: "true" | "false" } = {}) => body<RewardList>("GET", "/v1/rewards", { query }),
+      list: (query: { active?: "true" | "false" } = {}) => data(api.GET("/v1/rewards", { params: { query } })),
       /** Spend points on a reward: issues a unique coupon code. */
       redeem: (memberId: string, rewardId: string, opts: Write) =>
-        body<RewardRedemption>("POST", `/v1/members/${enc(memberId)}/rewards/${enc(rewardId)}/redeem`, {
-          idempotencyKey: opts.idempotencyKey,
-        }),
+        data(
+          api.POST("/v1/members/{memberId}/rewards/{rewardId}/redeem", {
+            params: { path: { memberId, rewardId }, header: { "idempotency-key": opts.idempotencyKey } },
+          }),
+        ),
     },
 
     coupons: {
       /** Whether a code can be used now (valid, or a reason why not); writes nothing. */
-      validate: (code: string, query: { memberId?: string } = {}) => body<Coupon>("GET", `/v1/coupons/${enc(code)}`, { query }),
+      validate: (code: string, query: { memberId?: string } = {}) =>
+        data(api.GET("/v1/coupons/{code}", { params: { path: { code }, query } })),
       /** Use a code once; 409 coupon_not_valid if it was used, cancelled or expired. */
-      consume: (code: string, input: ConsumeCouponInput = {}) => body<Coupon>("POST", `/v1/coupons/${enc(code)}/consume`, { body: input }),
+      consume: (code: string, input: ConsumeCouponInput = {}) =>
+        data(api.POST("/v1/coupons/{code}/consume", { params: { path: { code } }, body: input })),
       /** Cancel an unused code and give its points back. */
-      cancel: (code: string) => body<CouponCancellation>("POST", `/v1/coupons/${enc(code)}/cancel`),
+      cancel: (code: string) => data(api.POST("/v1/coupons/{code}/cancel", { params: { path: { code } } })),
     },
   };
 }

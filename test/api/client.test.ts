@@ -138,15 +138,15 @@ describe("typed client", () => {
 
   it("redeems a reward into a coupon that validates, is consumed once, and is then refused", async () => {
     const admin = clientFor(p.keys.admin);
-    const reward = await admin.request<{ id: string }>("POST", "/v1/rewards", {
+    const reward = await admin.api.POST("/v1/rewards", {
       body: { name: uniqueKey("10% off"), kind: "coupon_percent", value: 10, pointsCost: 100, costMinor: 300 },
     });
-    expect(reward.status).toBe(201);
+    expect(reward.response.status).toBe(201);
     const store = clientFor(p.keys.storefront);
     const { member } = await store.members.register({ externalId: uniqueKey("cust") });
     await store.points.accrue(member.id, { orderId: uniqueKey("order"), amount: 20_000, currency: "USD" });
-    expect((await store.members.rewards(member.id)).data.some((r) => r.id === reward.body.id)).toBe(true);
-    const issued = await store.rewards.redeem(member.id, reward.body.id, { idempotencyKey: uniqueKey("rw") });
+    expect((await store.members.rewards(member.id)).data.some((r) => r.id === reward.data!.id)).toBe(true);
+    const issued = await store.rewards.redeem(member.id, reward.data!.id, { idempotencyKey: uniqueKey("rw") });
     expect(issued.coupon).toMatchObject({ status: "issued", valid: true, pointsCost: 100 });
     expect(issued.balance.available).toBe(100);
     expect(await store.coupons.validate(issued.coupon.code, { memberId: member.id })).toMatchObject({ valid: true });

@@ -7,20 +7,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
+import { openApiDocumentText } from "../support/openapi-document";
 
 const dir = mkdtempSync(join(tmpdir(), "loyalty-openapi-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const IGNORE_FILE = ".redocly/lint-ignore.yaml";
 const MAX_IGNORED = 5;
-
-/** The document the Worker serves at /openapi.json (no database is touched). */
-async function openApiDocument(): Promise<string> {
-  const res = await createApp().request("http://loyalty.test/openapi.json", {}, { LIBSQL_URL: "http://127.0.0.1:9" } as never);
-  expect(res.status).toBe(200);
-  return res.text();
-}
 
 /** Entries of the ignore file: `<pointer>` lines under a rule, each preceded by a `# reason` comment. */
 function ignoredEntries() {
@@ -30,7 +23,7 @@ function ignoredEntries() {
 
 describe("OpenAPI lint (redocly, recommended rules)", () => {
   it("reports 0 errors and 0 warnings", async () => {
-    writeFileSync(join(dir, "openapi.json"), await openApiDocument());
+    writeFileSync(join(dir, "openapi.json"), await openApiDocumentText());
     copyFileSync(".redocly/redocly.yaml", join(dir, "redocly.yaml"));
     copyFileSync(IGNORE_FILE, join(dir, ".redocly.lint-ignore.yaml"));
     const run = await promisify(execFile)(join(process.cwd(), "node_modules/.bin/redocly"), ["lint", "openapi.json", "--format", "json"], {

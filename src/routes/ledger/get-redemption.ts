@@ -5,7 +5,7 @@ import { RedemptionIdParam, RedemptionViewSchema } from "./schemas";
 
 export const getRedemptionRoute = defineRoute(
   {
-    operationId: "getRedemption",
+    operationId: "redemptions.get",
     principals: { scopes: ["storefront", "admin"] },
     method: "get",
     path: "/v1/redemptions/{redemptionId}",

@@ -8,7 +8,7 @@ const optionalPoints = { required: false, content: { "application/json": { schem
 
 export const captureRedemptionRoute = defineRoute(
   {
-    operationId: "captureRedemption",
+    operationId: "redemptions.capture",
     principals: { scopes: ["storefront", "admin"] },
     method: "post",
     path: "/v1/redemptions/{redemptionId}/capture",
@@ -39,7 +39,7 @@ export const captureRedemptionRoute = defineRoute(
 
 export const voidRedemptionRoute = defineRoute(
   {
-    operationId: "voidRedemption",
+    operationId: "redemptions.void",
     principals: { scopes: ["storefront", "admin"] },
     method: "post",
     path: "/v1/redemptions/{redemptionId}/void",
@@ -69,7 +69,7 @@ export const voidRedemptionRoute = defineRoute(
 
 export const reverseRedemptionRoute = defineRoute(
   {
-    operationId: "reverseRedemption",
+    operationId: "redemptions.reverse",
     principals: { scopes: ["storefront", "admin"] },
     method: "post",
     path: "/v1/redemptions/{redemptionId}/reverse",
