@@ -1350,7 +1350,7 @@ export type paths = {
         get?: never;
         /**
          * Set the HTTP endpoint a message channel delivers to
-         * @description Scope: admin. Campaign messages on this channel (email, sms, push, line, wechat) are POSTed as JSON to the url, signed like partner webhooks: X-Loyalty-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>. The secret is returned when the endpoint is first created or rotateSecret is true. Non-2xx answers are retried with exponential backoff. Audited.
+         * @description Scope: admin. Campaign messages on this channel (email, sms, push, line, wechat) are POSTed as JSON to the url, signed like partner webhooks, with both schemes: Standard Webhooks (webhook-id = the message id, webhook-timestamp, webhook-signature; verify with any standardwebhooks library) and the deprecated X-Loyalty-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>. The secret is returned when the endpoint is first created or rotateSecret is true. Non-2xx answers are retried with exponential backoff. Audited.
          */
         put: operations["channels.set"];
         post?: never;
