@@ -1734,6 +1734,26 @@ export type webhooks = {
         patch?: never;
         trace?: never;
     };
+    "points.returned": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Points went back to the lots they came from (a released, voided, expired or reversed redemption, a cancelled coupon)
+         * @description Sent to every active subscription whose eventTypes match points.returned, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.
+         */
+        post: operations["webhookEvents.points.returned"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "points.expired": {
         parameters: {
             query?: never;
@@ -1888,6 +1908,106 @@ export type webhooks = {
          * @description Sent to every active subscription whose eventTypes match activity.recorded, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.
          */
         post: operations["webhookEvents.activity.recorded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "redemption.reserved": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Points were reserved at checkout (capture: false): held until captured, voided or expired
+         * @description Sent to every active subscription whose eventTypes match redemption.reserved, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.
+         */
+        post: operations["webhookEvents.redemption.reserved"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "redemption.captured": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A reserve was captured, all or part of it (the rest went back)
+         * @description Sent to every active subscription whose eventTypes match redemption.captured, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.
+         */
+        post: operations["webhookEvents.redemption.captured"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "redemption.voided": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A reserve was released: its points went back
+         * @description Sent to every active subscription whose eventTypes match redemption.voided, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.
+         */
+        post: operations["webhookEvents.redemption.voided"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "redemption.expired": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A reserve lapsed uncaptured: its points went back
+         * @description Sent to every active subscription whose eventTypes match redemption.expired, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.
+         */
+        post: operations["webhookEvents.redemption.expired"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "redemption.reversed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A captured redemption was undone (all or part): points back to their original lots
+         * @description Sent to every active subscription whose eventTypes match redemption.reversed, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.
+         */
+        post: operations["webhookEvents.redemption.reversed"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2248,6 +2368,52 @@ export type components = {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
+         *       "type": "points.returned",
+         *       "data": {
+         *         "memberId": "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
+         *         "points": 250,
+         *         "lapsed": 0,
+         *         "reason": "Redemption voided",
+         *         "sourceType": "redemption",
+         *         "sourceId": "rdm_01jd7y4m3a5b6c7d8e9f0g1h2u",
+         *         "entryId": "led_01jd7y4m3a5b6c7d8e9f0g1h2v"
+         *       }
+         *     }
+         */
+        PointsReturnedEvent: {
+            /**
+             * @description The event id: the webhook-id header, the same on every retry
+             * @example evt_01jd7y4m3a5b6c7d8e9f0g1h2j
+             */
+            id: string;
+            /** @enum {string} */
+            type: "points.returned";
+            /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
+            programId: string;
+            /**
+             * @description UTC ISO-8601
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                /** @example mem_01jd7y4m2c8k3v0f5q9r1t6w2x */
+                memberId: string;
+                points: number;
+                /** @description Points not returned because their lot had expired meanwhile */
+                lapsed: number;
+                entryId: string;
+                reason?: string | null;
+                sourceType?: string | null;
+                sourceId?: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
+         *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "points.expired",
          *       "data": {
          *         "memberId": "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
@@ -2588,6 +2754,217 @@ export type components = {
                  */
                 occurredAt: string;
                 points: number;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
+         *       "createdAt": "2026-11-25T10:00:00.000Z",
+         *       "type": "redemption.reserved",
+         *       "data": {
+         *         "memberId": "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
+         *         "redemptionId": "rdm_01jd7y4m3a5b6c7d8e9f0g1h2u",
+         *         "points": 250,
+         *         "expiresAt": "2026-11-25T10:30:00.000Z"
+         *       }
+         *     }
+         */
+        RedemptionReservedEvent: {
+            /**
+             * @description The event id: the webhook-id header, the same on every retry
+             * @example evt_01jd7y4m3a5b6c7d8e9f0g1h2j
+             */
+            id: string;
+            /** @enum {string} */
+            type: "redemption.reserved";
+            /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
+            programId: string;
+            /**
+             * @description UTC ISO-8601
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                /** @example mem_01jd7y4m2c8k3v0f5q9r1t6w2x */
+                memberId: string;
+                redemptionId: string;
+                points: number;
+                /**
+                 * @description UTC ISO-8601
+                 * @example 2026-11-25T10:00:00.000Z
+                 */
+                expiresAt: string | null;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
+         *       "createdAt": "2026-11-25T10:00:00.000Z",
+         *       "type": "redemption.captured",
+         *       "data": {
+         *         "memberId": "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
+         *         "redemptionId": "rdm_01jd7y4m3a5b6c7d8e9f0g1h2u",
+         *         "points": 200,
+         *         "pointsReturned": 50,
+         *         "pointsLapsed": 0
+         *       }
+         *     }
+         */
+        RedemptionCapturedEvent: {
+            /**
+             * @description The event id: the webhook-id header, the same on every retry
+             * @example evt_01jd7y4m3a5b6c7d8e9f0g1h2j
+             */
+            id: string;
+            /** @enum {string} */
+            type: "redemption.captured";
+            /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
+            programId: string;
+            /**
+             * @description UTC ISO-8601
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                /** @example mem_01jd7y4m2c8k3v0f5q9r1t6w2x */
+                memberId: string;
+                redemptionId: string;
+                /** @description Points spent for good by this step (0 for a void or an expiry) */
+                points: number;
+                pointsReturned: number;
+                pointsLapsed: number;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
+         *       "createdAt": "2026-11-25T10:00:00.000Z",
+         *       "type": "redemption.voided",
+         *       "data": {
+         *         "memberId": "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
+         *         "redemptionId": "rdm_01jd7y4m3a5b6c7d8e9f0g1h2u",
+         *         "points": 0,
+         *         "pointsReturned": 250,
+         *         "pointsLapsed": 0
+         *       }
+         *     }
+         */
+        RedemptionVoidedEvent: {
+            /**
+             * @description The event id: the webhook-id header, the same on every retry
+             * @example evt_01jd7y4m3a5b6c7d8e9f0g1h2j
+             */
+            id: string;
+            /** @enum {string} */
+            type: "redemption.voided";
+            /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
+            programId: string;
+            /**
+             * @description UTC ISO-8601
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                /** @example mem_01jd7y4m2c8k3v0f5q9r1t6w2x */
+                memberId: string;
+                redemptionId: string;
+                /** @description Points spent for good by this step (0 for a void or an expiry) */
+                points: number;
+                pointsReturned: number;
+                pointsLapsed: number;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
+         *       "createdAt": "2026-11-25T10:00:00.000Z",
+         *       "type": "redemption.expired",
+         *       "data": {
+         *         "memberId": "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
+         *         "redemptionId": "rdm_01jd7y4m3a5b6c7d8e9f0g1h2u",
+         *         "points": 0,
+         *         "pointsReturned": 250,
+         *         "pointsLapsed": 0
+         *       }
+         *     }
+         */
+        RedemptionExpiredEvent: {
+            /**
+             * @description The event id: the webhook-id header, the same on every retry
+             * @example evt_01jd7y4m3a5b6c7d8e9f0g1h2j
+             */
+            id: string;
+            /** @enum {string} */
+            type: "redemption.expired";
+            /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
+            programId: string;
+            /**
+             * @description UTC ISO-8601
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                /** @example mem_01jd7y4m2c8k3v0f5q9r1t6w2x */
+                memberId: string;
+                redemptionId: string;
+                /** @description Points spent for good by this step (0 for a void or an expiry) */
+                points: number;
+                pointsReturned: number;
+                pointsLapsed: number;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
+         *       "createdAt": "2026-11-25T10:00:00.000Z",
+         *       "type": "redemption.reversed",
+         *       "data": {
+         *         "memberId": "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
+         *         "redemptionId": "rdm_01jd7y4m3a5b6c7d8e9f0g1h2u",
+         *         "points": 200,
+         *         "pointsReturned": 200,
+         *         "pointsLapsed": 0
+         *       }
+         *     }
+         */
+        RedemptionReversedEvent: {
+            /**
+             * @description The event id: the webhook-id header, the same on every retry
+             * @example evt_01jd7y4m3a5b6c7d8e9f0g1h2j
+             */
+            id: string;
+            /** @enum {string} */
+            type: "redemption.reversed";
+            /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
+            programId: string;
+            /**
+             * @description UTC ISO-8601
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                /** @example mem_01jd7y4m2c8k3v0f5q9r1t6w2x */
+                memberId: string;
+                redemptionId: string;
+                /** @description Points spent for good by this step (0 for a void or an expiry) */
+                points: number;
+                pointsReturned: number;
+                pointsLapsed: number;
             } & {
                 [key: string]: unknown;
             };
@@ -12100,6 +12477,42 @@ export interface operations {
             };
         };
     };
+    "webhookEvents.points.returned": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id, the same on every retry: de-duplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds; reject when more than 5 minutes away */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256> per signing secret, space-separated during a rotation (Standard Webhooks) */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PointsReturnedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The endpoint is retired: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     "webhookEvents.points.expired": {
         parameters: {
             query?: never;
@@ -12369,6 +12782,186 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["ActivityRecordedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The endpoint is retired: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhookEvents.redemption.reserved": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id, the same on every retry: de-duplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds; reject when more than 5 minutes away */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256> per signing secret, space-separated during a rotation (Standard Webhooks) */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedemptionReservedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The endpoint is retired: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhookEvents.redemption.captured": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id, the same on every retry: de-duplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds; reject when more than 5 minutes away */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256> per signing secret, space-separated during a rotation (Standard Webhooks) */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedemptionCapturedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The endpoint is retired: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhookEvents.redemption.voided": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id, the same on every retry: de-duplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds; reject when more than 5 minutes away */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256> per signing secret, space-separated during a rotation (Standard Webhooks) */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedemptionVoidedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The endpoint is retired: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhookEvents.redemption.expired": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id, the same on every retry: de-duplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds; reject when more than 5 minutes away */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256> per signing secret, space-separated during a rotation (Standard Webhooks) */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedemptionExpiredEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The endpoint is retired: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhookEvents.redemption.reversed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id, the same on every retry: de-duplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds; reject when more than 5 minutes away */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256> per signing secret, space-separated during a rotation (Standard Webhooks) */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RedemptionReversedEvent"];
             };
         };
         responses: {

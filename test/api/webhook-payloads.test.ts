@@ -94,6 +94,14 @@ describe("webhook payload schemas", () => {
       200,
     );
     expect((await call("POST", `/v1/coupons/${coupons[1]}/cancel`, { key: p.keys.storefront })).status).toBe(200);
+    const reserved = await call("POST", `/v1/members/${m.id}/redemptions`, {
+      key: p.keys.storefront,
+      idempotencyKey: uniqueKey(),
+      body: { points: 20, reason: "checkout", capture: false },
+    });
+    expect(reserved.status).toBe(201);
+    const hold = reserved.body.redemption.id;
+    expect((await call("POST", `/v1/redemptions/${hold}/void`, { key: p.keys.storefront, idempotencyKey: uniqueKey() })).status).toBe(200);
     expect((await write(`/v1/members/${m.id}/erase`)).status).toBe(200);
 
     const env = { ...testEnv, WEBHOOK_QUEUE: undefined };
@@ -125,6 +133,9 @@ describe("webhook payload schemas", () => {
         "reward.issued",
         "coupon.consumed",
         "coupon.cancelled",
+        "redemption.reserved",
+        "redemption.voided",
+        "points.returned",
         "member.erased",
       ].sort(),
     );
