@@ -17,6 +17,14 @@ export const programs = sqliteTable("programs", {
   expiryDays: integer("expiry_days"),
   /** How far back a storefront or partner may date a purchase or activity (`occurredAt`); admin keys and imports may go further. */
   backdateDays: integer("backdate_days").notNull().default(30),
+  /** IANA zone every calendar notion of the program uses (days, weeks, months, midnight). */
+  timeZone: text("time_zone").notNull().default("UTC"),
+  /** BCP 47 tag for member-facing text when the member has none. */
+  defaultLocale: text("default_locale").notNull().default("en-US"),
+  /** Browser origins (scheme://host[:port]) allowed to call the API with a storefront key. */
+  allowedOrigins: json<string[]>("allowed_origins").notNull().default([]),
+  /** Bumped in the same batch as every write to a configuration table (src/services/program/config-version.ts). */
+  configVersion: integer("config_version").notNull().default(1),
   settings: json<Record<string, unknown>>("settings").notNull().default({}),
   createdAt: createdAt(),
   updatedAt: timestamp("updated_at").notNull(),

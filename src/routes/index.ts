@@ -13,6 +13,7 @@ import { ledgerRoutes } from "./ledger";
 import { loyaltyRoutes } from "./loyalty";
 import { memberRoutes } from "./members";
 import { partnerRoutes } from "./partner";
+import { programRoutes } from "./program";
 import { referralRoutes } from "./referrals";
 import { rewardRoutes } from "./rewards";
 import type { RouteModule } from "./route";
@@ -34,6 +35,7 @@ export const apiRoutes: readonly RouteModule[] = [
   ...partnerRoutes,
   ...webhookRoutes,
   ...keyRoutes,
+  ...programRoutes,
   ...auditRoutes,
   ...segmentRoutes,
   ...analyticsRoutes,

@@ -5,6 +5,7 @@ import { notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
+import { configVersionBump } from "../program/config-version";
 
 /** "YYYY-MM" → [first instant, first instant of the next month) as ISO strings. */
 function periodRange(period: string): [string, string] {
@@ -97,6 +98,7 @@ export async function putBudget({
         createdAt: now,
       })
       .onConflictDoUpdate({ target: [budgets.programId, budgets.period], set: { amountMinor: input.amountMinor } }),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: before ? "budget.updated" : "budget.created",
       entityType: "budget",

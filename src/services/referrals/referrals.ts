@@ -12,6 +12,7 @@ import { cursorPage } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { memberLedger, systemWriteRequest } from "../ledger/write";
+import { configVersionBump } from "../program/config-version";
 
 /** `programs.settings.referral`: what each side earns, the referrer's monthly cap, the qualifying order. */
 export const ReferralSettingsSchema = z
@@ -138,6 +139,7 @@ export async function setReferralProgram({
       .update(programs)
       .set({ settings: sql`json_set(${programs.settings}, '$.referral', json(${JSON.stringify(input.settings)}))`, updatedAt: nowIso() })
       .where(eq(programs.id, input.programId)),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: "referral_program.updated",
       entityType: "program",

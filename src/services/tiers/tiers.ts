@@ -6,6 +6,7 @@ import { AppError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
+import { configVersionBump } from "../program/config-version";
 
 type TierRow = typeof tiers.$inferSelect;
 const tierView = (r: TierRow) => ({ id: r.id, ...(r.definition as TierDefinition), createdAt: r.createdAt, updatedAt: r.updatedAt });
@@ -56,6 +57,7 @@ export async function createTier({ ctx, input }: { ctx: ServiceContext; input: {
   await ctx.db.batch([
     ctx.db.insert(tiers).values(row),
     auditStatement(ctx, { action: "tier.created", entityType: "tier", entityId: row.id, after: row.definition }),
+    configVersionBump(ctx.db, input.programId),
   ]);
   return tierView(row);
 }
@@ -76,6 +78,7 @@ export async function updateTier({
   await ctx.db.batch([
     ctx.db.update(tiers).set({ definition, name: definition.name, rank: definition.rank, updatedAt: now }).where(eq(tiers.id, before.id)),
     auditStatement(ctx, { action: "tier.updated", entityType: "tier", entityId: before.id, before: before.definition, after: definition }),
+    configVersionBump(ctx.db, input.programId),
   ]);
   return tierView({ ...before, definition, name: definition.name, rank: definition.rank, updatedAt: now });
 }
@@ -89,5 +92,6 @@ export async function deleteTier({ ctx, input }: { ctx: ServiceContext; input: {
   await ctx.db.batch([
     ctx.db.delete(tiers).where(eq(tiers.id, before.id)),
     auditStatement(ctx, { action: "tier.deleted", entityType: "tier", entityId: before.id, before: before.definition }),
+    configVersionBump(ctx.db, input.programId),
   ]);
 }
