@@ -1,5 +1,5 @@
-import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { bool, createdAt, id, json, timestamp } from "./columns";
+import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { bool, createdAt, id, json, programId, timestamp } from "./columns";
 
 /** A program is a tenant: every other row belongs to exactly one. */
 export const programs = sqliteTable("programs", {
@@ -29,3 +29,19 @@ export const programs = sqliteTable("programs", {
   createdAt: createdAt(),
   updatedAt: timestamp("updated_at").notNull(),
 });
+
+/**
+ * The last local date (in the program's zone) each once-a-day job ran for a program. The jobs
+ * run hourly and act for a program once its local date passes this one, so each program's
+ * midnight is hit whatever its offset, and a failed run is retried the next hour.
+ */
+export const localDayRuns = sqliteTable(
+  "local_day_runs",
+  {
+    programId: programId(),
+    job: text("job").notNull(),
+    day: text("day").notNull(),
+    ranAt: timestamp("ran_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.programId, t.job] })],
+);

@@ -71,6 +71,9 @@ export function localDate(instant: string | number | Date, timeZone: string): st
   return dateOf(p.year, p.month, p.day);
 }
 
+/** The local month (`YYYY-MM`) at `instant`. */
+export const localMonth = (instant: string | number | Date, timeZone: string) => localDate(instant, timeZone).slice(0, 7);
+
 /** The local week day at `instant`, 0 = Sunday … 6 = Saturday. */
 export const localWeekday = (instant: string | number | Date, timeZone: string) => localParts(instant, timeZone).weekday;
 
@@ -90,7 +93,7 @@ function utcOffsetMs(instant: string | number | Date, timeZone: string): number 
 }
 
 /** `date` plus `days` calendar days. */
-function addLocalDays(date: string, days: number): string {
+export function addLocalDays(date: string, days: number): string {
   return new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY).toISOString().slice(0, 10);
 }
 
