@@ -46,6 +46,9 @@ export const members = sqliteTable(
     tierId: text("tier_id"),
     tierSince: timestamp("tier_since"),
     tierSecuredUntil: timestamp("tier_secured_until"),
+    /** A tier an admin assigned (status match, invite-only, goodwill): the member is not moved below it before `assignedTierUntil`. */
+    assignedTierId: text("assigned_tier_id"),
+    assignedTierUntil: timestamp("assigned_tier_until"),
     // Analytics written by cron.
     stage: text("stage").notNull().default("new"),
     stageSince: timestamp("stage_since"),

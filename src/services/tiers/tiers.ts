@@ -21,12 +21,15 @@ async function requireTier(ctx: ServiceContext, programId: string, id: string) {
   return row;
 }
 
-async function assertLadder(
-  ctx: ServiceContext,
-  programId: string,
-  change: (ladder: Array<{ id: string; name: string; rank: number }>) => Array<{ id: string; name: string; rank: number }>,
-) {
-  const rows = await ctx.db.select({ id: tiers.id, name: tiers.name, rank: tiers.rank }).from(tiers).where(eq(tiers.programId, programId));
+type LadderRung = { id: string; name: string; rank: number; inviteOnly?: boolean };
+
+async function assertLadder(ctx: ServiceContext, programId: string, change: (ladder: Array<LadderRung>) => Array<LadderRung>) {
+  const rows = (
+    await ctx.db
+      .select({ id: tiers.id, name: tiers.name, rank: tiers.rank, definition: tiers.definition })
+      .from(tiers)
+      .where(eq(tiers.programId, programId))
+  ).map(({ definition, ...t }) => ({ ...t, inviteOnly: definition.inviteOnly === true }));
   const next = change(rows);
   if (next.length === 0) return; // a program without tiers is allowed
   const problems = tierLadderProblems(next);
@@ -53,7 +56,7 @@ export async function createTier({ ctx, input }: { ctx: ServiceContext; input: {
     createdAt: now,
     updatedAt: now,
   };
-  await assertLadder(ctx, input.programId, (ladder) => [...ladder, row]);
+  await assertLadder(ctx, input.programId, (ladder) => [...ladder, { ...row, inviteOnly: input.definition.inviteOnly }]);
   await ctx.db.batch([
     ctx.db.insert(tiers).values(row),
     auditStatement(ctx, { action: "tier.created", entityType: "tier", entityId: row.id, after: row.definition }),
@@ -72,7 +75,7 @@ export async function updateTier({
   const before = await requireTier(ctx, input.programId, input.tierId);
   const definition = tierDefinitionSchema.parse({ ...(before.definition as object), ...input.patch });
   await assertLadder(ctx, input.programId, (ladder) =>
-    ladder.map((t) => (t.id === before.id ? { ...t, name: definition.name, rank: definition.rank } : t)),
+    ladder.map((t) => (t.id === before.id ? { ...t, name: definition.name, rank: definition.rank, inviteOnly: definition.inviteOnly } : t)),
   );
   const now = nowIso();
   await ctx.db.batch([
