@@ -77,6 +77,8 @@ export const members = sqliteTable(
     // alone carries the rowid, so `program_id = ? AND rowid > ? ORDER BY rowid` is a range scan.
     index("members_program_idx").on(t.programId),
     index("members_program_email_idx").on(t.programId, t.email),
+    // Incremental exports (`updatedSince`) page through a program's members by last change.
+    index("members_program_updated_idx").on(t.programId, t.updatedAt, t.id),
   ],
 );
 

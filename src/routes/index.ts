@@ -6,6 +6,7 @@ import { couponRoutes } from "./coupons";
 import { dashboardRoutes } from "./dashboard";
 import { docsRoutes } from "./docs";
 import { experimentRoutes } from "./experiments";
+import { exportRoutes } from "./exports";
 import { feedbackRoutes } from "./feedback";
 import { keyRoutes } from "./keys";
 import { kpiRoutes } from "./kpis";
@@ -36,6 +37,7 @@ export const apiRoutes: readonly RouteModule[] = [
   ...webhookRoutes,
   ...keyRoutes,
   ...programRoutes,
+  ...exportRoutes,
   ...auditRoutes,
   ...segmentRoutes,
   ...analyticsRoutes,

@@ -25,7 +25,8 @@ const tagDescriptions: Record<string, string> = {
   Webhooks: "Outbound webhook subscriptions and their signed, retried deliveries.",
   Partners: "Signed inbound partner events: sales, refunds and activities.",
   Keys: "Scoped API keys (admin, storefront, partner): create, list, revoke.",
-  Programs: "Program settings.",
+  Programs: "Program settings: time zone, earn rate, expiry, origins, locale, configuration version.",
+  Exports: "Streamed exports (NDJSON or CSV) for warehouses, paged by cursor.",
   Audit: "The audit log of admin writes.",
 };
 

@@ -1,0 +1,2 @@
+CREATE INDEX `orders_program_created_idx` ON `orders` (`program_id`,`created_at`,`id`);--> statement-breakpoint
+CREATE INDEX `members_program_updated_idx` ON `members` (`program_id`,`updated_at`,`id`);
