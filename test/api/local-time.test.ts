@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { localMonth, localMonthRange } from "../../src/domain/local-time";
 import { runCalendarTriggers } from "../../src/services/campaigns/triggers";
 import { snapshotProgramDay } from "../../src/services/kpis/kpis";
 import { awardBirthdays } from "../../src/services/rules/birthdays";
@@ -201,5 +202,24 @@ describe("local time", () => {
     };
     expect(await cost("2026-11")).toBe(0);
     expect(await cost("2026-12")).toBe(1000);
+  });
+
+  it('"points expiring this month" is the program\'s local month', async () => {
+    const p = await newProgram();
+    await call("PATCH", "/v1/program", { key: p.keys.admin, body: { timeZone: "Asia/Taipei" } });
+    const m = await newMember(p);
+    expect((await accrue(p, m.id, 1_000)).status).toBe(201);
+    expect((await accrue(p, m.id, 2_000)).status).toBe(201);
+    const month = localMonth(new Date(), "Asia/Taipei");
+    const end = Date.parse(localMonthRange(month, "Asia/Taipei").end);
+    // 10 points expire a minute before the Taipei month ends, 20 an hour after (still this month in UTC).
+    await db().$client.execute({
+      sql: "UPDATE point_lots SET expires_at = CASE points WHEN 10 THEN ? ELSE ? END WHERE member_id = ?",
+      args: [new Date(end - 60_000).toISOString(), new Date(end + HOUR).toISOString(), m.id],
+    });
+    const balance = await call("GET", `/v1/members/${m.id}/balance`, { key: p.keys.storefront });
+    expect(balance.status).toBe(200);
+    expect(balance.body.expiringThisMonth).toEqual({ month, points: 10 });
+    expect(balance.body.expiring.map((e: { points: number }) => e.points)).toEqual([10, 20]);
   });
 });
