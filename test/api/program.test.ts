@@ -139,6 +139,19 @@ describe("program settings", () => {
     expect(Math.round(days(lots.rows[1]))).toBe(30);
   });
 
+  it("writes member-facing money in the program's default locale", async () => {
+    const p = await newProgram({ currency: "EUR" });
+    expect((await patch(p, { defaultLocale: "de-DE" })).status).toBe(200);
+    for (const t of [
+      { name: "Bronze", rank: 0, qualification: { windowDays: 365 } },
+      { name: "Silber", rank: 1, qualification: { windowDays: 365, minSpend: 123_450 } },
+    ])
+      expect((await call("POST", "/v1/tiers", { key: p.keys.admin, body: t })).status).toBe(201);
+    const m = await newMember(p);
+    const tier = await call("GET", `/v1/members/${m.id}/tier`, { key: p.keys.storefront });
+    expect(tier.body.message).toContain("1.234,50");
+  });
+
   it("is admin-only and per program: storefront and partner keys get 403, another program's admin sees only its own", async () => {
     const a = await newProgram({ name: "A" });
     const b = await newProgram({ name: "B" });

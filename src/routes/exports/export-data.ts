@@ -22,7 +22,7 @@ export const exportDataRoute = defineRoute(
     tags: ["Exports"],
     summary: "Stream members, ledger, orders, segment members or KPI snapshots",
     description:
-      "NDJSON (`Accept: application/x-ndjson`, the default) or CSV (`Accept: text/csv`; header row in the first response only, text cells starting with = + - @ prefixed with ' against formula injection). Streamed in key order (members by last change, ledger and orders by when recorded), read 500 rows at a time so memory stays bounded. Each response carries up to `limit` rows; when more follow, `X-Next-Cursor` (and `Link: rel=next`) says where the next response starts. Keep the last cursor, or pass `updatedSince`, for incremental sync. `npm run export` follows the cursors into a file.",
+      "NDJSON (`Accept: application/x-ndjson`, the default) or CSV (`Accept: text/csv`; header row in the first response only, text cells starting with = + - @ prefixed with ' against formula injection). Streamed in key order (members by last change, ledger and orders by when recorded), read 500 rows at a time so memory stays bounded. Each response carries up to `limit` rows; when more follow, `X-Next-Cursor` (and `Link: rel=next`) says where the next response starts. Keep the last cursor, or pass `updatedSince`, for incremental sync; a member changed while an export runs may appear again further on (take the last copy of each id). `npm run export` follows the cursors into a file.",
     request: {
       params: z.object({
         kind: z.enum(EXPORT_KINDS).openapi({ param: { name: "kind", in: "path" }, example: "members" }),

@@ -59,6 +59,7 @@ export const getMemberTierRoute = defineRoute(
       windowEnd: now,
       securedUntil: member.tierSecuredUntil,
       currency: program.currency,
+      locale: program.defaultLocale,
     });
     const assigned =
       member.assignedTierId && member.assignedTierUntil && member.assignedTierUntil > now

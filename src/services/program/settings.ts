@@ -83,15 +83,15 @@ const settingsFields = {
     .max(3650)
     .openapi({ description: "How far back a storefront or partner may date a purchase (`occurredAt`)" }),
   timeZone: TimeZoneSchema,
-  allowedOrigins: z
-    .array(OriginSchema)
-    .max(50)
-    .openapi({ description: "Browser origins allowed to call the API (CORS), e.g. the shop's own site" }),
+  allowedOrigins: z.array(OriginSchema).max(50).openapi({
+    description:
+      "Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Stored and validated; answering browsers (CORS) by origin is not enforced yet",
+  }),
   defaultLocale: z
     .string()
     .max(35)
     .refine(isLocale, { message: "A BCP 47 language tag, e.g. zh-TW" })
-    .openapi({ description: "Locale of member-facing text when the member has none (BCP 47)" }),
+    .openapi({ description: "Locale of member-facing text (BCP 47), e.g. the money in tier progress messages" }),
 };
 
 export const ProgramSettingsSchema = z
