@@ -79,6 +79,16 @@ describe("tier assignment", () => {
       change: "upgrade",
       assigned: true,
     });
+
+    // Assigning the same tier again moves only its end date: no event.
+    const again = await assign(p, m.id, { tierId: tiers.Gold, until: dateIn(90), reason: "Extended" });
+    expect(again.body).toMatchObject({ change: "unchanged", tierName: "Gold" });
+    const after = await db().$client.execute({
+      sql: "SELECT count(*) AS n FROM outbox_events WHERE member_id = ? AND type = 'tier.changed'",
+      args: [m.id],
+    });
+    expect(Number(after.rows[0].n)).toBe(events.rows.length);
+    expect((await tierOf(p, m.id)).assigned.until).toBe(again.body.securedUntil);
   });
 
   it("requalification never moves a member below an assigned tier before its end date, and does afterwards", async () => {

@@ -8,7 +8,9 @@ const TierAssignedSchema = z
     memberId: z.string(),
     tierId: z.string(),
     tierName: z.string(),
-    change: z.enum(["upgrade", "downgrade", "renew"]).openapi({ description: "The move on the ladder from the member's tier before" }),
+    change: z
+      .enum(["upgrade", "downgrade", "unchanged"])
+      .openapi({ description: "The move on the ladder from the member's tier before (unchanged: only the end date moved)" }),
     securedUntil: z.string().openapi({ description: "When the assignment ends (UTC): the end of `until` in the program's time zone" }),
     reason: z.string(),
   })
@@ -23,7 +25,7 @@ export const assignMemberTierRoute = defineRoute(
     tags: ["Tiers"],
     summary: "Assign a tier to a member until a date",
     description:
-      "Status match, invite-only tiers (`inviteOnly: true`, reached only this way) and goodwill. The member holds the tier at once; until the end of `until` (a local date) requalification never moves them below it, while purchases may still move them above it; afterwards the tier is requalified as usual. Audited (`member.tier_assigned`), kept in the tier history with its reason, and emits `tier.changed` with `assigned: true` (an upward assignment is an `upgrade` for tier-up campaigns). Assigning again replaces the assignment.",
+      "Status match, invite-only tiers (`inviteOnly: true`, reached only this way) and goodwill. The member holds the tier at once; until the end of `until` (a local date) requalification never moves them below it, while purchases may still move them above it; afterwards the tier is requalified as usual. Audited (`member.tier_assigned`), kept in the tier history with its reason, and, when the tier moves, emits `tier.changed` with `assigned: true` (an upward assignment is an `upgrade` for tier-up campaigns). Assigning again replaces the assignment.",
     request: { params: MemberIdParam, body: jsonBody(TierAssignmentSchema) },
     responses: { 200: jsonResponse(TierAssignedSchema, "The assignment"), ...errorResponses(404, 409) },
   },

@@ -41,14 +41,15 @@ export type AppliedAssignment = {
   tierId: string;
   tierName: string;
   /** Direction on the ladder compared with the member's tier at the time. */
-  change: "upgrade" | "downgrade" | "renew";
+  change: "upgrade" | "downgrade" | "unchanged";
   securedUntil: string;
   reason: string;
 };
 
 /**
  * Write an assignment: the member's tier, its end as the tier's secured-until and the
- * assignment floor, a tier_history row, a `tier.changed` event and the audit row, in one batch.
+ * assignment floor, a tier_history row, a `tier.changed` event (when the tier moves) and the
+ * audit row, in one batch.
  * Run inside the member's Durable Object (in turn with their ledger writes, whose tier upgrade
  * could otherwise overwrite it), or straight on the database where there is none.
  */
@@ -74,7 +75,7 @@ export async function applyTierAssignment(ctx: ServiceContext, input: TierAssign
   if (member.status === "erased") throw new AppError("member_erased", "Member has been erased; no tier can be assigned");
   const ladder = await loadTiers(db, input.programId);
   const fromRank = ladder.find((t) => t.id === member.tierId)?.rank ?? -1;
-  const change = input.tierRank > fromRank ? "upgrade" : input.tierRank < fromRank ? "downgrade" : "renew";
+  const change = member.tierId === input.tierId ? "unchanged" : input.tierRank > fromRank ? "upgrade" : "downgrade";
   const payload = {
     memberId: member.id,
     from: member.tierId,
@@ -107,14 +108,19 @@ export async function applyTierAssignment(ctx: ServiceContext, input: TierAssign
       reason: input.reason,
       createdAt: now,
     }),
-    db.insert(outboxEvents).values({
-      id: newId("evt"),
-      programId: input.programId,
-      memberId: member.id,
-      type: "tier.changed",
-      payload,
-      createdAt: now,
-    }),
+    // An event only when the tier moves; re-assigning the same tier only moves its end date.
+    ...(change === "unchanged"
+      ? []
+      : [
+          db.insert(outboxEvents).values({
+            id: newId("evt"),
+            programId: input.programId,
+            memberId: member.id,
+            type: "tier.changed",
+            payload,
+            createdAt: now,
+          }),
+        ]),
     auditStatement(ctx, {
       action: "member.tier_assigned",
       entityType: "member",
