@@ -16,7 +16,8 @@ const Query = z.object({
 export const exportDataRoute = defineRoute(
   {
     operationId: "exports.get",
-    principals: { scopes: ["admin"] },
+    // Bulk personal data: staff need the admin role, not just viewer.
+    principals: { scopes: ["admin"], staff: "admin" },
     method: "get",
     path: "/v1/exports/{kind}",
     tags: ["Exports"],

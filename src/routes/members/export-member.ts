@@ -29,7 +29,8 @@ const MemberExportSchema = z
 export const exportMemberRoute = defineRoute(
   {
     operationId: "members.export",
-    principals: { scopes: ["admin"] },
+    // All of a member's personal data: staff need the admin role, not just viewer.
+    principals: { scopes: ["admin"], staff: "admin" },
     method: "get",
     path: "/v1/members/{memberId}/export",
     tags: ["Members"],
