@@ -1,12 +1,16 @@
 import { sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, json, programId } from "./columns";
 
-/** Daily KPI snapshot per program. */
+/** Daily KPI snapshot per program: `day` is a local date in `timeZone`, the zone it was taken in (kept if the program's zone changes later). */
 export const kpiSnapshots = sqliteTable(
   "kpi_snapshots",
   {
     programId: programId(),
     day: text("day").notNull(),
+    timeZone: text("time_zone").notNull().default("UTC"),
+    /** The day's UTC bounds [startsAt, endsAt): 24 hours, or 23 / 25 on a DST change. */
+    startsAt: text("starts_at"),
+    endsAt: text("ends_at"),
     figures: json<Record<string, unknown>>("figures").notNull(),
     createdAt: createdAt(),
   },

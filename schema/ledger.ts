@@ -189,6 +189,8 @@ export const orders = sqliteTable(
     // Summaries (recency/frequency/monetary, tier windows) per member over time.
     index("orders_member_occurred_idx").on(t.memberId, t.occurredAt),
     index("orders_program_occurred_idx").on(t.programId, t.occurredAt),
+    // Exports page through a program's orders in the order they were recorded.
+    index("orders_program_created_idx").on(t.programId, t.createdAt, t.id),
   ],
 );
 

@@ -46,6 +46,9 @@ export const members = sqliteTable(
     tierId: text("tier_id"),
     tierSince: timestamp("tier_since"),
     tierSecuredUntil: timestamp("tier_secured_until"),
+    /** A tier an admin assigned (status match, invite-only, goodwill): the member is not moved below it before `assignedTierUntil`. */
+    assignedTierId: text("assigned_tier_id"),
+    assignedTierUntil: timestamp("assigned_tier_until"),
     // Analytics written by cron.
     stage: text("stage").notNull().default("new"),
     stageSince: timestamp("stage_since"),
@@ -74,6 +77,8 @@ export const members = sqliteTable(
     // alone carries the rowid, so `program_id = ? AND rowid > ? ORDER BY rowid` is a range scan.
     index("members_program_idx").on(t.programId),
     index("members_program_email_idx").on(t.programId, t.email),
+    // Incremental exports (`updatedSince`) page through a program's members by last change.
+    index("members_program_updated_idx").on(t.programId, t.updatedAt, t.id),
   ],
 );
 

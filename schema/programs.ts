@@ -1,5 +1,5 @@
-import { integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import { bool, createdAt, id, json, timestamp } from "./columns";
+import { integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { bool, createdAt, id, json, programId, timestamp } from "./columns";
 
 /** A program is a tenant: every other row belongs to exactly one. */
 export const programs = sqliteTable("programs", {
@@ -17,7 +17,31 @@ export const programs = sqliteTable("programs", {
   expiryDays: integer("expiry_days"),
   /** How far back a storefront or partner may date a purchase or activity (`occurredAt`); admin keys and imports may go further. */
   backdateDays: integer("backdate_days").notNull().default(30),
+  /** IANA zone every calendar notion of the program uses (days, weeks, months, midnight). */
+  timeZone: text("time_zone").notNull().default("UTC"),
+  /** BCP 47 tag for member-facing text when the member has none. */
+  defaultLocale: text("default_locale").notNull().default("en-US"),
+  /** Browser origins (scheme://host[:port]) allowed to call the API with a storefront key. */
+  allowedOrigins: json<string[]>("allowed_origins").notNull().default([]),
+  /** Bumped in the same batch as every write to a configuration table (src/services/program/config-version.ts). */
+  configVersion: integer("config_version").notNull().default(1),
   settings: json<Record<string, unknown>>("settings").notNull().default({}),
   createdAt: createdAt(),
   updatedAt: timestamp("updated_at").notNull(),
 });
+
+/**
+ * The last local date (in the program's zone) each once-a-day job ran for a program. The jobs
+ * run hourly and act for a program once its local date passes this one, so each program's
+ * midnight is hit whatever its offset, and a failed run is retried the next hour.
+ */
+export const localDayRuns = sqliteTable(
+  "local_day_runs",
+  {
+    programId: programId(),
+    job: text("job").notNull(),
+    day: text("day").notNull(),
+    ranAt: timestamp("ran_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.programId, t.job] })],
+);

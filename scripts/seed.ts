@@ -102,7 +102,7 @@ bar?.stop();
 log(`members: ${memberCount}, new orders this run: ${orders}`);
 
 // 3. Run the crons once: release/expire, nightly recompute (tiers, analytics, segments, KPIs, campaigns), dispatch.
-for (const cron of ["*/5 * * * *", "0 3 * * *", "* * * * *"]) {
+for (const cron of ["*/5 * * * *", "0 3 * * *", "0 * * * *", "* * * * *"]) {
   const res = await fetch(`${api}/__scheduled?cron=${encodeURIComponent(cron)}`);
   log(`cron ${cron}: ${res.status}`);
 }

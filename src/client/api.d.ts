@@ -169,6 +169,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/members/{memberId}/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything held about one member (data subject access)
+         * @description Scope: admin. One JSON document: profile and consent, scores (stage, RFM, churn, CLV, NPS), tier history, ledger and lots, orders, feedback, messages, campaign occurrences, experiment groups, referrals (either side), coupons, segments, and the audit trail of admin changes to the member. The access is audited (`member.exported`). An erased member's document holds what is kept after erasure (no personal data).
+         */
+        get: operations["members.export"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/members/{memberId}/accruals": {
         parameters: {
             query?: never;
@@ -338,7 +358,7 @@ export type paths = {
         };
         /**
          * Balance: available, pending, points debt, lifetime, and points expiring by date
-         * @description Scopes: storefront, partner, admin.
+         * @description Scopes: storefront, partner, admin. `expiringThisMonth` is the current month of the program's time zone.
          */
         get: operations["members.balance.get"];
         put?: never;
@@ -526,7 +546,11 @@ export type paths = {
          */
         get: operations["members.tier.get"];
         put?: never;
-        post?: never;
+        /**
+         * Assign a tier to a member until a date
+         * @description Scope: admin. Status match, invite-only tiers (`inviteOnly: true`, reached only this way) and goodwill. The member holds the tier at once; until the end of `until` (a local date) requalification never moves them below it, while purchases may still move them above it; afterwards the tier is requalified as usual. Audited (`member.tier_assigned`), kept in the tier history with its reason, and, when the tier moves, emits `tier.changed` with `assigned: true` (an upward assignment is an `upgrade` for tier-up campaigns). Assigning again replaces the assignment.
+         */
+        post: operations["members.assignTier"];
         delete?: never;
         options?: never;
         head?: never;
@@ -719,7 +743,7 @@ export type paths = {
         get: operations["referralProgram.get"];
         /**
          * Set the program's referral settings
-         * @description Scope: admin. Audited. When a referred member's first purchase of at least minOrderAmount lands, they earn refereePoints in that purchase's ledger write and the referrer earns referrerPoints within a minute (settle cron). maxPerMonth caps referrals per referrer per calendar month (UTC). Points are fixed per referral when it qualifies.
+         * @description Scope: admin. Audited. When a referred member's first purchase of at least minOrderAmount lands, they earn refereePoints in that purchase's ledger write and the referrer earns referrerPoints within a minute (settle cron). maxPerMonth caps referrals per referrer per calendar month in the program's time zone. Points are fixed per referral when it qualifies.
          */
         put: operations["referralProgram.set"];
         post?: never;
@@ -947,6 +971,50 @@ export type paths = {
          * @description Scope: admin. The key stops working at once on this edge node and within 30 s everywhere. Revoking an already revoked key returns it unchanged. 409 conflict for the program's last active admin key. Audited.
          */
         delete: operations["keys.revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/program": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The program's settings
+         * @description Scope: admin. Name, currency, earn rate, hold and expiry, point cost, negative-balance policy, time zone, allowed browser origins, default locale, and `configVersion`, which every configuration change bumps.
+         */
+        get: operations["program.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change the program's settings
+         * @description Scope: admin. Send only the fields to change. Audited (`program.updated`, with the changed fields before and after) and bumps `configVersion`. Takes effect for later writes only: ledger entries, lots and KPI days already written keep the settings they were made with (a lot's expiry date, a past day's zone). The currency is fixed once the program has a member (409 currency_locked). `timeZone` must be an IANA name (e.g. Asia/Taipei).
+         */
+        patch: operations["program.update"];
+        trace?: never;
+    };
+    "/v1/exports/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Stream members, ledger, orders, segment members or KPI snapshots
+         * @description Scope: admin. NDJSON (`Accept: application/x-ndjson`, the default) or CSV (`Accept: text/csv`; header row in the first response only, text cells starting with = + - @ prefixed with ' against formula injection). Streamed in key order (members by last change, ledger and orders by when recorded), read 500 rows at a time so memory stays bounded. Each response carries up to `limit` rows; when more follow, `X-Next-Cursor` (and `Link: rel=next`) says where the next response starts. Keep the last cursor, or pass `updatedSince`, for incremental sync; a member changed while an export runs may appear again further on (take the last copy of each id). `npm run export` follows the cursors into a file.
+         */
+        get: operations["exports.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -1517,7 +1585,7 @@ export type paths = {
         };
         /**
          * Customer acquisition cost per channel
-         * @description Scope: admin. For the months from..to (inclusive, default: the current month): acquisition spend per channel ÷ members who joined through it (members.acquisitionChannel). Members without a channel are reported as unattributed (no CAC).
+         * @description Scope: admin. For the months from..to of the program's calendar (inclusive, default: the current month in the program's time zone): acquisition spend per channel ÷ members who joined through it (members.acquisitionChannel). Members without a channel are reported as unattributed (no CAC).
          */
         get: operations["analytics.cac.get"];
         put?: never;
@@ -1537,7 +1605,7 @@ export type paths = {
         };
         /**
          * KPIs computed live, as of now
-         * @description Scope: admin. The same figures as a snapshot, computed now (members.new = the last 24 hours).
+         * @description Scope: admin. The same figures as a snapshot, computed now; `day` is today in the program's time zone and members.new counts members who joined since its local midnight.
          */
         get: operations["kpis.today.get"];
         put?: never;
@@ -1557,7 +1625,7 @@ export type paths = {
         };
         /**
          * KPI time series from the daily snapshots
-         * @description Scope: admin. One snapshot per day (taken nightly for the day that just ended), from..to inclusive (default: the last 30 days, at most two years). Members total/new/active, retention and repurchase rate, ARPU, AOV, conversion, redemption rate, breakage, points liability in money, tier and stage distribution, churn rate, average CLV, NPS.
+         * @description Scope: admin. One snapshot per day, taken for each program's local day (its time zone) once that day has ended; `startsAt`/`endsAt` are the day's UTC bounds (23 or 25 hours on a DST change) and `timeZone` the zone it was taken in, kept if the program's zone changes later. from..to inclusive, local dates (default: the last 30 days, at most two years). Members total/new/active, retention and repurchase rate, ARPU, AOV, conversion, redemption rate, breakage, points liability in money, tier and stage distribution, churn rate, average CLV, NPS.
          */
         get: operations["kpis.list"];
         put?: never;
@@ -3336,7 +3404,7 @@ export type components = {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "unauthorized" | "invalid_signature" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                code: "invalid_request" | "unauthorized" | "invalid_signature" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "currency_locked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
                 message: string;
                 requestId: string;
                 details?: unknown;
@@ -3494,6 +3562,53 @@ export type components = {
             add?: string[];
             /** @default [] */
             remove?: string[];
+        };
+        MemberExport: {
+            exportedAt: string;
+            programId: string;
+            member: {
+                [key: string]: unknown;
+            };
+            consent?: unknown;
+            scores: {
+                [key: string]: unknown;
+            };
+            tierHistory: {
+                [key: string]: unknown;
+            }[];
+            ledger: {
+                [key: string]: unknown;
+            }[];
+            lots: {
+                [key: string]: unknown;
+            }[];
+            orders: {
+                [key: string]: unknown;
+            }[];
+            feedback: {
+                [key: string]: unknown;
+            }[];
+            messages: {
+                [key: string]: unknown;
+            }[];
+            campaignOccurrences: {
+                [key: string]: unknown;
+            }[];
+            experiments: {
+                [key: string]: unknown;
+            }[];
+            referrals: {
+                [key: string]: unknown;
+            }[];
+            coupons: {
+                [key: string]: unknown;
+            }[];
+            segments: {
+                [key: string]: unknown;
+            }[];
+            auditTrail: {
+                [key: string]: unknown;
+            }[];
         };
         /**
          * @example {
@@ -3687,6 +3802,12 @@ export type components = {
                 points: number;
                 expiresAt: string;
             }[];
+            expiringThisMonth: {
+                /** @description The current month in the program's time zone (YYYY-MM) */
+                month: string;
+                /** @description Points that expire from now to the end of that month */
+                points: number;
+            };
         };
         EarningRule: {
             id: string;
@@ -3830,9 +3951,45 @@ export type components = {
             } & {
                 [key: string]: unknown;
             };
+            /** @description An admin's tier assignment in force: the member stays at least at this tier until then */
+            assigned: {
+                tierId: string;
+                until: string;
+            } | null;
             message: string;
         } & {
             [key: string]: unknown;
+        };
+        TierAssigned: {
+            memberId: string;
+            tierId: string;
+            tierName: string;
+            /**
+             * @description The move on the ladder from the member's tier before (unchanged: only the end date moved)
+             * @enum {string}
+             */
+            change: "upgrade" | "downgrade" | "unchanged";
+            /** @description When the assignment ends (UTC): the end of `until` in the program's time zone */
+            securedUntil: string;
+            reason: string;
+        };
+        /**
+         * @example {
+         *       "tierId": "tier_01jd...",
+         *       "until": "2027-12-31",
+         *       "reason": "Status match: Gold at Example Air"
+         *     }
+         */
+        TierAssignment: {
+            /** @description The tier to assign; invite-only tiers are reached only this way */
+            tierId: string;
+            /**
+             * Format: date
+             * @description Last day of the assignment (a local date in the program's time zone, inclusive). Until its end the member is never moved below this tier; afterwards the tier is requalified as usual (with its grace days)
+             */
+            until: string;
+            /** @description Why: status match, invitation, goodwill…; audited and kept in the tier history */
+            reason: string;
         };
         Reward: {
             id: string;
@@ -4035,7 +4192,7 @@ export type components = {
             referrerPoints: number;
             /** @description Welcome points for the referee, with that purchase */
             refereePoints: number;
-            /** @description Referrals one referrer may make per calendar month (UTC); null = no cap */
+            /** @description Referrals one referrer may make per calendar month (the program's time zone); null = no cap */
             maxPerMonth: number | null;
             /** @description A purchase qualifies from this amount (minor units) */
             minOrderAmount: number;
@@ -4215,6 +4372,113 @@ export type components = {
             expiresAt?: string;
             /** @description Token-bucket size and refill per minute; default RATE_LIMIT_PER_MINUTE (600) */
             rateLimitPerMinute?: number;
+        };
+        /**
+         * @example {
+         *       "id": "prg_01jd...",
+         *       "name": "Taipei Coffee Club",
+         *       "currency": "TWD",
+         *       "basePointsPerUnit": 1,
+         *       "unitMinor": 100,
+         *       "holdDays": 0,
+         *       "expiryPolicy": {
+         *         "kind": "afterEarning",
+         *         "days": 365
+         *       },
+         *       "pointCostPer1000": 10000,
+         *       "allowNegativeBalance": false,
+         *       "backdateDays": 30,
+         *       "timeZone": "Asia/Taipei",
+         *       "allowedOrigins": [
+         *         "https://shop.example.com"
+         *       ],
+         *       "defaultLocale": "zh-TW",
+         *       "configVersion": 7,
+         *       "createdAt": "2026-11-01T00:00:00.000Z",
+         *       "updatedAt": "2026-11-25T10:00:00.000Z"
+         *     }
+         */
+        Program: {
+            id: string;
+            name: string;
+            /** @description ISO 4217. Fixed once the program has members (409 currency_locked) */
+            currency: string;
+            /** @description Base earn: this many points per `unitMinor` minor units spent */
+            basePointsPerUnit: number;
+            /** @description The spend unit of the base earn rate, in minor units */
+            unitMinor: number;
+            /** @description Days earned points stay pending before they can be spent */
+            holdDays: number;
+            expiryPolicy: components["schemas"]["ExpiryPolicy"];
+            /** @description What 1000 points cost the program (redemption value), in minor units */
+            pointCostPer1000: number;
+            /** @description Whether refunds and adjustments may take a balance below zero (points debt) instead of stopping at zero */
+            allowNegativeBalance: boolean;
+            /** @description How far back a storefront or partner may date a purchase (`occurredAt`) */
+            backdateDays: number;
+            /**
+             * @description IANA time zone of the program's calendar (days, weeks, months, midnight)
+             * @example Asia/Taipei
+             */
+            timeZone: string;
+            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Stored and validated; answering browsers (CORS) by origin is not enforced yet */
+            allowedOrigins: string[];
+            /** @description Locale of member-facing text (BCP 47), e.g. the money in tier progress messages */
+            defaultLocale: string;
+            /** @description Bumped by every configuration change (settings, rules, tiers, rewards, …); key caches on it */
+            configVersion: number;
+            createdAt: string;
+            updatedAt: string;
+        };
+        /**
+         * @description When earned points expire. Applies to points earned after the change; existing lots keep their expiry date.
+         * @example {
+         *       "kind": "afterEarning",
+         *       "days": 365
+         *     }
+         */
+        ExpiryPolicy: {
+            /** @enum {string} */
+            kind: "never";
+        } | {
+            /** @enum {string} */
+            kind: "afterEarning";
+            /** @description Points expire this many days after they become available */
+            days: number;
+        };
+        /**
+         * @example {
+         *       "timeZone": "Asia/Taipei",
+         *       "defaultLocale": "zh-TW",
+         *       "holdDays": 14
+         *     }
+         */
+        ProgramSettingsPatch: {
+            name?: string;
+            /** @description ISO 4217. Fixed once the program has members (409 currency_locked) */
+            currency?: string;
+            /** @description Base earn: this many points per `unitMinor` minor units spent */
+            basePointsPerUnit?: number;
+            /** @description The spend unit of the base earn rate, in minor units */
+            unitMinor?: number;
+            /** @description Days earned points stay pending before they can be spent */
+            holdDays?: number;
+            expiryPolicy?: components["schemas"]["ExpiryPolicy"];
+            /** @description What 1000 points cost the program (redemption value), in minor units */
+            pointCostPer1000?: number;
+            /** @description Whether refunds and adjustments may take a balance below zero (points debt) instead of stopping at zero */
+            allowNegativeBalance?: boolean;
+            /** @description How far back a storefront or partner may date a purchase (`occurredAt`) */
+            backdateDays?: number;
+            /**
+             * @description IANA time zone of the program's calendar (days, weeks, months, midnight)
+             * @example Asia/Taipei
+             */
+            timeZone?: string;
+            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Stored and validated; answering browsers (CORS) by origin is not enforced yet */
+            allowedOrigins?: string[];
+            /** @description Locale of member-facing text (BCP 47), e.g. the money in tier progress messages */
+            defaultLocale?: string;
         };
         AuditEntry: {
             id: string;
@@ -5667,6 +5931,73 @@ export interface operations {
             };
         };
     };
+    "members.export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member's data */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberExport"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "members.accruals.create": {
         parameters: {
             query?: never;
@@ -6574,6 +6905,10 @@ export interface operations {
                         /** Format: date-time */
                         endsAt?: string;
                         daysOfWeek?: number[];
+                        timeOfDay?: {
+                            from: string;
+                            to: string;
+                        };
                         firstPurchase?: boolean;
                     };
                     effect: {
@@ -6977,6 +7312,7 @@ export interface operations {
                     };
                     /** @default 0 */
                     graceDays?: number;
+                    inviteOnly?: boolean;
                 };
             };
         };
@@ -7443,6 +7779,86 @@ export interface operations {
             };
             /** @description Not found in this key's program */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "members.assignTier": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TierAssignment"];
+            };
+        };
+        responses: {
+            /** @description The assignment */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TierAssigned"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict (idempotency_conflict, insufficient_points, …) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9359,6 +9775,210 @@ export interface operations {
             };
             /** @description Conflict (idempotency_conflict, insufficient_points, …) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "program.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Program settings */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Program"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "program.update": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProgramSettingsPatch"];
+            };
+        };
+        responses: {
+            /** @description Program settings after the change */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Program"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict (idempotency_conflict, insufficient_points, …) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "exports.get": {
+        parameters: {
+            query?: {
+                /** @description Rows in this response (at most) */
+                limit?: number;
+                /** @description `X-Next-Cursor` of the previous response */
+                cursor?: string;
+                /** @description Only rows changed (members) or recorded (ledger, orders, segment members, KPI snapshots) at or after this instant: for incremental sync to a warehouse */
+                updatedSince?: string;
+                /** @description Required for segment-members */
+                segmentId?: string;
+            };
+            header?: never;
+            path: {
+                kind: "members" | "ledger" | "orders" | "segment-members" | "kpis";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rows, one per line (NDJSON) or CSV */
+            200: {
+                headers: {
+                    /** @description Where the next response starts; absent on the last one */
+                    "x-next-cursor"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/x-ndjson": string;
+                    "text/csv": string;
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -11950,6 +12570,7 @@ export interface operations {
                 content: {
                     "application/json": {
                         day: string;
+                        timeZone: string;
                         asOf: string;
                         figures: components["schemas"]["KpiFigures"];
                     };
@@ -12016,6 +12637,9 @@ export interface operations {
                         to: string;
                         data: {
                             day: string;
+                            timeZone: string;
+                            startsAt: string | null;
+                            endsAt: string | null;
                             figures: components["schemas"]["KpiFigures"];
                             createdAt: string;
                         }[];

@@ -42,17 +42,22 @@ export const schedule = {
     // Stored signing secrets still sealed under the previous SECRETS_KEK (or in the clear) are resealed.
     { name: "secrets.reseal", run: ({ env, batchSize }) => resealSecrets(env, batchSize) },
   ],
+  // Jobs tied to a program's local midnight: hourly, each acting once per program per local
+  // day once that day has begun in the program's time zone (src/services/program/local-day.ts).
+  "0 * * * *": [
+    { name: "rules.birthday", run: awardBirthdays },
+    // Calendar triggers (birthdays, points about to expire).
+    { name: "campaigns.calendar", run: ({ env, now, batchSize }) => runCalendarTriggers(env, now, batchSize) },
+    // One KPI snapshot per program per local day (the day that just ended), for the trend charts.
+    { name: "kpis.snapshot", run: ({ env, now }) => snapshotAllPrograms(database(env), now) },
+  ],
   "0 3 * * *": [
     { name: "tiers.requalify", run: ({ env, now, batchSize }) => requalifyAll(database(env), now, batchSize) },
     // Unused coupons past their expiry become `expired` (breakage).
     { name: "coupons.expire", run: ({ env, now, batchSize }) => expireCoupons({ db: database(env) }, now, batchSize) },
-    { name: "rules.birthday", run: awardBirthdays },
     { name: "analytics.nightly", run: runNightlyAnalytics },
-    // Calendar triggers (birthdays, points about to expire) once a day; experiments' stop rule.
-    { name: "campaigns.calendar", run: ({ env, now, batchSize }) => runCalendarTriggers(env, now, batchSize) },
+    // Experiments' stop rule.
     { name: "experiments.stop-rule", run: ({ env, now }) => autoStopExperiments(env, now) },
-    // One KPI snapshot per program per day (the day that just ended), for the trend charts.
-    { name: "kpis.snapshot", run: ({ env, now }) => snapshotAllPrograms(database(env), now) },
   ],
 } as const satisfies Record<string, readonly CronJob[]>;
 

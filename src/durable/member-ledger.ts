@@ -35,6 +35,7 @@ import { systemWriteRequest } from "../services/ledger/write";
 import { type ErasureActor, eraseMemberData } from "../services/members/erasure";
 import { getMember } from "../services/members/members";
 import type { MemberView } from "../services/members/view";
+import { type AppliedAssignment, applyTierAssignment, type TierAssignmentWrite } from "../services/tiers/assign";
 
 /**
  * Identifies one idempotent write: which member, which key in which namespace (a client's
@@ -202,6 +203,29 @@ export class MemberLedger extends DurableObject<Env> {
     return this.#mutex.run(async () => {
       try {
         const body = await eraseMemberData(database(this.env), input);
+        return { ok: true, status: 200, body, replayed: false } as const;
+      } catch (err) {
+        return failure(err);
+      } finally {
+        this.#view.invalidate();
+      }
+    });
+  }
+
+  /**
+   * Assign a tier (admin), in turn with the member's ledger writes: a purchase's tier upgrade
+   * planned before it commits first, one planned after sees the assigned tier.
+   */
+  assignTier(input: TierAssignmentWrite, actor: { keyId: string | null; requestId: string }): Promise<LedgerResult<AppliedAssignment>> {
+    return this.#mutex.run(async () => {
+      try {
+        const ctx = {
+          env: this.env,
+          db: database(this.env),
+          requestId: actor.requestId,
+          principal: { programId: input.programId, keyId: actor.keyId as string, scope: "admin" as const },
+        };
+        const body = await applyTierAssignment(ctx, input);
         return { ok: true, status: 200, body, replayed: false } as const;
       } catch (err) {
         return failure(err);

@@ -21,6 +21,7 @@ export const errorCodes = {
   coupon_not_valid: 409,
   referral_rejected: 409,
   member_erased: 409,
+  currency_locked: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   rate_limited: 429,

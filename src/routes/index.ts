@@ -6,6 +6,7 @@ import { couponRoutes } from "./coupons";
 import { dashboardRoutes } from "./dashboard";
 import { docsRoutes } from "./docs";
 import { experimentRoutes } from "./experiments";
+import { exportRoutes } from "./exports";
 import { feedbackRoutes } from "./feedback";
 import { keyRoutes } from "./keys";
 import { kpiRoutes } from "./kpis";
@@ -13,6 +14,7 @@ import { ledgerRoutes } from "./ledger";
 import { loyaltyRoutes } from "./loyalty";
 import { memberRoutes } from "./members";
 import { partnerRoutes } from "./partner";
+import { programRoutes } from "./program";
 import { referralRoutes } from "./referrals";
 import { rewardRoutes } from "./rewards";
 import type { RouteModule } from "./route";
@@ -34,6 +36,8 @@ export const apiRoutes: readonly RouteModule[] = [
   ...partnerRoutes,
   ...webhookRoutes,
   ...keyRoutes,
+  ...programRoutes,
+  ...exportRoutes,
   ...auditRoutes,
   ...segmentRoutes,
   ...analyticsRoutes,

@@ -730,11 +730,12 @@ describe("budgets", () => {
 });
 
 describe("campaign crons are registered", () => {
-  it("every minute and nightly", () => {
+  it("every minute, hourly (local midnight) and nightly", () => {
     const names = (s: keyof typeof schedule) => schedule[s].map((j) => j.name);
     expect(names("* * * * *")).toEqual(
       expect.arrayContaining(["campaigns.events", "campaigns.broadcasts", "campaigns.awards.retry", "messages.deliver"]),
     );
-    expect(names("0 3 * * *")).toEqual(expect.arrayContaining(["campaigns.calendar", "experiments.stop-rule", "kpis.snapshot"]));
+    expect(names("0 * * * *")).toEqual(expect.arrayContaining(["campaigns.calendar", "kpis.snapshot"]));
+    expect(names("0 3 * * *")).toEqual(expect.arrayContaining(["experiments.stop-rule"]));
   });
 });

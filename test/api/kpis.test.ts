@@ -110,9 +110,9 @@ describe("KPIs", () => {
     expect(outstanding).toBe(7);
     expect(expected.tierDistribution.Silver).toBe(1);
 
-    // The nightly job snapshots the day that just ended, for every program.
+    // The hourly job snapshots the (local) day that just ended, for every program, once.
     const nightly = await snapshotAllPrograms(db(), new Date(T + 3 * 3_600_000));
-    expect(nightly.day).toBe(day);
+    expect(nightly.days[p.programId]).toBe(day);
     const series = await call("GET", `/v1/kpis?from=${day}&to=${day}`, { key: p.keys.admin });
     expect(series.status).toBe(200);
     expect(series.body.data).toHaveLength(1);

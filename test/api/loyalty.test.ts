@@ -281,7 +281,7 @@ describe("signup and birthday rules", () => {
     expect(again.body.balance.total).toBe(150);
     const { testEnv } = await import("./helpers");
     const { schedule } = await import("../../src/cron/schedule");
-    const birthdayJob = schedule["0 3 * * *"].find((j) => j.name === "rules.birthday")!;
+    const birthdayJob = schedule["0 * * * *"].find((j) => j.name === "rules.birthday")!;
     await birthdayJob.run({ env: testEnv, now: new Date(), batchSize: 100 });
     await birthdayJob.run({ env: testEnv, now: new Date(), batchSize: 100 });
     expect(await ledgerSum(first.body.id)).toMatchObject({ sum: 450, balance: 450 });

@@ -64,12 +64,12 @@ describe("campaign triggers", () => {
   });
 
   it("birthdays: the day (Feb 29 celebrated on Feb 28 in common years), one key per year", () => {
-    expect(birthdayMonthDaysOn(new Date("2026-04-12T03:00:00Z"))).toEqual(["04-12"]);
-    expect(birthdayMonthDaysOn(new Date("2027-02-28T03:00:00Z"))).toEqual(["02-28", "02-29"]);
-    expect(birthdayMonthDaysOn(new Date("2028-02-28T03:00:00Z"))).toEqual(["02-28"]);
-    expect(birthdayMonthDaysOn(new Date("2028-02-29T03:00:00Z"))).toEqual(["02-29"]);
-    expect(birthdayOccurrenceKey(new Date("2026-12-31T23:59:59Z"))).toBe("birthday:2026");
-    expect(expiringOccurrenceKey("2026-11-30T10:00:00.000Z")).toBe("expiring:2026-11-30");
+    expect(birthdayMonthDaysOn("2026-04-12")).toEqual(["04-12"]);
+    expect(birthdayMonthDaysOn("2027-02-28")).toEqual(["02-28", "02-29"]);
+    expect(birthdayMonthDaysOn("2028-02-28")).toEqual(["02-28"]);
+    expect(birthdayMonthDaysOn("2028-02-29")).toEqual(["02-29"]);
+    expect(birthdayOccurrenceKey("2026-12-31")).toBe("birthday:2026");
+    expect(expiringOccurrenceKey("2026-11-30")).toBe("expiring:2026-11-30");
     expect(broadcastDue({ type: "broadcast", sendAt: "2026-11-01T10:00:00Z" }, "2026-11-01T09:59:59.000Z")).toBe(false);
     expect(broadcastDue({ type: "broadcast", sendAt: "2026-11-01T10:00:00Z" }, "2026-11-01T10:00:00.000Z")).toBe(true);
     expect(broadcastDue({ type: "broadcast" }, "2026-11-01T10:00:00.000Z")).toBe(true);

@@ -165,6 +165,60 @@ describe("decideOnRequalification", () => {
   });
 });
 
+describe("decideOnRequalification with an assigned tier", () => {
+  const assigned = (tierId: string, until: string) => ({ tierId, until });
+  it("never goes below an assigned tier before its end date, and does after it", () => {
+    // Diamond (reached by points) lapsed, its grace over, nothing in the window; Gold assigned until April.
+    const diamond = { tierId: "diamond", securedUntil: "2024-12-01T00:00:00.000Z" };
+    const during = decideOnRequalification({
+      tiers,
+      current: diamond,
+      assigned: assigned("gold", "2025-04-01T00:00:00.000Z"),
+      figures: fig(0, 0),
+      now: NOW,
+    });
+    expect(during).toEqual({ tierId: "gold", change: "downgrade", securedUntil: "2025-04-01T00:00:00.000Z" });
+    const after = decideOnRequalification({
+      tiers,
+      current: diamond,
+      assigned: assigned("gold", "2025-01-15T00:00:00.000Z"),
+      figures: fig(0, 0),
+      now: NOW,
+    });
+    expect(after).toEqual({ tierId: "bronze", change: "downgrade", securedUntil: daysFrom(NOW, 365) });
+  });
+
+  it("leaves a member at the assigned tier alone, and lets figures move them above it", () => {
+    const atGold = { tierId: "gold", securedUntil: "2025-01-01T00:00:00.000Z" };
+    expect(
+      decideOnRequalification({
+        tiers,
+        current: atGold,
+        assigned: assigned("gold", "2025-04-01T00:00:00.000Z"),
+        figures: fig(0, 0),
+        now: NOW,
+      }),
+    ).toEqual({ tierId: "gold", change: "none", securedUntil: "2025-01-01T00:00:00.000Z" });
+    expect(
+      decideOnRequalification({
+        tiers,
+        current: atGold,
+        assigned: assigned("gold", "2025-04-01T00:00:00.000Z"),
+        figures: fig(0, 0, 150_000),
+        now: NOW,
+      }),
+    ).toMatchObject({ tierId: "diamond", change: "upgrade" });
+  });
+
+  it("never reaches an invite-only tier by figures", () => {
+    const inviteOnlyGold = tiers.map((t) => (t.id === "gold" ? { ...t, inviteOnly: true } : t));
+    expect(qualifyingTier(inviteOnlyGold, fig(500_000, 20)).id).toBe("silver");
+    expect(tierLadderProblems([{ name: "Entry", rank: 0, inviteOnly: true }])).toEqual([
+      "the entry tier (rank 0) is everyone's and cannot be invite-only",
+    ]);
+  });
+});
+
 describe("progressToNextTier", () => {
   const window = { windowStart: "2024-09-02T00:00:00.000Z", windowEnd: NOW };
 

@@ -17,11 +17,11 @@ const utcTime = z.iso.datetime({ offset: true });
 /**
  * When a campaign fires, and what "one occurrence" is (the key that makes it fire once):
  * - welcome: the member's signup (outbox `member.created`); once per member.
- * - birthday: nightly, in the member's birthday month or on the day; once per member per year.
+ * - birthday: at the program's local midnight, in the member's birthday month or on the day; once per member per year.
  * - tier_up: a `tier.changed` upgrade (optionally only into some tiers); once per upgrade event.
  * - stage_change: a `stage.changed` into one of `to` (dormant wake-up, at_risk, win-back for
  *   churned), optionally only from some stages; once per stage-change event.
- * - points_expiring: nightly, members with at least `minPoints` expiring within `daysAhead`
+ * - points_expiring: daily at the program's local midnight, members with at least `minPoints` expiring within `daysAhead`
  *   days; once per member per first-expiry date.
  * - broadcast: once per member of the audience segment, at `sendAt` (or as soon as active).
  */

@@ -1,6 +1,8 @@
 // Trigger matching: which outbox events and which calendar facts make a campaign fire for a
 // member, and the occurrence key that makes each firing happen at most once
 // (unique campaign_occurrences(campaign, member, occurrence_key)).
+
+import { birthdaysCelebratedOn } from "../local-time";
 import type { CampaignTrigger } from "./definition";
 
 export type OutboxEventFacts = { id: string; type: string; memberId: string | null; payload: Record<string, unknown>; createdAt: string };
@@ -46,22 +48,14 @@ export function eventContext(event: OutboxEventFacts): Record<string, string | n
   return {};
 }
 
-const isLeapYear = (y: number) => (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+/** Birthday `MM-DD` values celebrated on the program's local date `day` (29 February on the 28th in other years). */
+export const birthdayMonthDaysOn = (day: string): string[] => birthdaysCelebratedOn(day);
 
-/**
- * Birthday `MM-DD` values that count as "today" (UTC): today's, plus 02-29 on 28 February
- * of a non-leap year so those members are not skipped three years in four.
- */
-export function birthdayMonthDaysOn(day: Date): string[] {
-  const mmdd = day.toISOString().slice(5, 10);
-  return mmdd === "02-28" && !isLeapYear(day.getUTCFullYear()) ? [mmdd, "02-29"] : [mmdd];
-}
+/** Once per member per (local) year, whether the campaign celebrates the day or the month. */
+export const birthdayOccurrenceKey = (day: string) => `birthday:${day.slice(0, 4)}`;
 
-/** Once per member per year, whether the campaign celebrates the day or the month. */
-export const birthdayOccurrenceKey = (day: Date) => `birthday:${day.getUTCFullYear()}`;
-
-/** One reminder per member per first-expiry date inside the look-ahead window. */
-export const expiringOccurrenceKey = (firstExpiresAt: string) => `expiring:${firstExpiresAt.slice(0, 10)}`;
+/** One reminder per member per first-expiry date (local) inside the look-ahead window. */
+export const expiringOccurrenceKey = (expiresOn: string) => `expiring:${expiresOn.slice(0, 10)}`;
 
 export const BROADCAST_OCCURRENCE_KEY = "broadcast";
 

@@ -9,7 +9,8 @@
  *     (signup, review, activity, ...) have no base line.
  *  2. Matching. A rule matches when it is active, its trigger type equals the event's
  *     (and its `kind`, when set, equals the event's kind), the event time is inside
- *     [startsAt, endsAt) and on one of `daysOfWeek` (UTC), and every condition holds:
+ *     [startsAt, endsAt), on one of `daysOfWeek` and inside `timeOfDay`, both read on the
+ *     program's local clock (its time zone; UTC when unset), and every condition holds:
  *     min/maxAmount (inclusive, whole order), channel, store, tier, segment (any overlap),
  *     firstPurchase (true = first purchase only, false = repeat purchases only).
  *     Missing or empty lists mean "no restriction". Conditions that need an order
@@ -34,6 +35,7 @@
  *  7. Tier multiplier. points = floor(sum of lines × tierMultiplier), floored once at the end.
  *  8. Never negative: negative inputs are treated as 0 and every line is ≥ 0.
  */
+import { localMinuteOfDay, localWeekday } from "../local-time";
 import type { EarningEvent, Order, OrderItem, RuleDefinition, RuleEffect } from "./schema";
 
 export type EngineRule = RuleDefinition & { id: string };
@@ -42,6 +44,8 @@ interface ProgramEarnRate {
   /** Points per `unitMinor` of spend, e.g. 1 point per 100 minor units (1.00). */
   basePointsPerUnit: number;
   unitMinor: number;
+  /** IANA zone `daysOfWeek` and `timeOfDay` are read in; UTC when unset. */
+  timeZone?: string;
 }
 
 export interface EarningMember {
@@ -82,6 +86,7 @@ type SkipReason =
   | "not_started"
   | "ended"
   | "day_of_week"
+  | "time_of_day"
   | "no_order"
   | "min_amount"
   | "max_amount"
@@ -127,7 +132,7 @@ export function evaluateRules(input: EvaluateRulesInput): EarnResult {
 
   let exclusiveApplied = false;
   for (const rule of byPriority(input.rules)) {
-    const mismatch = firstMismatch(rule, event, member);
+    const mismatch = firstMismatch(rule, event, member, input.program.timeZone ?? "UTC");
     if (mismatch || exclusiveApplied) {
       skipped.push({ ruleId: rule.id, reason: mismatch ?? "exclusive_rule_applied" });
       continue;
@@ -184,12 +189,21 @@ export function refundReversal(input: { earnedPoints: number; orderAmount: numbe
 
 // ---------------------------------------------------------------- matching
 
+const minuteOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
+
+/** [from, to) on the local clock; a window whose end is before its start runs past midnight (22:00–02:00). */
+function withinTimeOfDay(minute: number, window: { from: string; to: string }): boolean {
+  const from = minuteOf(window.from);
+  const to = minuteOf(window.to);
+  return from <= to ? minute >= from && minute < to : minute >= from || minute < to;
+}
+
 function byPriority(rules: EngineRule[]): EngineRule[] {
   return [...rules].sort((a, b) => b.priority - a.priority || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
 }
 
 /** The first reason a rule does not apply to this event, or null when it matches. */
-function firstMismatch(rule: EngineRule, event: EarningEvent, member: EarningMember): SkipReason | null {
+function firstMismatch(rule: EngineRule, event: EarningEvent, member: EarningMember, timeZone: string): SkipReason | null {
   if (!rule.active) return "inactive";
   if (rule.trigger.type !== event.trigger.type) return "trigger_mismatch";
   if (rule.trigger.kind && rule.trigger.kind !== event.trigger.kind) return "kind_mismatch";
@@ -198,7 +212,8 @@ function firstMismatch(rule: EngineRule, event: EarningEvent, member: EarningMem
   const at = Date.parse(event.occurredAt);
   if (c.startsAt && at < Date.parse(c.startsAt)) return "not_started";
   if (c.endsAt && at >= Date.parse(c.endsAt)) return "ended";
-  if (isSet(c.daysOfWeek) && !c.daysOfWeek.includes(new Date(at).getUTCDay())) return "day_of_week";
+  if (isSet(c.daysOfWeek) && !c.daysOfWeek.includes(localWeekday(at, timeZone))) return "day_of_week";
+  if (c.timeOfDay && !withinTimeOfDay(localMinuteOfDay(at, timeZone), c.timeOfDay)) return "time_of_day";
 
   const order = event.order;
   const needsOrder =

@@ -38,6 +38,8 @@ const includeExcludeSchema = z.strictObject({
   exclude: z.array(code).optional(),
 });
 
+const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "HH:MM, 00:00–23:59");
+
 const ruleConditionsSchema = z
   .strictObject({
     /** Whole-order amount bounds, inclusive. */
@@ -54,8 +56,13 @@ const ruleConditionsSchema = z
     /** Window [startsAt, endsAt): start inclusive, end exclusive. */
     startsAt: utcTime.optional(),
     endsAt: utcTime.optional(),
-    /** 0 = Sunday … 6 = Saturday, evaluated in UTC. */
+    /** 0 = Sunday … 6 = Saturday, on the program's local calendar (its time zone). */
     daysOfWeek: z.array(z.int().min(0).max(6)).optional(),
+    /** Local clock window [from, to) as HH:MM; to < from runs past midnight (e.g. 22:00–02:00). */
+    timeOfDay: z
+      .strictObject({ from: hhmm, to: hhmm })
+      .refine((w) => w.from !== w.to, { message: "from and to must differ" })
+      .optional(),
     /** true: only the member's first purchase; false: only repeat purchases. */
     firstPurchase: z.boolean().optional(),
   })

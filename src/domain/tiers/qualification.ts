@@ -3,8 +3,10 @@
  *
  *  - A tier's conditions are met when (mode "any") at least one of its set thresholds is
  *    reached, or (mode "all") every set threshold is reached. The entry tier (lowest rank,
- *    normally 0) always qualifies. A higher tier with no thresholds is invite-only: it is
- *    never reached automatically.
+ *    normally 0) always qualifies. A higher tier marked `inviteOnly`, or with no thresholds,
+ *    is invite-only: it is never reached automatically, only by assignment.
+ *  - An assigned tier is a floor until its end date: requalification never moves the member
+ *    below it before then (writes may still move them above it).
  *  - On every write (purchase, points) a member moves up at once when the window qualifies
  *    for a higher tier; that tier is then secured for its windowDays. Writes never move down.
  *  - The requalification cron upgrades what a write missed (late partner events), leaves a
@@ -31,6 +33,8 @@ export interface TierDecision {
 export interface TierDecisionInput {
   tiers: Tier[];
   current: TierStanding;
+  /** A tier an admin assigned, kept as a floor until `until` (ISO). */
+  assigned?: { tierId: string | null; until: string | null };
   figures: TierFigures;
   /** ISO-8601 UTC. */
   now: string;
@@ -47,6 +51,8 @@ export function tiersByRank(tiers: Tier[]): Tier[] {
 export function thresholdsOf(tier: Tier, figures: TierFigures): { metric: TierMetric; required: number; current: number }[] {
   const q = tier.qualification;
   const out: { metric: TierMetric; required: number; current: number }[] = [];
+  // Figures never reach an invite-only tier.
+  if (tier.inviteOnly) return out;
   if (q.minSpend !== undefined) out.push({ metric: "spend", required: q.minSpend, current: figures.spend });
   if (q.minOrders !== undefined) out.push({ metric: "orders", required: q.minOrders, current: figures.orders });
   if (q.minPoints !== undefined) out.push({ metric: "points", required: q.minPoints, current: figures.pointsEarned });
@@ -84,8 +90,19 @@ export function decideOnWrite(input: TierDecisionInput): TierDecision {
   return { tierId: currentTier.id, change: "none", securedUntil: current.securedUntil };
 }
 
-/** The requalification cron's decision for one member. */
+/** The requalification cron's decision for one member, never below an assigned tier before its end date. */
 export function decideOnRequalification(input: TierDecisionInput): TierDecision {
+  const decision = decideOnFigures(input);
+  const { assigned, tiers, current, now } = input;
+  const floor = assigned?.until && Date.parse(now) < Date.parse(assigned.until) ? findTier(tiers, assigned.tierId) : undefined;
+  const target = findTier(tiers, decision.tierId);
+  if (!floor || !target || target.rank >= floor.rank) return decision;
+  // Would go below the assigned tier: stay at (or return to) it until the assignment ends.
+  if (current.tierId === floor.id) return { tierId: floor.id, change: "none", securedUntil: current.securedUntil };
+  return { tierId: floor.id, change: "downgrade", securedUntil: assigned?.until ?? null };
+}
+
+function decideOnFigures(input: TierDecisionInput): TierDecision {
   const { tiers, current, figures, now } = input;
   const currentTier = findTier(tiers, current.tierId);
   const reached = qualifyingTier(tiers, figures);

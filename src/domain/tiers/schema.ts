@@ -34,6 +34,8 @@ export const tierDefinitionSchema = z.strictObject({
   benefits: tierBenefitsSchema.default({}),
   /** Days after securedUntil a member who no longer qualifies keeps the tier. */
   graceDays: z.int().min(0).max(3660).default(0),
+  /** Reached only by assignment (POST /v1/members/{memberId}/tier), whatever its thresholds. */
+  inviteOnly: z.boolean().optional(),
 });
 export type TierDefinition = z.infer<typeof tierDefinitionSchema>;
 
@@ -54,9 +56,10 @@ export interface TierFigures {
 }
 
 /** Ladder-level problems a single-tier schema cannot see (run before saving a tier set). */
-export function tierLadderProblems(tiers: Pick<Tier, "name" | "rank">[]): string[] {
+export function tierLadderProblems(tiers: Pick<Tier, "name" | "rank" | "inviteOnly">[]): string[] {
   const problems: string[] = [];
   if (!tiers.some((t) => t.rank === 0)) problems.push("a tier with rank 0 (the entry tier) is required");
+  if (tiers.some((t) => t.rank === 0 && t.inviteOnly)) problems.push("the entry tier (rank 0) is everyone's and cannot be invite-only");
   const seen = new Map<number, string>();
   for (const t of tiers) {
     const other = seen.get(t.rank);

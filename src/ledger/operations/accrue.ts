@@ -1,6 +1,7 @@
 import { and, eq } from "drizzle-orm";
 import { orders } from "../../../schema";
 import { batchRead, fetchTogether } from "../../db/batch-read";
+import { localDate } from "../../domain/local-time";
 import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { earnByRules, earningAndTierRead, type PurchaseInput } from "../earning";
@@ -141,7 +142,8 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
   );
 
   // 3. A tier upgrade, when the purchase qualifies the member for a higher tier.
-  const sameDay = member.lastPurchaseAt?.slice(0, 10) === occurredAt.slice(0, 10);
+  // Active days are the program's local days.
+  const sameDay = !!member.lastPurchaseAt && localDate(member.lastPurchaseAt, program.timeZone) === localDate(occurredAt, program.timeZone);
   const tier = await tierUpgrade(
     scope,
     member,

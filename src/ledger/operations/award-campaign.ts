@@ -2,6 +2,7 @@ import { and, eq, isNotNull, sql } from "drizzle-orm";
 import { z } from "zod";
 import { budgets, campaignOccurrences, campaigns, coupons, rewards, tiers } from "../../../schema";
 import { messageActionSchema } from "../../domain/campaigns/definition";
+import { localMonth } from "../../domain/local-time";
 import { AppError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { addDays } from "../../lib/time";
@@ -36,8 +37,8 @@ export type CampaignAwardInput = z.input<typeof CampaignAwardInput>;
 /** What `points` cost the program: pointCostPer1000 minor units per 1000 points, rounded up so spend is never under-counted. */
 const pointsCostMinor = (points: number, pointCostPer1000: number) => Math.ceil((points * pointCostPer1000) / 1000);
 
-/** The program budget period ("YYYY-MM", UTC) a write at `at` counts against. */
-const budgetPeriodOf = (at: string) => at.slice(0, 7);
+/** The program budget period (the local month "YYYY-MM" in the program's zone) a write at `at` counts against. */
+const budgetPeriodOf = (at: string, timeZone: string) => localMonth(at, timeZone);
 
 /**
  * A campaign's award to one member, in the member's Durable Object: points credited as an
@@ -56,7 +57,7 @@ export async function planCampaignAward(scope: WriteScope, raw: CampaignAwardInp
   const { db } = scope;
   const { program, member } = await loadProgramAndMember(scope);
   requireActive(member);
-  const period = budgetPeriodOf(scope.now);
+  const period = budgetPeriodOf(scope.now, program.timeZone);
   const [campaignRows, budgetRows, tierRows, rewardRows] = await db.batch([
     db
       .select()

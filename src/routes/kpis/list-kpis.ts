@@ -15,7 +15,7 @@ export const listKpiSnapshotsRoute = defineRoute(
     tags: ["KPIs"],
     summary: "KPI time series from the daily snapshots",
     description:
-      "One snapshot per day (taken nightly for the day that just ended), from..to inclusive (default: the last 30 days, at most two years). Members total/new/active, retention and repurchase rate, ARPU, AOV, conversion, redemption rate, breakage, points liability in money, tier and stage distribution, churn rate, average CLV, NPS.",
+      "One snapshot per day, taken for each program's local day (its time zone) once that day has ended; `startsAt`/`endsAt` are the day's UTC bounds (23 or 25 hours on a DST change) and `timeZone` the zone it was taken in, kept if the program's zone changes later. from..to inclusive, local dates (default: the last 30 days, at most two years). Members total/new/active, retention and repurchase rate, ARPU, AOV, conversion, redemption rate, breakage, points liability in money, tier and stage distribution, churn rate, average CLV, NPS.",
     request: {
       query: z.object({ from: Day.optional().openapi({ example: "2026-11-01" }), to: Day.optional().openapi({ example: "2026-11-30" }) }),
     },
@@ -24,7 +24,16 @@ export const listKpiSnapshotsRoute = defineRoute(
         z.object({
           from: z.string(),
           to: z.string(),
-          data: z.array(z.object({ day: z.string(), figures: KpiFiguresSchema, createdAt: z.string() })),
+          data: z.array(
+            z.object({
+              day: z.string(),
+              timeZone: z.string(),
+              startsAt: z.string().nullable(),
+              endsAt: z.string().nullable(),
+              figures: KpiFiguresSchema,
+              createdAt: z.string(),
+            }),
+          ),
         }),
         "Daily snapshots, oldest first",
       ),

@@ -12,9 +12,10 @@ export const getTodayKpisRoute = defineRoute(
     path: "/v1/kpis/today",
     tags: ["KPIs"],
     summary: "KPIs computed live, as of now",
-    description: "The same figures as a snapshot, computed now (members.new = the last 24 hours).",
+    description:
+      "The same figures as a snapshot, computed now; `day` is today in the program's time zone and members.new counts members who joined since its local midnight.",
     responses: {
-      200: jsonResponse(z.object({ day: z.string(), asOf: z.string(), figures: KpiFiguresSchema }), "Live figures"),
+      200: jsonResponse(z.object({ day: z.string(), timeZone: z.string(), asOf: z.string(), figures: KpiFiguresSchema }), "Live figures"),
       ...errorResponses(),
     },
   },

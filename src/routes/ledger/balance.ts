@@ -1,9 +1,11 @@
 import { z } from "@hono/zod-openapi";
-import { and, eq, gt, isNotNull, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, lt, sql } from "drizzle-orm";
 import { pointLots } from "../../../schema";
+import { localMonth, localMonthRange } from "../../domain/local-time";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { requireMemberRow } from "../../services/members/members";
 import { balanceOf } from "../../services/members/view";
+import { timeZoneOf } from "../../services/program/local-day";
 import { defineRoute } from "../route";
 import { Debt, Reserved } from "./schemas";
 
@@ -18,6 +20,10 @@ const BalanceDetail = z
     lifetimeRedeemed: z.number().int(),
     nextRelease: z.string().nullable(),
     expiring: z.array(z.object({ points: z.number().int(), expiresAt: z.string() })),
+    expiringThisMonth: z.object({
+      month: z.string().openapi({ description: "The current month in the program's time zone (YYYY-MM)" }),
+      points: z.number().int().openapi({ description: "Points that expire from now to the end of that month" }),
+    }),
   })
   .openapi("BalanceDetail");
 
@@ -29,15 +35,18 @@ export const getBalanceRoute = defineRoute(
     path: "/v1/members/{memberId}/balance",
     tags: ["Points"],
     summary: "Balance: available, pending, points debt, lifetime, and points expiring by date",
+    description: "`expiringThisMonth` is the current month of the program's time zone.",
     request: { params: MemberIdParam },
     responses: { 200: jsonResponse(BalanceDetail, "The balance"), ...errorResponses(404) },
   },
   async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
     const { db } = c.var.ctx;
-    const member = await requireMemberRow(c.var.ctx, programId, memberId);
+    const [member, timeZone] = await Promise.all([requireMemberRow(c.var.ctx, programId, memberId), timeZoneOf(db, programId)]);
     const now = new Date().toISOString();
-    const [expiring, pending] = await db.batch([
+    const month = localMonth(now, timeZone);
+    const monthEnd = localMonthRange(month, timeZone).end;
+    const [expiring, pending, thisMonth] = await db.batch([
       db
         .select({ expiresAt: pointLots.expiresAt, points: sql<number>`sum(${pointLots.remaining})` })
         .from(pointLots)
@@ -51,6 +60,17 @@ export const getBalanceRoute = defineRoute(
         .select({ next: sql<string | null>`min(${pointLots.availableAt})` })
         .from(pointLots)
         .where(and(eq(pointLots.memberId, memberId), eq(pointLots.released, 0))),
+      db
+        .select({ points: sql<number>`coalesce(sum(${pointLots.remaining}), 0)` })
+        .from(pointLots)
+        .where(
+          and(
+            eq(pointLots.memberId, memberId),
+            gt(pointLots.remaining, 0),
+            gt(pointLots.expiresAt, now),
+            lt(pointLots.expiresAt, monthEnd),
+          ),
+        ),
     ]);
     return c.json(
       {
@@ -62,6 +82,7 @@ export const getBalanceRoute = defineRoute(
           points: Number(e.points),
           expiresAt: e.expiresAt as string,
         })),
+        expiringThisMonth: { month, points: Number(thisMonth[0]?.points ?? 0) },
       },
       200,
     );

@@ -18,6 +18,10 @@ const TierProgressSchema = z
     securedUntil: z.string().nullable(),
     window: z.object({ from: z.string(), to: z.string(), days: z.number() }),
     figures: z.object({ spend: z.number(), orders: z.number(), pointsEarned: z.number() }).passthrough(),
+    assigned: z
+      .object({ tierId: z.string(), until: z.string() })
+      .nullable()
+      .openapi({ description: "An admin's tier assignment in force: the member stays at least at this tier until then" }),
     message: z.string(),
   })
   .passthrough()
@@ -55,7 +59,12 @@ export const getMemberTierRoute = defineRoute(
       windowEnd: now,
       securedUntil: member.tierSecuredUntil,
       currency: program.currency,
+      locale: program.defaultLocale,
     });
-    return c.json({ ...progress, figures } as never, 200);
+    const assigned =
+      member.assignedTierId && member.assignedTierUntil && member.assignedTierUntil > now
+        ? { tierId: member.assignedTierId, until: member.assignedTierUntil }
+        : null;
+    return c.json({ ...progress, figures, assigned } as never, 200);
   },
 );

@@ -1,6 +1,7 @@
 import type { RouteModule } from "../route";
 import { changeMemberTagsRoute } from "./change-tags";
 import { eraseMemberRoute } from "./erase-member";
+import { exportMemberRoute } from "./export-member";
 import { findMemberRoute } from "./find-member";
 import { getMemberRoute } from "./get-member";
 import { registerMemberRoute } from "./register-member";
@@ -13,4 +14,5 @@ export const memberRoutes: RouteModule[] = [
   updateMemberRoute,
   changeMemberTagsRoute,
   eraseMemberRoute,
+  exportMemberRoute,
 ];

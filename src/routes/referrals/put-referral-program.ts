@@ -11,7 +11,7 @@ export const setReferralProgramRoute = defineRoute(
     tags: ["Referrals"],
     summary: "Set the program's referral settings",
     description:
-      "Audited. When a referred member's first purchase of at least minOrderAmount lands, they earn refereePoints in that purchase's ledger write and the referrer earns referrerPoints within a minute (settle cron). maxPerMonth caps referrals per referrer per calendar month (UTC). Points are fixed per referral when it qualifies.",
+      "Audited. When a referred member's first purchase of at least minOrderAmount lands, they earn refereePoints in that purchase's ledger write and the referrer earns referrerPoints within a minute (settle cron). maxPerMonth caps referrals per referrer per calendar month in the program's time zone. Points are fixed per referral when it qualifies.",
     request: { body: jsonBody(ReferralSettingsSchema) },
     responses: { 200: jsonResponse(ReferralSettingsSchema, "Referral settings"), ...errorResponses() },
   },

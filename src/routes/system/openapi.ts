@@ -26,7 +26,8 @@ const tagDescriptions: Record<string, string> = {
   Webhooks: "Outbound webhook subscriptions and their signed, retried deliveries.",
   Partners: "Signed inbound partner events: sales, refunds and activities.",
   Keys: "Scoped API keys (admin, storefront, partner): create, list, revoke.",
-  Programs: "Program settings.",
+  Programs: "Program settings: time zone, earn rate, expiry, origins, locale, configuration version.",
+  Exports: "Streamed exports (NDJSON or CSV) for warehouses, paged by cursor.",
   Audit: "The audit log of admin writes.",
 };
 
@@ -43,7 +44,7 @@ const API_DESCRIPTION = `Loyalty Edge: a membership and loyalty engine at the ed
 
 **Pagination** — list endpoints take \`limit\` (1–500, default 50) and \`cursor\`; pass back \`nextCursor\` until it is null.
 
-**Money and time** — amounts are integer minor units (cents) in the program currency, points are integers, times are UTC ISO-8601. A reported \`occurredAt\` may be at most 5 minutes ahead of the server clock and, except with an admin key, no older than the program's back-dating window (default 30 days).`;
+**Money and time** — amounts are integer minor units (cents) in the program currency, points are integers, times are UTC ISO-8601; day-valued fields (KPI days, budget months, birthdays) are local dates in the program's time zone (\`GET /v1/program\`). A reported \`occurredAt\` may be at most 5 minutes ahead of the server clock and, except with an admin key, no older than the program's back-dating window (default 30 days).`;
 
 const AnyObject = z.record(z.string(), z.unknown());
 

@@ -132,7 +132,7 @@ export async function importTransactions(
     const tier = ladder.find((t) => t.id === m.tierId) ?? ladder[0];
     const earn = evaluateRules({
       rules,
-      program: { basePointsPerUnit: program.basePointsPerUnit, unitMinor: program.unitMinor },
+      program: { basePointsPerUnit: program.basePointsPerUnit, unitMinor: program.unitMinor, timeZone: program.timeZone },
       event: { trigger: { type: "purchase" }, occurredAt, order: { amount: r.amount, channel: r.channel, storeId: r.storeId } },
       member: {
         tierId: tier?.id ?? null,

@@ -10,6 +10,7 @@ import type { ServiceContext } from "../../lib/context";
 import { AppError } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
+import { configVersionBump } from "../program/config-version";
 
 /** On-demand recompute stays within one request: at most this many pages per step. */
 const RECOMPUTE_MAX_PAGES = 200;
@@ -157,6 +158,7 @@ export async function putLifecycleSettings({
       .update(programs)
       .set({ settings: sql`json_set(${programs.settings}, '$.lifecycle', json(${JSON.stringify(parsed.data)}))`, updatedAt: now })
       .where(eq(programs.id, input.programId)),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: "lifecycle_settings.update",
       entityType: "program",

@@ -1,15 +1,18 @@
 import { and, asc, eq, sql } from "drizzle-orm";
 import { acquisitionSpend, budgets, programs } from "../../../schema";
+import { localMonthRange } from "../../domain/local-time";
 import type { ServiceContext } from "../../lib/context";
 import { notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
+import { configVersionBump } from "../program/config-version";
+import { timeZoneOf } from "../program/local-day";
 
-/** "YYYY-MM" → [first instant, first instant of the next month) as ISO strings. */
-function periodRange(period: string): [string, string] {
-  const [y, m] = period.split("-").map(Number);
-  return [new Date(Date.UTC(y, m - 1, 1)).toISOString(), new Date(Date.UTC(y, m, 1)).toISOString()];
+/** "YYYY-MM", a month of the program's calendar → [its first instant, the next month's first instant) as UTC ISO strings. */
+async function periodRange(ctx: ServiceContext, programId: string, period: string): Promise<[string, string]> {
+  const { start, end } = localMonthRange(period, await timeZoneOf(ctx.db, programId));
+  return [start, end];
 }
 
 /**
@@ -18,7 +21,7 @@ function periodRange(period: string): [string, string] {
  * issued at its cost. Set-based over the ledger's (program, created_at) index.
  */
 async function programCost(ctx: ServiceContext, programId: string, period: string) {
-  const [from, to] = periodRange(period);
+  const [from, to] = await periodRange(ctx, programId, period);
   const [row] = await ctx.db.all<{ points: number; costPer1000: number; rewards: number; rewardsCost: number; campaignPoints: number }>(sql`
     SELECT
       (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at >= ${from} AND created_at < ${to} AND points > 0 AND type IN ('earn', 'adjust') AND source_type <> 'coupon') AS points,
@@ -44,7 +47,7 @@ async function programCost(ctx: ServiceContext, programId: string, period: strin
  * campaign's when a campaign award issued it (its key is a system campaign key): a client's key that merely looks like one is not.
  */
 async function campaignSpendIn(ctx: ServiceContext, programId: string, period: string) {
-  const [from, to] = periodRange(period);
+  const [from, to] = await periodRange(ctx, programId, period);
   const [row] = await ctx.db.all<{ spent: number }>(sql`
     SELECT COALESCE((SELECT SUM(json_extract(metadata, '$.costMinor')) FROM ledger_entries WHERE program_id = ${programId} AND source_type = 'campaign' AND created_at >= ${from} AND created_at < ${to}), 0)
       + COALESCE((SELECT SUM(r.cost_minor) FROM coupons c JOIN rewards r ON r.id = c.reward_id WHERE c.program_id = ${programId} AND c.issued_at >= ${from} AND c.issued_at < ${to}
@@ -97,6 +100,7 @@ export async function putBudget({
         createdAt: now,
       })
       .onConflictDoUpdate({ target: [budgets.programId, budgets.period], set: { amountMinor: input.amountMinor } }),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: before ? "budget.updated" : "budget.created",
       entityType: "budget",
@@ -180,8 +184,8 @@ export async function customerAcquisitionCost({
   ctx: ServiceContext;
   input: { programId: string; from: string; to: string };
 }) {
-  const [start] = periodRange(input.from);
-  const [, end] = periodRange(input.to);
+  const [start] = await periodRange(ctx, input.programId, input.from);
+  const [, end] = await periodRange(ctx, input.programId, input.to);
   const rows = await ctx.db.all<{ channel: string | null; spend: number; newMembers: number }>(sql`
     WITH s AS (
       SELECT channel, SUM(amount_minor) AS spend FROM acquisition_spend

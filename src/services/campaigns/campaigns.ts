@@ -9,6 +9,7 @@ import { cursorPage } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { experimentDefinitionOf } from "../experiments/experiments";
+import { configVersionBump } from "../program/config-version";
 
 export type CampaignRow = typeof campaigns.$inferSelect;
 export type ExperimentRow = typeof experiments.$inferSelect;
@@ -153,6 +154,7 @@ export async function createCampaign({
   await ctx.db.batch([
     ctx.db.insert(campaigns).values(row),
     ...(experiment ? [ctx.db.insert(experiments).values(experiment)] : []),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: "campaign.created",
       entityType: "campaign",
@@ -244,6 +246,7 @@ export async function updateCampaign({
       : []),
     ...(experiment && !existing ? [ctx.db.insert(experiments).values(experiment)] : []),
     auditStatement(ctx, { action: "campaign.updated", entityType: "campaign", entityId: before.id, before: beforeDef, after: def }),
+    configVersionBump(ctx.db, input.programId),
   ]);
   const [fresh] = await ctx.db.select().from(campaigns).where(eq(campaigns.id, before.id)).limit(1);
   return campaignView(fresh ?? after, experiment);
@@ -262,6 +265,7 @@ export async function deleteCampaign({ ctx, input }: { ctx: ServiceContext; inpu
     ctx.db.delete(experiments).where(eq(experiments.campaignId, before.id)),
     ctx.db.delete(campaigns).where(eq(campaigns.id, before.id)),
     auditStatement(ctx, { action: "campaign.deleted", entityType: "campaign", entityId: before.id, before: definitionOf(before) }),
+    configVersionBump(ctx.db, input.programId),
   ]);
 }
 

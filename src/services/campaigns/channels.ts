@@ -8,6 +8,7 @@ import { openSecret, sealSecret, secretContext } from "../../lib/secret-box";
 import { newSigningSecret } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
+import { configVersionBump } from "../program/config-version";
 
 /** A channel endpoint: the program's HTTP webhook for that channel and the secret it is signed with (sealed, src/lib/secret-box.ts). */
 export type ChannelEndpoint = { url: string; secret: string; updatedAt: string };
@@ -72,6 +73,7 @@ export async function putChannel({
     ctx.db.run(
       sql`UPDATE programs SET settings = json_set(COALESCE(settings, '{}'), ${`$.channels`}, json_set(COALESCE(json_extract(settings, '$.channels'), '{}'), ${`$.${input.channel}`}, json(${JSON.stringify(endpoint)}))), updated_at = ${endpoint.updatedAt} WHERE id = ${input.programId}`,
     ),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: before ? "channel.updated" : "channel.created",
       entityType: "channel",
@@ -91,5 +93,6 @@ export async function deleteChannel({ ctx, input }: { ctx: ServiceContext; input
       sql`UPDATE programs SET settings = json_remove(settings, ${`$.channels.${input.channel}`}), updated_at = ${nowIso()} WHERE id = ${input.programId}`,
     ),
     auditStatement(ctx, { action: "channel.deleted", entityType: "channel", entityId: input.channel, before: { url: before.url } }),
+    configVersionBump(ctx.db, input.programId),
   ]);
 }

@@ -13,9 +13,11 @@ import {
   matchEvent,
   type OutboxEventFacts,
 } from "../../domain/campaigns/triggers";
+import { localDate } from "../../domain/local-time";
 import type { Env } from "../../env";
 import { memberLedger } from "../ledger/write";
 import { rescrubErasedMembers } from "../members/erasure";
+import { markRan, type ProgramDay, programsDueToday } from "../program/local-day";
 import { type LoadedCampaign, loadActiveCampaigns } from "./campaigns";
 import { addCounts, type Candidate, emptyCounts, type FireCounts, fireCampaign } from "./fire";
 
@@ -200,33 +202,44 @@ export async function runBroadcasts(env: Env, now: Date, batchSize: number) {
   return result;
 }
 
-/** Calendar triggers (nightly): birthdays and points about to expire. */
+const CALENDAR_JOB = "campaigns.calendar";
+
+/**
+ * Calendar triggers: birthdays and points about to expire, once per program per local day.
+ * Runs hourly and acts for each program once its local day has begun (its time zone), so
+ * "today" and "this month" are the program's; a failed run is retried the next hour.
+ */
 export async function runCalendarTriggers(env: Env, now: Date, batchSize: number) {
   const db = database(env);
   const at = now.toISOString();
-  const programs = (
+  const withCampaigns = (
     await db.all<{ id: string }>(
       sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger IN ('birthday', 'points_expiring') AND status = 'active'`,
     )
   ).map((r) => r.id);
+  const due = await programsDueToday(db, CALENDAR_JOB, withCampaigns, now);
   const result: Record<string, FireCounts> = {};
-  for (const c of await loadActiveCampaigns(db, programs, ["birthday", "points_expiring"])) {
-    if (!withinWindow(c.def, at)) continue;
-    const pager = c.def.trigger.type === "birthday" ? birthdayPage(db, c, now, batchSize) : expiringPage(db, c, now, batchSize);
-    result[c.row.id] = (await firePages(env, c, now, pager, batchSize)).counts;
+  for (const program of due) {
+    for (const c of await loadActiveCampaigns(db, [program.programId], ["birthday", "points_expiring"])) {
+      if (!withinWindow(c.def, at)) continue;
+      const pager =
+        c.def.trigger.type === "birthday" ? birthdayPage(db, c, program, batchSize) : expiringPage(db, c, program, now, batchSize);
+      result[c.row.id] = (await firePages(env, c, now, pager, batchSize)).counts;
+    }
+    await markRan(db, CALENDAR_JOB, program, now);
   }
   return result;
 }
 
-function birthdayPage(db: Database, c: LoadedCampaign, now: Date, batchSize: number) {
-  const key = birthdayOccurrenceKey(now);
+function birthdayPage(db: Database, c: LoadedCampaign, program: ProgramDay, batchSize: number) {
+  const key = birthdayOccurrenceKey(program.day);
   const onDay = c.def.trigger.type === "birthday" && c.def.trigger.on === "day";
   const match = onDay
     ? sql`substr(m.birthday, 6, 5) IN (${sql.join(
-        birthdayMonthDaysOn(now).map((d) => sql`${d}`),
+        birthdayMonthDaysOn(program.day).map((d) => sql`${d}`),
         sql`, `,
       )})`
-    : sql`substr(m.birthday, 6, 2) = ${now.toISOString().slice(5, 7)}`;
+    : sql`substr(m.birthday, 6, 2) = ${program.day.slice(5, 7)}`;
   return async (afterId: string): Promise<Candidate[]> =>
     (
       await db.all<{ memberId: string }>(sql`
@@ -237,7 +250,7 @@ function birthdayPage(db: Database, c: LoadedCampaign, now: Date, batchSize: num
     ).map((r) => ({ memberId: r.memberId, occurrenceKey: key }));
 }
 
-function expiringPage(db: Database, c: LoadedCampaign, now: Date, batchSize: number) {
+function expiringPage(db: Database, c: LoadedCampaign, program: ProgramDay, now: Date, batchSize: number) {
   const trigger = c.def.trigger.type === "points_expiring" ? c.def.trigger : { daysAhead: 30, minPoints: 1 };
   const at = now.toISOString();
   const horizon = new Date(now.getTime() + trigger.daysAhead * 86_400_000).toISOString();
@@ -248,9 +261,13 @@ function expiringPage(db: Database, c: LoadedCampaign, now: Date, batchSize: num
         WHERE program_id = ${c.row.programId} AND remaining > 0 AND expires_at > ${at} AND expires_at <= ${horizon} AND member_id > ${afterId}
         GROUP BY member_id HAVING SUM(remaining) >= ${trigger.minPoints}
         ORDER BY member_id LIMIT ${batchSize}`)
-    ).map((r) => ({
-      memberId: r.memberId,
-      occurrenceKey: expiringOccurrenceKey(r.firstExpiresAt),
-      context: { expiringPoints: Number(r.points), expiresOn: r.firstExpiresAt.slice(0, 10) },
-    }));
+    ).map((r) => {
+      // The day the member sees on the program's calendar.
+      const expiresOn = localDate(r.firstExpiresAt, program.timeZone);
+      return {
+        memberId: r.memberId,
+        occurrenceKey: expiringOccurrenceKey(expiresOn),
+        context: { expiringPoints: Number(r.points), expiresOn },
+      };
+    });
 }

@@ -9,6 +9,7 @@ import { AppError, notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import type { CampaignRow, ExperimentRow } from "../campaigns/campaigns";
+import { configVersionBump } from "../program/config-version";
 
 const ALPHA = 0.05;
 
@@ -216,6 +217,7 @@ async function stop(
             .where(and(eq(campaigns.id, campaign.id), eq(campaigns.status, "active"))),
         ]
       : []),
+    configVersionBump(db, experiment.programId),
     ...extra,
   ];
   const [updated] = (await db.batch(statements as never)) as unknown as [Array<{ id: string }>];

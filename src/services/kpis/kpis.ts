@@ -2,9 +2,11 @@ import { and, asc, eq, gte, lte, sql } from "drizzle-orm";
 import { kpiSnapshots, programs } from "../../../schema";
 import type { Database } from "../../db/client";
 import { type KpiAggregates, kpiFigures } from "../../domain/kpis/definitions";
+import { addLocalDays, localDate, localDayRange } from "../../domain/local-time";
 import type { ServiceContext } from "../../lib/context";
 import { AppError } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
+import { timeZoneOf } from "../program/local-day";
 
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -13,10 +15,9 @@ const iso = (ms: number) => new Date(ms).toISOString();
  * The aggregates behind every KPI as of `asOf` (see src/domain/kpis/definitions.ts), set-based:
  * one statement of scalar sub-aggregates plus the tier and stage distributions, in one batch.
  */
-async function kpiAggregates(db: Database, programId: string, asOf: Date): Promise<KpiAggregates> {
+async function kpiAggregates(db: Database, programId: string, asOf: Date, dayStart: string): Promise<KpiAggregates> {
   const t = asOf.getTime();
   const T = iso(t);
-  const dayStart = iso(t - DAY);
   const w30 = iso(t - 30 * DAY);
   const w60 = iso(t - 60 * DAY);
   const w90 = iso(t - 90 * DAY);
@@ -89,53 +90,82 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date): Promi
   };
 }
 
-/** The snapshot of `day` (YYYY-MM-DD): figures as of the end of that UTC day. Idempotent (upsert). */
+/**
+ * The snapshot of local `day` (YYYY-MM-DD): figures as of the end of that day in the
+ * program's zone ("new" = joined during that day, which lasts 23 or 25 hours on a DST change).
+ * A day already snapshotted keeps the zone it was taken in when it is taken again. Idempotent (upsert).
+ */
 export async function snapshotProgramDay(db: Database, programId: string, day: string) {
-  const asOf = new Date(Date.parse(`${day}T00:00:00.000Z`) + DAY);
-  const figures = kpiFigures(await kpiAggregates(db, programId, asOf));
+  const [[existing], [program]] = await db.batch([
+    db
+      .select({ timeZone: kpiSnapshots.timeZone })
+      .from(kpiSnapshots)
+      .where(and(eq(kpiSnapshots.programId, programId), eq(kpiSnapshots.day, day)))
+      .limit(1),
+    db.select({ timeZone: programs.timeZone }).from(programs).where(eq(programs.id, programId)).limit(1),
+  ]);
+  const timeZone = existing?.timeZone ?? program?.timeZone ?? "UTC";
+  const { start, end } = localDayRange(day, timeZone);
+  const figures = kpiFigures(await kpiAggregates(db, programId, new Date(end), start));
+  const row = { timeZone, startsAt: start, endsAt: end, figures, createdAt: nowIso() };
   await db
     .insert(kpiSnapshots)
-    .values({ programId, day, figures, createdAt: nowIso() })
-    .onConflictDoUpdate({ target: [kpiSnapshots.programId, kpiSnapshots.day], set: { figures, createdAt: nowIso() } });
+    .values({ programId, day, ...row })
+    .onConflictDoUpdate({ target: [kpiSnapshots.programId, kpiSnapshots.day], set: row });
   return figures;
 }
 
-/** Nightly: every program's snapshot of the day that just ended (the run's previous UTC day). */
+/**
+ * Hourly: each program's snapshot of its local day that just ended, once that day is over in
+ * its zone (the first run after its local midnight, or the next run if that one failed).
+ */
 export async function snapshotAllPrograms(db: Database, now: Date) {
-  const day = new Date(now.getTime() - DAY).toISOString().slice(0, 10);
-  const ids = await db.select({ id: programs.id }).from(programs);
-  const done: string[] = [];
+  const rows = await db.all<{ id: string; timeZone: string; last: string | null }>(sql`
+    SELECT p.id AS id, p.time_zone AS timeZone, (SELECT MAX(k.day) FROM kpi_snapshots k WHERE k.program_id = p.id) AS last FROM programs p`);
+  const days: Record<string, string> = {};
   const failed: Record<string, string> = {};
-  for (const { id } of ids) {
+  for (const { id, timeZone, last } of rows) {
+    const day = addLocalDays(localDate(now, timeZone), -1);
+    if (last !== null && last >= day) continue;
     try {
       await snapshotProgramDay(db, id, day);
-      done.push(id);
+      days[id] = day;
     } catch (err) {
       failed[id] = String(err);
     }
   }
-  return { day, programs: done.length, failed };
+  return { programs: Object.keys(days).length, days, failed };
 }
 
 export async function kpiSeries({ ctx, input }: { ctx: ServiceContext; input: { programId: string; from?: string; to?: string } }) {
-  const to = input.to ?? new Date().toISOString().slice(0, 10);
-  const from = input.from ?? new Date(Date.parse(`${to}T00:00:00Z`) - 29 * DAY).toISOString().slice(0, 10);
+  const to = input.to ?? localDate(new Date(), await timeZoneOf(ctx.db, input.programId));
+  const from = input.from ?? addLocalDays(to, -29);
   if (from > to) throw new AppError("invalid_request", "from must not be after to");
   if (Date.parse(to) - Date.parse(from) > 731 * DAY) throw new AppError("invalid_request", "at most two years per request");
   const rows = await ctx.db
-    .select({ day: kpiSnapshots.day, figures: kpiSnapshots.figures, createdAt: kpiSnapshots.createdAt })
+    .select({
+      day: kpiSnapshots.day,
+      timeZone: kpiSnapshots.timeZone,
+      startsAt: kpiSnapshots.startsAt,
+      endsAt: kpiSnapshots.endsAt,
+      figures: kpiSnapshots.figures,
+      createdAt: kpiSnapshots.createdAt,
+    })
     .from(kpiSnapshots)
     .where(and(eq(kpiSnapshots.programId, input.programId), gte(kpiSnapshots.day, from), lte(kpiSnapshots.day, to)))
     .orderBy(asc(kpiSnapshots.day));
   return { from, to, data: rows };
 }
 
-/** Today's figures computed live, as of now. */
+/** Today's figures computed live, as of now; "today" is the program's local day so far. */
 export async function kpisToday({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }) {
   const now = new Date();
+  const timeZone = await timeZoneOf(ctx.db, input.programId);
+  const day = localDate(now, timeZone);
   return {
-    day: now.toISOString().slice(0, 10),
+    day,
+    timeZone,
     asOf: now.toISOString(),
-    figures: kpiFigures(await kpiAggregates(ctx.db, input.programId, now)),
+    figures: kpiFigures(await kpiAggregates(ctx.db, input.programId, now, localDayRange(day, timeZone).start)),
   };
 }

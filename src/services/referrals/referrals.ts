@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { and, desc, eq, inArray, isNull, lt, lte, or, sql } from "drizzle-orm";
 import { members, programs, referrals } from "../../../schema";
 import type { Database } from "../../db/client";
+import { localMonth, localMonthRange } from "../../domain/local-time";
 import type { Env } from "../../env";
 import { unwrap } from "../../ledger/result";
 import { systemKeys } from "../../ledger/system-keys";
@@ -12,6 +13,7 @@ import { cursorPage } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { memberLedger, systemWriteRequest } from "../ledger/write";
+import { configVersionBump } from "../program/config-version";
 
 /** `programs.settings.referral`: what each side earns, the referrer's monthly cap, the qualifying order. */
 export const ReferralSettingsSchema = z
@@ -34,7 +36,7 @@ export const ReferralSettingsSchema = z
       .positive()
       .max(1_000_000)
       .nullable()
-      .openapi({ description: "Referrals one referrer may make per calendar month (UTC); null = no cap" }),
+      .openapi({ description: "Referrals one referrer may make per calendar month (the program's time zone); null = no cap" }),
     minOrderAmount: z
       .number()
       .int()
@@ -55,7 +57,8 @@ export function referralSettings(settings: Record<string, unknown> | null | unde
   return parsed.success ? parsed.data : noReferralProgram;
 }
 
-const monthStart = (iso: string) => `${iso.slice(0, 7)}-01T00:00:00.000Z`;
+/** The first instant of the program's local month containing `iso`. */
+const monthStart = (iso: string, timeZone: string) => localMonthRange(localMonth(iso, timeZone), timeZone).start;
 
 const sameEmail = (a: string | null | undefined, b: string | null | undefined) =>
   !!a && !!b && a.trim().toLowerCase() === b.trim().toLowerCase();
@@ -81,7 +84,11 @@ export async function referralStatement(
       .from(members)
       .where(and(eq(members.programId, input.programId), eq(members.id, input.referrerId)))
       .limit(1),
-    ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, input.programId)).limit(1),
+    ctx.db
+      .select({ settings: programs.settings, timeZone: programs.timeZone })
+      .from(programs)
+      .where(eq(programs.id, input.programId))
+      .limit(1),
   ]);
   const referrer = referrerRows[0];
   if (!referrer) throw new AppError("referral_rejected", "Unknown or inactive referral code");
@@ -90,7 +97,7 @@ export async function referralStatement(
   if (samePhone(referrer.phone, input.phone))
     throw new AppError("referral_rejected", "Self-referral: the referee's phone is the referrer's", { reason: "same_phone" });
   const { maxPerMonth } = referralSettings(programRows[0]?.settings);
-  const since = monthStart(input.now);
+  const since = monthStart(input.now, programRows[0]?.timeZone ?? "UTC");
   const countThisMonth = sql`(SELECT COUNT(*) FROM referrals WHERE referrer_id = ${input.referrerId} AND created_at >= ${since} AND status <> 'rejected')`;
   if (maxPerMonth !== null) {
     const [{ n }] = await ctx.db.all<{ n: number }>(sql`SELECT ${countThisMonth} AS n`);
@@ -138,6 +145,7 @@ export async function setReferralProgram({
       .update(programs)
       .set({ settings: sql`json_set(${programs.settings}, '$.referral', json(${JSON.stringify(input.settings)}))`, updatedAt: nowIso() })
       .where(eq(programs.id, input.programId)),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: "referral_program.updated",
       entityType: "program",

@@ -9,6 +9,7 @@ import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { requireMemberRow } from "../members/members";
 import { balanceOf } from "../members/view";
+import { configVersionBump } from "../program/config-version";
 
 export const rewardKinds = ["coupon_percent", "fixed_discount", "free_product", "experience"] as const;
 export type RewardRow = typeof rewards.$inferSelect;
@@ -291,6 +292,7 @@ export async function createReward({
   await ctx.db.batch([
     ctx.db.insert(rewards).values(row),
     auditStatement(ctx, { action: "reward.created", entityType: "reward", entityId: row.id, after: view }),
+    configVersionBump(ctx.db, input.programId),
   ]);
   return view;
 }
@@ -348,6 +350,7 @@ export async function updateReward({
     const [[row]] = await ctx.db.batch([
       update,
       auditStatement(ctx, { action: "reward.updated", entityType: "reward", entityId: before.id, before: beforeView, after: next }),
+      configVersionBump(ctx.db, input.programId),
     ]);
     return toRewardView(row);
   } catch (err) {
@@ -366,6 +369,7 @@ export async function deleteReward({ ctx, input }: { ctx: ServiceContext; input:
   await ctx.db.batch([
     ctx.db.delete(rewards).where(eq(rewards.id, before.id)),
     auditStatement(ctx, { action: "reward.deleted", entityType: "reward", entityId: before.id, before: toRewardView(before) }),
+    configVersionBump(ctx.db, input.programId),
   ]);
 }
 

@@ -1,33 +1,51 @@
 import { sql } from "drizzle-orm";
 import type { CronJobArgs } from "../../cron/job";
 import { database } from "../../db/client";
+import { birthdaysCelebratedOn } from "../../domain/local-time";
+import { markRan, programsDueToday } from "../program/local-day";
 import { awardTrigger } from "./trigger-awards";
 
+const JOB = "rules.birthday";
+
 /**
- * Birthday earning rules: members whose birthday is today (UTC) earn through their ledger,
- * once per year (the occurrence key is the year). Only programs with an active birthday rule.
+ * Birthday earning rules: members whose birthday is the program's local date earn through
+ * their ledger, once per year (the occurrence key is the local year). Runs hourly and acts
+ * for each program with an active birthday rule once its local day has begun; a 29 February
+ * birthday is celebrated on 28 February in other years (as birthday campaigns do).
  */
 export async function awardBirthdays({ env, now, batchSize }: CronJobArgs) {
   const db = database(env);
-  const monthDay = now.toISOString().slice(5, 10);
-  const year = now.toISOString().slice(0, 4);
+  const withRule = await db.all<{ id: string }>(sql`
+    SELECT DISTINCT program_id AS id FROM earning_rules
+    WHERE active = 1 AND json_extract(definition, '$.trigger.type') = 'birthday'`);
+  const due = await programsDueToday(
+    db,
+    JOB,
+    withRule.map((r) => r.id),
+    now,
+  );
   let awarded = 0;
-  // Storage (rowid) order: a sequential pass over the table rather than one table page per
-  // member in id order. The cursor lives only within this run; awards are idempotent (the
-  // occurrence key is the year), so a VACUUM mid-run renumbering rowids is harmless.
-  for (let afterRowid = 0; ; ) {
-    const due = await db.all<{ rid: number; id: string; programId: string }>(sql`
-        SELECT m.rowid AS rid, m.id AS id, m.program_id AS programId FROM members m
-        WHERE m.rowid > ${afterRowid} AND m.status = 'active' AND substr(m.birthday, 6, 5) = ${monthDay}
-          AND EXISTS (SELECT 1 FROM earning_rules r WHERE r.program_id = m.program_id AND r.active = 1 AND json_extract(r.definition, '$.trigger.type') = 'birthday')
-        ORDER BY m.rowid LIMIT ${batchSize}`);
-    if (due.length === 0) break;
-    afterRowid = Number(due[due.length - 1].rid);
-    const results = await Promise.all(
-      due.map((m) => awardTrigger(env, { programId: m.programId, memberId: m.id, kind: "birthday", year })),
-    );
-    awarded += results.filter((r) => r.ok && !r.replayed).length;
-    if (due.length < batchSize) break;
+  for (const program of due) {
+    const monthDays = birthdaysCelebratedOn(program.day);
+    const year = program.day.slice(0, 4);
+    for (let afterId = ""; ; ) {
+      const page = await db.all<{ id: string }>(sql`
+        SELECT m.id AS id FROM members m
+        WHERE m.program_id = ${program.programId} AND m.id > ${afterId} AND m.status = 'active'
+          AND substr(m.birthday, 6, 5) IN (${sql.join(
+            monthDays.map((d) => sql`${d}`),
+            sql`, `,
+          )})
+        ORDER BY m.id LIMIT ${batchSize}`);
+      if (page.length === 0) break;
+      afterId = page[page.length - 1].id;
+      const results = await Promise.all(
+        page.map((m) => awardTrigger(env, { programId: program.programId, memberId: m.id, kind: "birthday", year })),
+      );
+      awarded += results.filter((r) => r.ok && !r.replayed).length;
+      if (page.length < batchSize) break;
+    }
+    await markRan(db, JOB, program, now);
   }
-  return { awarded };
+  return { programs: due.length, awarded };
 }

@@ -81,7 +81,7 @@ export function evaluateEarn(subject: EarningSubject, event: EarningEvent, input
   const tier = ladder.find((t) => t.id === member?.tierId) ?? ladder[0];
   return evaluateRules({
     rules,
-    program: { basePointsPerUnit: program.basePointsPerUnit, unitMinor: program.unitMinor },
+    program: { basePointsPerUnit: program.basePointsPerUnit, unitMinor: program.unitMinor, timeZone: program.timeZone },
     event,
     member: {
       tierId: tier?.id ?? null,

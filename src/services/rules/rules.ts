@@ -6,6 +6,7 @@ import { notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
+import { configVersionBump } from "../program/config-version";
 
 type RuleRow = typeof earningRules.$inferSelect;
 const ruleView = (r: RuleRow) => ({
@@ -54,6 +55,7 @@ export async function createRule({ ctx, input }: { ctx: ServiceContext; input: {
   await ctx.db.batch([
     ctx.db.insert(earningRules).values(row),
     auditStatement(ctx, { action: "rule.created", entityType: "rule", entityId: row.id, after: row.definition }),
+    configVersionBump(ctx.db, input.programId),
   ]);
   return ruleView(row);
 }
@@ -75,6 +77,7 @@ export async function updateRule({
       .set({ definition, name: definition.name, active: definition.active, updatedAt: now })
       .where(eq(earningRules.id, before.id)),
     auditStatement(ctx, { action: "rule.updated", entityType: "rule", entityId: before.id, before: before.definition, after: definition }),
+    configVersionBump(ctx.db, input.programId),
   ]);
   return ruleView({ ...before, definition, name: definition.name, active: definition.active, updatedAt: now });
 }
@@ -84,5 +87,6 @@ export async function deleteRule({ ctx, input }: { ctx: ServiceContext; input: {
   await ctx.db.batch([
     ctx.db.delete(earningRules).where(eq(earningRules.id, before.id)),
     auditStatement(ctx, { action: "rule.deleted", entityType: "rule", entityId: before.id, before: before.definition }),
+    configVersionBump(ctx.db, input.programId),
   ]);
 }

@@ -9,6 +9,7 @@ import { newId } from "../../lib/ids";
 import { cursorPage } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
+import { configVersionBump } from "../program/config-version";
 
 /** Keeps the nightly recompute bounded: one set-based batch per segment. */
 const MAX_SEGMENTS_PER_PROGRAM = 100;
@@ -127,6 +128,7 @@ export async function createSegment({
   await ctx.db.batch([
     ctx.db.insert(segments).values(row),
     ...membershipStatements(ctx.db, row, rule, now),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: "segment.create",
       entityType: "segment",
@@ -174,6 +176,7 @@ export async function updateSegment({
       .set(set)
       .where(and(eq(segments.programId, input.programId), eq(segments.id, before.id))),
     ...(rule ? membershipStatements(ctx.db, before, rule, now) : []),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: "segment.update",
       entityType: "segment",
@@ -194,6 +197,7 @@ export async function deleteSegment({ ctx, input }: { ctx: ServiceContext; input
   await ctx.db.batch([
     ctx.db.delete(segmentMembers).where(eq(segmentMembers.segmentId, before.id)),
     ctx.db.delete(segments).where(and(eq(segments.programId, input.programId), eq(segments.id, before.id))),
+    configVersionBump(ctx.db, input.programId),
     auditStatement(ctx, {
       action: "segment.delete",
       entityType: "segment",

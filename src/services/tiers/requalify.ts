@@ -11,6 +11,8 @@ type DueRow = {
   id: string;
   tierId: string | null;
   securedUntil: string | null;
+  assignedTierId: string | null;
+  assignedUntil: string | null;
   spend: number;
   orders: number;
   activeDays: number;
@@ -25,7 +27,7 @@ type DueRow = {
 async function duePage(db: Database, programId: string, from: string, now: string, afterRowid: number, limit: number): Promise<DueRow[]> {
   return db.all<DueRow>(sql`
     WITH page AS (
-      SELECT rowid AS rid, id, tier_id, tier_secured_until FROM members
+      SELECT rowid AS rid, id, tier_id, tier_secured_until, assigned_tier_id, assigned_tier_until FROM members
       WHERE program_id = ${programId} AND rowid > ${afterRowid} AND status != 'erased'
         AND (tier_id IS NULL OR tier_secured_until IS NULL OR tier_secured_until <= ${now})
       ORDER BY rowid LIMIT ${limit}
@@ -40,6 +42,7 @@ async function duePage(db: Database, programId: string, from: string, now: strin
       WHERE member_id IN (SELECT id FROM page) AND type IN ('earn', 'reverse') AND created_at >= ${from} GROUP BY member_id
     )
     SELECT page.rid AS rid, page.id AS id, page.tier_id AS tierId, page.tier_secured_until AS securedUntil,
+           page.assigned_tier_id AS assignedTierId, page.assigned_tier_until AS assignedUntil,
            COALESCE(o.spend, 0) AS spend, COALESCE(o.orders, 0) AS orders, COALESCE(o.days, 0) AS activeDays, MAX(0, COALESCE(p.points, 0)) AS points
     FROM page LEFT JOIN o ON o.member_id = page.id LEFT JOIN p ON p.member_id = page.id ORDER BY page.rid`);
 }
@@ -79,6 +82,7 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
       const d = decideOnRequalification({
         tiers: ladder,
         current: { tierId: row.tierId, securedUntil: row.securedUntil },
+        assigned: { tierId: row.assignedTierId, until: row.assignedUntil },
         figures: {
           spend: Number(row.spend),
           orders: Number(row.orders),

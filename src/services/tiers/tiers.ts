@@ -6,6 +6,7 @@ import { AppError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
+import { configVersionBump } from "../program/config-version";
 
 type TierRow = typeof tiers.$inferSelect;
 const tierView = (r: TierRow) => ({ id: r.id, ...(r.definition as TierDefinition), createdAt: r.createdAt, updatedAt: r.updatedAt });
@@ -20,12 +21,15 @@ async function requireTier(ctx: ServiceContext, programId: string, id: string) {
   return row;
 }
 
-async function assertLadder(
-  ctx: ServiceContext,
-  programId: string,
-  change: (ladder: Array<{ id: string; name: string; rank: number }>) => Array<{ id: string; name: string; rank: number }>,
-) {
-  const rows = await ctx.db.select({ id: tiers.id, name: tiers.name, rank: tiers.rank }).from(tiers).where(eq(tiers.programId, programId));
+type LadderRung = { id: string; name: string; rank: number; inviteOnly?: boolean };
+
+async function assertLadder(ctx: ServiceContext, programId: string, change: (ladder: Array<LadderRung>) => Array<LadderRung>) {
+  const rows = (
+    await ctx.db
+      .select({ id: tiers.id, name: tiers.name, rank: tiers.rank, definition: tiers.definition })
+      .from(tiers)
+      .where(eq(tiers.programId, programId))
+  ).map(({ definition, ...t }) => ({ ...t, inviteOnly: definition.inviteOnly === true }));
   const next = change(rows);
   if (next.length === 0) return; // a program without tiers is allowed
   const problems = tierLadderProblems(next);
@@ -52,10 +56,11 @@ export async function createTier({ ctx, input }: { ctx: ServiceContext; input: {
     createdAt: now,
     updatedAt: now,
   };
-  await assertLadder(ctx, input.programId, (ladder) => [...ladder, row]);
+  await assertLadder(ctx, input.programId, (ladder) => [...ladder, { ...row, inviteOnly: input.definition.inviteOnly }]);
   await ctx.db.batch([
     ctx.db.insert(tiers).values(row),
     auditStatement(ctx, { action: "tier.created", entityType: "tier", entityId: row.id, after: row.definition }),
+    configVersionBump(ctx.db, input.programId),
   ]);
   return tierView(row);
 }
@@ -70,12 +75,13 @@ export async function updateTier({
   const before = await requireTier(ctx, input.programId, input.tierId);
   const definition = tierDefinitionSchema.parse({ ...(before.definition as object), ...input.patch });
   await assertLadder(ctx, input.programId, (ladder) =>
-    ladder.map((t) => (t.id === before.id ? { ...t, name: definition.name, rank: definition.rank } : t)),
+    ladder.map((t) => (t.id === before.id ? { ...t, name: definition.name, rank: definition.rank, inviteOnly: definition.inviteOnly } : t)),
   );
   const now = nowIso();
   await ctx.db.batch([
     ctx.db.update(tiers).set({ definition, name: definition.name, rank: definition.rank, updatedAt: now }).where(eq(tiers.id, before.id)),
     auditStatement(ctx, { action: "tier.updated", entityType: "tier", entityId: before.id, before: before.definition, after: definition }),
+    configVersionBump(ctx.db, input.programId),
   ]);
   return tierView({ ...before, definition, name: definition.name, rank: definition.rank, updatedAt: now });
 }
@@ -89,5 +95,6 @@ export async function deleteTier({ ctx, input }: { ctx: ServiceContext; input: {
   await ctx.db.batch([
     ctx.db.delete(tiers).where(eq(tiers.id, before.id)),
     auditStatement(ctx, { action: "tier.deleted", entityType: "tier", entityId: before.id, before: before.definition }),
+    configVersionBump(ctx.db, input.programId),
   ]);
 }

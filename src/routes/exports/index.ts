@@ -1,0 +1,4 @@
+import type { RouteModule } from "../route";
+import { exportDataRoute } from "./export-data";
+
+export const exportRoutes: RouteModule[] = [exportDataRoute];
