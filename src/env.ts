@@ -9,6 +9,8 @@ export type Env = {
   MEMBER_LEDGER: DurableObjectNamespace<MemberLedger>;
   RATE_LIMITER?: DurableObjectNamespace;
   WEBHOOK_QUEUE?: Queue;
+  /** The fanned-out nightly jobs' steps (src/jobs/): planned by the cron, worked by the `loyalty-jobs` consumer. */
+  JOBS_QUEUE?: Queue;
   /** Workers Analytics Engine dataset for request, ledger-write and job data points (src/lib/telemetry.ts). */
   METRICS?: AnalyticsEngineDataset;
   /** The deployment operator's bearer token (a secret): GET /v1/health/deep. Unset: no operator. */
@@ -31,6 +33,8 @@ export type Env = {
   STAFF_DEV_IDENTITY?: string;
   /** Optional per-environment knobs. */
   CRON_BATCH_SIZE?: string;
+  /** Members per shard of a fanned-out job (src/jobs/). */
+  JOB_SHARD_SIZE?: string;
   RATE_LIMIT_PER_MINUTE?: string;
   AUTH_FAILURES_PER_MINUTE?: string;
   MEMBER_VIEW_MAX_AGE_SECONDS?: string;
@@ -41,6 +45,12 @@ export type Env = {
    * function, so no var or secret can supply it.
    */
   outboundLoopback?: OutboundLoopback;
+  /**
+   * Called before each `loyalty-jobs` message is worked, with the message and its delivery
+   * attempt: the tests' fault injection (a throw fails that delivery). Only an entry's code
+   * sets it, like outboundLoopback.
+   */
+  jobFaults?: (message: { kind: string; job: string; runId: string; shard?: number }, attempt: number) => void;
 };
 
 export type OutboundLoopback = { hosts: readonly string[]; fetch: (url: string, init: RequestInit) => Promise<Response> };
@@ -64,6 +74,8 @@ const envSchema = z
     LIBSQL_AUTH_TOKEN: z.string().optional(),
     OPERATOR_TOKEN: z.string().min(32, "OPERATOR_TOKEN must be at least 32 characters (e.g. openssl rand -hex 32)").optional(),
     CRON_BATCH_SIZE: z.coerce.number().int().positive().max(5000).default(500),
+    // 5,000 members keep a shard's message to a few seconds of CPU (scripts/bench/README.md).
+    JOB_SHARD_SIZE: z.coerce.number().int().min(1).max(100_000).default(5000),
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
     /** Failed authentications one client address may make per minute before it is answered 429. */
     AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(30),

@@ -1,5 +1,7 @@
 import { recordJobRuns } from "./cron/job-runs";
 import type { Env } from "./env";
+import { consumeJobBatch } from "./jobs/consumer";
+import type { JobMessage } from "./jobs/runs";
 import { timedJob } from "./lib/telemetry";
 import { consumeWebhookBatch, type WebhookMessage } from "./services/webhooks/delivery";
 
@@ -12,6 +14,8 @@ type QueueConsumer = (batch: MessageBatch<unknown>, env: Env) => Promise<void>;
 export const queueConsumers = {
   // Outbound webhook deliveries, one attempt per message (the minute cron enqueues them).
   "loyalty-webhooks": (batch, env) => consumeWebhookBatch(batch as MessageBatch<WebhookMessage>, env),
+  // Steps of the fanned-out nightly jobs: plan a run, or work one shard (src/jobs/).
+  "loyalty-jobs": (batch, env) => consumeJobBatch(batch as MessageBatch<JobMessage>, env).then(() => {}),
 } as const satisfies Record<string, QueueConsumer>;
 
 /**

@@ -43,7 +43,7 @@ export type FitOutcome =
   | { status: "skipped"; reason: string; purchasers: number; current: StoredFit | null };
 
 /** The program's newest fit, or null (a row whose params no longer parse counts as none). */
-async function currentFit(db: Database, programId: string): Promise<StoredFit | null> {
+export async function currentFit(db: Database, programId: string): Promise<StoredFit | null> {
   const [row] = await db
     .select()
     .from(modelFits)

@@ -1,23 +1,16 @@
-// The nightly analytics pipeline, per program, in this order (each step reads what the one
+// The analytics pipeline in one invocation (POST /v1/analytics/recompute; the nightly run is
+// the same chain fanned out over the loyalty-jobs queue, src/jobs/), per program, in this order (each step reads what the one
 // before wrote): purchase summaries → BG/NBD + Gamma-Gamma fit → per-member scores →
 // RFM and value segments → lifecycle stages → custom segments. Every step works set-based
 // in pages of `batchSize` members and is idempotent: a rerun rewrites the same values and,
 // with nothing changed, emits no events.
-import { sql } from "drizzle-orm";
-import type { CronJobArgs } from "../cron/job";
 import type { Database } from "../db/client";
-import { database } from "../db/client";
 import { type RecomputedSegment, recomputeProgramSegments } from "../services/segments/segments";
 import { type FitOutcome, fitProgramModels } from "./fit";
 import { type LifecycleOutcome, lifecycleThresholdsOf, moveLifecycleStages } from "./lifecycle";
 import { type RfmOutcome, scoreProgramRfm } from "./rfm";
 import { type ScoresOutcome, scoreProgramMembers } from "./scores";
 import type { PageLimits } from "./sql";
-
-/** Pages per step per program in one cron run: 2,000 × 500 = 1M members. Past that, fan out by member range. */
-const NIGHTLY_MAX_PAGES = 2_000;
-/** Programs visited per query while walking them. */
-const PROGRAM_PAGE = 100;
 
 export type ProgramAnalyticsSummary = {
   programId: string;
@@ -61,32 +54,4 @@ export async function runProgramAnalytics(
   const lifecycle = await moveLifecycleStages(db, programId, await lifecycleThresholdsOf(db, programId), now, limits);
   const segments = await recomputeProgramSegments(db, programId, now);
   return { programId, now: now.toISOString(), fit: fitSummary(fitted), scores, rfm, lifecycle, segments, durationMs: Date.now() - started };
-}
-
-/**
- * The nightly cron job: every program that has members, one after another. A failing program
- * is logged and skipped; the others still run.
- */
-export async function runNightlyAnalytics({ env, now, batchSize }: CronJobArgs) {
-  const db = database(env);
-  const limits = { batchSize, maxPages: NIGHTLY_MAX_PAGES };
-  let programs = 0;
-  const failed: Array<{ programId: string; error: string }> = [];
-  for (let after = ""; ; ) {
-    const rows = await db.all<{ id: string }>(
-      sql`SELECT p.id FROM programs p WHERE p.id > ${after} AND EXISTS (SELECT 1 FROM members m WHERE m.program_id = p.id) ORDER BY p.id LIMIT ${PROGRAM_PAGE}`,
-    );
-    for (const { id } of rows) {
-      try {
-        await runProgramAnalytics(db, id, now, limits);
-        programs++;
-      } catch (err) {
-        console.error(JSON.stringify({ level: "error", job: "analytics.nightly", programId: id, message: String(err) }));
-        failed.push({ programId: id, error: String(err) });
-      }
-    }
-    if (rows.length < PROGRAM_PAGE) break;
-    after = rows[rows.length - 1].id;
-  }
-  return { programs, failed };
 }

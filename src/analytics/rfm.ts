@@ -13,7 +13,7 @@ const PURCHASER_SQL = "(orders_count > 0 AND last_purchase_at IS NOT NULL)";
 const PURCHASER = sql.raw(PURCHASER_SQL);
 
 /** RfmEdges with plain arrays, as they are returned in summaries. */
-type RfmEdgeLists = { [K in keyof RfmEdges]: number[] };
+export type RfmEdgeLists = { [K in keyof RfmEdges]: number[] };
 
 type Dimension = { key: keyof RfmEdges; value: (now: string) => SQL; higherIsBetter: boolean };
 const DIMENSIONS: Dimension[] = [
@@ -29,7 +29,7 @@ const tilesSql = (programId: string, value: SQL) => sql`
   GROUP BY tile ORDER BY tile`;
 
 /** Quintile edges of R, F and M over the program's purchasers, from three NTILE(5) queries. */
-async function rfmEdgesOf(db: Database, programId: string, now: string): Promise<RfmEdgeLists> {
+export async function rfmEdgesOf(db: Database, programId: string, now: string): Promise<RfmEdgeLists> {
   const [r, f, m] = await db.batch([
     db.all<TileBounds>(tilesSql(programId, DIMENSIONS[0].value(now))),
     db.all<TileBounds>(tilesSql(programId, DIMENSIONS[1].value(now))),
@@ -78,8 +78,22 @@ export type RfmOutcome = SweepProgress & { edges: RfmEdgeLists; updated: number 
 
 /** Score R, F, M and the value segment of every (non-erased) member of the program, page by page. */
 export async function scoreProgramRfm(db: Database, programId: string, now: Date, limits: PageLimits): Promise<RfmOutcome> {
+  return scoreRfmWithEdges(db, programId, await rfmEdgesOf(db, programId, now.toISOString()), now, limits);
+}
+
+/**
+ * Score the members `limits` covers with edges computed beforehand (a fanned-out run computes
+ * them once, so every shard scores against the same quintiles). Only rows whose R, F, M or
+ * value segment change are written.
+ */
+export async function scoreRfmWithEdges(
+  db: Database,
+  programId: string,
+  edges: RfmEdgeLists,
+  now: Date,
+  limits: PageLimits,
+): Promise<RfmOutcome> {
   const at = now.toISOString();
-  const edges = await rfmEdgesOf(db, programId, at);
   const [r, f, m] = DIMENSIONS.map((d) => scoreSql(d.value(at), edges[d.key], d.higherIsBetter));
   let updated = 0;
   const progress = await sweepMemberPages(
@@ -88,8 +102,10 @@ export async function scoreProgramRfm(db: Database, programId: string, now: Date
     limits,
     (page) => [
       // Two statements: the value segment reads the R, F, M the first one just wrote.
-      db.run(sql`UPDATE members SET rfm_r = ${r}, rfm_f = ${f}, rfm_m = ${m} WHERE rowid IN (${page}) AND status <> 'erased'`),
-      db.run(sql`UPDATE members SET value_segment = ${VALUE_SEGMENT_SQL} WHERE rowid IN (${page}) AND status <> 'erased'`),
+      db.run(sql`UPDATE members SET rfm_r = ${r}, rfm_f = ${f}, rfm_m = ${m} WHERE rowid IN (${page}) AND status <> 'erased'
+        AND (rfm_r IS NOT ${r} OR rfm_f IS NOT ${f} OR rfm_m IS NOT ${m})`),
+      db.run(sql`UPDATE members SET value_segment = ${VALUE_SEGMENT_SQL} WHERE rowid IN (${page}) AND status <> 'erased'
+        AND value_segment IS NOT ${VALUE_SEGMENT_SQL}`),
     ],
     ([rfm]) => (updated += rowsAffected(rfm)),
   );

@@ -2,7 +2,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { type BgNbdParams, conditionalExpectedPurchases, expectedAverageOrderValue, probabilityAlive, scoreMember } from "../domain/models";
 import type { StoredFit } from "./fit";
-import { type PageLimits, retryOnce, type SweepProgress } from "./sql";
+import { type PageLimits, rangeEnd, rangeStart, retryOnce, type SweepProgress } from "./sql";
 import { purchaseSummariesSql, type RawSummary, type SummaryRow, toSummary } from "./summaries";
 
 export type ScoresOutcome = SweepProgress & { scored: number; cleared: number };
@@ -67,13 +67,13 @@ export async function scoreProgramMembers(
 ): Promise<ScoresOutcome> {
   const at = now.toISOString();
   const withExpectations = expectationsComputable(fit.params.bgnbd);
-  let after = 0; // rowid cursor: storage order, see memberPage in ./sql
+  let after = rangeStart(limits.range); // rowid cursor: storage order, see memberPage in ./sql
   let scored = 0;
   let cleared = 0;
   let members = 0;
   for (let pages = 1; pages <= limits.maxPages; pages++) {
     const scope = sql`SELECT rowid AS rid, id, churn_probability IS NOT NULL AS had_score FROM members
-      WHERE program_id = ${programId} AND rowid > ${after} AND status <> 'erased' ORDER BY rowid LIMIT ${limits.batchSize}`;
+      WHERE program_id = ${programId} AND rowid > ${after}${rangeEnd(limits.range)} AND status <> 'erased' ORDER BY rowid LIMIT ${limits.batchSize}`;
     const page = await retryOnce(() => db.all<RawSummary & { rid: number; had_score: number }>(purchaseSummariesSql(programId, at, scope)));
     members += page.length;
     const updates: ScoreRow[] = [];

@@ -5,8 +5,23 @@ import type { SqlFragment } from "../domain/segments/rule";
 
 export type Statement = BatchItem<"sqlite">;
 
-/** Bounds for a sweep: members per page and pages per run, so one run stays within a Worker's limits. */
-export type PageLimits = { batchSize: number; maxPages: number };
+/**
+ * Members whose rowid is in [from, to) (to null: to the end of the table): one shard of a
+ * fanned-out job (src/jobs/), in storage order.
+ */
+export type RowidRange = { from: number; to: number | null };
+
+/**
+ * Bounds for a sweep: members per page and pages per run, so one run stays within a Worker's
+ * limits, and optionally the shard of the program's members it covers (default: all of them).
+ */
+export type PageLimits = { batchSize: number; maxPages: number; range?: RowidRange };
+
+/** The cursor a sweep of `range` starts after. */
+export const rangeStart = (range: RowidRange | undefined) => (range ? range.from - 1 : 0);
+/** `AND rowid < to` for a bounded range, nothing otherwise. */
+export const rangeEnd = (range: RowidRange | undefined, column = "rowid") =>
+  range?.to != null ? sql` AND ${sql.raw(column)} < ${range.to}` : sql``;
 export type SweepProgress = { pages: number; members: number; complete: boolean };
 
 /** Whole days from a timestamp column to `now`, counted like `wholeDaysBetween` (NULL stays NULL). */
@@ -19,8 +34,8 @@ export const wholeDaysSince = (column: string, now: string) => sql`MAX(0, (unixe
  * page is a few adjacent table pages. Served by `members_program_idx` (program_id, +rowid): a
  * range scan, no sort.
  */
-const memberPage = (programId: string, afterRowid: number, limit: number) =>
-  sql`SELECT rowid FROM members WHERE program_id = ${programId} AND rowid > ${afterRowid} ORDER BY rowid LIMIT ${limit}`;
+const memberPage = (programId: string, afterRowid: number, limit: number, range: RowidRange | undefined) =>
+  sql`SELECT rowid FROM members WHERE program_id = ${programId} AND rowid > ${afterRowid}${rangeEnd(range)} ORDER BY rowid LIMIT ${limit}`;
 
 /**
  * Walk a program's members page by page; each page runs as ONE batch: the page's bounds
@@ -39,10 +54,10 @@ export async function sweepMemberPages(
   statementsFor: (page: SQL) => Statement[],
   onPage: (results: unknown[]) => void = () => {},
 ): Promise<SweepProgress> {
-  let after = 0;
+  let after = rangeStart(limits.range);
   let members = 0;
   for (let pages = 0; pages < limits.maxPages; ) {
-    const page = memberPage(programId, after, limits.batchSize);
+    const page = memberPage(programId, after, limits.batchSize, limits.range);
     const bounds = db.all<{ last: number | null; n: number }>(sql`SELECT MAX(rowid) AS last, COUNT(*) AS n FROM (${page})`);
     const [rows, ...results] = (await retryOnce(() => db.batch([bounds, ...statementsFor(page)]))) as [
       Array<{ last: number | null; n: number }>,

@@ -1,6 +1,6 @@
-import { runNightlyAnalytics } from "../analytics/pipeline";
 import { database } from "../db/client";
 import { type Env, settingsOf } from "../env";
+import { planNightlyRuns, resumeStalledRuns } from "../jobs/plan";
 import { type JobRun, timedJob } from "../lib/telemetry";
 import { retryPendingAwards } from "../services/campaigns/fire";
 import { deliverDueMessages } from "../services/campaigns/messages";
@@ -12,7 +12,6 @@ import { resealSecrets } from "../services/operations/reseal-secrets";
 import { settleReferrals } from "../services/referrals/referrals";
 import { expireCoupons } from "../services/rewards/coupons";
 import { awardBirthdays } from "../services/rules/birthdays";
-import { requalifyAll } from "../services/tiers/requalify";
 import { dispatchOutbox, sweepDueDeliveries } from "../services/webhooks/delivery";
 import type { CronJob } from "./job";
 import { recordJobRuns } from "./job-runs";
@@ -41,6 +40,8 @@ export const schedule = {
     { name: "lots.expire", run: async ({ env, now, batchSize }) => expireLots(database(env), now, batchSize) },
     // Stored signing secrets still sealed under the previous SECRETS_KEK (or in the clear) are resealed.
     { name: "secrets.reseal", run: ({ env, batchSize }) => resealSecrets(env, batchSize) },
+    // Fanned-out runs that stopped making progress (a killed consumer, a dropped message) continue with the shards not done.
+    { name: "jobs.resume", run: ({ env, now }) => resumeStalledRuns(env, now) },
   ],
   // Jobs tied to a program's local midnight: hourly, each acting once per program per local
   // day once that day has begun in the program's time zone (src/services/program/local-day.ts).
@@ -52,10 +53,11 @@ export const schedule = {
     { name: "kpis.snapshot", run: ({ env, now }) => snapshotAllPrograms(database(env), now) },
   ],
   "0 3 * * *": [
-    { name: "tiers.requalify", run: ({ env, now, batchSize }) => requalifyAll(database(env), now, batchSize) },
+    // Tier requalification and the analytics chain (fit → scores → RFM → lifecycle → segments) are
+    // only planned here: per program and shard on the loyalty-jobs queue (src/jobs/).
+    { name: "jobs.plan", run: ({ env, now }) => planNightlyRuns(env, now) },
     // Unused coupons past their expiry become `expired` (breakage).
     { name: "coupons.expire", run: ({ env, now, batchSize }) => expireCoupons({ db: database(env) }, now, batchSize) },
-    { name: "analytics.nightly", run: runNightlyAnalytics },
     // Experiments' stop rule.
     { name: "experiments.stop-rule", run: ({ env, now }) => autoStopExperiments(env, now) },
   ],

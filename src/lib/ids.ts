@@ -27,6 +27,7 @@ export type IdPrefix =
   | "evt"
   | "tier"
   | "th"
+  | "jrun"
   | "rule"
   | "rwd"
   | "cpn"

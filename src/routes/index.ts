@@ -8,6 +8,7 @@ import { docsRoutes } from "./docs";
 import { experimentRoutes } from "./experiments";
 import { exportRoutes } from "./exports";
 import { feedbackRoutes } from "./feedback";
+import { jobRoutes } from "./jobs";
 import { keyRoutes } from "./keys";
 import { kpiRoutes } from "./kpis";
 import { ledgerRoutes } from "./ledger";
@@ -46,4 +47,5 @@ export const apiRoutes: readonly RouteModule[] = [
   ...budgetRoutes,
   ...kpiRoutes,
   ...feedbackRoutes,
+  ...jobRoutes,
 ];

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { recordJobRuns } from "../../src/cron/job-runs";
 import { runScheduled, schedule } from "../../src/cron/schedule";
 import type { Env } from "../../src/env";
+import { FANNED_OUT_JOB_NAMES } from "../../src/jobs/definitions";
 import worker from "../support/worker";
 import { accrue, call, db, newMember, newProgram, testEnv } from "./helpers";
 
@@ -31,7 +32,12 @@ describe("GET /v1/health/deep (operator)", () => {
       expect(Number.isInteger(n) && n >= 0).toBe(true);
 
     const names = Object.values(schedule).flatMap((jobs) => jobs.map((j) => j.name));
-    expect(h.jobs.map((j: { job: string }) => j.job)).toEqual([...names, "queue:loyalty-webhooks"]);
+    expect(h.jobs.map((j: { job: string }) => j.job)).toEqual([
+      ...names,
+      "queue:loyalty-webhooks",
+      "queue:loyalty-jobs",
+      ...FANNED_OUT_JOB_NAMES,
+    ]);
     for (const name of schedule["*/5 * * * *"].map((j) => j.name)) {
       const job = h.jobs.find((j: { job: string }) => j.job === name);
       expect(job.lastRun).toMatchObject({ outcome: "ok" });

@@ -29,6 +29,7 @@ const tagDescriptions: Record<string, string> = {
   Programs: "Program settings: time zone, earn rate, expiry, origins, locale, configuration version.",
   Exports: "Streamed exports (NDJSON or CSV) for warehouses, paged by cursor.",
   Audit: "The audit log of admin writes.",
+  Jobs: "Runs of the nightly jobs, fanned out per program and shard over a queue: progress, rows changed and errors.",
 };
 
 const SECURITY_DESCRIPTION =

@@ -2,6 +2,7 @@ import journal from "../../../schema/migrations/meta/_journal.json";
 import { schedule } from "../../cron/schedule";
 import type { Database } from "../../db/client";
 import type { Env } from "../../env";
+import { FANNED_OUT_JOB_NAMES } from "../../jobs/definitions";
 import { AppError } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
 import { queueConsumers } from "../../queues";
@@ -101,6 +102,8 @@ export async function deepHealth(env: Env, db: Database, now = new Date()) {
     ...Object.entries(schedule).flatMap(([cron, list]) => list.map((j) => describe(j.name, cron, cronIntervalSeconds(cron)))),
     // Queue jobs run when there are messages: never stale by the clock.
     ...Object.keys(queueConsumers).map((queue) => describe(`queue:${queue}`, queue, null)),
+    // Fanned-out nightly jobs: their last finished run (per program and shard: GET /v1/jobs).
+    ...FANNED_OUT_JOB_NAMES.map((job) => describe(job, "loyalty-jobs", null)),
   ];
 
   const d = deliveries.rows[0] ?? {};

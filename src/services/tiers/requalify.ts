@@ -1,10 +1,10 @@
 import { sql } from "drizzle-orm";
-import { programs } from "../../../schema";
+import { type RowidRange, rangeEnd, rangeStart } from "../../analytics/sql";
 import type { Database } from "../../db/client";
 import { decideOnRequalification } from "../../domain/tiers/qualification";
 import type { Tier } from "../../domain/tiers/schema";
 import { newId } from "../../lib/ids";
-import { loadTiers, windowStart } from "./ladder";
+import { windowStart } from "./ladder";
 
 type DueRow = {
   rid: number;
@@ -24,11 +24,19 @@ type DueRow = {
  * members in storage (rowid) order, not id order: bulk-imported ids are dated by join date, so
  * an id-ordered page would touch a table page per member (see memberPage in ../../analytics/sql).
  */
-async function duePage(db: Database, programId: string, from: string, now: string, afterRowid: number, limit: number): Promise<DueRow[]> {
+async function duePage(
+  db: Database,
+  programId: string,
+  from: string,
+  now: string,
+  afterRowid: number,
+  limit: number,
+  range: RowidRange | undefined,
+): Promise<DueRow[]> {
   return db.all<DueRow>(sql`
     WITH page AS (
       SELECT rowid AS rid, id, tier_id, tier_secured_until, assigned_tier_id, assigned_tier_until FROM members
-      WHERE program_id = ${programId} AND rowid > ${afterRowid} AND status != 'erased'
+      WHERE program_id = ${programId} AND rowid > ${afterRowid}${rangeEnd(range)} AND status != 'erased'
         AND (tier_id IS NULL OR tier_secured_until IS NULL OR tier_secured_until <= ${now})
       ORDER BY rowid LIMIT ${limit}
     ),
@@ -52,15 +60,15 @@ async function duePage(db: Database, programId: string, from: string, now: strin
  * the window still supports (and catch upgrades a write missed). Bounded pages; each page's
  * changes commit in one batch, guarded on the tier they were decided from.
  */
-export async function requalifyProgram(db: Database, programId: string, ladder: Tier[], now: Date, batchSize: number) {
+export async function requalifyProgram(db: Database, programId: string, ladder: Tier[], now: Date, batchSize: number, range?: RowidRange) {
   const at = now.toISOString();
   const from = windowStart(at, ladder);
   const counts = { examined: 0, upgrade: 0, downgrade: 0, renew: 0, grace: 0 };
   // The rowid cursor lives only within this run (each run starts over), so a VACUUM renumbering
   // rowids between runs is harmless; one during a run could at worst examine a member twice or
   // skip one until the next night, and requalification is idempotent (guarded on the old tier).
-  for (let afterRowid = 0; ; ) {
-    const rows = await duePage(db, programId, from, at, afterRowid, batchSize);
+  for (let afterRowid = rangeStart(range); ; ) {
+    const rows = await duePage(db, programId, from, at, afterRowid, batchSize, range);
     if (rows.length === 0) break;
     afterRowid = Number(rows[rows.length - 1].rid);
     counts.examined += rows.length;
@@ -142,13 +150,4 @@ export async function requalifyProgram(db: Database, programId: string, ladder: 
     if (rows.length < batchSize) break;
   }
   return counts;
-}
-
-export async function requalifyAll(db: Database, now: Date, batchSize: number) {
-  const result: Record<string, unknown> = {};
-  for (const { id } of await db.select({ id: programs.id }).from(programs)) {
-    const ladder = await loadTiers(db, id);
-    if (ladder.length > 0) result[id] = await requalifyProgram(db, id, ladder, now, batchSize);
-  }
-  return result;
 }
