@@ -13,6 +13,8 @@ import { scoreProgramRfm } from "../../src/analytics/rfm";
 import { scoreProgramMembers } from "../../src/analytics/scores";
 import { type Database, database } from "../../src/db/client";
 import { DEFAULT_LIFECYCLE_THRESHOLDS } from "../../src/domain/lifecycle/stages";
+import { FANNED_OUT_JOB_NAMES, jobDefinition } from "../../src/jobs/definitions";
+import { shardBounds } from "../../src/jobs/runs";
 import { createProgram } from "../../src/services/access/programs";
 import { importMembers, importTransactions } from "../../src/services/admin/bulk-import";
 import type { ImportMemberRow, ImportTransactionRow } from "../../src/services/admin/import-rows";
@@ -54,7 +56,97 @@ type JobTiming = {
   benchPeakMb: number;
   result?: unknown;
 };
-export type CronSize = { members: number; orders: number; seedSeconds: number; rawUpdateMs: number; jobs: JobTiming[] };
+/**
+ * The same job fanned out as the loyalty-jobs consumer runs it: params prepared once, then one
+ * shard (JOB_SHARD_SIZE members) per message, run one after another here. `cpuMs*` are per
+ * message: what each queue invocation spends against its 30 s CPU limit. `rows` = rows written.
+ */
+type FannedOutTiming = {
+  job: string;
+  shards: number;
+  ms: number;
+  ratioToRawUpdate: number;
+  rows: number;
+  cpuMsTotal: number;
+  cpuMsPerMessageMax: number;
+  cpuMsPerMessageP99: number;
+  msPerMessageMax: number;
+};
+export type CronSize = {
+  members: number;
+  orders: number;
+  seedSeconds: number;
+  rawUpdateMs: number;
+  jobs: JobTiming[];
+  fannedOut: { shardSize: number; jobs: FannedOutTiming[] };
+};
+
+/** Members per shard in the fanned-out pass (JOB_SHARD_SIZE's default). */
+const SHARD_SIZE = 5_000;
+
+const cpuMsSince = (before: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(before);
+  return (used.user + used.system) / 1000;
+};
+
+/** Run every fanned-out job shard by shard, as the consumer would (see FannedOutTiming). */
+async function benchFannedOut(
+  db: Database,
+  programId: string,
+  now: Date,
+  rawUpdateMs: number,
+  resets: Map<string, (db: Database, programId: string) => Promise<unknown>>,
+  log: (s: string) => void,
+): Promise<FannedOutTiming[]> {
+  const out: FannedOutTiming[] = [];
+  for (const job of FANNED_OUT_JOB_NAMES) {
+    const definition = jobDefinition(job)!;
+    await resets.get(job)?.(db, programId);
+    const perMessageCpu: number[] = [];
+    const perMessageMs: number[] = [];
+    let rows = 0;
+    const started = performance.now();
+    let cpu = process.cpuUsage();
+    let t = performance.now();
+    const params = await definition.prepare(db, programId, now);
+    const bounds = params === null ? [] : definition.sharded ? await shardBounds(db, programId, SHARD_SIZE) : [1];
+    // The plan message: prepare and split.
+    perMessageCpu.push(cpuMsSince(cpu));
+    perMessageMs.push(performance.now() - t);
+    for (let i = 0; i < bounds.length; i++) {
+      cpu = process.cpuUsage();
+      t = performance.now();
+      rows += await definition.run({
+        db,
+        programId,
+        asOf: now,
+        params: params ?? {},
+        range: { from: bounds[i], to: bounds[i + 1] ?? null },
+        batchSize: BATCH_SIZE,
+      });
+      perMessageCpu.push(cpuMsSince(cpu));
+      perMessageMs.push(performance.now() - t);
+    }
+    const ms = performance.now() - started;
+    const sorted = [...perMessageCpu].sort((a, b) => a - b);
+    const timing: FannedOutTiming = {
+      job,
+      shards: bounds.length,
+      ms,
+      ratioToRawUpdate: ms / rawUpdateMs,
+      rows,
+      cpuMsTotal: perMessageCpu.reduce((s, x) => s + x, 0),
+      cpuMsPerMessageMax: sorted.at(-1) ?? 0,
+      cpuMsPerMessageP99: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] ?? 0,
+      msPerMessageMax: Math.max(...perMessageMs),
+    };
+    out.push(timing);
+    log(
+      `  fanned out ${job.padEnd(20)} ${ms.toFixed(0).padStart(7)} ms (${timing.ratioToRawUpdate.toFixed(1)}×), ${timing.shards} shards, ${rows} rows written, CPU per message max ${timing.cpuMsPerMessageMax.toFixed(0)} ms, p99 ${timing.cpuMsPerMessageP99.toFixed(0)} ms`,
+    );
+  }
+  return out;
+}
 
 type Job = {
   name: string;
@@ -150,7 +242,9 @@ export async function benchCron(
         `  ${job.name.padEnd(20)} ${ms.toFixed(0).padStart(7)} ms  (${(ms / rawUpdateMs).toFixed(1)}× the raw UPDATE of ${rawUpdateMs.toFixed(0)} ms), CPU ${cpuMs.toFixed(0)} ms`,
       );
     }
-    results.push({ members: size, orders, seedSeconds, rawUpdateMs, jobs: timings });
+    const resets = new Map(jobs.filter((j) => j.reset).map((j) => [j.name, j.reset!]));
+    const fannedOut = await benchFannedOut(db, programId, now, rawUpdateMs, resets, log);
+    results.push({ members: size, orders, seedSeconds, rawUpdateMs, jobs: timings, fannedOut: { shardSize: SHARD_SIZE, jobs: fannedOut } });
   }
   return { sizes: results, growth: growthExponents(results) };
 }

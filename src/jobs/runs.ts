@@ -57,7 +57,7 @@ export async function shardOf(db: Database, runId: string, shard: number) {
 }
 
 /** Lower rowid bounds of shards of `shardSize` members, in storage order (served by members_program_idx). */
-async function shardBounds(db: Database, programId: string, shardSize: number): Promise<number[]> {
+export async function shardBounds(db: Database, programId: string, shardSize: number): Promise<number[]> {
   const rows = await db.all<{ rid: number }>(sql`SELECT rid FROM (
       SELECT rowid AS rid, ROW_NUMBER() OVER (ORDER BY rowid) - 1 AS n FROM members WHERE program_id = ${programId})
     WHERE n % ${shardSize} = 0 ORDER BY rid`);

@@ -44,6 +44,12 @@ describe("tenant isolation", () => {
     if (redeemOp && rewardB) await request(redeemOp, { memberId: mb.id, rewardId: rewardB }, b.keys.admin, {}, "setup");
     await accrue(b, mb.id, 1_000); // an event after B's webhook exists → a delivery
     await dispatchOutbox({ ...testEnv, WEBHOOK_QUEUE: undefined }, new Date(), 500);
+    // A finished nightly job run of B's (nothing to resume or queue).
+    await db().$client.execute({
+      sql: `INSERT INTO program_job_runs (id, program_id, job, run_key, as_of, status, created_at, progress_at)
+        VALUES (?, ?, 'analytics.fit', 'probe', ?, 'ok', ?, ?)`,
+      args: [`jrun_${uniqueKey("iso")}`, b.programId, new Date().toISOString(), new Date().toISOString(), new Date().toISOString()],
+    });
 
     const ids: Record<string, string | undefined> = {
       memberId: mb.id,
@@ -66,6 +72,7 @@ describe("tenant isolation", () => {
         })
       ).body.redemption?.id,
       code: await first("SELECT code FROM coupons WHERE program_id = ? LIMIT 1"),
+      runId: await first("SELECT id FROM program_job_runs WHERE program_id = ? LIMIT 1"),
     };
     const bIds = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined)) as Record<string, string>;
     const secrets = [b.keys.admin, b.keys.storefront, b.keys.partner, b.partnerSigningSecret, "b-member@example.com"];
