@@ -1,4 +1,4 @@
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, id, json, programId, timestamp } from "./columns";
 
 /** Tiers: definition (qualification, benefits, grace) is validated JSON; rank orders them. */
@@ -30,4 +30,29 @@ export const tierHistory = sqliteTable(
     createdAt: createdAt(),
   },
   (t) => [index("tier_history_member_idx").on(t.memberId, t.createdAt)],
+);
+
+/**
+ * Per member and UTC day, the figures tier qualification counts, kept by triggers on `orders`
+ * and `ledger_entries` (migration 0020) in the same transaction as the write that changes them:
+ * requalification sums a member's days in the window instead of reading every order and ledger
+ * entry. Derived data: rebuildable from those two tables.
+ */
+export const memberDailyFigures = sqliteTable(
+  "member_daily_figures",
+  {
+    memberId: text("member_id").notNull(),
+    /** YYYY-MM-DD (UTC): the order's occurred_at day, the ledger entry's created_at day. */
+    day: text("day").notNull(),
+    programId: text("program_id").notNull(),
+    /** Σ (amount − refunded_amount) of the day's orders. */
+    spend: integer("spend").notNull().default(0),
+    /** Orders not fully refunded. */
+    orders: integer("orders").notNull().default(0),
+    /** Every order placed (an active day has at least one). */
+    placed: integer("placed").notNull().default(0),
+    /** Σ points of the day's earn and reverse entries. */
+    points: integer("points").notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.memberId, t.day] })],
 );

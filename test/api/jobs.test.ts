@@ -28,6 +28,15 @@ async function purchase(p: TestProgram, memberId: string, amount: number, occurr
   const req = await clientWriteRequest({ principal, memberId, idempotencyKey: uniqueKey("acc"), operation: "accrue", body });
   const result = await memberLedger(testEnv, p.programId, memberId).accrue(req, body);
   if (!result.ok) throw new Error(`accrue failed: ${result.message}`);
+  return body.orderId;
+}
+
+async function refund(p: TestProgram, memberId: string, orderId: string, amount: number) {
+  const body = { orderId, amount };
+  const principal = { programId: p.programId, scope: "admin" as const };
+  const req = await clientWriteRequest({ principal, memberId, idempotencyKey: uniqueKey("ref"), operation: "refund", body });
+  const result = await memberLedger(testEnv, p.programId, memberId).refund(req, body);
+  if (!result.ok) throw new Error(`refund failed: ${result.message}`);
 }
 
 async function addTiers(p: TestProgram) {
@@ -321,6 +330,34 @@ describe("nightly jobs fanned out on the loyalty-jobs queue", () => {
     }
     expect(await derivedState(p.programId)).toEqual(single.state);
     expect(await sideEffects(p.programId, now.toISOString())).toEqual(single.effects);
+  });
+
+  it("keeps each member's daily figures equal to the orders and ledger entries they summarise, through refunds", async () => {
+    const m = await newMember(p);
+    const day = new Date(Date.now() - 3 * DAY);
+    const a = await purchase(p, m.id, 5_000, day);
+    const b = await purchase(p, m.id, 3_000, new Date(day.getTime() + 60_000));
+    await purchase(p, m.id, 2_000, new Date(Date.now() - 1 * DAY));
+    await refund(p, m.id, a, 5_000); // fully refunded: no longer an order, still an active day
+    await refund(p, m.id, b, 1_000);
+    const fromRaw = await db().$client.execute({
+      sql: `SELECT member_id, day, SUM(spend) AS spend, SUM(orders) AS orders, SUM(placed) AS placed, SUM(points) AS points FROM (
+          SELECT member_id, substr(occurred_at, 1, 10) AS day, amount - refunded_amount AS spend, refunded_amount < amount AS orders, 1 AS placed, 0 AS points
+          FROM orders WHERE program_id = ?1
+          UNION ALL
+          SELECT member_id, substr(created_at, 1, 10), 0, 0, 0, points FROM ledger_entries WHERE program_id = ?1 AND type IN ('earn', 'reverse'))
+        GROUP BY member_id, day ORDER BY member_id, day`,
+      args: [p.programId],
+    });
+    const kept = await db().$client.execute({
+      sql: "SELECT member_id, day, spend, orders, placed, points FROM member_daily_figures WHERE program_id = ? ORDER BY member_id, day",
+      args: [p.programId],
+    });
+    expect(kept.rows.length).toBeGreaterThan(100);
+    expect(kept.rows.map((r) => Object.values(r).map(String))).toEqual(fromRaw.rows.map((r) => Object.values(r).map(String)));
+    const mine = kept.rows.filter((r) => r.member_id === m.id && r.day === day.toISOString().slice(0, 10));
+    expect(mine).toHaveLength(1);
+    expect(mine[0]).toMatchObject({ spend: 2_000, orders: 1, placed: 2 });
   });
 
   it("shows runs to the program's admin only: GET /v1/jobs and GET /v1/jobs/{runId}", async () => {

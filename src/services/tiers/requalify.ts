@@ -40,19 +40,16 @@ async function duePage(
         AND (tier_id IS NULL OR tier_secured_until IS NULL OR tier_secured_until <= ${now})
       ORDER BY rowid LIMIT ${limit}
     ),
-    o AS (
-      SELECT member_id, SUM(amount - refunded_amount) AS spend, COUNT(*) FILTER (WHERE refunded_amount < amount) AS orders,
-             COUNT(DISTINCT substr(occurred_at, 1, 10)) AS days
-      FROM orders WHERE member_id IN (SELECT id FROM page) AND occurred_at >= ${from} GROUP BY member_id
-    ),
-    p AS (
-      SELECT member_id, SUM(points) AS points FROM ledger_entries
-      WHERE member_id IN (SELECT id FROM page) AND type IN ('earn', 'reverse') AND created_at >= ${from} GROUP BY member_id
+    -- The window's figures from the member's daily buckets (kept on write, schema/tiers.ts), whole
+    -- UTC days from the window's first day: one contiguous range per member, not every order and entry.
+    f AS (
+      SELECT member_id, SUM(spend) AS spend, SUM(orders) AS orders, COUNT(*) FILTER (WHERE placed > 0) AS days, SUM(points) AS points
+      FROM member_daily_figures WHERE member_id IN (SELECT id FROM page) AND day >= substr(${from}, 1, 10) GROUP BY member_id
     )
     SELECT page.rid AS rid, page.id AS id, page.tier_id AS tierId, page.tier_secured_until AS securedUntil,
            page.assigned_tier_id AS assignedTierId, page.assigned_tier_until AS assignedUntil,
-           COALESCE(o.spend, 0) AS spend, COALESCE(o.orders, 0) AS orders, COALESCE(o.days, 0) AS activeDays, MAX(0, COALESCE(p.points, 0)) AS points
-    FROM page LEFT JOIN o ON o.member_id = page.id LEFT JOIN p ON p.member_id = page.id ORDER BY page.rid`);
+           COALESCE(f.spend, 0) AS spend, COALESCE(f.orders, 0) AS orders, COALESCE(f.days, 0) AS activeDays, MAX(0, COALESCE(f.points, 0)) AS points
+    FROM page LEFT JOIN f ON f.member_id = page.id ORDER BY page.rid`);
 }
 
 /**
