@@ -867,6 +867,34 @@
     );
   }
 
+  /** GET /v1/jobs: the newest run of each nightly job (runs come newest first). */
+  async function loadJobs() {
+    if (!has("/v1/jobs")) return;
+    try {
+      const { data } = await api("/v1/jobs?limit=100");
+      const last = new Map();
+      for (const run of data) if (!last.has(run.job)) last.set(run.job, run);
+      $("jobs-summary").textContent = last.size ? "" : "No nightly run yet.";
+      setTable(
+        "table-jobs",
+        [["Job"], ["Night"], ["Status"], ["Shards", "num"], ["Rows", "num"], ["Started"], ["Finished"], ["Error"]],
+        [...last.values()].map((r) => [
+          [r.job],
+          [r.runKey],
+          [r.status],
+          [`${fmt.int(r.shardsDone)} / ${fmt.int(r.shardsTotal)}`, "num"],
+          [fmt.int(r.rows), "num"],
+          [r.startedAt ? fmt.dateTime(r.startedAt) : "—"],
+          [r.finishedAt ? fmt.dateTime(r.finishedAt) : "—"],
+          [r.error ?? ""],
+        ]),
+      );
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 401 || err.status === 403)) throw err;
+      $("jobs-summary").textContent = `Could not load: ${err?.message ?? err}`;
+    }
+  }
+
   // ---- Page flow -------------------------------------------------------------------------------
 
   /** Run one panel; a failure shows in that panel only. */
@@ -903,6 +931,7 @@
       panel("clv", "chart-clv", () => renderClv(overview)),
       panel("campaigns", "chart-campaigns", () => renderCampaigns(overview)),
       panel("experiments", "chart-experiments", () => renderExperiments(overview)),
+      loadJobs(),
       loadSystem(),
     ]);
     document.body.dataset.state = "ready";
