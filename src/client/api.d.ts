@@ -1660,6 +1660,46 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/jobs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The program's nightly job runs
+         * @description Scope: admin. Runs of the fanned-out nightly jobs (tier requalification, fit, scores, RFM, lifecycle, segments), newest first: shards done of total, rows changed, start and finish, the last error.
+         */
+        get: operations["jobs.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/jobs/{runId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One nightly job run with its shards
+         * @description Scope: admin. Each shard's status (pending, queued, done), failed attempts, rows changed and last error.
+         */
+        get: operations["jobs.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 };
 export type webhooks = {
     "member.created": {
@@ -5349,6 +5389,30 @@ export type components = {
             score?: number;
             text?: string;
             tags?: string[];
+        };
+        JobRun: {
+            /** @example jrun_01jd... */
+            id: string;
+            /** @example analytics.scores */
+            job: string;
+            /**
+             * @description The night the run belongs to (UTC date).
+             * @example 2026-12-02
+             */
+            runKey: string;
+            /** @description The instant every shard computes from. */
+            asOf: string;
+            /** @enum {string} */
+            status: "planned" | "running" | "ok" | "error";
+            shardsDone: number;
+            shardsTotal: number;
+            /** @description Rows the finished shards changed. */
+            rows: number;
+            createdAt: string;
+            startedAt: string | null;
+            finishedAt: string | null;
+            /** @description The last error of a shard attempt (a retried shard may since have succeeded). */
+            error: string | null;
         };
     };
     responses: never;
@@ -12831,6 +12895,148 @@ export interface operations {
             };
             /** @description Conflict (idempotency_conflict, insufficient_points, …) */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "jobs.list": {
+        parameters: {
+            query?: {
+                job?: string;
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Runs, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["JobRun"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "jobs.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                runId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["JobRun"] & {
+                        shards: {
+                            shard: number;
+                            /** @enum {string} */
+                            status: "pending" | "queued" | "done";
+                            /** @description Failed attempts. */
+                            attempts: number;
+                            rows: number;
+                            doneAt: string | null;
+                            error: string | null;
+                        }[];
+                    };
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };
