@@ -21,6 +21,7 @@ import type { RouteModule } from "./route";
 import { segmentRoutes } from "./segments";
 import { systemRoutes } from "./system";
 import { webhookRoutes } from "./webhooks";
+import { widgetRoutes } from "./widget";
 
 /** Every route the API serves, area by area, in the order the app mounts them. */
 export const apiRoutes: readonly RouteModule[] = [
@@ -46,4 +47,5 @@ export const apiRoutes: readonly RouteModule[] = [
   ...budgetRoutes,
   ...kpiRoutes,
   ...feedbackRoutes,
+  ...widgetRoutes,
 ];
