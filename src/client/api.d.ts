@@ -1720,6 +1720,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/widget.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The embeddable member panel: <loyalty-panel> web component
+         * @description Include with `<script src="https://<api>/widget.js" defer></script>` and place `<loyalty-panel program="prg_…" token-endpoint="/my/loyalty-token" lang="zh-TW">`. The element POSTs to the shop's token endpoint (same origin, with its cookies) for `{ token, expiresAt }` (a member token from POST /v1/members/{memberId}/tokens) or `{ assertion, expiresAt }` (signed with the widget secret), refreshes it a minute before expiry, and shows balance, tier progress, expiring points, rewards with redeem, the referral link and recent activity; with no token, a join call to action. Shadow DOM; themed with --loyalty-accent, --loyalty-bg, --loyalty-fg, --loyalty-muted, --loyalty-radius, --loyalty-font. Calls from the shop's origin need it in the program's allowed origins.
+         */
+        get: operations["system.widget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/widget/secret/rotate": {
         parameters: {
             query?: never;
@@ -1733,7 +1753,7 @@ export type paths = {
          * Create or rotate the widget secret shops sign member assertions with (24 h overlap)
          * @description Scope: admin. Returns the secret once. The shop's server signs `{ externalId, exp }` (a JWT, HS256, exp at most 24 h ahead, optional `scope`: "read" or "read redeem", default both) with it; the widget sends the assertion as the bearer with X-Program-Id, and it is answered as a member token. Assertions signed with the previous secret are accepted for 24 hours. Audited (without the secret).
          */
-        post: operations["rotateWidgetSecret"];
+        post: operations["widget.secret.rotate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -13191,7 +13211,28 @@ export interface operations {
             };
         };
     };
-    rotateWidgetSecret: {
+    "system.widget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example (() => {…})(); */
+                    "text/javascript": string;
+                };
+            };
+        };
+    };
+    "widget.secret.rotate": {
         parameters: {
             query?: never;
             header?: never;

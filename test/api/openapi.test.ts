@@ -15,8 +15,8 @@ type Operation = {
 };
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
-// Static files of the dashboard and reference pages are not API routes.
-const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/docs\/assets\//, /^\/admin\/$/];
+// Static files of the pages, and the widget demo shop (served on a local database only).
+const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/docs\/assets\//, /^\/widget\/assets\//, /^\/admin\/$/, /^\/widget\/demo$/];
 
 /** Hono's `/v1/members/:memberId` (optionally `:id{regex}`) in OpenAPI form: `/v1/members/{memberId}`. */
 const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");

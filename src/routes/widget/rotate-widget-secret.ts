@@ -5,7 +5,7 @@ import { defineRoute } from "../route";
 
 export const rotateWidgetSecretRoute = defineRoute(
   {
-    operationId: "rotateWidgetSecret",
+    operationId: "widget.secret.rotate",
     principals: { scopes: ["admin"] },
     method: "post",
     path: "/v1/widget/secret/rotate",

@@ -277,3 +277,44 @@ describe("shop-signed assertions", () => {
     }
   });
 });
+
+describe("CORS for the widget", () => {
+  /** Until the program settings API lands, allowed origins are set straight in the database. */
+  const allowOrigins = (programId: string, origins: string[]) =>
+    db().$client.execute({
+      sql: "UPDATE programs SET settings = json_set(settings, '$.allowedOrigins', json(?)) WHERE id = ?",
+      args: [JSON.stringify(origins), programId],
+    });
+
+  it("only the program's allowed origins can read a member's answers; no wildcard, no credentials", async () => {
+    const { p, a, token } = await setup();
+    const other = await newProgram();
+    const shop = `https://shop-${uniqueKey("o").toLowerCase()}.example`;
+    const elsewhere = `https://other-${uniqueKey("o").toLowerCase()}.example`;
+    await allowOrigins(p.programId, [shop]);
+    await allowOrigins(other.programId, [elsewhere]);
+    // Origins are cached per isolate for 30 s: these origins are new, so nothing stale is cached.
+    const preflight = (origin: string) =>
+      call("OPTIONS", `/v1/members/${a.id}/balance`, {
+        headers: { origin, "access-control-request-method": "GET", "access-control-request-headers": "authorization" },
+      });
+    const ok = await preflight(shop);
+    expect(ok.status).toBe(204);
+    expect(ok.headers.get("access-control-allow-origin")).toBe(shop);
+    expect(ok.headers.get("access-control-allow-headers")).toMatch(/authorization/);
+    expect(ok.headers.get("access-control-allow-credentials")).toBeNull();
+    const unlisted = await preflight("https://evil.example");
+    expect(unlisted.headers.get("access-control-allow-origin")).toBeNull();
+
+    const read = (origin: string) => call("GET", `/v1/members/${a.id}/balance`, { key: token, headers: { origin } });
+    const mine = await read(shop);
+    expect(mine.status).toBe(200);
+    expect(mine.headers.get("access-control-allow-origin")).toBe(shop);
+    expect(mine.headers.get("vary")).toMatch(/Origin/i);
+    expect(mine.headers.get("access-control-allow-credentials")).toBeNull();
+    for (const origin of ["https://evil.example", elsewhere, "null", `${shop}.evil.example`]) {
+      const res = await read(origin);
+      expect(res.headers.get("access-control-allow-origin"), origin).toBeNull();
+    }
+  });
+});
