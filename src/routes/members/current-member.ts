@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { settingsOf } from "../../env";
+import type { ServiceContext } from "../../lib/context";
 import { notFound } from "../../lib/errors";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { getProgram } from "../../services/access/programs";
@@ -22,6 +23,21 @@ const CurrentMemberSchema = z
   })
   .openapi("CurrentMember");
 
+/** A program's name and currency, per isolate: read by every widget load, changed almost never. */
+const PROGRAM_CACHE_MS = 60_000;
+const programSummaries = new Map<string, { at: number; id: string; name: string; currency: string }>();
+
+async function programSummary(ctx: ServiceContext, programId: string) {
+  const cached = programSummaries.get(programId);
+  if (cached && Date.now() - cached.at < PROGRAM_CACHE_MS) return cached;
+  const program = await getProgram({ ctx, input: { programId } });
+  const summary = { at: Date.now(), id: program.id, name: program.name, currency: program.currency };
+  programSummaries.delete(programId);
+  programSummaries.set(programId, summary);
+  while (programSummaries.size > 5_000) programSummaries.delete(programSummaries.keys().next().value as string);
+  return summary;
+}
+
 export const getCurrentMemberRoute = defineRoute(
   {
     operationId: "me.get",
@@ -31,7 +47,7 @@ export const getCurrentMemberRoute = defineRoute(
     tags: ["Members"],
     summary: "The member a token acts for: profile summary, tier and balance",
     description:
-      "What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes).",
+      "What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes). Served from the member's Durable Object memory, like GET /v1/members/{memberId}; the program's name and currency may be up to a minute old.",
     responses: { 200: jsonResponse(CurrentMemberSchema, "The member"), ...errorResponses(404) },
   },
   async (c, { programId, member }) => {
@@ -39,7 +55,7 @@ export const getCurrentMemberRoute = defineRoute(
     const maxAge = settingsOf(c.env).MEMBER_VIEW_MAX_AGE_SECONDS;
     const [{ view }, program] = await Promise.all([
       memberLedger(c.env, programId, memberId).view(programId, memberId, maxAge),
-      getProgram({ ctx: c.var.ctx, input: { programId } }),
+      programSummary(c.var.ctx, programId),
     ]);
     if (!view) throw notFound("Member");
     const v = view as unknown as MemberView;
