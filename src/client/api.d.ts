@@ -218,7 +218,7 @@ export type paths = {
         };
         /**
          * The member a token acts for: profile summary, tier and balance
-         * @description Member token (scope read): a browser for its own member only; any other member is 404. What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes).
+         * @description Member token (scope read): a browser for its own member only; any other member is 404. What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes). Served from the member's Durable Object memory, like GET /v1/members/{memberId}; the program's name and currency may be up to a minute old.
          */
         get: operations["me.get"];
         put?: never;
@@ -4568,7 +4568,7 @@ export type components = {
              * @example Asia/Taipei
              */
             timeZone: string;
-            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Stored and validated; answering browsers (CORS) by origin is not enforced yet */
+            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Only these origins may read the API's answers from a browser (CORS, e.g. the widget with a member token); changes reach every edge location within 30 seconds */
             allowedOrigins: string[];
             /** @description Locale of member-facing text (BCP 47), e.g. the money in tier progress messages */
             defaultLocale: string;
@@ -4622,7 +4622,7 @@ export type components = {
              * @example Asia/Taipei
              */
             timeZone?: string;
-            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Stored and validated; answering browsers (CORS) by origin is not enforced yet */
+            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Only these origins may read the API's answers from a browser (CORS, e.g. the widget with a member token); changes reach every edge location within 30 seconds */
             allowedOrigins?: string[];
             /** @description Locale of member-facing text (BCP 47), e.g. the money in tier progress messages */
             defaultLocale?: string;

@@ -6,7 +6,7 @@ import type { AppBindings } from "../lib/context";
 /**
  * CORS for browsers calling /v1 (the widget with a member token): an origin is answered with
  * `Access-Control-Allow-Origin: <that origin>` only when the program the request authenticated
- * for lists it in its allowed origins. Never `*`, never credentials (the bearer is a header, no
+ * for lists it in its allowed origins (`programs.allowed_origins`, PATCH /v1/program). Never `*`, never credentials (the bearer is a header, no
  * cookie is involved). A preflight names no program yet, so it is let through when some program
  * lists the origin; the real request is then checked against its own program. A request that
  * failed authentication is readable by listed origins, so the widget can see its 401 and renew.
@@ -25,7 +25,7 @@ async function originsOf(db: Database, programId: string): Promise<Set<string>> 
   const cached = byProgram.get(programId);
   if (cached && Date.now() - cached.at < ORIGINS_CACHE_MS) return cached.origins;
   const rows = await db.all<{ origin: string }>(
-    sql`SELECT o.value AS origin FROM programs p, json_each(p.settings, '$.allowedOrigins') o WHERE p.id = ${programId}`,
+    sql`SELECT o.value AS origin FROM programs p, json_each(p.allowed_origins) o WHERE p.id = ${programId}`,
   );
   const origins = new Set(rows.map((r) => r.origin));
   byProgram.delete(programId);
@@ -36,9 +36,7 @@ async function originsOf(db: Database, programId: string): Promise<Set<string>> 
 
 async function someProgramAllows(db: Database, origin: string): Promise<boolean> {
   if (!anyProgram || Date.now() - anyProgram.at >= ORIGINS_CACHE_MS) {
-    const rows = await db.all<{ origin: string }>(
-      sql`SELECT DISTINCT o.value AS origin FROM programs p, json_each(p.settings, '$.allowedOrigins') o`,
-    );
+    const rows = await db.all<{ origin: string }>(sql`SELECT DISTINCT o.value AS origin FROM programs p, json_each(p.allowed_origins) o`);
     anyProgram = { at: Date.now(), origins: new Set(rows.map((r) => r.origin)) };
   }
   return anyProgram.origins.has(origin);

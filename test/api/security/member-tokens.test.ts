@@ -279,20 +279,18 @@ describe("shop-signed assertions", () => {
 });
 
 describe("CORS for the widget", () => {
-  /** Until the program settings API lands, allowed origins are set straight in the database. */
-  const allowOrigins = (programId: string, origins: string[]) =>
-    db().$client.execute({
-      sql: "UPDATE programs SET settings = json_set(settings, '$.allowedOrigins', json(?)) WHERE id = ?",
-      args: [JSON.stringify(origins), programId],
-    });
+  const allowOrigins = async (p: TestProgram, origins: string[]) => {
+    const res = await call("PATCH", "/v1/program", { key: p.keys.admin, body: { allowedOrigins: origins } });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+  };
 
   it("only the program's allowed origins can read a member's answers; no wildcard, no credentials", async () => {
     const { p, a, token } = await setup();
     const other = await newProgram();
     const shop = `https://shop-${uniqueKey("o").toLowerCase()}.example`;
     const elsewhere = `https://other-${uniqueKey("o").toLowerCase()}.example`;
-    await allowOrigins(p.programId, [shop]);
-    await allowOrigins(other.programId, [elsewhere]);
+    await allowOrigins(p, [shop]);
+    await allowOrigins(other, [elsewhere]);
     // Origins are cached per isolate for 30 s: these origins are new, so nothing stale is cached.
     const preflight = (origin: string) =>
       call("OPTIONS", `/v1/members/${a.id}/balance`, {
