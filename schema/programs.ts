@@ -21,7 +21,7 @@ export const programs = sqliteTable("programs", {
   timeZone: text("time_zone").notNull().default("UTC"),
   /** BCP 47 tag for member-facing text when the member has none. */
   defaultLocale: text("default_locale").notNull().default("en-US"),
-  /** Browser origins (scheme://host[:port]) allowed to call the API with a storefront key. */
+  /** Browser origins (scheme://host[:port]) allowed to read the API's answers (CORS: the widget with a member token). */
   allowedOrigins: json<string[]>("allowed_origins").notNull().default([]),
   /** Bumped in the same batch as every write to a configuration table (src/services/program/config-version.ts). */
   configVersion: integer("config_version").notNull().default(1),

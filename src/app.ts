@@ -7,6 +7,7 @@ import { settingsOf } from "./env";
 import type { AppBindings } from "./lib/context";
 import { AppError, errorBody } from "./lib/errors";
 import { randomBase32 } from "./lib/ids";
+import { cors } from "./middleware/cors";
 import { recordRequestTelemetry } from "./middleware/request-telemetry";
 import { apiRoutes } from "./routes";
 import type { RouteModule } from "./routes/route";
@@ -47,6 +48,8 @@ export function createApp(routes: readonly RouteModule[] = apiRoutes) {
       recordRequestTelemetry(c, Date.now() - started);
     }
   });
+
+  app.use("/v1/*", cors);
 
   app.use(
     "/v1/*",

@@ -36,6 +36,7 @@ export type Env = {
   /** Members per shard of a fanned-out job (src/jobs/). */
   JOB_SHARD_SIZE?: string;
   RATE_LIMIT_PER_MINUTE?: string;
+  MEMBER_TOKEN_RATE_LIMIT_PER_MINUTE?: string;
   AUTH_FAILURES_PER_MINUTE?: string;
   MEMBER_VIEW_MAX_AGE_SECONDS?: string;
   /**
@@ -79,6 +80,8 @@ const envSchema = z
     RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(600),
     /** Failed authentications one client address may make per minute before it is answered 429. */
     AUTH_FAILURES_PER_MINUTE: z.coerce.number().int().positive().default(30),
+    /** Requests one member token (or shop-signed assertion) may make per minute from a browser. */
+    MEMBER_TOKEN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
     /** How stale a member lookup may be for changes made outside the member's ledger (crons). */
     MEMBER_VIEW_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
     SECRETS_KEK: secretsKey,

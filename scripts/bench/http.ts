@@ -94,6 +94,62 @@ export async function benchLookup(stack: Stack, p: BenchProgram, s: Settings) {
   return compare("member lookup vs trivial route", subject, noop(stack), s, 1.5);
 }
 
+/** Member tokens (24 h, read) for the first `count` members, minted as a shop's server would. */
+async function memberTokens(stack: Stack, p: BenchProgram, count: number) {
+  const members = p.members.slice(0, count);
+  return Promise.all(
+    members.map(async (m) => {
+      const res = await fetch(`${stack.apiUrl}/v1/members/${m}/tokens`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${p.keys.storefront}`, "content-type": "application/json" },
+        body: JSON.stringify({ ttlSeconds: 86_400 }),
+      });
+      if (res.status !== 201) throw new Error(`minting a member token: ${res.status} ${await res.text()}`);
+      return { member: m, token: ((await res.json()) as { token: string }).token };
+    }),
+  );
+}
+
+/**
+ * A browser's balance read with a member token (verify the JWT, the member's status from its
+ * object, the per-token rate limit, then the balance) against the trivial route, and against the
+ * same read with a storefront key (what the token itself costs).
+ */
+export async function benchMemberToken(stack: Stack, p: BenchProgram, s: Settings) {
+  const tokens = await memberTokens(stack, p, Math.min(64, p.members.length));
+  const byToken = (i: number) => tokens[i % tokens.length];
+  const withToken: Target = {
+    label: "GET /v1/members/{id}/balance (member token)",
+    load: {
+      url: `${stack.apiUrl}/v1/members/${tokens[0].member}/balance`,
+      headers: { authorization: `Bearer ${tokens[0].token}` },
+      vary: (i) => ({ path: `/v1/members/${byToken(i).member}/balance`, headers: { authorization: `Bearer ${byToken(i).token}` } }),
+    },
+  };
+  const key = { authorization: `Bearer ${p.keys.storefront}` };
+  const withKey: Target = {
+    label: "GET /v1/members/{id}/balance (storefront key)",
+    load: {
+      url: `${stack.apiUrl}/v1/members/${tokens[0].member}/balance`,
+      headers: key,
+      vary: (i) => ({ path: `/v1/members/${byToken(i).member}/balance`, headers: key }),
+    },
+  };
+  const me: Target = {
+    label: "GET /v1/me (member token: summary with balance)",
+    load: {
+      url: `${stack.apiUrl}/v1/me`,
+      headers: { authorization: `Bearer ${tokens[0].token}` },
+      vary: (i) => ({ path: "/v1/me", headers: { authorization: `Bearer ${byToken(i).token}` } }),
+    },
+  };
+  return {
+    me: await compare("member-token balance (GET /v1/me) vs trivial route", me, noop(stack), s, 1.5),
+    detail: await compare("member-token balance detail (/balance) vs trivial route", withToken, noop(stack), s),
+    vsKey: await compare("member-token /balance vs the same with a storefront key", withToken, withKey, s),
+  };
+}
+
 /** The lookup's miss path: `Cache-Control: no-cache` makes the member's object read the database. */
 export async function benchLookupUncached(stack: Stack, p: BenchProgram, s: Settings) {
   const headers = { authorization: `Bearer ${p.keys.storefront}`, "cache-control": "no-cache" };

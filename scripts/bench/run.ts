@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --large] [--only lookup,accrual,contention,quote,cron,models,soak]
+ * `npm run bench [-- --large] [--only lookup,member-token,accrual,contention,quote,cron,models,soak]
  *   [--seconds 4] [--rounds 2] [--connections 16] [--soak-seconds 60] [--cron-sizes 10000,30000,100000] [--quick]`
  *
  * Starts its own local stack (scripts/dev.ts on free ports, a fresh database, the bench Worker),
@@ -16,6 +16,7 @@ import {
   benchContention,
   benchLookup,
   benchLookupUncached,
+  benchMemberToken,
   benchQuote,
   type Comparison,
   httpPrograms,
@@ -25,7 +26,7 @@ import { benchModels } from "./models";
 import { fundMembers, memoryFlat, runSoak } from "./soak";
 import { root, type Stack, startStack } from "./stack";
 
-const SECTIONS = ["lookup", "accrual", "contention", "quote", "cron", "models", "soak"] as const;
+const SECTIONS = ["lookup", "member-token", "accrual", "contention", "quote", "cron", "models", "soak"] as const;
 
 const { values } = parseArgs({
   options: {
@@ -153,7 +154,7 @@ try {
     log(`stack up: api ${stack.apiUrl}, libSQL ${stack.libsqlUrl}`);
   }
   const programs =
-    needsStack && [...only].some((s) => ["lookup", "accrual", "contention", "quote", "soak"].includes(s))
+    needsStack && [...only].some((s) => ["lookup", "member-token", "accrual", "contention", "quote", "soak"].includes(s))
       ? await httpPrograms(stack!)
       : undefined;
 
@@ -165,6 +166,14 @@ try {
     const uncached = await benchLookupUncached(stack!, programs!.plain, settings);
     results.lookupUncached = uncached;
     comparisonRows(uncached);
+  }
+  if (only.has("member-token")) {
+    log("member-token balance read…");
+    const c = await benchMemberToken(stack!, programs!.plain, settings);
+    results.memberToken = c;
+    comparisonRows(c.me);
+    comparisonRows(c.detail);
+    comparisonRows(c.vsKey);
   }
   if (only.has("accrual")) {
     log("accrual: Durable Object vs raw batch…");

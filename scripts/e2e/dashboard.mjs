@@ -10,10 +10,12 @@
  * has is drawn with data, and screenshots at laptop and phone size in test-results/. Then
  * opens /docs with every other origin blocked: the API reference renders (an operation
  * title), requests nothing elsewhere and logs no error or CSP violation (test-results/docs.png).
+ * Then the widget on its demo shop page (scripts/e2e/widget.mjs; test-results/widget*.png).
  * Exit code 0 when everything holds, 1 otherwise.
  *
  * Env: CHROMIUM_PATH (default /usr/bin/chromium); E2E_KEEP=1 keeps the stack running at the end;
- * E2E_BASE_URL + E2E_ADMIN_KEY + E2E_STOREFRONT_KEY test an already running, seeded stack instead.
+ * E2E_BASE_URL + E2E_ADMIN_KEY + E2E_STOREFRONT_KEY test an already running, seeded stack instead;
+ * E2E_ONLY=widget runs only the widget half.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -24,6 +26,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { ensureCampaigns } from "./campaigns.mjs";
+import { widgetInBrowser } from "./widget.mjs";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const resultsDir = join(root, "test-results");
@@ -39,6 +42,7 @@ const CHROMIUM_ARGS = [
   "--disable-quic",
 ];
 
+const widgetOnly = process.env.E2E_ONLY === "widget";
 const log = (...args) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}]`, ...args);
 const failures = [];
 const check = (ok, message) => {
@@ -147,9 +151,11 @@ async function main() {
     log(
       `seeded program ${seeded.programId} with ${seeded.members} members${process.env.E2E_KEEP === "1" ? ` (admin key ${seeded.keys.admin}, storefront key ${seeded.keys.storefront})` : ""}`,
     );
-    await run("npx", ["tsx", "scripts/e2e/kpi-history.ts", "--program", seeded.programId, "--days", "90"], seedEnv);
-    log("KPI snapshots of the last 90 days taken");
-    await ensureCampaigns({ base, keys: seeded.keys, log });
+    if (!widgetOnly) {
+      await run("npx", ["tsx", "scripts/e2e/kpi-history.ts", "--program", seeded.programId, "--days", "90"], seedEnv);
+      log("KPI snapshots of the last 90 days taken");
+      await ensureCampaigns({ base, keys: seeded.keys, log });
+    }
     await inBrowser(base, seeded.keys);
   } finally {
     if (process.env.E2E_KEEP === "1") log(`E2E_KEEP=1: the stack keeps running at ${base} (process group ${stack.pid})`);
@@ -187,6 +193,8 @@ async function inBrowser(base, keys) {
       // The dashboard honours reduced motion: charts draw without animation, so screenshots are final.
       reducedMotion: "reduce",
     });
+
+    if (widgetOnly) return await widgetInBrowser({ context, base, keys, check, log, resultsDir });
 
     // A wrong key is refused on the sign-in form (its 401 is expected console noise, so it runs in its own tab).
     {
@@ -272,6 +280,7 @@ async function inBrowser(base, keys) {
     );
 
     await apiReference(context, base);
+    await widgetInBrowser({ context, base, keys, check, log, resultsDir });
   } finally {
     await context?.close().catch(() => {});
     rmSync(userDataDir, { recursive: true, force: true });
@@ -320,5 +329,5 @@ if (failures.length) {
   log(`${failures.length} check(s) failed`);
   process.exit(1);
 }
-log("dashboard e2e passed");
+log("dashboard and widget e2e passed");
 process.exit(0);

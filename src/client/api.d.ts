@@ -189,6 +189,66 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/members/{memberId}/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mint a short-lived member token for a browser (the widget)
+         * @description Scopes: storefront, admin. Call from the shop's server, never the browser. The token lets a browser call only this member's routes (those marked Member token) until it expires (default 15 min, at most 24 h) or the member is blocked or erased. Signed with the program's key (rotate with POST /v1/member-tokens/signing-key/rotate; tokens signed with the previous key stay valid). 403 for a blocked member.
+         */
+        post: operations["members.tokens.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The member a token acts for: profile summary, tier and balance
+         * @description Member token (scope read): a browser for its own member only; any other member is 404. What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes). Served from the member's Durable Object memory, like GET /v1/members/{memberId}; the program's name and currency may be up to a minute old.
+         */
+        get: operations["me.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/member-tokens/signing-key/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Rotate the program's member token signing key (no downtime)
+         * @description Scope: admin. New tokens are signed with a new key (a new kid); tokens signed with the previous key still verify until they expire, so no browser is signed out. The key before the previous one stops verifying. Audited.
+         */
+        post: operations["memberTokens.signingKey.rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/members/{memberId}/accruals": {
         parameters: {
             query?: never;
@@ -358,7 +418,7 @@ export type paths = {
         };
         /**
          * Balance: available, pending, points debt, lifetime, and points expiring by date
-         * @description Scopes: storefront, partner, admin. `expiringThisMonth` is the current month of the program's time zone.
+         * @description Scopes: storefront, partner, admin. Member token (scope read): a browser for its own member only; any other member is 404. `expiringThisMonth` is the current month of the program's time zone.
          */
         get: operations["members.balance.get"];
         put?: never;
@@ -378,7 +438,7 @@ export type paths = {
         };
         /**
          * A member's ledger, newest first
-         * @description Scopes: storefront, partner, admin. Cursor pagination: pass nextCursor back as cursor.
+         * @description Scopes: storefront, partner, admin. Member token (scope read): a browser for its own member only; any other member is 404. Cursor pagination: pass nextCursor back as cursor.
          */
         get: operations["members.ledger.list"];
         put?: never;
@@ -504,7 +564,7 @@ export type paths = {
         put?: never;
         /**
          * How many points will this cart earn? (no write)
-         * @description Scopes: storefront, partner, admin. Evaluates exactly the rules the accrual will, for a member (by memberId or externalId) or a guest. With a planned `redemption`, the cart earns on the amount after its discount, and the answer says whether the member can afford it.
+         * @description Scopes: storefront, partner, admin. Member token (scope read): a browser for its own member only; any other member is 404. Evaluates exactly the rules the accrual will, for a member (by memberId or externalId) or a guest. With a planned `redemption`, the cart earns on the amount after its discount, and the answer says whether the member can afford it.
          */
         post: operations["quote.create"];
         delete?: never;
@@ -542,7 +602,7 @@ export type paths = {
         };
         /**
          * A member's tier, benefits and progress to the next tier
-         * @description Scopes: storefront, partner, admin. Shopper-ready: what is missing (spend, orders, points) and until when the current tier is secured.
+         * @description Scopes: storefront, partner, admin. Member token (scope read): a browser for its own member only; any other member is 404. Shopper-ready: what is missing (spend, orders, points) and until when the current tier is secured.
          */
         get: operations["members.tier.get"];
         put?: never;
@@ -618,7 +678,7 @@ export type paths = {
         };
         /**
          * Rewards a member can see, with affordable and eligible flags
-         * @description Scopes: storefront, admin. Active rewards inside their window, cheapest first. affordable: the member's available points cover the cost. eligible: nothing else stands in the way; otherwise reason.code is tier_restricted, limit_reached, out_of_stock or member_inactive.
+         * @description Scopes: storefront, admin. Member token (scope read): a browser for its own member only; any other member is 404. Active rewards inside their window, cheapest first. affordable: the member's available points cover the cost. eligible: nothing else stands in the way; otherwise reason.code is tier_restricted, limit_reached, out_of_stock or member_inactive.
          */
         get: operations["members.rewards.list"];
         put?: never;
@@ -640,7 +700,7 @@ export type paths = {
         put?: never;
         /**
          * Redeem a reward for points: debit and issue a unique coupon code
-         * @description Scopes: storefront, admin. In the member's ledger, one batch: points debited (first to expire first, ledger sourceType reward), one unit of stock taken, a coupon issued, reward.issued emitted. Never oversells under concurrency. 409 insufficient_points, out_of_stock, limit_reached (per-member limit), coupon_not_valid (reward inactive or outside its window); 403 forbidden (tier restriction). Nothing is written on any error. Retrying with the same Idempotency-Key returns the same coupon.
+         * @description Scopes: storefront, admin. Member token (scope redeem): a browser for its own member only; any other member is 404. In the member's ledger, one batch: points debited (first to expire first, ledger sourceType reward), one unit of stock taken, a coupon issued, reward.issued emitted. Never oversells under concurrency. 409 insufficient_points, out_of_stock, limit_reached (per-member limit), coupon_not_valid (reward inactive or outside its window); 403 forbidden (tier restriction). Nothing is written on any error. Retrying with the same Idempotency-Key returns the same coupon.
          */
         post: operations["members.rewards.redeem"];
         delete?: never;
@@ -718,7 +778,7 @@ export type paths = {
         };
         /**
          * A member's referrals and totals
-         * @description Scopes: storefront, admin. The members this member referred (newest first, cursor pagination) with counts per status and points earned, and referredBy: the referral that brought this member in, if any.
+         * @description Scopes: storefront, admin. Member token (scope read): a browser for its own member only; any other member is 404. The members this member referred (newest first, cursor pagination) with counts per status and points earned, and referredBy: the referral that brought this member in, if any.
          */
         get: operations["members.referrals.list"];
         put?: never;
@@ -1694,6 +1754,46 @@ export type paths = {
         get: operations["jobs.get"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/widget.js": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The embeddable member panel: <loyalty-panel> web component
+         * @description Include with `<script src="https://<api>/widget.js" defer></script>` and place `<loyalty-panel program="prg_…" token-endpoint="/my/loyalty-token" lang="zh-TW">`. The element POSTs to the shop's token endpoint (same origin, with its cookies) for `{ token, expiresAt }` (a member token from POST /v1/members/{memberId}/tokens) or `{ assertion, expiresAt }` (signed with the widget secret), refreshes it a minute before expiry, and shows balance, tier progress, expiring points, rewards with redeem, the referral link and recent activity; with no token, a join call to action. Shadow DOM; themed with --loyalty-accent, --loyalty-bg, --loyalty-fg, --loyalty-muted, --loyalty-radius, --loyalty-font. Calls from the shop's origin need it in the program's allowed origins.
+         */
+        get: operations["system.widget"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/widget/secret/rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create or rotate the widget secret shops sign member assertions with (24 h overlap)
+         * @description Scope: admin. Returns the secret once. The shop's server signs `{ externalId, exp }` (a JWT, HS256, exp at most 24 h ahead, optional `scope`: "read" or "read redeem", default both) with it; the widget sends the assertion as the bearer with X-Program-Id, and it is answered as a member token. Assertions signed with the previous secret are accepted for 24 hours. Audited (without the secret).
+         */
+        post: operations["widget.secret.rotate"];
         delete?: never;
         options?: never;
         head?: never;
@@ -3650,6 +3750,53 @@ export type components = {
                 [key: string]: unknown;
             }[];
         };
+        MemberToken: {
+            /** @description A JWT for Authorization: Bearer, bound to this member and program */
+            token: string;
+            /** @enum {string} */
+            tokenType: "Bearer";
+            memberId: string;
+            scopes: ("read" | "redeem")[];
+            expiresAt: string;
+        };
+        MemberTokenRequest: {
+            /** @description Default 900 (15 min), at most 86400 (24 h) */
+            ttlSeconds?: number;
+            /** @description Default [read]; add redeem to let the browser redeem rewards */
+            scopes?: ("read" | "redeem")[];
+        };
+        CurrentMember: {
+            id: string;
+            externalId: string;
+            name: string | null;
+            referralCode: string;
+            tier: {
+                id: string;
+                name: string;
+                rank: number;
+                securedUntil: string | null;
+            } | null;
+            balance: {
+                available: number;
+                pending: number;
+                reserved: number;
+                total: number;
+            };
+            lifetime: {
+                earned: number;
+                redeemed: number;
+            };
+            scopes: ("read" | "redeem")[];
+            program: {
+                id: string;
+                name: string;
+                currency: string;
+            };
+        };
+        MemberTokenKeyRotation: {
+            keyId: string;
+            previousKeyId: string | null;
+        };
         /**
          * @example {
          *       "entries": [
@@ -4461,7 +4608,7 @@ export type components = {
              * @example Asia/Taipei
              */
             timeZone: string;
-            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Stored and validated; answering browsers (CORS) by origin is not enforced yet */
+            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Only these origins may read the API's answers from a browser (CORS, e.g. the widget with a member token); changes reach every edge location within 30 seconds */
             allowedOrigins: string[];
             /** @description Locale of member-facing text (BCP 47), e.g. the money in tier progress messages */
             defaultLocale: string;
@@ -4515,7 +4662,7 @@ export type components = {
              * @example Asia/Taipei
              */
             timeZone?: string;
-            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Stored and validated; answering browsers (CORS) by origin is not enforced yet */
+            /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Only these origins may read the API's answers from a browser (CORS, e.g. the widget with a member token); changes reach every edge location within 30 seconds */
             allowedOrigins?: string[];
             /** @description Locale of member-facing text (BCP 47), e.g. the money in tier progress messages */
             defaultLocale?: string;
@@ -5414,6 +5561,11 @@ export type components = {
             /** @description The last error of a shard attempt (a retried shard may since have succeeded). */
             error: string | null;
         };
+        WidgetSecret: {
+            /** @description Shown once */
+            secret: string;
+            previousSecretValidUntil: string | null;
+        };
     };
     responses: never;
     parameters: never;
@@ -6013,6 +6165,216 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MemberExport"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "members.tokens.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "ttlSeconds": 900,
+                 *       "scopes": [
+                 *         "read",
+                 *         "redeem"
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["MemberTokenRequest"];
+            };
+        };
+        responses: {
+            /** @description The token */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberToken"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "me.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CurrentMember"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "memberTokens.signingKey.rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Rotated */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberTokenKeyRotation"];
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */
@@ -13006,6 +13368,92 @@ export interface operations {
                             error: string | null;
                         }[];
                     };
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "system.widget": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The script */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /** @example (() => {…})(); */
+                    "text/javascript": string;
+                };
+            };
+        };
+    };
+    "widget.secret.rotate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The new secret */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WidgetSecret"];
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */

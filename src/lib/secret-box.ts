@@ -144,4 +144,6 @@ export const secretContext = {
   webhook: (webhookId: string) => `webhook:${webhookId}`,
   partner: (programId: string) => `partner:${programId}`,
   channel: (programId: string, channel: string) => `channel:${programId}:${channel}`,
+  memberToken: (programId: string) => `member-token:${programId}`,
+  widget: (programId: string) => `widget:${programId}`,
 };

@@ -6,7 +6,8 @@ import { settingsOf } from "../env";
 import { ACCESS_JWT_HEADER, verifyAccessJwt } from "../lib/access-jwt";
 import type { AppBindings, OperatorPrincipal, Principal, PrincipalOf, Principals, Scope, StaffRole } from "../lib/context";
 import { sha256Hex, timingSafeEqualText } from "../lib/crypto";
-import { AppError } from "../lib/errors";
+import { AppError, notFound } from "../lib/errors";
+import { looksLikeJwt, verifyMemberCredential } from "../services/members/tokens";
 import { enforceRateLimit } from "./rate-limit";
 
 type KeyRow = {
@@ -200,10 +201,48 @@ async function authenticateStaff(c: Context<AppBindings>, minimum: StaffRole): P
   return principal;
 }
 
+/**
+ * A browser with a member token or shop-signed assertion (src/services/members/tokens.ts): only
+ * on routes that admit `member`, with the scope they ask for, and only for its own member — any
+ * other `{memberId}` is answered as a member that does not exist. Rate limited per token.
+ */
+async function admitMember(c: Context<AppBindings>, principals: Exclude<Principals, "public">, bearer: string): Promise<Principal> {
+  if (!principals.member)
+    throw new AppError("forbidden", "A member token can call only its member's own routes; this route needs an API key");
+  let credential: Awaited<ReturnType<typeof verifyMemberCredential>>;
+  try {
+    credential = await verifyMemberCredential(c.var.ctx, bearer, c.req.header("x-program-id"));
+  } catch (err) {
+    if (err instanceof AppError && err.code === "unauthorized") await recordFailedAuthentication(c);
+    throw err;
+  }
+  if (!credential.scopes.includes(principals.member))
+    throw new AppError("forbidden", `This route needs a member token with scope ${principals.member}`);
+  const pathMember = c.req.param("memberId");
+  if (pathMember !== undefined && pathMember !== credential.memberId) throw notFound("Member");
+  const principal: Principal = {
+    keyId: credential.credentialId,
+    programId: credential.programId,
+    scope: "storefront",
+    rateLimitPerMinute: settingsOf(c.env).MEMBER_TOKEN_RATE_LIMIT_PER_MINUTE,
+    member: { memberId: credential.memberId, scopes: credential.scopes },
+  };
+  c.set("principal", principal);
+  c.var.ctx.principal = principal;
+  await enforceRateLimit(c, principal);
+  return principal;
+}
+
 /** The principal a request acts as, if `principals` accepts it (401/403 otherwise); nothing on a public route. */
 export async function admit<P extends Principals>(c: Context<AppBindings>, principals: P): Promise<PrincipalOf<P>> {
   if (principals === "public") return undefined as PrincipalOf<P>;
   const bearer = bearerToken(c);
+  if (bearer && looksLikeJwt(bearer)) return (await admitMember(c, principals, bearer)) as PrincipalOf<P>;
+  if (!principals.scopes && !principals.operator)
+    throw new AppError(
+      bearer ? "forbidden" : "unauthorized",
+      "This route is for a browser with a member token: send Authorization: Bearer <member token>",
+    );
   if (principals.operator && (await isOperator(c, bearer))) return OPERATOR as PrincipalOf<P>;
   // An API key, when one is sent, decides; otherwise a staff member, where the route admits staff.
   if (!bearer && principals.staff) {

@@ -22,6 +22,7 @@ import type { RouteModule } from "./route";
 import { segmentRoutes } from "./segments";
 import { systemRoutes } from "./system";
 import { webhookRoutes } from "./webhooks";
+import { widgetRoutes } from "./widget";
 
 /** Every route the API serves, area by area, in the order the app mounts them. */
 export const apiRoutes: readonly RouteModule[] = [
@@ -48,4 +49,5 @@ export const apiRoutes: readonly RouteModule[] = [
   ...kpiRoutes,
   ...feedbackRoutes,
   ...jobRoutes,
+  ...widgetRoutes,
 ];

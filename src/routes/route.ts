@@ -1,5 +1,5 @@
 import { createRoute, type RouteConfig, type RouteHandler, type z } from "@hono/zod-openapi";
-import type { App, AppBindings, PrincipalOf, Principals, Scope, StaffRole } from "../lib/context";
+import type { App, AppBindings, MemberScope, PrincipalOf, Principals, Scope, StaffRole } from "../lib/context";
 import { bearerSecurity } from "../lib/openapi";
 import { admit } from "../middleware/auth";
 
@@ -33,6 +33,9 @@ const scopeSentence = (scopes: readonly Scope[]) => `${scopes.length === 1 ? "Sc
 
 const OPERATOR_SENTENCE = "Operator only: the deployment's OPERATOR_TOKEN, never a program's API key.";
 
+/** What the description says of member tokens, for routes that admit them. */
+const memberSentence = (scope: MemberScope) => `Member token (scope ${scope}): a browser for its own member only; any other member is 404.`;
+
 /** Configuration a marketer changes; everything else an admin route writes needs the admin role. */
 const MARKETER_TAGS = ["Campaigns", "Segments", "Rewards", "Experiments", "Budgets", "Earning rules"];
 
@@ -54,8 +57,9 @@ function documentedPrincipals(principals: Principals, description: string | unde
   if (principals === "public") return { description, security: [] };
   const scopes = principals.scopes ?? [];
   const sentences = [
-    scopes.length > 0 ? scopeSentence(scopes) : OPERATOR_SENTENCE,
+    scopes.length > 0 ? scopeSentence(scopes) : principals.operator ? OPERATOR_SENTENCE : undefined,
     scopes.length > 0 && principals.operator ? "Also the operator." : undefined,
+    principals.member ? memberSentence(principals.member) : undefined,
     description,
   ];
   return {
@@ -64,6 +68,7 @@ function documentedPrincipals(principals: Principals, description: string | unde
     ...(scopes.length > 0 ? { "x-scopes": [...scopes] } : {}),
     ...(principals.operator ? { "x-operator": true } : {}),
     ...(principals.staff ? { "x-staff-role": principals.staff } : {}),
+    ...(principals.member ? { "x-member-scope": principals.member } : {}),
   };
 }
 
@@ -78,7 +83,7 @@ export function defineRoute<D extends RouteDefinition>(
   handler: (c: HandlerContext<D>, principal: PrincipalOf<D["principals"]>, app: App) => HandlerResult<D>,
 ): DefinedRoute<D> {
   const { principals: declared, components, description, ...operation } = definition;
-  if (declared !== "public" && !declared.operator && (declared.scopes?.length ?? 0) === 0)
+  if (declared !== "public" && !declared.operator && !declared.member && (declared.scopes?.length ?? 0) === 0)
     throw new Error(`${definition.operationId}: no scope may call it`);
   // Admin routes admit staff from the least role derived for them (staffRoleOf).
   const principals = (declared === "public" ? declared : { ...declared, staff: staffRoleOf(definition) }) as D["principals"];

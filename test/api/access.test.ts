@@ -230,10 +230,12 @@ describe("audit log", () => {
 
 // Every registered /v1 route, as documented (see route-probes.ts); cross-tenant probes are in tenant-isolation.test.ts.
 describe("scope matrix", () => {
-  it("every /v1 route documents its scopes (or operator), accepts them, and refuses the others with 403", async () => {
+  it("every /v1 route documents its scopes (or operator, or member token), accepts them, and refuses the others with 403", async () => {
     const ops = await operations();
     expect(ops.length).toBeGreaterThan(20);
-    const undocumented = ops.filter((o) => !o.scopes || (o.scopes.length === 0 && !o.operator)).map((o) => `${o.method} ${o.path}`);
+    const undocumented = ops
+      .filter((o) => !o.scopes || (o.scopes.length === 0 && !o.operator && !o.member))
+      .map((o) => `${o.method} ${o.path}`);
     expect(undocumented).toEqual([]);
 
     const p = await newProgram();

@@ -15,8 +15,8 @@ type Operation = {
 };
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
-// Static files of the dashboard and reference pages are not API routes.
-const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/docs\/assets\//, /^\/admin\/$/];
+// Static files of the pages, and the widget demo shop (served on a local database only).
+const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/docs\/assets\//, /^\/widget\/assets\//, /^\/admin\/$/, /^\/widget\/demo$/];
 
 /** Hono's `/v1/members/:memberId` (optionally `:id{regex}`) in OpenAPI form: `/v1/members/{memberId}`. */
 const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");
@@ -140,7 +140,10 @@ describe("OpenAPI document", () => {
         const where = `${method.toUpperCase()} ${path}`;
         if (!scopes) {
           const operatorOnly = op["x-operator"] === true;
-          if (op.security?.length && !operatorOnly) problems.push(`${where}: security without x-scopes`);
+          const memberOnly = typeof op["x-member-scope"] === "string";
+          if (memberOnly && !String(op.description ?? "").startsWith("Member token (scope"))
+            problems.push(`${where}: member-token-only description does not start with "Member token (scope"`);
+          if (op.security?.length && !operatorOnly && !memberOnly) problems.push(`${where}: security without x-scopes`);
           if (operatorOnly && !String(op.description ?? "").startsWith("Operator only:"))
             problems.push(`${where}: operator-only description does not start with "Operator only:"`);
           if (operatorOnly && !op.security?.some((s: Json) => "bearer" in s)) problems.push(`${where}: x-operator without bearer security`);
@@ -152,6 +155,26 @@ describe("OpenAPI document", () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it("marks exactly a member's own routes as open to member tokens, redeem only for redeeming", async () => {
+    const doc = await fetchDocument();
+    const open: string[] = [];
+    for (const [path, item] of Object.entries(doc.paths as Record<string, Record<string, Json>>))
+      for (const method of METHODS.filter((m) => item[m]?.["x-member-scope"]))
+        open.push(`${method.toUpperCase()} ${path} ${item[method]["x-member-scope"]}`);
+    expect(open.sort()).toEqual(
+      [
+        "GET /v1/me read",
+        "GET /v1/members/{memberId}/balance read",
+        "GET /v1/members/{memberId}/ledger read",
+        "GET /v1/members/{memberId}/referrals read",
+        "GET /v1/members/{memberId}/rewards read",
+        "GET /v1/members/{memberId}/tier read",
+        "POST /v1/members/{memberId}/rewards/{rewardId}/redeem redeem",
+        "POST /v1/quote read",
+      ].sort(),
+    );
   });
 
   it("documents nothing that is not served", async () => {

@@ -15,6 +15,8 @@ export type Operation = {
   path: string;
   scopes: Scope[] | null;
   operator: boolean;
+  /** The member token scope the route admits (x-member-scope), or null. */
+  member: string | null;
   params: Param[];
   body: unknown;
   hasBody: boolean;
@@ -33,7 +35,8 @@ export async function operations(): Promise<Operation[]> {
       const op = doc.paths?.[r.path]?.[r.method] ?? {};
       const documented = op["x-scopes"] as unknown;
       const operator = op["x-operator"] === true;
-      const scopes = Array.isArray(documented) ? SCOPES.filter((s) => documented.includes(s)) : operator ? [] : null;
+      const member = typeof op["x-member-scope"] === "string" ? (op["x-member-scope"] as string) : null;
+      const scopes = Array.isArray(documented) ? SCOPES.filter((s) => documented.includes(s)) : operator || member ? [] : null;
       const content = op.requestBody?.content?.["application/json"];
       const body = content ? (content.example ?? schemaOf(content.schema)?.example ?? {}) : undefined;
       return {
@@ -41,6 +44,7 @@ export async function operations(): Promise<Operation[]> {
         path: r.path,
         scopes,
         operator,
+        member,
         params: (op.parameters ?? []) as Param[],
         body,
         hasBody: !!content,

@@ -15,7 +15,9 @@ const run = async (sql: string, args: unknown[] = []) =>
 async function storedSecrets(programId: string) {
   const [program] = await run(
     `SELECT json_extract(settings, '$.partnerSigningSecret') AS current, json_extract(settings, '$.partnerSigningSecretPrevious') AS previous,
-            json_extract(settings, '$.channels.email.secret') AS email, json_extract(settings, '$.channels.sms.secret') AS sms
+            json_extract(settings, '$.channels.email.secret') AS email, json_extract(settings, '$.channels.sms.secret') AS sms,
+            json_extract(settings, '$.widgetSecret') AS widget, json_extract(settings, '$.widgetSecretPrevious') AS widgetPrevious,
+            json_extract(settings, '$.memberTokenKey') AS memberToken, json_extract(settings, '$.memberTokenKeyPrevious') AS memberTokenPrevious
      FROM programs WHERE id = ?`,
     [programId],
   );
@@ -74,7 +76,16 @@ async function programWithEverySecret() {
     body: { url: "https://partner.example.com/email", rotateSecret: true },
   });
   issued.push(again.body.secret);
-  expect(issued.filter((s) => !/^(psk|whsec)_/.test(String(s)))).toEqual([]);
+  for (let i = 0; i < 2; i++) {
+    const widget = await call("POST", "/v1/widget/secret/rotate", { key: p.keys.admin });
+    expect(widget.status).toBe(200);
+    issued.push(widget.body.secret);
+  }
+  // Member token signing keys are never handed out; a mint creates one, a rotation keeps it as previous.
+  const member = await call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId: uniqueKey("cust") } });
+  expect((await call("POST", `/v1/members/${member.body.id}/tokens`, { key: p.keys.storefront })).status).toBe(201);
+  expect((await call("POST", "/v1/member-tokens/signing-key/rotate", { key: p.keys.admin })).status).toBe(200);
+  expect(issued.filter((s) => !/^(psk|whsec|wsk)_/.test(String(s)))).toEqual([]);
   return { p, issued, currentPartnerSecret: rotated.body.secret as string, webhookId: hook.body.id as string };
 }
 
@@ -82,14 +93,14 @@ describe("secrets at rest", () => {
   it("a dump of every table holds none of the secrets handed out, and every stored secret is sealed", async () => {
     const { p, issued } = await programWithEverySecret();
     // Whole secrets and their random part without the well-known prefix.
-    const needles = issued.flatMap((s) => [s, s.replace(/^(psk|whsec)_/, "")]);
+    const needles = issued.flatMap((s) => [s, s.replace(/^(psk|whsec|wsk)_/, "")]);
     const { hits, tables } = await searchWholeDatabase(run, needles);
     expect(tables).toEqual(expect.arrayContaining(["programs", "webhooks", "audit_log"]));
     expect(hits).toEqual([]);
 
     const stored = await storedSecrets(p.programId);
-    // partner current + previous, channel email + sms, webhook current + previous
-    expect(stored).toHaveLength(6);
+    // partner current + previous, channel email + sms, webhook current + previous, widget and member token key current + previous
+    expect(stored).toHaveLength(10);
     for (const s of stored) expect(s.value, s.where).toMatch(/^sbx1:test1:[\w-]{16}:[\w-]{40,}$/);
   });
 

@@ -1,16 +1,8 @@
+import { type Asset, contentHash } from "../static-assets";
 import css from "./assets/dashboard.css?raw";
 import html from "./assets/dashboard.html?raw";
 import js from "./assets/dashboard.js?raw";
 import chartJs from "./vendor/chart.umd.min.js?raw";
-
-/** FNV-1a, enough to bust caches when a deploy changes an asset. */
-function contentHash(text: string) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(36);
-}
-
-export type Asset = { body: string; type: string; version: string };
 
 /** The dashboard's static files, served by the Worker itself (no asset binding needed). */
 export const assets: Record<string, Asset> = {

@@ -2,19 +2,11 @@
 // reference works offline and nothing is loaded from a CDN on the API's origin. A relative path:
 // the package's "exports" do not list this file, and Vite (tests) enforces them.
 import scalarJs from "../../../node_modules/@scalar/api-reference/dist/browser/standalone.js?raw";
+import { type Asset, contentHash } from "../static-assets";
 import docsJs from "./assets/docs.js?raw";
 
 /** The version of @scalar/api-reference in package.json: its asset URL changes with it. */
 const SCALAR_VERSION = "1.72.1";
-
-/** FNV-1a, enough to bust caches when a deploy changes an asset. */
-function contentHash(text: string) {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(36);
-}
-
-export type Asset = { body: string; type: string; version: string };
 
 /** The reference page's static files, served by the Worker itself. */
 export const assets: Record<string, Asset> = {

@@ -30,7 +30,7 @@ const BalanceDetail = z
 export const getBalanceRoute = defineRoute(
   {
     operationId: "members.balance.get",
-    principals: { scopes: ["storefront", "partner", "admin"] },
+    principals: { scopes: ["storefront", "partner", "admin"], member: "read" },
     method: "get",
     path: "/v1/members/{memberId}/balance",
     tags: ["Points"],

@@ -10,7 +10,7 @@ import { EntrySchema } from "./schemas";
 export const listLedgerEntriesRoute = defineRoute(
   {
     operationId: "members.ledger.list",
-    principals: { scopes: ["storefront", "partner", "admin"] },
+    principals: { scopes: ["storefront", "partner", "admin"], member: "read" },
     method: "get",
     path: "/v1/members/{memberId}/ledger",
     tags: ["Points"],

@@ -30,7 +30,7 @@ const TierProgressSchema = z
 export const getMemberTierRoute = defineRoute(
   {
     operationId: "members.tier.get",
-    principals: { scopes: ["storefront", "partner", "admin"] },
+    principals: { scopes: ["storefront", "partner", "admin"], member: "read" },
     method: "get",
     path: "/v1/members/{memberId}/tier",
     tags: ["Tiers"],

@@ -99,7 +99,7 @@ function memberRead(db: Database, programId: string, ref: EarningMemberRef) {
 export const quotePurchaseRoute = defineRoute(
   {
     operationId: "quote.create",
-    principals: { scopes: ["storefront", "partner", "admin"] },
+    principals: { scopes: ["storefront", "partner", "admin"], member: "read" },
     method: "post",
     path: "/v1/quote",
     tags: ["Points"],
@@ -109,11 +109,14 @@ export const quotePurchaseRoute = defineRoute(
     request: { body: jsonBody(QuoteBody) },
     responses: { 200: jsonResponse(QuoteResult, "The points this cart would earn and why"), ...errorResponses(404) },
   },
-  async (c, { programId }) => {
+  async (c, { programId, member: tokenMember }) => {
     const body = c.req.valid("json");
     const db = c.var.ctx.db;
+    // A member token quotes for its own member only: another one is a member that does not exist.
+    if (tokenMember && ((body.memberId && body.memberId !== tokenMember.memberId) || body.externalId)) throw notFound("Member");
+    const memberId = tokenMember ? tokenMember.memberId : body.memberId;
     // One round trip: program, member and every input of the rules engine in one batch.
-    const memberRef = body.memberId ? { id: body.memberId } : body.externalId ? { externalId: body.externalId } : null;
+    const memberRef = memberId ? { id: memberId } : body.externalId ? { externalId: body.externalId } : null;
     const reads = {
       program: batchRead([db.select().from(programs).where(eq(programs.id, programId)).limit(1)], ([rows]) => rows[0]),
       member: memberRead(db, programId, memberRef),

@@ -1,10 +1,13 @@
 import type { RouteModule } from "../route";
 import { changeMemberTagsRoute } from "./change-tags";
+import { createMemberTokenRoute } from "./create-token";
+import { getCurrentMemberRoute } from "./current-member";
 import { eraseMemberRoute } from "./erase-member";
 import { exportMemberRoute } from "./export-member";
 import { findMemberRoute } from "./find-member";
 import { getMemberRoute } from "./get-member";
 import { registerMemberRoute } from "./register-member";
+import { rotateMemberTokenKeyRoute } from "./rotate-token-key";
 import { updateMemberRoute } from "./update-member";
 
 export const memberRoutes: RouteModule[] = [
@@ -15,4 +18,7 @@ export const memberRoutes: RouteModule[] = [
   changeMemberTagsRoute,
   eraseMemberRoute,
   exportMemberRoute,
+  createMemberTokenRoute,
+  getCurrentMemberRoute,
+  rotateMemberTokenKeyRoute,
 ];

@@ -12,7 +12,7 @@ const Totals = z.object({
 export const listMemberReferralsRoute = defineRoute(
   {
     operationId: "members.referrals.list",
-    principals: { scopes: ["storefront", "admin"] },
+    principals: { scopes: ["storefront", "admin"], member: "read" },
     method: "get",
     path: "/v1/members/{memberId}/referrals",
     tags: ["Referrals"],

@@ -7,7 +7,7 @@ import { defineRoute } from "../route";
 export const listMemberRewardsRoute = defineRoute(
   {
     operationId: "members.rewards.list",
-    principals: { scopes: ["storefront", "admin"] },
+    principals: { scopes: ["storefront", "admin"], member: "read" },
     method: "get",
     path: "/v1/members/{memberId}/rewards",
     tags: ["Rewards"],

@@ -6,7 +6,7 @@ import { MemberRewardParams, RedemptionResultSchema } from "./schemas";
 export const redeemRewardRoute = defineRoute(
   {
     operationId: "members.rewards.redeem",
-    principals: { scopes: ["storefront", "admin"] },
+    principals: { scopes: ["storefront", "admin"], member: "redeem" },
     method: "post",
     path: "/v1/members/{memberId}/rewards/{rewardId}/redeem",
     tags: ["Rewards"],

@@ -29,6 +29,10 @@ export async function resealSecrets(env: Env, batchSize: number) {
       .where(
         sql`json_extract(${programs.settings}, '$.partnerSigningSecret') NOT LIKE ${current}
           OR json_extract(${programs.settings}, '$.partnerSigningSecretPrevious') NOT LIKE ${current}
+          OR json_extract(${programs.settings}, '$.memberTokenKey') NOT LIKE ${current}
+          OR json_extract(${programs.settings}, '$.memberTokenKeyPrevious') NOT LIKE ${current}
+          OR json_extract(${programs.settings}, '$.widgetSecret') NOT LIKE ${current}
+          OR json_extract(${programs.settings}, '$.widgetSecretPrevious') NOT LIKE ${current}
           OR EXISTS (SELECT 1 FROM json_each(${programs.settings}, '$.channels') c WHERE json_extract(c.value, '$.secret') NOT LIKE ${current})`,
       )
       .limit(batchSize),
@@ -62,6 +66,10 @@ export async function resealSecrets(env: Env, batchSize: number) {
     const stored: Array<{ path: string; value: unknown; context: string }> = [
       { path: "$.partnerSigningSecret", value: settings.partnerSigningSecret, context: secretContext.partner(p.id) },
       { path: "$.partnerSigningSecretPrevious", value: settings.partnerSigningSecretPrevious, context: secretContext.partner(p.id) },
+      { path: "$.memberTokenKey", value: settings.memberTokenKey, context: secretContext.memberToken(p.id) },
+      { path: "$.memberTokenKeyPrevious", value: settings.memberTokenKeyPrevious, context: secretContext.memberToken(p.id) },
+      { path: "$.widgetSecret", value: settings.widgetSecret, context: secretContext.widget(p.id) },
+      { path: "$.widgetSecretPrevious", value: settings.widgetSecretPrevious, context: secretContext.widget(p.id) },
       ...CHANNELS.map((ch) => ({ path: `$.channels.${ch}.secret`, value: channels[ch]?.secret, context: secretContext.channel(p.id, ch) })),
     ];
     for (const { path, value, context } of stored) {

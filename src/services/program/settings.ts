@@ -85,7 +85,7 @@ const settingsFields = {
   timeZone: TimeZoneSchema,
   allowedOrigins: z.array(OriginSchema).max(50).openapi({
     description:
-      "Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Stored and validated; answering browsers (CORS) by origin is not enforced yet",
+      "Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Only these origins may read the API's answers from a browser (CORS, e.g. the widget with a member token); changes reach every edge location within 30 seconds",
   }),
   defaultLocale: z
     .string()
