@@ -200,7 +200,7 @@ export type paths = {
         put?: never;
         /**
          * Mint a short-lived member token for a browser (the widget)
-         * @description Scopes: storefront, admin. Call from the shop's server, never the browser. The token lets a browser call only this member's routes (those marked Member token) until it expires (default 15 min, at most 24 h) or the member is blocked or erased. Signed with the program's key (rotate with POST /v1/member-tokens/signing-key/rotate; tokens signed with the previous key stay valid). 403 for a blocked member.
+         * @description Scopes: storefront, admin. Call from the shop's server, never the browser; the embeddable widget (GET /widget.js, a <loyalty-panel> web component) fetches it from the shop's own endpoint. The token lets a browser call only this member's routes (those marked Member token) until it expires (default 15 min, at most 24 h) or the member is blocked or erased. Signed with the program's key (rotate with POST /v1/member-tokens/signing-key/rotate; tokens signed with the previous key stay valid). 403 for a blocked member.
          */
         post: operations["members.tokens.create"];
         delete?: never;
@@ -1752,26 +1752,6 @@ export type paths = {
          * @description Scope: admin. Each shard's status (pending, queued, done), failed attempts, rows changed and last error.
          */
         get: operations["jobs.get"];
-        put?: never;
-        post?: never;
-        delete?: never;
-        options?: never;
-        head?: never;
-        patch?: never;
-        trace?: never;
-    };
-    "/widget.js": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        /**
-         * The embeddable member panel: <loyalty-panel> web component
-         * @description Include with `<script src="https://<api>/widget.js" defer></script>` and place `<loyalty-panel program="prg_…" token-endpoint="/my/loyalty-token" lang="zh-TW">`. The element POSTs to the shop's token endpoint (same origin, with its cookies) for `{ token, expiresAt }` (a member token from POST /v1/members/{memberId}/tokens) or `{ assertion, expiresAt }` (signed with the widget secret), refreshes it a minute before expiry, and shows balance, tier progress, expiring points, rewards with redeem, the referral link and recent activity; with no token, a join call to action. Shadow DOM; themed with --loyalty-accent, --loyalty-bg, --loyalty-fg, --loyalty-muted, --loyalty-radius, --loyalty-font. Calls from the shop's origin need it in the program's allowed origins.
-         */
-        get: operations["system.widget"];
         put?: never;
         post?: never;
         delete?: never;
@@ -13413,27 +13393,6 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Error"];
-                };
-            };
-        };
-    };
-    "system.widget": {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description The script */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    /** @example (() => {…})(); */
-                    "text/javascript": string;
                 };
             };
         };

@@ -16,7 +16,14 @@ type Operation = {
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 // Static files of the pages, and the widget demo shop (served on a local database only).
-const UNDOCUMENTED = [/^\/admin\/assets\//, /^\/docs\/assets\//, /^\/widget\/assets\//, /^\/admin\/$/, /^\/widget\/demo$/];
+const UNDOCUMENTED = [
+  /^\/admin\/assets\//,
+  /^\/docs\/assets\//,
+  /^\/widget\/assets\//,
+  /^\/admin\/$/,
+  /^\/widget\/demo$/,
+  /^\/widget\.js$/,
+];
 
 /** Hono's `/v1/members/:memberId` (optionally `:id{regex}`) in OpenAPI form: `/v1/members/{memberId}`. */
 const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)(\{[^}]*\})?/g, "{$1}");

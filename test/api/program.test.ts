@@ -206,6 +206,8 @@ const OTHER_WRITES = [
   "POST /v1/webhooks/{webhookId}/rotate-secret",
   "POST /v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver",
   "POST /v1/partner/signing-secret/rotate",
+  "POST /v1/widget/secret/rotate",
+  "POST /v1/member-tokens/signing-key/rotate",
   "POST /v1/members/{memberId}/adjustments",
   "POST /v1/members/{memberId}/erase",
   "POST /v1/members/{memberId}/tags",

@@ -40,7 +40,7 @@ export const createMemberTokenRoute = defineRoute(
     path: "/v1/members/{memberId}/tokens",
     tags: ["Members"],
     summary: "Mint a short-lived member token for a browser (the widget)",
-    description: `Call from the shop's server, never the browser. The token lets a browser call only this member's routes (those marked Member token) until it expires (default ${DEFAULT_TOKEN_TTL_SECONDS / 60} min, at most 24 h) or the member is blocked or erased. Signed with the program's key (rotate with POST /v1/member-tokens/signing-key/rotate; tokens signed with the previous key stay valid). 403 for a blocked member.`,
+    description: `Call from the shop's server, never the browser; the embeddable widget (GET /widget.js, a <loyalty-panel> web component) fetches it from the shop's own endpoint. The token lets a browser call only this member's routes (those marked Member token) until it expires (default ${DEFAULT_TOKEN_TTL_SECONDS / 60} min, at most 24 h) or the member is blocked or erased. Signed with the program's key (rotate with POST /v1/member-tokens/signing-key/rotate; tokens signed with the previous key stay valid). 403 for a blocked member.`,
     request: {
       params: MemberIdParam,
       body: { ...jsonBody(MemberTokenRequest, { ttlSeconds: 900, scopes: ["read", "redeem"] }), required: false },

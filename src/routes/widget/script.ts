@@ -8,12 +8,14 @@ export const widgetScriptRoute = defineRoute(
   {
     operationId: "system.widget",
     principals: "public",
+    // A script, not an API operation (like the pages' assets); described in the Widget tag and the README.
+    hide: true,
     method: "get",
     path: "/widget.js",
     tags: ["Widget"],
     summary: "The embeddable member panel: <loyalty-panel> web component",
     description:
-      'Include with `<script src="https://<api>/widget.js" defer></script>` and place `<loyalty-panel program="prg_…" token-endpoint="/my/loyalty-token" lang="zh-TW">`. The element POSTs to the shop\'s token endpoint (same origin, with its cookies) for `{ token, expiresAt }` (a member token from POST /v1/members/{memberId}/tokens) or `{ assertion, expiresAt }` (signed with the widget secret), refreshes it a minute before expiry, and shows balance, tier progress, expiring points, rewards with redeem, the referral link and recent activity; with no token, a join call to action. Shadow DOM; themed with --loyalty-accent, --loyalty-bg, --loyalty-fg, --loyalty-muted, --loyalty-radius, --loyalty-font. Calls from the shop\'s origin need it in the program\'s allowed origins.',
+      'Include https://<api>/widget.js as a deferred script and place `<loyalty-panel program="prg_…" token-endpoint="/my/loyalty-token" lang="zh-TW">`. The element POSTs to the shop\'s token endpoint (same origin, with its cookies) for `{ token, expiresAt }` (a member token from POST /v1/members/{memberId}/tokens) or `{ assertion, expiresAt }` (signed with the widget secret), refreshes it a minute before expiry, and shows balance, tier progress, expiring points, rewards with redeem, the referral link and recent activity; with no token, a join call to action. Shadow DOM; themed with --loyalty-accent, --loyalty-bg, --loyalty-fg, --loyalty-muted, --loyalty-radius, --loyalty-font. Calls from the shop\'s origin need it in the program\'s allowed origins.',
     responses: {
       200: {
         description: "The script",
