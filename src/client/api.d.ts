@@ -4504,7 +4504,133 @@ export type components = {
             /** @description Locale of member-facing text (BCP 47), e.g. the money in tier progress messages */
             defaultLocale?: string;
         };
-        /** @description The program's whole configuration, keyed by names rather than ids */
+        /**
+         * @description The program's whole configuration, keyed by names rather than ids
+         * @example {
+         *       "version": 1,
+         *       "configVersion": 7,
+         *       "settings": {
+         *         "name": "Taipei Coffee Club",
+         *         "currency": "TWD",
+         *         "basePointsPerUnit": 1,
+         *         "unitMinor": 100,
+         *         "holdDays": 0,
+         *         "expiryPolicy": {
+         *           "kind": "afterEarning",
+         *           "days": 365
+         *         },
+         *         "pointCostPer1000": 10000,
+         *         "allowNegativeBalance": false,
+         *         "backdateDays": 30,
+         *         "timeZone": "Asia/Taipei",
+         *         "allowedOrigins": [
+         *           "https://shop.example.com"
+         *         ],
+         *         "defaultLocale": "zh-TW"
+         *       },
+         *       "tiers": [
+         *         {
+         *           "name": "Member",
+         *           "rank": 0,
+         *           "qualification": {
+         *             "windowDays": 365,
+         *             "mode": "any"
+         *           },
+         *           "benefits": {},
+         *           "graceDays": 0
+         *         },
+         *         {
+         *           "name": "Gold",
+         *           "rank": 1,
+         *           "qualification": {
+         *             "windowDays": 365,
+         *             "mode": "any",
+         *             "minSpend": 100000
+         *           },
+         *           "benefits": {
+         *             "pointsMultiplier": 1.5
+         *           },
+         *           "graceDays": 30
+         *         }
+         *       ],
+         *       "rules": [],
+         *       "rewards": [
+         *         {
+         *           "name": "Free coffee",
+         *           "kind": "free_product",
+         *           "pointsCost": 500,
+         *           "costMinor": 80,
+         *           "active": true,
+         *           "inventory": null,
+         *           "perMemberLimit": null,
+         *           "tiers": [
+         *             "Gold"
+         *           ],
+         *           "startsAt": null,
+         *           "endsAt": null,
+         *           "couponValidDays": 30,
+         *           "description": null,
+         *           "value": null,
+         *           "productSku": "COF-1"
+         *         }
+         *       ],
+         *       "referral": {
+         *         "referrerPoints": 500,
+         *         "refereePoints": 200,
+         *         "maxPerMonth": 10,
+         *         "minOrderAmount": 3000
+         *       },
+         *       "segments": [
+         *         {
+         *           "name": "Big spenders",
+         *           "description": null,
+         *           "rule": {
+         *             "field": "lifetimeSpend",
+         *             "op": "gte",
+         *             "value": 50000
+         *           }
+         *         }
+         *       ],
+         *       "campaigns": [
+         *         {
+         *           "name": "Gold welcome",
+         *           "status": "active",
+         *           "trigger": {
+         *             "type": "tier_up",
+         *             "toTierIds": [
+         *               "Gold"
+         *             ]
+         *           },
+         *           "audience": {
+         *             "segmentId": "Big spenders"
+         *           },
+         *           "window": {},
+         *           "actions": [
+         *             {
+         *               "type": "issue_reward",
+         *               "rewardId": "Free coffee"
+         *             }
+         *           ],
+         *           "attributionDays": 30
+         *         }
+         *       ],
+         *       "lifecycle": {
+         *         "newDays": 30
+         *       },
+         *       "budgets": [
+         *         {
+         *           "period": "2026-12",
+         *           "amountMinor": 500000
+         *         }
+         *       ],
+         *       "channels": [
+         *         {
+         *           "channel": "email",
+         *           "url": "https://hooks.example.com/loyalty/email"
+         *         }
+         *       ]
+         *     }
+         */
         ProgramConfig: {
             /**
              * @description Format of this document

@@ -6,6 +6,7 @@ import {
   campaigns,
   coupons,
   earningRules,
+  experiments,
   members,
   programs,
   rewards,
@@ -148,7 +149,72 @@ export const ProgramConfigSchema = z
       }),
   })
   .strict()
-  .openapi("ProgramConfig", { description: "The program's whole configuration, keyed by names rather than ids" });
+  .openapi("ProgramConfig", {
+    description: "The program's whole configuration, keyed by names rather than ids",
+    example: {
+      version: 1,
+      configVersion: 7,
+      settings: {
+        name: "Taipei Coffee Club",
+        currency: "TWD",
+        basePointsPerUnit: 1,
+        unitMinor: 100,
+        holdDays: 0,
+        expiryPolicy: { kind: "afterEarning", days: 365 },
+        pointCostPer1000: 10_000,
+        allowNegativeBalance: false,
+        backdateDays: 30,
+        timeZone: "Asia/Taipei",
+        allowedOrigins: ["https://shop.example.com"],
+        defaultLocale: "zh-TW",
+      },
+      tiers: [
+        { name: "Member", rank: 0, qualification: { windowDays: 365, mode: "any" }, benefits: {}, graceDays: 0 },
+        {
+          name: "Gold",
+          rank: 1,
+          qualification: { windowDays: 365, mode: "any", minSpend: 100_000 },
+          benefits: { pointsMultiplier: 1.5 },
+          graceDays: 30,
+        },
+      ],
+      rules: [],
+      rewards: [
+        {
+          name: "Free coffee",
+          kind: "free_product",
+          pointsCost: 500,
+          costMinor: 80,
+          active: true,
+          inventory: null,
+          perMemberLimit: null,
+          tiers: ["Gold"],
+          startsAt: null,
+          endsAt: null,
+          couponValidDays: 30,
+          description: null,
+          value: null,
+          productSku: "COF-1",
+        },
+      ],
+      referral: { referrerPoints: 500, refereePoints: 200, maxPerMonth: 10, minOrderAmount: 3000 },
+      segments: [{ name: "Big spenders", description: null, rule: { field: "lifetimeSpend", op: "gte", value: 50_000 } }],
+      campaigns: [
+        {
+          name: "Gold welcome",
+          status: "active",
+          trigger: { type: "tier_up", toTierIds: ["Gold"] },
+          audience: { segmentId: "Big spenders" },
+          window: {},
+          actions: [{ type: "issue_reward", rewardId: "Free coffee" }],
+          attributionDays: 30,
+        },
+      ],
+      lifecycle: { newDays: 30 },
+      budgets: [{ period: "2026-12", amountMinor: 500_000 }],
+      channels: [{ channel: "email", url: "https://hooks.example.com/loyalty/email" }],
+    },
+  });
 
 export type ProgramConfig = z.infer<typeof ProgramConfigSchema>;
 
@@ -358,7 +424,7 @@ export async function applyProgramConfig({
   }
 
   // Tiers: ranks are unique per program, so changed ranks move through negative ones first.
-  const ladderProblems = tierLadderProblems(doc.tiers);
+  const ladderProblems = doc.tiers.length > 0 ? tierLadderProblems(doc.tiers) : [];
   if (ladderProblems.length) throw invalid(`tiers: ${ladderProblems.join("; ")}`);
   for (const row of loaded.tierRows.filter((r) => !doc.tiers.some((t) => t.name === r.name))) {
     const [{ n }] = await ctx.db.select({ n: count() }).from(members).where(eq(members.tierId, row.id));
@@ -551,6 +617,7 @@ export async function applyProgramConfig({
     }
   }
   for (const row of deletedCampaigns) {
+    writes.push(ctx.db.delete(experiments).where(eq(experiments.campaignId, row.id)));
     writes.push(ctx.db.delete(campaigns).where(eq(campaigns.id, row.id)));
     audit({ kind: "campaign", key: row.name, action: "delete" }, currentCampaigns.get(row.name), null);
   }
