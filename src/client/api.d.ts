@@ -1060,6 +1060,30 @@ export type paths = {
         patch: operations["program.update"];
         trace?: never;
     };
+    "/v1/program/config": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The program's whole configuration as one document
+         * @description Scope: admin. Settings, tiers, earning rules, rewards, referral program, segments, campaigns (without experiments), lifecycle thresholds, budgets and channel endpoints (without their signing secrets), keyed by names rather than ids: references between objects hold names. `version` is the document format; `configVersion` the program's configuration version. Apply it to this or another program with PUT /v1/program/config.
+         */
+        get: operations["program.config.get"];
+        /**
+         * Make the program's configuration match a document
+         * @description Scope: admin. Validates the whole document first (400 naming the first bad field), then plans a create, update or delete per object, matched by name (budgets by period, channels by channel), never by id. With `dryRun=true` returns the plan and writes nothing; otherwise applies every change in one batch, audited per change, bumping `configVersion` once. Applying the same document twice changes nothing the second time. An object missing from the document is deleted; deleting a tier with members, a reward with issued coupons or a campaign that has fired is refused (409), as on their own routes. A new channel endpoint gets a fresh signing secret (read it with GET /v1/channels).
+         */
+        put: operations["program.config.apply"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/exports/{kind}": {
         parameters: {
             query?: never;
@@ -4646,6 +4670,328 @@ export type components = {
             allowedOrigins?: string[];
             /** @description Locale of member-facing text (BCP 47), e.g. the money in tier progress messages */
             defaultLocale?: string;
+        };
+        /**
+         * @description The program's whole configuration, keyed by names rather than ids
+         * @example {
+         *       "version": 1,
+         *       "configVersion": 7,
+         *       "settings": {
+         *         "name": "Taipei Coffee Club",
+         *         "currency": "TWD",
+         *         "basePointsPerUnit": 1,
+         *         "unitMinor": 100,
+         *         "holdDays": 0,
+         *         "expiryPolicy": {
+         *           "kind": "afterEarning",
+         *           "days": 365
+         *         },
+         *         "pointCostPer1000": 10000,
+         *         "allowNegativeBalance": false,
+         *         "backdateDays": 30,
+         *         "timeZone": "Asia/Taipei",
+         *         "allowedOrigins": [
+         *           "https://shop.example.com"
+         *         ],
+         *         "defaultLocale": "zh-TW"
+         *       },
+         *       "tiers": [
+         *         {
+         *           "name": "Member",
+         *           "rank": 0,
+         *           "qualification": {
+         *             "windowDays": 365,
+         *             "mode": "any"
+         *           },
+         *           "benefits": {},
+         *           "graceDays": 0
+         *         },
+         *         {
+         *           "name": "Gold",
+         *           "rank": 1,
+         *           "qualification": {
+         *             "windowDays": 365,
+         *             "mode": "any",
+         *             "minSpend": 100000
+         *           },
+         *           "benefits": {
+         *             "pointsMultiplier": 1.5
+         *           },
+         *           "graceDays": 30
+         *         }
+         *       ],
+         *       "rules": [],
+         *       "rewards": [
+         *         {
+         *           "name": "Free coffee",
+         *           "kind": "free_product",
+         *           "pointsCost": 500,
+         *           "costMinor": 80,
+         *           "active": true,
+         *           "inventory": null,
+         *           "perMemberLimit": null,
+         *           "tiers": [
+         *             "Gold"
+         *           ],
+         *           "startsAt": null,
+         *           "endsAt": null,
+         *           "couponValidDays": 30,
+         *           "description": null,
+         *           "value": null,
+         *           "productSku": "COF-1"
+         *         }
+         *       ],
+         *       "referral": {
+         *         "referrerPoints": 500,
+         *         "refereePoints": 200,
+         *         "maxPerMonth": 10,
+         *         "minOrderAmount": 3000
+         *       },
+         *       "segments": [
+         *         {
+         *           "name": "Big spenders",
+         *           "description": null,
+         *           "rule": {
+         *             "field": "lifetimeSpend",
+         *             "op": "gte",
+         *             "value": 50000
+         *           }
+         *         }
+         *       ],
+         *       "campaigns": [
+         *         {
+         *           "name": "Gold welcome",
+         *           "status": "active",
+         *           "trigger": {
+         *             "type": "tier_up",
+         *             "toTierIds": [
+         *               "Gold"
+         *             ]
+         *           },
+         *           "audience": {
+         *             "segmentId": "Big spenders"
+         *           },
+         *           "window": {},
+         *           "actions": [
+         *             {
+         *               "type": "issue_reward",
+         *               "rewardId": "Free coffee"
+         *             }
+         *           ],
+         *           "attributionDays": 30
+         *         }
+         *       ],
+         *       "lifecycle": {
+         *         "newDays": 30
+         *       },
+         *       "budgets": [
+         *         {
+         *           "period": "2026-12",
+         *           "amountMinor": 500000
+         *         }
+         *       ],
+         *       "channels": [
+         *         {
+         *           "channel": "email",
+         *           "url": "https://hooks.example.com/loyalty/email"
+         *         }
+         *       ]
+         *     }
+         */
+        ProgramConfig: {
+            /**
+             * @description Format of this document
+             * @enum {number}
+             */
+            version: 1;
+            /** @description The program's configuration version when exported; informational, ignored on apply */
+            configVersion?: number;
+            settings: {
+                name: string;
+                /** @description ISO 4217. Fixed once the program has members (409 currency_locked) */
+                currency: string;
+                /** @description Base earn: this many points per `unitMinor` minor units spent */
+                basePointsPerUnit: number;
+                /** @description The spend unit of the base earn rate, in minor units */
+                unitMinor: number;
+                /** @description Days earned points stay pending before they can be spent */
+                holdDays: number;
+                expiryPolicy: components["schemas"]["ExpiryPolicy"];
+                /** @description What 1000 points cost the program (redemption value), in minor units */
+                pointCostPer1000: number;
+                /** @description Whether refunds and adjustments may take a balance below zero (points debt) instead of stopping at zero */
+                allowNegativeBalance: boolean;
+                /** @description How far back a storefront or partner may date a purchase (`occurredAt`) */
+                backdateDays: number;
+                /**
+                 * @description IANA time zone of the program's calendar (days, weeks, months, midnight)
+                 * @example Asia/Taipei
+                 */
+                timeZone: string;
+                /** @description Browser origins (scheme://host[:port]) the program's shop runs on, e.g. https://shop.example.com. Only these origins may read the API's answers from a browser (CORS, e.g. the widget with a member token); changes reach every edge location within 30 seconds */
+                allowedOrigins: string[];
+                /** @description Locale of member-facing text (BCP 47), e.g. the money in tier progress messages */
+                defaultLocale: string;
+            };
+            /** @description Tier definitions as in POST /v1/tiers, keyed by name */
+            tiers: {
+                name: string;
+                rank: number;
+                qualification: {
+                    windowDays: number;
+                    /**
+                     * @default any
+                     * @enum {string}
+                     */
+                    mode?: "any" | "all";
+                    minSpend?: number;
+                    minOrders?: number;
+                    minPoints?: number;
+                    minActiveDays?: number;
+                };
+                /** @default {} */
+                benefits?: {
+                    discountPct?: number;
+                    pointsMultiplier?: number;
+                    freeShipping?: boolean;
+                    birthdayGift?: string;
+                    priorityService?: boolean;
+                    custom?: {
+                        [key: string]: string;
+                    };
+                };
+                /** @default 0 */
+                graceDays?: number;
+                inviteOnly?: boolean;
+            }[];
+            /** @description Earning rule definitions as in POST /v1/rules, keyed by name */
+            rules: {
+                name: string;
+                trigger: {
+                    /** @enum {string} */
+                    type: "purchase" | "signup" | "birthday" | "referral" | "review" | "survey" | "activity";
+                    kind?: string;
+                };
+                /** @default {} */
+                conditions?: {
+                    minAmount?: number;
+                    maxAmount?: number;
+                    skus?: {
+                        include?: string[];
+                        exclude?: string[];
+                    };
+                    categories?: {
+                        include?: string[];
+                        exclude?: string[];
+                    };
+                    channels?: string[];
+                    stores?: string[];
+                    tierIds?: string[];
+                    segmentIds?: string[];
+                    /** Format: date-time */
+                    startsAt?: string;
+                    /** Format: date-time */
+                    endsAt?: string;
+                    daysOfWeek?: number[];
+                    timeOfDay?: {
+                        from: string;
+                        to: string;
+                    };
+                    firstPurchase?: boolean;
+                };
+                effect: {
+                    /** @enum {string} */
+                    type: "per_currency_unit";
+                    points: number;
+                    perMinorUnits: number;
+                } | {
+                    /** @enum {string} */
+                    type: "fixed";
+                    points: number;
+                } | {
+                    /** @enum {string} */
+                    type: "multiplier";
+                    factor: number;
+                };
+                /** @default 0 */
+                priority?: number;
+                /** @default true */
+                stackable?: boolean;
+                capPerMember?: number;
+                budgetPoints?: number;
+                /** @default true */
+                active?: boolean;
+            }[];
+            rewards: {
+                name: string;
+                /** @enum {string} */
+                kind: "coupon_percent" | "fixed_discount" | "free_product" | "experience";
+                pointsCost: number;
+                /** @description What one issue costs the program, in minor units */
+                costMinor: number;
+                active: boolean;
+                /** @description Total units available (null = unlimited) */
+                inventory: number | null;
+                /** @description Coupons one member may hold or have used (cancelled ones do not count); null = no limit */
+                perMemberLimit: number | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-25T10:00:00Z
+                 */
+                startsAt: string | null;
+                /**
+                 * Format: date-time
+                 * @example 2026-11-25T10:00:00Z
+                 */
+                endsAt: string | null;
+                couponValidDays: number | null;
+                description: string | null;
+                /** @description coupon_percent: percent off (1–100); fixed_discount: minor units off */
+                value: number | null;
+                productSku: string | null;
+                /** @description Names of the tiers allowed to redeem; empty = all */
+                tiers: string[];
+            }[];
+            referral: components["schemas"]["ReferralProgram"];
+            segments: {
+                name: string;
+                description: string | null;
+                /** @description Segment rule, as in POST /v1/segments */
+                rule?: unknown;
+            }[];
+            campaigns: {
+                [key: string]: unknown;
+            }[];
+            /** @description Lifecycle thresholds as in PUT /v1/analytics/lifecycle/settings */
+            lifecycle: {
+                [key: string]: unknown;
+            };
+            budgets: {
+                period: string;
+                amountMinor: number;
+            }[];
+            /** @description Channel endpoints without their signing secrets (a new endpoint gets a fresh secret; see GET /v1/channels) */
+            channels: {
+                /** @enum {string} */
+                channel: "email" | "sms" | "push" | "line" | "wechat";
+                /** Format: uri */
+                url: string;
+            }[];
+        };
+        ConfigPlan: {
+            dryRun: boolean;
+            /** @description What applying changes (or would change); empty when the program already matches */
+            changes: components["schemas"]["ConfigChange"][];
+            /** @description The configuration version after the apply (unchanged on a dry run or with no changes) */
+            configVersion: number;
+        };
+        ConfigChange: {
+            /** @enum {string} */
+            kind: "settings" | "tier" | "rule" | "reward" | "referral" | "segment" | "campaign" | "lifecycle" | "budget" | "channel";
+            /** @description The object's stable key (name, period or channel) */
+            key: string;
+            /** @enum {string} */
+            action: "create" | "update" | "delete";
         };
         AuditEntry: {
             id: string;
@@ -10275,6 +10621,134 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Program"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict (idempotency_conflict, insufficient_points, …) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "program.config.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The configuration document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProgramConfig"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "program.config.apply": {
+        parameters: {
+            query?: {
+                /** @description true: return the plan without writing */
+                dryRun?: "true" | "false";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ProgramConfig"];
+            };
+        };
+        responses: {
+            /** @description The plan, applied unless dryRun */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConfigPlan"];
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */

@@ -170,6 +170,8 @@ describe("program settings", () => {
 
 /** Every admin write, sorted: configuration (bumps the version) or not. A new route must be added to one. */
 const CONFIG_WRITES = [
+  // First, while the program is empty: the document below changes only the name.
+  "PUT /v1/program/config",
   "PATCH /v1/program",
   "POST /v1/rules",
   "PATCH /v1/rules/{ruleId}",
@@ -232,7 +234,9 @@ describe("configuration version", () => {
       return r.rows[0] ? String(Object.values(r.rows[0])[0]) : undefined;
     };
     const tierExample = ops.find((o) => o.method === "POST" && o.path === "/v1/tiers")?.body as Record<string, unknown>;
+    const exported = (await call("GET", "/v1/program/config", { key: p.keys.admin })).body;
     const overrides: Record<string, unknown> = {
+      "/v1/program/config": { ...exported, settings: { ...exported.settings, name: "Applied" } },
       "/v1/tiers": { ...tierExample, name: "Entry", rank: 0 },
       "/v1/campaigns": {
         name: "Welcome test",

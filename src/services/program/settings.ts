@@ -55,7 +55,7 @@ const OriginSchema = z
     { message: "An origin is scheme://host[:port] with no path, e.g. https://shop.example.com" },
   );
 
-const settingsFields = {
+export const settingsFields = {
   name: z.string().trim().min(1).max(200),
   currency: z
     .string()

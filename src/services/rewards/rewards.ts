@@ -32,7 +32,7 @@ export type RewardDefinition = {
 };
 
 /** Every field of a reward as the API takes it (create requires name, kind, pointsCost). */
-const rewardFields = {
+export const rewardFields = {
   name: z.string().trim().min(1).max(200),
   kind: z.enum(rewardKinds),
   pointsCost: z.number().int("pointsCost must be a whole number").positive().max(1_000_000_000),
@@ -198,7 +198,7 @@ const inputOf = (v: RewardView): RewardInput => ({
 });
 
 /** Cross-field rules a zod object cannot express per field: what each kind needs. */
-function rewardProblems(r: RewardInput): string[] {
+export function rewardProblems(r: RewardInput): string[] {
   const problems: string[] = [];
   if (r.kind === "coupon_percent" && (r.value === null || r.value < 1 || r.value > 100))
     problems.push("value: coupon_percent needs value between 1 and 100 (percent off)");
@@ -228,7 +228,7 @@ async function validated(ctx: ServiceContext, programId: string, r: RewardInput)
   };
 }
 
-const definitionFrom = (r: RewardInput): RewardDefinition => ({
+export const definitionFrom = (r: RewardInput): RewardDefinition => ({
   description: r.description,
   value: r.value,
   productSku: r.productSku,
