@@ -17,6 +17,11 @@ export type Principal = {
   scope: Scope;
   rateLimitPerMinute?: number | null;
   staff?: { email: string; role: StaffRole };
+  /**
+   * Partner keys only: the partner the key acts for, and whether it reads only the members and
+   * orders that partner touched (`touched`) or the whole program's (`program`, coalitions).
+   */
+  partner?: { id: string; memberAccess: "touched" | "program" };
 };
 
 /** The deployment's operator (the OPERATOR_TOKEN secret): sees every tenant, owns none. */
