@@ -17,6 +17,18 @@ export const apiKeys = sqliteTable(
     lastUsedAt: timestamp("last_used_at"),
     /** Token-bucket size and refill per minute for this key; null = the deployment default (RATE_LIMIT_PER_MINUTE). */
     rateLimitPerMinute: integer("rate_limit_per_minute"),
+    /**
+     * Partner keys: the partner they act for (keys of one partner share it, so a rotated key keeps
+     * its orders and members); null = the key is its own partner (its id).
+     */
+    partner: text("partner"),
+    /**
+     * Partner keys: which members and orders they read. `touched` (default): only the members
+     * and orders this partner has touched; `program`: all of the program's (a coalition partner).
+     */
+    memberAccess: text("member_access", { enum: ["touched", "program"] })
+      .notNull()
+      .default("touched"),
   },
   (t) => [
     // Authentication is one lookup by hash.

@@ -181,6 +181,14 @@ export const orders = sqliteTable(
     storeId: text("store_id"),
     items: json<unknown[]>("items"),
     occurredAt: text("occurred_at").notNull(),
+    /**
+     * Who created the order: the key's scope (or `system`), the key and, for partner keys, the
+     * partner. A partner or storefront key refunds only orders of its own source. Null on orders
+     * older than these columns.
+     */
+    sourceScope: text("source_scope"),
+    sourceKeyId: text("source_key_id"),
+    sourcePartner: text("source_partner"),
     createdAt: createdAt(),
   },
   (t) => [

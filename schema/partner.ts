@@ -16,3 +16,19 @@ export const partnerEvents = sqliteTable(
   },
   (t) => [uniqueIndex("partner_events_uq").on(t.programId, t.eventId), index("partner_events_member_idx").on(t.memberId)],
 );
+
+/**
+ * Which members each partner has touched (a sale, refund, activity or member event, or an API
+ * write with its key): a partner key with `touched` member access reads only these members.
+ * Written in the same batch as the write that touched the member; no personal data.
+ */
+export const partnerMembers = sqliteTable(
+  "partner_members",
+  {
+    programId: programId(),
+    partner: text("partner").notNull(),
+    memberId: text("member_id").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex("partner_members_uq").on(t.programId, t.partner, t.memberId), index("partner_members_member_idx").on(t.memberId)],
+);

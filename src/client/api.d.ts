@@ -400,7 +400,7 @@ export type paths = {
         put?: never;
         /**
          * Refund an order: reverse the points it earned
-         * @description Scopes: storefront, partner, admin. Reverses points in proportion to the amount refunded (a full refund reverses exactly what the order earned): from the order's own lots first, then the member's other available points. Points already spent become a points debt (`pointsOwed`, the balance's `debt`, repaid first from the member's next points), or a negative balance where the program allows one. 409 refund_exceeds_order past the order amount.
+         * @description Scopes: storefront, partner, admin. Reverses points in proportion to the amount refunded (a full refund reverses exactly what the order earned): from the order's own lots first, then the member's other available points. Points already spent become a points debt (`pointsOwed`, the balance's `debt`, repaid first from the member's next points), or a negative balance where the program allows one. 409 refund_exceeds_order past the order amount. A partner key refunds only its partner's orders and a storefront key only orders no partner created (403 order_of_another_source); an admin key any.
          */
         post: operations["orders.refunds.create"];
         delete?: never;
@@ -3548,7 +3548,7 @@ export type components = {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "unauthorized" | "invalid_signature" | "forbidden" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "currency_locked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                code: "invalid_request" | "unauthorized" | "invalid_signature" | "forbidden" | "order_of_another_source" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "currency_locked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
                 message: string;
                 requestId: string;
                 details?: unknown;
@@ -4538,6 +4538,13 @@ export type components = {
             prefix: string;
             /** @description This key's limit; null = the deployment default (RATE_LIMIT_PER_MINUTE) */
             rateLimitPerMinute: number | null;
+            /** @description Partner keys: the partner they act for (null: the key's own id) */
+            partner: string | null;
+            /**
+             * @description Partner keys: `touched` reads only the members and orders this partner touched; `program` all (coalitions)
+             * @enum {string}
+             */
+            memberAccess: "touched" | "program";
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
             createdAt: string;
@@ -4563,6 +4570,13 @@ export type components = {
             expiresAt?: string;
             /** @description Token-bucket size and refill per minute; default RATE_LIMIT_PER_MINUTE (600) */
             rateLimitPerMinute?: number;
+            /** @description Partner keys: the partner they act for; give a new key the old one's to keep its orders and members. Default: the key's id */
+            partner?: string;
+            /**
+             * @description Partner keys: `touched` (default) reads only the members and orders this partner touched; `program` reads all (a coalition partner)
+             * @enum {string}
+             */
+            memberAccess?: "touched" | "program";
         };
         /**
          * @example {

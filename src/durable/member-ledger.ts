@@ -1,6 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
-import { type keyOrigins, ledgerRequests, redemptions } from "../../schema";
+import { type keyOrigins, ledgerRequests, partnerMembers, redemptions } from "../../schema";
 import { type Database, database } from "../db/client";
 import type { Env } from "../env";
 import type { PurchaseInput } from "../ledger/earning";
@@ -49,6 +49,8 @@ export type WriteRequest = {
   idempotencyKey: string;
   requestHash: string;
   actor: WriteActor;
+  /** The key (and partner) the write came from: recorded on orders it creates; a partner's links it to the member. */
+  source?: { keyId: string | null; partner: string | null };
 };
 
 /** A FIFO async mutex: outgoing I/O reopens a Durable Object's input gate, so we serialise explicitly. */
@@ -272,6 +274,7 @@ export class MemberLedger extends DurableObject<Env> {
       memberId: req.memberId,
       requestKey: req.idempotencyKey,
       actor: req.actor,
+      ...(req.source ? { source: req.source } : {}),
       now: nowIso(),
     });
     try {
@@ -304,7 +307,7 @@ export class MemberLedger extends DurableObject<Env> {
           createdAt: scope.now,
         });
         try {
-          await db.batch([record, ...planned.statements] as [Statement, ...Statement[]]);
+          await db.batch([record, ...planned.statements, ...this.#partnerLink(db, req, scope.now)] as [Statement, ...Statement[]]);
           this.#view.invalidate();
           return { ok: true, status: planned.status, body: planned.body, replayed: false } as const;
         } catch (err) {
@@ -322,6 +325,18 @@ export class MemberLedger extends DurableObject<Env> {
     } catch (err) {
       return failure(err);
     }
+  }
+
+  /** A partner's write touches the member: linked in the same batch, so a `touched` partner key may read them. */
+  #partnerLink(db: Database, req: WriteRequest, now: string): Statement[] {
+    const partner = req.source?.partner;
+    if (!partner) return [];
+    return [
+      db
+        .insert(partnerMembers)
+        .values({ programId: req.programId, partner, memberId: req.memberId, createdAt: now })
+        .onConflictDoNothing() as Statement,
+    ];
   }
 
   /** The stored answer of a key already used: the same operation answered it, so it has its body type. */

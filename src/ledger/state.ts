@@ -21,7 +21,16 @@ export type EntryType = (typeof ledgerEntries.$inferInsert)["type"];
 export type WriteActor = Scope | "system";
 
 /** Identity of one ledger write inside the member's Durable Object. */
-export type WriteScope = { db: Database; programId: string; memberId: string; requestKey: string; actor: WriteActor; now: string };
+export type WriteScope = {
+  db: Database;
+  programId: string;
+  memberId: string;
+  requestKey: string;
+  actor: WriteActor;
+  /** The key (and partner) a client write came from; none for the system's own writes. */
+  source?: { keyId: string | null; partner: string | null };
+  now: string;
+};
 
 export type EntryView = {
   id: string;

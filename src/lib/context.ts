@@ -24,6 +24,11 @@ export type Principal = {
    * storefront scope, only on routes that admit `member`, only for this member.
    */
   member?: { memberId: string; scopes: MemberScope[] };
+  /**
+   * Partner keys only: the partner the key acts for, and whether it reads only the members and
+   * orders that partner touched (`touched`) or the whole program's (`program`, coalitions).
+   */
+  partner?: { id: string; memberAccess: "touched" | "program" };
 };
 
 /** The deployment's operator (the OPERATOR_TOKEN secret): sees every tenant, owns none. */

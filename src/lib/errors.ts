@@ -6,6 +6,7 @@ export const errorCodes = {
   unauthorized: 401,
   invalid_signature: 401,
   forbidden: 403,
+  order_of_another_source: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

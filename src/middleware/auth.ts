@@ -17,6 +17,8 @@ type KeyRow = {
   expiresAt: string | null;
   revokedAt: string | null;
   rateLimitPerMinute: number | null;
+  partner: string | null;
+  memberAccess: "touched" | "program";
 };
 
 // Key lookups are cached per isolate briefly so a hot lookup costs one member read;
@@ -60,6 +62,8 @@ async function findKey(c: Context<AppBindings>, hash: string): Promise<KeyRow | 
       expiresAt: apiKeys.expiresAt,
       revokedAt: apiKeys.revokedAt,
       rateLimitPerMinute: apiKeys.rateLimitPerMinute,
+      partner: apiKeys.partner,
+      memberAccess: apiKeys.memberAccess,
     })
     .from(apiKeys)
     .where(eq(apiKeys.keyHash, hash))
@@ -124,7 +128,13 @@ async function authenticate(c: Context<AppBindings>): Promise<Principal> {
   if (!row) return refuse(c, "Invalid API key");
   if (row.revokedAt) return refuse(c, "API key has been revoked");
   if (row.expiresAt && Date.parse(row.expiresAt) <= Date.now()) return refuse(c, "API key has expired");
-  const principal: Principal = { keyId: row.id, programId: row.programId, scope: row.scope, rateLimitPerMinute: row.rateLimitPerMinute };
+  const principal: Principal = {
+    keyId: row.id,
+    programId: row.programId,
+    scope: row.scope,
+    rateLimitPerMinute: row.rateLimitPerMinute,
+    ...(row.scope === "partner" ? { partner: { id: row.partner ?? row.id, memberAccess: row.memberAccess } } : {}),
+  };
   c.set("principal", principal);
   c.var.ctx.principal = principal;
   // Per-key rate limit, once per request (a second authenticate() returns above).

@@ -2,6 +2,7 @@ import { createRoute, type RouteConfig, type RouteHandler, type z } from "@hono/
 import type { App, AppBindings, MemberScope, PrincipalOf, Principals, Scope, StaffRole } from "../lib/context";
 import { bearerSecurity } from "../lib/openapi";
 import { admit } from "../middleware/auth";
+import { assertMemberVisible } from "../services/partner/scoping";
 
 /** Everything a route declares: its OpenAPI operation (security is derived), its id and who may call it. */
 export type RouteDefinition = Omit<RouteConfig, "security" | "operationId"> & {
@@ -88,13 +89,20 @@ export function defineRoute<D extends RouteDefinition>(
   // Admin routes admit staff from the least role derived for them (staffRoleOf).
   const principals = (declared === "public" ? declared : { ...declared, staff: staffRoleOf(definition) }) as D["principals"];
   const route = createRoute({ ...operation, ...documentedPrincipals(principals, description) });
+  // Every read of one member is limited, for a partner key, to the members its partner touched
+  // (writes are what touch them); derived here so no member route can forget it.
+  const readsMember = definition.method === "get" && definition.path.includes("{memberId}");
   return {
     route: route as unknown as D,
     operationId: definition.operationId,
     principals,
     register: (app: App) => {
       for (const [name, schema] of Object.entries(components?.schemas ?? {})) app.openAPIRegistry.register(name, schema);
-      const run = async (c: HandlerContext<D>) => handler(c, await admit(c as never, principals as D["principals"]), app);
+      const run = async (c: HandlerContext<D>) => {
+        const principal = await admit(c as never, principals as D["principals"]);
+        if (readsMember) await assertMemberVisible(c.var.ctx, c.var.principal, c.req.param("memberId" as never) as string);
+        return handler(c, principal, app);
+      };
       return app.openapi(route, run as never);
     },
   };

@@ -147,7 +147,7 @@ describe("points ledger", () => {
     const orderId = uniqueKey("order");
     await accrue(p, m.id, 10_000, { orderId });
     const refund = (amount: number) =>
-      call("POST", `/v1/orders/${orderId}/refunds`, { key: p.keys.partner, idempotencyKey: uniqueKey(), body: { amount } });
+      call("POST", `/v1/orders/${orderId}/refunds`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { amount } });
     const r1 = await refund(3333);
     expect(r1.status).toBe(201);
     expect(r1.body.pointsReversed).toBe(33);
@@ -165,7 +165,7 @@ describe("points ledger", () => {
     expect(member.body.lifetime.orders).toBe(0);
     expect(member.body.lastPurchaseAt).toBeNull();
     expect(
-      (await call("POST", `/v1/orders/nope/refunds`, { key: p.keys.partner, idempotencyKey: uniqueKey(), body: { amount: 1 } })).status,
+      (await call("POST", `/v1/orders/nope/refunds`, { key: p.keys.storefront, idempotencyKey: uniqueKey(), body: { amount: 1 } })).status,
     ).toBe(404);
   });
 

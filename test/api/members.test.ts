@@ -25,8 +25,10 @@ describe("members", () => {
     const byId = await call("GET", `/v1/members/${first.body.id}`, { key: p.keys.storefront });
     expect(byId.status).toBe(200);
     expect(byId.body.id).toBe(first.body.id);
-    const byExternal = await call("GET", `/v1/members?externalId=${encodeURIComponent(externalId)}`, { key: p.keys.partner });
+    const byExternal = await call("GET", `/v1/members?externalId=${encodeURIComponent(externalId)}`, { key: p.keys.storefront });
     expect(byExternal.body.id).toBe(first.body.id);
+    // A partner key finds only the members its partner touched (test/api/security/partner-scoping.test.ts).
+    expect((await call("GET", `/v1/members?externalId=${encodeURIComponent(externalId)}`, { key: p.keys.partner })).status).toBe(404);
   });
 
   it("serves lookups from the member's Durable Object: own writes and admin edits at once, other changes within the max age", async () => {

@@ -187,7 +187,12 @@ describe("partner events: batches", () => {
   it("applies the valid events of a mixed batch, rejects the others with their own codes, in order", async () => {
     const p = await newProgram();
     const m = await newMember(p);
-    const prior = await accrue(p, m.id, 5_000);
+    // The partner's own earlier sale (a partner refunds only its own orders).
+    const prior = await call("POST", `/v1/members/${m.id}/accruals`, {
+      key: p.keys.partner,
+      idempotencyKey: uniqueKey("acc"),
+      body: { orderId: uniqueKey("order"), amount: 5_000, currency: "USD" },
+    });
     expect(prior.status).toBe(201);
     const priorOrder = JSON.parse(JSON.stringify(prior.body)).entries[0].sourceId as string;
     const newCustomer = uniqueKey("cust");

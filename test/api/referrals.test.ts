@@ -15,7 +15,7 @@ const register = (p: TestProgram, body: Record<string, unknown>) =>
   call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId: uniqueKey("cust"), ...body } });
 const referralOf = async (refereeId: string) => (await sql("SELECT * FROM referrals WHERE referee_id = ?", [refereeId]))[0];
 const refund = (p: TestProgram, _memberId: string, orderId: string, amount: number) =>
-  call("POST", `/v1/orders/${orderId}/refunds`, { key: p.keys.partner, idempotencyKey: uniqueKey("rf"), body: { amount } });
+  call("POST", `/v1/orders/${orderId}/refunds`, { key: p.keys.storefront, idempotencyKey: uniqueKey("rf"), body: { amount } });
 
 describe("referral program settings", () => {
   it("is set by admins only, validated, audited, and readable by the storefront", async () => {

@@ -98,6 +98,9 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
       storeId: input.storeId ?? null,
       items: input.items ?? null,
       occurredAt,
+      sourceScope: scope.actor,
+      sourceKeyId: scope.source?.keyId ?? null,
+      sourcePartner: scope.source?.partner ?? null,
       createdAt: scope.now,
     }) as Statement,
   ];

@@ -12,6 +12,10 @@ export const KeySchema = z
       .int()
       .nullable()
       .openapi({ description: "This key's limit; null = the deployment default (RATE_LIMIT_PER_MINUTE)" }),
+    partner: z.string().nullable().openapi({ description: "Partner keys: the partner they act for (null: the key's own id)" }),
+    memberAccess: z.enum(["touched", "program"]).openapi({
+      description: "Partner keys: `touched` reads only the members and orders this partner touched; `program` all (coalitions)",
+    }),
     status: z.enum(["active", "expired", "revoked"]),
     createdAt: z.string(),
     expiresAt: z.string().nullable(),
@@ -36,6 +40,14 @@ export const CreateKeyBody = z
       .max(1_000_000)
       .optional()
       .openapi({ description: "Token-bucket size and refill per minute; default RATE_LIMIT_PER_MINUTE (600)" }),
+    partner: z.string().trim().min(1).max(64).optional().openapi({
+      description:
+        "Partner keys: the partner they act for; give a new key the old one's to keep its orders and members. Default: the key's id",
+    }),
+    memberAccess: z.enum(["touched", "program"]).optional().openapi({
+      description:
+        "Partner keys: `touched` (default) reads only the members and orders this partner touched; `program` reads all (a coalition partner)",
+    }),
   })
   .strict()
   .openapi("CreateApiKey", { example: { name: "POS terminals", scope: "storefront", rateLimitPerMinute: 1200 } });

@@ -6,6 +6,7 @@ import type { Database } from "../../db/client";
 import { AppError, notFound } from "../../lib/errors";
 import { errorResponses, Iso, jsonBody, jsonResponse } from "../../lib/openapi";
 import { toUtcIso } from "../../lib/time";
+import { assertMemberVisible } from "../../services/partner/scoping";
 import { type EarningMemberRef, earningInputsRead, evaluateEarn } from "../../services/rules/earning";
 import { CartItem } from "../ledger/schemas";
 import { defineRoute } from "../route";
@@ -109,7 +110,8 @@ export const quotePurchaseRoute = defineRoute(
     request: { body: jsonBody(QuoteBody) },
     responses: { 200: jsonResponse(QuoteResult, "The points this cart would earn and why"), ...errorResponses(404) },
   },
-  async (c, { programId, member: tokenMember }) => {
+  async (c, principal) => {
+    const { programId, member: tokenMember } = principal;
     const body = c.req.valid("json");
     const db = c.var.ctx.db;
     // A member token quotes for its own member only: another one is a member that does not exist.
@@ -128,6 +130,8 @@ export const quotePurchaseRoute = defineRoute(
     if (body.currency.toUpperCase() !== program.currency)
       throw new AppError("invalid_request", `Currency ${body.currency} does not match the program currency ${program.currency}`);
     if (memberRef && !member) throw notFound("Member"); // after the currency check, as before
+    // A quote shows the member's tier and points: a partner key limited to its members quotes only those.
+    if (member) await assertMemberVisible(c.var.ctx, principal, member.id);
     const subject = { program, member: member ?? null, isFirstPurchase: (member?.ordersCount ?? 0) === 0 };
     const cart = discounted(body.amount, body.items, body.redemption?.discount ?? 0);
     const result = evaluateEarn(

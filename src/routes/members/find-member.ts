@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { findMemberByExternalId } from "../../services/members/members";
 import { MemberSchema } from "../../services/members/view";
+import { assertMemberVisible } from "../../services/partner/scoping";
 import { defineRoute } from "../route";
 
 export const findMemberRoute = defineRoute(
@@ -15,8 +16,10 @@ export const findMemberRoute = defineRoute(
     request: { query: z.object({ externalId: z.string().min(1).max(128).openapi({ example: "cust-1001" }) }) },
     responses: { 200: jsonResponse(MemberSchema, "The member"), ...errorResponses(404) },
   },
-  async (c, { programId }) => {
+  async (c, principal) => {
     const { externalId } = c.req.valid("query");
-    return c.json(await findMemberByExternalId({ ctx: c.var.ctx, input: { programId, externalId } }), 200);
+    const member = await findMemberByExternalId({ ctx: c.var.ctx, input: { programId: principal.programId, externalId } });
+    await assertMemberVisible(c.var.ctx, principal, member.id);
+    return c.json(member, 200);
   },
 );

@@ -19,6 +19,8 @@ function keyView(k: KeyRow) {
     scope: k.scope,
     prefix: k.prefix,
     rateLimitPerMinute: k.rateLimitPerMinute,
+    partner: k.partner,
+    memberAccess: k.memberAccess,
     createdAt: k.createdAt,
     expiresAt: k.expiresAt,
     revokedAt: k.revokedAt,
@@ -27,13 +29,24 @@ function keyView(k: KeyRow) {
   };
 }
 
-export type CreateKeyInput = { name: string; scope: Scope; expiresAt?: string | null; rateLimitPerMinute?: number | null };
+export type CreateKeyInput = {
+  name: string;
+  scope: Scope;
+  expiresAt?: string | null;
+  rateLimitPerMinute?: number | null;
+  partner?: string;
+  memberAccess?: "touched" | "program";
+};
 
 /** A new key for the caller's program; the secret is returned once, only its SHA-256 is stored. */
 export async function createKey({ ctx, input }: { ctx: ServiceContext; input: CreateKeyInput & { programId: string } }) {
   if (input.expiresAt && Date.parse(input.expiresAt) <= Date.now())
     throw new AppError("invalid_request", "expiresAt must be in the future", {
       fields: [{ path: "expiresAt", message: "must be in the future" }],
+    });
+  if (input.scope !== "partner" && (input.partner !== undefined || input.memberAccess !== undefined))
+    throw new AppError("invalid_request", "partner and memberAccess apply to partner keys only", {
+      fields: [{ path: input.partner !== undefined ? "partner" : "memberAccess", message: "partner keys only" }],
     });
   const { secret, row } = await mintKey(
     input.programId,
@@ -47,6 +60,8 @@ export async function createKey({ ctx, input }: { ctx: ServiceContext; input: Cr
     lastUsedAt: null,
     expiresAt: row.expiresAt ?? null,
     rateLimitPerMinute: input.rateLimitPerMinute ?? null,
+    partner: input.partner ?? null,
+    memberAccess: input.memberAccess ?? "touched",
   };
   await ctx.db.batch([
     ctx.db.insert(apiKeys).values(full),

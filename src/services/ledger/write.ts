@@ -6,6 +6,7 @@ import type { WriteActor } from "../../ledger/state";
 import type { SystemKey } from "../../ledger/system-keys";
 import type { AppBindings, Principal } from "../../lib/context";
 import { canonicalJson, sha256Hex } from "../../lib/crypto";
+import { type WriteSource, writeSourceOf } from "../partner/scoping";
 
 export function memberLedger(env: Env, programId: string, memberId: string): DurableObjectStub<MemberLedger> {
   return env.MEMBER_LEDGER.get(env.MEMBER_LEDGER.idFromName(`${programId}:${memberId}`));
@@ -17,7 +18,10 @@ const requestHash = (input: RequestInput) => sha256Hex(`${input.operation}:${inp
 
 /** A write a client asked for, idempotent by the client's own Idempotency-Key (the client namespace). */
 export async function clientWriteRequest(
-  input: Omit<RequestInput, "programId"> & { principal: Pick<Principal, "programId" | "scope">; idempotencyKey: string },
+  input: Omit<RequestInput, "programId"> & {
+    principal: Pick<Principal, "programId" | "scope"> & Partial<Pick<Principal, "keyId" | "partner">>;
+    idempotencyKey: string;
+  },
 ): Promise<WriteRequest> {
   const { principal, ...rest } = input;
   return {
@@ -26,6 +30,7 @@ export async function clientWriteRequest(
     origin: "client",
     idempotencyKey: rest.idempotencyKey,
     actor: principal.scope,
+    source: writeSourceOf(principal),
     requestHash: await requestHash({ ...rest, programId: principal.programId }),
   };
 }
@@ -34,8 +39,11 @@ export async function clientWriteRequest(
  * A write the system makes, idempotent by a key from systemKeys (the system namespace). `actor`
  * is whose facts the write carries when a client supplied them (a partner event); else the system.
  */
-export async function systemWriteRequest(input: RequestInput & { idempotencyKey: SystemKey; actor?: WriteActor }): Promise<WriteRequest> {
+export async function systemWriteRequest(
+  input: RequestInput & { idempotencyKey: SystemKey; actor?: WriteActor; source?: WriteSource },
+): Promise<WriteRequest> {
   return {
+    ...(input.source ? { source: input.source } : {}),
     programId: input.programId,
     memberId: input.memberId,
     origin: "system",

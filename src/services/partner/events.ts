@@ -20,6 +20,7 @@ import {
   requireMemberRow,
   updateMember,
 } from "../members/members";
+import { assertMayRefund, assertMemberVisible, linkPartnerMember, writeSourceOf } from "./scoping";
 
 /**
  * Inbound partner events (sales, refunds, activities, member upserts), each idempotent by
@@ -150,21 +151,28 @@ async function applyEvent(
   // The key is derived from the partner's event id (system namespace); the facts are the partner's.
   const idempotencyKey = systemKeys.partner(e.eventId);
   const actor = ctx.principal?.scope ?? "partner";
+  const source = writeSourceOf(ctx.principal);
   switch (e.type) {
     case "sale": {
       const { eventId: _e, type: _t, memberId: _m, externalId: _x, ...purchase } = e;
       const memberId = await resolveMember(ctx, programId, e);
       applied.memberId = memberId;
-      const req = await systemWriteRequest({ programId, memberId, idempotencyKey, operation: "accrue", body: purchase, actor });
+      const req = await systemWriteRequest({ programId, memberId, idempotencyKey, operation: "accrue", body: purchase, actor, source });
       return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).accrue(req, purchase));
     }
     case "refund": {
       const [order] = await ctx.db
-        .select({ memberId: orders.memberId })
+        .select({
+          memberId: orders.memberId,
+          sourceScope: orders.sourceScope,
+          sourceKeyId: orders.sourceKeyId,
+          sourcePartner: orders.sourcePartner,
+        })
         .from(orders)
         .where(and(eq(orders.programId, programId), eq(orders.orderId, e.orderId)))
         .limit(1);
       if (!order) throw notFound("Order");
+      assertMayRefund(ctx.principal, e.orderId, order);
       applied.memberId = order.memberId;
       const body = { amount: e.amount, reason: e.reason };
       const req = await systemWriteRequest({
@@ -174,6 +182,7 @@ async function applyEvent(
         operation: `refund:${e.orderId}`,
         body,
         actor,
+        source,
       });
       return fromLedger(
         index,
@@ -185,7 +194,7 @@ async function applyEvent(
       const memberId = await resolveMember(ctx, programId, e);
       applied.memberId = memberId;
       const body = { kind: e.kind, occurredAt: e.occurredAt, attributes: e.attributes };
-      const req = await systemWriteRequest({ programId, memberId, idempotencyKey, operation: "activity", body, actor });
+      const req = await systemWriteRequest({ programId, memberId, idempotencyKey, operation: "activity", body, actor, source });
       return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).recordActivity(req, body));
     }
     case "member.upsert": {
@@ -201,9 +210,11 @@ async function applyEvent(
           input: { programId, externalId, tags, acquisitionChannel: "partner", ...profile },
         });
         applied.memberId = member.id;
+        await linkPartnerMember(ctx, programId, member.id);
         return { index, eventId: e.eventId, type: e.type, status: created ? 201 : 200, replayed: false, result: { created, member } };
       }
       applied.memberId = existing.id;
+      await linkPartnerMember(ctx, programId, existing.id);
       const patch = Object.fromEntries(Object.entries(profile).filter(([, v]) => v !== undefined));
       let member = Object.keys(patch).length
         ? await updateMember({ ctx, input: { programId, memberId: existing.id, patch } })
@@ -216,6 +227,8 @@ async function applyEvent(
       const memberId = e.memberId
         ? (await requireMemberRow(ctx, programId, e.memberId)).id
         : (await findMemberByExternalId({ ctx, input: { programId, externalId: e.externalId! } })).id;
+      // Erasing is not touching: a partner limited to its members erases only those.
+      await assertMemberVisible(ctx, ctx.principal, memberId);
       applied.memberId = memberId;
       const member = await eraseMember({ ctx, input: { programId, memberId } });
       return { index, eventId: e.eventId, type: e.type, status: 200, replayed: false, result: { member } };
