@@ -102,10 +102,32 @@ bar?.stop();
 log(`members: ${memberCount}, new orders this run: ${orders}`);
 
 // 3. Run the crons once: release/expire, nightly recompute (tiers, analytics, segments, KPIs, campaigns), dispatch.
-for (const cron of ["*/5 * * * *", "0 3 * * *", "0 * * * *", "* * * * *"]) {
+const runCron = async (cron: string) => {
   const res = await fetch(`${api}/__scheduled?cron=${encodeURIComponent(cron)}`);
   log(`cron ${cron}: ${res.status}`);
+};
+await runCron("*/5 * * * *");
+await runCron("0 3 * * *");
+await nightlyJobsFinished();
+// Campaigns and dispatch after the nightly chain, so they see its scores and segments.
+await runCron("0 * * * *");
+await runCron("* * * * *");
+/**
+ * The nightly cron only plans: its jobs run shard by shard on the loyalty-jobs queue, the last
+ * of the chain being the segments. Wait (bounded) until the tier and segment runs have ended.
+ */
+async function nightlyJobsFinished() {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const runs = ((await admin("GET", "/v1/jobs?limit=50")).body?.data ?? []) as Array<{ job: string; status: string }>;
+    const ended = (job: string) => runs.some((r) => r.job === job && (r.status === "ok" || r.status === "error"));
+    if (ended("tiers.requalify") && ended("analytics.segments")) return log("nightly jobs: finished");
+    if (Date.now() > deadline)
+      return log(`nightly jobs: still running after 120 s (${runs.map((r) => `${r.job} ${r.status}`).join(", ")})`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
 }
+
 // 4. KPI history: the daily snapshots of the last 90 days, as the nightly cron would have taken them.
 const today = Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`);
 for (let d = 90; d >= 1; d--) await snapshotProgramDay(db, program.id, new Date(today - d * 86_400_000).toISOString().slice(0, 10));
