@@ -1,8 +1,33 @@
+import type { Context } from "hono";
+import type { MemberLedger, WriteRequest } from "../../durable/member-ledger";
+import type { LedgerResult } from "../../ledger/result";
+import type { AppBindings, Principal } from "../../lib/context";
 import { errorResponses, IdempotencyHeaders, jsonResponse } from "../../lib/openapi";
 import { getRedemption } from "../../services/ledger/redemptions";
 import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
 import { defineRoute } from "../route";
 import { CheckoutResultSchema, RedemptionIdParam, RedemptionPointsBody } from "./schemas";
+
+/**
+ * Capture, void and reverse all settle one redemption in its member's Durable Object: find the
+ * member from the redemption (404 for another program's), then write under the client's key.
+ */
+async function settle(
+  c: Context<AppBindings>,
+  principal: Principal,
+  verb: "capture" | "void" | "reverse",
+  redemptionId: string,
+  idempotencyKey: string,
+  body: object,
+  call: (stub: DurableObjectStub<MemberLedger>, req: WriteRequest, redemptionId: string) => Promise<LedgerResult>,
+) {
+  const { memberId } = await getRedemption({ ctx: c.var.ctx, input: { programId: principal.programId, redemptionId } });
+  return respondWithLedgerWrite(
+    c,
+    clientWriteRequest({ principal, memberId, idempotencyKey, operation: `redemption.${verb}:${redemptionId}`, body }),
+    (stub, req) => call(stub, req, redemptionId),
+  );
+}
 
 const optionalPoints = { required: false, content: { "application/json": { schema: RedemptionPointsBody } } };
 
@@ -19,20 +44,16 @@ export const captureRedemptionRoute = defineRoute(
     request: { params: RedemptionIdParam, headers: IdempotencyHeaders, body: optionalPoints },
     responses: { 200: jsonResponse(CheckoutResultSchema, "Captured"), ...errorResponses(404, 409) },
   },
-  async (c, principal) => {
-    const { redemptionId } = c.req.valid("param");
+  (c, principal) => {
     const body = c.req.valid("json") ?? {};
-    const { memberId } = await getRedemption({ ctx: c.var.ctx, input: { programId: principal.programId, redemptionId } });
-    return respondWithLedgerWrite(
+    return settle(
       c,
-      clientWriteRequest({
-        principal,
-        memberId,
-        idempotencyKey: c.req.valid("header")["idempotency-key"],
-        operation: `redemption.capture:${redemptionId}`,
-        body,
-      }),
-      (stub, req) => stub.captureRedemption(req, { redemptionId, points: body.points }),
+      principal,
+      "capture",
+      c.req.valid("param").redemptionId,
+      c.req.valid("header")["idempotency-key"],
+      body,
+      (stub, req, redemptionId) => stub.captureRedemption(req, { redemptionId, points: body.points }),
     );
   },
 );
@@ -50,21 +71,16 @@ export const voidRedemptionRoute = defineRoute(
     request: { params: RedemptionIdParam, headers: IdempotencyHeaders },
     responses: { 200: jsonResponse(CheckoutResultSchema, "Voided"), ...errorResponses(404, 409) },
   },
-  async (c, principal) => {
-    const { redemptionId } = c.req.valid("param");
-    const { memberId } = await getRedemption({ ctx: c.var.ctx, input: { programId: principal.programId, redemptionId } });
-    return respondWithLedgerWrite(
+  (c, principal) =>
+    settle(
       c,
-      clientWriteRequest({
-        principal,
-        memberId,
-        idempotencyKey: c.req.valid("header")["idempotency-key"],
-        operation: `redemption.void:${redemptionId}`,
-        body: {},
-      }),
-      (stub, req) => stub.voidRedemption(req, { redemptionId }),
-    );
-  },
+      principal,
+      "void",
+      c.req.valid("param").redemptionId,
+      c.req.valid("header")["idempotency-key"],
+      {},
+      (stub, req, redemptionId) => stub.voidRedemption(req, { redemptionId }),
+    ),
 );
 
 export const reverseRedemptionRoute = defineRoute(
@@ -81,20 +97,16 @@ export const reverseRedemptionRoute = defineRoute(
     request: { params: RedemptionIdParam, headers: IdempotencyHeaders, body: optionalPoints },
     responses: { 200: jsonResponse(CheckoutResultSchema, "Reversed"), ...errorResponses(404, 409) },
   },
-  async (c, principal) => {
-    const { redemptionId } = c.req.valid("param");
+  (c, principal) => {
     const body = c.req.valid("json") ?? {};
-    const { memberId } = await getRedemption({ ctx: c.var.ctx, input: { programId: principal.programId, redemptionId } });
-    return respondWithLedgerWrite(
+    return settle(
       c,
-      clientWriteRequest({
-        principal,
-        memberId,
-        idempotencyKey: c.req.valid("header")["idempotency-key"],
-        operation: `redemption.reverse:${redemptionId}`,
-        body,
-      }),
-      (stub, req) => stub.reverseRedemption(req, { redemptionId, points: body.points }),
+      principal,
+      "reverse",
+      c.req.valid("param").redemptionId,
+      c.req.valid("header")["idempotency-key"],
+      body,
+      (stub, req, redemptionId) => stub.reverseRedemption(req, { redemptionId, points: body.points }),
     );
   },
 );

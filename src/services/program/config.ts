@@ -32,7 +32,7 @@ import { channelsOf } from "../campaigns/channels";
 import { ReferralSettingsSchema, referralSettings } from "../referrals/referrals";
 import { definitionFrom, type RewardInput, definitionOf as rewardDefinitionOf, rewardFields, rewardProblems } from "../rewards/rewards";
 import { configVersionBump } from "./config-version";
-import { getProgramSettings, settingsFields } from "./settings";
+import { getProgramSettings, settingsExample, settingsFields } from "./settings";
 
 /**
  * The program's whole configuration as one document (format `version` 1). Objects are keyed by
@@ -154,20 +154,7 @@ export const ProgramConfigSchema = z
     example: {
       version: 1,
       configVersion: 7,
-      settings: {
-        name: "Taipei Coffee Club",
-        currency: "TWD",
-        basePointsPerUnit: 1,
-        unitMinor: 100,
-        holdDays: 0,
-        expiryPolicy: { kind: "afterEarning", days: 365 },
-        pointCostPer1000: 10_000,
-        allowNegativeBalance: false,
-        backdateDays: 30,
-        timeZone: "Asia/Taipei",
-        allowedOrigins: ["https://shop.example.com"],
-        defaultLocale: "zh-TW",
-      },
+      settings: settingsExample,
       tiers: [
         { name: "Member", rank: 0, qualification: { windowDays: 365, mode: "any" }, benefits: {}, graceDays: 0 },
         {

@@ -55,6 +55,22 @@ const OriginSchema = z
     { message: "An origin is scheme://host[:port] with no path, e.g. https://shop.example.com" },
   );
 
+/** A program's settings as the examples in the document show them. */
+export const settingsExample = {
+  name: "Taipei Coffee Club",
+  currency: "TWD",
+  basePointsPerUnit: 1,
+  unitMinor: 100,
+  holdDays: 0,
+  expiryPolicy: { kind: "afterEarning", days: 365 },
+  pointCostPer1000: 10_000,
+  allowNegativeBalance: false,
+  backdateDays: 30,
+  timeZone: "Asia/Taipei",
+  allowedOrigins: ["https://shop.example.com"],
+  defaultLocale: "zh-TW",
+};
+
 export const settingsFields = {
   name: z.string().trim().min(1).max(200),
   currency: z
@@ -107,18 +123,7 @@ export const ProgramSettingsSchema = z
   .openapi("Program", {
     example: {
       id: "prg_01jd...",
-      name: "Taipei Coffee Club",
-      currency: "TWD",
-      basePointsPerUnit: 1,
-      unitMinor: 100,
-      holdDays: 0,
-      expiryPolicy: { kind: "afterEarning", days: 365 },
-      pointCostPer1000: 10_000,
-      allowNegativeBalance: false,
-      backdateDays: 30,
-      timeZone: "Asia/Taipei",
-      allowedOrigins: ["https://shop.example.com"],
-      defaultLocale: "zh-TW",
+      ...settingsExample,
       configVersion: 7,
       createdAt: "2026-11-01T00:00:00.000Z",
       updatedAt: "2026-11-25T10:00:00.000Z",
