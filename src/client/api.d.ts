@@ -3795,6 +3795,7 @@ export type components = {
                 id: string;
                 name: string;
                 currency: string;
+                defaultLocale: string;
             };
         };
         MemberTokenKeyRotation: {

@@ -19,19 +19,19 @@ const CurrentMemberSchema = z
     balance: z.object({ available: z.number().int(), pending: z.number().int(), reserved: z.number().int(), total: z.number().int() }),
     lifetime: z.object({ earned: z.number().int(), redeemed: z.number().int() }),
     scopes: z.array(z.enum(MEMBER_SCOPES)),
-    program: z.object({ id: z.string(), name: z.string(), currency: z.string() }),
+    program: z.object({ id: z.string(), name: z.string(), currency: z.string(), defaultLocale: z.string() }),
   })
   .openapi("CurrentMember");
 
-/** A program's name and currency, per isolate: read by every widget load, changed almost never. */
+/** A program's name, currency and default locale, per isolate: read by every widget load, changed almost never. */
 const PROGRAM_CACHE_MS = 60_000;
-const programSummaries = new Map<string, { at: number; id: string; name: string; currency: string }>();
+const programSummaries = new Map<string, { at: number; id: string; name: string; currency: string; defaultLocale: string }>();
 
 async function programSummary(ctx: ServiceContext, programId: string) {
   const cached = programSummaries.get(programId);
   if (cached && Date.now() - cached.at < PROGRAM_CACHE_MS) return cached;
   const program = await getProgram({ ctx, input: { programId } });
-  const summary = { at: Date.now(), id: program.id, name: program.name, currency: program.currency };
+  const summary = { at: Date.now(), id: program.id, name: program.name, currency: program.currency, defaultLocale: program.defaultLocale };
   programSummaries.delete(programId);
   programSummaries.set(programId, summary);
   while (programSummaries.size > 5_000) programSummaries.delete(programSummaries.keys().next().value as string);
@@ -70,7 +70,7 @@ export const getCurrentMemberRoute = defineRoute(
         balance: { available: v.balance.available, pending: v.balance.pending, reserved: v.balance.reserved, total: v.balance.total },
         lifetime: { earned: v.lifetime.earned, redeemed: v.lifetime.redeemed },
         scopes: member?.scopes ?? [],
-        program: { id: program.id, name: program.name, currency: program.currency },
+        program: { id: program.id, name: program.name, currency: program.currency, defaultLocale: program.defaultLocale },
       },
       200,
     );
