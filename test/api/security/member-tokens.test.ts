@@ -77,7 +77,12 @@ describe("member tokens", () => {
     const { p, a, token } = await setup();
     const me = await call("GET", "/v1/me", { key: token });
     expect(me.status, JSON.stringify(me.body)).toBe(200);
-    expect(me.body).toMatchObject({ id: a.id, externalId: a.externalId, scopes: ["read", "redeem"], program: { id: p.programId, defaultLocale: "en-US" } });
+    expect(me.body).toMatchObject({
+      id: a.id,
+      externalId: a.externalId,
+      scopes: ["read", "redeem"],
+      program: { id: p.programId, defaultLocale: "en-US" },
+    });
     expect(me.body).not.toHaveProperty("analytics");
     for (const path of ["balance", "ledger", "rewards", "referrals"]) {
       const res = await call("GET", `/v1/members/${a.id}/${path}`, { key: token });

@@ -181,7 +181,7 @@
 
     get locale() {
       // The page's choice first, then the program's default locale, then the page and browser.
-      const programLocale = this.state && this.state.me ? this.state.me.program.defaultLocale : "";
+      const programLocale = this.state?.me?.program.defaultLocale || "";
       const lang = this.getAttribute("lang") || programLocale || document.documentElement.lang || navigator.language || "en";
       return /^zh/i.test(lang) ? "zh-TW" : "en";
     }
