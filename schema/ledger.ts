@@ -44,6 +44,13 @@ export const ledgerEntries = sqliteTable(
 );
 
 /**
+ * How a lot expires: `date` at its `expires_at` (none when null), `period` at its `expires_at`
+ * too but through the fanned-out calendar job (millions of lots share one instant), and
+ * `inactivity` with its member's `inactivity_expires_at` (its own `expires_at` stays null).
+ */
+export const lotExpiryKinds = ["date", "period", "inactivity"] as const;
+
+/**
  * Earned points are lots: pending until `availableAt`, then spendable until `expiresAt`.
  * `remaining` only decreases (redemption, expiry, reversal) and never below zero: the
  * CHECK is the database's second line against a double spend.
@@ -62,6 +69,7 @@ export const pointLots = sqliteTable(
     /** 1 once the hold has passed and the release cron moved it out of pending. */
     released: integer("released").notNull().default(0),
     expiresAt: text("expires_at"),
+    expiryKind: text("expiry_kind", { enum: lotExpiryKinds }).notNull().default("date"),
     createdAt: createdAt(),
   },
   (t) => [
@@ -70,7 +78,10 @@ export const pointLots = sqliteTable(
     index("lots_member_expiry_idx").on(t.memberId, t.expiresAt),
     // Release and expiry sweeps.
     index("lots_release_idx").on(t.released, t.availableAt),
-    index("lots_expiry_idx").on(t.expiresAt, t.remaining),
+    // Lots still holding points (spent ones are left out): the sweep seeks `date` lots due, the
+    // calendar planner each program's latest `period` instant due.
+    index("lots_due_idx").on(t.expiryKind, t.expiresAt).where(sql`remaining > 0`),
+    index("lots_period_due_idx").on(t.programId, t.expiresAt).where(sql`remaining > 0 AND expiry_kind = 'period'`),
     index("lots_order_idx").on(t.programId, t.orderId),
   ],
 );

@@ -42,6 +42,11 @@ export const members = sqliteTable(
     firstPurchaseAt: timestamp("first_purchase_at"),
     lastPurchaseAt: timestamp("last_purchase_at"),
     lastActivityAt: timestamp("last_activity_at"),
+    /**
+     * When the member's `inactivity` lots expire: N days after their last purchase, moved by every
+     * purchase (never by a rewrite of the lots). Null until such a lot is earned.
+     */
+    inactivityExpiresAt: timestamp("inactivity_expires_at"),
     // Tier.
     tierId: text("tier_id"),
     tierSince: timestamp("tier_since"),
@@ -76,6 +81,8 @@ export const members = sqliteTable(
     // Nightly sweeps walk a program's members in storage (rowid) order: an index on program_id
     // alone carries the rowid, so `program_id = ? AND rowid > ? ORDER BY rowid` is a range scan.
     index("members_program_idx").on(t.programId),
+    // The expiry sweep finds members whose inactivity deadline has passed.
+    index("members_inactivity_expiry_idx").on(t.inactivityExpiresAt),
     index("members_program_email_idx").on(t.programId, t.email),
     // Incremental exports (`updatedSince`) page through a program's members by last change.
     index("members_program_updated_idx").on(t.programId, t.updatedAt, t.id),

@@ -13,8 +13,13 @@ export const programs = sqliteTable("programs", {
   pointCostPer1000: integer("point_cost_per_1000").notNull(),
   allowNegativeBalance: bool("allow_negative_balance").notNull().default(false),
   holdDays: integer("hold_days").notNull().default(0),
-  /** null = points never expire. */
+  /** Days after earning points expire (the `afterEarning` policy); null = never, unless `expiryPolicy` is set. */
   expiryDays: integer("expiry_days"),
+  /**
+   * The calendar (`endOfPeriod`) and `inactivity` expiry policies (src/domain/points/expiry.ts);
+   * null = the `expiry_days` policy. Read through `expiryPolicyOf`, never directly.
+   */
+  expiryPolicy: json<Record<string, unknown>>("expiry_policy"),
   /** How far back a storefront or partner may date a purchase or activity (`occurredAt`); admin keys and imports may go further. */
   backdateDays: integer("backdate_days").notNull().default(30),
   /** IANA zone every calendar notion of the program uses (days, weeks, months, midnight). */

@@ -9,7 +9,16 @@
  */
 import { z } from "@hono/zod-openapi";
 import { ledgerRequests, orders } from "../../schema";
-import { entry, memberDelta, newLot, outbox, type ProgramRow, type Statement, type WriteScope } from "../../src/ledger/state";
+import {
+  entry,
+  type MemberRow,
+  memberDelta,
+  newLot,
+  outbox,
+  type ProgramRow,
+  type Statement,
+  type WriteScope,
+} from "../../src/ledger/state";
 import type { App } from "../../src/lib/context";
 import { AppError } from "../../src/lib/errors";
 import { newId } from "../../src/lib/ids";
@@ -42,7 +51,8 @@ export const benchRoutes: RouteModule = {
       const input = parsed.data;
       const db = c.var.ctx.db;
       const scope: WriteScope = { db, programId, memberId, requestKey: idempotencyKey, actor, now: nowIso() };
-      const program = { holdDays: input.holdDays, expiryDays: input.expiryDays } as ProgramRow;
+      const program = { holdDays: input.holdDays, expiryDays: input.expiryDays, expiryPolicy: null, timeZone: "UTC" } as ProgramRow;
+      const member = { inactivityExpiresAt: null } as MemberRow;
       const points = Math.floor(input.amount / input.unitMinor) * input.basePointsPerUnit;
       // The same statements the Durable Object commits for a plain accrual (see src/ledger/operations/accrue.ts).
       const e = entry(scope, {
@@ -53,7 +63,7 @@ export const benchRoutes: RouteModule = {
         sourceId: input.orderId,
         metadata: { lines: [{ ruleId: "base", points }], tierMultiplier: 1 },
       });
-      const lot = newLot(scope, program, { entryId: e.row.id, points, orderId: input.orderId, hold: true });
+      const lot = newLot(scope, program, member, { entryId: e.row.id, points, orderId: input.orderId, hold: true });
       const body = { orderId: input.orderId, pointsEarned: points, entries: [e.view] };
       const statements: Statement[] = [
         db.insert(ledgerRequests).values({

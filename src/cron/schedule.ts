@@ -1,6 +1,6 @@
 import { database } from "../db/client";
 import { type Env, settingsOf } from "../env";
-import { planNightlyRuns, resumeStalledRuns } from "../jobs/plan";
+import { planCalendarExpiry, planNightlyRuns, resumeStalledRuns } from "../jobs/plan";
 import { type JobRun, timedJob } from "../lib/telemetry";
 import { retryPendingAwards } from "../services/campaigns/fire";
 import { deliverDueMessages } from "../services/campaigns/messages";
@@ -38,6 +38,9 @@ export const schedule = {
   "*/5 * * * *": [
     { name: "lots.release", run: async ({ env, now, batchSize }) => releasePendingLots(database(env), now, batchSize) },
     { name: "lots.expire", run: async ({ env, now, batchSize }) => expireLots(database(env), now, batchSize) },
+    // Calendar expiry (end of month / quarter / year) is only planned here: per program and member
+    // shard on the loyalty-jobs queue, as millions of lots fall due at one instant.
+    { name: "lots.expire.plan", run: ({ env, now }) => planCalendarExpiry(env, now) },
     // Stored signing secrets still sealed under the previous SECRETS_KEK (or in the clear) are resealed.
     { name: "secrets.reseal", run: ({ env, batchSize }) => resealSecrets(env, batchSize) },
     // Fanned-out runs that stopped making progress (a killed consumer, a dropped message) continue with the shards not done.

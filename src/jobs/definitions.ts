@@ -8,6 +8,7 @@ import type { RowidRange } from "../analytics/sql";
 import type { Database } from "../db/client";
 import type { LifecycleThresholds } from "../domain/lifecycle/stages";
 import type { Tier } from "../domain/tiers/schema";
+import { dueCalendarExpiries, expirePeriodLots } from "../services/ledger/lots";
 import { recomputeProgramSegments } from "../services/segments/segments";
 import { loadTiers } from "../services/tiers/ladder";
 import { requalifyProgram } from "../services/tiers/requalify";
@@ -86,6 +87,14 @@ const FANNED_OUT_JOBS = {
     prepare: async () => ({}),
     run: async (w) => (await recomputeProgramSegments(w.db, w.programId, w.asOf)).length,
   },
+  // Calendar expiry (end of month / quarter / year): every `period` lot due at the run's instant
+  // (`asOf`), per member range. Planned by the 5-minute cron when such an instant has passed.
+  "lots.expire-period": {
+    sharded: true,
+    prepare: async (db, programId, asOf) => ((await dueCalendarExpiries(db, [programId], asOf)).length > 0 ? {} : null),
+    run: async (w) =>
+      expirePeriodLots(w.db, { programId: w.programId, asOf: w.asOf, range: w.range, batchSize: w.batchSize, now: new Date() }),
+  },
 } as const satisfies Record<string, JobDefinition & { next?: string }>;
 
 export type FannedOutJob = keyof typeof FANNED_OUT_JOBS;
@@ -93,7 +102,7 @@ export type FannedOutJob = keyof typeof FANNED_OUT_JOBS;
 /** Every fanned-out job, in chain order (the deep health check lists their last finished run). */
 export const FANNED_OUT_JOB_NAMES = Object.keys(FANNED_OUT_JOBS) as FannedOutJob[];
 
-/** The jobs the nightly plan starts for every program; the rest follow from their `next`. */
+/** The jobs the nightly plan starts for every program; the rest follow from their `next` (lots.expire-period is planned on its own). */
 export const NIGHTLY_ROOT_JOBS: readonly FannedOutJob[] = ["tiers.requalify", "analytics.fit"];
 
 export const jobDefinition = (job: string): JobDefinition | undefined => (FANNED_OUT_JOBS as Record<string, JobDefinition>)[job];

@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import { database } from "../db/client";
 import { type Env, settingsOf } from "../env";
+import { dueCalendarExpiries } from "../services/ledger/lots";
 import { NIGHTLY_ROOT_JOBS } from "./definitions";
 import { interleaveByProgram, type JobMessage, planRunStatement, stalledRunMessages } from "./runs";
 
@@ -58,6 +59,46 @@ export async function planNightlyRuns(env: Env, now: Date, options: { shardSize?
   const messages = interleaveByProgram(planned, (p) => p.programId).map((p): JobMessage => ({ kind: "plan", runId: p.runId }));
   await sendJobMessages(env, messages);
   return { programs: programIds.length, planned: messages.length };
+}
+
+/**
+ * Calendar expiry: for each program whose latest due `period` instant (an end of month, quarter
+ * or year in its zone) has no run yet, plan a `lots.expire-period` run keyed by that instant and
+ * queue its plan message. Cheap when nothing is due (one index seek per program), so the
+ * 5-minute cron calls it; the shards do the work, not this invocation's page cap.
+ */
+export async function planCalendarExpiry(env: Env, now: Date, options: { shardSize?: number; programIds?: readonly string[] } = {}) {
+  const db = database(env);
+  const at = now.toISOString();
+  const shardSize = options.shardSize ?? settingsOf(env).JOB_SHARD_SIZE;
+  const job = "lots.expire-period" as const;
+  const messages: JobMessage[] = [];
+  let programs = 0;
+  for (let after = "", i = 0; ; i += PROGRAM_PAGE) {
+    const page = options.programIds
+      ? options.programIds.slice(i, i + PROGRAM_PAGE)
+      : (await db.all<{ id: string }>(sql`SELECT id FROM programs WHERE id > ${after} ORDER BY id LIMIT ${PROGRAM_PAGE}`)).map((r) => r.id);
+    if (page.length === 0) break;
+    after = page[page.length - 1];
+    const due = await dueCalendarExpiries(db, page, now);
+    programs += due.length;
+    if (due.length > 0) {
+      const keyOf = (d: { due: string }) => `expire:${d.due}`;
+      const inserts = due.map((d) =>
+        planRunStatement(db, { programId: d.programId, job, runKey: keyOf(d), asOf: d.due, shardSize, now: at }),
+      );
+      await db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
+      const rows = await db.all<{
+        id: string;
+      }>(sql`SELECT r.id FROM program_job_runs r JOIN json_each(${JSON.stringify(due.map((d) => [d.programId, keyOf(d)]))}) k
+        ON r.program_id = json_extract(k.value, '$[0]') AND r.run_key = json_extract(k.value, '$[1]')
+        WHERE r.job = ${job} AND r.status = 'planned'`);
+      messages.push(...rows.map((r): JobMessage => ({ kind: "plan", runId: r.id })));
+    }
+    if (page.length < PROGRAM_PAGE) break;
+  }
+  await sendJobMessages(env, messages);
+  return { programs, planned: messages.length };
 }
 
 /** Continue runs that stopped making progress (see stalledRunMessages). */

@@ -74,7 +74,7 @@ export function qualifyReferral(args: {
       metadata: { referrerId: referral.referrerId, orderId: input.orderId },
     });
     // Held like the purchase itself, so a quick refund takes it back before it can be spent.
-    const lot = newLot(scope, program, { entryId: e.row.id, points, hold: true, owed: args.owed });
+    const lot = newLot(scope, program, member, { entryId: e.row.id, points, hold: true, owed: args.owed });
     delta = { ...lot.delta, earned: points };
     bonusEntry = e.view;
     if (lot.repayment) repayments.push(lot.repayment);

@@ -1,7 +1,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import { ledgerEntries, lotAllocations, pointLots } from "../../schema";
 import { byExpiry, type LotForAllocation } from "./lots";
-import { allocationRows, type EntryView, entry, outbox, type Statement, type WriteScope } from "./state";
+import { allocationRows, type EntryView, effectiveLotExpiry, entry, outbox, type Statement, type WriteScope } from "./state";
 
 /** A lot a debit took points from, and how many of them are still out (taken net of returns). */
 export type OutstandingLot = LotForAllocation & { out: number };
@@ -16,7 +16,7 @@ export async function outstandingLots(scope: WriteScope, where: ReturnType<typeo
       id: pointLots.id,
       remaining: pointLots.remaining,
       released: pointLots.released,
-      expiresAt: pointLots.expiresAt,
+      expiresAt: effectiveLotExpiry,
       orderId: pointLots.orderId,
       out: sql<number>`SUM(${lotAllocations.points})`,
     })

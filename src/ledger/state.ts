@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { ledgerEntries, lotAllocations, members, outboxEvents, pointLots, programs } from "../../schema";
 import { type BatchRead, batchRead, readTogether } from "../db/batch-read";
 import type { Database } from "../db/client";
+import { expiryPolicyOf, inactivityDeadline, lotExpiry, lotExpiryColumns } from "../domain/points/expiry";
 import type { Scope } from "../lib/context";
 import { AppError, notFound } from "../lib/errors";
 import { newId } from "../lib/ids";
@@ -82,6 +83,14 @@ export function requireActive(member: MemberRow) {
 export const reasonFor = (member: MemberRow, given: string | undefined, neutral: string) =>
   member.status === "erased" || !given ? neutral : given;
 
+/**
+ * A lot's expiry as spending sees it: its own date, or for an `inactivity` lot the member's
+ * deadline (read with it, so both come from one snapshot).
+ */
+export const effectiveLotExpiry = sql<
+  string | null
+>`CASE WHEN ${pointLots.expiryKind} = 'inactivity' THEN (SELECT m.inactivity_expires_at FROM members m WHERE m.id = ${pointLots.memberId}) ELSE ${pointLots.expiresAt} END`;
+
 /** Lots that still hold points, in spending order (first to expire first). */
 export async function loadOpenLots(scope: WriteScope): Promise<Array<LotForAllocation & { availableAt: string }>> {
   const rows = await scope.db
@@ -89,15 +98,58 @@ export async function loadOpenLots(scope: WriteScope): Promise<Array<LotForAlloc
       id: pointLots.id,
       remaining: pointLots.remaining,
       released: pointLots.released,
-      expiresAt: pointLots.expiresAt,
+      expiresAt: effectiveLotExpiry,
       orderId: pointLots.orderId,
       availableAt: pointLots.availableAt,
     })
     .from(pointLots)
     .where(and(eq(pointLots.memberId, scope.memberId), gt(pointLots.remaining, 0)))
     .orderBy(asc(pointLots.expiresAt), asc(pointLots.id));
-  // Lots past expiry are the expiry cron's, not spendable.
+  // Lots past expiry (their date, or their member's inactivity deadline) are the expiry sweep's, not spendable.
   return rows.filter((l: { expiresAt: string | null }) => l.expiresAt === null || l.expiresAt > scope.now).sort(byExpiry);
+}
+
+/**
+ * What a write that moves the member's inactivity deadline (a purchase, or a credit of an
+ * `inactivity` lot) writes, without a read: when the deadline it read has passed, first the
+ * member's lapsed `inactivity` lots become `date` lots due at that deadline (the expiry sweep
+ * takes them, however late it runs: a purchase after the deadline never rescues lapsed points);
+ * then the deadline moves (inactivityDeadline), in SQL so several credits in one batch compose.
+ */
+function inactivityStatements(scope: WriteScope, member: MemberRow, days: number, purchase: boolean): Statement[] {
+  const statements: Statement[] = [];
+  const deadline = sql`(SELECT m.inactivity_expires_at FROM members m WHERE m.id = ${scope.memberId})`;
+  if (member.inactivityExpiresAt !== null && member.inactivityExpiresAt <= scope.now)
+    statements.push(
+      scope.db
+        .update(pointLots)
+        .set({ expiresAt: deadline, expiryKind: "date" })
+        .where(
+          and(
+            eq(pointLots.memberId, scope.memberId),
+            eq(pointLots.expiryKind, "inactivity"),
+            gt(pointLots.remaining, 0),
+            sql`${deadline} <= ${scope.now}`,
+          ),
+        ) as Statement,
+    );
+  const fresh = inactivityDeadline(null, scope.now, days, purchase);
+  const running = sql`CASE WHEN ${members.inactivityExpiresAt} > ${scope.now} THEN ${members.inactivityExpiresAt} END`;
+  statements.push(
+    scope.db
+      .update(members)
+      .set({
+        inactivityExpiresAt: purchase ? sql`MAX(${fresh}, COALESCE(${running}, ''))` : sql`COALESCE(${running}, ${fresh})`,
+      })
+      .where(eq(members.id, scope.memberId)) as Statement,
+  );
+  return statements;
+}
+
+/** A purchase under the `inactivity` policy moves the member's deadline, whether or not it earned points. */
+export function purchaseInactivityStatements(scope: WriteScope, program: ProgramRow, member: MemberRow): Statement[] {
+  const policy = expiryPolicyOf(program);
+  return policy.kind === "inactivity" ? inactivityStatements(scope, member, policy.days, true) : [];
 }
 
 export function entry(
@@ -163,6 +215,7 @@ export const owedBy = (member: MemberRow): Owed => ({
 export function newLot(
   scope: WriteScope,
   program: ProgramRow,
+  member: MemberRow,
   e: { entryId: string; points: number; orderId?: string | null; hold: boolean; owed?: Owed },
 ) {
   const holdDays = e.hold ? program.holdDays : 0;
@@ -174,9 +227,14 @@ export function newLot(
   const remaining = lotPoints - debtRepaid;
   const availableAt = addDays(scope.now, holdDays);
   const released = holdDays > 0 ? 0 : 1;
-  const expiresAt = program.expiryDays ? addDays(availableAt, program.expiryDays) : null;
+  const policy = expiryPolicyOf(program);
+  const expiry = lotExpiry(policy, availableAt, program.timeZone);
+  const { expiresAt, expiryKind } = lotExpiryColumns(expiry);
   const lotId = newId("lot");
+  // Lapsed inactivity lots are settled before this lot joins them, and the deadline covers it.
+  const inactivity = policy.kind === "inactivity" ? inactivityStatements(scope, member, policy.days, false) : [];
   const statements: Statement[] = [
+    ...inactivity.slice(0, -1),
     scope.db.insert(pointLots).values({
       id: lotId,
       programId: scope.programId,
@@ -188,8 +246,10 @@ export function newLot(
       availableAt,
       released,
       expiresAt,
+      expiryKind,
       createdAt: scope.now,
     }) as Statement,
+    ...inactivity.slice(-1),
   ];
   let repayment: EntryView | null = null;
   if (debtRepaid > 0) {
@@ -208,6 +268,7 @@ export function newLot(
   return {
     pending,
     availableAt,
+    /** Null for an `inactivity` lot: it expires with the member's deadline. */
     expiresAt,
     statements,
     /** The `debt` entry that paid back part of a points debt, if any. */

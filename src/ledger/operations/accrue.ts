@@ -18,6 +18,7 @@ import {
   outbox,
   owedBy,
   programAndMemberRead,
+  purchaseInactivityStatements,
   requireActive,
   type Statement,
   type WriteScope,
@@ -116,7 +117,7 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
       sourceId: input.orderId,
       metadata: { lines: earn.lines, tierMultiplier: earn.tierMultiplier },
     });
-    const lot = newLot(scope, program, { entryId: e.row.id, points: earn.points, orderId: input.orderId, hold: true, owed });
+    const lot = newLot(scope, program, member, { entryId: e.row.id, points: earn.points, orderId: input.orderId, hold: true, owed });
     credit = lot.delta;
     owed = lot.owedLeft;
     entries.push(e.view, ...(lot.repayment ? [lot.repayment] : []));
@@ -142,6 +143,8 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
     }),
     outbox(scope, "order.accrued", { orderId: input.orderId, amount: input.amount, occurredAt, points: earn.points }),
     ...rules.statements,
+    // Under the inactivity policy every purchase moves the member's one expiry date.
+    ...purchaseInactivityStatements(scope, program, member),
   );
 
   // 3. A tier upgrade, when the purchase qualifies the member for a higher tier.

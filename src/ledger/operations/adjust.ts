@@ -35,7 +35,12 @@ export async function planAdjustment(scope: WriteScope, input: AdjustInput) {
   const reason = reasonFor(member, input.reason, "Adjustment");
   if (input.points > 0) {
     const e = entry(scope, { type, points: input.points, reason, sourceType, sourceId: input.sourceId });
-    const lot = newLot(scope, program, { entryId: e.row.id, points: input.points, hold: input.hold ?? false, owed: owedBy(member) });
+    const lot = newLot(scope, program, member, {
+      entryId: e.row.id,
+      points: input.points,
+      hold: input.hold ?? false,
+      owed: owedBy(member),
+    });
     const delta = { ...lot.delta, earned: input.points };
     return {
       status: 201 as const,

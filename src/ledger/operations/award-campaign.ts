@@ -128,7 +128,7 @@ export async function planCampaignAward(scope: WriteScope, raw: CampaignAwardInp
         costMinor: pointsCostMinor(input.points, program.pointCostPer1000),
       },
     });
-    const lot = newLot(scope, program, { entryId: e.row.id, points: input.points, hold: false, owed: owedBy(member) });
+    const lot = newLot(scope, program, member, { entryId: e.row.id, points: input.points, hold: false, owed: owedBy(member) });
     delta = { ...lot.delta, earned: input.points };
     entries.push(e.view, ...(lot.repayment ? [lot.repayment] : []));
     statements.push(

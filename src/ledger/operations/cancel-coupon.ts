@@ -71,7 +71,7 @@ export async function planCouponCancellation(scope: WriteScope, raw: CancelCoupo
       sourceId: row.coupon.id,
       metadata: { rewardId: row.reward.id },
     });
-    const lot = newLot(scope, program, { entryId: e.row.id, points, hold: false, owed: owedBy(member) });
+    const lot = newLot(scope, program, member, { entryId: e.row.id, points, hold: false, owed: owedBy(member) });
     credit = {
       entries: [e.view, ...(lot.repayment ? [lot.repayment] : [])],
       statements: [e.statement, ...lot.statements],

@@ -56,7 +56,7 @@ export async function planReferralCredit(scope: WriteScope, raw: ReferralInput):
           : {}),
       },
     });
-    const lot = newLot(scope, program, { entryId: e.row.id, points, hold: true, owed: owedBy(member) });
+    const lot = newLot(scope, program, member, { entryId: e.row.id, points, hold: true, owed: owedBy(member) });
     delta = { ...lot.delta, earned: points };
     entries.push(e.view, ...(lot.repayment ? [lot.repayment] : []));
     statements.push(

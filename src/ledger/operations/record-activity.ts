@@ -68,7 +68,7 @@ export async function planActivity(scope: WriteScope, raw: ActivityInput, source
       sourceId: input.kind,
       metadata: { lines: result.lines, attributes: input.attributes ?? {} },
     });
-    const lot = newLot(scope, program, { entryId: e.row.id, points: result.points, hold: false, owed: owedBy(member) });
+    const lot = newLot(scope, program, member, { entryId: e.row.id, points: result.points, hold: false, owed: owedBy(member) });
     delta = { ...lot.delta, earned: result.points };
     entries.push(e.view, ...(lot.repayment ? [lot.repayment] : []));
     statements.push(

@@ -46,15 +46,17 @@ export const getBalanceRoute = defineRoute(
     const now = new Date().toISOString();
     const month = localMonth(now, timeZone);
     const monthEnd = localMonthRange(month, timeZone).end;
+    // An inactivity lot expires with its member's deadline, which every purchase moves.
+    const expiresAt = sql<
+      string | null
+    >`CASE WHEN ${pointLots.expiryKind} = 'inactivity' THEN ${member.inactivityExpiresAt} ELSE ${pointLots.expiresAt} END`;
     const [expiring, pending, thisMonth] = await db.batch([
       db
-        .select({ expiresAt: pointLots.expiresAt, points: sql<number>`sum(${pointLots.remaining})` })
+        .select({ expiresAt, points: sql<number>`sum(${pointLots.remaining})` })
         .from(pointLots)
-        .where(
-          and(eq(pointLots.memberId, memberId), gt(pointLots.remaining, 0), isNotNull(pointLots.expiresAt), gt(pointLots.expiresAt, now)),
-        )
-        .groupBy(pointLots.expiresAt)
-        .orderBy(pointLots.expiresAt)
+        .where(and(eq(pointLots.memberId, memberId), gt(pointLots.remaining, 0), isNotNull(expiresAt), gt(expiresAt, now)))
+        .groupBy(expiresAt)
+        .orderBy(expiresAt)
         .limit(20),
       db
         .select({ next: sql<string | null>`min(${pointLots.availableAt})` })
@@ -63,14 +65,7 @@ export const getBalanceRoute = defineRoute(
       db
         .select({ points: sql<number>`coalesce(sum(${pointLots.remaining}), 0)` })
         .from(pointLots)
-        .where(
-          and(
-            eq(pointLots.memberId, memberId),
-            gt(pointLots.remaining, 0),
-            gt(pointLots.expiresAt, now),
-            lt(pointLots.expiresAt, monthEnd),
-          ),
-        ),
+        .where(and(eq(pointLots.memberId, memberId), gt(pointLots.remaining, 0), gt(expiresAt, now), lt(expiresAt, monthEnd))),
     ]);
     return c.json(
       {

@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import { apiKeys, programs } from "../../../schema";
+import { type ExpiryPolicy, storedExpiry } from "../../domain/points/expiry";
 import type { Scope, ServiceContext } from "../../lib/context";
 import { sha256Hex } from "../../lib/crypto";
 import { notFound } from "../../lib/errors";
@@ -18,6 +19,9 @@ export type CreateProgramInput = {
   allowNegativeBalance?: boolean;
   holdDays?: number;
   expiryDays?: number | null;
+  /** Any expiry policy (src/domain/points/expiry.ts); wins over `expiryDays`. */
+  expiryPolicy?: ExpiryPolicy;
+  timeZone?: string;
   /** How many days back a storefront or partner may date a purchase or activity (default 30). */
   backdateDays?: number;
   settings?: Record<string, unknown>;
@@ -59,7 +63,8 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
       pointCostPer1000: input.pointCostPer1000 ?? 10_000,
       allowNegativeBalance: input.allowNegativeBalance ?? false,
       holdDays: input.holdDays ?? 0,
-      expiryDays: input.expiryDays === undefined ? 365 : input.expiryDays,
+      ...(input.expiryPolicy ? storedExpiry(input.expiryPolicy) : { expiryDays: input.expiryDays === undefined ? 365 : input.expiryDays }),
+      ...(input.timeZone && { timeZone: input.timeZone }),
       backdateDays: input.backdateDays ?? 30,
       settings: { ...input.settings, partnerSigningSecret: await sealSecret(ctx.env, partnerSigningSecret, secretContext.partner(id)) },
       createdAt: now,

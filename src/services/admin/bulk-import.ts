@@ -1,6 +1,7 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { earningRules, ledgerEntries, members, orders, pointLots, ruleMemberUsage } from "../../../schema";
 import type { Database } from "../../db/client";
+import { expiryPolicyOf, lotExpiry, lotExpiryColumns } from "../../domain/points/expiry";
 import { BASE_LINE_ID, evaluateRules, type RuleUsage } from "../../domain/rules/engine";
 import type { ProgramRow } from "../../ledger/state";
 import { systemKeys } from "../../ledger/system-keys";
@@ -114,6 +115,7 @@ export async function importTransactions(
     .where(and(eq(members.programId, program.id), inArray(members.externalId, externalIds)));
   const byExternal = new Map<string, MemberState>(memberRows.map((m) => [m.externalId, { ...m }]));
   const [rules, ladder] = await Promise.all([loadActiveRules(db, program.id), loadTiers(db, program.id)]);
+  const policy = expiryPolicyOf(program);
   const usage = await importUsage(
     db,
     rules,
@@ -190,7 +192,7 @@ export async function importTransactions(
         remaining: earn.points,
         availableAt,
         released,
-        expiresAt: program.expiryDays ? addDays(availableAt, program.expiryDays) : null,
+        ...lotExpiryColumns(lotExpiry(policy, availableAt, program.timeZone)),
         createdAt: occurredAt,
       });
       d.balance += earn.points;
@@ -219,6 +221,10 @@ export async function importTransactions(
           firstPurchaseAt: sql`CASE WHEN ${members.firstPurchaseAt} IS NULL OR ${members.firstPurchaseAt} > ${d.first} THEN ${d.first} ELSE ${members.firstPurchaseAt} END`,
           lastPurchaseAt: sql`CASE WHEN ${members.lastPurchaseAt} IS NULL OR ${members.lastPurchaseAt} < ${d.last} THEN ${d.last} ELSE ${members.lastPurchaseAt} END`,
           lastActivityAt: sql`CASE WHEN ${members.lastActivityAt} IS NULL OR ${members.lastActivityAt} < ${d.last} THEN ${d.last} ELSE ${members.lastActivityAt} END`,
+          // Under the inactivity policy the imported purchases move the member's deadline as live ones do.
+          ...(policy.kind === "inactivity" && {
+            inactivityExpiresAt: sql`MAX(COALESCE(${members.inactivityExpiresAt}, ''), ${addDays(d.last, policy.days)})`,
+          }),
           updatedAt: now,
         })
         .where(eq(members.id, memberId)),

@@ -257,8 +257,15 @@ function expiringPage(db: Database, c: LoadedCampaign, program: ProgramDay, now:
   return async (afterId: string): Promise<Candidate[]> =>
     (
       await db.all<{ memberId: string; firstExpiresAt: string; points: number }>(sql`
-        SELECT member_id AS memberId, MIN(expires_at) AS firstExpiresAt, SUM(remaining) AS points FROM point_lots
-        WHERE program_id = ${c.row.programId} AND remaining > 0 AND expires_at > ${at} AND expires_at <= ${horizon} AND member_id > ${afterId}
+        SELECT member_id AS memberId, MIN(expires_at) AS firstExpiresAt, SUM(remaining) AS points FROM (
+          SELECT member_id, expires_at, remaining FROM point_lots
+          WHERE program_id = ${c.row.programId} AND remaining > 0 AND expires_at > ${at} AND expires_at <= ${horizon} AND member_id > ${afterId}
+          UNION ALL
+          -- Inactivity lots carry no date: they expire with their member's deadline.
+          SELECT l.member_id, m.inactivity_expires_at, l.remaining FROM members m JOIN point_lots l ON l.member_id = m.id
+          WHERE m.program_id = ${c.row.programId} AND m.inactivity_expires_at > ${at} AND m.inactivity_expires_at <= ${horizon} AND m.id > ${afterId}
+            AND l.expiry_kind = 'inactivity' AND l.remaining > 0
+        )
         GROUP BY member_id HAVING SUM(remaining) >= ${trigger.minPoints}
         ORDER BY member_id LIMIT ${batchSize}`)
     ).map((r) => {

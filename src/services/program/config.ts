@@ -16,6 +16,7 @@ import {
 import { lifecycleThresholdsOf } from "../../analytics/lifecycle";
 import { type CampaignDefinition, CHANNELS, campaignDefinitionSchema } from "../../domain/campaigns/definition";
 import { lifecycleThresholdsSchema } from "../../domain/lifecycle/stages";
+import { storedExpiry } from "../../domain/points/expiry";
 import { type RuleDefinition, ruleDefinitionSchema } from "../../domain/rules/schema";
 import { segmentRuleSchema } from "../../domain/segments/rule";
 import { type TierDefinition, tierDefinitionSchema, tierLadderProblems } from "../../domain/tiers/schema";
@@ -396,7 +397,7 @@ export async function applyProgramConfig({
         .update(programs)
         .set({
           ...plain,
-          ...(expiryPolicy && { expiryDays: expiryPolicy.kind === "never" ? null : expiryPolicy.days }),
+          ...(expiryPolicy && storedExpiry(expiryPolicy)),
           ...(allowedOrigins && { allowedOrigins: [...new Set(allowedOrigins)] }),
           ...(defaultLocale && { defaultLocale: Intl.getCanonicalLocales(defaultLocale)[0] }),
           updatedAt: now,

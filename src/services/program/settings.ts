@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { eq, sql } from "drizzle-orm";
 import { programs } from "../../../schema";
 import { isValidTimeZone } from "../../domain/local-time";
+import { EXPIRY_PERIODS, expiryPolicyOf, storedExpiry } from "../../domain/points/expiry";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, errorChainText, notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
@@ -19,9 +20,29 @@ const ExpiryPolicySchema = z
         days: z.int().min(1).max(36_500).openapi({ description: "Points expire this many days after they become available" }),
       })
       .strict(),
+    z
+      .object({
+        kind: z.literal("endOfPeriod"),
+        period: z.enum(EXPIRY_PERIODS).openapi({ description: "The calendar period, in the program's time zone" }),
+        periodsAfter: z.int().min(0).max(120).openapi({
+          description:
+            "Points expire when this many periods after the one they become available in have ended (0: at the end of that same period)",
+        }),
+      })
+      .strict()
+      .openapi({ example: { kind: "endOfPeriod", period: "year", periodsAfter: 1 } }),
+    z
+      .object({
+        kind: z.literal("inactivity"),
+        days: z.int().min(1).max(36_500).openapi({
+          description: "All of a member's points expire together this many days after their last purchase; every purchase moves the date",
+        }),
+      })
+      .strict(),
   ])
   .openapi("ExpiryPolicy", {
-    description: "When earned points expire. Applies to points earned after the change; existing lots keep their expiry date.",
+    description:
+      "When earned points expire: `afterEarning` days after they become available; `endOfPeriod` at the end of the Nth local month, quarter or year after it (the program's time zone, stored as a UTC instant); `inactivity` N days after the member's last purchase; or `never`. A change applies to points earned after it: existing lots keep their expiry (and points earned under `inactivity` keep expiring with their member's date, which purchases move only while the policy is `inactivity`).",
     example: { kind: "afterEarning", days: 365 },
   });
 
@@ -148,7 +169,7 @@ function settingsView(row: ProgramRow): ProgramSettings {
     basePointsPerUnit: row.basePointsPerUnit,
     unitMinor: row.unitMinor,
     holdDays: row.holdDays,
-    expiryPolicy: row.expiryDays ? { kind: "afterEarning", days: row.expiryDays } : { kind: "never" },
+    expiryPolicy: expiryPolicyOf(row),
     pointCostPer1000: row.pointCostPer1000,
     allowNegativeBalance: row.allowNegativeBalance,
     backdateDays: row.backdateDays,
@@ -168,6 +189,7 @@ const settingColumns = [
   "unitMinor",
   "holdDays",
   "expiryDays",
+  "expiryPolicy",
   "pointCostPer1000",
   "allowNegativeBalance",
   "backdateDays",
@@ -226,7 +248,7 @@ export async function updateProgramSettings({
     ...(patch.basePointsPerUnit !== undefined && { basePointsPerUnit: patch.basePointsPerUnit }),
     ...(patch.unitMinor !== undefined && { unitMinor: patch.unitMinor }),
     ...(patch.holdDays !== undefined && { holdDays: patch.holdDays }),
-    ...(patch.expiryPolicy !== undefined && { expiryDays: patch.expiryPolicy.kind === "never" ? null : patch.expiryPolicy.days }),
+    ...(patch.expiryPolicy !== undefined && storedExpiry(patch.expiryPolicy)),
     ...(patch.pointCostPer1000 !== undefined && { pointCostPer1000: patch.pointCostPer1000 }),
     ...(patch.allowNegativeBalance !== undefined && { allowNegativeBalance: patch.allowNegativeBalance }),
     ...(patch.backdateDays !== undefined && { backdateDays: patch.backdateDays }),
