@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { and, eq, gt, isNotNull, lt, sql } from "drizzle-orm";
+import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
 import { pointLots } from "../../../schema";
 import { localMonth, localMonthRange } from "../../domain/local-time";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
@@ -22,7 +22,7 @@ const BalanceDetail = z
     expiring: z.array(z.object({ points: z.number().int(), expiresAt: z.string() })),
     expiringThisMonth: z.object({
       month: z.string().openapi({ description: "The current month in the program's time zone (YYYY-MM)" }),
-      points: z.number().int().openapi({ description: "Points that expire from now to the end of that month" }),
+      points: z.number().int().openapi({ description: "Points that expire from now to the end of that month (its last instant included)" }),
     }),
   })
   .openapi("BalanceDetail");
@@ -65,7 +65,7 @@ export const getBalanceRoute = defineRoute(
       db
         .select({ points: sql<number>`coalesce(sum(${pointLots.remaining}), 0)` })
         .from(pointLots)
-        .where(and(eq(pointLots.memberId, memberId), gt(pointLots.remaining, 0), gt(expiresAt, now), lt(expiresAt, monthEnd))),
+        .where(and(eq(pointLots.memberId, memberId), gt(pointLots.remaining, 0), gt(expiresAt, now), lte(expiresAt, monthEnd))),
     ]);
     return c.json(
       {
