@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { MAX_SEGMENTS_PER_PROGRAM } from "../../src/services/segments/segments";
 import { call, db, newMember, newProgram, type TestProgram } from "./helpers";
 
 const ok = async (p: Promise<{ status: number; body: any }>, status = 200) => {
@@ -20,10 +21,15 @@ async function configuredProgram() {
   await ok(
     call("PATCH", "/v1/program", {
       key: p.keys.admin,
-      body: { timeZone: "Asia/Taipei", holdDays: 7, allowedOrigins: ["https://shop.example.com"] },
+      body: {
+        timeZone: "Asia/Taipei",
+        holdDays: 7,
+        allowedOrigins: ["https://shop.example.com"],
+        expiryPolicy: { kind: "endOfPeriod", period: "quarter", periodsAfter: 4 },
+      },
     }),
   );
-  await post("/v1/tiers", { name: "Silver", rank: 0, qualification: { windowDays: 365 } });
+  const silver = await post("/v1/tiers", { name: "Silver", rank: 0, qualification: { windowDays: 365 } });
   const gold = await post("/v1/tiers", {
     name: "Gold",
     rank: 1,
@@ -46,6 +52,33 @@ async function configuredProgram() {
   });
   await post("/v1/referral-program", { referrerPoints: 500, refereePoints: 200, maxPerMonth: 5, minOrderAmount: 1000 }, "PUT", 200);
   const segment = await post("/v1/segments", { name: "Big spenders", rule: { field: "lifetimeSpend", op: "gte", value: 50_000 } });
+  // Segments whose rules hold tier ids, nested and in lists.
+  const goldMembers = await post("/v1/segments", {
+    name: "Gold members",
+    description: "On the top tier",
+    rule: { field: "tierId", op: "eq", value: gold.id },
+  });
+  await post("/v1/segments", {
+    name: "Tiered and active",
+    rule: {
+      and: [
+        { field: "tierId", op: "in", value: [silver.id, gold.id] },
+        { not: { field: "tierId", op: "neq", value: silver.id } },
+        {
+          or: [
+            { field: "stage", op: "eq", value: "active" },
+            { field: "tierId", op: "exists", value: true },
+          ],
+        },
+      ],
+    },
+  });
+  await post("/v1/rules", {
+    name: "Gold spenders bonus",
+    trigger: { type: "purchase" },
+    conditions: { tierIds: [gold.id], segmentIds: [segment.id] },
+    effect: { type: "fixed", points: 50 },
+  });
   await post("/v1/campaigns", {
     name: "Gold welcome",
     status: "draft",
@@ -53,10 +86,26 @@ async function configuredProgram() {
     audience: { segmentId: segment.id },
     actions: [{ type: "issue_reward", rewardId: reward.id }],
   });
+  // A campaign with an experiment whose variant issues a reward of its own.
+  await post("/v1/campaigns", {
+    name: "Win back test",
+    status: "draft",
+    trigger: { type: "broadcast" },
+    audience: { segmentId: goldMembers.id },
+    actions: [{ type: "award_points", points: 100 }],
+    experiment: {
+      variants: [
+        { key: "points", weight: 1 },
+        { key: "coffee", weight: 1, actions: [{ type: "issue_reward", rewardId: reward.id }] },
+      ],
+      holdoutPct: 20,
+      conversion: { type: "purchase", windowDays: 14 },
+    },
+  });
   await post("/v1/lifecycle-settings", { newDays: 14 }, "PUT", 200);
   await post("/v1/budgets/2026-12", { amountMinor: 500_000 }, "PUT", 201);
   await post("/v1/channels/email", { url: "http://receiver.test/__test/receiver/config-email" }, "PUT", 201);
-  return { p, ids: [gold.id, reward.id, segment.id] };
+  return { p, ids: [gold.id, silver.id, reward.id, segment.id, goldMembers.id] };
 }
 
 describe("config as code", () => {
@@ -66,10 +115,25 @@ describe("config as code", () => {
     expect(doc).toMatchObject({ version: 1, settings: { timeZone: "Asia/Taipei", holdDays: 7 }, channels: [{ channel: "email" }] });
     expect(doc.tiers.map((t: { name: string }) => t.name)).toEqual(["Silver", "Gold"]);
     expect(doc.rewards[0].tiers).toEqual(["Gold"]);
+    expect(doc.settings.expiryPolicy).toEqual({ kind: "endOfPeriod", period: "quarter", periodsAfter: 4 });
     expect(doc.campaigns[0]).toMatchObject({
       trigger: { toTierIds: ["Gold"] },
       audience: { segmentId: "Big spenders" },
       actions: [{ rewardId: "Free coffee" }],
+    });
+    // Tier ids in segment and earning rules, and an experiment with its variants' references, by name.
+    const segmentNamed = (name: string) => doc.segments.find((s: { name: string }) => s.name === name);
+    expect(segmentNamed("Gold members").rule).toEqual({ field: "tierId", op: "eq", value: "Gold" });
+    expect(segmentNamed("Tiered and active").rule.and[0]).toEqual({ field: "tierId", op: "in", value: ["Silver", "Gold"] });
+    expect(segmentNamed("Tiered and active").rule.and[1]).toEqual({ not: { field: "tierId", op: "neq", value: "Silver" } });
+    expect(doc.rules.find((r: { name: string }) => r.name === "Gold spenders bonus").conditions).toEqual({
+      tierIds: ["Gold"],
+      segmentIds: ["Big spenders"],
+    });
+    expect(doc.campaigns[1]).toMatchObject({
+      name: "Win back test",
+      audience: { segmentId: "Gold members" },
+      experiment: { holdoutPct: 20, variants: [{ key: "points" }, { key: "coffee", actions: [{ rewardId: "Free coffee" }] }] },
     });
     const text = JSON.stringify(doc);
     for (const id of ids) expect(text).not.toContain(id);
@@ -95,7 +159,21 @@ describe("config as code", () => {
     const tiers = await ok(call("GET", "/v1/tiers", { key: fresh.keys.admin }));
     const freshGold = tiers.data.find((t: { name: string }) => t.name === "Gold").id;
     expect(ids).not.toContain(freshGold);
-    expect(campaigns.data[0].trigger.toTierIds).toEqual([freshGold]);
+    const welcome = campaigns.data.find((c: { name: string }) => c.name === "Gold welcome");
+    expect(welcome.trigger.toTierIds).toEqual([freshGold]);
+    // The experiment runs in the fresh program, referring to its own reward.
+    const test = campaigns.data.find((c: { name: string }) => c.name === "Win back test");
+    const freshReward = (await ok(call("GET", "/v1/rewards", { key: fresh.keys.admin }))).data[0].id;
+    expect(test.experiment).toMatchObject({ status: "running", holdoutPct: 20 });
+    expect(test.experiment.variants[1].actions).toEqual([{ type: "issue_reward", rewardId: freshReward }]);
+    const experiments = await ok(call("GET", "/v1/experiments", { key: fresh.keys.admin }));
+    expect(experiments.data.map((e: { campaignId: string }) => e.campaignId)).toEqual([test.id]);
+    const segments = await ok(call("GET", "/v1/segments", { key: fresh.keys.admin }));
+    expect(segments.data.find((x: { name: string }) => x.name === "Gold members").rule).toEqual({
+      field: "tierId",
+      op: "eq",
+      value: freshGold,
+    });
 
     // Applying the same document twice changes nothing, and does not bump the version.
     const noop = await ok(apply(fresh, again));
@@ -182,5 +260,60 @@ describe("config as code", () => {
     }
     expect((await call("GET", "/v1/program/config")).status).toBe(401);
     expect(await versionOf(p.programId)).toBe(version);
+  });
+  it("an experiment changes through the document while it runs; removing it, or changing a stopped one, is refused", async () => {
+    const { p } = await configuredProgram();
+    const doc = await exportOf(p);
+    const i = doc.campaigns.findIndex((c: { name: string }) => c.name === "Win back test");
+    const withExperiment = (experiment: unknown) => ({
+      ...doc,
+      campaigns: doc.campaigns.map((c: Record<string, unknown>, j: number) => (j === i ? { ...c, experiment } : c)),
+    });
+    const changed = await ok(apply(p, withExperiment({ ...doc.campaigns[i].experiment, holdoutPct: 30 })));
+    expect(changed.changes).toEqual([{ kind: "campaign", key: "Win back test", action: "update" }]);
+    const [experiment] = (await ok(call("GET", "/v1/experiments", { key: p.keys.admin }))).data;
+    expect(experiment).toMatchObject({ status: "running" });
+    expect((await ok(call("GET", `/v1/experiments/${experiment.id}`, { key: p.keys.admin }))).holdoutPct).toBe(30);
+    const current = await exportOf(p);
+
+    const { experiment: _dropped, ...withoutExperiment } = current.campaigns[i];
+    const removed = await apply(p, {
+      ...current,
+      campaigns: current.campaigns.map((c: unknown, j: number) => (j === i ? withoutExperiment : c)),
+    });
+    expect(removed.status).toBe(409);
+    await ok(call("POST", `/v1/experiments/${experiment.id}/stop`, { key: p.keys.admin, body: {} }));
+    const afterStop = await exportOf(p);
+    // A stopped experiment's document still applies unchanged…
+    expect((await ok(apply(p, afterStop))).changes).toEqual([]);
+    // …but its definition can no longer change.
+    const late = await apply(p, withExperiment({ ...afterStop.campaigns[i].experiment, holdoutPct: 40 }));
+    expect(late.status).toBe(409);
+    expect(late.body.error.message).toContain("stopped");
+  });
+
+  it("holds at most as many segments as a program may have (one cap for the document and the service)", async () => {
+    const p = await newProgram();
+    const doc = await exportOf(p);
+    const segment = (n: number) => ({ name: `S${n}`, description: null, rule: { field: "orders", op: "gte", value: n } });
+    const tooMany = await apply(p, { ...doc, segments: Array.from({ length: MAX_SEGMENTS_PER_PROGRAM + 1 }, (_, n) => segment(n)) });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.error.message).toContain("segments");
+    const atCap = await ok(apply(p, { ...doc, segments: Array.from({ length: MAX_SEGMENTS_PER_PROGRAM }, (_, n) => segment(n)) }));
+    expect(atCap.changes).toHaveLength(MAX_SEGMENTS_PER_PROGRAM);
+    // The service refuses the next one the same way.
+    const next = await call("POST", "/v1/segments", { key: p.keys.admin, body: segment(MAX_SEGMENTS_PER_PROGRAM) });
+    expect(next.status).toBe(409);
+  });
+
+  it("a tier named in a segment rule but missing from the document is a 400 naming the path", async () => {
+    const { p } = await configuredProgram();
+    const doc = await exportOf(p);
+    const bad = await apply(p, {
+      ...doc,
+      segments: [...doc.segments, { name: "Platinum", description: null, rule: { field: "tierId", op: "eq", value: "Platinum" } }],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.message).toMatch(/segments\.\d+\.rule: no tier named "Platinum"/);
   });
 });

@@ -30,8 +30,10 @@ import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { definitionOf as campaignDefinitionOf } from "../campaigns/campaigns";
 import { channelsOf } from "../campaigns/channels";
+import { experimentDefinitionOf } from "../experiments/experiments";
 import { ReferralSettingsSchema, referralSettings } from "../referrals/referrals";
 import { definitionFrom, type RewardInput, definitionOf as rewardDefinitionOf, rewardFields, rewardProblems } from "../rewards/rewards";
+import { MAX_SEGMENTS_PER_PROGRAM } from "../segments/segments";
 import { configVersionBump } from "./config-version";
 import { getProgramSettings, settingsExample, settingsFields } from "./settings";
 
@@ -67,7 +69,7 @@ const SegmentConfigSchema = z
   .object({
     name: z.string().trim().min(1).max(200),
     description: z.string().trim().max(2000).nullable(),
-    rule: z.unknown().openapi({ description: "Segment rule, as in POST /v1/segments" }),
+    rule: z.unknown().openapi({ description: "Segment rule, as in POST /v1/segments; `tierId` conditions hold tier names" }),
   })
   .strict()
   .superRefine((s, ctx) => {
@@ -113,12 +115,12 @@ export const ProgramConfigSchema = z
     referral: ReferralSettingsSchema,
     segments: z
       .array(SegmentConfigSchema)
-      .max(1000)
+      .max(MAX_SEGMENTS_PER_PROGRAM)
       .superRefine(uniqueBy((s: { name: string }) => s.name, "segment name")),
     campaigns: z
       .array(
         opaque(
-          "Campaign definition as in POST /v1/campaigns, without `experiment`; `audience.segmentId`, `issue_reward.rewardId` and `trigger.toTierIds` hold names",
+          "Campaign definition as in POST /v1/campaigns, its `experiment` included; `audience.segmentId`, `issue_reward.rewardId` (the campaign's and its variants') and `trigger.toTierIds` hold names",
         ),
       )
       .max(1000)
@@ -127,8 +129,6 @@ export const ProgramConfigSchema = z
           const parsed = campaignDefinitionSchema.safeParse(item);
           if (!parsed.success)
             for (const issue of parsed.error.issues) ctx.addIssue({ code: "custom", message: issue.message, path: [i, ...issue.path] });
-          else if (parsed.data.experiment)
-            ctx.addIssue({ code: "custom", message: "experiments are not part of a config document", path: [i, "experiment"] });
         });
         uniqueBy((c: Record<string, unknown>) => String(c.name), "campaign name")(items, ctx);
       }),
@@ -246,31 +246,65 @@ type Loaded = Awaited<ReturnType<typeof loadConfig>>;
 async function loadConfig(ctx: ServiceContext, programId: string) {
   const [program] = await ctx.db.select().from(programs).where(eq(programs.id, programId)).limit(1);
   if (!program) throw notFound("Program");
-  const [tierRows, ruleRows, rewardRows, segmentRows, campaignRows, budgetRows] = await ctx.db.batch([
+  const [tierRows, ruleRows, rewardRows, segmentRows, campaignRows, experimentRows, budgetRows] = await ctx.db.batch([
     ctx.db.select().from(tiers).where(eq(tiers.programId, programId)),
     ctx.db.select().from(earningRules).where(eq(earningRules.programId, programId)),
     ctx.db.select().from(rewards).where(eq(rewards.programId, programId)),
     ctx.db.select().from(segments).where(eq(segments.programId, programId)),
     ctx.db.select().from(campaigns).where(eq(campaigns.programId, programId)),
+    ctx.db.select().from(experiments).where(eq(experiments.programId, programId)),
     ctx.db.select().from(budgets).where(eq(budgets.programId, programId)),
   ]);
-  return { program, tierRows, ruleRows, rewardRows, segmentRows, campaignRows, budgetRows };
+  return { program, tierRows, ruleRows, rewardRows, segmentRows, campaignRows, experimentRows, budgetRows };
 }
 
-/** A campaign definition with its references turned from ids into names (`toNames`) or back. */
+type Action = { type: string; rewardId?: string };
+
+/** A campaign definition with its references turned from ids into names or back. */
 function mapCampaignRefs(
   def: Record<string, unknown>,
   maps: { segment: (k: string) => string; reward: (k: string) => string; tier: (k: string) => string },
 ) {
   const d = structuredClone(def) as Record<string, unknown> & {
     audience?: { segmentId?: string };
-    actions?: { type: string; rewardId?: string }[];
+    actions?: Action[];
     trigger?: { type: string; toTierIds?: string[] };
+    experiment?: { variants?: { actions?: Action[] }[] };
   };
   if (d.audience?.segmentId) d.audience.segmentId = maps.segment(d.audience.segmentId);
-  for (const a of d.actions ?? []) if (a.type === "issue_reward" && a.rewardId) a.rewardId = maps.reward(a.rewardId);
+  const actions = [...(d.actions ?? []), ...(d.experiment?.variants ?? []).flatMap((v) => v.actions ?? [])];
+  for (const a of actions) if (a.type === "issue_reward" && a.rewardId) a.rewardId = maps.reward(a.rewardId);
   if (d.trigger?.toTierIds) d.trigger.toTierIds = d.trigger.toTierIds.map(maps.tier);
   return d;
+}
+
+/** A segment rule with the values of its `tierId` conditions (tier ids, or names) mapped. */
+function mapSegmentRuleTiers(rule: unknown, tier: (k: string) => string): unknown {
+  if (!rule || typeof rule !== "object") return rule;
+  const r = rule as Record<string, unknown>;
+  if (Array.isArray(r.and)) return { ...r, and: r.and.map((x) => mapSegmentRuleTiers(x, tier)) };
+  if (Array.isArray(r.or)) return { ...r, or: r.or.map((x) => mapSegmentRuleTiers(x, tier)) };
+  if ("not" in r) return { ...r, not: mapSegmentRuleTiers(r.not, tier) };
+  if (r.field !== "tierId" || !("value" in r)) return r;
+  const value = r.value;
+  return {
+    ...r,
+    value: typeof value === "string" ? tier(value) : Array.isArray(value) ? value.map((v) => (typeof v === "string" ? tier(v) : v)) : value,
+  };
+}
+
+/** An earning rule definition with its tier and segment conditions mapped. */
+function mapRuleRefs(def: RuleDefinition, maps: { segment: (k: string) => string; tier: (k: string) => string }): RuleDefinition {
+  const { tierIds, segmentIds } = def.conditions;
+  if (!tierIds && !segmentIds) return def;
+  return {
+    ...def,
+    conditions: {
+      ...def.conditions,
+      ...(tierIds && { tierIds: tierIds.map(maps.tier) }),
+      ...(segmentIds && { segmentIds: segmentIds.map(maps.segment) }),
+    },
+  };
 }
 
 function documentOf(l: Loaded, settings: Awaited<ReturnType<typeof getProgramSettings>>): ProgramConfig {
@@ -282,7 +316,9 @@ function documentOf(l: Loaded, settings: Awaited<ReturnType<typeof getProgramSet
     configVersion,
     settings: settingFields,
     tiers: l.tierRows.map((r) => tierDefinitionSchema.parse(r.definition)).sort((a, b) => a.rank - b.rank),
-    rules: l.ruleRows.map((r) => ruleDefinitionSchema.parse(r.definition)).sort(byName),
+    rules: l.ruleRows
+      .map((r) => mapRuleRefs(ruleDefinitionSchema.parse(r.definition), { segment: nameOf(l.segmentRows), tier: nameOf(l.tierRows) }))
+      .sort(byName),
     rewards: l.rewardRows
       .map((r) => {
         const d = rewardDefinitionOf(r);
@@ -305,11 +341,16 @@ function documentOf(l: Loaded, settings: Awaited<ReturnType<typeof getProgramSet
       })
       .sort(byName),
     referral: referralSettings(stored),
-    segments: l.segmentRows.map((r) => ({ name: r.name, description: r.description, rule: r.rule })).sort(byName),
+    segments: l.segmentRows
+      .map((r) => ({ name: r.name, description: r.description, rule: mapSegmentRuleTiers(r.rule, nameOf(l.tierRows)) }))
+      .sort(byName),
     campaigns: l.campaignRows
       .map((r) => {
-        const { experiment: _e, ...def } = campaignDefinitionOf(r);
-        return mapCampaignRefs(def, { segment: nameOf(l.segmentRows), reward: nameOf(l.rewardRows), tier: nameOf(l.tierRows) });
+        return mapCampaignRefs(campaignDefinitionOf(r), {
+          segment: nameOf(l.segmentRows),
+          reward: nameOf(l.rewardRows),
+          tier: nameOf(l.tierRows),
+        });
       })
       .sort((a, b) => byName(a as { name: string }, b as { name: string })),
     lifecycle: lifecycleThresholdsSchema.safeParse((stored as Record<string, unknown>).lifecycle).data ?? {},
@@ -448,8 +489,14 @@ export async function applyProgramConfig({
     writes.push(ctx.db.delete(earningRules).where(eq(earningRules.id, row.id)));
     audit({ kind: "rule", key: row.name, action: "delete" }, row.definition, null);
   }
-  for (const d of doc.rules) {
-    const row = loaded.ruleRows.find((r) => r.name === d.name);
+  const segmentRef = (path: string) => ref(segmentIds, "segment", path);
+  const tierRef = (path: string) => ref(tierIds, "tier", path);
+  doc.rules.forEach((named, i) => {
+    const row = loaded.ruleRows.find((r) => r.name === named.name);
+    const d = mapRuleRefs(named, {
+      segment: segmentRef(`rules.${i}.conditions.segmentIds`),
+      tier: tierRef(`rules.${i}.conditions.tierIds`),
+    });
     if (!row) {
       writes.push(
         ctx.db
@@ -461,7 +508,7 @@ export async function applyProgramConfig({
       writes.push(ctx.db.update(earningRules).set({ definition: d, active: d.active, updatedAt: now }).where(eq(earningRules.id, row.id)));
       audit({ kind: "rule", key: d.name, action: "update" }, row.definition, d);
     }
-  }
+  });
 
   // Rewards.
   const currentRewards = new Map(current.rewards.map((r) => [r.name, r]));
@@ -561,9 +608,9 @@ export async function applyProgramConfig({
     writes.push(ctx.db.delete(segments).where(eq(segments.id, row.id)));
     audit({ kind: "segment", key: row.name, action: "delete" }, { description: row.description, rule: row.rule }, null);
   }
-  for (const d of doc.segments) {
+  doc.segments.forEach((d, i) => {
     const row = loaded.segmentRows.find((r) => r.name === d.name);
-    const rule = segmentRuleSchema.parse(d.rule);
+    const rule = segmentRuleSchema.parse(mapSegmentRuleTiers(d.rule, tierRef(`segments.${i}.rule`)));
     if (!row) {
       writes.push(
         ctx.db.insert(segments).values({
@@ -583,7 +630,7 @@ export async function applyProgramConfig({
       writes.push(ctx.db.update(segments).set({ description: d.description, rule, updatedAt: now }).where(eq(segments.id, row.id)));
       audit({ kind: "segment", key: d.name, action: "update" }, { description: row.description, rule: row.rule }, d);
     }
-  }
+  });
 
   // Campaigns, references resolved to this program's ids.
   const currentCampaigns = new Map(current.campaigns.map((c) => [String(c.name), c]));
@@ -615,13 +662,24 @@ export async function applyProgramConfig({
     if (before && same(before, normalised)) return;
     const def = campaignDefinitionSchema.parse(
       mapCampaignRefs(normalised, {
-        segment: ref(segmentIds, "segment", `campaigns.${i}.audience.segmentId`),
+        segment: segmentRef(`campaigns.${i}.audience.segmentId`),
         reward: ref(rewardIds, "reward", `campaigns.${i}.actions`),
-        tier: ref(tierIds, "tier", `campaigns.${i}.trigger.toTierIds`),
+        tier: tierRef(`campaigns.${i}.trigger.toTierIds`),
       }),
     ) as CampaignDefinition;
     const { status, budgetMinor, ...stored } = def;
     const row = loaded.campaignRows.find((r) => r.name === def.name);
+    const experimentRow = row ? loaded.experimentRows.find((e) => e.campaignId === row.id) : undefined;
+    const newExperiment = (campaignId: string) =>
+      ctx.db.insert(experiments).values({
+        id: newId("exp"),
+        programId,
+        campaignId,
+        status: "running",
+        definition: def.experiment as Record<string, unknown>,
+        startedAt: now,
+        createdAt: now,
+      });
     const columns = {
       name: def.name,
       status,
@@ -630,22 +688,41 @@ export async function applyProgramConfig({
       acquisitionChannel: def.acquisitionChannel ?? null,
     };
     if (!row) {
+      const campaignId = newId("cmp");
       writes.push(
         ctx.db
           .insert(campaigns)
-          .values({ id: newId("cmp"), programId, ...columns, definition: stored, spentMinor: 0, createdAt: now, updatedAt: now }),
+          .values({ id: campaignId, programId, ...columns, definition: stored, spentMinor: 0, createdAt: now, updatedAt: now }),
+        ...(def.experiment ? [newExperiment(campaignId)] : []),
       );
       audit({ kind: "campaign", key: def.name, action: "create" }, null, normalised);
     } else {
       if (row.status === "ended" && status !== "ended")
         throw new AppError("conflict", `campaigns.${i}: campaign ${row.name} has ended; it cannot restart`);
-      // A running experiment is managed through its own routes and stays as it is.
-      const experiment = (row.definition as { experiment?: unknown }).experiment;
+      // The experiment follows the same rules as PATCH /v1/campaigns: it can be added, changed
+      // while it runs, never removed (stop it instead); its results and winner are not configuration.
+      if (experimentRow && !def.experiment)
+        throw new AppError("conflict", `campaigns.${i}: campaign ${row.name} has an experiment; it cannot be removed, stop it instead`);
+      const experimentChanged = !!experimentRow && !same(experimentDefinitionOf(experimentRow), def.experiment);
+      if (experimentChanged && experimentRow.status !== "running")
+        throw new AppError(
+          "conflict",
+          `campaigns.${i}: the experiment of campaign ${row.name} has stopped; its definition can no longer change`,
+        );
       writes.push(
         ctx.db
           .update(campaigns)
-          .set({ ...columns, definition: { ...stored, ...(experiment !== undefined && { experiment }) }, updatedAt: now })
+          .set({ ...columns, definition: stored, updatedAt: now })
           .where(eq(campaigns.id, row.id)),
+        ...(experimentChanged
+          ? [
+              ctx.db
+                .update(experiments)
+                .set({ definition: def.experiment as Record<string, unknown> })
+                .where(eq(experiments.id, experimentRow.id)),
+            ]
+          : []),
+        ...(def.experiment && !experimentRow ? [newExperiment(row.id)] : []),
       );
       audit({ kind: "campaign", key: def.name, action: "update" }, before, normalised);
     }

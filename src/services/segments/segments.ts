@@ -11,8 +11,8 @@ import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { configVersionBump } from "../program/config-version";
 
-/** Keeps the nightly recompute bounded: one set-based batch per segment. */
-const MAX_SEGMENTS_PER_PROGRAM = 100;
+/** Keeps the nightly recompute bounded: one set-based batch per segment. The config document's cap too. */
+export const MAX_SEGMENTS_PER_PROGRAM = 100;
 
 export type SegmentRow = typeof segments.$inferSelect;
 export type SegmentView = {
