@@ -1069,7 +1069,7 @@ export type paths = {
         };
         /**
          * The program's whole configuration as one document
-         * @description Scope: admin. Settings, tiers, earning rules, rewards, referral program, segments, campaigns (without experiments), lifecycle thresholds, budgets and channel endpoints (without their signing secrets), keyed by names rather than ids: references between objects hold names. `version` is the document format; `configVersion` the program's configuration version. Apply it to this or another program with PUT /v1/program/config.
+         * @description Scope: admin. Settings, tiers, earning rules, rewards, referral program, segments, campaigns with their experiments, lifecycle thresholds, budgets and channel endpoints (without their signing secrets), keyed by names rather than ids: references between objects (a reward's tiers, a campaign's segment, rewards and tiers, a segment rule's `tierId`, an earning rule's tier and segment conditions) hold names. `version` is the document format; `configVersion` the program's configuration version. Apply it to this or another program with PUT /v1/program/config.
          */
         get: operations["program.config.get"];
         /**
@@ -1976,7 +1976,7 @@ export type webhooks = {
         get?: never;
         put?: never;
         /**
-         * Points expired
+         * Points expired (one event per member and sweep batch, whichever the policy)
          * @description Sent to every active subscription whose eventTypes match points.expired, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.
          */
         post: operations["webhookEvents.points.expired"];
@@ -2404,7 +2404,7 @@ export type components = {
                  */
                 availableAt?: string | null;
                 /**
-                 * @description UTC ISO-8601
+                 * @description When the points expire; null when they never do, or under the inactivity policy (they expire with the member's date, N days after the last purchase)
                  * @example 2026-11-25T10:00:00.000Z
                  */
                 expiresAt?: string | null;
@@ -3997,7 +3997,7 @@ export type components = {
             expiringThisMonth: {
                 /** @description The current month in the program's time zone (YYYY-MM) */
                 month: string;
-                /** @description Points that expire from now to the end of that month */
+                /** @description Points that expire from now to the end of that month (its last instant included) */
                 points: number;
             };
         };
@@ -4637,7 +4637,7 @@ export type components = {
             updatedAt: string;
         };
         /**
-         * @description When earned points expire. Applies to points earned after the change; existing lots keep their expiry date.
+         * @description When earned points expire: `afterEarning` days after they become available; `endOfPeriod` at the end of the Nth local month, quarter or year after it (the program's time zone, stored as a UTC instant); `inactivity` N days after the member's last purchase; or `never`. A change applies to points earned after it: existing lots keep their expiry (and points earned under `inactivity` keep expiring with their member's date, which purchases move only while the policy is `inactivity`).
          * @example {
          *       "kind": "afterEarning",
          *       "days": 365
@@ -4650,6 +4650,21 @@ export type components = {
             /** @enum {string} */
             kind: "afterEarning";
             /** @description Points expire this many days after they become available */
+            days: number;
+        } | {
+            /** @enum {string} */
+            kind: "endOfPeriod";
+            /**
+             * @description The calendar period, in the program's time zone
+             * @enum {string}
+             */
+            period: "month" | "quarter" | "year";
+            /** @description Points expire when this many periods after the one they become available in have ended (0: at the end of that same period) */
+            periodsAfter: number;
+        } | {
+            /** @enum {string} */
+            kind: "inactivity";
+            /** @description All of a member's points expire together this many days after their last purchase; every purchase moves the date */
             days: number;
         };
         /**
@@ -4971,7 +4986,7 @@ export type components = {
             segments: {
                 name: string;
                 description: string | null;
-                /** @description Segment rule, as in POST /v1/segments */
+                /** @description Segment rule, as in POST /v1/segments; `tierId` conditions hold tier names */
                 rule?: unknown;
             }[];
             campaigns: {

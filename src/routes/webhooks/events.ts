@@ -48,7 +48,10 @@ const events: EventDefinition[] = [
       entryId: Id("led_01jd7y4m3a5b6c7d8e9f0g1h2j"),
       orderId: z.string().optional(),
       availableAt: Instant.nullable().optional(),
-      expiresAt: Instant.nullable().optional(),
+      expiresAt: Instant.nullable().optional().openapi({
+        description:
+          "When the points expire; null when they never do, or under the inactivity policy (they expire with the member's date, N days after the last purchase)",
+      }),
       reason: z.string().nullable().optional(),
       sourceType: z.string().optional(),
       activity: z.string().optional(),
@@ -126,7 +129,12 @@ const events: EventDefinition[] = [
       entryId: "led_01jd7y4m3a5b6c7d8e9f0g1h2v",
     },
   ),
-  event("points.expired", "Points expired", { points: Points }, { memberId: "mem_01jd7y4m2c8k3v0f5q9r1t6w2x", points: 40 }),
+  event(
+    "points.expired",
+    "Points expired (one event per member and sweep batch, whichever the policy)",
+    { points: Points },
+    { memberId: "mem_01jd7y4m2c8k3v0f5q9r1t6w2x", points: 40 },
+  ),
   event(
     "order.accrued",
     "A purchase was recorded (whether or not it earned points)",
