@@ -216,7 +216,15 @@ export function newLot(
   scope: WriteScope,
   program: ProgramRow,
   member: MemberRow,
-  e: { entryId: string; points: number; orderId?: string | null; hold: boolean; owed?: Owed },
+  e: {
+    entryId: string;
+    points: number;
+    orderId?: string | null;
+    hold: boolean;
+    owed?: Owed;
+    /** The lot is a purchase's: under the inactivity policy it moves the member's date (otherwise it only starts one). */
+    purchase?: boolean;
+  },
 ) {
   const holdDays = e.hold ? program.holdDays : 0;
   const owed = e.owed ?? { deficit: 0, debt: 0 };
@@ -232,7 +240,7 @@ export function newLot(
   const { expiresAt, expiryKind } = lotExpiryColumns(expiry);
   const lotId = newId("lot");
   // Lapsed inactivity lots are settled before this lot joins them, and the deadline covers it.
-  const inactivity = policy.kind === "inactivity" ? inactivityStatements(scope, member, policy.days, false) : [];
+  const inactivity = policy.kind === "inactivity" ? inactivityStatements(scope, member, policy.days, e.purchase ?? false) : [];
   const statements: Statement[] = [
     ...inactivity.slice(0, -1),
     scope.db.insert(pointLots).values({

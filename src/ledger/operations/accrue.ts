@@ -117,7 +117,14 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
       sourceId: input.orderId,
       metadata: { lines: earn.lines, tierMultiplier: earn.tierMultiplier },
     });
-    const lot = newLot(scope, program, member, { entryId: e.row.id, points: earn.points, orderId: input.orderId, hold: true, owed });
+    const lot = newLot(scope, program, member, {
+      entryId: e.row.id,
+      points: earn.points,
+      orderId: input.orderId,
+      hold: true,
+      owed,
+      purchase: true,
+    });
     credit = lot.delta;
     owed = lot.owedLeft;
     entries.push(e.view, ...(lot.repayment ? [lot.repayment] : []));
@@ -143,8 +150,8 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
     }),
     outbox(scope, "order.accrued", { orderId: input.orderId, amount: input.amount, occurredAt, points: earn.points }),
     ...rules.statements,
-    // Under the inactivity policy every purchase moves the member's one expiry date.
-    ...purchaseInactivityStatements(scope, program, member),
+    // Under the inactivity policy every purchase moves the member's one expiry date (with its lot when it earned one).
+    ...(earn.points > 0 ? [] : purchaseInactivityStatements(scope, program, member)),
   );
 
   // 3. A tier upgrade, when the purchase qualifies the member for a higher tier.
