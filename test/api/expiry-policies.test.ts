@@ -349,8 +349,10 @@ describe("inactivity expiry", () => {
       [80, "date", lapsed],
     ]);
     expect((await deadlineOf(m.id))! > new Date().toISOString()).toBe(true);
-    expect(await sweep(p, new Date())).toBe(1);
+    await sweep(p, new Date());
     expect(await ledgerSum(m.id)).toEqual({ sum: 30, balance: 30, pending: 0, lots: 30 });
+    const expired = await sql("SELECT points, metadata FROM ledger_entries WHERE member_id = ? AND type = 'expire'", [m.id]);
+    expect(expired.map((e) => [Number(e.points), JSON.parse(String(e.metadata)).expiresAt])).toEqual([[-80, lapsed]]);
     expect((await redeem(p, m.id, 30)).status).toBe(201);
   });
 
