@@ -112,8 +112,9 @@ export async function loadOpenLots(scope: WriteScope): Promise<Array<LotForAlloc
 /**
  * What a write that moves the member's inactivity deadline (a purchase, or a credit of an
  * `inactivity` lot) writes, without a read: when the deadline it read has passed, first the
- * member's lapsed `inactivity` lots become `date` lots due at that deadline (the expiry sweep
- * takes them, however late it runs: a purchase after the deadline never rescues lapsed points);
+ * member's `inactivity` lots become `date` lots at that deadline (the expiry sweep takes those
+ * still holding points, however late it runs, and a later return to a spent one finds it lapsed:
+ * a purchase after the deadline never rescues lapsed points);
  * then the deadline moves (inactivityDeadline), in SQL so several credits in one batch compose.
  */
 function inactivityStatements(scope: WriteScope, member: MemberRow, days: number, purchase: boolean): Statement[] {
@@ -125,12 +126,7 @@ function inactivityStatements(scope: WriteScope, member: MemberRow, days: number
         .update(pointLots)
         .set({ expiresAt: deadline, expiryKind: "date" })
         .where(
-          and(
-            eq(pointLots.memberId, scope.memberId),
-            eq(pointLots.expiryKind, "inactivity"),
-            gt(pointLots.remaining, 0),
-            sql`${deadline} <= ${scope.now}`,
-          ),
+          and(eq(pointLots.memberId, scope.memberId), eq(pointLots.expiryKind, "inactivity"), sql`${deadline} <= ${scope.now}`),
         ) as Statement,
     );
   const fresh = inactivityDeadline(null, scope.now, days, purchase);

@@ -356,6 +356,29 @@ describe("inactivity expiry", () => {
     expect((await redeem(p, m.id, 30)).status).toBe(201);
   });
 
+  it("a redemption reversed after the date returns nothing: the spent inactivity points lapse with the rest", async () => {
+    const p = await newProgram({ expiryPolicy: { kind: "inactivity", days: 30 } });
+    const m = await newMember(p);
+    expect((await accrue(p, m.id, 10_000)).status).toBe(201);
+    const spent = await redeem(p, m.id, 100);
+    expect(spent.status).toBe(201);
+    // The date passes and the sweep runs: nothing was left to expire, the member's date is over.
+    const lapsed = new Date(Date.now() - MINUTE).toISOString();
+    await setDeadline(m.id, lapsed);
+    await sweep(p, new Date());
+    expect(await deadlineOf(m.id)).toBeNull();
+    expect(await sql("SELECT expiry_kind, expires_at FROM point_lots WHERE member_id = ?", [m.id])).toEqual([
+      { expiry_kind: "date", expires_at: lapsed },
+    ]);
+    const back = await call("POST", `/v1/redemptions/${spent.body.redemption.id}/reverse`, {
+      key: p.keys.storefront,
+      idempotencyKey: uniqueKey("rev"),
+    });
+    expect(back.status, JSON.stringify(back.body)).toBe(200);
+    expect(back.body).toMatchObject({ pointsReturned: 0, pointsLapsed: 100 });
+    expect(await ledgerSum(m.id)).toEqual({ sum: 0, balance: 0, pending: 0, lots: 0 });
+  });
+
   it("purchases racing the sweep past the date: lapsed points expire exactly once and new points stay, whichever commits first", async () => {
     const p = await newProgram({ expiryPolicy: { kind: "inactivity", days: 30 } });
     const members = [];

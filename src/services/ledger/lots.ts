@@ -97,8 +97,9 @@ export async function expireLots(db: Database, now: Date, batchSize: number, sco
 /**
  * Members past their inactivity deadline, a page at a time in deadline order (a keyset cursor, so
  * members whose lots are still pending do not hold the page): their released `inactivity` lots
- * expire, and a member left with no such lot gets no deadline (so the next credit starts a new
- * one and the member leaves this index range).
+ * expire and, with the spent ones, become `date` lots at the deadline; a member left with no
+ * `inactivity` lot gets no deadline (so the next credit starts a new one and the member leaves
+ * this index range).
  */
 async function expireInactiveMembers(db: Database, at: string, batchSize: number, scope: SweepScope): Promise<number> {
   const program = programFilter(scope);
@@ -115,8 +116,12 @@ async function expireInactiveMembers(db: Database, at: string, batchSize: number
     const lapsed = sql`SELECT m.id FROM members m WHERE m.id IN (SELECT value FROM json_each(${ids})) AND m.inactivity_expires_at <= ${at}`;
     const due = sql`SELECT id FROM point_lots WHERE member_id IN (${lapsed}) AND expiry_kind = 'inactivity' AND remaining > 0 AND released = 1`;
     total += await expireLotsIn(db, due, at, [
+      // The emptied lots (expired just now, or spent before) keep the date they lapsed on, so a
+      // return to one of them later (a reversed redemption) finds it lapsed.
+      sql`UPDATE point_lots SET expiry_kind = 'date', expires_at = (SELECT m.inactivity_expires_at FROM members m WHERE m.id = point_lots.member_id)
+        WHERE member_id IN (${lapsed}) AND expiry_kind = 'inactivity' AND remaining = 0`,
       sql`UPDATE members SET inactivity_expires_at = NULL WHERE id IN (${lapsed})
-        AND NOT EXISTS (SELECT 1 FROM point_lots l WHERE l.member_id = members.id AND l.expiry_kind = 'inactivity' AND l.remaining > 0)`,
+        AND NOT EXISTS (SELECT 1 FROM point_lots l WHERE l.member_id = members.id AND l.expiry_kind = 'inactivity')`,
     ]);
     const last = page[page.length - 1];
     cursor = { deadline: last.deadline, id: last.id };
