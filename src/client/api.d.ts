@@ -1055,7 +1055,7 @@ export type paths = {
         head?: never;
         /**
          * Change the program's settings
-         * @description Scope: admin. Send only the fields to change. Audited (`program.updated`, with the changed fields before and after) and bumps `configVersion`. Takes effect for later writes only: ledger entries, lots and KPI days already written keep the settings they were made with (a lot's expiry date, a past day's zone). The currency is fixed once the program has a member (409 currency_locked). `timeZone` must be an IANA name (e.g. Asia/Taipei).
+         * @description Scope: admin. Send only the fields to change. Audited (`program.updated`, with the changed fields before and after) and bumps `configVersion`. Takes effect for later writes only: ledger entries, lots and KPI days already written keep the settings they were made with (a lot's expiry date, a past day's zone). The currency is fixed once the program has a member (409 currency_locked). `timeZone` must be an IANA name (e.g. Asia/Taipei). `expiryPolicy`: `afterEarning` days, `endOfPeriod` (end of the Nth local month, quarter or year after earning, expired at that instant in shards on the jobs queue), `inactivity` (all points N days after the last purchase, one date per member that purchases move) or `never`.
          */
         patch: operations["program.update"];
         trace?: never;
