@@ -41,8 +41,9 @@ import { getProgramSettings, settingsExample, settingsFields } from "./settings"
  * The program's whole configuration as one document (format `version` 1). Objects are keyed by
  * what an admin names them (tier, rule, reward, segment and campaign names; budget periods;
  * channel names), never by generated ids: references between objects (a reward's tiers, a
- * campaign's segment, rewards and tiers) hold the referenced object's name, so a document
- * taken from one program applies to another.
+ * campaign's segment, rewards and tiers, its experiment variants' rewards, a segment rule's
+ * `tierId`, an earning rule's tier and segment conditions) hold the referenced object's name, so
+ * a document taken from one program applies to another.
  */
 const CONFIG_FORMAT_VERSION = 1;
 
