@@ -71,7 +71,7 @@ export async function dispatchOutbox(env: Env, now: Date, batchSize: number) {
       db.run(sql`
         INSERT INTO webhook_deliveries (id, program_id, webhook_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at)
         SELECT ${sqlId("dlv")}, e.program_id, w.id, e.id, e.type,
-               json_object('id', e.id, 'type', e.type, 'programId', e.program_id, 'createdAt', e.created_at, 'data', json(e.payload)),
+               json_object('id', e.id, 'type', e.type, 'apiVersion', w.api_version, 'programId', e.program_id, 'createdAt', e.created_at, 'data', json(e.payload)),
                'pending', 0, ${stamp}, ${stamp}
         FROM outbox_events e
         JOIN webhooks w ON w.program_id = e.program_id AND w.status = 'active' AND w.created_at <= e.created_at

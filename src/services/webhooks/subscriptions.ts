@@ -1,5 +1,6 @@
 import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
 import { webhookDeliveries, webhooks } from "../../../schema";
+import { type ApiVersion, LATEST_API_VERSION } from "../../lib/api-version";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
@@ -55,6 +56,7 @@ function webhookView(w: WebhookRow, now = new Date()) {
     url: w.url,
     eventTypes: w.eventTypes,
     scheme: w.scheme,
+    apiVersion: w.apiVersion as ApiVersion,
     status: w.status,
     disabledReason: w.disabledReason,
     consecutiveFailures: w.consecutiveFailures,
@@ -100,7 +102,7 @@ export async function createWebhook({
   input,
 }: {
   ctx: ServiceContext;
-  input: { programId: string; url: string; eventTypes: string[]; scheme?: WebhookScheme };
+  input: { programId: string; url: string; eventTypes: string[]; scheme?: WebhookScheme; apiVersion?: ApiVersion };
 }) {
   assertDeliverableUrl(ctx, input.url);
   const [{ n }] = await ctx.db.select({ n: sql<number>`count(*)` }).from(webhooks).where(eq(webhooks.programId, input.programId));
@@ -116,6 +118,7 @@ export async function createWebhook({
     eventTypes: [...new Set(input.eventTypes)],
     secret: await sealSecret(ctx.env, secret, secretContext.webhook(id)),
     scheme: input.scheme ?? "standard-webhooks",
+    apiVersion: input.apiVersion ?? LATEST_API_VERSION,
     previousSecret: null,
     previousSecretUntil: null,
     status: "active",
