@@ -73,6 +73,8 @@ describe("tenant isolation", () => {
       ).body.redemption?.id,
       code: await first("SELECT code FROM coupons WHERE program_id = ? LIMIT 1"),
       runId: await first("SELECT id FROM program_job_runs WHERE program_id = ? LIMIT 1"),
+      // The operator's routes name programs; no key of A (or B) may call them at all.
+      programId: b.programId,
     };
     const bIds = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined)) as Record<string, string>;
     const secrets = [b.keys.admin, b.keys.storefront, b.keys.partner, b.partnerSigningSecret, "b-member@example.com"];
