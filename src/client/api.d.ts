@@ -1863,7 +1863,7 @@ export type paths = {
         put?: never;
         /**
          * Suspend a program: its keys and member tokens are refused, its jobs skipped
-         * @description Operator only: the deployment's OPERATOR_TOKEN, never a program's API key. Every API key, staff sign-in and member token of the program is then answered 403 program_suspended (at once on the isolate that suspended it, within 30 s everywhere), and its scheduled jobs (nightly runs, local-midnight jobs, KPI snapshots) skip it. Nothing is deleted; resume undoes it. Idempotent; audited in the program's log (actor operator).
+         * @description Operator only: the deployment's OPERATOR_TOKEN, never a program's API key. Every API key, staff sign-in and member token of the program is then answered 403 program_suspended (at once on the isolate that suspended it, within 30 s everywhere), and its scheduled jobs (nightly runs, local-midnight jobs, KPI snapshots) skip it; its webhook deliveries and campaign messages wait until it is resumed. The ledger's dated sweeps (pending release, expiry) keep running. Nothing is deleted; resume undoes it. Idempotent; audited in the program's log (actor operator).
          */
         post: operations["operator.programs.suspend"];
         delete?: never;

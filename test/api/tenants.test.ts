@@ -2,6 +2,7 @@ import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import { describe, expect, it } from "vitest";
 import * as schema from "../../schema";
 import { programsDueToday } from "../../src/services/program/local-day";
+import { dispatchOutbox, sweepDueDeliveries } from "../../src/services/webhooks/delivery";
 import { searchWholeDatabase } from "../support/whole-database-search";
 import { accrue, call, db, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
@@ -89,6 +90,12 @@ describe("operator: programs as tenants", () => {
   it("suspends a program: every key and member token gets 403 program_suspended, jobs skip it, others are untouched; resume undoes it", async () => {
     const p = await newProgram();
     const other = await newProgram();
+    const bucket = uniqueKey("suspended");
+    const hook = await call("POST", "/v1/webhooks", {
+      key: p.keys.admin,
+      body: { url: `http://receiver.test/__test/receiver/${bucket}`, eventTypes: ["points.earned"] },
+    });
+    expect(hook.status).toBe(201);
     const member = await newMember(p);
     expect((await accrue(p, member.id, 1000)).status).toBe(201);
     const token = await mintToken(p, member.id);
@@ -120,6 +127,18 @@ describe("operator: programs as tenants", () => {
       expect.objectContaining({ programId: other.programId }),
     ]);
     expect((await call("GET", "/v1/program", { key: other.keys.admin })).status).toBe(200);
+    // Its webhook deliveries wait, still due, while it is suspended; they go out once it is resumed.
+    await dispatchOutbox(testEnv, new Date(), 500);
+    const deliveries = () =>
+      runSql(
+        "SELECT status, attempts, next_attempt_at AS due FROM webhook_deliveries WHERE webhook_id = ? AND event_type = 'points.earned'",
+        [hook.body.id],
+      );
+    const [pending] = await deliveries();
+    await sweepDueDeliveries(testEnv, new Date(), 500);
+    // Not claimed (a claim leases it: its due time would move), not attempted.
+    expect(await deliveries()).toEqual([{ status: "pending", attempts: 0, due: pending.due }]);
+    expect((await call("GET", `/__test/receiver/${bucket}`)).body.received).toEqual([]);
     // Suspending again keeps the first suspension time.
     const again = await call("POST", `/v1/operator/programs/${p.programId}/suspend`, {
       key: operator(),
@@ -133,6 +152,14 @@ describe("operator: programs as tenants", () => {
     expect((await call("GET", `/v1/members/${member.id}/balance`, { key: p.keys.storefront })).status).toBe(200);
     expect((await call("GET", "/v1/me", { key: token })).status).toBe(200);
     expect((await accrue(p, member.id, 1000)).status).toBe(201);
+    // Resumed: the next sweep hands it on (to the queue here), and it arrives.
+    expect((await sweepDueDeliveries(testEnv, new Date(), 500)).claimed).toBeGreaterThan(0);
+    let arrived: unknown[] = [];
+    for (let i = 0; i < 100 && arrived.length === 0; i++) {
+      arrived = (await call("GET", `/__test/receiver/${bucket}`)).body.received;
+      if (arrived.length === 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(arrived).toHaveLength(1);
     // Both operator actions are in the program's own audit log.
     const audit = await call("GET", "/v1/audit", { key: p.keys.admin });
     const actions = audit.body.data.map((e: { action: string }) => e.action);

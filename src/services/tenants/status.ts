@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import { programs } from "../../../schema";
 import type { ServiceContext } from "../../lib/context";
 import { AppError } from "../../lib/errors";
@@ -34,3 +34,9 @@ export async function assertProgramActive(ctx: ServiceContext, programId: string
       `Program ${programId} is suspended by the operator: its keys and member tokens are refused until it is resumed`,
     );
 }
+
+/**
+ * The suspended programs, as a subquery for the sweeps that send on a program's behalf (webhook
+ * deliveries, campaign messages): theirs wait, still due, and go out once the program is resumed.
+ */
+export const suspendedPrograms = sql`SELECT id FROM programs WHERE suspended_at IS NOT NULL`;

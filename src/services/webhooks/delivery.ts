@@ -8,6 +8,7 @@ import { postOutbound } from "../../lib/outbound-fetch";
 import { openSecret, secretContext } from "../../lib/secret-box";
 import { signedHeaders } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
+import { suspendedPrograms } from "../tenants/status";
 
 /**
  * Outbound webhooks: outbox → deliveries → signed HTTP POSTs, at least once.
@@ -104,7 +105,13 @@ export async function sweepDueDeliveries(env: Env, now: Date, batchSize: number)
   const due = db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.status, "pending"), sql`${webhookDeliveries.nextAttemptAt} <= ${stamp}`))
+    .where(
+      and(
+        eq(webhookDeliveries.status, "pending"),
+        sql`${webhookDeliveries.nextAttemptAt} <= ${stamp}`,
+        sql`${webhookDeliveries.programId} NOT IN (${suspendedPrograms})`,
+      ),
+    )
     .orderBy(asc(webhookDeliveries.nextAttemptAt))
     .limit(limit);
   // The lease keeps the next sweep off these while the queue or this run works on them;
