@@ -4815,6 +4815,11 @@ export type components = {
             scheme?: "standard-webhooks" | "x-loyalty-signature";
             /** @enum {string} */
             status?: "active" | "disabled";
+            /**
+             * @description Move the subscription to another API version: events fanned out from now on carry that shape
+             * @enum {string}
+             */
+            apiVersion?: "2026-06-01" | "2026-12-01";
         };
         WebhookDelivery: {
             id: string;

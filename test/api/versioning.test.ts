@@ -104,6 +104,21 @@ describe("API versions (Loyalty-Version)", () => {
     });
     const versions = Object.fromEntries(rows.rows.map((r) => [String(r.webhook_id), JSON.parse(String(r.payload)).apiVersion]));
     expect(versions).toEqual({ [oldHook.body.id]: OLD, [newHook.body.id]: NEW });
+
+    // The old subscription moves to the new version: later events carry it; delivered ones keep theirs.
+    const moved = await call("PATCH", `/v1/webhooks/${oldHook.body.id}`, { key: p.keys.admin, body: { apiVersion: NEW } });
+    expect(moved.status).toBe(200);
+    expect(moved.body.apiVersion).toBe(NEW);
+    expect((await call("PATCH", `/v1/webhooks/${oldHook.body.id}`, { key: p.keys.admin, body: { apiVersion: "2020-01-01" } })).status).toBe(
+      400,
+    );
+    expect((await accrue(p, m.id, 2000)).status).toBe(201);
+    await dispatchOutbox(testEnv, new Date(), 500);
+    const later = await db().$client.execute({
+      sql: "SELECT json_extract(payload, '$.apiVersion') AS v FROM webhook_deliveries WHERE webhook_id = ? ORDER BY created_at, id",
+      args: [oldHook.body.id],
+    });
+    expect(later.rows.map((r) => r.v)).toEqual([OLD, NEW]);
   });
 
   it("the changelog is published in the OpenAPI document", async () => {

@@ -91,9 +91,13 @@ export const UpdateWebhookBody = z
     eventTypes: EventTypes.optional(),
     scheme: Scheme.optional(),
     status: z.enum(["active", "disabled"]).optional(),
+    apiVersion: z
+      .enum(API_VERSIONS as [ApiVersion, ...ApiVersion[]])
+      .optional()
+      .openapi({ description: "Move the subscription to another API version: events fanned out from now on carry that shape" }),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, "send at least one of url, eventTypes, scheme, status")
+  .refine((b) => Object.keys(b).length > 0, "send at least one of url, eventTypes, scheme, status, apiVersion")
   .openapi("UpdateWebhook", { example: { status: "active" } });
 
 export const WebhookIdParam = z.object({

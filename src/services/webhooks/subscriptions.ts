@@ -153,7 +153,13 @@ export async function getWebhook({ ctx, input }: { ctx: ServiceContext; input: {
   return webhookView(await requireWebhook(ctx, input.programId, input.webhookId));
 }
 
-export type WebhookPatch = { url?: string; eventTypes?: string[]; status?: "active" | "disabled"; scheme?: WebhookScheme };
+export type WebhookPatch = {
+  url?: string;
+  eventTypes?: string[];
+  status?: "active" | "disabled";
+  scheme?: WebhookScheme;
+  apiVersion?: ApiVersion;
+};
 
 /**
  * Change url, event types, signature scheme or status. The secret stays when the scheme changes:
@@ -176,6 +182,7 @@ export async function updateWebhook({
     url: patch.url ?? before.url,
     eventTypes: patch.eventTypes ? [...new Set(patch.eventTypes)] : before.eventTypes,
     scheme: patch.scheme ?? before.scheme,
+    apiVersion: patch.apiVersion ?? before.apiVersion,
     status: patch.status ?? before.status,
     updatedAt: now,
   };
@@ -193,6 +200,7 @@ export async function updateWebhook({
         url: after.url,
         eventTypes: after.eventTypes,
         scheme: after.scheme,
+        apiVersion: after.apiVersion,
         status: after.status,
         disabledReason: after.disabledReason,
         consecutiveFailures: after.consecutiveFailures,
