@@ -252,6 +252,26 @@ describe("operator: programs as tenants", () => {
     expect((await call("DELETE", `/v1/operator/programs/${p.programId}?confirm=${p.programId}`, { key: operator() })).status).toBe(404);
   });
 
+  it("a deletion cut short (suspended, some tables done) is finished by the same call", async () => {
+    const p = await newProgram();
+    const member = await newMember(p);
+    expect((await accrue(p, member.id, 5000)).status).toBe(201);
+    // Where a deletion that died half way leaves a program: suspended, its first tables gone.
+    await runSql("UPDATE programs SET suspended_at = ?, suspended_reason = 'deleting' WHERE id = ?", [
+      new Date().toISOString(),
+      p.programId,
+    ]);
+    await runSql("DELETE FROM audit_log WHERE program_id = ?", [p.programId]);
+    await runSql("DELETE FROM ledger_entries WHERE program_id = ?", [p.programId]);
+    expect((await call("GET", "/v1/program", { key: p.keys.admin })).body.error.code).toBe("program_suspended");
+    const dry = await call("DELETE", `/v1/operator/programs/${p.programId}?dryRun=true`, { key: operator() });
+    expect(dry.body.rows).toMatchObject({ ledger_entries: 0, audit_log: 0, members: 1, programs: 1 });
+    const done = await call("DELETE", `/v1/operator/programs/${p.programId}?confirm=${p.programId}`, { key: operator() });
+    expect(done.status).toBe(200);
+    const { hits } = await searchWholeDatabase(runSql, [p.programId, member.id]);
+    expect(hits).toEqual([]);
+  });
+
   it("meters requests, writes, rows written and members per program and day, for the operator", async () => {
     const p = await newProgram();
     const other = await newProgram();
