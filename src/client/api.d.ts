@@ -280,7 +280,7 @@ export type paths = {
         put?: never;
         /**
          * Redeem points at checkout, or reserve them (capture: false)
-         * @description Scopes: storefront, partner, admin. Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short. With `capture: false` the points are reserved: they leave `available`, show as `reserved`, and come back by themselves after `holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`). A partner key redeems at its partner (the settlement report's `pointsRedeemed`), only for members it may read (404 otherwise).
+         * @description Scopes: storefront, partner, admin. Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short. With `capture: false` the points are reserved: they leave `available`, show as `reserved`, and come back by themselves after `holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`). A partner key redeems at its partner (the settlement report's `pointsRedeemed`), at once (`capture: false` is 400), only for members it may read (404 otherwise).
          */
         post: operations["members.redemptions.create"];
         delete?: never;

@@ -53,9 +53,15 @@ async function setup() {
 
 describe("partner settlement", () => {
   it("per partner and local month: points issued net of refunds, redeemed, and the balance owed at the point cost", async () => {
-    const { p, north, m2 } = await setup();
-    // A partner key spends only the points of members it may read.
+    const { p, north, south, m2 } = await setup();
+    // A partner key spends only the points of members it may read, and at once (it cannot settle a reserve).
     expect((await redeem(north, m2.id, 1)).status).toBe(404);
+    const reserve = await call("POST", `/v1/members/${m2.id}/redemptions`, {
+      key: south,
+      idempotencyKey: uniqueKey("rdm"),
+      body: { points: 1, reason: "hold", capture: false },
+    });
+    expect(reserve.status).toBe(400);
 
     const month = localMonth(new Date(), "Asia/Taipei");
     const res = await call("GET", "/v1/settlement", { key: p.keys.admin });

@@ -1,3 +1,4 @@
+import { AppError } from "../../lib/errors";
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
 import { assertMemberVisible } from "../../services/partner/scoping";
@@ -16,7 +17,7 @@ export const redeemPointsRoute = defineRoute(
       "Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short. " +
       "With `capture: false` the points are reserved: they leave `available`, show as `reserved`, and come back by themselves after " +
       "`holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`). " +
-      "A partner key redeems at its partner (the settlement report's `pointsRedeemed`), only for members it may read (404 otherwise).",
+      "A partner key redeems at its partner (the settlement report's `pointsRedeemed`), at once (`capture: false` is 400), only for members it may read (404 otherwise).",
     request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(RedemptionBody) },
     responses: { 201: jsonResponse(CheckoutResultSchema, "Points redeemed or reserved"), ...errorResponses(404, 409) },
   },
@@ -25,6 +26,11 @@ export const redeemPointsRoute = defineRoute(
     const body = c.req.valid("json");
     // Spending a member's points is at least reading them: a partner limited to the members it touched spends only theirs.
     await assertMemberVisible(c.var.ctx, principal, memberId);
+    // Capture, void and reverse are the storefront's and an admin's, so a partner's reserve could only lapse.
+    if (principal.scope === "partner" && !body.capture)
+      throw new AppError("invalid_request", "A partner key redeems at once (capture: true); reserves are for storefront keys", {
+        fields: [{ path: "capture", message: "partner keys capture at once" }],
+      });
     return respondWithLedgerWrite(
       c,
       clientWriteRequest({ principal, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "redeem", body }),
