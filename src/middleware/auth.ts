@@ -147,8 +147,8 @@ async function authenticate(c: Context<AppBindings>): Promise<Principal> {
   };
   c.set("principal", principal);
   c.var.ctx.principal = principal;
-  // Per-key rate limit, once per request (a second authenticate() returns above).
   await assertProgramActive(c.var.ctx, principal.programId);
+  // Per-key rate limit, once per request (a second authenticate() returns above).
   await enforceRateLimit(c, principal);
   return principal;
 }
