@@ -29,6 +29,11 @@ export const apiKeys = sqliteTable(
     memberAccess: text("member_access", { enum: ["touched", "program"] })
       .notNull()
       .default("touched"),
+    /**
+     * The API version (src/lib/api-version.ts) requests with this key get unless they send
+     * Loyalty-Version: the latest when the key was created. Keys from before versioning: the first.
+     */
+    apiVersion: text("api_version").notNull().default("2026-06-01"),
   },
   (t) => [
     // Authentication is one lookup by hash.

@@ -137,6 +137,8 @@ export const redemptions = sqliteTable(
     entryId: text("entry_id").notNull(),
     /** When an uncaptured reserve lapses. */
     expiresAt: text("expires_at"),
+    /** The partner whose key made the redemption (null: the storefront, an admin or the member): the settlement report's "redeemed at". */
+    sourcePartner: text("source_partner"),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at").notNull(),
   },
@@ -144,6 +146,8 @@ export const redemptions = sqliteTable(
     check("redemptions_points_ck", sql`${t.capturedPoints} <= ${t.points} AND ${t.reversedPoints} <= ${t.capturedPoints}`),
     index("redemptions_member_idx").on(t.memberId, t.status),
     index("redemptions_program_idx").on(t.programId, t.id),
+    // The settlement report: a program's redemptions at partners, by when they were made.
+    index("redemptions_partner_idx").on(t.programId, t.sourcePartner, t.createdAt),
   ],
 );
 

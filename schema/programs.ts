@@ -31,6 +31,12 @@ export const programs = sqliteTable("programs", {
   /** Bumped in the same batch as every write to a configuration table (src/services/program/config-version.ts). */
   configVersion: integer("config_version").notNull().default(1),
   settings: json<Record<string, unknown>>("settings").notNull().default({}),
+  /**
+   * Set by the operator (POST /v1/operator/programs/{id}/suspend): every key and member token of
+   * the program is refused with 403 program_suspended and the scheduled jobs skip it. Null: active.
+   */
+  suspendedAt: timestamp("suspended_at"),
+  suspendedReason: text("suspended_reason"),
   createdAt: createdAt(),
   updatedAt: timestamp("updated_at").notNull(),
 });
@@ -49,4 +55,23 @@ export const localDayRuns = sqliteTable(
     ranAt: timestamp("ran_at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.programId, t.job] })],
+);
+
+/**
+ * Per-program usage for billing, per UTC day: requests answered with one of the program's
+ * credentials, writes among them (non-GET requests answered 2xx) and rows written to libSQL on
+ * their behalf (by the Worker and by members' Durable Objects). Aggregated per isolate and added
+ * here in a background flush (src/services/tenants/usage.ts), never on the request's path.
+ */
+export const programUsageDaily = sqliteTable(
+  "program_usage_daily",
+  {
+    programId: programId(),
+    day: text("day").notNull(),
+    requests: integer("requests").notNull().default(0),
+    writes: integer("writes").notNull().default(0),
+    rowsWritten: integer("rows_written").notNull().default(0),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.programId, t.day] })],
 );

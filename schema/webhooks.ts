@@ -22,6 +22,8 @@ export const webhooks = sqliteTable(
     scheme: text("scheme", { enum: ["standard-webhooks", "x-loyalty-signature"] })
       .notNull()
       .default("x-loyalty-signature"),
+    /** The API version its payloads are rendered in (the latest when it was created; the first for older rows). */
+    apiVersion: text("api_version").notNull().default("2026-06-01"),
     status: text("status", { enum: ["active", "disabled"] }).notNull(),
     disabledReason: text("disabled_reason"),
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),

@@ -2,13 +2,15 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ZodError } from "zod";
-import { database } from "./db/client";
+import { database, type WriteMeter } from "./db/client";
 import { settingsOf } from "./env";
 import type { AppBindings } from "./lib/context";
 import { AppError, errorBody } from "./lib/errors";
 import { randomBase32 } from "./lib/ids";
+import { apiVersioning } from "./middleware/api-version";
 import { cors } from "./middleware/cors";
 import { recordRequestTelemetry } from "./middleware/request-telemetry";
+import { meterRequest } from "./middleware/usage";
 import { apiRoutes } from "./routes";
 import type { RouteModule } from "./routes/route";
 
@@ -40,12 +42,14 @@ export function createApp(routes: readonly RouteModule[] = apiRoutes) {
     c.set("requestId", requestId);
     c.header("x-request-id", requestId);
     settingsOf(c.env);
-    c.set("ctx", { env: c.env, db: database(c.env), requestId });
+    const meter: WriteMeter = { rowsWritten: 0 };
+    c.set("ctx", { env: c.env, db: database(c.env, meter), requestId });
     // A handler's error is answered by onError before next() returns, so its status is known here.
     try {
       await next();
     } finally {
       recordRequestTelemetry(c, Date.now() - started);
+      meterRequest(c, meter);
     }
   });
 
@@ -60,6 +64,8 @@ export function createApp(routes: readonly RouteModule[] = apiRoutes) {
       },
     }),
   );
+
+  app.use("/v1/*", apiVersioning);
 
   app.onError((err, c) => {
     const requestId = c.get("requestId") ?? "unknown";

@@ -280,7 +280,7 @@ export type paths = {
         put?: never;
         /**
          * Redeem points at checkout, or reserve them (capture: false)
-         * @description Scopes: storefront, admin. Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short. With `capture: false` the points are reserved: they leave `available`, show as `reserved`, and come back by themselves after `holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`).
+         * @description Scopes: storefront, partner, admin. Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short. With `capture: false` the points are reserved: they leave `available`, show as `reserved`, and come back by themselves after `holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`). A partner key redeems at its partner (the settlement report's `pointsRedeemed`), at once (`capture: false` is 400), only for members it may read (404 otherwise).
          */
         post: operations["members.redemptions.create"];
         delete?: never;
@@ -874,6 +874,26 @@ export type paths = {
          * @description Scope: admin. Returns the new secret once. Inbound partner events signed with the previous secret are still accepted for 24 hours, so partners can switch without rejected requests. Also creates the secret for programs that have none. Audited (without the secret).
          */
         post: operations["partner.signingSecret.rotate"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/settlement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per partner and month: points issued on its sales, redeemed at it, and the balance owed
+         * @description Scopes: admin, partner. Months are the program's local calendar months; values are at the program's point cost (`pointCostPer1000`) now. A partner key sees only its own partner (naming another is 403); an admin key every partner, or the one named. `Accept: text/csv` or `application/x-ndjson` for the rows alone as a file (CSV cells guarded against formula injection, like /v1/exports); JSON by default.
+         */
+        get: operations["settlement.get"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1784,6 +1804,114 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/operator/programs": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List programs, newest first
+         * @description Operator only: the deployment's OPERATOR_TOKEN, never a program's API key.
+         */
+        get: operations["operator.programs.list"];
+        put?: never;
+        /**
+         * Create a program (tenant) and its first admin key
+         * @description Operator only: the deployment's OPERATOR_TOKEN, never a program's API key. The admin key and the partner signing secret are in this response only (only hashes and sealed copies are stored). The admin mints storefront and partner keys with POST /v1/keys.
+         */
+        post: operations["operator.programs.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/programs/{programId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One program: status and suspension
+         * @description Operator only: the deployment's OPERATOR_TOKEN, never a program's API key.
+         */
+        get: operations["operator.programs.get"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a program and all its data (dry run first, then confirm)
+         * @description Operator only: the deployment's OPERATOR_TOKEN, never a program's API key. `?dryRun=true` changes nothing and returns the program's rows per table. `?confirm=<programId>` deletes: the program is suspended, then every row it owns goes, in every table of the schema (members, ledger, orders, keys, audit, usage… and the tables keyed only by member or run), the program row last. A deletion cut short leaves the program suspended; calling again finishes it. Without either parameter, or with a confirm naming another program: 400, nothing changed. Irreversible.
+         */
+        delete: operations["operator.programs.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/programs/{programId}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suspend a program: its keys and member tokens are refused, its jobs skipped
+         * @description Operator only: the deployment's OPERATOR_TOKEN, never a program's API key. Every API key, staff sign-in and member token of the program is then answered 403 program_suspended (at once on the isolate that suspended it, within 30 s everywhere), and its scheduled jobs (nightly runs, local-midnight jobs, KPI snapshots) skip it; its webhook deliveries and campaign messages wait until it is resumed. The ledger's dated sweeps (pending release, expiry) keep running. Nothing is deleted; resume undoes it. Idempotent; audited in the program's log (actor operator).
+         */
+        post: operations["operator.programs.suspend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/programs/{programId}/resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Resume a suspended program
+         * @description Operator only: the deployment's OPERATOR_TOKEN, never a program's API key. Its keys and member tokens work again; jobs that waited run on their next tick. Idempotent; audited.
+         */
+        post: operations["operator.programs.resume"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/operator/programs/{programId}/usage": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A program's usage per day, for billing: requests, writes, rows written, members
+         * @description Operator only: the deployment's OPERATOR_TOKEN, never a program's API key. Per UTC day: requests answered with one of the program's credentials (keys, staff, member tokens), writes among them (non-GET answered 2xx) and rows written to the database on its behalf (by the Worker and by its members' ledgers). Counted in memory per isolate and flushed in the background every few seconds, so the last seconds may still be on their way. `members`: the program's members now. Default: the last 30 days.
+         */
+        get: operations["operator.programs.usage"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/widget/secret/rotate": {
         parameters: {
             query?: never;
@@ -2292,6 +2420,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "member.created",
@@ -2310,6 +2439,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "member.created";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2330,6 +2464,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "member.erased",
@@ -2346,6 +2481,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "member.erased";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2363,6 +2503,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "points.earned",
@@ -2384,6 +2525,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "points.earned";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2420,6 +2566,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "points.redeemed",
@@ -2439,6 +2586,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "points.redeemed";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2459,6 +2611,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "points.adjusted",
@@ -2478,6 +2631,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "points.adjusted";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2498,6 +2656,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "points.reversed",
@@ -2518,6 +2677,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "points.reversed";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2543,6 +2707,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "points.released",
@@ -2560,6 +2725,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "points.released";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2578,6 +2748,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "points.returned",
@@ -2600,6 +2771,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "points.returned";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2624,6 +2800,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "points.expired",
@@ -2641,6 +2818,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "points.expired";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2659,6 +2841,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "order.accrued",
@@ -2679,6 +2862,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "order.accrued";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2705,6 +2893,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "tier.changed",
@@ -2726,6 +2915,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "tier.changed";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2753,6 +2947,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "reward.issued",
@@ -2777,6 +2972,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "reward.issued";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2807,6 +3007,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "coupon.consumed",
@@ -2828,6 +3029,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "coupon.consumed";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2850,6 +3056,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "coupon.cancelled",
@@ -2871,6 +3078,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "coupon.cancelled";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2893,6 +3105,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "stage.changed",
@@ -2911,6 +3124,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "stage.changed";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2930,6 +3148,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "activity.recorded",
@@ -2949,6 +3168,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "activity.recorded";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -2973,6 +3197,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "redemption.reserved",
@@ -2992,6 +3217,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "redemption.reserved";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -3016,6 +3246,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "redemption.captured",
@@ -3036,6 +3267,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "redemption.captured";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -3058,6 +3294,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "redemption.voided",
@@ -3078,6 +3315,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "redemption.voided";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -3100,6 +3342,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "redemption.expired",
@@ -3120,6 +3363,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "redemption.expired";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -3142,6 +3390,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "redemption.reversed",
@@ -3162,6 +3411,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "redemption.reversed";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -3184,6 +3438,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "referral.qualified",
@@ -3206,6 +3461,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "referral.qualified";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -3229,6 +3489,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "referral.rewarded",
@@ -3248,6 +3509,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "referral.rewarded";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -3268,6 +3534,7 @@ export type components = {
         /**
          * @example {
          *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
          *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
          *       "createdAt": "2026-11-25T10:00:00.000Z",
          *       "type": "referral.reversed",
@@ -3290,6 +3557,11 @@ export type components = {
             id: string;
             /** @enum {string} */
             type: "referral.reversed";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
             programId: string;
             /**
@@ -3548,7 +3820,7 @@ export type components = {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "unauthorized" | "invalid_signature" | "forbidden" | "order_of_another_source" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "currency_locked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                code: "invalid_request" | "unknown_api_version" | "unauthorized" | "invalid_signature" | "forbidden" | "order_of_another_source" | "program_suspended" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "currency_locked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
                 message: string;
                 requestId: string;
                 details?: unknown;
@@ -3989,7 +4261,8 @@ export type components = {
             debt: number;
             lifetimeEarned: number;
             lifetimeRedeemed: number;
-            nextRelease: string | null;
+            /** @description When the next pending points become available. Before API version 2026-12-01: `nextRelease` */
+            nextReleaseAt: string | null;
             expiring: {
                 points: number;
                 expiresAt: string;
@@ -4420,6 +4693,37 @@ export type components = {
             secret: string;
             previousSecretValidUntil: string | null;
         };
+        Settlement: {
+            from: string;
+            to: string;
+            timeZone: string;
+            currency: string;
+            /** @description What 1000 points cost the program, in minor units: the rate every value uses */
+            pointCostPer1000: number;
+            /** @description The partner reported on; null: every partner */
+            partner: string | null;
+            /** @description One row per partner and month with activity, by month then partner */
+            data: components["schemas"]["SettlementRow"][];
+        };
+        SettlementRow: {
+            /** @description The month, in the program's time zone (YYYY-MM) */
+            period: string;
+            /** @description The partner (a partner key's `partner`, or its id) */
+            partner: string;
+            /** @description Points earned on the partner's sales this month, net of refunds' reversals */
+            pointsIssued: number;
+            /** @description Points redeemed at the partner this month, net of voids and reversals */
+            pointsRedeemed: number;
+            /** @description pointsIssued − pointsRedeemed */
+            netPoints: number;
+            /** @description pointsIssued at the program's point cost, in minor units */
+            issuedValueMinor: number;
+            /** @description pointsRedeemed at the program's point cost, in minor units */
+            redeemedValueMinor: number;
+            /** @description issuedValueMinor − redeemedValueMinor: > 0 the partner owes the program, < 0 the program owes the partner */
+            balanceMinor: number;
+            currency: string;
+        };
         WebhookWithSecret: components["schemas"]["Webhook"] & {
             /**
              * @description The signing secret (whsec_ + base64), shown once: give it to your Standard Webhooks library to verify deliveries.
@@ -4437,6 +4741,11 @@ export type components = {
              * @enum {string}
              */
             scheme: "standard-webhooks" | "x-loyalty-signature";
+            /**
+             * @description The API version its payloads are rendered in (`apiVersion` in each): the creating request's
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @enum {string} */
             status: "active" | "disabled";
             disabledReason: string | null;
@@ -4506,6 +4815,11 @@ export type components = {
             scheme?: "standard-webhooks" | "x-loyalty-signature";
             /** @enum {string} */
             status?: "active" | "disabled";
+            /**
+             * @description Move the subscription to another API version: events fanned out from now on carry that shape
+             * @enum {string}
+             */
+            apiVersion?: "2026-06-01" | "2026-12-01";
         };
         WebhookDelivery: {
             id: string;
@@ -4521,7 +4835,7 @@ export type components = {
             lastError: string | null;
             createdAt: string;
             deliveredAt: string | null;
-            /** @description The exact JSON body sent: {id, type, programId, createdAt, data} */
+            /** @description The exact JSON body sent: {id, type, apiVersion, programId, createdAt, data} */
             payload: {
                 [key: string]: unknown;
             };
@@ -4546,6 +4860,11 @@ export type components = {
              * @enum {string}
              */
             memberAccess: "touched" | "program";
+            /**
+             * @description The API version requests with this key get unless they send Loyalty-Version
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
             /** @enum {string} */
             status: "active" | "expired" | "revoked";
             createdAt: string;
@@ -4578,6 +4897,11 @@ export type components = {
              * @enum {string}
              */
             memberAccess?: "touched" | "program";
+            /**
+             * @description The API version requests with this key get unless they send Loyalty-Version; default the latest
+             * @enum {string}
+             */
+            apiVersion?: "2026-06-01" | "2026-12-01";
         };
         /**
          * @example {
@@ -5916,6 +6240,100 @@ export type components = {
             finishedAt: string | null;
             /** @description The last error of a shard attempt (a retried shard may since have succeeded). */
             error: string | null;
+        };
+        CreatedTenant: {
+            program: components["schemas"]["Tenant"];
+            /** @description The program's first admin key, shown once: store it now. It mints the other keys (POST /v1/keys) */
+            adminKey: string;
+            /** @description The secret partners sign inbound events with (whsec_…), shown once */
+            partnerSigningSecret: string;
+        };
+        Tenant: {
+            id: string;
+            name: string;
+            currency: string;
+            timeZone: string;
+            /** @enum {string} */
+            status: "active" | "suspended";
+            suspendedAt: string | null;
+            suspendedReason: string | null;
+            createdAt: string;
+            updatedAt: string;
+        };
+        /**
+         * @example {
+         *       "name": "Taipei Coffee Club",
+         *       "currency": "TWD",
+         *       "timeZone": "Asia/Taipei",
+         *       "pointCostPer1000": 10000
+         *     }
+         */
+        CreateTenant: {
+            name: string;
+            /** @description ISO 4217. Fixed once the program has members (409 currency_locked) */
+            currency?: string;
+            /** @description Base earn: this many points per `unitMinor` minor units spent */
+            basePointsPerUnit?: number;
+            /** @description The spend unit of the base earn rate, in minor units */
+            unitMinor?: number;
+            /** @description Days earned points stay pending before they can be spent */
+            holdDays?: number;
+            /** @description Days points last; null: never expire. Default 365 */
+            expiryDays?: number | null;
+            /** @description What 1000 points cost the program (redemption value), in minor units */
+            pointCostPer1000?: number;
+            /** @description Whether refunds and adjustments may take a balance below zero (points debt) instead of stopping at zero */
+            allowNegativeBalance?: boolean;
+            /** @description How far back a storefront or partner may date a purchase (`occurredAt`) */
+            backdateDays?: number;
+            /**
+             * @description IANA time zone of the program's calendar (days, weeks, months, midnight)
+             * @example Asia/Taipei
+             */
+            timeZone?: string;
+        };
+        /**
+         * @example {
+         *       "reason": "invoice 2026-11 unpaid"
+         *     }
+         */
+        SuspendTenant: {
+            /** @description Why (kept with the program and in its audit log) */
+            reason: string;
+        };
+        TenantDeletion: {
+            programId: string;
+            dryRun: boolean;
+            /** @description The program's rows in every table (deleted, or that would be) */
+            rows: {
+                [key: string]: number;
+            };
+            totalRows: number;
+            /** @description Dry run: the value `confirm` must have to delete */
+            confirm?: string;
+            deletedAt: string | null;
+        };
+        TenantUsage: {
+            programId: string;
+            from: string;
+            to: string;
+            /** @description The program's members now */
+            members: {
+                total: number;
+                active: number;
+            };
+            totals: {
+                requests: number;
+                writes: number;
+                rowsWritten: number;
+            };
+            days: {
+                /** @description UTC date */
+                day: string;
+                requests: number;
+                writes: number;
+                rowsWritten: number;
+            }[];
         };
         WidgetSecret: {
             /** @description Shown once */
@@ -9806,6 +10224,71 @@ export interface operations {
             };
             /** @description Not found in this key's program */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "settlement.get": {
+        parameters: {
+            query?: {
+                /** @description First month (default 11 months before `to`; at most 36 months) */
+                from?: string;
+                /** @description Last month (default the current local month) */
+                to?: string;
+                /** @description Only this partner (a partner key: its own only) */
+                partner?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report: JSON, or its rows as CSV or NDJSON */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Settlement"];
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -13852,6 +14335,477 @@ export interface operations {
                             error: string | null;
                         }[];
                     };
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "operator.programs.list": {
+        parameters: {
+            query?: {
+                limit?: number;
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of programs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["Tenant"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "operator.programs.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateTenant"];
+            };
+        };
+        responses: {
+            /** @description The program, its admin key and partner signing secret */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CreatedTenant"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "operator.programs.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The program */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "operator.programs.delete": {
+        parameters: {
+            query?: {
+                /** @description Count, do not delete */
+                dryRun?: "true" | "false";
+                /** @description The program's id again: the confirmation */
+                confirm?: string;
+            };
+            header?: never;
+            path: {
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What was deleted, or the dry run */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantDeletion"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "operator.programs.suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SuspendTenant"];
+            };
+        };
+        responses: {
+            /** @description The program, suspended */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "operator.programs.resume": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The program, active */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Tenant"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "operator.programs.usage": {
+        parameters: {
+            query?: {
+                /** @description First UTC day (default 29 days before `to`) */
+                from?: string;
+                /** @description Last UTC day (default today) */
+                to?: string;
+            };
+            header?: never;
+            path: {
+                programId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The program's usage */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TenantUsage"];
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */

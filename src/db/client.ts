@@ -1,4 +1,4 @@
-import { type Client, createClient } from "@libsql/client/web";
+import { type Client, createClient, type ResultSet } from "@libsql/client/web";
 import type { LibSQLDatabase } from "drizzle-orm/libsql";
 import { drizzle } from "drizzle-orm/libsql/web";
 import type * as schema from "../../schema";
@@ -12,8 +12,33 @@ export type Database = LibSQLDatabase<typeof schema> & { $client: Client };
  * created it. Creating one is cheap — the HTTP client opens nothing until the first query and,
  * speaking Hrana v2 over HTTP, needs no version probe.
  */
-export function database(env: Pick<Env, "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN">): Database {
+export function database(env: Pick<Env, "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN">, meter?: WriteMeter): Database {
   // libsql:// is Turso's scheme; over HTTP from a Worker it is https://.
   const url = env.LIBSQL_URL.replace(/^libsql:\/\//, "https://");
-  return drizzle(createClient({ url, authToken: env.LIBSQL_AUTH_TOKEN })) as Database;
+  const client = createClient({ url, authToken: env.LIBSQL_AUTH_TOKEN });
+  if (meter) meterWrites(client, meter);
+  return drizzle(client) as Database;
+}
+
+/** Rows written through one handle (what Turso bills), as libSQL reports them with each result. */
+export type WriteMeter = { rowsWritten: number };
+
+/**
+ * Count the rows each statement and batch changed, from the results that come back anyway: no
+ * statement of its own. Statements inside an interactive transaction are not counted (none of
+ * the request paths use one).
+ */
+function meterWrites(client: Client, meter: WriteMeter) {
+  const execute = client.execute.bind(client) as (...args: unknown[]) => Promise<ResultSet>;
+  const batch = client.batch.bind(client) as (...args: unknown[]) => Promise<ResultSet[]>;
+  client.execute = (async (...args: unknown[]) => {
+    const result = await execute(...args);
+    meter.rowsWritten += result.rowsAffected;
+    return result;
+  }) as Client["execute"];
+  client.batch = (async (...args: unknown[]) => {
+    const results = await batch(...args);
+    for (const r of results) meter.rowsWritten += r?.rowsAffected ?? 0;
+    return results;
+  }) as Client["batch"];
 }

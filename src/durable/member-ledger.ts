@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { type keyOrigins, ledgerRequests, partnerMembers, redemptions } from "../../schema";
-import { type Database, database } from "../db/client";
+import { type Database, database, type WriteMeter } from "../db/client";
 import type { Env } from "../env";
 import type { PurchaseInput } from "../ledger/earning";
 import { MemberViewCache } from "../ledger/member-view-cache";
@@ -35,6 +35,7 @@ import { systemWriteRequest } from "../services/ledger/write";
 import { type ErasureActor, eraseMemberData } from "../services/members/erasure";
 import { getMember } from "../services/members/members";
 import type { MemberView } from "../services/members/view";
+import { flushUsage, recordUsage, usageFlushDue } from "../services/tenants/usage";
 import { type AppliedAssignment, applyTierAssignment, type TierAssignmentWrite } from "../services/tiers/assign";
 
 /**
@@ -237,6 +238,12 @@ export class MemberLedger extends DurableObject<Env> {
     });
   }
 
+  /** The rows a ledger write wrote, on its program's usage (flushed in the background, src/services/tenants/usage.ts). */
+  #meter(programId: string, meter: WriteMeter) {
+    recordUsage(programId, { rowsWritten: meter.rowsWritten });
+    if (usageFlushDue()) this.ctx.waitUntil(flushUsage(database(this.env)));
+  }
+
   #write<T>(req: WriteRequest, operation: string, plan: (scope: WriteScope) => Promise<Plan<T>>): Promise<LedgerResult<T>> {
     return this.#mutex.run(async () => {
       const started = Date.now();
@@ -267,7 +274,8 @@ export class MemberLedger extends DurableObject<Env> {
     plan: (scope: WriteScope) => Promise<Plan<T>>,
     countAttempt: () => number,
   ): Promise<LedgerResult<T>> {
-    const db = database(this.env);
+    const meter: WriteMeter = { rowsWritten: 0 };
+    const db = database(this.env, meter);
     const newScope = (): WriteScope => ({
       db,
       programId: req.programId,
@@ -309,6 +317,7 @@ export class MemberLedger extends DurableObject<Env> {
         try {
           await db.batch([record, ...planned.statements, ...this.#partnerLink(db, req, scope.now)] as [Statement, ...Statement[]]);
           this.#view.invalidate();
+          this.#meter(req.programId, meter);
           return { ok: true, status: planned.status, body: planned.body, replayed: false } as const;
         } catch (err) {
           this.#view.invalidate(); // the batch may have committed before the error reached us

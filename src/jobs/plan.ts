@@ -37,7 +37,7 @@ export async function planNightlyRuns(env: Env, now: Date, options: { shardSize?
   if (!options.programIds) {
     for (let after = ""; ; ) {
       const rows = await db.all<{ id: string }>(
-        sql`SELECT p.id FROM programs p WHERE p.id > ${after} AND EXISTS (SELECT 1 FROM members m WHERE m.program_id = p.id) ORDER BY p.id LIMIT ${PROGRAM_PAGE}`,
+        sql`SELECT p.id FROM programs p WHERE p.id > ${after} AND p.suspended_at IS NULL AND EXISTS (SELECT 1 FROM members m WHERE m.program_id = p.id) ORDER BY p.id LIMIT ${PROGRAM_PAGE}`,
       );
       programIds.push(...rows.map((r) => r.id));
       if (rows.length < PROGRAM_PAGE) break;

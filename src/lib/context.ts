@@ -1,6 +1,7 @@
 import type { OpenAPIHono } from "@hono/zod-openapi";
 import type { Database } from "../db/client";
 import type { Env } from "../env";
+import type { ApiVersion } from "./api-version";
 
 export type Scope = "admin" | "storefront" | "partner";
 /** A staff member's role in a program, each including the ones before it. */
@@ -18,6 +19,8 @@ export type Principal = {
   programId: string;
   scope: Scope;
   rateLimitPerMinute?: number | null;
+  /** API keys: the version requests get without a Loyalty-Version header (src/lib/api-version.ts). */
+  apiVersion?: ApiVersion;
   staff?: { email: string; role: StaffRole };
   /**
    * A browser acting for one member with a member token or shop-signed assertion: it acts with

@@ -3,10 +3,12 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 /** The closed set of error codes the API returns, each with its HTTP status. */
 export const errorCodes = {
   invalid_request: 400,
+  unknown_api_version: 400,
   unauthorized: 401,
   invalid_signature: 401,
   forbidden: 403,
   order_of_another_source: 403,
+  program_suspended: 403,
   not_found: 404,
   method_not_allowed: 405,
   conflict: 409,

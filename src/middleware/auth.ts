@@ -1,13 +1,15 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
-import { apiKeys } from "../../schema";
+import { apiKeys, programs } from "../../schema";
 import type { RateLimiter } from "../durable/rate-limiter";
 import { settingsOf } from "../env";
 import { ACCESS_JWT_HEADER, verifyAccessJwt } from "../lib/access-jwt";
+import { FIRST_API_VERSION, isApiVersion } from "../lib/api-version";
 import type { AppBindings, OperatorPrincipal, Principal, PrincipalOf, Principals, Scope, StaffRole } from "../lib/context";
 import { sha256Hex, timingSafeEqualText } from "../lib/crypto";
 import { AppError, notFound } from "../lib/errors";
 import { looksLikeJwt, verifyMemberCredential } from "../services/members/tokens";
+import { assertProgramActive, noteProgramStatus } from "../services/tenants/status";
 import { enforceRateLimit } from "./rate-limit";
 
 type KeyRow = {
@@ -19,6 +21,7 @@ type KeyRow = {
   rateLimitPerMinute: number | null;
   partner: string | null;
   memberAccess: "touched" | "program";
+  apiVersion: string;
 };
 
 // Key lookups are cached per isolate briefly so a hot lookup costs one member read;
@@ -64,12 +67,18 @@ async function findKey(c: Context<AppBindings>, hash: string): Promise<KeyRow | 
       rateLimitPerMinute: apiKeys.rateLimitPerMinute,
       partner: apiKeys.partner,
       memberAccess: apiKeys.memberAccess,
+      apiVersion: apiKeys.apiVersion,
+      // Read in the same lookup, so admitting a key never costs a read of its own (assertProgramActive).
+      suspendedAt: programs.suspendedAt,
     })
     .from(apiKeys)
+    .innerJoin(programs, eq(programs.id, apiKeys.programId))
     .where(eq(apiKeys.keyHash, hash))
     .limit(1);
-  if (row) remember(knownKeys, hash, { row, at: now }, MAX_KNOWN_KEYS);
-  else remember(unknownKeys, hash, now, MAX_UNKNOWN_KEYS);
+  if (row) {
+    noteProgramStatus(row.programId, row.suspendedAt);
+    remember(knownKeys, hash, { row, at: now }, MAX_KNOWN_KEYS);
+  } else remember(unknownKeys, hash, now, MAX_UNKNOWN_KEYS);
   return row ?? null;
 }
 
@@ -133,10 +142,12 @@ async function authenticate(c: Context<AppBindings>): Promise<Principal> {
     programId: row.programId,
     scope: row.scope,
     rateLimitPerMinute: row.rateLimitPerMinute,
+    apiVersion: isApiVersion(row.apiVersion) ? row.apiVersion : FIRST_API_VERSION,
     ...(row.scope === "partner" ? { partner: { id: row.partner ?? row.id, memberAccess: row.memberAccess } } : {}),
   };
   c.set("principal", principal);
   c.var.ctx.principal = principal;
+  await assertProgramActive(c.var.ctx, principal.programId);
   // Per-key rate limit, once per request (a second authenticate() returns above).
   await enforceRateLimit(c, principal);
   return principal;
@@ -207,6 +218,7 @@ async function authenticateStaff(c: Context<AppBindings>, minimum: StaffRole): P
   };
   c.set("principal", principal);
   c.var.ctx.principal = principal;
+  await assertProgramActive(c.var.ctx, principal.programId);
   await enforceRateLimit(c, principal);
   return principal;
 }
@@ -239,6 +251,7 @@ async function admitMember(c: Context<AppBindings>, principals: Exclude<Principa
   };
   c.set("principal", principal);
   c.var.ctx.principal = principal;
+  await assertProgramActive(c.var.ctx, principal.programId);
   await enforceRateLimit(c, principal);
   return principal;
 }

@@ -15,8 +15,8 @@ import type { AppBindings } from "../lib/context";
 /** Origins are cached per isolate this long: a settings change reaches browsers within it. */
 const ORIGINS_CACHE_MS = 30_000;
 const MAX_CACHED_PROGRAMS = 5_000;
-const ALLOW_HEADERS = "authorization, content-type, idempotency-key, x-program-id, x-request-id";
-const EXPOSE_HEADERS = "ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after, x-request-id, age";
+const ALLOW_HEADERS = "authorization, content-type, idempotency-key, loyalty-version, x-program-id, x-request-id";
+const EXPOSE_HEADERS = "loyalty-version, ratelimit-limit, ratelimit-remaining, ratelimit-reset, retry-after, x-request-id, age";
 
 const byProgram = new Map<string, { at: number; origins: Set<string> }>();
 let anyProgram: { at: number; origins: Set<string> } | null = null;

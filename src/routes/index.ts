@@ -14,6 +14,7 @@ import { kpiRoutes } from "./kpis";
 import { ledgerRoutes } from "./ledger";
 import { loyaltyRoutes } from "./loyalty";
 import { memberRoutes } from "./members";
+import { operatorRoutes } from "./operator";
 import { partnerRoutes } from "./partner";
 import { programRoutes } from "./program";
 import { referralRoutes } from "./referrals";
@@ -49,5 +50,6 @@ export const apiRoutes: readonly RouteModule[] = [
   ...kpiRoutes,
   ...feedbackRoutes,
   ...jobRoutes,
+  ...operatorRoutes,
   ...widgetRoutes,
 ];

@@ -185,6 +185,22 @@ describe("staff through Cloudflare Access", () => {
     expect(keyed.status).toBe(403);
   });
 
+  it("staff of a suspended program are refused with program_suspended until it is resumed", async () => {
+    const operator = { key: testEnv.OPERATOR_TOKEN as string };
+    const token = await accessToken();
+    expect((await asStaff("GET", "/v1/program", token, { programId: other.programId })).status).toBe(200);
+    expect((await call("POST", `/v1/operator/programs/${other.programId}/suspend`, { ...operator, body: { reason: "test" } })).status).toBe(
+      200,
+    );
+    const refused = await asStaff("GET", "/v1/program", token, { programId: other.programId });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe("program_suspended");
+    // Their other program is not affected.
+    expect((await asStaff("GET", "/v1/program", token)).status).toBe(200);
+    expect((await call("POST", `/v1/operator/programs/${other.programId}/resume`, operator)).status).toBe(200);
+    expect((await asStaff("GET", "/v1/program", token, { programId: other.programId })).status).toBe(200);
+  });
+
   it("without Access configured the header means nothing", async () => {
     const res = await worker.fetch(
       new Request("http://loyalty.test/v1/rewards", {

@@ -82,6 +82,7 @@ export async function planCheckoutRedemption(scope: WriteScope, raw: CheckoutInp
     reason: input.reason,
     entryId: planned.body.entries[0].id,
     expiresAt: input.capture ? null : new Date(Date.parse(scope.now) + input.holdSeconds * 1000).toISOString(),
+    sourcePartner: scope.source?.partner ?? null,
     createdAt: scope.now,
     updatedAt: scope.now,
   };

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { API_VERSIONS, type ApiVersion } from "../../lib/api-version";
 import { Iso } from "../../lib/openapi";
 
 export const KeySchema = z
@@ -15,6 +16,9 @@ export const KeySchema = z
     partner: z.string().nullable().openapi({ description: "Partner keys: the partner they act for (null: the key's own id)" }),
     memberAccess: z.enum(["touched", "program"]).openapi({
       description: "Partner keys: `touched` reads only the members and orders this partner touched; `program` all (coalitions)",
+    }),
+    apiVersion: z.enum(API_VERSIONS as [ApiVersion, ...ApiVersion[]]).openapi({
+      description: "The API version requests with this key get unless they send Loyalty-Version",
     }),
     status: z.enum(["active", "expired", "revoked"]),
     createdAt: z.string(),
@@ -48,6 +52,10 @@ export const CreateKeyBody = z
       description:
         "Partner keys: `touched` (default) reads only the members and orders this partner touched; `program` reads all (a coalition partner)",
     }),
+    apiVersion: z
+      .enum(API_VERSIONS as [ApiVersion, ...ApiVersion[]])
+      .optional()
+      .openapi({ description: "The API version requests with this key get unless they send Loyalty-Version; default the latest" }),
   })
   .strict()
   .openapi("CreateApiKey", { example: { name: "POS terminals", scope: "storefront", rateLimitPerMinute: 1200 } });

@@ -2,7 +2,9 @@ import { z } from "@hono/zod-openapi";
 import { and, eq, gt, isNotNull, lte, sql } from "drizzle-orm";
 import { pointLots } from "../../../schema";
 import { localMonth, localMonthRange } from "../../domain/local-time";
+import { versionAtLeast } from "../../lib/api-version";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { requestApiVersion } from "../../middleware/api-version";
 import { requireMemberRow } from "../../services/members/members";
 import { balanceOf } from "../../services/members/view";
 import { timeZoneOf } from "../../services/program/local-day";
@@ -18,7 +20,10 @@ const BalanceDetail = z
     debt: Debt,
     lifetimeEarned: z.number().int(),
     lifetimeRedeemed: z.number().int(),
-    nextRelease: z.string().nullable(),
+    nextReleaseAt: z
+      .string()
+      .nullable()
+      .openapi({ description: "When the next pending points become available. Before API version 2026-12-01: `nextRelease`" }),
     expiring: z.array(z.object({ points: z.number().int(), expiresAt: z.string() })),
     expiringThisMonth: z.object({
       month: z.string().openapi({ description: "The current month in the program's time zone (YYYY-MM)" }),
@@ -67,19 +72,20 @@ export const getBalanceRoute = defineRoute(
         .from(pointLots)
         .where(and(eq(pointLots.memberId, memberId), gt(pointLots.remaining, 0), gt(expiresAt, now), lte(expiresAt, monthEnd))),
     ]);
-    return c.json(
-      {
-        ...balanceOf(member),
-        lifetimeEarned: member.lifetimeEarned,
-        lifetimeRedeemed: member.lifetimeRedeemed,
-        nextRelease: pending[0]?.next ?? null,
-        expiring: expiring.map((e: { points: unknown; expiresAt: string | null }) => ({
-          points: Number(e.points),
-          expiresAt: e.expiresAt as string,
-        })),
-        expiringThisMonth: { month, points: Number(thisMonth[0]?.points ?? 0) },
-      },
-      200,
-    );
+    const body = {
+      ...balanceOf(member),
+      lifetimeEarned: member.lifetimeEarned,
+      lifetimeRedeemed: member.lifetimeRedeemed,
+      nextReleaseAt: pending[0]?.next ?? null,
+      expiring: expiring.map((e: { points: unknown; expiresAt: string | null }) => ({
+        points: Number(e.points),
+        expiresAt: e.expiresAt as string,
+      })),
+      expiringThisMonth: { month, points: Number(thisMonth[0]?.points ?? 0) },
+    };
+    if (versionAtLeast(requestApiVersion(c), "2026-12-01")) return c.json(body, 200);
+    // Clients pinned before 2026-12-01 keep the field's old name (API_CHANGELOG).
+    const { nextReleaseAt, ...rest } = body;
+    return c.json({ ...rest, nextRelease: nextReleaseAt } as unknown as typeof body, 200);
   },
 );

@@ -1,12 +1,14 @@
+import { AppError } from "../../lib/errors";
 import { errorResponses, IdempotencyHeaders, jsonBody, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { clientWriteRequest, respondWithLedgerWrite } from "../../services/ledger/write";
+import { assertMemberVisible } from "../../services/partner/scoping";
 import { defineRoute } from "../route";
 import { CheckoutResultSchema, RedemptionBody } from "./schemas";
 
 export const redeemPointsRoute = defineRoute(
   {
     operationId: "members.redemptions.create",
-    principals: { scopes: ["storefront", "admin"] },
+    principals: { scopes: ["storefront", "partner", "admin"] },
     method: "post",
     path: "/v1/members/{memberId}/redemptions",
     tags: ["Points"],
@@ -14,13 +16,21 @@ export const redeemPointsRoute = defineRoute(
     description:
       "Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short. " +
       "With `capture: false` the points are reserved: they leave `available`, show as `reserved`, and come back by themselves after " +
-      "`holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`).",
+      "`holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`). " +
+      "A partner key redeems at its partner (the settlement report's `pointsRedeemed`), at once (`capture: false` is 400), only for members it may read (404 otherwise).",
     request: { params: MemberIdParam, headers: IdempotencyHeaders, body: jsonBody(RedemptionBody) },
     responses: { 201: jsonResponse(CheckoutResultSchema, "Points redeemed or reserved"), ...errorResponses(404, 409) },
   },
   async (c, principal) => {
     const { memberId } = c.req.valid("param");
     const body = c.req.valid("json");
+    // Spending a member's points is at least reading them: a partner limited to the members it touched spends only theirs.
+    await assertMemberVisible(c.var.ctx, principal, memberId);
+    // Capture, void and reverse are the storefront's and an admin's, so a partner's reserve could only lapse.
+    if (principal.scope === "partner" && !body.capture)
+      throw new AppError("invalid_request", "A partner key redeems at once (capture: true); reserves are for storefront keys", {
+        fields: [{ path: "capture", message: "partner keys capture at once" }],
+      });
     return respondWithLedgerWrite(
       c,
       clientWriteRequest({ principal, memberId, idempotencyKey: c.req.valid("header")["idempotency-key"], operation: "redeem", body }),

@@ -1,5 +1,6 @@
 import type { RouteModule } from "../route";
 import { postPartnerEventsRoute } from "./post-events";
 import { rotatePartnerSigningSecretRoute } from "./rotate-signing-secret";
+import { settlementRoute } from "./settlement";
 
-export const partnerRoutes: RouteModule[] = [postPartnerEventsRoute, rotatePartnerSigningSecretRoute];
+export const partnerRoutes: RouteModule[] = [postPartnerEventsRoute, rotatePartnerSigningSecretRoute, settlementRoute];

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { API_CHANGELOG, changelogMarkdown, LATEST_API_VERSION } from "../../lib/api-version";
 import type { App } from "../../lib/context";
 import { jsonResponse } from "../../lib/openapi";
 import { defineRoute } from "../route";
@@ -26,6 +27,9 @@ const tagDescriptions: Record<string, string> = {
   Webhooks: "Outbound webhook subscriptions and their signed, retried deliveries.",
   Partners: "Signed inbound partner events: sales, refunds and activities.",
   Keys: "Scoped API keys (admin, storefront, partner): create, list, revoke.",
+  Operator:
+    "The deployment's operator (OPERATOR_TOKEN): programs (tenants) created, suspended, resumed and deleted, and their usage for billing.",
+  Settlement: "What each partner owes the program, or is owed, per month: points issued on its sales and redeemed at it, in money.",
   Programs: "Program settings: time zone, earn rate, expiry, origins, locale, configuration version.",
   Exports: "Streamed exports (NDJSON or CSV) for warehouses, paged by cursor.",
   Audit: "The audit log of admin writes.",
@@ -45,7 +49,11 @@ const API_DESCRIPTION = `Loyalty Edge: a membership and loyalty engine at the ed
 
 **Pagination** — list endpoints take \`limit\` (1–500, default 50) and \`cursor\`; pass back \`nextCursor\` until it is null.
 
-**Money and time** — amounts are integer minor units (cents) in the program currency, points are integers, times are UTC ISO-8601; day-valued fields (KPI days, budget months, birthdays) are local dates in the program's time zone (\`GET /v1/program\`). A reported \`occurredAt\` may be at most 5 minutes ahead of the server clock and, except with an admin key, no older than the program's back-dating window (default 30 days).`;
+**Money and time** — amounts are integer minor units (cents) in the program currency, points are integers, times are UTC ISO-8601; day-valued fields (KPI days, budget months, birthdays) are local dates in the program's time zone (\`GET /v1/program\`). A reported \`occurredAt\` may be at most 5 minutes ahead of the server clock and, except with an admin key, no older than the program's back-dating window (default 30 days).
+
+**Versions** — pin the version your client is coded against with \`Loyalty-Version: ${LATEST_API_VERSION}\`; without it a request gets its key's version (the latest when the key was created, as shown in \`GET /v1/keys\`), and every response says the version it was rendered in (\`Loyalty-Version\`). An unknown version is 400 unknown_api_version. Webhook payloads carry their subscription's \`apiVersion\`. This document describes ${LATEST_API_VERSION}; breaking changes:
+
+${changelogMarkdown()}`;
 
 const AnyObject = z.record(z.string(), z.unknown());
 
@@ -92,7 +100,7 @@ function openApiDocument(app: App): Document {
   for (const operation of webhookOperations) app.openAPIRegistry.registerWebhook(operation);
   const doc = app.getOpenAPI31Document({
     openapi: "3.1.0",
-    info: { title: "Loyalty Edge API", version: "0.1.0", description: API_DESCRIPTION },
+    info: { title: "Loyalty Edge API", version: "0.1.0", description: API_DESCRIPTION, "x-api-versions": API_CHANGELOG } as never,
   });
   const used = new Set<string>();
   for (const item of Object.values(doc.paths ?? {})) {

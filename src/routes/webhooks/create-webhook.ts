@@ -1,4 +1,5 @@
 import { errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { requestApiVersion } from "../../middleware/api-version";
 import { createWebhook } from "../../services/webhooks/subscriptions";
 import { defineRoute } from "../route";
 import { CreateWebhookBody, WebhookWithSecretSchema } from "./schemas";
@@ -17,6 +18,9 @@ export const createWebhookRoute = defineRoute(
     responses: { 201: jsonResponse(WebhookWithSecretSchema, "The subscription, with its secret"), ...errorResponses(409) },
   },
   async (c, { programId }) => {
-    return c.json(await createWebhook({ ctx: c.var.ctx, input: { ...c.req.valid("json"), programId } }), 201);
+    return c.json(
+      await createWebhook({ ctx: c.var.ctx, input: { ...c.req.valid("json"), programId, apiVersion: requestApiVersion(c) } }),
+      201,
+    );
   },
 );

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { API_VERSIONS, type ApiVersion, LATEST_API_VERSION } from "../../lib/api-version";
 import { STANDARD_HEADERS } from "../../lib/signing";
 
 /**
@@ -16,6 +17,7 @@ const MemberId = Id("mem_01jd7y4m2c8k3v0f5q9r1t6w2x");
 
 const ENVELOPE_EXAMPLE = {
   id: "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+  apiVersion: LATEST_API_VERSION,
   programId: "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
   createdAt: "2026-11-25T10:00:00.000Z",
 };
@@ -379,6 +381,9 @@ const webhookEventSchemas = events.map((e) => ({
     .object({
       id: Id("evt_01jd7y4m3a5b6c7d8e9f0g1h2j").openapi({ description: "The event id: the webhook-id header, the same on every retry" }),
       type: z.literal(e.type),
+      apiVersion: z.enum(API_VERSIONS as [ApiVersion, ...ApiVersion[]]).openapi({
+        description: "The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)",
+      }),
       programId: Id("prg_01jd7y4kzq0a1b2c3d4e5f6g7h"),
       createdAt: Instant,
       data: e.data,

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { API_VERSIONS, type ApiVersion } from "../../lib/api-version";
 import { WEBHOOK_SCHEMES } from "../../lib/signing";
 import { EVENT_TYPE_PATTERN, KNOWN_EVENT_TYPES } from "../../services/webhooks/subscriptions";
 
@@ -34,6 +35,9 @@ export const WebhookSchema = z
     url: z.string(),
     eventTypes: z.array(z.string()),
     scheme: Scheme,
+    apiVersion: z.enum(API_VERSIONS as [ApiVersion, ...ApiVersion[]]).openapi({
+      description: "The API version its payloads are rendered in (`apiVersion` in each): the creating request's",
+    }),
     status: z.enum(["active", "disabled"]),
     disabledReason: z.string().nullable(),
     consecutiveFailures: z.number().int(),
@@ -68,7 +72,9 @@ export const DeliverySchema = z
     lastError: z.string().nullable(),
     createdAt: z.string(),
     deliveredAt: z.string().nullable(),
-    payload: z.record(z.string(), z.unknown()).openapi({ description: "The exact JSON body sent: {id, type, programId, createdAt, data}" }),
+    payload: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "The exact JSON body sent: {id, type, apiVersion, programId, createdAt, data}" }),
   })
   .openapi("WebhookDelivery");
 
@@ -85,9 +91,13 @@ export const UpdateWebhookBody = z
     eventTypes: EventTypes.optional(),
     scheme: Scheme.optional(),
     status: z.enum(["active", "disabled"]).optional(),
+    apiVersion: z
+      .enum(API_VERSIONS as [ApiVersion, ...ApiVersion[]])
+      .optional()
+      .openapi({ description: "Move the subscription to another API version: events fanned out from now on carry that shape" }),
   })
   .strict()
-  .refine((b) => Object.keys(b).length > 0, "send at least one of url, eventTypes, scheme, status")
+  .refine((b) => Object.keys(b).length > 0, "send at least one of url, eventTypes, scheme, status, apiVersion")
   .openapi("UpdateWebhook", { example: { status: "active" } });
 
 export const WebhookIdParam = z.object({

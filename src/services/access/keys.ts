@@ -1,5 +1,6 @@
 import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
 import { apiKeys } from "../../../schema";
+import type { ApiVersion } from "../../lib/api-version";
 import type { Scope, ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
 import { cursorPage } from "../../lib/pagination";
@@ -21,6 +22,7 @@ function keyView(k: KeyRow) {
     rateLimitPerMinute: k.rateLimitPerMinute,
     partner: k.partner,
     memberAccess: k.memberAccess,
+    apiVersion: k.apiVersion as ApiVersion,
     createdAt: k.createdAt,
     expiresAt: k.expiresAt,
     revokedAt: k.revokedAt,
@@ -36,6 +38,8 @@ export type CreateKeyInput = {
   rateLimitPerMinute?: number | null;
   partner?: string;
   memberAccess?: "touched" | "program";
+  /** The version requests with the key get without Loyalty-Version; default the latest. */
+  apiVersion?: ApiVersion;
 };
 
 /** A new key for the caller's program; the secret is returned once, only its SHA-256 is stored. */
@@ -53,6 +57,7 @@ export async function createKey({ ctx, input }: { ctx: ServiceContext; input: Cr
     input.scope,
     input.name,
     input.expiresAt ? new Date(input.expiresAt).toISOString() : null,
+    input.apiVersion,
   );
   const full: KeyRow = {
     ...row,

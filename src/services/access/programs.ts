@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import { apiKeys, programs } from "../../../schema";
 import { type ExpiryPolicy, storedExpiry } from "../../domain/points/expiry";
+import { type ApiVersion, LATEST_API_VERSION } from "../../lib/api-version";
 import type { Scope, ServiceContext } from "../../lib/context";
 import { sha256Hex } from "../../lib/crypto";
 import { notFound } from "../../lib/errors";
@@ -21,16 +22,23 @@ export type CreateProgramInput = {
   expiryDays?: number | null;
   /** Any expiry policy (src/domain/points/expiry.ts); wins over `expiryDays`. */
   expiryPolicy?: ExpiryPolicy;
-  timeZone?: string;
   /** How many days back a storefront or partner may date a purchase or activity (default 30). */
   backdateDays?: number;
+  /** IANA zone (default UTC). */
+  timeZone?: string;
   settings?: Record<string, unknown>;
 };
 
 const scopePrefix: Record<Scope, string> = { admin: "le_admin_", storefront: "le_store_", partner: "le_partner_" };
 
 /** A fresh secret; only its SHA-256 is stored, so it is shown exactly once. */
-export async function mintKey(programId: string, scope: Scope, name: string, expiresAt: string | null = null) {
+export async function mintKey(
+  programId: string,
+  scope: Scope,
+  name: string,
+  expiresAt: string | null = null,
+  apiVersion: ApiVersion = LATEST_API_VERSION,
+) {
   const secret = `${scopePrefix[scope]}${randomBase32(32)}`;
   const row = {
     id: newId("key"),
@@ -41,15 +49,27 @@ export async function mintKey(programId: string, scope: Scope, name: string, exp
     keyHash: await sha256Hex(secret),
     createdAt: nowIso(),
     expiresAt,
+    apiVersion,
   };
   return { secret, row };
 }
 
-/** Create a program (tenant) with one key per scope. */
-export async function createProgram({ ctx, input }: { ctx: ServiceContext; input: CreateProgramInput }) {
+const ALL_SCOPES: readonly Scope[] = ["admin", "storefront", "partner"];
+
+/** Create a program (tenant) with one key per scope (or per scope of `scopes`; the admin key always). */
+export async function createProgram({
+  ctx,
+  input,
+  scopes = ALL_SCOPES,
+}: {
+  ctx: ServiceContext;
+  input: CreateProgramInput;
+  scopes?: readonly Scope[];
+}) {
   const now = nowIso();
   const id = newId("prg");
-  const keys = await Promise.all((["admin", "storefront", "partner"] as const).map((s) => mintKey(id, s, `default ${s}`)));
+  const wanted = ALL_SCOPES.filter((s) => s === "admin" || scopes.includes(s));
+  const keys = await Promise.all(wanted.map((s) => mintKey(id, s, `default ${s}`)));
   // Partners sign inbound events with this (src/lib/signing.ts); rotate via the admin API.
   const partnerSigningSecret =
     typeof input.settings?.partnerSigningSecret === "string" ? input.settings.partnerSigningSecret : newSigningSecret();
@@ -64,8 +84,8 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
       allowNegativeBalance: input.allowNegativeBalance ?? false,
       holdDays: input.holdDays ?? 0,
       ...(input.expiryPolicy ? storedExpiry(input.expiryPolicy) : { expiryDays: input.expiryDays === undefined ? 365 : input.expiryDays }),
-      ...(input.timeZone && { timeZone: input.timeZone }),
       backdateDays: input.backdateDays ?? 30,
+      timeZone: input.timeZone ?? "UTC",
       settings: { ...input.settings, partnerSigningSecret: await sealSecret(ctx.env, partnerSigningSecret, secretContext.partner(id)) },
       createdAt: now,
       updatedAt: now,
@@ -84,7 +104,8 @@ export async function createProgram({ ctx, input }: { ctx: ServiceContext; input
   ]);
   return {
     programId: id,
-    keys: { admin: keys[0].secret, storefront: keys[1].secret, partner: keys[2].secret },
+    // Only the scopes asked for have a key; callers that ask for all three (the default) get all three.
+    keys: Object.fromEntries(keys.map((k) => [k.row.scope, k.secret])) as Record<Scope, string>,
     partnerSigningSecret,
   };
 }

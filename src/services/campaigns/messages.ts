@@ -11,6 +11,7 @@ import { postOutbound } from "../../lib/outbound-fetch";
 import { cursorPage } from "../../lib/pagination";
 import { openSecret, secretContext } from "../../lib/secret-box";
 import { signedHeaders } from "../../lib/signing";
+import { suspendedPrograms } from "../tenants/status";
 import { requireCampaign } from "./campaigns";
 import { channelsOf } from "./channels";
 
@@ -52,7 +53,8 @@ export async function deliverDueMessages(env: Env, now: Date, batchSize: number)
     const lease = new Date(now.getTime() + CLAIM_LEASE_MS).toISOString();
     const claimed = await db.all<Claimed>(sql`
       UPDATE messages SET next_attempt_at = ${lease}
-      WHERE id IN (SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= ${at} ORDER BY next_attempt_at LIMIT ${batchSize})
+      WHERE id IN (SELECT id FROM messages WHERE status = 'pending' AND next_attempt_at <= ${at}
+          AND program_id NOT IN (${suspendedPrograms}) ORDER BY next_attempt_at LIMIT ${batchSize})
         AND status = 'pending' AND next_attempt_at <= ${at}
       RETURNING id, program_id AS programId, campaign_id AS campaignId, member_id AS memberId, channel, body, attempts, created_at AS createdAt`);
     if (claimed.length === 0) break;

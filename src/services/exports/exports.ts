@@ -181,7 +181,7 @@ function pageSql(spec: ExportSpec, q: ExportQuery, after: Key | null, upTo: Key 
  * One CSV cell (RFC 4180). A text value starting with = + - @ or a tab is prefixed with ' so
  * a spreadsheet never runs it as a formula (CSV injection); numbers are written as they are.
  */
-function csvCell(v: unknown): string {
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return "";
   if (typeof v === "number" || typeof v === "bigint" || typeof v === "boolean") return String(v);
   let s = typeof v === "string" ? v : JSON.stringify(v);

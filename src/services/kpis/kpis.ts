@@ -121,7 +121,8 @@ export async function snapshotProgramDay(db: Database, programId: string, day: s
  */
 export async function snapshotAllPrograms(db: Database, now: Date) {
   const rows = await db.all<{ id: string; timeZone: string; last: string | null }>(sql`
-    SELECT p.id AS id, p.time_zone AS timeZone, (SELECT MAX(k.day) FROM kpi_snapshots k WHERE k.program_id = p.id) AS last FROM programs p`);
+    SELECT p.id AS id, p.time_zone AS timeZone, (SELECT MAX(k.day) FROM kpi_snapshots k WHERE k.program_id = p.id) AS last FROM programs p
+    WHERE p.suspended_at IS NULL`);
   const days: Record<string, string> = {};
   const failed: Record<string, string> = {};
   for (const { id, timeZone, last } of rows) {

@@ -9,6 +9,7 @@ import { openSecret, sealSecret, secretContext } from "../../lib/secret-box";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { memberLedger } from "../ledger/write";
+import { noteProgramStatus } from "../tenants/status";
 
 /**
  * Member tokens: short-lived JWTs (HS256, `jose`) a shop's server mints for one member of one
@@ -64,8 +65,14 @@ export type MemberCredential = {
 };
 
 async function loadKeys(ctx: ServiceContext, programId: string): Promise<ProgramKeys | null> {
-  const [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, programId)).limit(1);
+  const [row] = await ctx.db
+    .select({ settings: programs.settings, suspendedAt: programs.suspendedAt })
+    .from(programs)
+    .where(eq(programs.id, programId))
+    .limit(1);
   if (!row) return null;
+  // Admitting the token then needs no read of its own to know whether the program is suspended.
+  noteProgramStatus(programId, row.suspendedAt);
   const s = (row.settings ?? {}) as TokenSettings;
   const open = (value: string, context: string) => openSecret(ctx.env, value, context).then((v) => encoder.encode(v));
   const signing = new Map<string, Uint8Array>();

@@ -1,4 +1,4 @@
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import { localDayRuns, programs } from "../../../schema";
 import type { Database } from "../../db/client";
 import { localDate } from "../../domain/local-time";
@@ -32,7 +32,8 @@ export async function programsDueToday(db: Database, job: string, programIds: re
     .select({ id: programs.id, timeZone: programs.timeZone, lastDay: localDayRuns.day })
     .from(programs)
     .leftJoin(localDayRuns, and(eq(localDayRuns.programId, programs.id), eq(localDayRuns.job, job)))
-    .where(inArray(programs.id, [...new Set(programIds)]));
+    // A suspended program's once-a-day jobs wait: they run for its date once it is resumed.
+    .where(and(inArray(programs.id, [...new Set(programIds)]), isNull(programs.suspendedAt)));
   return rows
     .map((r) => ({ programId: r.id, timeZone: r.timeZone, day: localDate(now, r.timeZone), lastDay: r.lastDay }))
     .filter((r) => r.lastDay !== r.day)

@@ -8,6 +8,7 @@ import { postOutbound } from "../../lib/outbound-fetch";
 import { openSecret, secretContext } from "../../lib/secret-box";
 import { signedHeaders } from "../../lib/signing";
 import { nowIso } from "../../lib/time";
+import { suspendedPrograms } from "../tenants/status";
 
 /**
  * Outbound webhooks: outbox → deliveries → signed HTTP POSTs, at least once.
@@ -71,7 +72,7 @@ export async function dispatchOutbox(env: Env, now: Date, batchSize: number) {
       db.run(sql`
         INSERT INTO webhook_deliveries (id, program_id, webhook_id, event_id, event_type, payload, status, attempts, next_attempt_at, created_at)
         SELECT ${sqlId("dlv")}, e.program_id, w.id, e.id, e.type,
-               json_object('id', e.id, 'type', e.type, 'programId', e.program_id, 'createdAt', e.created_at, 'data', json(e.payload)),
+               json_object('id', e.id, 'type', e.type, 'apiVersion', w.api_version, 'programId', e.program_id, 'createdAt', e.created_at, 'data', json(e.payload)),
                'pending', 0, ${stamp}, ${stamp}
         FROM outbox_events e
         JOIN webhooks w ON w.program_id = e.program_id AND w.status = 'active' AND w.created_at <= e.created_at
@@ -104,7 +105,13 @@ export async function sweepDueDeliveries(env: Env, now: Date, batchSize: number)
   const due = db
     .select({ id: webhookDeliveries.id })
     .from(webhookDeliveries)
-    .where(and(eq(webhookDeliveries.status, "pending"), sql`${webhookDeliveries.nextAttemptAt} <= ${stamp}`))
+    .where(
+      and(
+        eq(webhookDeliveries.status, "pending"),
+        sql`${webhookDeliveries.nextAttemptAt} <= ${stamp}`,
+        sql`${webhookDeliveries.programId} NOT IN (${suspendedPrograms})`,
+      ),
+    )
     .orderBy(asc(webhookDeliveries.nextAttemptAt))
     .limit(limit);
   // The lease keeps the next sweep off these while the queue or this run works on them;

@@ -1,5 +1,6 @@
 import { and, desc, eq, isNull, lt, sql } from "drizzle-orm";
 import { webhookDeliveries, webhooks } from "../../../schema";
+import { type ApiVersion, LATEST_API_VERSION } from "../../lib/api-version";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
@@ -55,6 +56,7 @@ function webhookView(w: WebhookRow, now = new Date()) {
     url: w.url,
     eventTypes: w.eventTypes,
     scheme: w.scheme,
+    apiVersion: w.apiVersion as ApiVersion,
     status: w.status,
     disabledReason: w.disabledReason,
     consecutiveFailures: w.consecutiveFailures,
@@ -100,7 +102,7 @@ export async function createWebhook({
   input,
 }: {
   ctx: ServiceContext;
-  input: { programId: string; url: string; eventTypes: string[]; scheme?: WebhookScheme };
+  input: { programId: string; url: string; eventTypes: string[]; scheme?: WebhookScheme; apiVersion?: ApiVersion };
 }) {
   assertDeliverableUrl(ctx, input.url);
   const [{ n }] = await ctx.db.select({ n: sql<number>`count(*)` }).from(webhooks).where(eq(webhooks.programId, input.programId));
@@ -116,6 +118,7 @@ export async function createWebhook({
     eventTypes: [...new Set(input.eventTypes)],
     secret: await sealSecret(ctx.env, secret, secretContext.webhook(id)),
     scheme: input.scheme ?? "standard-webhooks",
+    apiVersion: input.apiVersion ?? LATEST_API_VERSION,
     previousSecret: null,
     previousSecretUntil: null,
     status: "active",
@@ -150,7 +153,13 @@ export async function getWebhook({ ctx, input }: { ctx: ServiceContext; input: {
   return webhookView(await requireWebhook(ctx, input.programId, input.webhookId));
 }
 
-export type WebhookPatch = { url?: string; eventTypes?: string[]; status?: "active" | "disabled"; scheme?: WebhookScheme };
+export type WebhookPatch = {
+  url?: string;
+  eventTypes?: string[];
+  status?: "active" | "disabled";
+  scheme?: WebhookScheme;
+  apiVersion?: ApiVersion;
+};
 
 /**
  * Change url, event types, signature scheme or status. The secret stays when the scheme changes:
@@ -173,6 +182,7 @@ export async function updateWebhook({
     url: patch.url ?? before.url,
     eventTypes: patch.eventTypes ? [...new Set(patch.eventTypes)] : before.eventTypes,
     scheme: patch.scheme ?? before.scheme,
+    apiVersion: patch.apiVersion ?? before.apiVersion,
     status: patch.status ?? before.status,
     updatedAt: now,
   };
@@ -190,6 +200,7 @@ export async function updateWebhook({
         url: after.url,
         eventTypes: after.eventTypes,
         scheme: after.scheme,
+        apiVersion: after.apiVersion,
         status: after.status,
         disabledReason: after.disabledReason,
         consecutiveFailures: after.consecutiveFailures,
