@@ -3,6 +3,8 @@ import { and, eq, gt, isNotNull, lt, sql } from "drizzle-orm";
 import { pointLots } from "../../../schema";
 import { localMonth, localMonthRange } from "../../domain/local-time";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
+import { PendingSyncSchema } from "../../services/ledger/queued-writes";
+import { memberLedger } from "../../services/ledger/write";
 import { requireMemberRow } from "../../services/members/members";
 import { balanceOf } from "../../services/members/view";
 import { timeZoneOf } from "../../services/program/local-day";
@@ -24,6 +26,7 @@ const BalanceDetail = z
       month: z.string().openapi({ description: "The current month in the program's time zone (YYYY-MM)" }),
       points: z.number().int().openapi({ description: "Points that expire from now to the end of that month" }),
     }),
+    pendingSync: PendingSyncSchema,
   })
   .openapi("BalanceDetail");
 
@@ -35,14 +38,19 @@ export const getBalanceRoute = defineRoute(
     path: "/v1/members/{memberId}/balance",
     tags: ["Points"],
     summary: "Balance: available, pending, points debt, lifetime, and points expiring by date",
-    description: "`expiringThisMonth` is the current month of the program's time zone.",
+    description:
+      "`expiringThisMonth` is the current month of the program's time zone. `pendingSync` counts the accruals and redemptions accepted (202) while the database was out of reach and not applied yet: they are not in the figures above.",
     request: { params: MemberIdParam },
     responses: { 200: jsonResponse(BalanceDetail, "The balance"), ...errorResponses(404) },
   },
   async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
     const { db } = c.var.ctx;
-    const [member, timeZone] = await Promise.all([requireMemberRow(c.var.ctx, programId, memberId), timeZoneOf(db, programId)]);
+    const [member, timeZone, pendingSync] = await Promise.all([
+      requireMemberRow(c.var.ctx, programId, memberId),
+      timeZoneOf(db, programId),
+      memberLedger(c.env, programId, memberId).pendingSync(),
+    ]);
     const now = new Date().toISOString();
     const month = localMonth(now, timeZone);
     const monthEnd = localMonthRange(month, timeZone).end;
@@ -83,6 +91,7 @@ export const getBalanceRoute = defineRoute(
           expiresAt: e.expiresAt as string,
         })),
         expiringThisMonth: { month, points: Number(thisMonth[0]?.points ?? 0) },
+        pendingSync,
       },
       200,
     );
