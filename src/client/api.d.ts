@@ -869,7 +869,8 @@ export type paths = {
          *     A bad signature is 401 invalid_signature and a timestamp more than 5 minutes off is 401 (replay).
          *     Deprecated: `X-Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` is still accepted when no `webhook-*` header is sent, until 2027-06-30; such answers carry `Deprecation` and `Sunset` headers.
          *     Send one event, or `{"events": [...]}` with up to 500. Each event is idempotent by its own eventId: a resend returns the original result with replayed=true.
-         *     A single event answers with its own status (201 applied, 200 member updated, 202 recorded but unsupported) or its error; a batch answers 200 with one result per event — some may be rejected (4xx with their error) while the others apply.
+         *     A single event answers with its own status (201 applied, 200 member updated, 202 recorded but unsupported) or its error;
+         *     While the database is out of reach, a sale naming the member by memberId is accepted into the member's queue: 202 with `queued: true` and the stored write as its result (README → Outages); other events are 503. a batch answers 200 with one result per event — some may be rejected (4xx with their error) while the others apply.
          *     Sales name the member by memberId or externalId (an unknown externalId registers the member); refunds name the order.
          *     A member.erase forwards a deletion request: the member's personal data is erased as by POST /v1/members/{memberId}/erase (an unknown externalId is 404, never registered).
          */
@@ -4453,6 +4454,7 @@ export type components = {
                 applied: number;
                 replayed: number;
                 unsupported: number;
+                queued: number;
                 failed: number;
             };
         };
@@ -4461,7 +4463,7 @@ export type components = {
             index: number;
             eventId: string | null;
             type: string | null;
-            /** @description HTTP-style status of this event: 201/200 applied, 202 recorded but unsupported, 4xx rejected */
+            /** @description HTTP-style status of this event: 201/200 applied, 202 recorded but unsupported or (with `queued`) a sale accepted while the database is out of reach, 4xx/503 rejected */
             status: number;
             /** @description true when this eventId was already processed and the original result is returned */
             replayed: boolean;
@@ -4471,6 +4473,11 @@ export type components = {
                 message: string;
                 details?: unknown;
             };
+            /**
+             * @description A sale accepted while the database is out of reach: `result` is the stored write (GET /v1/members/{memberId}/queued-writes/{writeId}); a resend of the event answers its final result once applied
+             * @enum {boolean}
+             */
+            queued?: true;
         };
         PartnerSigningSecret: {
             /** @description Shown once */
@@ -9849,7 +9856,7 @@ export interface operations {
                     "application/json": components["schemas"]["PartnerEventResult"];
                 };
             };
-            /** @description A single event recorded but not supported by this deployment */
+            /** @description A single event recorded but not supported by this deployment, or a sale accepted while the database is out of reach (`queued`) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -9914,6 +9921,15 @@ export interface operations {
             };
             /** @description Rate limited; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is out of reach (service_unavailable, ledger_unavailable); retry later with the same Idempotency-Key */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -5,7 +5,7 @@
 import { runInDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, inject, it } from "vitest";
 import { memberLedger } from "../../src/services/ledger/write";
-import { call, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "../api/helpers";
+import { call, db, ledgerSum, newMember, newProgram, partnerSignature, type TestProgram, testEnv, uniqueKey } from "../api/helpers";
 import { ledgerViolations } from "../stress/ledger-workload";
 
 const control = (action: "stop" | "start") =>
@@ -28,6 +28,13 @@ const redemption = (p: TestProgram, memberId: string, key: string, points: numbe
     idempotencyKey: key,
     body: { points, reason: "checkout", ...extra },
   });
+
+/** A signed partner event, as a POS sends it. */
+function partnerEvent(p: TestProgram, payload: unknown) {
+  const raw = JSON.stringify(payload);
+  const headers = { "content-type": "application/json", ...partnerSignature(p.partnerSigningSecret, raw) };
+  return call("POST", "/v1/partner/events", { key: p.keys.partner, rawBody: raw, headers });
+}
 
 /** Poll a stored write until it is no longer pending (the member's alarm applies it by itself). */
 async function settled(key: string, location: string) {
@@ -212,6 +219,60 @@ describe("store and forward while the database is down", () => {
     expect(f2).toMatchObject({ status: "failed", error: { code: "duplicate_order" } });
     expect(f3).toMatchObject({ status: "applied", result: { body: { balance: { available: 10 } } } });
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 10, balance: 10 });
+    await expectConsistent(p.programId);
+  });
+
+  it("a partner's sale waits in the member's queue too; a resend answers the same, then the applied result", async () => {
+    const p = await newProgram({ basePointsPerUnit: 1 });
+    const m = await newMember(p);
+    // The partner's signing secret and key are read once while the database is up.
+    const warmup = await partnerEvent(p, {
+      eventId: uniqueKey("evt"),
+      type: "sale",
+      memberId: m.id,
+      orderId: uniqueKey("pos"),
+      amount: 1_000,
+      currency: "USD",
+    });
+    expect(warmup.status).toBe(201);
+    await control("stop");
+    const sale = { eventId: uniqueKey("evt"), type: "sale", memberId: m.id, orderId: uniqueKey("pos"), amount: 4_000, currency: "USD" };
+    const first = await partnerEvent(p, sale);
+    expect(first.status).toBe(202);
+    expect(first.body).toMatchObject({
+      eventId: sale.eventId,
+      status: 202,
+      queued: true,
+      result: { operation: "accrue", status: "pending" },
+    });
+    const resend = await partnerEvent(p, sale);
+    expect(resend.body).toMatchObject({ status: 202, queued: true, replayed: true, result: { id: first.body.result.id } });
+    // A batch: the sale by memberId waits; one naming the member by externalId needs the database (503).
+    const batch = await partnerEvent(p, {
+      events: [
+        { eventId: uniqueKey("evt"), type: "sale", memberId: m.id, orderId: uniqueKey("pos"), amount: 2_000, currency: "USD" },
+        {
+          eventId: uniqueKey("evt"),
+          type: "sale",
+          externalId: uniqueKey("cust"),
+          orderId: uniqueKey("pos"),
+          amount: 2_000,
+          currency: "USD",
+        },
+      ],
+    });
+    expect(batch.status).toBe(200);
+    expect(batch.body.results.map((r: { status: number }) => r.status)).toEqual([202, 503]);
+    expect(batch.body.summary).toMatchObject({ received: 2, queued: 1, failed: 1, applied: 0 });
+    await control("start");
+    const location = `/v1/members/${m.id}/queued-writes/${first.body.result.id}`;
+    const final = await settled(p.keys.partner, location);
+    expect(final).toMatchObject({ status: "applied", result: { status: 201, body: { pointsEarned: 40 } } });
+    await settled(p.keys.partner, `/v1/members/${m.id}/queued-writes/${batch.body.results[0].result.id}`);
+    const after = await partnerEvent(p, sale);
+    expect(after.status).toBe(201);
+    expect(after.body).toMatchObject({ replayed: true, result: final.result.body });
+    expect(await ledgerSum(m.id)).toMatchObject({ sum: 70, balance: 70 });
     await expectConsistent(p.programId);
   });
 });
