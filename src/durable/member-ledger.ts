@@ -77,8 +77,8 @@ export type MemberViewAnswer =
 
 /** A queued write that keeps failing for a reason other than the database being away is given up after this many tries. */
 const MAX_UNEXPECTED_ATTEMPTS = 10;
-/** Retry delays of a blocked queue: doubling from one second, at most ten, so a database that is back is used within seconds. */
-const retryDelayMs = (attempts: number) => Math.min(1000 * 2 ** Math.min(Math.max(attempts - 1, 0), 4), 10_000);
+/** Retry delays of a blocked queue: doubling from one second, at most five, so a database that is back is used within seconds. */
+const retryDelayMs = (attempts: number) => Math.min(1000 * 2 ** Math.min(Math.max(attempts - 1, 0), 3), 5_000);
 
 const isConstraintFailure = (err: unknown) => /CHECK constraint failed|negative_balance|SQLITE_CONSTRAINT/i.test(errorChainText(err));
 const isDuplicateRequest = (err: unknown) => /UNIQUE constraint failed: ledger_requests/i.test(errorChainText(err));
@@ -94,6 +94,13 @@ export class MemberLedger extends DurableObject<Env> {
   #queue: WriteQueue;
   /** Counts writes started, so a lookup that raced one does not record its balance as confirmed. */
   #writesStarted = 0;
+  /**
+   * Until when (ms) writes do not try the database again after it was found out of reach: they
+   * wait in the queue (or are refused) at once, rather than each paying a failed connection —
+   * up to the write budget when the database's host does not answer at all. Memory only: a
+   * restarted object simply tries once more.
+   */
+  #unreachableUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -212,6 +219,7 @@ export class MemberLedger extends DurableObject<Env> {
   async alarm() {
     const who = await this.ctx.storage.get<{ programId: string; memberId: string }>("member");
     if (!who) return;
+    this.#unreachableUntil = 0; // the alarm is the retry
     const drained = await this.#mutex.run(() => this.#drain());
     let next: number | null = drained ? null : Date.now() + retryDelayMs(this.#queue.head()?.attempts ?? 1);
     const failures: string[] = [];
@@ -342,12 +350,14 @@ export class MemberLedger extends DurableObject<Env> {
     return this.#mutex.run(async () => {
       if (this.#queue.hasPending() && !(await this.#drain()))
         return failure(ledgerUnavailable("The database is out of reach and this member has writes waiting to be applied; retry later"));
+      if (Date.now() < this.#unreachableUntil)
+        return failure(ledgerUnavailable("The database is out of reach; retry later with the same Idempotency-Key"));
       try {
         return await this.#writeNow(req, operation, plan);
       } catch (err) {
-        if (isDatabaseUnavailable(err))
-          return failure(ledgerUnavailable("The database is out of reach; retry later with the same Idempotency-Key"));
-        throw err;
+        if (!isDatabaseUnavailable(err)) throw err;
+        this.#unreachableUntil = Date.now() + retryDelayMs(1);
+        return failure(ledgerUnavailable("The database is out of reach; retry later with the same Idempotency-Key"));
       }
     });
   }
@@ -363,11 +373,13 @@ export class MemberLedger extends DurableObject<Env> {
       const known = this.#queue.byKey(req.origin, req.idempotencyKey);
       if (known) return answerOf(known, req);
       // Writes already waiting go first; while they cannot, this one waits behind them.
-      if (this.#queue.hasPending() && !(await this.#drain())) return this.#enqueue(req, operation, input);
+      if (Date.now() < this.#unreachableUntil || (this.#queue.hasPending() && !(await this.#drain())))
+        return this.#enqueue(req, operation, input);
       try {
         return await this.#writeNow(req, operation, plannerOf(operation, input));
       } catch (err) {
         if (!isDatabaseUnavailable(err)) throw err;
+        this.#unreachableUntil = Date.now() + retryDelayMs(1);
         return this.#enqueue(req, operation, input);
       }
     });
@@ -434,7 +446,10 @@ export class MemberLedger extends DurableObject<Env> {
         result = await this.#writeNow(req, item.operation, plannerOf(item.operation, input), item.acceptedAt);
       } catch (err) {
         const attempts = this.#queue.attempted(item.seq);
-        if (isDatabaseUnavailable(err)) return false;
+        if (isDatabaseUnavailable(err)) {
+          this.#unreachableUntil = Date.now() + retryDelayMs(attempts);
+          return false;
+        }
         console.error(JSON.stringify({ level: "error", job: "member-ledger.drain", queuedWrite: item.id, attempts, message: String(err) }));
         if (attempts < MAX_UNEXPECTED_ATTEMPTS) return false;
         result = { ok: false, code: "internal_error", message: "The stored write could not be applied" };
