@@ -92,8 +92,9 @@ export class MemberLedger extends DurableObject<Env> {
   #view = new MemberViewCache();
   /** Accruals and redemptions accepted while the database was out of reach, in this object's durable storage. */
   #queue: WriteQueue;
-  /** Counts writes started, so a lookup that raced one does not record its balance as confirmed. */
+  /** Writes started and still running: a lookup that overlapped one does not record its balance as confirmed. */
   #writesStarted = 0;
+  #writesRunning = 0;
   /**
    * Until when (ms) writes do not try the database again after it was found out of reach: they
    * wait in the queue (or are refused) at once, rather than each paying a failed connection —
@@ -120,7 +121,7 @@ export class MemberLedger extends DurableObject<Env> {
    */
   async view(programId: string, memberId: string, maxAgeSeconds: number): Promise<MemberViewAnswer> {
     const ctx = { env: this.env, db: this.#db(), requestId: "member-ledger" };
-    const writesBefore = this.#writesStarted;
+    const writesBefore = this.#writesRunning === 0 ? this.#writesStarted : -1;
     const pendingSync = () => this.#queue.pendingSync();
     try {
       const { view, ageMs } = await this.#view.get(
@@ -131,7 +132,7 @@ export class MemberLedger extends DurableObject<Env> {
         maxAgeSeconds * 1000,
       );
       // A balance read now, with no write since the read began, is what the database holds.
-      if (view && ageMs === 0 && this.#writesStarted === writesBefore && !this.#queue.hasPending())
+      if (view && ageMs === 0 && this.#writesRunning === 0 && this.#writesStarted === writesBefore && !this.#queue.hasPending())
         await this.#confirm(view.balance, new Date().toISOString());
       return { view, ageSeconds: Math.floor(ageMs / 1000), pendingSync: pendingSync() };
     } catch (err) {
@@ -412,7 +413,6 @@ export class MemberLedger extends DurableObject<Env> {
         );
       spend = points;
     } else amount = (input as PurchaseInput).amount;
-    await this.ctx.storage.put("member", { programId: req.programId, memberId: req.memberId });
     const item = this.#queue.add({
       origin: req.origin,
       idempotencyKey: req.idempotencyKey,
@@ -427,6 +427,7 @@ export class MemberLedger extends DurableObject<Env> {
       acceptedAt: nowIso(),
       source: req.source ? JSON.stringify(req.source) : null,
     });
+    // Whose object this is (for the alarm), and the alarm that applies the queue.
     await this.#remindAt(req, Date.now() + retryDelayMs(1));
     writeMetric(this.env, "ledger_write", [operation, "queued", req.programId], [0, 0, 0, 1]);
     return { ok: true, status: 202, body: queuedView(item), replayed: false };
@@ -475,6 +476,7 @@ export class MemberLedger extends DurableObject<Env> {
     now?: string,
   ): Promise<LedgerResult<T>> {
     this.#writesStarted++;
+    this.#writesRunning++;
     const started = Date.now();
     let attempts = 0;
     // Conflict retries are the attempts past the first; group-commit size is the writes committed
@@ -494,6 +496,8 @@ export class MemberLedger extends DurableObject<Env> {
     } catch (err) {
       measure(isDatabaseUnavailable(err) ? "unavailable" : "error");
       throw err;
+    } finally {
+      this.#writesRunning--;
     }
   }
 
