@@ -260,7 +260,7 @@ try {
         section: "",
         metric: "applied once back",
         subject: `${o.drain.writes} writes, ${o.drain.members} members`,
-        baseline: ms(o.drain.ms),
+        baseline: o.drain.membersStillPending ? `not all: ${o.drain.membersStillPending} members pending` : ms(o.drain.ms),
         ratio: "",
         goal: "",
       },
