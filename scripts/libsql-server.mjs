@@ -8,7 +8,8 @@
  *   (or env LIBSQL_SERVER_HOST / _PORT / _DIR / _DB / _AUTH_TOKEN, LIBSQL_SERVER_ENABLE_FAULTS=1, LIBSQL_SERVER_LOG=1)
  *
  * Endpoints: GET /v2, /v3 (version probes), /health; POST /v2/pipeline, /v3/pipeline, /v3/cursor;
- * GET/POST/DELETE /__faults (only with --enable-faults). JSON only: /v3-protobuf is a 404, so clients
+ * GET/POST/DELETE /__faults (only with --enable-faults; `{"unavailable": true}` drops every statement
+ * request's connection until DELETE, an outage). JSON only: /v3-protobuf is a 404, so clients
  * fall back to JSON.
  *
  * Security: it runs whatever SQL it is sent, so it only answers callers that hold its token and
@@ -426,6 +427,11 @@ class HranaServer {
     if (route === "GET /health") return sendText(res, 200, "ok");
     if (route === "GET /v3-protobuf") throw new HttpError(404, "Protobuf encoding is not supported");
     if (!this.authorized(req)) throw new HttpError(401, "Unauthorized: missing or invalid bearer token");
+    if (this.enableFaults && /^POST \/v[23]\/(pipeline|cursor)$/.test(route) && this.faults.some((f) => f.unavailable === true)) {
+      // An outage: every statement request loses its connection unanswered, until the fault is deleted.
+      req.socket.destroy();
+      return;
+    }
     if (route === "POST /v2/pipeline" || route === "POST /v3/pipeline") return this.pipeline(req, res);
     if (route === "POST /v3/cursor") return this.cursor(req, res);
     if (this.enableFaults && /^(GET|POST|DELETE) \/__faults$/.test(route)) return this.faultsEndpoint(req, res);
@@ -566,7 +572,8 @@ class HranaServer {
       for (const f of Array.isArray(body) ? body : [body]) {
         const step = obj(f, "fault").failBatchOnStep;
         if (step !== undefined && !(Number.isInteger(step) && step >= 0)) fail("failBatchOnStep must be an integer >= 0");
-        if (step === undefined && f.dropConnectionAfterCommit !== true) fail("A fault needs failBatchOnStep or dropConnectionAfterCommit");
+        if (step === undefined && f.dropConnectionAfterCommit !== true && f.unavailable !== true)
+          fail("A fault needs failBatchOnStep, dropConnectionAfterCommit or unavailable");
         if (f.times !== undefined && !(Number.isInteger(f.times) && f.times > 0)) fail("times must be a positive integer");
         this.faults.push({ ...f, times: f.times ?? 1 });
       }

@@ -2,6 +2,7 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { ZodError } from "zod";
+import { isDatabaseUnavailable } from "./db/availability";
 import { database, type WriteMeter } from "./db/client";
 import { settingsOf } from "./env";
 import type { AppBindings } from "./lib/context";
@@ -43,7 +44,7 @@ export function createApp(routes: readonly RouteModule[] = apiRoutes) {
     c.header("x-request-id", requestId);
     settingsOf(c.env);
     const meter: WriteMeter = { rowsWritten: 0 };
-    c.set("ctx", { env: c.env, db: database(c.env, meter), requestId });
+    c.set("ctx", { env: c.env, db: database(c.env, { meter }), requestId });
     // A handler's error is answered by onError before next() returns, so its status is known here.
     try {
       await next();
@@ -82,6 +83,11 @@ export function createApp(routes: readonly RouteModule[] = apiRoutes) {
     } else if (err instanceof HTTPException && err.status < 500) {
       // Hono's own 4xx (e.g. malformed JSON in the body validator).
       appError = new AppError(err.status === 413 ? "payload_too_large" : "invalid_request", err.message || "Invalid request");
+    } else if (isDatabaseUnavailable(err)) {
+      appError = new AppError(
+        "service_unavailable",
+        "The database cannot be reached; retry later (writes with the same Idempotency-Key are safe)",
+      );
     } else {
       console.error(JSON.stringify({ level: "error", requestId, message: String(err), stack: (err as Error)?.stack }));
       appError = new AppError("internal_error", "Internal error; retry with the same Idempotency-Key is safe");

@@ -39,6 +39,7 @@ export type Env = {
   MEMBER_TOKEN_RATE_LIMIT_PER_MINUTE?: string;
   AUTH_FAILURES_PER_MINUTE?: string;
   MEMBER_VIEW_MAX_AGE_SECONDS?: string;
+  LEDGER_WRITE_BUDGET_MS?: string;
   /**
    * Hosts the Worker entry serves itself rather than over the network (the tests' webhook
    * receiver, test/support/worker.ts): they pass the outbound URL policy and their requests go
@@ -84,6 +85,11 @@ const envSchema = z
     MEMBER_TOKEN_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().positive().default(120),
     /** How stale a member lookup may be for changes made outside the member's ledger (crons). */
     MEMBER_VIEW_MAX_AGE_SECONDS: z.coerce.number().int().min(0).max(300).default(10),
+    /**
+     * How long a member's ledger write may wait for the database before an accrual or redemption is
+     * stored in the member's Durable Object and answered 202 (README → Outages).
+     */
+    LEDGER_WRITE_BUDGET_MS: z.coerce.number().int().min(100).max(30_000).default(2500),
     SECRETS_KEK: secretsKey,
     SECRETS_KEK_PREVIOUS: secretsKey,
     ACCESS_TEAM_DOMAIN: z

@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --large] [--only lookup,member-token,accrual,contention,quote,cron,models,soak]
+ * `npm run bench [-- --large] [--only lookup,member-token,accrual,contention,quote,cron,models,soak,outage]
  *   [--seconds 4] [--rounds 2] [--connections 16] [--soak-seconds 60] [--cron-sizes 10000,30000,100000] [--quick]`
  *
  * Starts its own local stack (scripts/dev.ts on free ports, a fresh database, the bench Worker),
@@ -23,10 +23,11 @@ import {
   type Settings,
 } from "./http";
 import { benchModels } from "./models";
+import { benchOutageAccrual } from "./outage";
 import { fundMembers, memoryFlat, runSoak } from "./soak";
 import { root, type Stack, startStack } from "./stack";
 
-const SECTIONS = ["lookup", "member-token", "accrual", "contention", "quote", "cron", "models", "soak"] as const;
+const SECTIONS = ["lookup", "member-token", "accrual", "contention", "quote", "cron", "models", "soak", "outage"] as const;
 
 const { values } = parseArgs({
   options: {
@@ -150,11 +151,16 @@ try {
   if (needsStack) {
     log("starting the local stack…");
     // The bench Worker (the API plus its baseline routes); rate limits off (a bench key sends far more than a shop would).
-    stack = await startStack({ entry: "scripts/bench/worker.ts", vars: { RATE_LIMIT_PER_MINUTE: "1000000000" } });
+    // Faults on only for the outage section (it switches the libSQL server's outage fault on and off).
+    stack = await startStack({
+      entry: "scripts/bench/worker.ts",
+      vars: { RATE_LIMIT_PER_MINUTE: "1000000000" },
+      faults: only.has("outage"),
+    });
     log(`stack up: api ${stack.apiUrl}, libSQL ${stack.libsqlUrl}`);
   }
   const programs =
-    needsStack && [...only].some((s) => ["lookup", "member-token", "accrual", "contention", "quote", "soak"].includes(s))
+    needsStack && [...only].some((s) => ["lookup", "member-token", "accrual", "contention", "quote", "soak", "outage"].includes(s))
       ? await httpPrograms(stack!)
       : undefined;
 
@@ -219,6 +225,48 @@ try {
         goal: "",
       },
     );
+  }
+  if (only.has("outage")) {
+    log("accrual while the database is down…");
+    const o = await benchOutageAccrual(stack!, programs!.plain, settings);
+    results.outage = o;
+    rows.push(
+      {
+        section: "accrual, database down (202, queued in the DO)",
+        metric: "p50 serial",
+        subject: ms(o.down.p50),
+        baseline: `${ms(o.online.p50)} (up, 201)`,
+        ratio: x(o.ratioP50),
+        goal: "",
+      },
+      { section: "", metric: "p99 serial", subject: ms(o.down.p99), baseline: `${ms(o.online.p99)} (up)`, ratio: "", goal: "" },
+      {
+        section: "",
+        metric: `p50 @${settings.connections} conns`,
+        subject: ms(o.downLoaded.p50),
+        baseline: "",
+        ratio: "",
+        goal: "",
+      },
+      {
+        section: "",
+        metric: `req/s @${settings.connections} conns`,
+        subject: o.downLoaded.rps.toFixed(0),
+        baseline: "",
+        ratio: "",
+        goal: "",
+      },
+      {
+        section: "",
+        metric: "applied once back",
+        subject: `${o.drain.writes} writes, ${o.drain.members} members`,
+        baseline: o.drain.membersStillPending ? `not all: ${o.drain.membersStillPending} members pending` : ms(o.drain.ms),
+        ratio: "",
+        goal: "",
+      },
+    );
+    const errors = o.down.errors + o.downLoaded.errors;
+    if (errors > 0) rows.push({ section: "", metric: "errors", subject: String(errors), baseline: "", ratio: "", goal: "0 ✗" });
   }
   if (only.has("quote")) {
     log("quote…");

@@ -114,7 +114,7 @@ export type paths = {
         };
         /**
          * Look up a member: profile, tier, balance and scores
-         * @description Scopes: storefront, admin, partner. Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now (admin keys always do).
+         * @description Scopes: storefront, admin, partner. Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now (admin keys always do). `pendingSync` counts the writes accepted while the database was out of reach and not applied yet; while it is out of reach the last view read is answered (its `Age` says how old), with the balance the last write confirmed.
          */
         get: operations["members.get"];
         put?: never;
@@ -218,7 +218,7 @@ export type paths = {
         };
         /**
          * The member a token acts for: profile summary, tier and balance
-         * @description Member token (scope read): a browser for its own member only; any other member is 404. What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes). Served from the member's Durable Object memory, like GET /v1/members/{memberId}; the program's name and currency may be up to a minute old.
+         * @description Member token (scope read): a browser for its own member only; any other member is 404. What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes). Served from the member's Durable Object memory, like GET /v1/members/{memberId}; the program's name and currency may be up to a minute old. `pendingSync` counts what was accepted while the database was out of reach and is not applied yet.
          */
         get: operations["me.get"];
         put?: never;
@@ -260,7 +260,7 @@ export type paths = {
         put?: never;
         /**
          * Accrue points for a purchase
-         * @description Scopes: storefront, partner, admin. Evaluates the program's earning rules and tier multiplier, records the order and earns a lot (pending for the program's hold days). Idempotent by Idempotency-Key; the same key with a different body is 409 idempotency_conflict; an orderId already accrued under another key is 409 duplicate_order.
+         * @description Scopes: storefront, partner, admin. Evaluates the program's earning rules and tier multiplier, records the order and earns a lot (pending for the program's hold days). Idempotent by Idempotency-Key; the same key with a different body is 409 idempotency_conflict; an orderId already accrued under another key is 409 duplicate_order. When the database is out of reach or slower than the write budget, the accrual is stored in the member's Durable Object and answered 202 with the stored write (`Location`: GET /v1/members/{memberId}/queued-writes/{writeId}); it is applied in order as soon as the database answers, priced as of when it was accepted. The same key answers the same 202 while it waits and the accrual's own 201 once applied.
          */
         post: operations["members.accruals.create"];
         delete?: never;
@@ -280,7 +280,7 @@ export type paths = {
         put?: never;
         /**
          * Redeem points at checkout, or reserve them (capture: false)
-         * @description Scopes: storefront, partner, admin. Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short. With `capture: false` the points are reserved: they leave `available`, show as `reserved`, and come back by themselves after `holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`). A partner key redeems at its partner (the settlement report's `pointsRedeemed`), at once (`capture: false` is 400), only for members it may read (404 otherwise).
+         * @description Scopes: storefront, partner, admin. Consumes available lots first-to-expire first. 409 insufficient_points (nothing written) when the available balance is short. With `capture: false` the points are reserved: they leave `available`, show as `reserved`, and come back by themselves after `holdSeconds` unless captured (`/v1/redemptions/{id}/capture`) or voided (`…/void`) first. A captured redemption can be reversed (`…/reverse`). A partner key redeems at its partner (the settlement report's `pointsRedeemed`), at once (`capture: false` is 400), only for members it may read (404 otherwise). When the database is out of reach, an immediate redemption (`capture: true`) is stored in the member's Durable Object and answered 202 if it fits in the balance the database last confirmed to that object, less redemptions already waiting; otherwise, or for a reserve, or when the object never saw the member's balance, 503 ledger_unavailable (details.reason, details.spendableOffline). Applied in order as soon as the database answers.
          */
         post: operations["members.redemptions.create"];
         delete?: never;
@@ -418,9 +418,29 @@ export type paths = {
         };
         /**
          * Balance: available, pending, points debt, lifetime, and points expiring by date
-         * @description Scopes: storefront, partner, admin. Member token (scope read): a browser for its own member only; any other member is 404. `expiringThisMonth` is the current month of the program's time zone.
+         * @description Scopes: storefront, partner, admin. Member token (scope read): a browser for its own member only; any other member is 404. `expiringThisMonth` is the current month of the program's time zone. `pendingSync` counts the accruals and redemptions accepted (202) while the database was out of reach and not applied yet: they are not in the figures above.
          */
         get: operations["members.balance.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/queued-writes/{writeId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * An accrual or redemption accepted (202) while the database was out of reach: pending, applied or failed
+         * @description Scopes: storefront, partner, admin. The `Location` of a 202 answer. Once applied, `result` holds the status and body the write answered (the same a retry with its Idempotency-Key gets); once failed, `error`. Kept 7 days after it was applied. A partner key sees its partner's writes, a storefront key those no partner sent, an admin key all of the program's; any other id is 404.
+         */
+        get: operations["members.queuedWrites.get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -849,7 +869,8 @@ export type paths = {
          *     A bad signature is 401 invalid_signature and a timestamp more than 5 minutes off is 401 (replay).
          *     Deprecated: `X-Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>` is still accepted when no `webhook-*` header is sent, until 2027-06-30; such answers carry `Deprecation` and `Sunset` headers.
          *     Send one event, or `{"events": [...]}` with up to 500. Each event is idempotent by its own eventId: a resend returns the original result with replayed=true.
-         *     A single event answers with its own status (201 applied, 200 member updated, 202 recorded but unsupported) or its error; a batch answers 200 with one result per event — some may be rejected (4xx with their error) while the others apply.
+         *     A single event answers with its own status (201 applied, 200 member updated, 202 recorded but unsupported) or its error;
+         *     While the database is out of reach, a sale naming the member by memberId is accepted into the member's queue: 202 with `queued: true` and the stored write as its result (README → Outages); other events are 503. a batch answers 200 with one result per event — some may be rejected (4xx with their error) while the others apply.
          *     Sales name the member by memberId or externalId (an unknown externalId registers the member); refunds name the order.
          *     A member.erase forwards a deletion request: the member's personal data is erased as by POST /v1/members/{memberId}/erase (an unknown externalId is 404, never registered).
          */
@@ -3820,7 +3841,7 @@ export type components = {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "unknown_api_version" | "unauthorized" | "invalid_signature" | "forbidden" | "order_of_another_source" | "program_suspended" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "currency_locked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable";
+                code: "invalid_request" | "unknown_api_version" | "unauthorized" | "invalid_signature" | "forbidden" | "order_of_another_source" | "program_suspended" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "currency_locked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable" | "ledger_unavailable";
                 message: string;
                 requestId: string;
                 details?: unknown;
@@ -3928,6 +3949,20 @@ export type components = {
             };
             referralCode?: string;
             acquisitionChannel?: string;
+        };
+        MemberLookup: components["schemas"]["Member"] & {
+            pendingSync: components["schemas"]["PendingSync"];
+        };
+        PendingSync: {
+            /** @description Accruals accepted (202) and not applied yet */
+            accruals: number;
+            /** @description Their purchase amounts, minor units: the rules price them when applied */
+            amount: number;
+            /** @description Redemptions accepted (202) and not applied yet */
+            redemptions: number;
+            /** @description Points those redemptions take */
+            points: number;
+            oldestAcceptedAt: string | null;
         };
         /**
          * @example {
@@ -4069,6 +4104,7 @@ export type components = {
                 currency: string;
                 defaultLocale: string;
             };
+            pendingSync: components["schemas"]["PendingSync"];
         };
         MemberTokenKeyRotation: {
             keyId: string;
@@ -4144,6 +4180,27 @@ export type components = {
             total: number;
             /** @description Points owed after a refund (or referral reversal) found them already spent; repaid first from the member's next points */
             debt: number;
+        };
+        QueuedWrite: {
+            /** @example qw_01jd... */
+            id: string;
+            memberId: string;
+            /** @enum {string} */
+            operation: "accrue" | "redeem";
+            /** @enum {string} */
+            status: "pending" | "applied" | "failed";
+            acceptedAt: string;
+            appliedAt: string | null;
+            /** @description Once applied: the status and body the write answered, as a retry with its Idempotency-Key gets them */
+            result: {
+                status: number;
+                body?: unknown;
+            } | null;
+            /** @description Once failed (refused when applied, e.g. insufficient_points): the error a retry gets */
+            error: {
+                code: string;
+                message: string;
+            } | null;
         };
         /**
          * @example {
@@ -4273,6 +4330,7 @@ export type components = {
                 /** @description Points that expire from now to the end of that month (its last instant included) */
                 points: number;
             };
+            pendingSync: components["schemas"]["PendingSync"];
         };
         EarningRule: {
             id: string;
@@ -4669,6 +4727,7 @@ export type components = {
                 applied: number;
                 replayed: number;
                 unsupported: number;
+                queued: number;
                 failed: number;
             };
         };
@@ -4677,7 +4736,7 @@ export type components = {
             index: number;
             eventId: string | null;
             type: string | null;
-            /** @description HTTP-style status of this event: 201/200 applied, 202 recorded but unsupported, 4xx rejected */
+            /** @description HTTP-style status of this event: 201/200 applied, 202 recorded but unsupported or (with `queued`) a sale accepted while the database is out of reach, 4xx/503 rejected */
             status: number;
             /** @description true when this eventId was already processed and the original result is returned */
             replayed: boolean;
@@ -4687,6 +4746,11 @@ export type components = {
                 message: string;
                 details?: unknown;
             };
+            /**
+             * @description A sale accepted while the database is out of reach: `result` is the stored write (GET /v1/members/{memberId}/queued-writes/{writeId}); a resend of the event answers its final result once applied
+             * @enum {boolean}
+             */
+            queued?: true;
         };
         PartnerSigningSecret: {
             /** @description Shown once */
@@ -6426,7 +6490,7 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
-            /** @description Error */
+            /** @description The database is out of reach (service_unavailable, ledger_unavailable); retry later with the same Idempotency-Key */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -6644,7 +6708,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Member"];
+                    "application/json": components["schemas"]["MemberLookup"];
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */
@@ -6685,6 +6749,15 @@ export interface operations {
             };
             /** @description Rate limited; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is out of reach (service_unavailable, ledger_unavailable); retry later with the same Idempotency-Key */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7131,6 +7204,15 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            /** @description The database is out of reach (service_unavailable, ledger_unavailable); retry later with the same Idempotency-Key */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     "memberTokens.signingKey.rotate": {
@@ -7225,6 +7307,15 @@ export interface operations {
                     "application/json": components["schemas"]["LedgerWrite"];
                 };
             };
+            /** @description Accepted while the database is out of reach; applied later, in order */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedWrite"];
+                };
+            };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */
             400: {
                 headers: {
@@ -7272,6 +7363,15 @@ export interface operations {
             };
             /** @description Rate limited; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is out of reach (service_unavailable, ledger_unavailable); retry later with the same Idempotency-Key */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7308,6 +7408,15 @@ export interface operations {
                     "application/json": components["schemas"]["CheckoutRedemption"];
                 };
             };
+            /** @description Accepted while the database is out of reach, within the confirmed balance; applied later, in order */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedWrite"];
+                };
+            };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */
             400: {
                 headers: {
@@ -7355,6 +7464,15 @@ export interface operations {
             };
             /** @description Rate limited; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is out of reach (service_unavailable, ledger_unavailable); retry later with the same Idempotency-Key */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -7860,6 +7978,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BalanceDetail"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "members.queuedWrites.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                memberId: string;
+                writeId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The stored write */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueuedWrite"];
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */
@@ -10103,7 +10289,7 @@ export interface operations {
                     "application/json": components["schemas"]["PartnerEventResult"];
                 };
             };
-            /** @description A single event recorded but not supported by this deployment */
+            /** @description A single event recorded but not supported by this deployment, or a sale accepted while the database is out of reach (`queued`) */
             202: {
                 headers: {
                     [name: string]: unknown;
@@ -10168,6 +10354,15 @@ export interface operations {
             };
             /** @description Rate limited; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The database is out of reach (service_unavailable, ledger_unavailable); retry later with the same Idempotency-Key */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -45,6 +45,13 @@ export type RedemptionRecord = ResponseOf<"redemptions.get", 200>;
 export type RedemptionPointsInput = BodyOf<"redemptions.capture">;
 /** Entries written and the balance after a points write (accrual, redemption, adjustment, refund, activity). */
 export type LedgerWrite = ResponseOf<"members.accruals.create", 201>;
+/**
+ * An accrual or redemption accepted (202) while the API's database was out of reach: applied later,
+ * in order; fetch its final result with `points.queuedWrite`, or retry with the same Idempotency-Key.
+ */
+export type QueuedWrite = ResponseOf<"members.queuedWrites.get", 200>;
+/** Whether a write's answer is a stored write (202) rather than its applied result. */
+export const isQueuedWrite = (answer: object): answer is QueuedWrite => "acceptedAt" in answer && "operation" in answer;
 export type Balance = ResponseOf<"members.balance.get", 200>;
 export type LedgerPage = ResponseOf<"members.ledger.list", 200>;
 export type TierProgress = ResponseOf<"members.tier.get", 200>;
@@ -222,7 +229,10 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
     },
 
     points: {
-      /** Earn for a purchase. The Idempotency-Key defaults to `accrual:<orderId>`, so resubmitting an order never earns twice. */
+      /**
+       * Earn for a purchase. The Idempotency-Key defaults to `accrual:<orderId>`, so resubmitting an order never earns twice.
+       * While the API's database is out of reach the answer is a QueuedWrite (`isQueuedWrite`).
+       */
       accrue: (memberId: string, input: AccrualInput, opts: Partial<Write> = {}) =>
         data(
           api.POST("/v1/members/{memberId}/accruals", {
@@ -230,7 +240,10 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
             body: input,
           }),
         ),
-      /** Spend points at checkout, or reserve them (`capture: false`); 409 insufficient_points when the available balance is short. */
+      /**
+       * Spend points at checkout, or reserve them (`capture: false`); 409 insufficient_points when the available balance is short.
+       * While the API's database is out of reach an immediate redemption within the confirmed balance is a QueuedWrite (`isQueuedWrite`).
+       */
       redeem: (memberId: string, input: RedemptionInput, opts: Write) =>
         data(
           api.POST("/v1/members/{memberId}/redemptions", {
@@ -238,6 +251,9 @@ export function createLoyaltyClient(options: LoyaltyClientOptions) {
             body: input,
           }),
         ),
+      /** A write answered 202 while the database was out of reach: pending, applied (with its result) or failed. */
+      queuedWrite: (memberId: string, writeId: string) =>
+        data(api.GET("/v1/members/{memberId}/queued-writes/{writeId}", { params: { path: { memberId, writeId } } })),
       /** A redemption's state. */
       redemption: (redemptionId: string) => data(api.GET("/v1/redemptions/{redemptionId}", { params: { path: { redemptionId } } })),
       /** Capture a reserve, all or `points` of it (the rest goes back); 409 redemption_expired once it lapsed. */

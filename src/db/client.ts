@@ -12,11 +12,18 @@ export type Database = LibSQLDatabase<typeof schema> & { $client: Client };
  * created it. Creating one is cheap — the HTTP client opens nothing until the first query and,
  * speaking Hrana v2 over HTTP, needs no version probe.
  */
-export function database(env: Pick<Env, "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN">, meter?: WriteMeter): Database {
+export function database(
+  env: Pick<Env, "LIBSQL_URL" | "LIBSQL_AUTH_TOKEN">,
+  options: { roundTripTimeoutMs?: number; meter?: WriteMeter } = {},
+): Database {
   // libsql:// is Turso's scheme; over HTTP from a Worker it is https://.
   const url = env.LIBSQL_URL.replace(/^libsql:\/\//, "https://");
-  const client = createClient({ url, authToken: env.LIBSQL_AUTH_TOKEN });
-  if (meter) meterWrites(client, meter);
+  const timeoutMs = options.roundTripTimeoutMs;
+  // With a deadline each round trip is aborted after it (a TimeoutError): the member's ledger stores
+  // and forwards a write whose database is slower than its budget (src/durable/member-ledger.ts).
+  const fetchWithin = timeoutMs ? (request: Request) => fetch(request, { signal: AbortSignal.timeout(timeoutMs) }) : undefined;
+  const client = createClient({ url, authToken: env.LIBSQL_AUTH_TOKEN, ...(fetchWithin ? { fetch: fetchWithin } : {}) });
+  if (options.meter) meterWrites(client, options.meter);
   return drizzle(client) as Database;
 }
 

@@ -1,8 +1,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { and, eq } from "drizzle-orm";
 import { type keyOrigins, ledgerRequests, partnerMembers, redemptions } from "../../schema";
+import { isDatabaseUnavailable, ledgerUnavailable } from "../db/availability";
 import { type Database, database, type WriteMeter } from "../db/client";
-import type { Env } from "../env";
+import { type Env, settingsOf } from "../env";
 import type { PurchaseInput } from "../ledger/earning";
 import { MemberViewCache } from "../ledger/member-view-cache";
 import { planAccrual } from "../ledger/operations/accrue";
@@ -37,6 +38,7 @@ import { getMember } from "../services/members/members";
 import type { MemberView } from "../services/members/view";
 import { flushUsage, recordUsage, usageFlushDue } from "../services/tenants/usage";
 import { type AppliedAssignment, applyTierAssignment, type TierAssignmentWrite } from "../services/tiers/assign";
+import { type PendingSync, type QueuedItem, type QueuedOperation, type QueuedWriteView, queuedView, WriteQueue } from "./write-queue";
 
 /**
  * Identifies one idempotent write: which member, which key in which namespace (a client's
@@ -66,6 +68,19 @@ class Mutex {
 
 type KeyOrigin = (typeof keyOrigins)[number];
 
+/** The member's balance as the database last confirmed it to this object, and when. */
+type ConfirmedBalance = { balance: { available: number; pending: number; reserved: number; total: number; debt: number }; at: string };
+
+/** What a member lookup answers: the view (or null: no such member), its age, and what waits in the queue. */
+export type MemberViewAnswer =
+  | { view: MemberView | null; ageSeconds: number; pendingSync: PendingSync; unavailable?: false }
+  | { view: null; ageSeconds: 0; pendingSync: PendingSync; unavailable: true };
+
+/** A queued write that keeps failing for a reason other than the database being away is given up after this many tries. */
+const MAX_UNEXPECTED_ATTEMPTS = 10;
+/** Retry delays of a blocked queue: doubling from one second, at most five, so a database that is back is used within seconds. */
+const retryDelayMs = (attempts: number) => Math.min(1000 * 2 ** Math.min(Math.max(attempts - 1, 0), 3), 5_000);
+
 const isConstraintFailure = (err: unknown) => /CHECK constraint failed|negative_balance|SQLITE_CONSTRAINT/i.test(errorChainText(err));
 const isDuplicateRequest = (err: unknown) => /UNIQUE constraint failed: ledger_requests/i.test(errorChainText(err));
 
@@ -76,21 +91,82 @@ const isDuplicateRequest = (err: unknown) => /UNIQUE constraint failed: ledger_r
 export class MemberLedger extends DurableObject<Env> {
   #mutex = new Mutex();
   #view = new MemberViewCache();
+  /** Accruals and redemptions accepted while the database was out of reach, in this object's durable storage. */
+  #queue: WriteQueue;
+  /** Writes started and still running: a lookup that overlapped one does not record its balance as confirmed. */
+  #writesStarted = 0;
+  #writesRunning = 0;
+  /**
+   * Until when (ms) writes do not try the database again after it was found out of reach: they
+   * wait in the queue (or are refused) at once, rather than each paying a failed connection —
+   * up to the write budget when the database's host does not answer at all. Memory only: a
+   * restarted object simply tries once more.
+   */
+  #unreachableUntil = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.#queue = new WriteQueue(ctx.storage.sql);
+  }
+
+  /** A database handle whose round trips give up after the write budget (then a write is queued). */
+  #db(meter?: WriteMeter): Database {
+    return database(this.env, { roundTripTimeoutMs: settingsOf(this.env).LEDGER_WRITE_BUDGET_MS, meter });
+  }
 
   /**
-   * The member's lookup view from memory when younger than `maxAgeSeconds` (0: read now). Not
-   * behind the write mutex: a lookup never waits for a write, and a write invalidates the view.
+   * The member's lookup view from memory when younger than `maxAgeSeconds` (0: read now), with what
+   * still waits to be applied. Not behind the write mutex: a lookup never waits for a write, and a
+   * write invalidates the view. With the database out of reach, the last view read, its balance
+   * replaced by the last one a write confirmed when that is newer.
    */
-  async view(programId: string, memberId: string, maxAgeSeconds: number): Promise<{ view: MemberView | null; ageSeconds: number }> {
-    const ctx = { env: this.env, db: database(this.env), requestId: "member-ledger" };
-    const { view, ageMs } = await this.#view.get(
-      () =>
-        getMember({ ctx, input: { programId, memberId, withSegments: true } }).catch((err) =>
-          err instanceof AppError && err.code === "not_found" ? null : Promise.reject(err),
-        ),
-      maxAgeSeconds * 1000,
-    );
-    return { view, ageSeconds: Math.floor(ageMs / 1000) };
+  async view(programId: string, memberId: string, maxAgeSeconds: number): Promise<MemberViewAnswer> {
+    const ctx = { env: this.env, db: this.#db(), requestId: "member-ledger" };
+    const writesBefore = this.#writesRunning === 0 ? this.#writesStarted : -1;
+    const pendingSync = () => this.#queue.pendingSync();
+    try {
+      const { view, ageMs } = await this.#view.get(
+        () =>
+          getMember({ ctx, input: { programId, memberId, withSegments: true } }).catch((err) =>
+            err instanceof AppError && err.code === "not_found" ? null : Promise.reject(err),
+          ),
+        maxAgeSeconds * 1000,
+      );
+      // A balance read now, with no write since the read began, is what the database holds.
+      if (view && ageMs === 0 && this.#writesRunning === 0 && this.#writesStarted === writesBefore && !this.#queue.hasPending())
+        await this.#confirm(view.balance, new Date().toISOString());
+      return { view, ageSeconds: Math.floor(ageMs / 1000), pendingSync: pendingSync() };
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      const last = this.#view.lastKnown();
+      if (!last) return { view: null, ageSeconds: 0, pendingSync: pendingSync(), unavailable: true };
+      const confirmed = await this.ctx.storage.get<ConfirmedBalance>("confirmed");
+      const loadedAt = new Date(last.loadedAt).toISOString();
+      const balance = confirmed && confirmed.at > loadedAt ? confirmed.balance : last.view.balance;
+      return {
+        view: { ...last.view, balance },
+        ageSeconds: Math.floor((Date.now() - last.loadedAt) / 1000),
+        pendingSync: pendingSync(),
+      };
+    }
+  }
+
+  /** What waits to be applied (the balance route adds it to its answer). */
+  pendingSync(): PendingSync {
+    return this.#queue.pendingSync();
+  }
+
+  /**
+   * A write stored while the database was away, for the principal that may see it: an admin key
+   * any of the program's, a partner key its partner's, a storefront key those no partner sent.
+   */
+  queuedWrite(programId: string, id: string, reader: { scope: string; partner: string | null }): QueuedWriteView | null {
+    const item = this.#queue.byId(id);
+    if (!item || item.programId !== programId) return null;
+    const partner = item.source ? (JSON.parse(item.source) as { partner: string | null }).partner : null;
+    if (reader.scope === "partner" && (partner === null || partner !== reader.partner)) return null;
+    if (reader.scope === "storefront" && partner !== null) return null;
+    return queuedView(item);
   }
 
   /** Drop the cached view (after a change made outside this object, e.g. an admin edit). */
@@ -100,16 +176,20 @@ export class MemberLedger extends DurableObject<Env> {
 
   // One method per operation; each runs its planner under the write mutex. The second argument
   // names the operation in its idempotency record.
+  /** A purchase; with the database out of reach it waits in this object's queue (202). */
   accrue(req: WriteRequest, input: PurchaseInput) {
-    return this.#write(req, "accrue", (scope) => planAccrual(scope, input));
+    return this.#writeOrQueue(req, "accrue", input);
   }
   /**
    * Redeem at checkout; a reserve (`capture: false`) also sets this object's alarm for its
-   * expiry, before the write, so a hold is released even if the checkout never comes back.
+   * expiry, before the write, so a hold is released even if the checkout never comes back. An
+   * immediate redemption may wait in the queue within the confirmed balance; a reserve may not
+   * (its id and hold exist only in the database).
    */
   async redeem(req: WriteRequest, input: CheckoutInput) {
     const parsed = CheckoutInputSchema.safeParse(input);
-    if (parsed.success && !parsed.data.capture) await this.#remindAt(req, Date.now() + parsed.data.holdSeconds * 1000);
+    if (parsed.success && parsed.data.capture) return this.#writeOrQueue(req, "redeem", input);
+    if (parsed.success) await this.#remindAt(req, Date.now() + parsed.data.holdSeconds * 1000);
     return this.#write(req, "redeem", (scope) => planCheckoutRedemption(scope, input));
   }
   captureRedemption(req: WriteRequest, input: RedemptionRef) {
@@ -130,20 +210,46 @@ export class MemberLedger extends DurableObject<Env> {
   }
 
   /**
-   * Reserves past their time go back to their lots, each by its own idempotent system write
-   * (`hold:<id>:expire`), then the alarm is set for the next one. The database is the source of
-   * truth (not this object's storage), so a reserve whose write committed is always found. A
-   * failed write throws, and the runtime retries the alarm.
+   * One alarm for two duties: first the queue of writes stored while the database was away is
+   * applied, in order; then reserves past their time go back to their lots, each by its own
+   * idempotent system write (`hold:<id>:expire`). The next alarm is the earliest of a retry of a
+   * blocked queue and the next reserve's expiry. The database is the source of truth for
+   * reserves (not this object's storage), so a reserve whose write committed is always found. A
+   * write refused for another reason than the database being away throws, and the runtime
+   * retries the alarm.
    */
   async alarm() {
     const who = await this.ctx.storage.get<{ programId: string; memberId: string }>("member");
     if (!who) return;
-    const open = await database(this.env)
+    this.#unreachableUntil = 0; // the alarm is the retry
+    const drained = await this.#mutex.run(() => this.#drain());
+    let next: number | null = drained ? null : Date.now() + retryDelayMs(this.#queue.head()?.attempts ?? 1);
+    const failures: string[] = [];
+    try {
+      const holds = await this.#expireHolds(who);
+      failures.push(...holds.failures);
+      if (holds.next !== null) next = next === null ? holds.next : Math.min(next, holds.next);
+      if (holds.blocked) next = Math.min(next ?? Number.POSITIVE_INFINITY, Date.now() + retryDelayMs(1));
+    } catch (err) {
+      if (!isDatabaseUnavailable(err)) throw err;
+      next = Math.min(next ?? Number.POSITIVE_INFINITY, Date.now() + retryDelayMs(1));
+    }
+    if (next !== null) {
+      // A write during this run may have asked for an earlier alarm; one in the past is this run's.
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current <= Date.now() || current > next) await this.ctx.storage.setAlarm(next);
+    }
+    if (failures.length > 0) throw new Error(`Reserves not expired: ${failures.join(", ")}`);
+  }
+
+  async #expireHolds(who: { programId: string; memberId: string }) {
+    const open = await this.#db()
       .select({ id: redemptions.id, expiresAt: redemptions.expiresAt })
       .from(redemptions)
       .where(and(eq(redemptions.programId, who.programId), eq(redemptions.memberId, who.memberId), eq(redemptions.status, "reserved")));
     const now = nowIso();
     let next: string | null = null;
+    let blocked = false;
     const failures: string[] = [];
     for (const r of open) {
       if (r.expiresAt === null) continue;
@@ -158,10 +264,10 @@ export class MemberLedger extends DurableObject<Env> {
         body: { redemptionId: r.id },
       });
       const result = await this.#write(req, "redemption.expire", (scope) => planHoldExpiry(scope, { redemptionId: r.id }));
-      if (!result.ok) failures.push(`${r.id}: ${result.code}`);
+      if (!result.ok && result.code === "ledger_unavailable") blocked = true;
+      else if (!result.ok) failures.push(`${r.id}: ${result.code}`);
     }
-    if (next !== null) await this.ctx.storage.setAlarm(Date.parse(next));
-    if (failures.length > 0) throw new Error(`Reserves not expired: ${failures.join(", ")}`);
+    return { next: next === null ? null : Date.parse(next), failures, blocked };
   }
   adjust(req: WriteRequest, input: AdjustInput) {
     return this.#write(req, "adjust", (scope) => planAdjustment(scope, input));
@@ -244,28 +350,162 @@ export class MemberLedger extends DurableObject<Env> {
     if (usageFlushDue()) this.ctx.waitUntil(flushUsage(database(this.env)));
   }
 
+  /**
+   * A write that cannot wait in the queue: behind the queue's writes (applied first, so the
+   * member's writes stay in order), or 503 ledger_unavailable while the database is out of reach.
+   */
   #write<T>(req: WriteRequest, operation: string, plan: (scope: WriteScope) => Promise<Plan<T>>): Promise<LedgerResult<T>> {
     return this.#mutex.run(async () => {
-      const started = Date.now();
-      let attempts = 0;
-      // Conflict retries are the attempts past the first; group-commit size is the writes committed
-      // in one batch (one: each write is its own batch).
-      const measure = (outcome: string) =>
-        writeMetric(
-          this.env,
-          "ledger_write",
-          [operation, outcome, req.programId],
-          [Date.now() - started, attempts, Math.max(0, attempts - 1), 1],
-        );
+      if (this.#queue.hasPending() && !(await this.#drain()))
+        return failure(ledgerUnavailable("The database is out of reach and this member has writes waiting to be applied; retry later"));
+      if (Date.now() < this.#unreachableUntil)
+        return failure(ledgerUnavailable("The database is out of reach; retry later with the same Idempotency-Key"));
       try {
-        const result = await this.#attempt(req, operation, plan, () => ++attempts);
-        measure(result.ok ? (result.replayed ? "replayed" : "committed") : result.code === "conflict" ? "conflict" : "rejected");
-        return result;
+        return await this.#writeNow(req, operation, plan);
       } catch (err) {
-        measure("error");
-        throw err;
+        if (!isDatabaseUnavailable(err)) throw err;
+        this.#unreachableUntil = Date.now() + retryDelayMs(1);
+        return failure(ledgerUnavailable("The database is out of reach; retry later with the same Idempotency-Key"));
       }
     });
+  }
+
+  /**
+   * An accrual or an immediate redemption: applied now when the database answers within the
+   * write budget, else stored in this object's queue and answered 202 with the stored write
+   * (GET …/queued-writes/{id}). The same key again answers from the queue: the same 202 while it
+   * waits, the write's own answer once applied.
+   */
+  #writeOrQueue(req: WriteRequest, operation: QueuedOperation, input: PurchaseInput | CheckoutInput): Promise<LedgerResult> {
+    return this.#mutex.run(async () => {
+      const known = this.#queue.byKey(req.origin, req.idempotencyKey);
+      if (known) return answerOf(known, req);
+      // Writes already waiting go first; while they cannot, this one waits behind them.
+      if (Date.now() < this.#unreachableUntil || (this.#queue.hasPending() && !(await this.#drain())))
+        return this.#enqueue(req, operation, input);
+      try {
+        return await this.#writeNow(req, operation, plannerOf(operation, input));
+      } catch (err) {
+        if (!isDatabaseUnavailable(err)) throw err;
+        this.#unreachableUntil = Date.now() + retryDelayMs(1);
+        return this.#enqueue(req, operation, input);
+      }
+    });
+  }
+
+  /**
+   * Store a write for later. A redemption spends only what the database last confirmed to this
+   * object, less what queued redemptions already take; without that knowledge it is refused.
+   */
+  async #enqueue(req: WriteRequest, operation: QueuedOperation, input: PurchaseInput | CheckoutInput): Promise<LedgerResult> {
+    let spend = 0;
+    let amount = 0;
+    if (operation === "redeem") {
+      const points = (input as CheckoutInput).points;
+      const confirmed = await this.ctx.storage.get<ConfirmedBalance>("confirmed");
+      if (!confirmed)
+        return failure(
+          ledgerUnavailable(
+            "The database is out of reach and this member's confirmed balance is not known here, so no points can be spent now; retry later",
+            { reason: "balance_unknown" },
+          ),
+        );
+      const spendable = Math.max(0, confirmed.balance.available - this.#queue.pendingSync().points);
+      if (points > spendable)
+        return failure(
+          ledgerUnavailable(
+            `The database is out of reach: at most ${spendable} points (the balance last confirmed, less redemptions waiting to be applied) can be spent now; retry later`,
+            { reason: "exceeds_confirmed_balance", spendableOffline: spendable, confirmedAt: confirmed.at },
+          ),
+        );
+      spend = points;
+    } else amount = (input as PurchaseInput).amount;
+    const item = this.#queue.add({
+      origin: req.origin,
+      idempotencyKey: req.idempotencyKey,
+      requestHash: req.requestHash,
+      programId: req.programId,
+      memberId: req.memberId,
+      operation,
+      request: JSON.stringify(req),
+      input: JSON.stringify(input),
+      amount,
+      spend,
+      acceptedAt: nowIso(),
+      source: req.source ? JSON.stringify(req.source) : null,
+    });
+    // Whose object this is (for the alarm), and the alarm that applies the queue.
+    await this.#remindAt(req, Date.now() + retryDelayMs(1));
+    writeMetric(this.env, "ledger_write", [operation, "queued", req.programId], [0, 0, 0, 1]);
+    return { ok: true, status: 202, body: queuedView(item), replayed: false };
+  }
+
+  /**
+   * Apply the queue in order, each write as of when it was accepted and under its own idempotency
+   * record (a write whose batch committed before the database went away replays its answer). True
+   * when the queue is empty; false when the database is still out of reach (the rest waits).
+   */
+  async #drain(): Promise<boolean> {
+    for (let item = this.#queue.head(); item; item = this.#queue.head()) {
+      const req = JSON.parse(item.request) as WriteRequest;
+      const input = JSON.parse(item.input) as PurchaseInput & CheckoutInput;
+      let result: LedgerResult;
+      try {
+        result = await this.#writeNow(req, item.operation, plannerOf(item.operation, input), item.acceptedAt);
+      } catch (err) {
+        const attempts = this.#queue.attempted(item.seq);
+        if (isDatabaseUnavailable(err)) {
+          this.#unreachableUntil = Date.now() + retryDelayMs(attempts);
+          return false;
+        }
+        console.error(JSON.stringify({ level: "error", job: "member-ledger.drain", queuedWrite: item.id, attempts, message: String(err) }));
+        if (attempts < MAX_UNEXPECTED_ATTEMPTS) return false;
+        result = { ok: false, code: "internal_error", message: "The stored write could not be applied" };
+      }
+      this.#queue.finish(item.seq, result, nowIso());
+    }
+    this.#queue.prune(Date.now());
+    return true;
+  }
+
+  /** Record the balance a committed write answered (or a fresh lookup read) as the database's. */
+  async #confirm(balance: unknown, at: string) {
+    const b = balance as ConfirmedBalance["balance"] | undefined;
+    if (!b || typeof b.available !== "number") return;
+    await this.ctx.storage.put("confirmed", { balance: b, at } satisfies ConfirmedBalance);
+  }
+
+  /** One write now (as of `now`, default the present), measured; throws when the database cannot be reached. */
+  async #writeNow<T>(
+    req: WriteRequest,
+    operation: string,
+    plan: (scope: WriteScope) => Promise<Plan<T>>,
+    now?: string,
+  ): Promise<LedgerResult<T>> {
+    this.#writesStarted++;
+    this.#writesRunning++;
+    const started = Date.now();
+    let attempts = 0;
+    // Conflict retries are the attempts past the first; group-commit size is the writes committed
+    // in one batch (one: each write is its own batch).
+    const measure = (outcome: string) =>
+      writeMetric(
+        this.env,
+        "ledger_write",
+        [operation, outcome, req.programId],
+        [Date.now() - started, attempts, Math.max(0, attempts - 1), 1],
+      );
+    try {
+      const result = await this.#attempt(req, operation, plan, () => ++attempts, now);
+      measure(result.ok ? (result.replayed ? "replayed" : "committed") : result.code === "conflict" ? "conflict" : "rejected");
+      if (result.ok && !result.replayed) await this.#confirm((result.body as { balance?: unknown })?.balance, nowIso());
+      return result;
+    } catch (err) {
+      measure(isDatabaseUnavailable(err) ? "unavailable" : "error");
+      throw err;
+    } finally {
+      this.#writesRunning--;
+    }
   }
 
   async #attempt<T>(
@@ -273,9 +513,10 @@ export class MemberLedger extends DurableObject<Env> {
     operation: string,
     plan: (scope: WriteScope) => Promise<Plan<T>>,
     countAttempt: () => number,
+    now?: string,
   ): Promise<LedgerResult<T>> {
     const meter: WriteMeter = { rowsWritten: 0 };
-    const db = database(this.env, meter);
+    const db = this.#db(meter);
     const newScope = (): WriteScope => ({
       db,
       programId: req.programId,
@@ -283,7 +524,7 @@ export class MemberLedger extends DurableObject<Env> {
       requestKey: req.idempotencyKey,
       actor: req.actor,
       ...(req.source ? { source: req.source } : {}),
-      now: nowIso(),
+      now: now ?? nowIso(),
     });
     try {
       // Idempotency is optimistic: no replay lookup before planning. The idempotency record is
@@ -367,4 +608,20 @@ export class MemberLedger extends DurableObject<Env> {
     }
     return { ok: true, status: stored.status as 200 | 201, body: stored.response as T, replayed: true };
   }
+}
+
+/** The planner of a write the queue may hold. */
+function plannerOf(operation: QueuedOperation, input: PurchaseInput | CheckoutInput): (scope: WriteScope) => Promise<Plan<unknown>> {
+  return operation === "accrue"
+    ? (scope) => planAccrual(scope, input as PurchaseInput)
+    : (scope) => planCheckoutRedemption(scope, input as CheckoutInput);
+}
+
+/** A key the queue already holds: the same 202 while it waits, the write's own answer once applied. */
+function answerOf(item: QueuedItem, req: WriteRequest): LedgerResult {
+  if (item.requestHash !== req.requestHash || item.memberId !== req.memberId)
+    return { ok: false, code: "idempotency_conflict", message: "This Idempotency-Key was already used with a different request" };
+  if (item.status === "pending" || !item.result) return { ok: true, status: 202, body: queuedView(item), replayed: true };
+  const result = JSON.parse(item.result) as LedgerResult;
+  return result.ok ? { ...result, replayed: true } : result;
 }

@@ -11,8 +11,14 @@ import type { MemberView } from "../services/members/view";
  */
 export class MemberViewCache {
   #entry: { view: MemberView; loadedAt: number } | null = null;
+  /** The last view read, kept across invalidations: what a lookup answers while the database is out of reach. */
+  #last: { view: MemberView; loadedAt: number } | null = null;
   #generation = 0;
   #loading: { generation: number; promise: Promise<MemberView | null> } | null = null;
+
+  lastKnown() {
+    return this.#last;
+  }
 
   invalidate() {
     this.#generation++;
@@ -31,6 +37,7 @@ export class MemberViewCache {
       const promise = load()
         .then((view) => {
           if (view && this.#generation === generation) this.#entry = { view, loadedAt: startedAt };
+          if (view && (!this.#last || this.#last.loadedAt <= startedAt)) this.#last = { view, loadedAt: startedAt };
           return view;
         })
         .finally(() => {

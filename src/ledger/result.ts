@@ -13,10 +13,10 @@ type ErrorDetails = Record<string, Scalar | Scalar[]>;
 
 /** What crosses the Durable Object RPC boundary: plain data, never a thrown class. */
 export type LedgerResult<T = unknown> =
-  | { ok: true; status: 200 | 201; body: T; replayed: boolean }
+  | { ok: true; status: 200 | 201 | 202; body: T; replayed: boolean }
   | { ok: false; code: ErrorCode; message: string; details?: ErrorDetails };
 
-export function unwrap<T>(result: LedgerResult<T>): { status: 200 | 201; body: T; replayed: boolean } {
+export function unwrap<T>(result: LedgerResult<T>): { status: 200 | 201 | 202; body: T; replayed: boolean } {
   if (!result.ok) throw new AppError(result.code, result.message, result.details);
   return result;
 }

@@ -20,6 +20,7 @@ const statusText: Record<number, string> = {
   409: "Conflict (idempotency_conflict, insufficient_points, …)",
   413: "Body too large",
   429: "Rate limited; see Retry-After",
+  503: "The database is out of reach (service_unavailable, ledger_unavailable); retry later with the same Idempotency-Key",
 };
 
 /** Standard error responses for a route, documented with their codes. */

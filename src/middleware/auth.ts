@@ -1,6 +1,7 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { apiKeys, programs } from "../../schema";
+import { isDatabaseUnavailable } from "../db/availability";
 import type { RateLimiter } from "../durable/rate-limiter";
 import { settingsOf } from "../env";
 import { ACCESS_JWT_HEADER, verifyAccessJwt } from "../lib/access-jwt";
@@ -22,11 +23,14 @@ type KeyRow = {
   partner: string | null;
   memberAccess: "touched" | "program";
   apiVersion: string;
+  suspendedAt: string | null;
 };
 
 // Key lookups are cached per isolate briefly so a hot lookup costs one member read;
 // revocation takes effect within this window everywhere.
 const KEY_CACHE_MS = 30_000;
+/** How old a cached key may be when the database cannot be reached to look it up again. */
+const STALE_KEY_MS = 24 * 3600_000;
 // Issued keys and unknown hashes are cached apart: any number of made-up keys can only
 // churn the small unknown-hash map, never evict a real key from its cache.
 const MAX_KNOWN_KEYS = 10_000;
@@ -57,7 +61,7 @@ async function findKey(c: Context<AppBindings>, hash: string): Promise<KeyRow | 
   if (unknownAt !== undefined && now - unknownAt < KEY_CACHE_MS) return null;
   // A client that keeps presenting keys we do not know costs no more lookups until its block ends.
   refuseBlockedAddress(c, now);
-  const [row] = await c.var.ctx.db
+  const rows = await c.var.ctx.db
     .select({
       id: apiKeys.id,
       programId: apiKeys.programId,
@@ -74,7 +78,15 @@ async function findKey(c: Context<AppBindings>, hash: string): Promise<KeyRow | 
     .from(apiKeys)
     .innerJoin(programs, eq(programs.id, apiKeys.programId))
     .where(eq(apiKeys.keyHash, hash))
-    .limit(1);
+    .limit(1)
+    .catch((err) => {
+      // While the database is out of reach a key seen before still authenticates, so accruals can
+      // be stored and forwarded (a revocation cannot be written meanwhile either).
+      if (known && now - known.at < STALE_KEY_MS && isDatabaseUnavailable(err)) return [known.row];
+      throw err;
+    });
+  const row = rows[0];
+  if (row === known?.row) return row;
   if (row) {
     noteProgramStatus(row.programId, row.suspendedAt);
     remember(knownKeys, hash, { row, at: now }, MAX_KNOWN_KEYS);

@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { createLoyaltyClient, LoyaltyApiError } from "../../src/client";
+import { createLoyaltyClient, isQueuedWrite, LoyaltyApiError, type QueuedWrite } from "../../src/client";
 import { db, ledgerSum, newProgram, type TestProgram, uniqueKey } from "./helpers";
 
 // The typed client against the real Worker (and its Durable Objects), through its fetch handler.
@@ -8,6 +8,12 @@ const worker = (exports as unknown as { default: Fetcher }).default;
 const workerFetch = (input: string, init: RequestInit) => worker.fetch(input, init);
 const clientFor = (apiKey: string, extra: Partial<Parameters<typeof createLoyaltyClient>[0]> = {}) =>
   createLoyaltyClient({ baseUrl: "http://loyalty.test/", apiKey, fetch: workerFetch, ...extra });
+
+/** A write's applied answer: with the database up nothing is queued (202s: test/outage). */
+function applied<T extends object>(answer: T): Exclude<T, QueuedWrite> {
+  if (isQueuedWrite(answer)) throw new Error(`queued unexpectedly: ${JSON.stringify(answer)}`);
+  return answer as Exclude<T, QueuedWrite>;
+}
 
 let p: TestProgram;
 beforeAll(async () => {
@@ -39,14 +45,16 @@ describe("typed client", () => {
     const cart = { amount: 12_999, currency: "USD", items: [{ sku: "SHOE-1", category: "shoes", quantity: 1, unitPrice: 12_999 }] };
     const quote = await store.points.quote({ memberId: member.id, ...cart });
     const orderId = uniqueKey("order");
-    const earned = await store.points.accrue(member.id, { orderId, ...cart });
+    const earned = applied(await store.points.accrue(member.id, { orderId, ...cart }));
     expect(earned.entries[0]).toMatchObject({ type: "earn", points: quote.points });
     // The same order again (a retry, a resubmitted checkout) replays the original result.
     const replay = await store.points.accrue(member.id, { orderId, ...cart });
     expect(replay).toEqual(earned);
     expect((await store.members.balance(member.id)).available).toBe(quote.points);
 
-    const spent = await store.points.redeem(member.id, { points: 50, reason: "Checkout" }, { idempotencyKey: uniqueKey("redeem") });
+    const spent = applied(
+      await store.points.redeem(member.id, { points: 50, reason: "Checkout" }, { idempotencyKey: uniqueKey("redeem") }),
+    );
     expect(spent.balance.available).toBe(quote.points - 50);
     const refunded = await store.points.refund(orderId, { amount: 12_999 }, { idempotencyKey: uniqueKey("refund") });
     expect(refunded.entries.some((e) => e.type === "reverse")).toBe(true);
@@ -67,10 +75,8 @@ describe("typed client", () => {
     const store = clientFor(p.keys.storefront);
     const { member } = await store.members.register({ externalId: uniqueKey("cust") });
     await store.points.accrue(member.id, { orderId: uniqueKey("order"), amount: 20_000, currency: "USD" });
-    const held = await store.points.redeem(
-      member.id,
-      { points: 120, reason: "Checkout", capture: false },
-      { idempotencyKey: uniqueKey("hold") },
+    const held = applied(
+      await store.points.redeem(member.id, { points: 120, reason: "Checkout", capture: false }, { idempotencyKey: uniqueKey("hold") }),
     );
     expect(held.redemption).toMatchObject({ status: "reserved", reservedPoints: 120 });
     expect(held.balance).toMatchObject({ available: 80, reserved: 120 });
@@ -80,10 +86,8 @@ describe("typed client", () => {
       pointsReturned: 20,
       balance: { available: 100, reserved: 0 },
     });
-    const other = await store.points.redeem(
-      member.id,
-      { points: 30, reason: "Checkout", capture: false },
-      { idempotencyKey: uniqueKey("hold") },
+    const other = applied(
+      await store.points.redeem(member.id, { points: 30, reason: "Checkout", capture: false }, { idempotencyKey: uniqueKey("hold") }),
     );
     expect((await store.points.void(other.redemption.id, { idempotencyKey: uniqueKey("void") })).balance.available).toBe(100);
     const reversed = await store.points.reverse(held.redemption.id, {}, { idempotencyKey: uniqueKey("rev") });
@@ -117,7 +121,7 @@ describe("typed client", () => {
     };
     const store = clientFor(p.keys.storefront, { fetch: lossy, retries: 2 });
     const { member } = await clientFor(p.keys.storefront).members.register({ externalId: uniqueKey("cust") });
-    const write = await store.points.accrue(member.id, { orderId: uniqueKey("order"), amount: 5_000, currency: "USD" });
+    const write = applied(await store.points.accrue(member.id, { orderId: uniqueKey("order"), amount: 5_000, currency: "USD" }));
     expect(calls).toBe(2);
     expect(write.balance.total).toBe(50);
     expect((await ledgerSum(member.id)).sum).toBe(50);

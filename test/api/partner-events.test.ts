@@ -227,7 +227,7 @@ describe("partner events: batches", () => {
     expect(r[10].error!.code).toBe("refund_exceeds_order");
     expect(r[11]).toMatchObject({ replayed: true, result: r[0].result });
     expect(r[13].error!.code).toBe("invalid_request");
-    expect(res.body.summary).toEqual({ received: 14, applied: 5, replayed: 1, unsupported: 0, failed: 8 });
+    expect(res.body.summary).toEqual({ received: 14, applied: 5, replayed: 1, unsupported: 0, queued: 0, failed: 8 });
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 50 + 50, balance: 100 });
 
     // Resending the whole batch: applied events replay; rejected ones are evaluated again (nothing was stored for them).

@@ -1,4 +1,6 @@
+import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { memberLedger } from "../../src/services/ledger/write";
 import { dispatchOutbox } from "../../src/services/webhooks/delivery";
 import { accrue, call, db, newMember, newProgram, testEnv, uniqueKey } from "./helpers";
 import { isIdParam, operations, request, SCOPES, unlimited } from "./route-probes";
@@ -72,6 +74,24 @@ describe("tenant isolation", () => {
         })
       ).body.redemption?.id,
       code: await first("SELECT code FROM coupons WHERE program_id = ? LIMIT 1"),
+      // A write B's member object stored while the database was down (made here directly in its
+      // storage: this project's database never goes down; test/outage does it for real).
+      writeId: await runInDurableObject(memberLedger(testEnv, b.programId, mb.id), (_instance, state) => {
+        const id = `qw_${uniqueKey("probe")}`;
+        const now = new Date().toISOString();
+        state.storage.sql.exec(
+          `INSERT INTO queued_writes (id, origin, idempotency_key, request_hash, program_id, member_id, operation, request, input, status, result, accepted_at, applied_at)
+           VALUES (?, 'client', ?, 'probe', ?, ?, 'accrue', '{}', '{}', 'applied', ?, ?, ?)`,
+          id,
+          uniqueKey("probe-key"),
+          b.programId,
+          mb.id,
+          JSON.stringify({ ok: true, status: 201, body: { orderId: orderB }, replayed: false }),
+          now,
+          now,
+        );
+        return id;
+      }),
       runId: await first("SELECT id FROM program_job_runs WHERE program_id = ? LIMIT 1"),
       // The operator's routes name programs; no key of A (or B) may call them at all.
       programId: b.programId,

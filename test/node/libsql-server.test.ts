@@ -495,6 +495,15 @@ describe("fault injection", () => {
     expect((await db.execute("SELECT count(*) AS n FROM ledger WHERE amount = 100")).rows[0].n).toBe(1);
   });
 
+  it("an outage drops every statement request unanswered until it is deleted; nothing is applied meanwhile", async () => {
+    await faults({ unavailable: true });
+    await expect(db.execute("INSERT INTO ledger (amount) VALUES (555)")).rejects.toThrow();
+    await expect(db.execute("SELECT 1")).rejects.toThrow();
+    expect((await fetch(`${server.url}/health`)).status).toBe(200);
+    await faults(null);
+    expect((await db.execute("SELECT count(*) AS n FROM ledger WHERE amount = 555")).rows[0].n).toBe(0);
+  });
+
   it("is unavailable unless enabled", async () => {
     const plain = await start({ name: ":memory:" });
     try {

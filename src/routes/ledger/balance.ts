@@ -5,6 +5,8 @@ import { localMonth, localMonthRange } from "../../domain/local-time";
 import { versionAtLeast } from "../../lib/api-version";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
 import { requestApiVersion } from "../../middleware/api-version";
+import { PendingSyncSchema } from "../../services/ledger/queued-writes";
+import { memberLedger } from "../../services/ledger/write";
 import { requireMemberRow } from "../../services/members/members";
 import { balanceOf } from "../../services/members/view";
 import { timeZoneOf } from "../../services/program/local-day";
@@ -29,6 +31,7 @@ const BalanceDetail = z
       month: z.string().openapi({ description: "The current month in the program's time zone (YYYY-MM)" }),
       points: z.number().int().openapi({ description: "Points that expire from now to the end of that month (its last instant included)" }),
     }),
+    pendingSync: PendingSyncSchema,
   })
   .openapi("BalanceDetail");
 
@@ -40,14 +43,19 @@ export const getBalanceRoute = defineRoute(
     path: "/v1/members/{memberId}/balance",
     tags: ["Points"],
     summary: "Balance: available, pending, points debt, lifetime, and points expiring by date",
-    description: "`expiringThisMonth` is the current month of the program's time zone.",
+    description:
+      "`expiringThisMonth` is the current month of the program's time zone. `pendingSync` counts the accruals and redemptions accepted (202) while the database was out of reach and not applied yet: they are not in the figures above.",
     request: { params: MemberIdParam },
     responses: { 200: jsonResponse(BalanceDetail, "The balance"), ...errorResponses(404) },
   },
   async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
     const { db } = c.var.ctx;
-    const [member, timeZone] = await Promise.all([requireMemberRow(c.var.ctx, programId, memberId), timeZoneOf(db, programId)]);
+    const [member, timeZone, pendingSync] = await Promise.all([
+      requireMemberRow(c.var.ctx, programId, memberId),
+      timeZoneOf(db, programId),
+      memberLedger(c.env, programId, memberId).pendingSync(),
+    ]);
     const now = new Date().toISOString();
     const month = localMonth(now, timeZone);
     const monthEnd = localMonthRange(month, timeZone).end;
@@ -82,6 +90,7 @@ export const getBalanceRoute = defineRoute(
         expiresAt: e.expiresAt as string,
       })),
       expiringThisMonth: { month, points: Number(thisMonth[0]?.points ?? 0) },
+      pendingSync,
     };
     if (versionAtLeast(requestApiVersion(c), "2026-12-01")) return c.json(body, 200);
     // Clients pinned before 2026-12-01 keep the field's old name (API_CHANGELOG).

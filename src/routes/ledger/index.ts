@@ -2,6 +2,7 @@ import type { RouteModule } from "../route";
 import { accruePointsRoute } from "./accrue";
 import { adjustPointsRoute } from "./adjust";
 import { getBalanceRoute } from "./balance";
+import { getQueuedWriteRoute } from "./get-queued-write";
 import { getRedemptionRoute } from "./get-redemption";
 import { listLedgerEntriesRoute } from "./list-ledger";
 import { redeemPointsRoute } from "./redeem";
@@ -18,5 +19,6 @@ export const ledgerRoutes: RouteModule[] = [
   adjustPointsRoute,
   refundOrderRoute,
   getBalanceRoute,
+  getQueuedWriteRoute,
   listLedgerEntriesRoute,
 ];

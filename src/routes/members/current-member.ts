@@ -1,12 +1,13 @@
 import { z } from "@hono/zod-openapi";
+import { isDatabaseUnavailable } from "../../db/availability";
 import { settingsOf } from "../../env";
 import type { ServiceContext } from "../../lib/context";
 import { notFound } from "../../lib/errors";
 import { errorResponses, jsonResponse } from "../../lib/openapi";
 import { getProgram } from "../../services/access/programs";
-import { memberLedger } from "../../services/ledger/write";
+import { PendingSyncSchema } from "../../services/ledger/queued-writes";
+import { memberLookup } from "../../services/ledger/write";
 import { MEMBER_SCOPES } from "../../services/members/tokens";
-import type { MemberView } from "../../services/members/view";
 import { defineRoute } from "../route";
 
 const CurrentMemberSchema = z
@@ -20,6 +21,7 @@ const CurrentMemberSchema = z
     lifetime: z.object({ earned: z.number().int(), redeemed: z.number().int() }),
     scopes: z.array(z.enum(MEMBER_SCOPES)),
     program: z.object({ id: z.string(), name: z.string(), currency: z.string(), defaultLocale: z.string() }),
+    pendingSync: PendingSyncSchema,
   })
   .openapi("CurrentMember");
 
@@ -30,7 +32,11 @@ const programSummaries = new Map<string, { at: number; id: string; name: string;
 async function programSummary(ctx: ServiceContext, programId: string) {
   const cached = programSummaries.get(programId);
   if (cached && Date.now() - cached.at < PROGRAM_CACHE_MS) return cached;
-  const program = await getProgram({ ctx, input: { programId } });
+  // While the database is out of reach an older summary is still the program's name and currency.
+  const program = await getProgram({ ctx, input: { programId } }).catch((err) =>
+    cached && isDatabaseUnavailable(err) ? null : Promise.reject(err),
+  );
+  if (!program) return cached!;
   const summary = { at: Date.now(), id: program.id, name: program.name, currency: program.currency, defaultLocale: program.defaultLocale };
   programSummaries.delete(programId);
   programSummaries.set(programId, summary);
@@ -47,18 +53,18 @@ export const getCurrentMemberRoute = defineRoute(
     tags: ["Members"],
     summary: "The member a token acts for: profile summary, tier and balance",
     description:
-      "What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes). Served from the member's Durable Object memory, like GET /v1/members/{memberId}; the program's name and currency may be up to a minute old.",
-    responses: { 200: jsonResponse(CurrentMemberSchema, "The member"), ...errorResponses(404) },
+      "What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes). Served from the member's Durable Object memory, like GET /v1/members/{memberId}; the program's name and currency may be up to a minute old. `pendingSync` counts what was accepted while the database was out of reach and is not applied yet.",
+    responses: { 200: jsonResponse(CurrentMemberSchema, "The member"), ...errorResponses(404, 503) },
   },
   async (c, { programId, member }) => {
     const memberId = member?.memberId as string;
     const maxAge = settingsOf(c.env).MEMBER_VIEW_MAX_AGE_SECONDS;
-    const [{ view }, program] = await Promise.all([
-      memberLedger(c.env, programId, memberId).view(programId, memberId, maxAge),
+    const [{ view, pendingSync }, program] = await Promise.all([
+      memberLookup(c.env, programId, memberId, maxAge),
       programSummary(c.var.ctx, programId),
     ]);
     if (!view) throw notFound("Member");
-    const v = view as unknown as MemberView;
+    const v = view;
     c.header("cache-control", "private, no-store");
     return c.json(
       {
@@ -71,6 +77,7 @@ export const getCurrentMemberRoute = defineRoute(
         lifetime: { earned: v.lifetime.earned, redeemed: v.lifetime.redeemed },
         scopes: member?.scopes ?? [],
         program: { id: program.id, name: program.name, currency: program.currency, defaultLocale: program.defaultLocale },
+        pendingSync,
       },
       200,
     );

@@ -2,7 +2,8 @@ import { z } from "zod";
 import { settingsOf } from "../../env";
 import { notFound } from "../../lib/errors";
 import { errorResponses, jsonResponse, MemberIdParam } from "../../lib/openapi";
-import { memberLedger } from "../../services/ledger/write";
+import { PendingSyncSchema } from "../../services/ledger/queued-writes";
+import { memberLookup } from "../../services/ledger/write";
 import { MemberSchema } from "../../services/members/view";
 import { defineRoute } from "../route";
 
@@ -18,22 +19,25 @@ export const getMemberRoute = defineRoute(
     tags: ["Members"],
     summary: "Look up a member: profile, tier, balance and scores",
     description:
-      "Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now (admin keys always do).",
+      "Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now (admin keys always do). `pendingSync` counts the writes accepted while the database was out of reach and not applied yet; while it is out of reach the last view read is answered (its `Age` says how old), with the balance the last write confirmed.",
     request: {
       params: MemberIdParam,
       headers: z.object({ "cache-control": z.string().max(200).optional().openapi({ example: "no-cache" }) }),
     },
-    responses: { 200: jsonResponse(MemberSchema, "The member"), ...errorResponses(404) },
+    responses: {
+      200: jsonResponse(MemberSchema.extend({ pendingSync: PendingSyncSchema }).openapi("MemberLookup"), "The member"),
+      ...errorResponses(404, 503),
+    },
   },
   async (c, { programId, scope }) => {
     const { memberId } = c.req.valid("param");
     // Admins (the dashboard, support) always see the database's answer; the cache is for the shop's hot path.
     const fresh = scope === "admin" || wantsFresh(c.req.valid("header")["cache-control"]);
     const maxAge = fresh ? 0 : settingsOf(c.env).MEMBER_VIEW_MAX_AGE_SECONDS;
-    const { view, ageSeconds } = await memberLedger(c.env, programId, memberId).view(programId, memberId, maxAge);
+    const { view, ageSeconds, pendingSync } = await memberLookup(c.env, programId, memberId, maxAge);
     if (!view) throw notFound("Member");
     c.header("age", String(ageSeconds));
     c.header("cache-control", "private, no-store");
-    return c.json(view, 200);
+    return c.json({ ...view, pendingSync }, 200);
   },
 );

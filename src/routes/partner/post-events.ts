@@ -22,7 +22,8 @@ export const postPartnerEventsRoute = defineRoute(
 A bad signature is 401 invalid_signature and a timestamp more than 5 minutes off is 401 (replay).
 Deprecated: \`X-Loyalty-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>\` is still accepted when no \`webhook-*\` header is sent, until ${LEGACY_SIGNATURE_SUNSET.toISOString().slice(0, 10)}; such answers carry \`Deprecation\` and \`Sunset\` headers.
 Send one event, or \`{"events": [...]}\` with up to ${MAX_EVENTS_PER_BATCH}. Each event is idempotent by its own eventId: a resend returns the original result with replayed=true.
-A single event answers with its own status (201 applied, 200 member updated, 202 recorded but unsupported) or its error; a batch answers 200 with one result per event — some may be rejected (4xx with their error) while the others apply.
+A single event answers with its own status (201 applied, 200 member updated, 202 recorded but unsupported) or its error;
+While the database is out of reach, a sale naming the member by memberId is accepted into the member's queue: 202 with \`queued: true\` and the stored write as its result (README → Outages); other events are 503. a batch answers 200 with one result per event — some may be rejected (4xx with their error) while the others apply.
 Sales name the member by memberId or externalId (an unknown externalId registers the member); refunds name the order.
 A member.erase forwards a deletion request: the member's personal data is erased as by POST /v1/members/{memberId}/erase (an unknown externalId is 404, never registered).`,
     request: {
@@ -72,8 +73,11 @@ A member.erase forwards a deletion request: the member's personal data is erased
         z.union([BatchResultSchema, EventResultSchema]),
         "A batch: one result per event, in order; or a single member.upsert that updated an existing member",
       ),
-      202: jsonResponse(EventResultSchema, "A single event recorded but not supported by this deployment"),
-      ...errorResponses(404, 409, 413),
+      202: jsonResponse(
+        EventResultSchema,
+        "A single event recorded but not supported by this deployment, or a sale accepted while the database is out of reach (`queued`)",
+      ),
+      ...errorResponses(404, 409, 413, 503),
     },
   },
   async (c, principal) => {

@@ -118,13 +118,17 @@ export const EventResultSchema = z
     index: z.number().int().openapi({ description: "Position in the batch (0 for a single event)" }),
     eventId: z.string().nullable(),
     type: z.string().nullable(),
-    status: z
-      .number()
-      .int()
-      .openapi({ description: "HTTP-style status of this event: 201/200 applied, 202 recorded but unsupported, 4xx rejected" }),
+    status: z.number().int().openapi({
+      description:
+        "HTTP-style status of this event: 201/200 applied, 202 recorded but unsupported or (with `queued`) a sale accepted while the database is out of reach, 4xx/503 rejected",
+    }),
     replayed: z.boolean().openapi({ description: "true when this eventId was already processed and the original result is returned" }),
     result: z.unknown().optional(),
     error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }).optional(),
+    queued: z.literal(true).optional().openapi({
+      description:
+        "A sale accepted while the database is out of reach: `result` is the stored write (GET /v1/members/{memberId}/queued-writes/{writeId}); a resend of the event answers its final result once applied",
+    }),
   })
   .openapi("PartnerEventResult");
 
@@ -136,6 +140,7 @@ export const BatchResultSchema = z
       applied: z.number().int(),
       replayed: z.number().int(),
       unsupported: z.number().int(),
+      queued: z.number().int(),
       failed: z.number().int(),
     }),
   })

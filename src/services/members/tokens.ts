@@ -8,7 +8,7 @@ import { randomBase32 } from "../../lib/ids";
 import { openSecret, sealSecret, secretContext } from "../../lib/secret-box";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
-import { memberLedger } from "../ledger/write";
+import { memberLookup } from "../ledger/write";
 import { noteProgramStatus } from "../tenants/status";
 
 /**
@@ -254,14 +254,8 @@ export async function verifyMemberCredential(
   }
   const credential =
     claims.iss === ISSUER ? await verifyToken(ctx, bearer, claims, kid) : await verifyAssertion(ctx, bearer, claims, programHeader);
-  const { view } = await memberLedger(ctx.env, credential.programId, credential.memberId).view(
-    credential.programId,
-    credential.memberId,
-    settingsOf(ctx.env).MEMBER_VIEW_MAX_AGE_SECONDS,
-  );
-  // The RPC stub types the view's open `attributes` record as never; only its status is read here.
-  if ((view as { status?: string } | null)?.status !== "active")
-    throw refused("Member token no longer valid: the member is blocked or erased");
+  const { view } = await memberLookup(ctx.env, credential.programId, credential.memberId, settingsOf(ctx.env).MEMBER_VIEW_MAX_AGE_SECONDS);
+  if (view?.status !== "active") throw refused("Member token no longer valid: the member is blocked or erased");
   return credential;
 }
 

@@ -1,5 +1,6 @@
 import { and, eq, inArray, sql } from "drizzle-orm";
 import { members, orders, partnerEvents, programs } from "../../../schema";
+import { isDatabaseUnavailable } from "../../db/availability";
 import type { LedgerResult } from "../../ledger/result";
 import { systemKeys } from "../../ledger/system-keys";
 import { mapLimit } from "../../lib/concurrency";
@@ -43,13 +44,34 @@ export type EventOutcome = {
   replayed: boolean;
   result?: unknown;
   error?: { code: string; message: string; details?: unknown };
+  /** Accepted while the database was out of reach: `result` is the stored write, applied later. */
+  queued?: true;
 };
+
+/** The partner settings each program had when last read, per isolate: what verifies a partner while the database is out of reach. */
+const lastSettings = new Map<string, { settings: unknown; at: number }>();
+const STALE_SETTINGS_MS = 24 * 3600_000;
+function remember(programId: string, settings: unknown) {
+  lastSettings.delete(programId);
+  lastSettings.set(programId, { settings, at: Date.now() });
+  while (lastSettings.size > 5_000) lastSettings.delete(lastSettings.keys().next().value as string);
+}
 
 type PartnerSettings = { partnerSigningSecret?: string; partnerSigningSecretPrevious?: string; partnerSigningSecretPreviousUntil?: string };
 
 /** The secrets a partner request may be signed with now (current, and previous during the overlap). */
 export async function partnerSigningSecrets(ctx: ServiceContext, programId: string, now = new Date()): Promise<string[]> {
-  const [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, programId)).limit(1);
+  let row: { settings: unknown } | undefined;
+  try {
+    [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, programId)).limit(1);
+  } catch (err) {
+    // While the database is out of reach the settings this isolate read last still verify a sale,
+    // which then waits in the member's queue (README → Outages).
+    const last = lastSettings.get(programId);
+    if (!last || now.getTime() - last.at > STALE_SETTINGS_MS || !isDatabaseUnavailable(err)) throw err;
+    row = last;
+  }
+  if (row) remember(programId, row.settings);
   const s = (row?.settings ?? {}) as PartnerSettings;
   const stored: string[] = [];
   if (typeof s.partnerSigningSecret === "string") stored.push(s.partnerSigningSecret);
@@ -127,11 +149,26 @@ const failed = (index: number, e: PartnerEvent, err: AppError): EventOutcome => 
 
 function fromLedger(index: number, e: PartnerEvent, r: LedgerResult): EventOutcome {
   if (!r.ok) return failed(index, e, new AppError(r.code, r.message, r.details));
-  return { index, eventId: e.eventId, type: e.type, status: r.status, replayed: r.replayed, result: r.body };
+  return {
+    index,
+    eventId: e.eventId,
+    type: e.type,
+    status: r.status,
+    replayed: r.replayed,
+    result: r.body,
+    ...(r.status === 202 ? { queued: true } : {}),
+  };
 }
 
 /** The member an event names: by id (must exist in the program) or by the partner's externalId (registered if new). */
-async function resolveMember(ctx: ServiceContext, programId: string, e: { memberId?: string; externalId?: string }) {
+async function resolveMember(ctx: ServiceContext, programId: string, e: { memberId?: string; externalId?: string }, offline = false) {
+  if (e.memberId && offline) {
+    // A sale may wait in the member's queue while the database is away: the member is checked when it is applied.
+    return requireMemberRow(ctx, programId, e.memberId).then(
+      (row) => row.id,
+      (err) => (isDatabaseUnavailable(err) ? (e.memberId as string) : Promise.reject(err)),
+    );
+  }
   if (e.memberId) return (await requireMemberRow(ctx, programId, e.memberId)).id;
   const { member } = await registerMember({ ctx, input: { programId, externalId: e.externalId!, acquisitionChannel: "partner" } });
   return member.id;
@@ -155,7 +192,7 @@ async function applyEvent(
   switch (e.type) {
     case "sale": {
       const { eventId: _e, type: _t, memberId: _m, externalId: _x, ...purchase } = e;
-      const memberId = await resolveMember(ctx, programId, e);
+      const memberId = await resolveMember(ctx, programId, e, true);
       applied.memberId = memberId;
       const req = await systemWriteRequest({ programId, memberId, idempotencyKey, operation: "accrue", body: purchase, actor, source });
       return fromLedger(index, e, await memberLedger(ctx.env, programId, memberId).accrue(req, purchase));
@@ -283,7 +320,9 @@ export async function ingestPartnerEvents({
     const rows = await ctx.db
       .select({ eventId: partnerEvents.eventId, type: partnerEvents.type, status: partnerEvents.status, result: partnerEvents.result })
       .from(partnerEvents)
-      .where(and(eq(partnerEvents.programId, programId), inArray(partnerEvents.eventId, ids.slice(i, i + 200))));
+      .where(and(eq(partnerEvents.programId, programId), inArray(partnerEvents.eventId, ids.slice(i, i + 200))))
+      // Database away: a sale's own idempotency (partner:<eventId>, in the member's object and queue) still holds.
+      .catch((err) => (isDatabaseUnavailable(err) ? [] : Promise.reject(err)));
     for (const r of rows) stored.set(r.eventId, r);
   }
 
@@ -317,6 +356,12 @@ export async function ingestPartnerEvents({
         if (applied.memberId) memberOf.set(index, applied.memberId);
       } catch (err) {
         if (err instanceof AppError) outcomes[index] = failed(index, event, err);
+        else if (isDatabaseUnavailable(err))
+          outcomes[index] = failed(
+            index,
+            event,
+            new AppError("service_unavailable", "The database cannot be reached; resend this event later"),
+          );
         else {
           console.error(
             JSON.stringify({
@@ -335,7 +380,8 @@ export async function ingestPartnerEvents({
   });
   for (const d of duplicates) outcomes[d.index] = { ...outcomes[firstIndex.get(d.event.eventId)!], index: d.index, replayed: true };
 
-  const applied = fresh.map((f) => outcomes[f.index]).filter((o) => o.status < 300);
+  // A queued sale's result is not final yet: a resend asks the member's object again.
+  const applied = fresh.map((f) => outcomes[f.index]).filter((o) => o.status < 300 && !o.queued);
   const now = nowIso();
   for (let i = 0; i < applied.length; i += 100) {
     const rows = applied.slice(i, i + 100).map((o) => ({
@@ -365,7 +411,8 @@ export function summarize(outcomes: EventOutcome[]) {
     received: outcomes.length,
     applied: outcomes.filter((o) => o.status < 300 && o.status !== 202 && !o.replayed).length,
     replayed: outcomes.filter((o) => o.replayed).length,
-    unsupported: outcomes.filter((o) => o.status === 202 && !o.replayed).length,
+    unsupported: outcomes.filter((o) => o.status === 202 && !o.queued && !o.replayed).length,
+    queued: outcomes.filter((o) => o.queued && !o.replayed).length,
     failed: outcomes.filter((o) => o.status >= 400).length,
   };
 }
