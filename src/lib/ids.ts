@@ -44,7 +44,10 @@ export type IdPrefix =
   | "aud"
   | "fb"
   | "acq"
-  | "rdm";
+  | "rdm"
+  | "jrn"
+  | "jst"
+  | "mev";
 
 /** An id's sortable head: the prefix and the creation time (ids generated in SQL add their own random tail). */
 export const idTimePrefix = (prefix: IdPrefix, now = Date.now()) => `${prefix}_${encodeTime(now)}`;
