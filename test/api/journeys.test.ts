@@ -615,3 +615,163 @@ describe("ready-made journeys", () => {
     expect(msg.body).toBe("Ana，再消費 NT$500 就能升級 Gold，享更多會員禮遇！");
   });
 });
+
+describe("journey triggers", () => {
+  it("post-purchase (first_purchase): one run per member from the first order; the next purchase ends it", async () => {
+    const p = await taipeiProgram();
+    await setChannel(p);
+    const created = await call("POST", "/v1/journey-templates/post_purchase/campaigns", { key: p.keys.admin, body: {} });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const repeat = await newMember(p, { name: "Cy", consent: { email: true } });
+    const once = await newMember(p, { name: "Di", consent: { email: true } });
+    await accrue(p, repeat.id, 1000);
+    await accrue(p, once.id, 1000);
+    const t0 = new Date();
+    await tick(p, t0);
+    await accrue(p, repeat.id, 2000);
+    await tick(p, new Date(t0.getTime() + MINUTE));
+    const runs = await runsOf(created.body.id);
+    expect(runs).toHaveLength(2);
+    const thanks = await messagesOf(p, created.body.id);
+    expect(thanks.map((m) => m.stepId)).toEqual(["thanks", "thanks"]);
+    // Day 3 at 10:00 (or later): the member who bought again has left; the other gets the care message.
+    await tick(p, new Date(t0.getTime() + 4 * DAY));
+    const after = Object.fromEntries((await runsOf(created.body.id)).map((r) => [r.memberId, [r.status, r.exitReason, r.stepId]]));
+    expect(after[repeat.id]).toEqual(["exited", "purchase", null]);
+    expect(after[once.id]).toEqual(["active", null, "reminder"]);
+    expect((await messagesOf(p, created.body.id)).filter((m) => m.stepId === "care").map((m) => m.memberId)).toEqual([once.id]);
+  });
+
+  it("anniversary of joining: points and a greeting at 10:00 on the day, once a year", async () => {
+    const p = await taipeiProgram();
+    await setChannel(p);
+    const created = await call("POST", "/v1/journey-templates/anniversary/campaigns", {
+      key: p.keys.admin,
+      body: { params: { points: 88 } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const now = new Date();
+    const today = localDate(now, TAIPEI);
+    const veteran = await newMember(p, { name: "Ed", consent: { email: true } });
+    const newcomer = await newMember(p, { consent: { email: true } });
+    // Joined two years ago today, at noon Taipei (04:00 UTC).
+    await db().$client.execute({
+      sql: "UPDATE members SET created_at = ? WHERE id = ?",
+      args: [`${Number(today.slice(0, 4)) - 2}${today.slice(4)}T04:00:00.000Z`, veteran.id],
+    });
+    await runCalendarTriggers(testEnv, now, 500, { programId: p.programId });
+    await runCalendarTriggers(testEnv, new Date(now.getTime() + MINUTE), 500, { programId: p.programId });
+    expect((await runsOf(created.body.id)).map((r) => r.memberId)).toEqual([veteran.id]);
+    const tenAm = taipeiAt(today, "10:00");
+    const due = tenAm.getTime() >= now.getTime() ? tenAm : taipeiAt(localDate(now.getTime() + DAY, TAIPEI), "10:00");
+    await tick(p, now);
+    await tick(p, due);
+    expect((await ledgerSum(veteran.id)).sum).toBe(88);
+    expect((await ledgerSum(newcomer.id)).sum).toBe(0);
+    const [greeting] = await messagesOf(p, created.body.id);
+    expect(greeting.body).toBe("Ed，入會 2 週年快樂！送您 88 點，感謝一路相伴。");
+  });
+
+  it("downgrade warning (tier_at_risk): members whose tier ends within N days and whose figures would not keep it", async () => {
+    const p = await taipeiProgram({ currency: "TWD" });
+    await setChannel(p);
+    const tierIds: string[] = [];
+    for (const t of [
+      { name: "Silver", rank: 0, qualification: { windowDays: 365 } },
+      { name: "Gold", rank: 1, qualification: { windowDays: 365, minSpend: 1_000_000 } },
+    ]) {
+      const res = await call("POST", "/v1/tiers", { key: p.keys.admin, body: t });
+      expect(res.status).toBe(201);
+      tierIds.push(res.body.id);
+    }
+    const created = await call("POST", "/v1/journey-templates/downgrade_warning/campaigns", {
+      key: p.keys.admin,
+      body: { params: { daysAhead: 30 } },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const now = new Date();
+    const atRisk = await newMember(p, { name: "Fay", consent: { email: true } });
+    const keeps = await newMember(p, { consent: { email: true } });
+    const later = await newMember(p, { consent: { email: true } });
+    await accrue(p, atRisk.id, 400_000, { currency: "TWD" });
+    await accrue(p, keeps.id, 1_200_000, { currency: "TWD" });
+    await accrue(p, later.id, 400_000, { currency: "TWD" });
+    const securedUntil = new Date(now.getTime() + 10 * DAY).toISOString();
+    for (const [id, until] of [
+      [atRisk.id, securedUntil],
+      [keeps.id, securedUntil],
+      [later.id, new Date(now.getTime() + 60 * DAY).toISOString()],
+    ])
+      await db().$client.execute({
+        sql: "UPDATE members SET tier_id = ?, tier_secured_until = ? WHERE id = ?",
+        args: [tierIds[1], until, id],
+      });
+    await runCalendarTriggers(testEnv, now, 500, { programId: p.programId });
+    expect((await runsOf(created.body.id)).map((r) => r.memberId)).toEqual([atRisk.id]);
+    const tenAm = taipeiAt(localDate(now, TAIPEI), "10:00");
+    const due = tenAm.getTime() >= now.getTime() ? tenAm : taipeiAt(localDate(now.getTime() + DAY, TAIPEI), "10:00");
+    await tick(p, now);
+    await tick(p, due);
+    const [warning] = await messagesOf(p, created.body.id);
+    expect(warning.body).toBe(`Fay，您的 Gold 會籍保留至 ${localDate(securedUntil, TAIPEI)}，再消費 NT$6000 即可續享 Gold 禮遇。`);
+  });
+
+  it("segment entry: members added to the segment after the campaign exists; another program's segment is refused", async () => {
+    const p = await taipeiProgram();
+    await setChannel(p);
+    const seg = await call("POST", "/v1/segments", {
+      key: p.keys.admin,
+      body: { name: "vip", rule: { field: "tags", op: "contains", value: "vip" } },
+    });
+    expect(seg.status).toBe(201);
+    const before = await newMember(p, { tags: ["vip"], consent: { email: true } });
+    await call("POST", `/v1/segments/${seg.body.id}/recompute`, { key: p.keys.admin });
+    const campaign = await createCampaign(p, {
+      name: "VIP welcome",
+      trigger: { type: "segment_entry", segmentId: seg.body.id },
+      journey: { steps: [{ id: "hi", type: "send", channel: "email", template: "Welcome to VIP" }] },
+    });
+    const after = await newMember(p, { tags: ["vip"], consent: { email: true } });
+    await call("POST", `/v1/segments/${seg.body.id}/recompute`, { key: p.keys.admin });
+    await tick(p, new Date());
+    await tick(p, new Date(Date.now() + MINUTE));
+    expect((await messagesOf(p, campaign.id)).map((m) => m.memberId)).toEqual([after.id]);
+    expect(before.id).not.toBe(after.id);
+
+    const other = await newProgram();
+    const foreign = await call("POST", "/v1/campaigns", {
+      key: other.keys.admin,
+      body: { name: "x", trigger: { type: "segment_entry", segmentId: seg.body.id }, journey: { steps: [{ id: "a", type: "exit" }] } },
+    });
+    expect(foreign.status).toBe(400);
+    expect(foreign.body.error.message).toContain("is not a segment of this program");
+  });
+
+  it("configuration as code carries a journey to another program by names", async () => {
+    const p = await taipeiProgram();
+    const seg = await call("POST", "/v1/segments", {
+      key: p.keys.admin,
+      body: { name: "vip", rule: { field: "tags", op: "contains", value: "vip" } },
+    });
+    const reward = await call("POST", "/v1/rewards", {
+      key: p.keys.admin,
+      body: { name: "Free coffee", kind: "coupon_percent", value: 10, pointsCost: 100, costMinor: 50 },
+    });
+    expect(reward.status, JSON.stringify(reward.body)).toBe(201);
+    await createCampaign(p, {
+      name: "VIP journey",
+      trigger: { type: "segment_entry", segmentId: seg.body.id },
+      journey: { steps: [{ id: "gift", type: "award", rewardId: reward.body.id }] },
+    });
+    const doc = (await call("GET", "/v1/program/config", { key: p.keys.admin })).body;
+    const copy = await newProgram();
+    const applied = await call("PUT", "/v1/program/config", { key: copy.keys.admin, body: doc });
+    expect(applied.status, JSON.stringify(applied.body)).toBe(200);
+    const [c] = (await call("GET", "/v1/campaigns", { key: copy.keys.admin })).body.data;
+    const [s] = (await call("GET", "/v1/segments", { key: copy.keys.admin })).body.data;
+    const [r] = (await call("GET", "/v1/rewards", { key: copy.keys.admin })).body.data;
+    expect(c.trigger).toEqual({ type: "segment_entry", segmentId: s.id });
+    expect(c.journey.steps[0]).toMatchObject({ rewardId: r.id });
+    expect(s.id).not.toBe(seg.body.id);
+  });
+});

@@ -239,7 +239,7 @@ export async function runCalendarTriggers(env: Env, now: Date, batchSize: number
         const pager = t === "birthday" ? birthdayPage(db, c, program, batchSize) : expiringPage(db, c, program, now, batchSize);
         result[c.row.id] = (await firePages(env, c, now, pager, batchSize)).counts;
       } else {
-        const scan = t === "anniversary" ? anniversaryScan(db, c, program, batchSize) : await tierScan(db, c, now, batchSize);
+        const scan = t === "anniversary" ? anniversaryScan(db, c, program, batchSize) : await tierScan(db, c, program, now, batchSize);
         result[c.row.id] = await fireScanned(env, c, now, scan, batchSize);
       }
     }
@@ -305,7 +305,13 @@ const money = (minor: number) => (minor % 100 === 0 ? String(minor / 100) : (min
  * close_to_next_tier and tier_at_risk: members with their spend, orders, points and active days
  * in the tier window (from member_daily_figures), judged against the ladder in code.
  */
-async function tierScan(db: Database, c: LoadedCampaign, now: Date, batchSize: number): Promise<(afterId: string) => Promise<Scanned>> {
+async function tierScan(
+  db: Database,
+  c: LoadedCampaign,
+  program: ProgramDay,
+  now: Date,
+  batchSize: number,
+): Promise<(afterId: string) => Promise<Scanned>> {
   const ladder = tiersByRank(await loadTiers(db, c.row.programId));
   const at = now.toISOString();
   const since = windowStart(at, ladder).slice(0, 10);
@@ -360,7 +366,8 @@ async function tierScan(db: Database, c: LoadedCampaign, now: Date, batchSize: n
           memberId: r.id,
           occurrenceKey: tierAtRiskOccurrenceKey(r.securedUntil),
           context: {
-            securedUntil: r.securedUntil,
+            // The day the member reads, on the program's calendar.
+            securedUntil: localDate(r.securedUntil, program.timeZone),
             daysLeft: Math.ceil((Date.parse(r.securedUntil) - now.getTime()) / 86_400_000),
             keepMissingMinor: missing,
             keepMissingAmount: missing === null ? null : money(missing),
