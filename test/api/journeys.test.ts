@@ -12,12 +12,12 @@ const TAIPEI = "Asia/Taipei";
 const bucketUrl = (bucket: string) => `http://receiver.test/__test/receiver/${bucket}`;
 
 /**
- * The minute cron's journey work for this test's program, at `at`: events become entries
- * (the outbox consumer is global but only fires for matching campaigns), then due runs advance
- * and due messages are delivered — both scoped to the program, so time travel touches nothing else.
+ * The minute cron's journey work for this test's program, at `at`: events become entries, then
+ * due runs advance and due messages are delivered — scoped to the program, so time travel
+ * touches nothing else. The outbox consumer serves every program, so it never runs in the future.
  */
 async function tick(p: TestProgram, at: Date) {
-  await consumeOutboxEvents(testEnv, at, 500);
+  await consumeOutboxEvents(testEnv, new Date(Math.min(at.getTime(), Date.now())), 500);
   await runSegmentEntries(testEnv, at, 500, { programId: p.programId });
   const advanced = await advanceJourneys(testEnv, at, 500, { programId: p.programId });
   const delivered = await deliverDueMessages(testEnv, at, 500, { programId: p.programId });

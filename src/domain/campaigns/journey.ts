@@ -3,6 +3,7 @@
 // a step without a successor ends the run. Validation rejects unknown step references and
 // cycles with the path that loops, so a journey always finishes.
 import { z } from "zod";
+import { localDate, localMinuteOfDay, startOfLocalDay } from "../local-time";
 import { segmentRuleSchema } from "../segments/rule";
 import { CHANNELS } from "./channels";
 
@@ -148,16 +149,27 @@ export type JourneyDefinition = z.infer<typeof journeySchema>;
 
 export const entryStepOf = (j: JourneyDefinition, variantEntry?: string | null) => variantEntry ?? j.entryStepId ?? j.steps[0].id;
 
+type Clock = { localDate: (at: number) => string; instantOf: (date: string, minute: number) => number };
+
+/** The program's clock: local dates, and the instant a local date shows a minute of the day (DST-aware). */
+export function programClock(timeZone: string): Clock {
+  return {
+    localDate: (at) => localDate(at, timeZone),
+    instantOf: (date, minute) => {
+      let at = startOfLocalDay(date, timeZone) + minute * 60_000;
+      // A DST change earlier that day moves the wall clock: correct by what it shows.
+      const drift = localMinuteOfDay(at, timeZone) - minute;
+      if (drift !== 0 && localDate(at, timeZone) === date) at -= drift * 60_000;
+      return at;
+    },
+  };
+}
+
 /**
  * When a wait step started at `from` is over: plus its duration, then forward to the next
  * `untilLocalTime` on the program's clock (the same instant if it is exactly that time).
- * `startOfLocalMinute` maps a local date and minute of day to the instant (DST-aware).
  */
-export function waitUntil(
-  step: Extract<JourneyStep, { type: "wait" }>,
-  from: Date,
-  clock: { localDate: (at: number) => string; minuteOfDay: (at: number) => number; instantOf: (date: string, minute: number) => number },
-): Date {
+export function waitUntil(step: Extract<JourneyStep, { type: "wait" }>, from: Date, clock: Clock): Date {
   let at = from.getTime() + ((step.days ?? 0) * 1440 + (step.hours ?? 0) * 60 + (step.minutes ?? 0)) * 60_000;
   if (step.untilLocalTime) {
     const [h, m] = step.untilLocalTime.split(":").map(Number);

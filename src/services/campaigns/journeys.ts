@@ -3,8 +3,7 @@ import { campaigns, members, programs, tiers } from "../../../schema";
 import type { Consent } from "../../../schema/members";
 import { type Database, database } from "../../db/client";
 import { type CampaignDefinition, withinWindow } from "../../domain/campaigns/definition";
-import { type ExitCondition, type JourneyDefinition, type JourneyStep, waitUntil } from "../../domain/campaigns/journey";
-import { localDate, localMinuteOfDay, startOfLocalDay } from "../../domain/local-time";
+import { type ExitCondition, type JourneyDefinition, type JourneyStep, programClock, waitUntil } from "../../domain/campaigns/journey";
 import { evaluateSegmentRule, memberFactsFromRow } from "../../domain/segments/rule";
 import type { Env } from "../../env";
 import { systemKeys } from "../../ledger/system-keys";
@@ -161,14 +160,6 @@ const forMessage = (m: MemberRow): MemberForMessage => ({
   tierName: m.tierName,
 });
 
-function clockOf(timeZone: string) {
-  return {
-    localDate: (at: number) => localDate(at, timeZone),
-    minuteOfDay: (at: number) => localMinuteOfDay(at, timeZone),
-    instantOf: (date: string, minute: number) => startOfLocalDay(date, timeZone) + minute * 60_000,
-  };
-}
-
 type RunEnd = "waiting" | "completed" | "exited" | "retrying";
 
 async function advanceRun(
@@ -244,7 +235,7 @@ async function advanceRun(
         break;
       }
       case "wait": {
-        const until = waitUntil(step, now, clockOf(facts.timeZone)).toISOString();
+        const until = waitUntil(step, now, programClock(facts.timeZone)).toISOString();
         await db.batch([stepRow("waited"), moveTo(step.next ?? null, until)]);
         return step.next ? { steps, sent, end: "waiting" } : { steps, sent, end: "completed" };
       }
