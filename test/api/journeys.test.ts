@@ -278,6 +278,35 @@ describe("journeys: members advance step by step on the minute cron", () => {
     expect((await messagesOf(p, campaign.id)).map((m) => m.memberId)).toEqual([stays.id]);
   });
 
+  it("pausing a journey holds its runs; ending it takes no one new but lets runs under way finish", async () => {
+    const p = await taipeiProgram();
+    await setChannel(p);
+    const campaign = await createCampaign(p, {
+      name: "Held",
+      trigger: { type: "welcome" },
+      journey: {
+        steps: [
+          { id: "w", type: "wait", hours: 1, next: "s" },
+          { id: "s", type: "send", channel: "email", template: "after an hour" },
+        ],
+      },
+    });
+    const m = await newMember(p, { consent: { email: true } });
+    const t0 = new Date();
+    await tick(p, t0);
+    const patch = (status: string) => call("PATCH", `/v1/campaigns/${campaign.id}`, { key: p.keys.admin, body: { status } });
+    expect((await patch("paused")).status).toBe(200);
+    await tick(p, new Date(t0.getTime() + 61 * MINUTE));
+    expect((await runsOf(campaign.id)).map((r) => [r.status, r.stepId])).toEqual([["active", "s"]]);
+    expect(await messagesOf(p, campaign.id)).toEqual([]);
+    expect((await patch("ended")).status).toBe(200);
+    const late = await newMember(p, { consent: { email: true } });
+    await tick(p, new Date(t0.getTime() + 2 * 60 * MINUTE));
+    expect((await runsOf(campaign.id)).map((r) => [r.memberId, r.status])).toEqual([[m.id, "completed"]]);
+    expect((await messagesOf(p, campaign.id)).map((x) => x.memberId)).toEqual([m.id]);
+    expect(late.id).not.toBe(m.id);
+  });
+
   it("A/B variants start at their own steps and the holdout gets no run (existing experiments at entry)", async () => {
     const p = await taipeiProgram();
     const secret = await setChannel(p);

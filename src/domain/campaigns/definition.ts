@@ -93,7 +93,10 @@ const conversionSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("redemption"), windowDays: z.int().min(1).max(365).default(30) }),
   /** A recorded activity of this kind (outbox `activity.recorded`) within windowDays of exposure. */
   z.strictObject({ type: z.literal("custom"), activityKind: z.string().min(1).max(64), windowDays: z.int().min(1).max(365).default(30) }),
-  /** The member opened (or clicked) one of the campaign's messages within windowDays of exposure (provider events). */
+  /**
+   * The member opened (or clicked) one of the campaign's messages within windowDays of exposure
+   * (provider events). A holdout receives no messages, so compare variants: controlKey a variant.
+   */
   z.strictObject({ type: z.literal("opened"), windowDays: z.int().min(1).max(365).default(7) }),
   z.strictObject({ type: z.literal("clicked"), windowDays: z.int().min(1).max(365).default(7) }),
 ]);

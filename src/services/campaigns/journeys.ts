@@ -2,7 +2,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { campaigns, members, programs, tiers } from "../../../schema";
 import type { Consent } from "../../../schema/members";
 import { type Database, database } from "../../db/client";
-import { type CampaignDefinition, withinWindow } from "../../domain/campaigns/definition";
+import type { CampaignDefinition } from "../../domain/campaigns/definition";
 import { type ExitCondition, type JourneyDefinition, type JourneyStep, programClock, waitUntil } from "../../domain/campaigns/journey";
 import { evaluateSegmentRule, memberFactsFromRow } from "../../domain/segments/rule";
 import type { Env } from "../../env";
@@ -176,7 +176,9 @@ async function advanceRun(
     return { steps, sent, end: status };
   };
   const c = facts.campaign;
-  if (!c || c.status === "ended" || !withinWindow(c.def, at)) return finish("exited", c ? "campaign_ended" : "campaign_gone");
+  // An ended campaign (or one past its window) takes no new members, but runs already under
+  // way finish, as a one-shot campaign's fired awards are honoured; pausing holds them.
+  if (!c) return finish("exited", "campaign_gone");
   if (c.status === "draft" || c.status === "paused") {
     await reschedule(db, run.id, run.stepId, new Date(now.getTime() + PAUSED_RECHECK_MS), at);
     return { steps: 0, sent: 0, end: "waiting" };
