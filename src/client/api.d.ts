@@ -1395,7 +1395,7 @@ export type paths = {
         put?: never;
         /**
          * Create a campaign
-         * @description Scope: admin. Audited.
+         * @description Scope: admin. Triggers: welcome, first_purchase, birthday, anniversary, tier_up, stage_change, points_expiring, broadcast, segment_entry, close_to_next_tier (spend within withinMinor of the next tier), tier_at_risk (securedUntil within daysAhead and the figures would not keep the tier). Either `actions` (award_points, issue_reward, send_message, all at once) or a `journey`: `steps` by id — send (channel, template), wait (days/hours/minutes, then optionally untilLocalTime HH:MM on the program's clock), branch (condition segment rule, purchased, opened or clicked since entry; `yes`/`no` step ids), award (points or rewardId, through the member's ledger), exit — each with `next` (none = the run ends), an optional entryStepId and `exitOn` (purchase, unsubscribe, stage_change). Steps must not loop and must name existing steps (400 otherwise). A member walks a journey once at a time; experiment variants may start at their own entryStepId, the holdout gets no run. `priority` (0–100) decides between campaigns under the contact policy (PUT /v1/contact-policy). Ready-made journeys: GET /v1/journey-templates. Audited.
          */
         post: operations["campaigns.create"];
         delete?: never;
