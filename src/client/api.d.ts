@@ -1547,7 +1547,7 @@ export type paths = {
         put?: never;
         /**
          * Post a channel provider's engagement events (delivered, opened, clicked, bounced, complained, unsubscribed)
-         * @description Scope: admin. The raw body must be signed with the channel endpoint's secret (the `whsec_…` returned by PUT /v1/channels/{channel}) exactly as inbound partner events are: Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`), or the deprecated `X-Loyalty-Signature`. A bad signature is 401 invalid_signature; a channel without an endpoint is 404.
+         * @description Scope: admin. The raw body must be signed with the channel endpoint's secret (the `whsec_…` returned by PUT /v1/channels/{channel}) exactly as inbound partner events are: Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`), or the deprecated `X-Loyalty-Signature`. A bad signature is 401 invalid_signature, as is any request for a channel without an endpoint (no secret to verify with).
          *     Body: `{"events": [...]}` with 1 to 100 events, each naming a message of this program on this channel. Each event is recorded once by its provider id (a resend answers `duplicate`); an unknown message answers `unknown_message` without failing the batch.
          *     Effects, in the same write as the event: `unsubscribed` withdraws the member's consent to the channel at once; `bounced` and `complained` stop the channel for the member (later messages are `skipped_suppressed`). Opens and clicks feed GET /v1/campaigns/{campaignId}/engagement, journey branches and experiments whose conversion is `opened` or `clicked`.
          */
@@ -13740,15 +13740,6 @@ export interface operations {
             };
             /** @description The key's scope does not allow this route */
             403: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": components["schemas"]["Error"];
-                };
-            };
-            /** @description Not found in this key's program */
-            404: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -51,7 +51,7 @@ export const postProviderEventsRoute = defineRoute(
     path: "/v1/channels/{channel}/events",
     tags: ["Campaigns"],
     summary: "Post a channel provider's engagement events (delivered, opened, clicked, bounced, complained, unsubscribed)",
-    description: `The raw body must be signed with the channel endpoint's secret (the \`whsec_…\` returned by PUT /v1/channels/{channel}) exactly as inbound partner events are: Standard Webhooks headers (\`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`), or the deprecated \`X-Loyalty-Signature\`. A bad signature is 401 invalid_signature; a channel without an endpoint is 404.
+    description: `The raw body must be signed with the channel endpoint's secret (the \`whsec_…\` returned by PUT /v1/channels/{channel}) exactly as inbound partner events are: Standard Webhooks headers (\`webhook-id\`, \`webhook-timestamp\`, \`webhook-signature\`), or the deprecated \`X-Loyalty-Signature\`. A bad signature is 401 invalid_signature, as is any request for a channel without an endpoint (no secret to verify with).
 Body: \`{"events": [...]}\` with 1 to ${MAX_PROVIDER_EVENTS} events, each naming a message of this program on this channel. Each event is recorded once by its provider id (a resend answers \`duplicate\`); an unknown message answers \`unknown_message\` without failing the batch.
 Effects, in the same write as the event: \`unsubscribed\` withdraws the member's consent to the channel at once; \`bounced\` and \`complained\` stop the channel for the member (later messages are \`skipped_suppressed\`). Opens and clicks feed GET /v1/campaigns/{campaignId}/engagement, journey branches and experiments whose conversion is \`opened\` or \`clicked\`.`,
     request: {
@@ -78,7 +78,7 @@ Effects, in the same write as the event: \`unsubscribed\` withdraws the member's
         },
       },
     },
-    responses: { 200: jsonResponse(ProviderEventResults, "One result per event, in order"), ...errorResponses(404) },
+    responses: { 200: jsonResponse(ProviderEventResults, "One result per event, in order"), ...errorResponses() },
   },
   async (c, { programId }) => {
     const { channel } = c.req.valid("param");

@@ -3,7 +3,6 @@ import { z } from "zod";
 import { messages } from "../../../schema";
 import type { Channel } from "../../domain/campaigns/definition";
 import type { ServiceContext } from "../../lib/context";
-import { AppError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { openSecret, secretContext } from "../../lib/secret-box";
 import { nowIso } from "../../lib/time";
@@ -24,11 +23,13 @@ const providerEventSchema = z.strictObject({
 export const providerEventBatchSchema = z.strictObject({ events: z.array(providerEventSchema).min(1).max(MAX_PROVIDER_EVENTS) });
 export type ProviderEvent = z.infer<typeof providerEventSchema>;
 
-/** The secret the channel's provider signs events with: the channel endpoint's own (404 when the channel has none). */
+/**
+ * The secret the channel's provider signs events with: the channel endpoint's own. A channel
+ * without an endpoint has none, so nothing verifies (401, as any unverifiable request).
+ */
 export async function channelSigningSecrets(ctx: ServiceContext, programId: string, channel: Channel): Promise<string[]> {
   const endpoint = channelsOf(await loadProgramSettings(ctx, programId))[channel];
-  if (!endpoint) throw new AppError("not_found", `No endpoint is configured for channel ${channel}, so no secret to verify events with`);
-  return [await openSecret(ctx.env, endpoint.secret, secretContext.channel(programId, channel))];
+  return endpoint ? [await openSecret(ctx.env, endpoint.secret, secretContext.channel(programId, channel))] : [];
 }
 
 type Result = { id: string; messageId: string; type: string; status: "recorded" | "duplicate" | "unknown_message" };
