@@ -10,6 +10,7 @@ import { systemKeys } from "../../ledger/system-keys";
 import { mapLimit } from "../../lib/concurrency";
 import { newId } from "../../lib/ids";
 import { memberLedger, systemWriteRequest } from "../ledger/write";
+import { suspendedPrograms } from "../tenants/status";
 import { definitionOf } from "./campaigns";
 import { type MemberForMessage, messageInserts, templateFields } from "./message-rows";
 
@@ -70,7 +71,8 @@ export async function advanceJourneys(env: Env, now: Date, batchSize: number, sc
     const lease = new Date(now.getTime() + LEASE_MS).toISOString();
     const claimed = await db.all<RunRow>(sql`
       UPDATE journey_runs SET next_run_at = ${lease}
-      WHERE id IN (SELECT id FROM journey_runs WHERE status = 'active' AND next_run_at <= ${at} ${program} ORDER BY next_run_at LIMIT ${batchSize})
+      WHERE id IN (SELECT id FROM journey_runs WHERE status = 'active' AND next_run_at <= ${at} ${program}
+          AND program_id NOT IN (${suspendedPrograms}) ORDER BY next_run_at LIMIT ${batchSize})
         AND status = 'active' AND next_run_at <= ${at}
       RETURNING id, program_id AS programId, campaign_id AS campaignId, member_id AS memberId, occurrence_key AS occurrenceKey,
         variant_key AS variantKey, step_id AS stepId, context, entered_at AS enteredAt`);
