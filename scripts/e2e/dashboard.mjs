@@ -244,10 +244,50 @@ async function inBrowser(base, keys) {
       kpis: paths.has("/v1/kpis"),
       campaigns: overview.campaigns.length > 0,
       experiments: overview.experiments.length > 0 && paths.has("/v1/experiments/{}/results"),
+      journeys: paths.has("/v1/campaigns/{}/engagement"),
     };
     for (const [name, required] of Object.entries(expected)) {
       if (required) check((chartData[name] ?? 0) > 0, `chart "${name}" is drawn with data`);
       else log(`skip chart "${name}": its data source is not on this deployment yet (the panel says so)`);
+    }
+    if (expected.journeys) {
+      // The funnel drawn is the API's: the same steps, runs reaching each, and opens.
+      const drawn = await page.evaluate(() => {
+        const chart = window.__charts.journeys;
+        return chart
+          ? {
+              campaignId: document.getElementById("chart-journeys").dataset.campaignId,
+              labels: chart.data.labels,
+              reached: chart.data.datasets[0].data,
+              opened: chart.data.datasets[1].data,
+            }
+          : null;
+      });
+      check(drawn !== null, "the journey funnel is drawn");
+      if (drawn) {
+        const report = await (
+          await fetch(`${base}/v1/campaigns/${drawn.campaignId}/engagement`, { headers: { authorization: `Bearer ${keys.admin}` } })
+        ).json();
+        const steps = report.journey.steps;
+        log("journey funnel drawn:", JSON.stringify(drawn.reached), "opened:", JSON.stringify(drawn.opened));
+        check(
+          JSON.stringify(drawn.labels) === JSON.stringify(steps.map((s) => `${s.stepId} (${s.type})`)),
+          "the funnel's steps are the journey's",
+        );
+        check(
+          JSON.stringify(drawn.reached) === JSON.stringify(steps.map((s) => s.reached)) && drawn.reached.some((n) => n > 0),
+          `runs reaching each step equal the API's (${steps.map((s) => s.reached).join(", ")})`,
+        );
+        check(
+          JSON.stringify(drawn.opened) === JSON.stringify(steps.map((s) => (s.messages ? s.messages.opened : null))),
+          "opens per send step equal the API's",
+        );
+        const cells = await page.locator("#table-journeys tbody tr").first().locator("td").allTextContents();
+        check(
+          Number(cells[1]?.replace(/\D/g, "")) === report.journey.runs.entered,
+          `the journeys table shows the API's entered runs (${report.journey.runs.entered})`,
+        );
+      }
     }
     const emptyNotes = await page.locator(".empty").allTextContents();
     if (emptyNotes.length) log("panels without data:", JSON.stringify(emptyNotes));

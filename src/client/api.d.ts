@@ -1416,7 +1416,7 @@ export type paths = {
         put?: never;
         /**
          * Create a campaign
-         * @description Scope: admin. Audited.
+         * @description Scope: admin. Triggers: welcome, first_purchase, birthday, anniversary, tier_up, stage_change, points_expiring, broadcast, segment_entry, close_to_next_tier (spend within withinMinor of the next tier), tier_at_risk (securedUntil within daysAhead and the figures would not keep the tier). Either `actions` (award_points, issue_reward, send_message, all at once) or a `journey`: `steps` by id — send (channel, template), wait (days/hours/minutes, then optionally untilLocalTime HH:MM on the program's clock), branch (condition segment rule, purchased, opened or clicked since entry; `yes`/`no` step ids), award (points or rewardId, through the member's ledger), exit — each with `next` (none = the run ends), an optional entryStepId and `exitOn` (purchase, unsubscribe, stage_change). Steps must not loop and must name existing steps (400 otherwise). A member walks a journey once at a time; experiment variants may start at their own entryStepId, the holdout gets no run. `priority` (0–100) decides between campaigns under the contact policy (PUT /v1/contact-policy). Ready-made journeys: GET /v1/journey-templates. Audited.
          */
         post: operations["campaigns.create"];
         delete?: never;
@@ -1462,7 +1462,7 @@ export type paths = {
         };
         /**
          * A campaign's messages and their delivery status
-         * @description Scope: admin. Newest first, cursor-paged. Statuses: pending (queued or retrying; see attempts, nextAttemptAt, lastError), delivered, failed (gave up after retries), skipped_no_consent, skipped_no_endpoint. The summary counts all of the campaign's messages by status.
+         * @description Scope: admin. Newest first, cursor-paged. Statuses: pending (queued, retrying or waiting for quiet hours to end; see attempts, nextAttemptAt, lastError), delivered, failed (gave up after retries), skipped_no_consent, skipped_no_endpoint, skipped_suppressed (the channel was stopped for the member after a bounce or complaint), skipped_contact_policy (over the program's per-member daily or weekly cap). A journey's messages carry their journeyRunId and stepId. The summary counts all of the campaign's messages by status.
          */
         get: operations["campaigns.messages.list"];
         put?: never;
@@ -1552,6 +1552,112 @@ export type paths = {
          * @description Scope: admin. Pending messages on the channel are then marked skipped_no_endpoint when due. Audited.
          */
         delete: operations["channels.delete"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/channels/{channel}/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Post a channel provider's engagement events (delivered, opened, clicked, bounced, complained, unsubscribed)
+         * @description Scope: admin. The raw body must be signed with the channel endpoint's secret (the `whsec_…` returned by PUT /v1/channels/{channel}) exactly as inbound partner events are: Standard Webhooks headers (`webhook-id`, `webhook-timestamp`, `webhook-signature`), or the deprecated `X-Loyalty-Signature`. A bad signature is 401 invalid_signature, as is any request for a channel without an endpoint (no secret to verify with).
+         *     Body: `{"events": [...]}` with 1 to 100 events, each naming a message of this program on this channel. Each event is recorded once by its provider id (a resend answers `duplicate`); an unknown message answers `unknown_message` without failing the batch.
+         *     Effects, in the same write as the event: `unsubscribed` withdraws the member's consent to the channel at once; `bounced` and `complained` stop the channel for the member (later messages are `skipped_suppressed`). Opens and clicks feed GET /v1/campaigns/{campaignId}/engagement, journey branches and experiments whose conversion is `opened` or `clicked`.
+         */
+        post: operations["channels.events.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/campaigns/{campaignId}/engagement": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Message KPIs of a campaign (per journey step) and a journey's funnel
+         * @description Scope: admin. Delivery, open, click, conversion within conversionDays and unsubscribe rates from the channel providers' events (POST /v1/channels/{channel}/events); for a journey, the runs and what each step did.
+         */
+        get: operations["campaigns.engagement.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journey-templates": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ready-made journeys
+         * @description Scope: admin. Onboarding (first 7/30 days), post-purchase care and shopping reminder, the NT$X-more-to-the-next-tier nudge, the downgrade warning, dormant wake-up, the win-back ladder and the membership anniversary: each with its parameters' defaults and the campaign definition they give.
+         */
+        get: operations["journeyTemplates.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/journey-templates/{key}/campaigns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a journey campaign from a ready-made template
+         * @description Scope: admin. The template's definition built from `params`, with `overrides` on top, validated and created as POST /v1/campaigns does. Audited.
+         */
+        post: operations["journeyTemplates.createCampaign"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/contact-policy": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The program-wide contact policy
+         * @description Scope: admin. Caps on messages per member per day and week, and quiet hours, applied when messages are delivered. Null = no limit.
+         */
+        get: operations["contactPolicy.get"];
+        /**
+         * Set the program-wide contact policy
+         * @description Scope: admin. Applied at delivery, across every campaign and journey of the program, on the program's clock: a message due in quiet hours waits until they end (it is not dropped); when a member's messages compete for what is left of the day's or week's cap, the campaigns' `priority` decides (higher first, then the oldest) and the rest are skipped_contact_policy. Audited; bumps the configuration version.
+         */
+        put: operations["contactPolicy.set"];
+        post?: never;
+        delete?: never;
         options?: never;
         head?: never;
         patch?: never;
@@ -2871,7 +2977,8 @@ export type components = {
          *         "orderId": "pos-7781-1001",
          *         "amount": 12999,
          *         "occurredAt": "2026-11-25T09:59:00.000Z",
-         *         "points": 129
+         *         "points": 129,
+         *         "firstOrder": true
          *       }
          *     }
          */
@@ -2907,6 +3014,8 @@ export type components = {
                  */
                 occurredAt: string;
                 points: number;
+                /** @description The member's first order */
+                firstOrder?: boolean;
             } & {
                 [key: string]: unknown;
             };
@@ -3789,6 +3898,18 @@ export type components = {
         /** @description Up to 500 events; each is validated and applied on its own. */
         PartnerEventBatch: {
             events: components["schemas"]["PartnerEvent"][];
+        };
+        ProviderEventBatch: {
+            events: {
+                /** @description The provider's id for the event; a resend is recorded once */
+                id: string;
+                /** @description The message's id (the delivered payload's id and webhook-id) */
+                messageId: string;
+                /** @enum {string} */
+                type: "delivered" | "opened" | "clicked" | "bounced" | "complained" | "unsubscribed";
+                /** @description ISO 8601; default the time received */
+                occurredAt?: string;
+            }[];
         };
         DeepHealth: {
             /** @description Database reachable, migrations up to date and no job failing on its last run */
@@ -6001,12 +6122,14 @@ export type components = {
             channel: "email" | "sms" | "push" | "line" | "wechat";
             body: string;
             /** @enum {string} */
-            status: "pending" | "delivered" | "failed" | "skipped_no_consent" | "skipped_no_endpoint";
+            status: "pending" | "delivered" | "failed" | "skipped_no_consent" | "skipped_no_endpoint" | "skipped_suppressed" | "skipped_contact_policy";
             attempts: number;
             nextAttemptAt: string | null;
             lastError: string | null;
             createdAt: string;
             deliveredAt: string | null;
+            journeyRunId: string | null;
+            stepId: string | null;
         };
         CampaignOccurrence: {
             id: string;
@@ -6068,6 +6191,125 @@ export type components = {
             url: string;
             /** @description Issue a new signing secret (returned once) */
             rotateSecret?: boolean;
+        };
+        ProviderEventResults: {
+            results: {
+                id: string;
+                messageId: string;
+                type: string;
+                /** @enum {string} */
+                status: "recorded" | "duplicate" | "unknown_message";
+            }[];
+        };
+        CampaignEngagement: {
+            campaignId: string;
+            conversionDays: number;
+            messages: components["schemas"]["MessageKpis"];
+            /** @description The funnel, for a journey campaign */
+            journey: {
+                runs: {
+                    entered: number;
+                    active: number;
+                    completed: number;
+                    exited: number;
+                    /** @description Members held out by the experiment at entry (no run) */
+                    holdout: number;
+                    exitReasons: {
+                        [key: string]: number;
+                    };
+                };
+                steps: {
+                    stepId: string;
+                    /** @enum {string} */
+                    type: "send" | "wait" | "branch" | "award" | "exit";
+                    /** @description Runs that executed this step */
+                    reached: number;
+                    /** @description sent / skipped_no_consent, waited, yes / no, awarded / refused:<code>, exited */
+                    outcomes: {
+                        [key: string]: number;
+                    };
+                    messages: components["schemas"]["MessageKpis"] & (Record<string, never> | null);
+                }[];
+            } | null;
+        };
+        MessageKpis: {
+            /** @description Written (whatever their status) */
+            messages: number;
+            /** @description Handed to the channel's provider (status delivered) */
+            sent: number;
+            /** @description Reported delivered by the provider */
+            delivered: number;
+            /** @description Opened (a click counts as an open) */
+            opened: number;
+            clicked: number;
+            bounced: number;
+            complained: number;
+            unsubscribed: number;
+            /** @description Followed by a purchase within conversionDays of being sent */
+            converted: number;
+            /** @description Over the messages sent; null when none were sent */
+            deliveryRate: number | null;
+            /** @description Over the messages sent; null when none were sent */
+            openRate: number | null;
+            /** @description Over the messages sent; null when none were sent */
+            clickRate: number | null;
+            /** @description Over the messages sent; null when none were sent */
+            conversionRate: number | null;
+            /** @description Over the messages sent; null when none were sent */
+            unsubscribeRate: number | null;
+        };
+        JourneyTemplate: {
+            key: string;
+            name: string;
+            description: string;
+            defaults: {
+                [key: string]: unknown;
+            };
+            /** @description The campaign definition the defaults give */
+            definition: {
+                [key: string]: unknown;
+            };
+        };
+        CreateFromJourneyTemplate: {
+            params?: components["schemas"]["JourneyTemplateParams"];
+            /** @description Campaign definition fields that replace the template's (name, status, audience, experiment, journey, …) */
+            overrides?: {
+                [key: string]: unknown;
+            };
+        };
+        JourneyTemplateParams: {
+            /** @enum {string} */
+            channel?: "email" | "sms" | "push" | "line" | "wechat";
+            /**
+             * @description Local time of day the messages go out at (HH:MM)
+             * @example 10:00
+             */
+            sendAt?: string;
+            /** @description Points of the award steps */
+            points?: number;
+            /** @description tier_nudge: how close (spend, minor units) to the next tier */
+            withinMinor?: number;
+            /** @description downgrade_warning: days before securedUntil (at least 8) */
+            daysAhead?: number;
+        };
+        ContactPolicy: {
+            /** @description Messages one member may receive per local day, across all campaigns and journeys */
+            maxPerDay: number | null;
+            /** @description Per local week, Monday to Sunday */
+            maxPerWeek: number | null;
+            /** @description Nothing is sent in [start, end) local time (start after end spans midnight); messages wait for the end */
+            quietHours: {
+                /**
+                 * @description HH:MM on the program's clock
+                 * @example 21:00
+                 */
+                start: string;
+                /**
+                 * @description HH:MM on the program's clock
+                 * @example 21:00
+                 */
+                end: string;
+            } | null;
         };
         Experiment: {
             id: string;
@@ -12762,6 +13004,24 @@ export interface operations {
                         type: "broadcast";
                         /** Format: date-time */
                         sendAt?: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "first_purchase";
+                    } | {
+                        /** @enum {string} */
+                        type: "anniversary";
+                    } | {
+                        /** @enum {string} */
+                        type: "segment_entry";
+                        segmentId: string;
+                    } | {
+                        /** @enum {string} */
+                        type: "close_to_next_tier";
+                        withinMinor: number;
+                    } | {
+                        /** @enum {string} */
+                        type: "tier_at_risk";
+                        daysAhead: number;
                     };
                     /** @default {} */
                     audience?: {
@@ -12817,6 +13077,7 @@ export interface operations {
                                 channel: "email" | "sms" | "push" | "line" | "wechat";
                                 template: string;
                             })[];
+                            entryStepId?: string;
                         }[];
                         /** @default 10 */
                         holdoutPct?: number;
@@ -12843,12 +13104,80 @@ export interface operations {
                             activityKind: string;
                             /** @default 30 */
                             windowDays?: number;
+                        } | {
+                            /** @enum {string} */
+                            type: "opened";
+                            /** @default 7 */
+                            windowDays?: number;
+                        } | {
+                            /** @enum {string} */
+                            type: "clicked";
+                            /** @default 7 */
+                            windowDays?: number;
                         };
                         /** @default 0.02 */
                         minimumDetectableEffect?: number;
                         /** @default 30 */
                         maxDurationDays?: number;
                     };
+                    journey?: {
+                        entryStepId?: string;
+                        steps: ({
+                            id: string;
+                            /** @enum {string} */
+                            type: "send";
+                            /** @enum {string} */
+                            channel: "email" | "sms" | "push" | "line" | "wechat";
+                            template: string;
+                            next?: string;
+                        } | {
+                            id: string;
+                            /** @enum {string} */
+                            type: "wait";
+                            days?: number;
+                            hours?: number;
+                            minutes?: number;
+                            untilLocalTime?: string;
+                            next?: string;
+                        } | {
+                            id: string;
+                            /** @enum {string} */
+                            type: "branch";
+                            condition: {
+                                /** @enum {string} */
+                                type: "segment";
+                                rule: unknown;
+                            } | {
+                                /** @enum {string} */
+                                type: "purchased";
+                            } | {
+                                /** @enum {string} */
+                                type: "opened";
+                                stepId?: string;
+                            } | {
+                                /** @enum {string} */
+                                type: "clicked";
+                                stepId?: string;
+                            };
+                            yes?: string;
+                            no?: string;
+                        } | {
+                            id: string;
+                            /** @enum {string} */
+                            type: "award";
+                            points?: number;
+                            rewardId?: string;
+                            next?: string;
+                        } | {
+                            id: string;
+                            /** @enum {string} */
+                            type: "exit";
+                        })[];
+                        /** @default [] */
+                        exitOn?: ("purchase" | "unsubscribe" | "stage_change")[];
+                    };
+                    /** @default 0 */
+                    priority?: number;
                 };
             };
         };
@@ -13119,7 +13448,7 @@ export interface operations {
             query?: {
                 limit?: number;
                 cursor?: string;
-                status?: "pending" | "delivered" | "failed" | "skipped_no_consent" | "skipped_no_endpoint";
+                status?: "pending" | "delivered" | "failed" | "skipped_no_consent" | "skipped_no_endpoint" | "skipped_suppressed" | "skipped_contact_policy";
             };
             header?: never;
             path: {
@@ -13521,6 +13850,436 @@ export interface operations {
             };
             /** @description Not found in this key's program */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "channels.events.create": {
+        parameters: {
+            query?: never;
+            header?: {
+                "webhook-id"?: string;
+                "webhook-timestamp"?: string;
+                "webhook-signature"?: string;
+                "x-loyalty-signature"?: string;
+            };
+            path: {
+                channel: "email" | "sms" | "push" | "line" | "wechat";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "events": [
+                 *         {
+                 *           "id": "evt-9001",
+                 *           "messageId": "msg_01jd7y4m3a5b6c7d8e9f0g1h2q",
+                 *           "type": "opened",
+                 *           "occurredAt": "2026-11-25T10:03:00Z"
+                 *         },
+                 *         {
+                 *           "id": "evt-9002",
+                 *           "messageId": "msg_01jd7y4m3a5b6c7d8e9f0g1h2q",
+                 *           "type": "clicked",
+                 *           "occurredAt": "2026-11-25T10:04:00Z"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ProviderEventBatch"];
+            };
+        };
+        responses: {
+            /** @description One result per event, in order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ProviderEventResults"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "campaigns.engagement.get": {
+        parameters: {
+            query?: {
+                conversionDays?: number;
+            };
+            header?: never;
+            path: {
+                campaignId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The campaign's engagement */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CampaignEngagement"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "journeyTemplates.list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The templates */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["JourneyTemplate"][];
+                    };
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "journeyTemplates.createCampaign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "params": {
+                 *         "channel": "line",
+                 *         "withinMinor": 100000
+                 *       },
+                 *       "overrides": {
+                 *         "name": "差 NT$1,000 升金卡"
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["CreateFromJourneyTemplate"];
+            };
+        };
+        responses: {
+            /** @description The campaign */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Campaign"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "contactPolicy.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The policy */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactPolicy"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "contactPolicy.set": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "maxPerDay": 1,
+                 *       "maxPerWeek": 3,
+                 *       "quietHours": {
+                 *         "start": "21:00",
+                 *         "end": "09:00"
+                 *       }
+                 *     }
+                 */
+                "application/json": {
+                    /** @default null */
+                    maxPerDay?: number | null;
+                    /** @default null */
+                    maxPerWeek?: number | null;
+                    /** @default null */
+                    quietHours?: {
+                        start: string;
+                        end: string;
+                    } | null;
+                };
+            };
+        };
+        responses: {
+            /** @description The policy now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ContactPolicy"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };

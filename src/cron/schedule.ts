@@ -3,8 +3,9 @@ import { type Env, settingsOf } from "../env";
 import { planCalendarExpiry, planNightlyRuns, resumeStalledRuns } from "../jobs/plan";
 import { type JobRun, timedJob } from "../lib/telemetry";
 import { retryPendingAwards } from "../services/campaigns/fire";
+import { advanceJourneys } from "../services/campaigns/journeys";
 import { deliverDueMessages } from "../services/campaigns/messages";
-import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers } from "../services/campaigns/triggers";
+import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers, runSegmentEntries } from "../services/campaigns/triggers";
 import { autoStopExperiments } from "../services/experiments/experiments";
 import { snapshotAllPrograms } from "../services/kpis/kpis";
 import { expireLots, releasePendingLots } from "../services/ledger/lots";
@@ -31,7 +32,10 @@ export const schedule = {
     // go out from their send time; awards that could not reach a ledger are retried.
     { name: "campaigns.events", run: ({ env, now, batchSize }) => consumeOutboxEvents(env, now, batchSize) },
     { name: "campaigns.broadcasts", run: ({ env, now, batchSize }) => runBroadcasts(env, now, batchSize) },
+    { name: "campaigns.segment-entries", run: ({ env, now, batchSize }) => runSegmentEntries(env, now, batchSize) },
     { name: "campaigns.awards.retry", run: ({ env, now, batchSize }) => retryPendingAwards(env, now, batchSize) },
+    // Journey runs whose next step is due (members who just entered start in the same tick).
+    { name: "journeys.advance", run: ({ env, now, batchSize }) => advanceJourneys(env, now, batchSize) },
     // Campaign messages go to the program's channel endpoints, retried with backoff.
     { name: "messages.deliver", run: ({ env, now, batchSize }) => deliverDueMessages(env, now, batchSize) },
   ],
@@ -50,7 +54,7 @@ export const schedule = {
   // day once that day has begun in the program's time zone (src/services/program/local-day.ts).
   "0 * * * *": [
     { name: "rules.birthday", run: awardBirthdays },
-    // Calendar triggers (birthdays, points about to expire).
+    // Calendar triggers (birthdays, points about to expire, anniversaries, close to the next tier, tier at risk).
     { name: "campaigns.calendar", run: ({ env, now, batchSize }) => runCalendarTriggers(env, now, batchSize) },
     // One KPI snapshot per program per local day (the day that just ended), for the trend charts.
     { name: "kpis.snapshot", run: ({ env, now }) => snapshotAllPrograms(database(env), now) },

@@ -45,7 +45,10 @@ export type IdPrefix =
   | "fb"
   | "acq"
   | "rdm"
-  | "qw";
+  | "qw"
+  | "jrn"
+  | "jst"
+  | "mev";
 
 /** An id's sortable head: the prefix and the creation time (ids generated in SQL add their own random tail). */
 export const idTimePrefix = (prefix: IdPrefix, now = Date.now()) => `${prefix}_${encodeTime(now)}`;

@@ -20,6 +20,8 @@ export function adminCrudRoutes<C extends z.ZodType, V extends z.ZodType>(spec: 
   createSchema: C;
   viewSchema: V;
   example: unknown;
+  /** What the create operation's description says before "Audited." (the definition's shape). */
+  createDescription?: string;
   publicRead?: boolean;
   list: (ctx: ServiceContext, programId: string) => Promise<unknown[]>;
   get: (ctx: ServiceContext, input: Id) => Promise<unknown>;
@@ -68,7 +70,7 @@ export function adminCrudRoutes<C extends z.ZodType, V extends z.ZodType>(spec: 
         method: "post",
         path: spec.path,
         summary: `Create a ${spec.noun}`,
-        description: "Audited.",
+        description: spec.createDescription ? `${spec.createDescription} Audited.` : "Audited.",
         request: { body: jsonBody(spec.createSchema, spec.example) },
         responses: { 201: jsonResponse(spec.viewSchema, `The new ${spec.noun}`), ...errorResponses() },
       },

@@ -250,7 +250,10 @@ describe("scope matrix", () => {
         const label = `${scope} ${op.method} ${op.path} → ${res.status} ${res.body?.error?.code ?? ""}`;
         if (res.status >= 500) problems.push(label);
         if (op.scopes!.includes(scope)) {
-          const signatureRoute = op.path === "/v1/partner/events" && res.body?.error?.code === "invalid_signature";
+          // Signed inbound routes: the key is accepted, then the (absent) signature is refused.
+          const signatureRoute =
+            (op.path === "/v1/partner/events" || op.path === "/v1/channels/{channel}/events") &&
+            res.body?.error?.code === "invalid_signature";
           if ((res.status === 401 && !signatureRoute) || res.status === 403) problems.push(`allowed but refused: ${label}`);
         } else if (res.status === 400) validation400.push(label);
         else if (res.status !== 403) problems.push(`not refused: ${label}`);

@@ -188,6 +188,8 @@ const CONFIG_WRITES = [
   "PUT /v1/lifecycle-settings",
   "PUT /v1/budgets/{period}",
   "POST /v1/experiments/{experimentId}/stop",
+  "POST /v1/journey-templates/{key}/campaigns",
+  "PUT /v1/contact-policy",
   "DELETE /v1/channels/{channel}",
   "DELETE /v1/campaigns/{campaignId}",
   "DELETE /v1/segments/{segmentId}",
@@ -214,6 +216,7 @@ const OTHER_WRITES = [
   "POST /v1/members/{memberId}/erase",
   "POST /v1/members/{memberId}/tags",
   "POST /v1/members/{memberId}/tier",
+  "POST /v1/channels/{channel}/events",
 ];
 
 describe("configuration version", () => {

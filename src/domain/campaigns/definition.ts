@@ -3,9 +3,11 @@
 // actions (what: award points, issue a reward, send a message) and optionally an A/B
 // experiment whose variants override the actions and whose holdout gets nothing.
 import { z } from "zod";
+import { CHANNELS } from "./channels";
+import { journeySchema } from "./journey";
 
-export const CHANNELS = ["email", "sms", "push", "line", "wechat"] as const;
-export type Channel = (typeof CHANNELS)[number];
+export { CHANNELS, type Channel } from "./channels";
+
 const channelSchema = z.enum(CHANNELS);
 
 /** Stages a stage_change trigger can react to (see src/domain/lifecycle/stages.ts). */
@@ -24,6 +26,15 @@ const utcTime = z.iso.datetime({ offset: true });
  * - points_expiring: daily at the program's local midnight, members with at least `minPoints` expiring within `daysAhead`
  *   days; once per member per first-expiry date.
  * - broadcast: once per member of the audience segment, at `sendAt` (or as soon as active).
+ * - first_purchase: the member's first order (outbox `order.accrued` with firstOrder); once per member.
+ * - anniversary: at the program's local midnight on the day the member joined, from the first
+ *   anniversary on; once per member per year.
+ * - segment_entry: a member added to the segment (segment_members.added_at) after the campaign
+ *   was created; once per entry (leaving and re-entering is a new entry).
+ * - close_to_next_tier: daily, members whose spend in the tier window is at most `withinMinor`
+ *   short of the next tier's spend threshold; once per member per next tier and current tier.
+ * - tier_at_risk: daily, members whose tier is secured for at most `daysAhead` more days and
+ *   whose window figures would not keep it; once per member per securedUntil.
  */
 const campaignTriggerSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("welcome") }),
@@ -36,10 +47,23 @@ const campaignTriggerSchema = z.discriminatedUnion("type", [
   }),
   z.strictObject({ type: z.literal("points_expiring"), daysAhead: z.int().min(1).max(365), minPoints: z.int().min(1).default(1) }),
   z.strictObject({ type: z.literal("broadcast"), sendAt: utcTime.optional() }),
+  z.strictObject({ type: z.literal("first_purchase") }),
+  z.strictObject({ type: z.literal("anniversary") }),
+  z.strictObject({ type: z.literal("segment_entry"), segmentId: id }),
+  z.strictObject({ type: z.literal("close_to_next_tier"), withinMinor: z.int().min(1).max(Number.MAX_SAFE_INTEGER) }),
+  z.strictObject({ type: z.literal("tier_at_risk"), daysAhead: z.int().min(1).max(365) }),
 ]);
 export type CampaignTrigger = z.infer<typeof campaignTriggerSchema>;
 export type TriggerType = CampaignTrigger["type"];
-export const EVENT_TRIGGERS = ["welcome", "tier_up", "stage_change"] as const satisfies readonly TriggerType[];
+export const EVENT_TRIGGERS = ["welcome", "tier_up", "stage_change", "first_purchase"] as const satisfies readonly TriggerType[];
+/** Triggers checked once per program per local day. */
+export const CALENDAR_TRIGGERS = [
+  "birthday",
+  "points_expiring",
+  "anniversary",
+  "close_to_next_tier",
+  "tier_at_risk",
+] as const satisfies readonly TriggerType[];
 
 export const messageActionSchema = z.strictObject({
   type: z.literal("send_message"),
@@ -69,6 +93,12 @@ const conversionSchema = z.discriminatedUnion("type", [
   z.strictObject({ type: z.literal("redemption"), windowDays: z.int().min(1).max(365).default(30) }),
   /** A recorded activity of this kind (outbox `activity.recorded`) within windowDays of exposure. */
   z.strictObject({ type: z.literal("custom"), activityKind: z.string().min(1).max(64), windowDays: z.int().min(1).max(365).default(30) }),
+  /**
+   * The member opened (or clicked) one of the campaign's messages within windowDays of exposure
+   * (provider events). A holdout receives no messages, so compare variants: controlKey a variant.
+   */
+  z.strictObject({ type: z.literal("opened"), windowDays: z.int().min(1).max(365).default(7) }),
+  z.strictObject({ type: z.literal("clicked"), windowDays: z.int().min(1).max(365).default(7) }),
 ]);
 
 const variantSchema = z.strictObject({
@@ -79,6 +109,8 @@ const variantSchema = z.strictObject({
   weight: z.number().positive().max(1_000_000),
   /** The variant's treatment; omitted = the campaign's actions. */
   actions: actionsSchema.optional(),
+  /** For a journey: the step this variant's members start at (omitted = the journey's entry). */
+  entryStepId: z.string().max(40).optional(),
 });
 
 export const experimentSchema = z
@@ -133,6 +165,10 @@ export const campaignDefinitionSchema = z
     /** Label for CAC reporting when the campaign recruits members. */
     acquisitionChannel: z.string().trim().min(1).max(64).optional(),
     experiment: experimentSchema.optional(),
+    /** Multi-step: members who trigger the campaign enter this journey instead of receiving `actions`. */
+    journey: journeySchema.optional(),
+    /** When the contact policy must choose between messages to one member, higher priorities go first. */
+    priority: z.int().min(0).max(100).default(0),
   })
   .refine((c) => !c.window.startsAt || !c.window.endsAt || Date.parse(c.window.startsAt) < Date.parse(c.window.endsAt), {
     message: "startsAt must be before endsAt",
@@ -142,9 +178,28 @@ export const campaignDefinitionSchema = z
     message: "a broadcast needs audience.segmentId",
     path: ["audience", "segmentId"],
   })
-  .refine((c) => c.actions.length > 0 || (c.experiment?.variants.every((v) => (v.actions?.length ?? 0) > 0) ?? false), {
-    message: "give the campaign actions (or every experiment variant its own)",
+  .refine(
+    (c) => c.journey !== undefined || c.actions.length > 0 || (c.experiment?.variants.every((v) => (v.actions?.length ?? 0) > 0) ?? false),
+    {
+      message: "give the campaign actions (or every experiment variant its own), or a journey",
+      path: ["actions"],
+    },
+  )
+  .refine((c) => !c.journey || (c.actions.length === 0 && (c.experiment?.variants.every((v) => !v.actions) ?? true)), {
+    message: "a journey's members get its steps: leave actions (and variants' actions) out",
     path: ["actions"],
+  })
+  .superRefine((c, ctx) => {
+    for (const [i, v] of (c.experiment?.variants ?? []).entries()) {
+      if (v.entryStepId === undefined) continue;
+      if (!c.journey) ctx.addIssue({ code: "custom", message: "entryStepId is for journeys", path: ["experiment", "variants", i] });
+      else if (!c.journey.steps.some((s) => s.id === v.entryStepId))
+        ctx.addIssue({
+          code: "custom",
+          message: `variant ${v.key} starts at unknown step ${v.entryStepId}`,
+          path: ["experiment", "variants", i, "entryStepId"],
+        });
+    }
   });
 export type CampaignDefinition = z.infer<typeof campaignDefinitionSchema>;
 

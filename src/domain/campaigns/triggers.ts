@@ -8,7 +8,12 @@ import type { CampaignTrigger } from "./definition";
 export type OutboxEventFacts = { id: string; type: string; memberId: string | null; payload: Record<string, unknown>; createdAt: string };
 
 /** The outbox event type each event-driven trigger listens to. */
-const EVENT_TYPE_OF = { welcome: "member.created", tier_up: "tier.changed", stage_change: "stage.changed" } as const;
+const EVENT_TYPE_OF = {
+  welcome: "member.created",
+  tier_up: "tier.changed",
+  stage_change: "stage.changed",
+  first_purchase: "order.accrued",
+} as const;
 export const CONSUMED_EVENT_TYPES = Object.values(EVENT_TYPE_OF);
 
 /**
@@ -34,6 +39,8 @@ export function matchEvent(trigger: CampaignTrigger, event: OutboxEventFacts): s
       if (trigger.from?.length && (typeof from !== "string" || !(trigger.from as readonly string[]).includes(from))) return null;
       return `stage:${to}:${event.id}`;
     }
+    case "first_purchase":
+      return event.type === "order.accrued" && event.payload.firstOrder === true ? "first_purchase" : null;
     default:
       return null;
   }
@@ -45,6 +52,7 @@ export function eventContext(event: OutboxEventFacts): Record<string, string | n
   const str = (v: unknown) => (typeof v === "string" || typeof v === "number" ? v : null);
   if (event.type === "tier.changed") return { newTier: str(p.toName) ?? str(p.to), previousTierId: str(p.from) };
   if (event.type === "stage.changed") return { newStage: str(p.to), previousStage: str(p.from) };
+  if (event.type === "order.accrued") return { orderId: str(p.orderId), orderAmount: str(p.amount) };
   return {};
 }
 
@@ -62,3 +70,15 @@ export const BROADCAST_OCCURRENCE_KEY = "broadcast";
 /** A broadcast is due once active and past its send time. */
 export const broadcastDue = (trigger: Extract<CampaignTrigger, { type: "broadcast" }>, now: string) =>
   !trigger.sendAt || Date.parse(trigger.sendAt) <= Date.parse(now);
+
+/** Once per member per (local) year of membership. */
+export const anniversaryOccurrenceKey = (day: string) => `anniversary:${day.slice(0, 4)}`;
+
+/** Once per entry into the segment (its added_at). */
+export const segmentEntryOccurrenceKey = (addedAt: string) => `segment_entry:${addedAt}`;
+
+/** Once per member, next tier and stay in the current tier. */
+export const closeToTierOccurrenceKey = (nextTierId: string, tierSince: string | null) => `near:${nextTierId}:${tierSince ?? "-"}`;
+
+/** Once per member per securedUntil date. */
+export const tierAtRiskOccurrenceKey = (securedUntil: string) => `at_risk:${securedUntil.slice(0, 10)}`;

@@ -148,7 +148,13 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
       lastPurchaseAt,
       lastActivityAt: lastPurchaseAt,
     }),
-    outbox(scope, "order.accrued", { orderId: input.orderId, amount: input.amount, occurredAt, points: earn.points }),
+    outbox(scope, "order.accrued", {
+      orderId: input.orderId,
+      amount: input.amount,
+      occurredAt,
+      points: earn.points,
+      firstOrder: member.ordersCount === 0,
+    }),
     ...rules.statements,
     // Under the inactivity policy every purchase moves the member's one expiry date (with its lot when it earned one).
     ...(earn.points > 0 ? [] : purchaseInactivityStatements(scope, program, member)),

@@ -225,6 +225,7 @@ export async function planCampaignAward(scope: WriteScope, raw: CampaignAwardInp
   const queued = messageInserts(db, {
     programId: scope.programId,
     campaignId: campaign.id,
+    priority: Number((campaign.definition as { priority?: unknown }).priority ?? 0) || 0,
     member: { ...member, tierName: tierRows[0]?.name ?? null },
     actions: input.messages,
     fields,

@@ -13,11 +13,11 @@ export const listCampaignMessagesRoute = defineRoute(
     tags: ["Campaigns"],
     summary: "A campaign's messages and their delivery status",
     description:
-      "Newest first, cursor-paged. Statuses: pending (queued or retrying; see attempts, nextAttemptAt, lastError), delivered, failed (gave up after retries), skipped_no_consent, skipped_no_endpoint. The summary counts all of the campaign's messages by status.",
+      "Newest first, cursor-paged. Statuses: pending (queued, retrying or waiting for quiet hours to end; see attempts, nextAttemptAt, lastError), delivered, failed (gave up after retries), skipped_no_consent, skipped_no_endpoint, skipped_suppressed (the channel was stopped for the member after a bounce or complaint), skipped_contact_policy (over the program's per-member daily or weekly cap). A journey's messages carry their journeyRunId and stepId. The summary counts all of the campaign's messages by status.",
     request: {
       params: CampaignIdParam,
       query: PaginationQuery.extend({
-        status: z.enum(["pending", "delivered", "failed", "skipped_no_consent", "skipped_no_endpoint"]).optional(),
+        status: MessageSchema.shape.status.optional(),
       }),
     },
     responses: {

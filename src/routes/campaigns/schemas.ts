@@ -60,12 +60,22 @@ export const MessageSchema = z
     memberId: z.string(),
     channel: z.enum(CHANNELS),
     body: z.string(),
-    status: z.enum(["pending", "delivered", "failed", "skipped_no_consent", "skipped_no_endpoint"]),
+    status: z.enum([
+      "pending",
+      "delivered",
+      "failed",
+      "skipped_no_consent",
+      "skipped_no_endpoint",
+      "skipped_suppressed",
+      "skipped_contact_policy",
+    ]),
     attempts: z.number().int(),
     nextAttemptAt: z.string().nullable(),
     lastError: z.string().nullable(),
     createdAt: z.string(),
     deliveredAt: z.string().nullable(),
+    journeyRunId: z.string().nullable(),
+    stepId: z.string().nullable(),
   })
   .openapi("CampaignMessage");
 

@@ -140,13 +140,20 @@ const events: EventDefinition[] = [
   event(
     "order.accrued",
     "A purchase was recorded (whether or not it earned points)",
-    { orderId: z.string(), amount: z.number().int().openapi({ description: "Minor units" }), occurredAt: Instant, points: Points },
+    {
+      orderId: z.string(),
+      amount: z.number().int().openapi({ description: "Minor units" }),
+      occurredAt: Instant,
+      points: Points,
+      firstOrder: z.boolean().optional().openapi({ description: "The member's first order" }),
+    },
     {
       memberId: "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
       orderId: "pos-7781-1001",
       amount: 12999,
       occurredAt: "2026-11-25T09:59:00.000Z",
       points: 129,
+      firstOrder: true,
     },
   ),
   event(

@@ -83,15 +83,21 @@ export async function loadActiveCampaigns(db: Database, programIds: string[], tr
 
 /** References in the definition must exist in the caller's program. */
 async function checkReferences(db: Database, programId: string, def: CampaignDefinition) {
-  const rewardIds = [...def.actions, ...(def.experiment?.variants.flatMap((v) => v.actions ?? []) ?? [])].flatMap((a) =>
-    a.type === "issue_reward" ? [a.rewardId] : [],
+  const rewardIds = [
+    ...[...def.actions, ...(def.experiment?.variants.flatMap((v) => v.actions ?? []) ?? [])].flatMap((a) =>
+      a.type === "issue_reward" ? [a.rewardId] : [],
+    ),
+    ...(def.journey?.steps.flatMap((s) => (s.type === "award" && s.rewardId ? [s.rewardId] : [])) ?? []),
+  ];
+  const segmentIds = [def.audience.segmentId, def.trigger.type === "segment_entry" ? def.trigger.segmentId : undefined].filter(
+    (x): x is string => x !== undefined,
   );
   const tierIds = def.trigger.type === "tier_up" ? (def.trigger.toTierIds ?? []) : [];
   const [segmentRows, rewardRows, tierRows] = await db.batch([
     db
       .select({ id: segments.id })
       .from(segments)
-      .where(and(eq(segments.programId, programId), eq(segments.id, def.audience.segmentId ?? ""))),
+      .where(and(eq(segments.programId, programId), inArray(segments.id, segmentIds.length ? segmentIds : [""]))),
     db
       .select({ id: rewards.id })
       .from(rewards)
@@ -102,8 +108,10 @@ async function checkReferences(db: Database, programId: string, def: CampaignDef
       .where(and(eq(tiers.programId, programId), inArray(tiers.id, tierIds.length ? tierIds : [""]))),
   ]);
   const problems: string[] = [];
-  if (def.audience.segmentId && segmentRows.length === 0)
+  if (def.audience.segmentId && !segmentRows.some((r) => r.id === def.audience.segmentId))
     problems.push(`audience.segmentId ${def.audience.segmentId} is not a segment of this program`);
+  if (def.trigger.type === "segment_entry" && !segmentRows.some((r) => r.id === (def.trigger as { segmentId: string }).segmentId))
+    problems.push(`trigger.segmentId ${def.trigger.segmentId} is not a segment of this program`);
   for (const id of rewardIds) if (!rewardRows.some((r) => r.id === id)) problems.push(`reward ${id} is not a reward of this program`);
   for (const id of tierIds) if (!tierRows.some((r) => r.id === id)) problems.push(`tier ${id} is not a tier of this program`);
   if (problems.length) throw new AppError("invalid_request", problems.join("; "), { problems });

@@ -37,14 +37,14 @@ const view = (channel: Channel, e: ChannelEndpoint, secret: string, revealSecret
 const openChannelSecret = (ctx: ServiceContext, programId: string, channel: Channel, e: ChannelEndpoint) =>
   openSecret(ctx.env, e.secret, secretContext.channel(programId, channel));
 
-async function loadSettings(ctx: ServiceContext, programId: string) {
+export async function loadProgramSettings(ctx: ServiceContext, programId: string) {
   const [row] = await ctx.db.select({ settings: programs.settings }).from(programs).where(eq(programs.id, programId)).limit(1);
   if (!row) throw notFound("Program");
   return row.settings ?? {};
 }
 
 export async function listChannels({ ctx, input }: { ctx: ServiceContext; input: { programId: string } }) {
-  const channels = channelsOf(await loadSettings(ctx, input.programId));
+  const channels = channelsOf(await loadProgramSettings(ctx, input.programId));
   const configured = CHANNELS.filter((ch) => channels[ch]);
   return Promise.all(
     configured.map(async (ch) => view(ch, channels[ch]!, await openChannelSecret(ctx, input.programId, ch, channels[ch]!), false)),
@@ -64,7 +64,7 @@ export async function putChannel({
   input: { programId: string; channel: Channel; url: string; rotateSecret?: boolean };
 }) {
   assertTargetUrl(ctx.env, input.url);
-  const before = channelsOf(await loadSettings(ctx, input.programId))[input.channel];
+  const before = channelsOf(await loadProgramSettings(ctx, input.programId))[input.channel];
   const fresh = !before || input.rotateSecret === true;
   const secret = fresh ? newSigningSecret() : await openChannelSecret(ctx, input.programId, input.channel, before);
   const sealed = fresh ? await sealSecret(ctx.env, secret, secretContext.channel(input.programId, input.channel)) : before.secret;
@@ -86,7 +86,7 @@ export async function putChannel({
 }
 
 export async function deleteChannel({ ctx, input }: { ctx: ServiceContext; input: { programId: string; channel: Channel } }) {
-  const before = channelsOf(await loadSettings(ctx, input.programId))[input.channel];
+  const before = channelsOf(await loadProgramSettings(ctx, input.programId))[input.channel];
   if (!before) throw new AppError("not_found", `No endpoint is configured for channel ${input.channel}`);
   await ctx.db.batch([
     ctx.db.run(

@@ -3,6 +3,7 @@ import { campaignOccurrences, campaigns, experiments } from "../../../schema";
 import type { Consent } from "../../../schema/members";
 import { type Database, database } from "../../db/client";
 import { actionsFor, type CampaignAction, type ExperimentDefinition, type MessageAction } from "../../domain/campaigns/definition";
+import { entryStepOf } from "../../domain/campaigns/journey";
 import { assignVariant } from "../../domain/experiments";
 import type { Env } from "../../env";
 import { systemKeys } from "../../ledger/system-keys";
@@ -54,6 +55,7 @@ type EligibilityRow = Omit<MemberForMessage, "consent"> & {
   recent: number;
   inAudience: number;
   stickyVariant: string | null;
+  activeRuns: number;
 };
 
 /** Members' facts for eligibility and templates in one read: audience, recent firings (cap), sticky variant. */
@@ -68,7 +70,8 @@ async function eligibility(db: Database, c: LoadedCampaign, memberIds: string[],
       m.stage AS stage, m.consent AS consent, t.name AS tierName,
       (SELECT COUNT(*) FROM campaign_occurrences o WHERE o.campaign_id = ${c.row.id} AND o.member_id = m.id AND o.created_at >= ${capSince}) AS recent,
       ${audience} AS inAudience,
-      (SELECT x.variant_key FROM experiment_exposures x WHERE x.experiment_id = ${c.experiment?.id ?? ""} AND x.member_id = m.id) AS stickyVariant
+      (SELECT x.variant_key FROM experiment_exposures x WHERE x.experiment_id = ${c.experiment?.id ?? ""} AND x.member_id = m.id) AS stickyVariant,
+      ${c.def.journey ? sql`(SELECT COUNT(*) FROM journey_runs r WHERE r.campaign_id = ${c.row.id} AND r.member_id = m.id AND r.status = 'active')` : sql`0`} AS activeRuns
     FROM members m LEFT JOIN tiers t ON t.id = m.tier_id
     WHERE m.program_id = ${c.row.programId} AND m.id IN (${sql.join(
       memberIds.map((id) => sql`${id}`),
@@ -145,6 +148,7 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
   if (candidates.length === 0) return counts;
   const facts = await eligibility(db, c, [...new Set(candidates.map((x) => x.memberId))], at);
   const firedInChunk = new Map<string, number>();
+  const journeyEntered = new Set<string>();
   const seen = new Set<string>();
   const accepted: Accepted[] = [];
   const statements = [];
@@ -157,14 +161,18 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
       continue;
     }
     seen.add(dedupe);
-    if (m?.status !== "active" || !Number(m.inAudience) || (c.def.frequencyCap && already >= c.def.frequencyCap.max)) {
+    // A member walks a journey once at a time: a new trigger while a run is active is not a second run.
+    const inJourney = m ? Number(m.activeRuns) > 0 || journeyEntered.has(m.id) : false;
+    if (m?.status !== "active" || !Number(m.inAudience) || inJourney || (c.def.frequencyCap && already >= c.def.frequencyCap.max)) {
       counts.ineligible++;
       continue;
     }
     const group = groupOf(c, m.id, m.stickyVariant);
     const actions = actionsFor(c.def, group.variantKey);
     const occurrenceId = newId("occ");
-    const outcome = group.variantKey === "holdout" ? "holdout" : needsLedger(actions) ? "pending" : "done";
+    const journey = c.def.journey;
+    const outcome = group.variantKey === "holdout" ? "holdout" : journey ? "journey" : needsLedger(actions) ? "pending" : "done";
+    if (journey) journeyEntered.add(m.id);
     const context = candidate.context ?? {};
     firedInChunk.set(m.id, (firedInChunk.get(m.id) ?? 0) + 1);
     accepted.push({ candidate, occurrenceId, variantKey: group.variantKey, actions });
@@ -191,11 +199,21 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
           SELECT ${c.experiment.id}, ${m.id}, ${c.row.programId}, ${group.variantKey}, ${at} WHERE ${inserted} ON CONFLICT DO NOTHING`),
       );
     }
+    if (outcome === "journey" && journey) {
+      const variant = c.def.experiment?.variants.find((v) => v.key === group.variantKey);
+      statements.push(
+        db.run(sql`INSERT INTO journey_runs (id, program_id, campaign_id, member_id, occurrence_key, variant_key, status, step_id, next_run_at, context, entered_at, updated_at)
+          SELECT ${newId("jrn")}, ${c.row.programId}, ${c.row.id}, ${m.id}, ${candidate.occurrenceKey}, ${group.variantKey}, 'active',
+            ${entryStepOf(journey, variant?.entryStepId)}, ${at}, ${JSON.stringify(context)}, ${at}, ${at} WHERE ${inserted}
+          ON CONFLICT DO NOTHING`),
+      );
+    }
     if (outcome === "done") {
       const member = toMemberForMessage(m);
       for (const msg of messageInserts(db, {
         programId: c.row.programId,
         campaignId: c.row.id,
+        priority: c.def.priority,
         member,
         actions: messagesOf(actions),
         fields: templateFields(member, c.row.name, context),
@@ -203,8 +221,8 @@ async function fireChunk(env: Env, c: LoadedCampaign, candidates: Candidate[], n
       })) {
         const r = msg.row;
         statements.push(
-          db.run(sql`INSERT INTO messages (id, program_id, campaign_id, member_id, channel, body, status, attempts, next_attempt_at, last_error, created_at)
-            SELECT ${r.id}, ${r.programId}, ${r.campaignId}, ${r.memberId}, ${r.channel}, ${r.body}, ${r.status}, 0, ${r.nextAttemptAt}, ${r.lastError}, ${r.createdAt} WHERE ${inserted}`),
+          db.run(sql`INSERT INTO messages (id, program_id, campaign_id, member_id, channel, body, status, attempts, next_attempt_at, last_error, created_at, priority)
+            SELECT ${r.id}, ${r.programId}, ${r.campaignId}, ${r.memberId}, ${r.channel}, ${r.body}, ${r.status}, 0, ${r.nextAttemptAt}, ${r.lastError}, ${r.createdAt}, ${r.priority} WHERE ${inserted}`),
         );
       }
     }

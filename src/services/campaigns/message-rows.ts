@@ -46,7 +46,16 @@ export function templateFields(member: MemberForMessage, campaignName: string, c
  */
 export function messageInserts(
   db: Database,
-  input: { programId: string; campaignId: string; member: MemberForMessage; actions: MessageAction[]; fields: TemplateFields; now: string },
+  input: {
+    programId: string;
+    campaignId: string;
+    member: MemberForMessage;
+    actions: Array<Pick<MessageAction, "channel" | "template">>;
+    fields: TemplateFields;
+    now: string;
+    priority?: number;
+    journey?: { runId: string; stepId: string };
+  },
 ) {
   return input.actions.map((a) => {
     const consented = input.member.consent?.[a.channel] === true;
@@ -63,6 +72,9 @@ export function messageInserts(
       lastError: consented ? null : `member has not consented to ${a.channel}`,
       createdAt: input.now,
       deliveredAt: null,
+      journeyRunId: input.journey?.runId ?? null,
+      stepId: input.journey?.stepId ?? null,
+      priority: input.priority ?? 0,
     };
     return { row, statement: db.insert(messages).values(row) };
   });

@@ -1,23 +1,29 @@
 import { and, inArray, isNull, notInArray, sql } from "drizzle-orm";
 import { outboxEvents } from "../../../schema";
 import { type Database, database } from "../../db/client";
-import { EVENT_TRIGGERS, withinWindow } from "../../domain/campaigns/definition";
+import { CALENDAR_TRIGGERS, EVENT_TRIGGERS, withinWindow } from "../../domain/campaigns/definition";
 import {
+  anniversaryOccurrenceKey,
   BROADCAST_OCCURRENCE_KEY,
   birthdayMonthDaysOn,
   birthdayOccurrenceKey,
   broadcastDue,
   CONSUMED_EVENT_TYPES,
+  closeToTierOccurrenceKey,
   eventContext,
   expiringOccurrenceKey,
   matchEvent,
   type OutboxEventFacts,
+  segmentEntryOccurrenceKey,
+  tierAtRiskOccurrenceKey,
 } from "../../domain/campaigns/triggers";
-import { localDate } from "../../domain/local-time";
+import { addLocalDays, localDate } from "../../domain/local-time";
+import { meetsConditions, thresholdsOf, tiersByRank } from "../../domain/tiers/qualification";
 import type { Env } from "../../env";
 import { memberLedger } from "../ledger/write";
 import { rescrubErasedMembers } from "../members/erasure";
 import { markRan, type ProgramDay, programsDueToday } from "../program/local-day";
+import { loadTiers, windowStart } from "../tiers/ladder";
 import { type LoadedCampaign, loadActiveCampaigns } from "./campaigns";
 import { addCounts, type Candidate, emptyCounts, type FireCounts, fireCampaign } from "./fire";
 
@@ -205,28 +211,205 @@ export async function runBroadcasts(env: Env, now: Date, batchSize: number) {
 const CALENDAR_JOB = "campaigns.calendar";
 
 /**
- * Calendar triggers: birthdays and points about to expire, once per program per local day.
- * Runs hourly and acts for each program once its local day has begun (its time zone), so
- * "today" and "this month" are the program's; a failed run is retried the next hour.
+ * Calendar triggers: birthdays, points about to expire, anniversaries of joining, members close
+ * to the next tier and tiers at risk, once per program per local day. Runs hourly and acts for
+ * each program once its local day has begun (its time zone), so "today" and "this month" are
+ * the program's; a failed run is retried the next hour.
  */
-export async function runCalendarTriggers(env: Env, now: Date, batchSize: number) {
+export async function runCalendarTriggers(env: Env, now: Date, batchSize: number, scope: { programId?: string } = {}) {
   const db = database(env);
   const at = now.toISOString();
+  const types = sql.join(
+    CALENDAR_TRIGGERS.map((t) => sql`${t}`),
+    sql`, `,
+  );
   const withCampaigns = (
     await db.all<{ id: string }>(
-      sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger IN ('birthday', 'points_expiring') AND status = 'active'`,
+      sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger IN (${types}) AND status = 'active'
+        ${scope.programId ? sql`AND program_id = ${scope.programId}` : sql``}`,
     )
   ).map((r) => r.id);
   const due = await programsDueToday(db, CALENDAR_JOB, withCampaigns, now);
   const result: Record<string, FireCounts> = {};
   for (const program of due) {
-    for (const c of await loadActiveCampaigns(db, [program.programId], ["birthday", "points_expiring"])) {
+    for (const c of await loadActiveCampaigns(db, [program.programId], CALENDAR_TRIGGERS)) {
       if (!withinWindow(c.def, at)) continue;
-      const pager =
-        c.def.trigger.type === "birthday" ? birthdayPage(db, c, program, batchSize) : expiringPage(db, c, program, now, batchSize);
-      result[c.row.id] = (await firePages(env, c, now, pager, batchSize)).counts;
+      const t = c.def.trigger.type;
+      if (t === "birthday" || t === "points_expiring") {
+        const pager = t === "birthday" ? birthdayPage(db, c, program, batchSize) : expiringPage(db, c, program, now, batchSize);
+        result[c.row.id] = (await firePages(env, c, now, pager, batchSize)).counts;
+      } else {
+        const scan = t === "anniversary" ? anniversaryScan(db, c, program, batchSize) : await tierScan(db, c, program, now, batchSize);
+        result[c.row.id] = await fireScanned(env, c, now, scan, batchSize);
+      }
     }
     await markRan(db, CALENDAR_JOB, program, now);
+  }
+  return result;
+}
+
+/** A page of members looked at (the cursor) and those of them the trigger picked. */
+type Scanned = { lastId: string | null; scanned: number; candidates: Candidate[] };
+
+/** Like firePages, for scans that pick some of the members they read (the cursor follows what was read). */
+async function fireScanned(env: Env, c: LoadedCampaign, now: Date, scan: (afterId: string) => Promise<Scanned>, batchSize: number) {
+  let counts: FireCounts = emptyCounts();
+  let afterId = "";
+  for (let i = 0; i < MAX_PAGES; i++) {
+    const page = await scan(afterId);
+    if (page.candidates.length) counts = addCounts(counts, await fireCampaign(env, c, page.candidates, now));
+    if (page.scanned < batchSize || !page.lastId) break;
+    afterId = page.lastId;
+  }
+  return counts;
+}
+
+/** Members who joined on this local month-day in an earlier year (29 February joiners on the 28th in other years). */
+function anniversaryScan(db: Database, c: LoadedCampaign, program: ProgramDay, batchSize: number) {
+  const key = anniversaryOccurrenceKey(program.day);
+  const monthDays = birthdayMonthDaysOn(program.day);
+  // created_at is UTC: its UTC date is the local date or one day off, so read both and keep the local match.
+  const utcDays = [
+    ...new Set([
+      ...monthDays,
+      ...monthDays.map((d) => addLocalDays(`2000-${d}`, -1).slice(5)),
+      ...monthDays.map((d) => addLocalDays(`2000-${d}`, 1).slice(5)),
+    ]),
+  ];
+  return async (afterId: string): Promise<Scanned> => {
+    const rows = await db.all<{ id: string; createdAt: string }>(sql`
+      SELECT m.id AS id, m.created_at AS createdAt FROM members m
+      WHERE m.program_id = ${c.row.programId} AND m.status = 'active' AND m.id > ${afterId}
+        AND substr(m.created_at, 6, 5) IN (${sql.join(
+          utcDays.map((d) => sql`${d}`),
+          sql`, `,
+        )})
+      ORDER BY m.id LIMIT ${batchSize}`);
+    const candidates = rows
+      .filter((r) => {
+        const joined = localDate(r.createdAt, program.timeZone);
+        return joined.slice(0, 4) < program.day.slice(0, 4) && monthDays.includes(joined.slice(5));
+      })
+      .map((r) => ({
+        memberId: r.id,
+        occurrenceKey: key,
+        context: { years: Number(program.day.slice(0, 4)) - Number(localDate(r.createdAt, program.timeZone).slice(0, 4)) },
+      }));
+    return { lastId: rows.at(-1)?.id ?? null, scanned: rows.length, candidates };
+  };
+}
+
+const money = (minor: number) => (minor % 100 === 0 ? String(minor / 100) : (minor / 100).toFixed(2));
+
+/**
+ * close_to_next_tier and tier_at_risk: members with their spend, orders, points and active days
+ * in the tier window (from member_daily_figures), judged against the ladder in code.
+ */
+async function tierScan(
+  db: Database,
+  c: LoadedCampaign,
+  program: ProgramDay,
+  now: Date,
+  batchSize: number,
+): Promise<(afterId: string) => Promise<Scanned>> {
+  const ladder = tiersByRank(await loadTiers(db, c.row.programId));
+  const at = now.toISOString();
+  const since = windowStart(at, ladder).slice(0, 10);
+  const trigger = c.def.trigger;
+  return async (afterId) => {
+    if (ladder.length === 0) return { lastId: null, scanned: 0, candidates: [] };
+    const riskFilter =
+      trigger.type === "tier_at_risk"
+        ? sql`AND m.tier_secured_until > ${at} AND m.tier_secured_until <= ${new Date(now.getTime() + trigger.daysAhead * 86_400_000).toISOString()}
+            AND (m.assigned_tier_until IS NULL OR m.assigned_tier_until <= m.tier_secured_until)`
+        : sql``;
+    const rows = await db.all<{
+      id: string;
+      tierId: string | null;
+      tierSince: string | null;
+      securedUntil: string | null;
+      spend: number;
+      orders: number;
+      points: number;
+      activeDays: number;
+    }>(sql`
+      SELECT m.id AS id, m.tier_id AS tierId, m.tier_since AS tierSince, m.tier_secured_until AS securedUntil,
+        COALESCE(SUM(f.spend), 0) AS spend, COALESCE(SUM(f.orders), 0) AS orders, COALESCE(SUM(f.points), 0) AS points,
+        COUNT(f.day) FILTER (WHERE f.placed > 0) AS activeDays
+      FROM members m LEFT JOIN member_daily_figures f ON f.member_id = m.id AND f.day >= ${since}
+      WHERE m.program_id = ${c.row.programId} AND m.status = 'active' AND m.id > ${afterId} ${riskFilter}
+      GROUP BY m.id ORDER BY m.id LIMIT ${batchSize}`);
+    const candidates: Candidate[] = [];
+    for (const r of rows) {
+      const figures = {
+        spend: Number(r.spend),
+        orders: Number(r.orders),
+        pointsEarned: Math.max(0, Number(r.points)),
+        activeDays: Number(r.activeDays),
+      };
+      const current = ladder.find((t) => t.id === r.tierId) ?? ladder[0];
+      if (trigger.type === "close_to_next_tier") {
+        const next = ladder.find((t) => t.rank > current.rank && !t.inviteOnly);
+        const spend = next ? thresholdsOf(next, figures).find((x) => x.metric === "spend") : undefined;
+        if (!next || !spend) continue;
+        const missing = spend.required - spend.current;
+        if (missing <= 0 || missing > trigger.withinMinor) continue;
+        candidates.push({
+          memberId: r.id,
+          occurrenceKey: closeToTierOccurrenceKey(next.id, r.tierSince),
+          context: { nextTier: next.name, missingMinor: missing, missingAmount: money(missing) },
+        });
+      } else if (trigger.type === "tier_at_risk" && r.securedUntil && current.rank > ladder[0].rank && !meetsConditions(current, figures)) {
+        const spend = thresholdsOf(current, figures).find((x) => x.metric === "spend");
+        const missing = spend ? Math.max(0, spend.required - spend.current) : null;
+        candidates.push({
+          memberId: r.id,
+          occurrenceKey: tierAtRiskOccurrenceKey(r.securedUntil),
+          context: {
+            // The day the member reads, on the program's calendar.
+            securedUntil: localDate(r.securedUntil, program.timeZone),
+            daysLeft: Math.ceil((Date.parse(r.securedUntil) - now.getTime()) / 86_400_000),
+            keepMissingMinor: missing,
+            keepMissingAmount: missing === null ? null : money(missing),
+          },
+        });
+      }
+    }
+    return { lastId: rows.at(-1)?.id ?? null, scanned: rows.length, candidates };
+  };
+}
+
+/**
+ * segment_entry: members added to the campaign's segment since it was created (every minute,
+ * from segment_members.added_at); an entry fires once, a new entry after leaving fires again.
+ */
+export async function runSegmentEntries(env: Env, now: Date, batchSize: number, scope: { programId?: string } = {}) {
+  const db = database(env);
+  const at = now.toISOString();
+  const programs = (
+    await db.all<{ id: string }>(sql`SELECT DISTINCT program_id AS id FROM campaigns WHERE trigger = 'segment_entry' AND status = 'active'
+      ${scope.programId ? sql`AND program_id = ${scope.programId}` : sql``}`)
+  ).map((r) => r.id);
+  const result: Record<string, FireCounts> = {};
+  for (const c of await loadActiveCampaigns(db, programs, ["segment_entry"])) {
+    if (c.def.trigger.type !== "segment_entry" || !withinWindow(c.def, at)) continue;
+    const segmentId = c.def.trigger.segmentId;
+    const { counts } = await firePages(
+      env,
+      c,
+      now,
+      async (afterId) =>
+        (
+          await db.all<{ memberId: string; addedAt: string }>(sql`
+            SELECT s.member_id AS memberId, s.added_at AS addedAt FROM segment_members s
+            WHERE s.segment_id = ${segmentId} AND s.program_id = ${c.row.programId} AND s.added_at >= ${c.row.createdAt} AND s.member_id > ${afterId}
+              AND NOT EXISTS (SELECT 1 FROM campaign_occurrences o WHERE o.campaign_id = ${c.row.id} AND o.member_id = s.member_id
+                AND o.occurrence_key = 'segment_entry:' || s.added_at)
+            ORDER BY s.member_id LIMIT ${batchSize}`)
+        ).map((r) => ({ memberId: r.memberId, occurrenceKey: segmentEntryOccurrenceKey(r.addedAt) })),
+      batchSize,
+    );
+    result[c.row.id] = counts;
   }
   return result;
 }

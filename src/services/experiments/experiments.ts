@@ -35,7 +35,11 @@ export async function groupSums(db: Database, experiment: ExperimentRow, def: Ex
       ? sql`EXISTS (SELECT 1 FROM orders o WHERE o.member_id = e.member_id AND ${inWindow("o.occurred_at")}${end} AND o.amount > o.refunded_amount)`
       : conv.type === "redemption"
         ? sql`EXISTS (SELECT 1 FROM ledger_entries l WHERE l.member_id = e.member_id AND l.type = 'redeem' AND ${inWindow("l.created_at")}${end})`
-        : sql`EXISTS (SELECT 1 FROM outbox_events v WHERE v.program_id = e.program_id AND v.type = 'activity.recorded' AND v.member_id = e.member_id AND json_extract(v.payload, '$.kind') = ${conv.activityKind} AND ${inWindow("v.created_at")}${end})`;
+        : conv.type === "custom"
+          ? sql`EXISTS (SELECT 1 FROM outbox_events v WHERE v.program_id = e.program_id AND v.type = 'activity.recorded' AND v.member_id = e.member_id AND json_extract(v.payload, '$.kind') = ${conv.activityKind} AND ${inWindow("v.created_at")}${end})`
+          : // Opened / clicked one of the campaign's messages (provider events); a click counts as an open.
+            sql`EXISTS (SELECT 1 FROM message_events v WHERE v.campaign_id = ${experiment.campaignId} AND v.member_id = e.member_id
+                AND v.type IN ${conv.type === "opened" ? sql`('opened', 'clicked')` : sql`('clicked')`} AND ${inWindow("v.occurred_at")}${end})`;
   const rows = await db.all<{ key: string; n: number; conversions: number; revenue: number; revenueSq: number }>(sql`
     WITH x AS (
       SELECT e.variant_key AS g, ${converted} AS converted,

@@ -121,7 +121,7 @@ export const ProgramConfigSchema = z
     campaigns: z
       .array(
         opaque(
-          "Campaign definition as in POST /v1/campaigns, its `experiment` included; `audience.segmentId`, `issue_reward.rewardId` (the campaign's and its variants') and `trigger.toTierIds` hold names",
+          "Campaign definition as in POST /v1/campaigns, its `experiment` included; `audience.segmentId`, `issue_reward.rewardId` (the campaign's and its variants'), `trigger.toTierIds`, a segment_entry `trigger.segmentId` and journey award steps' `rewardId` hold names",
         ),
       )
       .max(1000)
@@ -269,10 +269,13 @@ function mapCampaignRefs(
   const d = structuredClone(def) as Record<string, unknown> & {
     audience?: { segmentId?: string };
     actions?: Action[];
-    trigger?: { type: string; toTierIds?: string[] };
+    trigger?: { type: string; toTierIds?: string[]; segmentId?: string };
     experiment?: { variants?: { actions?: Action[] }[] };
+    journey?: { steps?: { type: string; rewardId?: string }[] };
   };
   if (d.audience?.segmentId) d.audience.segmentId = maps.segment(d.audience.segmentId);
+  if (d.trigger?.type === "segment_entry" && d.trigger.segmentId) d.trigger.segmentId = maps.segment(d.trigger.segmentId);
+  for (const s of d.journey?.steps ?? []) if (s.type === "award" && s.rewardId) s.rewardId = maps.reward(s.rewardId);
   const actions = [...(d.actions ?? []), ...(d.experiment?.variants ?? []).flatMap((v) => v.actions ?? [])];
   for (const a of actions) if (a.type === "issue_reward" && a.rewardId) a.rewardId = maps.reward(a.rewardId);
   if (d.trigger?.toTierIds) d.trigger.toTierIds = d.trigger.toTierIds.map(maps.tier);

@@ -681,6 +681,81 @@
     );
   }
 
+  /**
+   * Journeys: the newest journey's funnel (runs reaching each step, and opens of its messages)
+   * drawn from GET /v1/campaigns/{id}/engagement; a table of up to four journeys with their runs and rates.
+   */
+  async function renderJourneys() {
+    if (!has("/v1/campaigns/{}/engagement")) {
+      setTable("table-journeys", [], []);
+      return emptyPanel("journeys", "chart-journeys", "Journeys are not available on this deployment.");
+    }
+    const { data } = await api("/v1/campaigns");
+    const list = data.filter((c) => c.journey).slice(0, 4);
+    if (list.length === 0) {
+      setTable("table-journeys", [], []);
+      return emptyPanel("journeys", "chart-journeys", "No journeys yet: start one from a ready-made template (GET /v1/journey-templates).");
+    }
+    const reports = await Promise.all(list.map((c) => api(`/v1/campaigns/${encodeURIComponent(c.id)}/engagement`)));
+    const [first] = reports;
+    const canvas = $("chart-journeys");
+    canvas.dataset.campaignId = first.campaignId;
+    $("journeys-note").textContent = `Members reaching each step of “${list[0].name}” (${list[0].trigger.type.replaceAll("_", " ")})`;
+    const steps = first.journey.steps;
+    drawChart("journeys", "chart-journeys", {
+      type: "bar",
+      data: {
+        labels: steps.map((s) => `${s.stepId} (${s.type})`),
+        datasets: [
+          {
+            label: "Reached",
+            data: steps.map((s) => s.reached),
+            backgroundColor: alpha(PALETTE[0], 0.85),
+            borderRadius: 4,
+            maxBarThickness: 22,
+          },
+          {
+            label: "Opened",
+            data: steps.map((s) => (s.messages ? s.messages.opened : null)),
+            backgroundColor: alpha(PALETTE[1], 0.85),
+            borderRadius: 4,
+            maxBarThickness: 22,
+          },
+        ],
+      },
+      options: {
+        indexAxis: "y",
+        plugins: { legend: { position: "bottom" } },
+        scales: { x: countAxis(), y: { ...noGrid, ticks: { autoSkip: false } } },
+      },
+    });
+    const rate = (v) => (v == null ? "—" : fmt.pct(v));
+    setTable(
+      "table-journeys",
+      [
+        ["Journey"],
+        ["Entered", "num"],
+        ["Active", "num"],
+        ["Completed", "num"],
+        ["Exited", "num"],
+        ["Open rate", "num"],
+        ["Click rate", "num opt"],
+      ],
+      list.map((c, i) => {
+        const r = reports[i];
+        return [
+          [el("div", { class: "who" }, c.name, el("small", {}, `${titleCase(c.trigger.type)} · ${c.status}`))],
+          [fmt.int(r.journey.runs.entered), "num"],
+          [fmt.int(r.journey.runs.active), "num"],
+          [fmt.int(r.journey.runs.completed), "num"],
+          [fmt.int(r.journey.runs.exited), "num"],
+          [rate(r.messages.openRate), "num"],
+          [rate(r.messages.clickRate), "num opt"],
+        ];
+      }),
+    );
+  }
+
   async function renderExperiments(overview) {
     const list = overview.experiments.slice(0, 4);
     if (list.length === 0 || !has("/v1/experiments/{}/results")) {
@@ -931,6 +1006,7 @@
       panel("clv", "chart-clv", () => renderClv(overview)),
       panel("campaigns", "chart-campaigns", () => renderCampaigns(overview)),
       panel("experiments", "chart-experiments", () => renderExperiments(overview)),
+      panel("journeys", "chart-journeys", () => renderJourneys()),
       loadJobs(),
       loadSystem(),
     ]);
