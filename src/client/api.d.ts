@@ -4332,6 +4332,9 @@ export type components = {
             };
             pendingSync: components["schemas"]["PendingSync"];
         };
+        MergedInto: {
+            mergedInto: string;
+        };
         EarningRule: {
             id: string;
             name: string;
@@ -7978,6 +7981,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BalanceDetail"];
+                };
+            };
+            /** @description The member was merged into another: `Location` is that member's balance */
+            308: {
+                headers: {
+                    /** @description /v1/members/{mergedInto}/balance */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergedInto"];
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */

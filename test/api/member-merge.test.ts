@@ -141,6 +141,15 @@ describe("member merge", () => {
     expect(byExternal.headers.get("location")).toBe(`/v1/members/${a.id}`);
     expect(byExternal.body.mergedInto).toBe(a.id);
 
+    // Its balance points to the stayer's; registering its customer id again answers the stayer.
+    const balance = await callDirect("GET", `/v1/members/${b.id}/balance`, { key: p.keys.storefront });
+    expect(balance.status).toBe(308);
+    expect(balance.headers.get("location")).toBe(`/v1/members/${a.id}/balance`);
+    expect((await call("GET", `/v1/members/${b.id}/balance`, { key: p.keys.storefront })).body).toMatchObject({ available: 550 });
+    const again = await call("POST", "/v1/members", { key: p.keys.storefront, body: { externalId: b.externalId } });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(a.id);
+
     // Writes to the tombstone: 409 member_merged naming where it went.
     const write = await accrue(p, b.id, 1_000);
     expect(write.status).toBe(409);

@@ -99,12 +99,16 @@ export async function requireMemberRow(ctx: ServiceContext, programId: string, m
  */
 export async function registerMember({ ctx, input }: { ctx: ServiceContext; input: RegisterMemberInput & { programId: string } }) {
   const existing = await ctx.db
-    .select({ id: members.id })
+    .select({ id: members.id, mergedInto: members.mergedInto })
     .from(members)
     .where(and(eq(members.programId, input.programId), eq(members.externalId, input.externalId)))
     .limit(1);
+  // A customer id whose member was merged away registers as the member it joined.
   if (existing[0])
-    return { created: false, member: await getMember({ ctx, input: { programId: input.programId, memberId: existing[0].id } }) };
+    return {
+      created: false,
+      member: await getMember({ ctx, input: { programId: input.programId, memberId: existing[0].mergedInto ?? existing[0].id } }),
+    };
 
   const now = nowIso();
   const id = newId("mem");

@@ -382,12 +382,14 @@
       </section>`);
       // The rotating code a POS identifies the member by (GET /v1/me/code), fetched only when asked for.
       const code = this.state.memberCode;
-      parts.push(`<section aria-labelledby="code-title"><h3 id="code-title">${t.memberCode}</h3>${
-        code
-          ? `<div class="code" data-testid="member-code" aria-live="polite">${escapeHtml(code.code.replace(/(\d{4})(?=\d)/g, "$1 "))}</div>
+      parts.push(
+        `<section aria-labelledby="code-title"><h3 id="code-title">${t.memberCode}</h3>${
+          code
+            ? `<div class="code" data-testid="member-code" aria-live="polite">${escapeHtml(code.code.replace(/(\d{4})(?=\d)/g, "$1 "))}</div>
         <div class="muted">${t.codeRefreshes}</div><div class="row"><button type="button" class="secondary" data-action="hide-code">${t.hideCode}</button></div>`
-          : `<p class="muted">${t.memberCodeHint}</p><div class="row"><button type="button" data-action="show-code">${t.showCode}</button></div>`
-      }</section>`);
+            : `<p class="muted">${t.memberCodeHint}</p><div class="row"><button type="button" data-action="show-code">${t.showCode}</button></div>`
+        }</section>`,
+      );
       if (tier) {
         parts.push(`<section aria-labelledby="tier-title"><h3 id="tier-title">${t.tier}: <span data-testid="tier-name">${escapeHtml(tier.current.name)}</span></h3>
           <div class="bar" role="progressbar" aria-label="${escapeHtml(tier.next ? tier.next.name : tier.current.name)}" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${tier.percent}"><span data-width="${Math.max(0, Math.min(100, Number(tier.percent) || 0))}"></span></div>
