@@ -3,9 +3,10 @@
 // Objects, locked in id order; idempotent, resumable after a crash between its steps, and the
 // duplicate left as a tombstone that redirects lookups and refuses writes.
 import { afterEach, describe, expect, it } from "vitest";
+import { resumeStalledMerges } from "../../src/services/members/merge";
 import { ledgerViolations } from "../stress/ledger-workload";
 import { injectMergeFault } from "../support/merge-faults";
-import { accrue, call, callDirect, db, ledgerSum, newMember, newProgram, type TestProgram, uniqueKey } from "./helpers";
+import { accrue, call, callDirect, db, ledgerSum, newMember, newProgram, type TestProgram, testEnv, uniqueKey } from "./helpers";
 
 const sql = async (q: string, args: unknown[] = []) => (await db().$client.execute({ sql: q, args: args as never })).rows;
 const zeroViolations = async (programId: string) => {
@@ -252,6 +253,32 @@ describe("member merge", () => {
     const replay = await merge(p, a.id, b.id, key);
     expect(replay.body).toEqual(resumed.body);
     expect(replay.headers.get("idempotent-replayed")).toBe("true");
+  });
+
+  it("a merge stopped half way that nobody asks for again is finished by the resume job", async () => {
+    const { p, a, b } = await duplicates();
+    const before = await programTotals(p.programId);
+    undo.push(
+      injectMergeFault((step) => {
+        if (step === "debited") throw new Error("injected crash after the source was debited");
+      }),
+    );
+    expect((await merge(p, a.id, b.id)).status).toBe(500);
+    undo.pop()?.();
+    // Not yet stalled: left alone.
+    expect(await resumeStalledMerges(testEnv, new Date(), 100)).toMatchObject({ resumed: 0 });
+    expect((await accrue(p, a.id, 1_000)).body.error.code).toBe("merge_in_progress");
+    const later = await resumeStalledMerges(testEnv, new Date(Date.now() + 10 * 60_000), 100);
+    expect(later.resumed).toBeGreaterThanOrEqual(1);
+    const [record] = await sql("SELECT status FROM member_merges WHERE source_id = ?", [b.id]);
+    expect(record.status).toBe("completed");
+    expect(await ledgerSum(a.id)).toEqual({ sum: 550, balance: 550, pending: 0, lots: 550 });
+    expect(await programTotals(p.programId)).toEqual(before);
+    await zeroViolations(p.programId);
+    expect((await accrue(p, a.id, 1_000)).status).toBe(201);
+    // The audit row of a merge the job finished names no key.
+    const [audit] = await sql("SELECT key_id FROM audit_log WHERE program_id = ? AND action = 'member.merged'", [p.programId]);
+    expect(audit.key_id).toBeNull();
   });
 
   it("a crash after the last step: asking again answers the result and releases the locks", async () => {

@@ -314,7 +314,8 @@ export async function planMergeIn(
     requestId: input.actor.requestId,
     principal: {
       programId,
-      keyId: input.actor.keyId ?? "",
+      // A merge finished by the resume job has no key: the audit row says so (null).
+      keyId: input.actor.keyId as string,
       scope: "admin" as const,
       ...(input.actor.staffEmail ? { staff: { email: input.actor.staffEmail, role: "admin" as const } } : {}),
     },

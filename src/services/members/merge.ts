@@ -1,5 +1,7 @@
-import { and, eq } from "drizzle-orm";
+import { and, asc, eq, lt, ne } from "drizzle-orm";
 import { memberMerges, redemptions } from "../../../schema";
+import { database } from "../../db/client";
+import type { Env } from "../../env";
 import type { MergeResult } from "../../ledger/operations/merge";
 import { unwrap } from "../../ledger/result";
 import { systemKeys } from "../../ledger/system-keys";
@@ -170,4 +172,33 @@ async function run(ctx: ServiceContext, record: MergeRecord): Promise<{ result: 
   // The tombstone's profile was cleared by the target's batch: its cached view goes too.
   await stubOf(ctx, record, sourceId).forget();
   return { result: merged.body, replayed: merged.replayed };
+}
+
+/** A merge not completed this long after its last step is taken as stopped (a crash, a timeout). */
+const STALLED_AFTER_MS = 5 * 60_000;
+
+/**
+ * Finish merges that stopped half way and that nobody asked for again (every 5 minutes): each is
+ * resumed exactly as a repeated request would, so its two members do not stay locked. One that
+ * cannot finish now (a step refused) stays as it is, for the next run or an admin.
+ */
+export async function resumeStalledMerges(env: Env, now: Date, batchSize: number) {
+  const db = database(env);
+  const stalled = await db
+    .select()
+    .from(memberMerges)
+    .where(and(ne(memberMerges.status, "completed"), lt(memberMerges.updatedAt, new Date(now.getTime() - STALLED_AFTER_MS).toISOString())))
+    .orderBy(asc(memberMerges.updatedAt))
+    .limit(batchSize);
+  let resumed = 0;
+  const failed: string[] = [];
+  for (const record of stalled) {
+    try {
+      await run({ env, db, requestId: `merge-resume:${record.id}` }, record);
+      resumed++;
+    } catch (err) {
+      failed.push(`${record.id}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return { resumed, failed: failed.length };
 }
