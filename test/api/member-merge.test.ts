@@ -18,7 +18,7 @@ const merge = (p: TestProgram, into: string, from: string, idempotencyKey = uniq
 const lotsOf = async (memberId: string) =>
   (
     await sql(
-      "SELECT points, remaining, available_at AS availableAt, expires_at AS expiresAt, order_id AS orderId, created_at AS createdAt FROM point_lots WHERE member_id = ? AND remaining > 0 ORDER BY expires_at, order_id",
+      "SELECT points, remaining, available_at AS availableAt, expires_at AS expiresAt, expiry_kind AS expiryKind, order_id AS orderId, created_at AS createdAt FROM point_lots WHERE member_id = ? AND remaining > 0 ORDER BY expires_at, order_id",
       [memberId],
     )
   ).map((r) => ({ ...r }));

@@ -16,6 +16,8 @@ type MergeLot = {
   availableAt: string;
   released: number;
   expiresAt: string | null;
+  /** How the lot expires (src/ledger/state.ts): an inactivity lot follows its member's deadline. */
+  expiryKind: "date" | "period" | "inactivity";
   orderId: string | null;
   createdAt: string;
 };
@@ -90,6 +92,7 @@ export async function planMergeOut(scope: WriteScope, input: { mergeId: string; 
     availableAt: l.availableAt,
     released: l.released,
     expiresAt: l.expiresAt,
+    expiryKind: l.expiryKind,
     orderId: l.orderId,
     createdAt: l.createdAt,
   }));
@@ -117,7 +120,14 @@ export async function planMergeOut(scope: WriteScope, input: { mergeId: string; 
     spend: -lifetime.spend,
     orders: -lifetime.orders,
   };
-  const tombstone = { status: "merged" as const, mergedInto: input.targetId, tierId: null, assignedTierId: null, assignedTierUntil: null };
+  const tombstone = {
+    status: "merged" as const,
+    mergedInto: input.targetId,
+    tierId: null,
+    assignedTierId: null,
+    assignedTierUntil: null,
+    inactivityExpiresAt: null,
+  };
   return {
     status: 200,
     body: {
@@ -227,6 +237,7 @@ export async function planMergeIn(
       availableAt: scope.now,
       released: 1,
       expiresAt: null,
+      expiryKind: "date",
       orderId: null,
       createdAt: scope.now,
     });
@@ -246,6 +257,7 @@ export async function planMergeIn(
               availableAt: l.availableAt,
               released: l.released,
               expiresAt: l.expiresAt,
+              expiryKind: l.expiryKind,
               createdAt: l.createdAt,
             })),
           ) as Statement,
@@ -285,6 +297,8 @@ export async function planMergeIn(
     firstPurchaseAt: earliest(target.firstPurchaseAt, out.firstPurchaseAt),
     lastPurchaseAt: latest(target.lastPurchaseAt, out.lastPurchaseAt),
     lastActivityAt: latest(target.lastActivityAt, out.lastActivityAt),
+    // Inactivity lots moved in expire with the member's deadline: the later of the two members'.
+    inactivityExpiresAt: latest(target.inactivityExpiresAt, source.inactivityExpiresAt),
     ...(sourceTierWins ? out.tier : {}),
   };
   const delta = {
