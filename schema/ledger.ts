@@ -5,9 +5,11 @@ import { createdAt, id, json, programId, timestamp } from "./columns";
 /**
  * `debt`: new points paying back a points debt (see `ledgerEntries.debt`). `return`: redeemed
  * points going back to the lots they came from (a released or voided reserve, a reversed
- * redemption, a cancelled coupon), recorded as negative lot_allocations rows.
+ * redemption, a cancelled coupon), recorded as negative lot_allocations rows. `merge`: a member's
+ * balance and debt moved out of a member merged away (−, taking all its lots) and into the member
+ * it was merged into (+, copies of those lots with their dates).
  */
-export const entryTypes = ["earn", "redeem", "expire", "adjust", "reverse", "debt", "return"] as const;
+export const entryTypes = ["earn", "redeem", "expire", "adjust", "reverse", "debt", "return", "merge"] as const;
 
 /** Immutable ledger: a member's balance is always the sum of their entries. */
 export const ledgerEntries = sqliteTable(

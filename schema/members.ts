@@ -14,11 +14,21 @@ export const members = sqliteTable(
     id: id(),
     programId: programId(),
     externalId: text("external_id").notNull(),
-    status: text("status", { enum: ["active", "blocked", "erased"] })
+    /** `merged`: a tombstone left by a merge; `mergedInto` says where the member went. */
+    status: text("status", { enum: ["active", "blocked", "erased", "merged"] })
       .notNull()
       .default("active"),
     email: text("email"),
     phone: text("phone"),
+    /** `phone` normalised to E.164 (libphonenumber-js), for the POS lookup by phone; null when it does not parse. */
+    phoneE164: text("phone_e164"),
+    /**
+     * A short number per program that a rotating member code carries (see src/services/members/member-codes.ts);
+     * assigned on the first code, never reused.
+     */
+    memberNumber: integer("member_number"),
+    /** The member this one was merged into (status `merged`). */
+    mergedInto: text("merged_into"),
     name: text("name"),
     birthday: text("birthday"),
     attributes: json<Record<string, unknown>>("attributes").notNull().default({}),
@@ -84,6 +94,8 @@ export const members = sqliteTable(
     // The expiry sweep finds members whose inactivity deadline has passed.
     index("members_inactivity_expiry_idx").on(t.inactivityExpiresAt),
     index("members_program_email_idx").on(t.programId, t.email),
+    index("members_program_phone_idx").on(t.programId, t.phoneE164),
+    uniqueIndex("members_program_number_uq").on(t.programId, t.memberNumber),
     // Incremental exports (`updatedSince`) page through a program's members by last change.
     index("members_program_updated_idx").on(t.programId, t.updatedAt, t.id),
   ],
@@ -101,4 +113,34 @@ export const erasedMembers = sqliteTable(
     erasedAt: text("erased_at").notNull(),
   },
   (t) => [uniqueIndex("erased_members_uq").on(t.programId, t.memberId)],
+);
+
+export const mergeStatuses = ["debiting", "crediting", "completed"] as const;
+
+/**
+ * A merge of one member (`sourceId`) into another (`targetId`), as a record of steps so a merge
+ * interrupted half way resumes where it stopped: `debiting` (both members locked, the source's
+ * points not yet moved out), `crediting` (moved out of the source, into its tombstone; not yet
+ * into the target), `completed` (`result` is the answer every later request for it gets).
+ * A member is merged away at most once (unique source).
+ */
+export const memberMerges = sqliteTable(
+  "member_merges",
+  {
+    id: id(),
+    programId: programId(),
+    targetId: text("target_id").notNull(),
+    sourceId: text("source_id").notNull(),
+    status: text("status", { enum: mergeStatuses }).notNull(),
+    /** The admin request's Idempotency-Key, if it sent one. */
+    idempotencyKey: text("idempotency_key"),
+    result: json<Record<string, unknown>>("result"),
+    createdAt: createdAt(),
+    updatedAt: timestamp("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("member_merges_source_uq").on(t.programId, t.sourceId),
+    uniqueIndex("member_merges_key_uq").on(t.programId, t.idempotencyKey),
+    index("member_merges_target_idx").on(t.targetId),
+  ],
 );

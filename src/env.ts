@@ -53,6 +53,11 @@ export type Env = {
    * sets it, like outboundLoopback.
    */
   jobFaults?: (message: { kind: string; job: string; runId: string; shard?: number }, attempt: number) => void;
+  /**
+   * Called after each step of a member merge (src/services/members/merge.ts): the tests' fault
+   * injection (a throw stops the merge there, as a crash would). Only an entry's code sets it.
+   */
+  mergeFaults?: (step: "locked" | "debited" | "credited", mergeId: string) => void;
 };
 
 export type OutboundLoopback = { hosts: readonly string[]; fetch: (url: string, init: RequestInit) => Promise<Response> };

@@ -68,10 +68,10 @@ export async function moveLifecycleStages(
     (page) => [
       db.run(sql`INSERT INTO outbox_events (id, program_id, member_id, type, payload, created_at)
         SELECT ${sqlId("evt")}, program_id, id, 'stage.changed', json_object('memberId', id, 'from', stage, 'to', next_stage), ${at}
-        FROM (SELECT id, program_id, stage, ${next} AS next_stage FROM members WHERE rowid IN (${page}) AND status <> 'erased')
+        FROM (SELECT id, program_id, stage, ${next} AS next_stage FROM members WHERE rowid IN (${page}) AND status NOT IN ('erased', 'merged'))
         WHERE next_stage <> stage`),
       db.run(sql`UPDATE members SET stage = ${next}, stage_since = ${at}, updated_at = ${at}
-        WHERE rowid IN (${page}) AND status <> 'erased' AND stage <> ${next}`),
+        WHERE rowid IN (${page}) AND status NOT IN ('erased', 'merged') AND stage <> ${next}`),
     ],
     ([events]) => (changed += rowsAffected(events)),
   );

@@ -25,7 +25,7 @@ const DIMENSIONS: Dimension[] = [
 const tilesSql = (programId: string, value: SQL) => sql`
   SELECT tile, MIN(v) AS min, MAX(v) AS max FROM (
     SELECT v, NTILE(5) OVER (ORDER BY v) AS tile FROM (
-      SELECT ${value} AS v FROM members WHERE program_id = ${programId} AND status <> 'erased' AND ${PURCHASER}))
+      SELECT ${value} AS v FROM members WHERE program_id = ${programId} AND status NOT IN ('erased', 'merged') AND ${PURCHASER}))
   GROUP BY tile ORDER BY tile`;
 
 /** Quintile edges of R, F and M over the program's purchasers, from three NTILE(5) queries. */
@@ -102,9 +102,9 @@ export async function scoreRfmWithEdges(
     limits,
     (page) => [
       // Two statements: the value segment reads the R, F, M the first one just wrote.
-      db.run(sql`UPDATE members SET rfm_r = ${r}, rfm_f = ${f}, rfm_m = ${m} WHERE rowid IN (${page}) AND status <> 'erased'
+      db.run(sql`UPDATE members SET rfm_r = ${r}, rfm_f = ${f}, rfm_m = ${m} WHERE rowid IN (${page}) AND status NOT IN ('erased', 'merged')
         AND (rfm_r IS NOT ${r} OR rfm_f IS NOT ${f} OR rfm_m IS NOT ${m})`),
-      db.run(sql`UPDATE members SET value_segment = ${VALUE_SEGMENT_SQL} WHERE rowid IN (${page}) AND status <> 'erased'
+      db.run(sql`UPDATE members SET value_segment = ${VALUE_SEGMENT_SQL} WHERE rowid IN (${page}) AND status NOT IN ('erased', 'merged')
         AND value_segment IS NOT ${VALUE_SEGMENT_SQL}`),
     ],
     ([rfm]) => (updated += rowsAffected(rfm)),

@@ -73,7 +73,7 @@ export async function scoreProgramMembers(
   let members = 0;
   for (let pages = 1; pages <= limits.maxPages; pages++) {
     const scope = sql`SELECT rowid AS rid, id, churn_probability IS NOT NULL AS had_score FROM members
-      WHERE program_id = ${programId} AND rowid > ${after}${rangeEnd(limits.range)} AND status <> 'erased' ORDER BY rowid LIMIT ${limits.batchSize}`;
+      WHERE program_id = ${programId} AND rowid > ${after}${rangeEnd(limits.range)} AND status NOT IN ('erased', 'merged') ORDER BY rowid LIMIT ${limits.batchSize}`;
     const page = await retryOnce(() => db.all<RawSummary & { rid: number; had_score: number }>(purchaseSummariesSql(programId, at, scope)));
     members += page.length;
     const updates: ScoreRow[] = [];

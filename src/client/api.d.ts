@@ -90,7 +90,7 @@ export type paths = {
         };
         /**
          * Find a member by the storefront's own customer id
-         * @description Scopes: storefront, admin, partner.
+         * @description Scopes: storefront, admin, partner. A member merged into another answers `308` with `Location` of that member and the tombstone, whose `mergedInto` names it: the customer id of a merged duplicate still finds the member.
          */
         get: operations["members.find"];
         put?: never;
@@ -99,6 +99,26 @@ export type paths = {
          * @description Scopes: storefront, admin. Registering the same externalId again returns the existing member with 200.
          */
         post: operations["members.register"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/identify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Identify a member at the POS: by rotating member code or by phone
+         * @description Scopes: storefront, partner, admin. `code`: the code the member's app or widget shows (`GET /v1/me/code`, 30-second steps, the previous and next step accepted), verified without a database read; answers the one member it carries (a merged member's code answers the member it joined). An expired, forged or other program's code is `400 member_code_invalid`. A partner key may identify a member by code (the member showed it) and is then linked to them. `phone`: normalised to E.164 (libphonenumber-js; without a country code it is read in the country of the program's default locale), answers every member with that number (at most 10, most recently changed first) — for a partner key reading only the members it touched, only those. A POST so the phone number stays out of URLs and logs.
+         */
+        post: operations["members.identify"];
         delete?: never;
         options?: never;
         head?: never;
@@ -114,7 +134,7 @@ export type paths = {
         };
         /**
          * Look up a member: profile, tier, balance and scores
-         * @description Scopes: storefront, admin, partner. Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now (admin keys always do). `pendingSync` counts the writes accepted while the database was out of reach and not applied yet; while it is out of reach the last view read is answered (its `Age` says how old), with the balance the last write confirmed.
+         * @description Scopes: storefront, admin, partner. Served by the member's Durable Object from memory: the member's own points changes (accruals, redemptions, refunds, adjustments) and admin edits show at once; changes made by the scheduled jobs (expiry, tier requalification, lifecycle, scores, segments) within MEMBER_VIEW_MAX_AGE_SECONDS (default 10). `Age` says how old the answer is, in seconds; send `Cache-Control: no-cache` to read the database now (admin keys always do). `pendingSync` counts the writes accepted while the database was out of reach and not applied yet; while it is out of reach the last view read is answered (its `Age` says how old), with the balance the last write confirmed. A member merged into another answers `308` with `Location` of that member (an HTTP client following redirects gets it) and the tombstone, whose `mergedInto` names it.
          */
         get: operations["members.get"];
         put?: never;
@@ -163,6 +183,26 @@ export type paths = {
          * @description Scope: admin. Removes the member's personal data from every table that holds a copy (profile, contact, attributes, tags, activity attributes and free-text reasons in the ledger, stored answers, event and delivery payloads, messages, feedback text) in one batch; balances, ledger points, orders and lots stay so the books balance. Keeps a tombstone of the id. Erasing again re-applies it. Afterwards profile writes and new earning or spending answer 409 member_erased; refunds and admin adjustments still apply.
          */
         post: operations["members.erase"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/members/{memberId}/merge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Merge a duplicate member into this one
+         * @description Scope: admin. Moves the `from` member's points (its lots, with their original dates and expiry), points debt, orders, lifetime figures, referrals, partner links, tags and empty profile fields into this member; consent keeps the stricter of the two per channel, and the higher tier stays. The `from` member becomes a tombstone: looking it up (by id or external id) answers `308` with `Location` of this member and `mergedInto` in the body; writes to it answer `409 member_merged`. Both members are locked while it runs (other writes answer `409 merge_in_progress`). Idempotent: a retry with the same Idempotency-Key, or any later request to merge the same member into the same target, answers with the original result, and finishes a merge that was interrupted half way. Refused: itself (400), a member of another program (404), a tombstone or an erased member (409), a `from` member with open checkout holds (409). Audited (`member.merged`); emits `member.merged`.
+         */
+        post: operations["members.merge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -221,6 +261,26 @@ export type paths = {
          * @description Member token (scope read): a browser for its own member only; any other member is 404. What the widget shows first, and how a browser holding a shop-signed assertion learns its member id. Only the summary a member may see of themselves (no scores or staff notes). Served from the member's Durable Object memory, like GET /v1/members/{memberId}; the program's name and currency may be up to a minute old. `pendingSync` counts what was accepted while the database was out of reach and is not applied yet.
          */
         get: operations["me.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/code": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The member's rotating code for identifying at the POS
+         * @description Member token (scope read): a browser for its own member only; any other member is 404. A short-lived code (like TOTP: an HMAC over the member number and the 30-second step under the program's sealed secret) that the POS sends to `POST /v1/members/identify`. It identifies the member; it does not let anyone spend their points.
+         */
+        get: operations["me.code.get"];
         put?: never;
         post?: never;
         delete?: never;
@@ -2101,6 +2161,26 @@ export type webhooks = {
         patch?: never;
         trace?: never;
     };
+    "member.merged": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A duplicate member was merged into this one (POST /v1/members/{memberId}/merge): its points, lots, orders and figures are now this member's, and the duplicate is a tombstone redirecting here
+         * @description Sent to every active subscription whose eventTypes match member.merged, signed the Standard Webhooks way. Answer 2xx within 10 s; 410 Gone disables the subscription; anything else is retried.
+         */
+        post: operations["webhookEvents.member.merged"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "points.earned": {
         parameters: {
             query?: never;
@@ -2623,6 +2703,65 @@ export type components = {
             data: {
                 /** @example mem_01jd7y4m2c8k3v0f5q9r1t6w2x */
                 memberId: string;
+            } & {
+                [key: string]: unknown;
+            };
+        };
+        /**
+         * @example {
+         *       "id": "evt_01jd7y4m3a5b6c7d8e9f0g1h2j",
+         *       "apiVersion": "2026-12-01",
+         *       "programId": "prg_01jd7y4kzq0a1b2c3d4e5f6g7h",
+         *       "createdAt": "2026-11-25T10:00:00.000Z",
+         *       "type": "member.merged",
+         *       "data": {
+         *         "memberId": "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
+         *         "mergedFrom": "mem_01jd8a2b3c4d5e6f7g8h9j0k1m",
+         *         "mergeId": "mrg_01jd9b2c3d4e5f6g7h8j9k0m1n",
+         *         "pointsMoved": 450,
+         *         "debtMoved": 0,
+         *         "lotsMoved": 2,
+         *         "ordersMoved": 2,
+         *         "tierId": "tier_01jd7y4kzq0a1b2c3d4e5f6g7h"
+         *       }
+         *     }
+         */
+        MemberMergedEvent: {
+            /**
+             * @description The event id: the webhook-id header, the same on every retry
+             * @example evt_01jd7y4m3a5b6c7d8e9f0g1h2j
+             */
+            id: string;
+            /** @enum {string} */
+            type: "member.merged";
+            /**
+             * @description The API version the payload is rendered in: the subscription's (Loyalty-Version when it was created)
+             * @enum {string}
+             */
+            apiVersion: "2026-06-01" | "2026-12-01";
+            /** @example prg_01jd7y4kzq0a1b2c3d4e5f6g7h */
+            programId: string;
+            /**
+             * @description UTC ISO-8601
+             * @example 2026-11-25T10:00:00.000Z
+             */
+            createdAt: string;
+            data: {
+                /** @example mem_01jd7y4m2c8k3v0f5q9r1t6w2x */
+                memberId: string;
+                /**
+                 * @description The member merged away
+                 * @example mem_01jd8a2b3c4d5e6f7g8h9j0k1m
+                 */
+                mergedFrom: string;
+                /** @example mrg_01jd9b2c3d4e5f6g7h8j9k0m1n */
+                mergeId: string;
+                pointsMoved: number;
+                debtMoved: number;
+                lotsMoved: number;
+                ordersMoved: number;
+                /** @description The tier kept: the higher of the two */
+                tierId: string | null;
             } & {
                 [key: string]: unknown;
             };
@@ -3962,7 +4101,7 @@ export type components = {
         Error: {
             error: {
                 /** @enum {string} */
-                code: "invalid_request" | "unknown_api_version" | "unauthorized" | "invalid_signature" | "forbidden" | "order_of_another_source" | "program_suspended" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "currency_locked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable" | "ledger_unavailable";
+                code: "invalid_request" | "unknown_api_version" | "member_code_invalid" | "unauthorized" | "invalid_signature" | "forbidden" | "order_of_another_source" | "program_suspended" | "not_found" | "method_not_allowed" | "conflict" | "idempotency_conflict" | "insufficient_points" | "duplicate_order" | "refund_exceeds_order" | "redemption_expired" | "reversal_exceeds_redemption" | "out_of_stock" | "limit_reached" | "budget_exhausted" | "coupon_not_valid" | "referral_rejected" | "member_erased" | "member_merged" | "merge_in_progress" | "currency_locked" | "payload_too_large" | "unsupported_media_type" | "rate_limited" | "internal_error" | "service_unavailable" | "ledger_unavailable";
                 message: string;
                 requestId: string;
                 details?: unknown;
@@ -3972,7 +4111,9 @@ export type components = {
             id: string;
             externalId: string;
             /** @enum {string} */
-            status: "active" | "blocked" | "erased";
+            status: "active" | "blocked" | "erased" | "merged";
+            /** @description Status `merged`: the member this one was merged into (lookups of this one redirect there) */
+            mergedInto: string | null;
             email: string | null;
             phone: string | null;
             name: string | null;
@@ -4071,6 +4212,16 @@ export type components = {
             referralCode?: string;
             acquisitionChannel?: string;
         };
+        IdentifiedMembers: {
+            data: components["schemas"]["Member"][];
+        };
+        IdentifyMember: {
+            /** @description The rotating code the member's app or widget shows (GET /v1/me/code) */
+            code: string;
+        } | {
+            /** @description A phone number, in E.164 or national format (read in the program's country) */
+            phone: string;
+        };
         MemberLookup: components["schemas"]["Member"] & {
             pendingSync: components["schemas"]["PendingSync"];
         };
@@ -4134,6 +4285,30 @@ export type components = {
             add?: string[];
             /** @default [] */
             remove?: string[];
+        };
+        MemberMerge: {
+            /** @example mrg_01jd9b... */
+            id: string;
+            /** @description The member that remains */
+            memberId: string;
+            /** @description The member merged away (now a tombstone redirecting here) */
+            mergedFrom: string;
+            /** @enum {string} */
+            status: "completed";
+            pointsMoved: number;
+            debtMoved: number;
+            lotsMoved: number;
+            ordersMoved: number;
+            /** @description The tier kept: the higher of the two */
+            tierId: string | null;
+            completedAt: string;
+        };
+        MemberMergeRequest: {
+            /**
+             * @description The duplicate member to merge into this one
+             * @example mem_01jd8a...
+             */
+            from: string;
         };
         MemberExport: {
             exportedAt: string;
@@ -4227,6 +4402,19 @@ export type components = {
             };
             pendingSync: components["schemas"]["PendingSync"];
         };
+        MemberCode: {
+            /**
+             * @description The member number followed by 8 digits; show it as text, a barcode or a QR code
+             * @example 4212345678
+             */
+            code: string;
+            /** @example 42 */
+            memberNumber: number;
+            /** @example 30 */
+            periodSeconds: number;
+            /** @description When to fetch and show the next code (the POS accepts this one for one more period) */
+            refreshAt: string;
+        };
         MemberTokenKeyRotation: {
             keyId: string;
             previousKeyId: string | null;
@@ -4275,7 +4463,7 @@ export type components = {
         LedgerEntry: {
             id: string;
             /** @enum {string} */
-            type: "earn" | "redeem" | "expire" | "adjust" | "reverse" | "debt" | "return";
+            type: "earn" | "redeem" | "expire" | "adjust" | "reverse" | "debt" | "return" | "merge";
             points: number;
             /** @description Change in the member's points debt: + owed by a clawback, − repaid (a `debt` entry) */
             debt: number;
@@ -4452,6 +4640,9 @@ export type components = {
                 points: number;
             };
             pendingSync: components["schemas"]["PendingSync"];
+        };
+        MergedInto: {
+            mergedInto: string;
         };
         EarningRule: {
             id: string;
@@ -4958,7 +5149,7 @@ export type components = {
              */
             url: string;
             /**
-             * @description Exact types, families ("points.*") or "*". Emitted today: member.created, member.erased, points.earned, points.redeemed, points.adjusted, points.reversed, points.released, points.expired, points.returned, order.accrued, tier.changed, reward.issued, stage.changed, activity.recorded, coupon.consumed, coupon.cancelled, redemption.reserved, redemption.captured, redemption.voided, redemption.expired, redemption.reversed, referral.qualified, referral.rewarded, referral.reversed.
+             * @description Exact types, families ("points.*") or "*". Emitted today: member.created, member.erased, member.merged, points.earned, points.redeemed, points.adjusted, points.reversed, points.released, points.expired, points.returned, order.accrued, tier.changed, reward.issued, stage.changed, activity.recorded, coupon.consumed, coupon.cancelled, redemption.reserved, redemption.captured, redemption.voided, redemption.expired, redemption.reversed, referral.qualified, referral.rewarded, referral.reversed.
              * @example [
              *       "points.earned",
              *       "tier.changed"
@@ -4985,7 +5176,7 @@ export type components = {
              */
             url?: string;
             /**
-             * @description Exact types, families ("points.*") or "*". Emitted today: member.created, member.erased, points.earned, points.redeemed, points.adjusted, points.reversed, points.released, points.expired, points.returned, order.accrued, tier.changed, reward.issued, stage.changed, activity.recorded, coupon.consumed, coupon.cancelled, redemption.reserved, redemption.captured, redemption.voided, redemption.expired, redemption.reversed, referral.qualified, referral.rewarded, referral.reversed.
+             * @description Exact types, families ("points.*") or "*". Emitted today: member.created, member.erased, member.merged, points.earned, points.redeemed, points.adjusted, points.reversed, points.released, points.expired, points.returned, order.accrued, tier.changed, reward.issued, stage.changed, activity.recorded, coupon.consumed, coupon.cancelled, redemption.reserved, redemption.captured, redemption.voided, redemption.expired, redemption.reversed, referral.qualified, referral.rewarded, referral.reversed.
              * @example [
              *       "points.earned",
              *       "tier.changed"
@@ -6806,6 +6997,17 @@ export interface operations {
                     "application/json": components["schemas"]["Member"];
                 };
             };
+            /** @description The member was merged into another: `Location` is that member, the body the tombstone (`status: merged`, `mergedInto`) */
+            308: {
+                headers: {
+                    /** @description /v1/members/{mergedInto} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
+                };
+            };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */
             400: {
                 headers: {
@@ -6931,6 +7133,80 @@ export interface operations {
             };
         };
     };
+    "members.identify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "code": "4212345678"
+                 *     }
+                 */
+                "application/json": components["schemas"]["IdentifyMember"];
+            };
+        };
+        responses: {
+            /** @description The members identified (none: an empty list) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentifiedMembers"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "members.get": {
         parameters: {
             query?: never;
@@ -6951,6 +7227,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["MemberLookup"];
+                };
+            };
+            /** @description The member was merged into another: `Location` is that member, the body the tombstone (`status: merged`, `mergedInto`) */
+            308: {
+                headers: {
+                    /** @description /v1/members/{mergedInto} */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Member"];
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */
@@ -7236,6 +7523,94 @@ export interface operations {
             };
         };
     };
+    "members.merge": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per logical write; a retry with the same key returns the original result */
+                "idempotency-key": string;
+            };
+            path: {
+                memberId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "from": "mem_01jd8a2b3c4d5e6f7g8h9j0k1m"
+                 *     }
+                 */
+                "application/json": components["schemas"]["MemberMergeRequest"];
+            };
+        };
+        responses: {
+            /** @description The merge, completed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberMerge"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Conflict (idempotency_conflict, insufficient_points, …) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
     "members.export": {
         parameters: {
             query?: never;
@@ -7448,6 +7823,71 @@ export interface operations {
             };
             /** @description The database is out of reach (service_unavailable, ledger_unavailable); retry later with the same Idempotency-Key */
             503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "me.code.get": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The code to show now */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MemberCode"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -8220,6 +8660,17 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["BalanceDetail"];
+                };
+            };
+            /** @description The member was merged into another: `Location` is that member's balance */
+            308: {
+                headers: {
+                    /** @description /v1/members/{mergedInto}/balance */
+                    Location?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MergedInto"];
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */
@@ -15927,6 +16378,42 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": components["schemas"]["MemberErasedEvent"];
+            };
+        };
+        responses: {
+            /** @description Received (any 2xx) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description The endpoint is retired: the subscription is disabled */
+            410: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhookEvents.member.merged": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The event id, the same on every retry: de-duplicate on it */
+                "webhook-id": string;
+                /** @description Unix seconds; reject when more than 5 minutes away */
+                "webhook-timestamp": string;
+                /** @description v1,<base64 HMAC-SHA256> per signing secret, space-separated during a rotation (Standard Webhooks) */
+                "webhook-signature": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberMergedEvent"];
             };
         };
         responses: {

@@ -9,6 +9,7 @@ import { consumeOutboxEvents, runBroadcasts, runCalendarTriggers, runSegmentEntr
 import { autoStopExperiments } from "../services/experiments/experiments";
 import { snapshotAllPrograms } from "../services/kpis/kpis";
 import { expireLots, releasePendingLots } from "../services/ledger/lots";
+import { resumeStalledMerges } from "../services/members/merge";
 import { resealSecrets } from "../services/operations/reseal-secrets";
 import { settleReferrals } from "../services/referrals/referrals";
 import { expireCoupons } from "../services/rewards/coupons";
@@ -49,6 +50,8 @@ export const schedule = {
     { name: "secrets.reseal", run: ({ env, batchSize }) => resealSecrets(env, batchSize) },
     // Fanned-out runs that stopped making progress (a killed consumer, a dropped message) continue with the shards not done.
     { name: "jobs.resume", run: ({ env, now }) => resumeStalledRuns(env, now) },
+    // Member merges stopped half way (and not asked for again) finish, so their members are not left locked.
+    { name: "members.merges.resume", run: ({ env, now, batchSize }) => resumeStalledMerges(env, now, batchSize) },
   ],
   // Jobs tied to a program's local midnight: hourly, each acting once per program per local
   // day once that day has begun in the program's time zone (src/services/program/local-day.ts).

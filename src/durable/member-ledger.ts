@@ -21,6 +21,7 @@ import {
   type RedemptionRef,
 } from "../ledger/operations/checkout";
 import { planReferralCredit } from "../ledger/operations/credit-referral";
+import { type MergeActor, type MergeOutResult, mergedError, planMergeIn, planMergeOut } from "../ledger/operations/merge";
 import { type ActivityInput, planActivity } from "../ledger/operations/record-activity";
 import { planRewardRedemption, type RedeemRewardInput } from "../ledger/operations/redeem-reward";
 import { planRefund, type RefundInput } from "../ledger/operations/refund";
@@ -80,6 +81,13 @@ export type MemberViewAnswer =
 const MAX_UNEXPECTED_ATTEMPTS = 10;
 /** Retry delays of a blocked queue: doubling from one second, at most five, so a database that is back is used within seconds. */
 const retryDelayMs = (attempts: number) => Math.min(1000 * 2 ** Math.min(Math.max(attempts - 1, 0), 3), 5_000);
+/**
+ * A merge's mark on this object, kept in its durable storage: `lockedBy` while a merge that
+ * involves the member runs (every other write is refused, 409 merge_in_progress), `mergedInto`
+ * once the member was merged away (every write is refused, 409 member_merged).
+ */
+type MergeMark = { lockedBy?: string; mergedInto?: string };
+const MERGE_MARK = "merge";
 
 const isConstraintFailure = (err: unknown) => /CHECK constraint failed|negative_balance|SQLITE_CONSTRAINT/i.test(errorChainText(err));
 const isDuplicateRequest = (err: unknown) => /UNIQUE constraint failed: ledger_requests/i.test(errorChainText(err));
@@ -269,6 +277,42 @@ export class MemberLedger extends DurableObject<Env> {
     }
     return { next: next === null ? null : Date.parse(next), failures, blocked };
   }
+  /**
+   * Lock this member for merge `mergeId` (re-entrant for the same merge): until unlocked, every
+   * other write is refused. Refused if another merge holds it or the member was merged away.
+   * The coordinator (src/services/members/merge.ts) locks the two members in id order.
+   */
+  lockForMerge(mergeId: string): Promise<LedgerResult<{ locked: true }>> {
+    return this.#mutex.run(async () => {
+      const mark = (await this.ctx.storage.get<MergeMark>(MERGE_MARK)) ?? {};
+      if (mark.lockedBy === mergeId) return { ok: true, status: 200, body: { locked: true }, replayed: false } as const;
+      if (mark.mergedInto) return failure(mergedError(mark.mergedInto));
+      if (mark.lockedBy)
+        return failure(new AppError("merge_in_progress", "Another merge involving this member is in progress; retry later"));
+      await this.ctx.storage.put(MERGE_MARK, { ...mark, lockedBy: mergeId });
+      return { ok: true, status: 200, body: { locked: true }, replayed: false } as const;
+    });
+  }
+  /** Release the lock of merge `mergeId` (no-op if it does not hold it). */
+  unlockMerge(mergeId: string): Promise<void> {
+    return this.#mutex.run(async () => {
+      const mark = (await this.ctx.storage.get<MergeMark>(MERGE_MARK)) ?? {};
+      if (mark.lockedBy !== mergeId) return;
+      const { lockedBy: _, ...rest } = mark;
+      await this.ctx.storage.put(MERGE_MARK, rest);
+    });
+  }
+  /** Merge step 1 (this member is merged away): idempotent by its system key; then this object answers only with the redirect. */
+  async mergeOut(req: WriteRequest, input: { mergeId: string; targetId: string }) {
+    const result = await this.#write(req, "member.merge.out", (scope) => planMergeOut(scope, input), input.mergeId);
+    if (result.ok) await this.#mutex.run(() => this.ctx.storage.put(MERGE_MARK, { lockedBy: input.mergeId, mergedInto: input.targetId }));
+    return result;
+  }
+  /** Merge step 2 (this member receives): idempotent by its system key. */
+  mergeIn(req: WriteRequest, input: { mergeId: string; out: MergeOutResult; actor: MergeActor }) {
+    return this.#write(req, "member.merge.in", (scope) => planMergeIn(scope, input), input.mergeId);
+  }
+
   adjust(req: WriteRequest, input: AdjustInput) {
     return this.#write(req, "adjust", (scope) => planAdjustment(scope, input));
   }
@@ -311,6 +355,9 @@ export class MemberLedger extends DurableObject<Env> {
   }): Promise<LedgerResult<{ memberId: string; erasedAt: string }>> {
     return this.#mutex.run(async () => {
       try {
+        // A tombstone may still be erased (its ids are all it keeps); a member mid-merge may not.
+        const mark = await this.ctx.storage.get<MergeMark>(MERGE_MARK);
+        if (mark?.lockedBy && !mark.mergedInto) throw new AppError("merge_in_progress", "This member is being merged; retry in a moment");
         const body = await eraseMemberData(database(this.env), input);
         return { ok: true, status: 200, body, replayed: false } as const;
       } catch (err) {
@@ -328,6 +375,9 @@ export class MemberLedger extends DurableObject<Env> {
   assignTier(input: TierAssignmentWrite, actor: { keyId: string | null; requestId: string }): Promise<LedgerResult<AppliedAssignment>> {
     return this.#mutex.run(async () => {
       try {
+        const mark = await this.ctx.storage.get<MergeMark>(MERGE_MARK);
+        if (mark?.mergedInto) throw mergedError(mark.mergedInto);
+        if (mark?.lockedBy) throw new AppError("merge_in_progress", "This member is being merged; retry in a moment");
         const ctx = {
           env: this.env,
           db: database(this.env),
@@ -351,11 +401,32 @@ export class MemberLedger extends DurableObject<Env> {
   }
 
   /**
+   * Writes to a member that a merge holds or took away are refused (after a replay check, so a
+   * retry of a write that committed before still gets its answer); `mergeId` is the merge's own.
+   */
+  async #refusedByMerge(req: WriteRequest, mergeId: string | undefined): Promise<LedgerResult<never> | null> {
+    const mark = await this.ctx.storage.get<MergeMark>(MERGE_MARK);
+    if (!mark || (!mark.mergedInto && (!mark.lockedBy || mark.lockedBy === mergeId))) return null;
+    if (mark.lockedBy === mergeId && mergeId !== undefined) return null;
+    const replay = await this.#replay<never>(database(this.env), req).catch(() => null);
+    if (replay) return replay;
+    if (mark.mergedInto) return failure(mergedError(mark.mergedInto));
+    return failure(new AppError("merge_in_progress", "This member is being merged; retry in a moment"));
+  }
+
+  /**
    * A write that cannot wait in the queue: behind the queue's writes (applied first, so the
    * member's writes stay in order), or 503 ledger_unavailable while the database is out of reach.
    */
-  #write<T>(req: WriteRequest, operation: string, plan: (scope: WriteScope) => Promise<Plan<T>>): Promise<LedgerResult<T>> {
+  #write<T>(
+    req: WriteRequest,
+    operation: string,
+    plan: (scope: WriteScope) => Promise<Plan<T>>,
+    mergeId?: string,
+  ): Promise<LedgerResult<T>> {
     return this.#mutex.run(async () => {
+      const refused = await this.#refusedByMerge(req, mergeId);
+      if (refused) return refused;
       if (this.#queue.hasPending() && !(await this.#drain()))
         return failure(ledgerUnavailable("The database is out of reach and this member has writes waiting to be applied; retry later"));
       if (Date.now() < this.#unreachableUntil)
@@ -380,6 +451,8 @@ export class MemberLedger extends DurableObject<Env> {
     return this.#mutex.run(async () => {
       const known = this.#queue.byKey(req.origin, req.idempotencyKey);
       if (known) return answerOf(known, req);
+      const refused = await this.#refusedByMerge(req, undefined);
+      if (refused) return refused;
       // Writes already waiting go first; while they cannot, this one waits behind them.
       if (Date.now() < this.#unreachableUntil || (this.#queue.hasPending() && !(await this.#drain())))
         return this.#enqueue(req, operation, input);

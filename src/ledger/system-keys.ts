@@ -31,6 +31,8 @@ export const systemKeys = {
   import: (orderId: string) => key(`import:${orderId}`),
   /** A checkout hold lapsing uncaptured: its points go back once (the member's Durable Object alarm). */
   hold: (redemptionId: string) => key(`hold:${redemptionId}:expire`),
+  /** The two steps of a member merge, by the member merged away (once at most): out of it, into the one it joins. */
+  merge: (sourceId: string, step: "out" | "in") => key(`merge:${sourceId}:${step}`),
   /** A lot's expiry entry (ledger_entries.request_key, built in SQL by the expiry sweep from systemKeyPrefix). */
   expire: (lotId: string) => key(`expire:${lotId}`),
 } as const;

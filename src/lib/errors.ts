@@ -4,6 +4,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export const errorCodes = {
   invalid_request: 400,
   unknown_api_version: 400,
+  member_code_invalid: 400,
   unauthorized: 401,
   invalid_signature: 401,
   forbidden: 403,
@@ -24,6 +25,8 @@ export const errorCodes = {
   coupon_not_valid: 409,
   referral_rejected: 409,
   member_erased: 409,
+  member_merged: 409,
+  merge_in_progress: 409,
   currency_locked: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,

@@ -48,7 +48,8 @@ export type IdPrefix =
   | "qw"
   | "jrn"
   | "jst"
-  | "mev";
+  | "mev"
+  | "mrg";
 
 /** An id's sortable head: the prefix and the creation time (ids generated in SQL add their own random tail). */
 export const idTimePrefix = (prefix: IdPrefix, now = Date.now()) => `${prefix}_${encodeTime(now)}`;

@@ -146,4 +146,5 @@ export const secretContext = {
   channel: (programId: string, channel: string) => `channel:${programId}:${channel}`,
   memberToken: (programId: string) => `member-token:${programId}`,
   widget: (programId: string) => `widget:${programId}`,
+  memberCode: (programId: string) => `member-code:${programId}`,
 };

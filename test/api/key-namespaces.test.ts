@@ -65,7 +65,13 @@ async function clientWrite(op: Operation, s: Stage, idempotencyKey: string) {
     expect(made.status, JSON.stringify(made.body)).toBe(201);
     return made.body.redemption.id as string;
   };
-  const redemptionWrites: Record<string, () => Promise<{ path: string; key: string; body?: unknown }>> = {
+  const asyncWrites: Record<string, () => Promise<{ path: string; key: string; body?: unknown }>> = {
+    // A fresh duplicate merged into the attacker (a retry with the same key names another: 409).
+    "/v1/members/{memberId}/merge": async () => ({
+      path: `/v1/members/${m}/merge`,
+      key: s.p.keys.admin,
+      body: { from: (await newMember(s.p)).id },
+    }),
     "/v1/redemptions/{redemptionId}/capture": async () => ({
       path: `/v1/redemptions/${await redemption(false)}/capture`,
       key: s.p.keys.storefront,
@@ -79,9 +85,9 @@ async function clientWrite(op: Operation, s: Stage, idempotencyKey: string) {
       key: s.p.keys.storefront,
     }),
   };
-  if (redemptionWrites[op.path]) {
-    const { path, key } = await redemptionWrites[op.path]();
-    return call(op.method, path, { key, idempotencyKey });
+  if (asyncWrites[op.path]) {
+    const { path, key, body } = await asyncWrites[op.path]();
+    return call(op.method, path, { key, idempotencyKey, body });
   }
   const write: Record<string, () => { path: string; key: string; body?: unknown }> = {
     "/v1/members/{memberId}/accruals": () => ({
@@ -355,6 +361,31 @@ const scenarios: Record<string, Scenario> = {
       };
     },
   },
+  "merge:": {
+    setup: async () => null,
+    prepare: async (s) => {
+      const [into, from] = [await newMember(s.p), await newMember(s.p)];
+      const credited = await call("POST", `/v1/members/${from.id}/adjustments`, {
+        key: s.p.keys.admin,
+        idempotencyKey: uniqueKey("adj"),
+        body: { points: 7, reason: "setup" },
+      });
+      expect(credited.status).toBe(201);
+      return {
+        key: systemKeys.merge(from.id, "out"),
+        run: async () => {
+          const merged = await call("POST", `/v1/members/${into.id}/merge`, {
+            key: s.p.keys.admin,
+            idempotencyKey: uniqueKey("mrg"),
+            body: { from: from.id },
+          });
+          expect(merged.status, JSON.stringify(merged.body)).toBe(200);
+          expect(await ledgerSum(into.id)).toMatchObject({ sum: 7, balance: 7 });
+          expect(await ledgerSum(from.id)).toMatchObject({ sum: 0, balance: 0 });
+        },
+      };
+    },
+  },
   "expire:": {
     setup: async () => null,
     prepare: async (s) => {
@@ -415,6 +446,7 @@ describe("idempotency keys: client and system namespaces", () => {
         "POST /v1/members/{memberId}/activities",
         "POST /v1/members/{memberId}/adjustments",
         "POST /v1/members/{memberId}/feedback",
+        "POST /v1/members/{memberId}/merge",
         "POST /v1/members/{memberId}/redemptions",
         "POST /v1/members/{memberId}/rewards/{rewardId}/redeem",
         "POST /v1/orders/{orderId}/refunds",

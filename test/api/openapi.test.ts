@@ -173,6 +173,7 @@ describe("OpenAPI document", () => {
     expect(open.sort()).toEqual(
       [
         "GET /v1/me read",
+        "GET /v1/me/code read",
         "GET /v1/members/{memberId}/balance read",
         "GET /v1/members/{memberId}/ledger read",
         "GET /v1/members/{memberId}/referrals read",

@@ -214,6 +214,7 @@ const OTHER_WRITES = [
   "POST /v1/member-tokens/signing-key/rotate",
   "POST /v1/members/{memberId}/adjustments",
   "POST /v1/members/{memberId}/erase",
+  "POST /v1/members/{memberId}/merge",
   "POST /v1/members/{memberId}/tags",
   "POST /v1/members/{memberId}/tier",
   "POST /v1/channels/{channel}/events",

@@ -2,7 +2,7 @@
  * The Worker the API tests run (test/vitest.config.ts sets it as `main`): the production app
  * plus the test-only webhook receiver, with receiver.test served by this Worker itself, and its
  * Analytics Engine data points recorded (test/support/telemetry.ts), and faults injectable into the
- * loyalty-jobs consumer (test/support/job-faults.ts). The production entry
+ * loyalty-jobs consumer (test/support/job-faults.ts) and member merges (test/support/merge-faults.ts). The production entry
  * (src/index.ts) has none of these.
  */
 import { exports } from "cloudflare:workers";
@@ -13,6 +13,7 @@ import { apiRoutes } from "../../src/routes";
 import { workerHandlers } from "../../src/worker";
 import { testAccessKeysRoute } from "./access-keys";
 import { jobFaults } from "./job-faults";
+import { mergeFaults } from "./merge-faults";
 import { recordingDataset } from "./telemetry";
 import { RECEIVER_HOST, testReceiverRoute } from "./test-receiver";
 
@@ -41,7 +42,7 @@ export function withTestSeams(env: Env): Env {
   if (env.outboundLoopback === loopback) return env;
   let withSeams = seamed.get(env);
   if (!withSeams) {
-    withSeams = { ...env, outboundLoopback: loopback, METRICS: recordingDataset(env.METRICS), jobFaults };
+    withSeams = { ...env, outboundLoopback: loopback, METRICS: recordingDataset(env.METRICS), jobFaults, mergeFaults };
     seamed.set(env, withSeams);
   }
   return withSeams;

@@ -46,7 +46,15 @@ export const getBalanceRoute = defineRoute(
     description:
       "`expiringThisMonth` is the current month of the program's time zone. `pendingSync` counts the accruals and redemptions accepted (202) while the database was out of reach and not applied yet: they are not in the figures above.",
     request: { params: MemberIdParam },
-    responses: { 200: jsonResponse(BalanceDetail, "The balance"), ...errorResponses(404) },
+    responses: {
+      200: jsonResponse(BalanceDetail, "The balance"),
+      308: {
+        description: "The member was merged into another: `Location` is that member's balance",
+        headers: { Location: { description: "/v1/members/{mergedInto}/balance", schema: { type: "string" as const } } },
+        content: { "application/json": { schema: z.object({ mergedInto: z.string() }).openapi("MergedInto") } },
+      },
+      ...errorResponses(404),
+    },
   },
   async (c, { programId }) => {
     const { memberId } = c.req.valid("param");
@@ -56,6 +64,11 @@ export const getBalanceRoute = defineRoute(
       timeZoneOf(db, programId),
       memberLedger(c.env, programId, memberId).pendingSync(),
     ]);
+    if (member.status === "merged" && member.mergedInto) {
+      // A merged member's points are the member's it joined: point there (a following client lands on them).
+      c.header("location", `/v1/members/${encodeURIComponent(member.mergedInto)}/balance`);
+      return c.json({ mergedInto: member.mergedInto } as never, 308) as never;
+    }
     const now = new Date().toISOString();
     const month = localMonth(now, timeZone);
     const monthEnd = localMonthRange(month, timeZone).end;

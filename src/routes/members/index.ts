@@ -6,6 +6,9 @@ import { eraseMemberRoute } from "./erase-member";
 import { exportMemberRoute } from "./export-member";
 import { findMemberRoute } from "./find-member";
 import { getMemberRoute } from "./get-member";
+import { identifyMemberRoute } from "./identify-member";
+import { getMemberCodeRoute } from "./member-code";
+import { mergeMemberRoute } from "./merge-member";
 import { registerMemberRoute } from "./register-member";
 import { rotateMemberTokenKeyRoute } from "./rotate-token-key";
 import { updateMemberRoute } from "./update-member";
@@ -13,12 +16,15 @@ import { updateMemberRoute } from "./update-member";
 export const memberRoutes: RouteModule[] = [
   registerMemberRoute,
   findMemberRoute,
+  identifyMemberRoute,
   getMemberRoute,
   updateMemberRoute,
   changeMemberTagsRoute,
   eraseMemberRoute,
+  mergeMemberRoute,
   exportMemberRoute,
   createMemberTokenRoute,
   getCurrentMemberRoute,
+  getMemberCodeRoute,
   rotateMemberTokenKeyRoute,
 ];

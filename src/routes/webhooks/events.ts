@@ -43,6 +43,29 @@ const events: EventDefinition[] = [
   ),
   event("member.erased", "A member's personal data was erased", {}, { memberId: "mem_01jd7y4m2c8k3v0f5q9r1t6w2x" }),
   event(
+    "member.merged",
+    "A duplicate member was merged into this one (POST /v1/members/{memberId}/merge): its points, lots, orders and figures are now this member's, and the duplicate is a tombstone redirecting here",
+    {
+      mergedFrom: Id("mem_01jd8a2b3c4d5e6f7g8h9j0k1m").openapi({ description: "The member merged away" }),
+      mergeId: Id("mrg_01jd9b2c3d4e5f6g7h8j9k0m1n"),
+      pointsMoved: Points,
+      debtMoved: Points,
+      lotsMoved: z.number().int(),
+      ordersMoved: z.number().int(),
+      tierId: z.string().nullable().openapi({ description: "The tier kept: the higher of the two" }),
+    },
+    {
+      memberId: "mem_01jd7y4m2c8k3v0f5q9r1t6w2x",
+      mergedFrom: "mem_01jd8a2b3c4d5e6f7g8h9j0k1m",
+      mergeId: "mrg_01jd9b2c3d4e5f6g7h8j9k0m1n",
+      pointsMoved: 450,
+      debtMoved: 0,
+      lotsMoved: 2,
+      ordersMoved: 2,
+      tierId: "tier_01jd7y4kzq0a1b2c3d4e5f6g7h",
+    },
+  ),
+  event(
     "points.earned",
     "Points were credited: a purchase, an activity, a positive adjustment, a campaign or a referral",
     {

@@ -21,7 +21,7 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date, daySta
   const w30 = iso(t - 30 * DAY);
   const w60 = iso(t - 60 * DAY);
   const w90 = iso(t - 90 * DAY);
-  const liveMember = sql`program_id = ${programId} AND status <> 'erased' AND created_at < ${T}`;
+  const liveMember = sql`program_id = ${programId} AND status NOT IN ('erased', 'merged') AND created_at < ${T}`;
   const counted = sql`program_id = ${programId} AND amount > refunded_amount`;
   const [scalars, tierRows, stageRows] = await db.batch([
     db.all<Record<string, number | null>>(sql`
@@ -44,9 +44,9 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date, daySta
         (SELECT COALESCE(SUM(points), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T}) AS pointsOutstanding,
         (SELECT COALESCE(SUM(debt), 0) FROM ledger_entries WHERE program_id = ${programId} AND created_at < ${T}) AS pointsDebt,
         (SELECT point_cost_per_1000 FROM programs WHERE id = ${programId}) AS pointCostPer1000,
-        (SELECT COUNT(*) FROM members WHERE program_id = ${programId} AND status <> 'erased' AND created_at < ${w30}
+        (SELECT COUNT(*) FROM members WHERE program_id = ${programId} AND status NOT IN ('erased', 'merged') AND created_at < ${w30}
            AND NOT (stage = 'churned' AND stage_since IS NOT NULL AND stage_since < ${w30})) AS churnBase,
-        (SELECT COUNT(*) FROM members WHERE program_id = ${programId} AND status <> 'erased' AND created_at < ${w30}
+        (SELECT COUNT(*) FROM members WHERE program_id = ${programId} AND status NOT IN ('erased', 'merged') AND created_at < ${w30}
            AND stage = 'churned' AND stage_since >= ${w30} AND stage_since < ${T}) AS churnedInWindow,
         (SELECT COALESCE(SUM(clv_12m), 0) FROM members WHERE ${liveMember} AND clv_12m IS NOT NULL) AS clvSum,
         (SELECT COUNT(*) FROM members WHERE ${liveMember} AND clv_12m IS NOT NULL) AS clvScored,
@@ -55,7 +55,7 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date, daySta
         (SELECT COUNT(*) FROM feedback WHERE program_id = ${programId} AND kind = 'nps' AND score <= 6 AND created_at >= ${w90} AND created_at < ${T}) AS npsDetractors`),
     db.all<{ name: string | null; n: number }>(sql`
       SELECT t.name AS name, COUNT(*) AS n FROM members m LEFT JOIN tiers t ON t.id = m.tier_id
-      WHERE m.program_id = ${programId} AND m.status <> 'erased' AND m.created_at < ${T} GROUP BY t.name`),
+      WHERE m.program_id = ${programId} AND m.status NOT IN ('erased', 'merged') AND m.created_at < ${T} GROUP BY t.name`),
     db.all<{ stage: string; n: number }>(sql`
       SELECT stage, COUNT(*) AS n FROM members WHERE ${liveMember} GROUP BY stage`),
   ]);

@@ -45,6 +45,7 @@ const NEUTRAL_REASON: Record<(typeof entryTypes)[number], string> = {
   reverse: "Points reversed",
   debt: "Points debt repaid",
   return: "Points returned",
+  merge: "Points moved by a member merge",
 };
 
 /** The body a stored answer (ledger request, partner event) keeps once its member is erased. */
@@ -78,6 +79,7 @@ function scrubStatements(db: Database, input: { programId: string; memberId: str
         externalId: sql`'erased:' || ${members.id}`,
         email: null,
         phone: null,
+        phoneE164: null,
         name: null,
         birthday: null,
         attributes: {},

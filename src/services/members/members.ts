@@ -1,7 +1,8 @@
-import { and, eq, ne, sql } from "drizzle-orm";
+import { and, eq, notInArray, sql } from "drizzle-orm";
 import { members, outboxEvents, segmentMembers, tiers } from "../../../schema";
 import type { Consent } from "../../../schema/members";
 import { FREE_FORM_LIMITS, overLimitMessage } from "../../domain/members/free-form";
+import { mergedError } from "../../ledger/operations/merge";
 import { unwrap } from "../../ledger/result";
 import type { ServiceContext } from "../../lib/context";
 import { AppError, notFound } from "../../lib/errors";
@@ -11,6 +12,7 @@ import { auditStatement } from "../access/audit";
 import { memberLedger } from "../ledger/write";
 import { referralStatement, rejectOverCap } from "../referrals/referrals";
 import { eraseMemberData } from "./erasure";
+import { phoneE164For } from "./phone";
 import { type MemberRow, type MemberView, toMemberView } from "./view";
 
 export type RegisterMemberInput = {
@@ -97,12 +99,16 @@ export async function requireMemberRow(ctx: ServiceContext, programId: string, m
  */
 export async function registerMember({ ctx, input }: { ctx: ServiceContext; input: RegisterMemberInput & { programId: string } }) {
   const existing = await ctx.db
-    .select({ id: members.id })
+    .select({ id: members.id, mergedInto: members.mergedInto })
     .from(members)
     .where(and(eq(members.programId, input.programId), eq(members.externalId, input.externalId)))
     .limit(1);
+  // A customer id whose member was merged away registers as the member it joined.
   if (existing[0])
-    return { created: false, member: await getMember({ ctx, input: { programId: input.programId, memberId: existing[0].id } }) };
+    return {
+      created: false,
+      member: await getMember({ ctx, input: { programId: input.programId, memberId: existing[0].mergedInto ?? existing[0].id } }),
+    };
 
   const now = nowIso();
   const id = newId("mem");
@@ -115,6 +121,7 @@ export async function registerMember({ ctx, input }: { ctx: ServiceContext; inpu
       externalId: input.externalId,
       email: input.email ?? null,
       phone: input.phone ?? null,
+      phoneE164: await phoneE164For(ctx, input.programId, input.phone),
       name: input.name ?? null,
       birthday: input.birthday ?? null,
       attributes: input.attributes ?? {},
@@ -181,7 +188,9 @@ export async function updateMember({
 }) {
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
   if (row.status === "erased") throw memberErased();
+  if (row.status === "merged") throw mergedError(row.mergedInto);
   const { consent, attributes, ...rest } = input.patch;
+  const phoneE164 = rest.phone === undefined ? {} : { phoneE164: await phoneE164For(ctx, input.programId, rest.phone) };
   // Attributes merge; a null value removes the key. The merged map is capped, not just the patch.
   const mergedAttributes = attributes
     ? Object.fromEntries(Object.entries({ ...row.attributes, ...attributes }).filter(([, v]) => v !== null))
@@ -192,12 +201,13 @@ export async function updateMember({
     .update(members)
     .set({
       ...rest,
+      ...phoneE164,
       ...(consent ? { consent: { ...row.consent, ...consent } } : {}),
       ...(mergedAttributes ? { attributes: mergedAttributes } : {}),
       updatedAt: nowIso(),
     })
-    // An erasure that committed since the read wins: nothing is written back.
-    .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId), ne(members.status, "erased")))
+    // An erasure or merge that committed since the read wins: nothing is written back.
+    .where(and(eq(members.programId, input.programId), eq(members.id, input.memberId), notInArray(members.status, ["erased", "merged"])))
     .returning({ id: members.id });
   // Admin writes (blocking above all) are audited by field name only: no personal data in the log.
   const audit =
@@ -237,6 +247,7 @@ export async function changeTags({
 }) {
   const row = await requireMemberRow(ctx, input.programId, input.memberId);
   if (row.status === "erased") throw memberErased();
+  if (row.status === "merged") throw mergedError(row.mergedInto);
   const max = FREE_FORM_LIMITS.memberTags;
   const merged = sql`(SELECT json_group_array(value) FROM (
     SELECT value FROM (
@@ -249,7 +260,7 @@ export async function changeTags({
   const updated = await ctx.db
     .update(members)
     .set({ tags: merged, updatedAt: nowIso() })
-    .where(and(eq(members.id, row.id), ne(members.status, "erased"), sql`json_array_length(${merged}) <= ${max}`))
+    .where(and(eq(members.id, row.id), notInArray(members.status, ["erased", "merged"]), sql`json_array_length(${merged}) <= ${max}`))
     .returning({ id: members.id });
   if (updated.length === 0) {
     if ((await requireMemberRow(ctx, input.programId, input.memberId)).status === "erased") throw memberErased();

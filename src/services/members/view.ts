@@ -16,7 +16,11 @@ export const MemberSchema = z
   .object({
     id: z.string(),
     externalId: z.string(),
-    status: z.enum(["active", "blocked", "erased"]),
+    status: z.enum(["active", "blocked", "erased", "merged"]),
+    mergedInto: z
+      .string()
+      .nullable()
+      .openapi({ description: "Status `merged`: the member this one was merged into (lookups of this one redirect there)" }),
     email: z.string().nullable(),
     phone: z.string().nullable(),
     name: z.string().nullable(),
@@ -70,6 +74,7 @@ export function toMemberView(row: MemberRow, tier: TierRef, segments: string[] =
     id: row.id,
     externalId: row.externalId,
     status: row.status,
+    mergedInto: row.mergedInto,
     email: row.email,
     phone: row.phone,
     name: row.name,

@@ -33,6 +33,7 @@ export async function resealSecrets(env: Env, batchSize: number) {
           OR json_extract(${programs.settings}, '$.memberTokenKeyPrevious') NOT LIKE ${current}
           OR json_extract(${programs.settings}, '$.widgetSecret') NOT LIKE ${current}
           OR json_extract(${programs.settings}, '$.widgetSecretPrevious') NOT LIKE ${current}
+          OR json_extract(${programs.settings}, '$.memberCodeSecret') NOT LIKE ${current}
           OR EXISTS (SELECT 1 FROM json_each(${programs.settings}, '$.channels') c WHERE json_extract(c.value, '$.secret') NOT LIKE ${current})`,
       )
       .limit(batchSize),
@@ -70,6 +71,7 @@ export async function resealSecrets(env: Env, batchSize: number) {
       { path: "$.memberTokenKeyPrevious", value: settings.memberTokenKeyPrevious, context: secretContext.memberToken(p.id) },
       { path: "$.widgetSecret", value: settings.widgetSecret, context: secretContext.widget(p.id) },
       { path: "$.widgetSecretPrevious", value: settings.widgetSecretPrevious, context: secretContext.widget(p.id) },
+      { path: "$.memberCodeSecret", value: settings.memberCodeSecret, context: secretContext.memberCode(p.id) },
       ...CHANNELS.map((ch) => ({ path: `$.channels.${ch}.secret`, value: channels[ch]?.secret, context: secretContext.channel(p.id, ch) })),
     ];
     for (const { path, value, context } of stored) {

@@ -33,7 +33,7 @@ export function assertMayRefund(principal: Principal | undefined, orderId: strin
 }
 
 /** Whether this principal reads only the members its partner touched. */
-const readsTouchedOnly = (principal: Principal | undefined) => principal?.partner?.memberAccess === "touched";
+export const readsTouchedOnly = (principal: Principal | undefined) => principal?.partner?.memberAccess === "touched";
 
 /**
  * 404 (as if the member did not exist) when a partner key limited to the members it touched asks

@@ -63,7 +63,7 @@ async function requireSegment(db: Database, programId: string, segmentId: string
  */
 function membershipStatements(db: Database, segment: Pick<SegmentRow, "id" | "programId">, rule: SegmentRule, now: string): Statement[] {
   const where = fragmentSql(compileSegmentRuleToSql(rule, memberSqlFields({ now, alias: "m" })));
-  const matching = sql`SELECT m.id FROM members m WHERE m.program_id = ${segment.programId} AND m.status <> 'erased' AND ${where}`;
+  const matching = sql`SELECT m.id FROM members m WHERE m.program_id = ${segment.programId} AND m.status NOT IN ('erased', 'merged') AND ${where}`;
   return [
     db.run(sql`DELETE FROM segment_members WHERE segment_id = ${segment.id} AND member_id NOT IN (${matching})`),
     db.run(sql`INSERT OR IGNORE INTO segment_members (segment_id, member_id, program_id, added_at)

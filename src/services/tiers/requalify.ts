@@ -36,7 +36,7 @@ async function duePage(
   return db.all<DueRow>(sql`
     WITH page AS (
       SELECT rowid AS rid, id, tier_id, tier_secured_until, assigned_tier_id, assigned_tier_until FROM members
-      WHERE program_id = ${programId} AND rowid > ${afterRowid}${rangeEnd(range)} AND status != 'erased'
+      WHERE program_id = ${programId} AND rowid > ${afterRowid}${rangeEnd(range)} AND status NOT IN ('erased', 'merged')
         AND (tier_id IS NULL OR tier_secured_until IS NULL OR tier_secured_until <= ${now})
       ORDER BY rowid LIMIT ${limit}
     ),

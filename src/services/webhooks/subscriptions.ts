@@ -22,6 +22,7 @@ export const EVENT_TYPE_PATTERN = /^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*
 export const KNOWN_EVENT_TYPES = [
   "member.created",
   "member.erased",
+  "member.merged",
   "points.earned",
   "points.redeemed",
   "points.adjusted",

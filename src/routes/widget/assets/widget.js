@@ -43,6 +43,11 @@
       share: "Share",
       needMore: (p) => `${p} more points needed`,
       unavailable: "Not available",
+      memberCode: "Member code",
+      memberCodeHint: "Show a code at the till to collect points and use your rewards.",
+      showCode: "Show my code",
+      hideCode: "Hide",
+      codeRefreshes: "The code changes every 30 seconds.",
       referral: "Invite friends",
       referralHint: "Share your link: you both earn points when they shop.",
       referralLink: "Your referral link",
@@ -87,6 +92,11 @@
       share: "分享",
       needMore: (p) => `還差 ${p} 點`,
       unavailable: "目前無法兌換",
+      memberCode: "會員條碼",
+      memberCodeHint: "結帳時出示會員碼即可累積點數、使用優惠。",
+      showCode: "顯示會員碼",
+      hideCode: "隱藏",
+      codeRefreshes: "會員碼每 30 秒更新一次。",
       referral: "邀請好友",
       referralHint: "分享您的專屬連結，好友消費後雙方都能獲得點數。",
       referralLink: "您的推薦連結",
@@ -168,6 +178,7 @@
 
     disconnectedCallback() {
       clearTimeout(this.refreshTimer);
+      clearTimeout(this.codeTimer);
     }
 
     attributeChangedCallback(_name, before, after) {
@@ -369,6 +380,16 @@
         ${balance.reserved ? `<div class="muted">${this.number(balance.reserved)} ${t.reserved}</div>` : ""}
         ${expiring ? `<div class="muted" data-testid="expiring">${t.expiring(this.number(expiring.points), this.date(expiring.expiresAt))}</div>` : ""}
       </section>`);
+      // The rotating code a POS identifies the member by (GET /v1/me/code), fetched only when asked for.
+      const code = this.state.memberCode;
+      parts.push(
+        `<section aria-labelledby="code-title"><h3 id="code-title">${t.memberCode}</h3>${
+          code
+            ? `<div class="code" data-testid="member-code" aria-live="polite">${escapeHtml(code.code.replace(/(\d{4})(?=\d)/g, "$1 "))}</div>
+        <div class="muted">${t.codeRefreshes}</div><div class="row"><button type="button" class="secondary" data-action="hide-code">${t.hideCode}</button></div>`
+            : `<p class="muted">${t.memberCodeHint}</p><div class="row"><button type="button" data-action="show-code">${t.showCode}</button></div>`
+        }</section>`,
+      );
       if (tier) {
         parts.push(`<section aria-labelledby="tier-title"><h3 id="tier-title">${t.tier}: <span data-testid="tier-name">${escapeHtml(tier.current.name)}</span></h3>
           <div class="bar" role="progressbar" aria-label="${escapeHtml(tier.next ? tier.next.name : tier.current.name)}" aria-valuemin="0" aria-valuemax="100" aria-valuenow="${tier.percent}"><span data-width="${Math.max(0, Math.min(100, Number(tier.percent) || 0))}"></span></div>
@@ -435,6 +456,12 @@
         return this.render();
       }
       if (action === "confirm") return this.redeem(id);
+      if (action === "show-code") return this.showCode();
+      if (action === "hide-code") {
+        clearTimeout(this.codeTimer);
+        s.memberCode = null;
+        return this.render();
+      }
       if (action === "copy-link") return this.copy(this.shadowRoot.getElementById("ref-link").value, "link");
       if (action === "copy-coupon") return this.copy(s.coupon.code, "coupon");
       if (action === "share") return navigator.share({ url: this.shadowRoot.getElementById("ref-link").value }).catch(() => {});
@@ -448,6 +475,21 @@
       }
       this.state.copied = what;
       this.state.announce = this.t.copied;
+      this.render();
+    }
+
+    /** Fetch the current member code and show it, then the next one when it rotates, while shown. */
+    async showCode() {
+      clearTimeout(this.codeTimer);
+      try {
+        const code = await this.api("GET", "/v1/me/code");
+        if (!this.isConnected || this.state.phase !== "ready") return;
+        this.state.memberCode = code;
+        this.codeTimer = setTimeout(() => this.showCode(), Math.max(1_000, Date.parse(code.refreshAt) - Date.now()));
+      } catch (err) {
+        this.state.memberCode = null;
+        this.state.announce = err.message;
+      }
       this.render();
     }
 
