@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -17,7 +17,7 @@ const dbEnv = () => ({ LIBSQL_URL: server.url, LIBSQL_AUTH_TOKEN: authToken });
 let dir: string;
 let programId: string;
 
-async function importFile(file: string, kind = "transactions") {
+async function importFile(file: string, kind: string) {
   const { stdout } = await run(
     "npx",
     ["tsx", "scripts/import.ts", "--program", programId, "--kind", kind, "--file", file, "--batch", "2", "--quiet"],
@@ -47,76 +47,8 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe("import script", () => {
-  it("imports good rows, rejects bad ones with reasons, and a rerun adds nothing", async () => {
-    const file = join(dir, "tx.csv");
-    copyFileSync("test/fixtures/import-with-bad-rows.csv", file);
-    const first = await importFile(file);
-    expect(first).toMatchObject({ rows: 9, accepted: 4, rejected: 5, imported: 4, membersCreated: 3 });
-    const errors = readFileSync(`${file}.errors.ndjson`, "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l));
-    expect(errors.map((e) => e.row.orderId).sort()).toEqual(["imp-3", "imp-5", "imp-6", "imp-7", "imp-8"]);
-    expect(errors.find((e) => e.row.orderId === "imp-6").reason).toContain("currency");
-    expect(errors.find((e) => e.row.orderId === "imp-3").reason).toContain("amount");
-
-    const balances = await q(
-      "SELECT external_id, points_balance, orders_count, lifetime_spend FROM members WHERE program_id = ? ORDER BY external_id",
-      [programId],
-    );
-    expect(balances.map((r) => [r.external_id, Number(r.points_balance), Number(r.orders_count), Number(r.lifetime_spend)])).toEqual([
-      ["alice", 165, 2, 16550],
-      ["bob", 99, 1, 9900],
-      ["dave", 310, 1, 31000],
-    ]);
-    const sums = await q(
-      "SELECT m.id, m.points_balance AS b, (SELECT COALESCE(SUM(points),0) FROM ledger_entries l WHERE l.member_id = m.id) AS s FROM members m WHERE program_id = ?",
-      [programId],
-    );
-    for (const r of sums) expect(Number(r.b)).toBe(Number(r.s));
-
-    const again = await importFile(file);
-    expect(again).toMatchObject({ imported: 0, skippedExisting: 4 });
-    expect(Number((await q("SELECT COUNT(*) AS n FROM orders WHERE program_id = ?", [programId]))[0].n)).toBe(4);
-  });
-
-  it("resumes from its checkpoint after a crash without duplicates", async () => {
-    const file = join(dir, "resume.ndjson");
-    const rows = Array.from({ length: 10 }, (_, i) =>
-      JSON.stringify({
-        externalId: `r-${i % 3}`,
-        orderId: `res-${i}`,
-        amount: 1000 * (i + 1),
-        currency: "USD",
-        occurredAt: `2025-0${1 + (i % 9)}-01T00:00:00Z`,
-      }),
-    );
-    writeFileSync(file, `${rows.join("\n")}\n{broken json\n`);
-    // Simulate a crash after the first 4 lines had committed: their batch is in the database, the checkpoint says line 4.
-    const { importTransactions } = await import("../../src/services/admin/bulk-import");
-    const db = database(dbEnv());
-    const program = (await q("SELECT * FROM programs WHERE id = ?", [programId]))[0];
-    await importTransactions(
-      db,
-      {
-        id: programId,
-        currency: "USD",
-        basePointsPerUnit: Number(program.base_points_per_unit),
-        unitMinor: Number(program.unit_minor),
-        holdDays: 0,
-        expiryDays: null,
-      } as never,
-      rows.slice(0, 4).map((r) => JSON.parse(r)),
-    );
-    const { statSync } = await import("node:fs");
-    writeFileSync(`${file}.checkpoint.json`, JSON.stringify({ fingerprint: `${statSync(file).size}:transactions:${programId}`, line: 4 }));
-    const resumed = await importFile(file);
-    expect(resumed).toMatchObject({ resumedAfterLine: 4, rows: 7, accepted: 6, rejected: 1, imported: 6 });
-    expect(existsSync(`${file}.checkpoint.json`)).toBe(false);
-    expect(Number((await q("SELECT COUNT(*) AS n FROM orders WHERE order_id LIKE 'res-%'"))[0].n)).toBe(10);
-  });
-
+// Points-changing kinds (balances, transactions) go through the API: test/node/import-migration.test.ts.
+describe("import script: members (database)", () => {
   it("imports members idempotently", async () => {
     const file = join(dir, "members.csv");
     writeFileSync(

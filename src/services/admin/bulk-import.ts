@@ -55,7 +55,9 @@ type MemberState = {
  * and budgets hold as on the API: usage so far is read, counted order by order, and recorded
  * with the chunk (the budget CHECK fails the chunk rather than let it overspend).
  * Idempotent by orderId: orders already present are skipped; a chunk commits atomically,
- * so a crash leaves either all of it or none.
+ * so a crash leaves either all of it or none. Writes the database directly, not through the
+ * members' Durable Objects: for filling a program nobody uses yet (seed, benchmarks, tests); an
+ * import into a live program goes through `POST /v1/imports/transactions` (ledger-import.ts).
  */
 export async function importTransactions(
   db: Database,
