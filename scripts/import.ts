@@ -1,19 +1,19 @@
 /**
- * `npm run import -- --kind balances|transactions|members|erasures --file <csv|ndjson> [--batch 500] [--restart] [--quiet]`
+ * `npm run import -- --kind members|balances|transactions|erasures --file <csv|ndjson> [--batch 500] [--restart] [--quiet]`
  *
- * Points-changing kinds go through the API, never around it: `balances` (opening balances: a
+ * A migration goes through the API, never around it, with an admin key (`LOYALTY_ADMIN_KEY`)
+ * and the API's URL (`--url`, default `LOYALTY_URL` or http://127.0.0.1:8787), not the database
+ * token: `members` (profiles, idempotent on externalId), then `balances` (opening balances: a
  * member's lots with their own dates, lifetime figures, tier, referral code and legacy id) and
  * `transactions` (past purchases; `--award rules|none` is required: earn by the earning rules,
- * caps and budgets counted, or history only) are sent in batches to `POST /v1/imports/{kind}`,
- * where each member's part is one atomic write in that member's Durable Object — an import never
- * races a live checkout. They take an admin key (`LOYALTY_ADMIN_KEY`) and the API's URL
- * (`--url`, default `LOYALTY_URL` or http://127.0.0.1:8787), not the database token. A balances
- * file lists each member's rows together (one row per lot; a member is sent whole or not at
- * all: one bad row rejects all of theirs).
+ * caps and budgets counted, or history only) are sent in batches to `POST /v1/imports/{kind}`.
+ * Points-changing kinds are written member by member in each member's Durable Object, one
+ * atomic write per member — an import never races a live checkout. A balances file lists each
+ * member's rows together (one row per lot); one bad row rejects all of that member's rows.
  *
- * `members` and `erasures` write no points and go to the database (`--program <id>`, with
- * LIBSQL_URL/LIBSQL_AUTH_TOKEN as the other scripts). `erasures` rows name a member by
- * `memberId` or `externalId`; each is erased as by the API (one batch per member, see
+ * `erasures` go to the database (`--program <id>`, with LIBSQL_URL/LIBSQL_AUTH_TOKEN as the other
+ * scripts): they are re-applied after a point-in-time restore. Rows name a member by `memberId`
+ * or `externalId`; each is erased as by the API (one batch per member, see
  * src/services/members/erasure.ts). To re-apply erasures after a restore, export
  * `SELECT member_id AS memberId FROM erased_members WHERE program_id = ?` as NDJSON before
  * restoring and import it afterwards.
@@ -30,8 +30,8 @@ import cliProgress from "cli-progress";
 import { eq } from "drizzle-orm";
 import { programs } from "../schema";
 import { database } from "../src/db/client";
-import { importErasures, importMembers } from "../src/services/admin/bulk-import";
-import { coerceCsvRecord, ImportErasureRow, ImportMemberRow } from "../src/services/admin/import-rows";
+import { importErasures } from "../src/services/admin/bulk-import";
+import { coerceCsvRecord, ImportErasureRow } from "../src/services/admin/import-rows";
 import { databaseEnv } from "./lib/database-env";
 import { runLedgerImport } from "./lib/run-ledger-import";
 import { streamRecords } from "./lib/stream-records";
@@ -51,7 +51,8 @@ const { values } = parseArgs({
 const USAGE = `usage:
   LOYALTY_ADMIN_KEY=le_admin_… npm run import -- --kind balances --file <csv|ndjson> [--url http://127.0.0.1:8787] [--batch 500] [--restart] [--quiet]
   LOYALTY_ADMIN_KEY=le_admin_… npm run import -- --kind transactions --award rules|none --file <csv|ndjson> [--url …] [--batch 500] [--restart] [--quiet]
-  npm run import -- --program <id> --kind members|erasures --file <csv|ndjson> [--batch 500] [--restart] [--quiet]`;
+  LOYALTY_ADMIN_KEY=le_admin_… npm run import -- --kind members --file <csv|ndjson> [--url …] [--batch 500] [--restart] [--quiet]
+  npm run import -- --program <id> --kind erasures --file <csv|ndjson> [--batch 500] [--restart] [--quiet]`;
 const fail = (message: string): never => {
   console.error(`${message}\n${USAGE}`);
   process.exit(2);
@@ -60,17 +61,17 @@ const batchSize = Math.max(1, Math.min(5000, Number(values.batch)));
 if (!values.file) fail("--file is required");
 if (!existsSync(values.file!)) fail(`no such file: ${values.file}`);
 
-if (values.kind === "balances" || values.kind === "transactions") {
+if (values.kind === "members" || values.kind === "balances" || values.kind === "transactions") {
   const key = process.env.LOYALTY_ADMIN_KEY;
-  if (!key) fail("LOYALTY_ADMIN_KEY (an admin key of the program) is required for points-changing imports");
+  if (!key) fail("LOYALTY_ADMIN_KEY (an admin key of the program) is required for members, balances and transactions");
   if (values.kind === "transactions" && values.award !== "rules" && values.award !== "none")
     fail(
       "--award is required for transactions: `rules` (orders earn by the earning rules, caps and budgets counted) or `none` (history only, no points)",
     );
-  if (values.kind === "balances" && values.award) fail("--award applies to transactions only");
-  if (values.program) fail("--program is not used for balances and transactions: the admin key names the program");
+  if (values.kind !== "transactions" && values.award) fail("--award applies to transactions only");
+  if (values.program) fail("--program is not used for members, balances and transactions: the admin key names the program");
   const summary = await runLedgerImport({
-    kind: values.kind,
+    kind: values.kind as "members" | "balances" | "transactions",
     award: values.kind === "transactions" ? (values.award as "rules" | "none") : null,
     file: values.file!,
     url: values.url!.replace(/\/+$/, ""),
@@ -83,11 +84,9 @@ if (values.kind === "balances" || values.kind === "transactions") {
   process.exit(0);
 }
 
-const kinds = ["members", "erasures"] as const;
-if (!kinds.includes(values.kind as never)) fail("--kind must be balances, transactions, members or erasures");
-if (!values.program) fail("--program is required for members and erasures");
+if (values.kind !== "erasures") fail("--kind must be members, balances, transactions or erasures");
+if (!values.program) fail("--program is required for erasures");
 const file = values.file!;
-const kind = values.kind as (typeof kinds)[number];
 const env = databaseEnv();
 const db = database(env);
 const [program] = await db.select().from(programs).where(eq(programs.id, values.program!)).limit(1);
@@ -95,7 +94,7 @@ if (!program) fail(`program ${values.program} not found at ${env.LIBSQL_URL}`);
 
 const checkpointFile = `${file}.checkpoint.json`;
 const errorsFile = `${file}.errors.ndjson`;
-const fingerprint = `${statSync(file).size}:${kind}:${program.id}`;
+const fingerprint = `${statSync(file).size}:erasures:${program.id}`;
 let resumeAfterLine = 0;
 if (values.restart) rmSync(checkpointFile, { force: true });
 else if (existsSync(checkpointFile)) {
@@ -103,7 +102,6 @@ else if (existsSync(checkpointFile)) {
   if (saved.fingerprint === fingerprint) resumeAfterLine = saved.line;
 }
 const errors = createWriteStream(errorsFile, { flags: resumeAfterLine > 0 ? "a" : "w" });
-const schema = { members: ImportMemberRow, erasures: ImportErasureRow }[kind];
 
 const bar = new cliProgress.SingleBar(
   {
@@ -116,25 +114,19 @@ const bar = new cliProgress.SingleBar(
 );
 if (!values.quiet) bar.start(100, 0, { rows: 0, rate: 0, rejected: 0 });
 const started = Date.now();
-const totals = { rows: 0, accepted: 0, rejected: 0, imported: 0, skippedExisting: 0, erased: 0 };
+const totals = { rows: 0, accepted: 0, rejected: 0, erased: 0 };
 let pending: { line: number; row: unknown }[] = [];
 let percent = 0;
 
 async function flush() {
   if (pending.length === 0) return;
   const rows = pending.map((p) => p.row);
-  if (kind === "members") {
-    const r = await importMembers(db, program.id, rows as ImportMemberRow[]);
-    totals.imported += r.inserted;
-    totals.skippedExisting += rows.length - r.inserted;
-  } else {
-    const r = await importErasures(db, program.id, rows as ImportErasureRow[]);
-    totals.erased += r.erased;
-    for (const i of r.missing) {
-      totals.accepted--;
-      totals.rejected++;
-      errors.write(`${JSON.stringify({ line: pending[i].line, reason: "no member of this program has this id", row: pending[i].row })}\n`);
-    }
+  const r = await importErasures(db, program.id, rows as ImportErasureRow[]);
+  totals.erased += r.erased;
+  for (const i of r.missing) {
+    totals.accepted--;
+    totals.rejected++;
+    errors.write(`${JSON.stringify({ line: pending[i].line, reason: "no member of this program has this id", row: pending[i].row })}\n`);
   }
   writeFileSync(checkpointFile, JSON.stringify({ fingerprint, line: pending[pending.length - 1].line }));
   pending = [];
@@ -143,7 +135,9 @@ async function flush() {
 for await (const { line, record, error } of streamRecords(file, (read, total) => (percent = Math.floor((read / total) * 100)))) {
   if (line <= resumeAfterLine) continue;
   totals.rows++;
-  const parsed = record ? schema.safeParse(/\.csv$/i.test(file) ? coerceCsvRecord(record as Record<string, string>) : record) : null;
+  const parsed = record
+    ? ImportErasureRow.safeParse(/\.csv$/i.test(file) ? coerceCsvRecord(record as Record<string, string>) : record)
+    : null;
   if (!parsed?.success) {
     totals.rejected++;
     const reason = error ?? parsed?.error.issues.map((i) => `${i.path.join(".") || "(row)"}: ${i.message}`).join("; ");

@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import type { ImportBalanceRow, ImportTransactionRow } from "../../src/services/admin/import-rows";
 
-export type LedgerImportKind = "balances" | "transactions";
+export type LedgerImportKind = "members" | "balances" | "transactions";
 
 /** SHA-256 of the file, streamed: the checkpoint belongs to exactly this content. */
 export async function fileSha256(file: string): Promise<string> {
@@ -109,7 +109,7 @@ export const historyOf = (externalId: string, rows: ImportTransactionRow[]) => (
 
 type MemberResult = {
   index: number;
-  status: "imported" | "replayed" | "rejected";
+  status: "imported" | "replayed" | "existing" | "rejected";
   points?: number;
   imported?: number;
   skippedExisting?: number;
@@ -183,7 +183,8 @@ export function applyResults(kind: LedgerImportKind, groups: MemberGroup[], resu
       continue;
     }
     totals.members++;
-    if (r.status === "replayed") totals.replayed++;
+    if (r.status === "existing") totals.skippedExisting++;
+    else if (r.status === "replayed") totals.replayed++;
     else totals.imported++;
     totals.points += r.points ?? 0;
     if (kind === "transactions") {

@@ -1,7 +1,7 @@
 import { closeSync, existsSync, openSync, rmSync, statSync, truncateSync, writeFileSync, writeSync } from "node:fs";
 import cliProgress from "cli-progress";
-import { coerceCsvRecord, ImportBalanceRow, ImportTransactionRow } from "../../src/services/admin/import-rows";
-import { MAX_IMPORT_MEMBERS, MAX_MEMBER_ROWS } from "../../src/services/admin/ledger-import";
+import { coerceCsvRecord, ImportBalanceRow, ImportMemberRow, ImportTransactionRow } from "../../src/services/admin/import-rows";
+import { MAX_IMPORT_MEMBERS, MAX_IMPORT_PROFILES, MAX_MEMBER_ROWS } from "../../src/services/admin/ledger-import";
 import {
   applyResults,
   emptyTotals,
@@ -92,8 +92,8 @@ export async function runLedgerImport(o: LedgerImportOptions) {
   const flush = async (doneThrough: number) => {
     const sendable = batch.filter((g) => g.body !== null);
     if (sendable.length > 0) {
-      const body =
-        o.kind === "balances" ? { members: sendable.map((g) => g.body) } : { award: o.award, members: sendable.map((g) => g.body) };
+      const members = sendable.map((g) => g.body);
+      const body = o.kind === "transactions" ? { award: o.award, members } : { members };
       const answer = await postBatch(`${o.url}/v1/imports/${o.kind}`, o.key, body, {
         onRetry: (why) => !o.quiet && process.stderr.write(`\nretrying a batch (${why})\n`),
       });
@@ -157,6 +157,15 @@ export async function runLedgerImport(o: LedgerImportOptions) {
           open.parsed.push(parsed.data);
           if (open.parsed.length > MAX_MEMBER_ROWS) open.reason ??= `more than ${MAX_MEMBER_ROWS} lots for ${externalId}`;
         }
+      }
+    } else if (o.kind === "members") {
+      const parsed = input ? ImportMemberRow.safeParse(input) : null;
+      if (!parsed?.success) reject(line, error ?? issues(parsed!.error), record);
+      else {
+        totals.accepted++;
+        batch.push({ externalId: parsed.data.externalId, lines: [line], rows: [record], body: parsed.data });
+        batchRows++;
+        if (batchRows >= Math.min(o.batchRows, MAX_IMPORT_PROFILES)) await flush(line);
       }
     } else {
       const parsed = input ? ImportTransactionRow.safeParse(input) : null;

@@ -1124,6 +1124,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/imports/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import member profiles (migration), up to 1,000 per request
+         * @description Scope: admin. Idempotent on `externalId`: a new member is inserted (`imported`, joined at `joinedAt`, acquisition channel `import` unless given), an existing one keeps their data (`existing`). No points move: import opening balances afterwards (`POST /v1/imports/balances`). Answers 200 with one result per row, in request order. `npm run import -- --kind members` sends files through this route.
+         */
+        post: operations["imports.members.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/imports/balances": {
         parameters: {
             query?: never;
@@ -5393,10 +5413,10 @@ export type components = {
                 index: number;
                 memberId: string | null;
                 /**
-                 * @description `replayed`: this member's part was already imported (a re-sent batch), nothing new was written
+                 * @description `replayed`: this member's part was already imported (a re-sent batch), nothing new was written; `existing` (members): a member with this externalId was already there and keeps their data
                  * @enum {string}
                  */
-                status: "imported" | "replayed" | "rejected";
+                status: "imported" | "replayed" | "existing" | "rejected";
                 /** @description Points credited (balances) or earned (transactions) */
                 points?: number;
                 /** @description Orders recorded (transactions) */
@@ -5405,6 +5425,23 @@ export type components = {
                 skippedExisting?: number;
                 code?: string;
                 message?: string;
+            }[];
+        };
+        ImportMembersRequest: {
+            members: {
+                externalId: string;
+                /** Format: email */
+                email?: string;
+                phone?: string;
+                name?: string;
+                /** Format: date */
+                birthday?: string;
+                tags?: string[];
+                acquisitionChannel?: string;
+                /** Format: date-time */
+                joinedAt?: string;
+                consentEmail?: boolean;
+                consentSms?: boolean;
             }[];
         };
         ImportBalancesRequest: {
@@ -11490,6 +11527,88 @@ export interface operations {
             };
             /** @description Not found in this key's program */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "imports.members.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "members": [
+                 *         {
+                 *           "externalId": "cust-1001",
+                 *           "email": "ana@example.com",
+                 *           "name": "Ana",
+                 *           "joinedAt": "2021-05-04T09:00:00Z",
+                 *           "consentEmail": true
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ImportMembersRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per row */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

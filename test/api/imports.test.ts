@@ -168,6 +168,35 @@ describe("POST /v1/imports/balances", () => {
   });
 });
 
+describe("POST /v1/imports/members", () => {
+  it("inserts new members, keeps existing ones as they are, and is admin-only", async () => {
+    const p = await newProgram();
+    const known = await newMember(p, { email: "kept@example.com" });
+    const fresh = uniqueKey("new");
+    const body = {
+      members: [
+        { externalId: fresh, email: "new@example.com", joinedAt: "2021-05-04T09:00:00Z" },
+        { externalId: known.externalId, email: "changed@example.com" },
+      ],
+    };
+    for (const key of [p.keys.storefront, p.keys.partner])
+      expect((await call("POST", "/v1/imports/members", { key, body })).status).toBe(403);
+    const res = await call("POST", "/v1/imports/members", { key: p.keys.admin, body });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.results).toEqual([
+      expect.objectContaining({ index: 0, status: "imported", memberId: expect.stringMatching(/^mem_/) }),
+      { index: 1, status: "existing", memberId: known.id },
+    ]);
+    const rows = await sql("SELECT external_id, email, created_at FROM members WHERE program_id = ? ORDER BY created_at", [p.programId]);
+    expect(rows.map((r) => [r.external_id, r.email])).toEqual([
+      [fresh, "new@example.com"],
+      [known.externalId, "kept@example.com"],
+    ]);
+    const again = await call("POST", "/v1/imports/members", { key: p.keys.admin, body });
+    expect(again.body.results.map((r: { status: string }) => r.status)).toEqual(["existing", "existing"]);
+  });
+});
+
 describe("POST /v1/imports/transactions", () => {
   it("requires an explicit award; `none` records history without points", async () => {
     const p = await newProgram();

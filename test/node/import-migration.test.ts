@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type Stack, startStack } from "../../scripts/bench/stack";
 import { database } from "../../src/db/client";
+import { FREE_FORM_LIMITS } from "../../src/domain/members/free-form";
 import { createProgram } from "../../src/services/access/programs";
 
 let stack: Stack;
@@ -65,7 +66,7 @@ describe("npm run import (through the API)", () => {
     const day = 86_400_000;
     const memberFile = join(dir, "members.csv");
     writeFileSync(memberFile, `externalId,name\n${Array.from({ length: members }, (_, i) => `legacy-${i},Member ${i}`).join("\n")}\n`);
-    expect(await runCli(["--program", programId, "--kind", "members", "--file", memberFile])).toMatchObject({ imported: members });
+    expect(await runCli(["--kind", "members", "--file", memberFile])).toMatchObject({ imported: members });
 
     const expected = new Map<string, number>();
     const lines = ["externalId,legacyId,points,earnedAt,expiresAt,lifetimeEarned"];
@@ -166,10 +167,46 @@ describe("npm run import (through the API)", () => {
     expect(Number((await q("SELECT COUNT(*) AS n FROM orders WHERE program_id = ?", [programId]))[0].n)).toBe(4);
   }, 120_000);
 
+  it("imports members idempotently, with their profile and consent", async () => {
+    const file = join(dir, "members-profile.csv");
+    writeFileSync(
+      file,
+      "externalId,email,name,birthday,tags,consentEmail\nm-1,m1@example.com,Mia,1991-02-03,vip|fan,true\nm-2,bad-email,Max,,,\nm-3,,Moe,1980-13-01,,\n",
+    );
+    const first = await runCli(["--kind", "members", "--file", file]);
+    expect(first).toMatchObject({ accepted: 1, rejected: 2, imported: 1 });
+    const again = await runCli(["--kind", "members", "--file", file]);
+    expect(again).toMatchObject({ imported: 0, skippedExisting: 1 });
+    const [m] = await q("SELECT tags, consent FROM members WHERE program_id = ? AND external_id = 'm-1'", [programId]);
+    expect(JSON.parse(String(m.tags))).toEqual(["vip", "fan"]);
+    expect(JSON.parse(String(m.consent)).email).toBe(true);
+  }, 120_000);
+
+  it("rejects member rows over the free-form limits, naming the limit", async () => {
+    const file = join(dir, "too-many-tags.ndjson");
+    const tags = Array.from({ length: FREE_FORM_LIMITS.memberTags + 1 }, (_, i) => `t${i}`);
+    writeFileSync(
+      file,
+      `${[
+        { externalId: "tags-1", tags },
+        { externalId: "tags-2", tags: ["x".repeat(FREE_FORM_LIMITS.tagLength + 1)] },
+      ]
+        .map((r) => JSON.stringify(r))
+        .join("\n")}\n`,
+    );
+    expect(await runCli(["--kind", "members", "--file", file])).toMatchObject({ rows: 2, rejected: 2, imported: 0 });
+    const reasons = readFileSync(`${file}.errors.ndjson`, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l).reason as string);
+    expect(reasons[0]).toContain(`at most ${FREE_FORM_LIMITS.memberTags} tags`);
+    expect(reasons[1]).toContain(`a tag is at most ${FREE_FORM_LIMITS.tagLength} characters`);
+  }, 120_000);
+
   it("a balances file with a bad row rejects all of that member's rows, and other members go in", async () => {
     const members = join(dir, "few.csv");
     writeFileSync(members, "externalId\nbad-1\ngood-1\n");
-    await runCli(["--program", programId, "--kind", "members", "--file", members]);
+    await runCli(["--kind", "members", "--file", members]);
     const file = join(dir, "few-balances.csv");
     writeFileSync(
       file,

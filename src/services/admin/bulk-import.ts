@@ -19,7 +19,7 @@ const noConsent = { email: false, sms: false, push: false, line: false, wechat: 
  * ones keep their data. One batch per call.
  */
 export async function importMembers(db: Database, programId: string, rows: ImportMemberRow[]) {
-  if (rows.length === 0) return { inserted: 0 };
+  if (rows.length === 0) return { inserted: 0, externalIds: [] };
   const now = nowIso();
   const values = rows.map((r) => ({
     id: newId("mem", r.joinedAt ? Date.parse(r.joinedAt) : Date.now()),
@@ -36,8 +36,8 @@ export async function importMembers(db: Database, programId: string, rows: Impor
     createdAt: r.joinedAt ? toUtcIso(r.joinedAt) : now,
     updatedAt: now,
   }));
-  const inserted = await db.insert(members).values(values).onConflictDoNothing().returning({ id: members.id });
-  return { inserted: inserted.length };
+  const inserted = await db.insert(members).values(values).onConflictDoNothing().returning({ externalId: members.externalId });
+  return { inserted: inserted.length, externalIds: inserted.map((m) => m.externalId) };
 }
 
 type MemberState = {

@@ -12,6 +12,7 @@ import { toUtcIso } from "../../lib/time";
 import { memberLedger, systemWriteRequest } from "../ledger/write";
 import { writeSourceOf } from "../partner/scoping";
 import { importMembers } from "./bulk-import";
+import { ImportMemberRow } from "./import-rows";
 
 /** Members one bulk request may carry (each is one write in its own Durable Object). */
 export const MAX_IMPORT_MEMBERS = 200;
@@ -106,8 +107,9 @@ export const ImportResultSchema = z
       z.object({
         index: z.number().int().openapi({ description: "The member's position in the request" }),
         memberId: z.string().nullable(),
-        status: z.enum(["imported", "replayed", "rejected"]).openapi({
-          description: "`replayed`: this member's part was already imported (a re-sent batch), nothing new was written",
+        status: z.enum(["imported", "replayed", "existing", "rejected"]).openapi({
+          description:
+            "`replayed`: this member's part was already imported (a re-sent batch), nothing new was written; `existing` (members): a member with this externalId was already there and keeps their data",
         }),
         points: z.number().int().optional().openapi({ description: "Points credited (balances) or earned (transactions)" }),
         imported: z.number().int().optional().openapi({ description: "Orders recorded (transactions)" }),
@@ -119,6 +121,24 @@ export const ImportResultSchema = z
   })
   .openapi("ImportResult");
 type MemberResult = z.infer<typeof ImportResultSchema>["results"][number];
+
+/** Members one request may carry when only profiles are imported (no Durable Object write each). */
+export const MAX_IMPORT_PROFILES = 1000;
+
+export const ImportMembersBody = z
+  .object({ members: z.array(ImportMemberRow).min(1).max(MAX_IMPORT_PROFILES) })
+  .strict()
+  .openapi("ImportMembersRequest");
+
+/**
+ * Member profiles, idempotent on externalId: new members are inserted, existing ones keep their
+ * data (`existing`). No points move, so no Durable Object is involved.
+ */
+export async function importMemberProfiles(ctx: ServiceContext, programId: string, rows: ImportMemberRow[]): Promise<MemberResult[]> {
+  const inserted = new Set((await importMembers(ctx.db, programId, rows)).externalIds);
+  const idOf = await resolveMembers(ctx, programId, rows);
+  return rows.map((row, index) => ({ index, memberId: idOf(row), status: inserted.has(row.externalId) ? "imported" : "existing" }));
+}
 
 type Ref = { externalId?: string; memberId?: string };
 
