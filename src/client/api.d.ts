@@ -1135,7 +1135,7 @@ export type paths = {
         put?: never;
         /**
          * Import member profiles (migration), up to 1,000 per request
-         * @description Scope: admin. Idempotent on `externalId`: a new member is inserted (`imported`, joined at `joinedAt`, acquisition channel `import` unless given), an existing one keeps their data (`existing`). No points move: import opening balances afterwards (`POST /v1/imports/balances`). Answers 200 with one result per row, in request order. `npm run import -- --kind members` sends files through this route.
+         * @description Scope: admin. Idempotent on `externalId`: a new member is inserted (`imported`, joined at `joinedAt`, acquisition channel `import` unless given), an existing one keeps their data (`existing`). No points move: import opening balances afterwards (`POST /v1/imports/balances`). Each request is audited (`import.members`, with its counts). Answers 200 with one result per row, in request order. `npm run import -- --kind members` sends files through this route.
          */
         post: operations["imports.members.create"];
         delete?: never;
@@ -1155,7 +1155,7 @@ export type paths = {
         put?: never;
         /**
          * Import opening balances (migration), many members per request
-         * @description Scope: admin. Each member's opening balance is one write in that member's ledger (its Durable Object, in turn with live checkouts): one `earn` entry with reason and source type `migration` and one lot per old lot, with its original earn, availability and expiry instants (an already expired lot is refused), so the balance is the sum of the ledger afterwards; lifetime earned/redeemed, the tier held until `tierSecuredUntil`, the referral code and the old system's id (`attributes.legacyId`) are set in the same batch. A member's part is all or nothing, and once per member: sent again it answers `replayed` and writes nothing; with other figures it is rejected (`idempotency_conflict`). Members must exist (import them first) and belong to this program. Answers 200 with one result per member, in request order. `npm run import -- --kind balances` sends files through this route.
+         * @description Scope: admin. Each member's opening balance is one write in that member's ledger (its Durable Object, in turn with live checkouts): one `earn` entry with reason and source type `migration` and one lot per old lot, with its original earn, availability and expiry instants (an already expired lot is refused), so the balance is the sum of the ledger afterwards; lifetime earned/redeemed, the tier held until `tierSecuredUntil`, the referral code and the old system's id (`attributes.legacyId`) are set in the same batch. A member's part is all or nothing, and once per member: sent again it answers `replayed` and writes nothing; with other figures it is rejected (`idempotency_conflict`). Members must exist (import them first) and belong to this program. Each request is audited (`import.balances`, with its counts). Answers 200 with one result per member, in request order. `npm run import -- --kind balances` sends files through this route.
          */
         post: operations["imports.balances.create"];
         delete?: never;
@@ -1175,7 +1175,7 @@ export type paths = {
         put?: never;
         /**
          * Import past purchases (migration), many members per request
-         * @description Scope: admin. Each member's orders are one write in that member's ledger (its Durable Object). `award` is required: `rules` earns through the program's earning rules as live purchases do, per-member caps and budgets counted order by order (a lot held and expiring from when the order happened); `none` records history only (orders, spend and order counts, no points). Orders already recorded are skipped, and a member's part sent again answers `replayed`, so a re-sent or re-batched import writes nothing new. Members named by `externalId` that do not exist yet are registered; a `memberId` must be this program's. No events, no tier moves (the nightly requalification counts the history). Answers 200 with one result per member, in request order. `npm run import -- --kind transactions` sends files through this route.
+         * @description Scope: admin. Each member's orders are one write in that member's ledger (its Durable Object). `award` is required: `rules` earns through the program's earning rules as live purchases do, per-member caps and budgets counted order by order (a lot held and expiring from when the order happened); `none` records history only (orders, spend and order counts, no points). Orders already recorded are skipped, and a member's part sent again answers `replayed`, so a re-sent or re-batched import writes nothing new. Members named by `externalId` that do not exist yet are registered; a `memberId` must be this program's. No events, no tier moves (the nightly requalification counts the history). Each request is audited (`import.transactions`, with its counts). Answers 200 with one result per member, in request order. `npm run import -- --kind transactions` sends files through this route.
          */
         post: operations["imports.transactions.create"];
         delete?: never;

@@ -92,6 +92,14 @@ describe("POST /v1/imports/balances", () => {
     const changed = await balances(p, [{ ...part, lots: [{ points: 9999, earnedAt: at(-1) }] }]);
     expect(changed.body.results[0]).toMatchObject({ status: "rejected", code: "idempotency_conflict" });
     expect(await ledgerSum(m.id)).toMatchObject({ sum: 1500, balance: 1500 });
+    const audit = await call("GET", "/v1/audit?limit=10", { key: p.keys.admin });
+    expect(
+      audit.body.data.filter((a: { action: string }) => a.action === "import.balances").map((a: { after: unknown }) => a.after),
+    ).toEqual([
+      { members: 1, imported: 0, replayed: 0, existing: 0, rejected: 1, points: 0 },
+      { members: 2, imported: 0, replayed: 2, existing: 0, rejected: 0, points: 1550 },
+      { members: 2, imported: 2, replayed: 0, existing: 0, rejected: 0, points: 1550 },
+    ]);
   });
 
   it("never half a member: an expired lot, an unknown tier or a taken referral code rejects the whole member", async () => {

@@ -11,7 +11,7 @@ export const importMembersRoute = defineRoute(
     tags: ["Imports"],
     summary: "Import member profiles (migration), up to 1,000 per request",
     description:
-      "Idempotent on `externalId`: a new member is inserted (`imported`, joined at `joinedAt`, acquisition channel `import` unless given), an existing one keeps their data (`existing`). No points move: import opening balances afterwards (`POST /v1/imports/balances`). Answers 200 with one result per row, in request order. `npm run import -- --kind members` sends files through this route.",
+      "Idempotent on `externalId`: a new member is inserted (`imported`, joined at `joinedAt`, acquisition channel `import` unless given), an existing one keeps their data (`existing`). No points move: import opening balances afterwards (`POST /v1/imports/balances`). Each request is audited (`import.members`, with its counts). Answers 200 with one result per row, in request order. `npm run import -- --kind members` sends files through this route.",
     request: {
       body: jsonBody(ImportMembersBody, {
         members: [{ externalId: "cust-1001", email: "ana@example.com", name: "Ana", joinedAt: "2021-05-04T09:00:00Z", consentEmail: true }],

@@ -9,6 +9,7 @@ import type { Principal, ServiceContext } from "../../lib/context";
 import { sha256Hex } from "../../lib/crypto";
 import type { ErrorCode } from "../../lib/errors";
 import { toUtcIso } from "../../lib/time";
+import { auditStatement } from "../access/audit";
 import { memberLedger, systemWriteRequest } from "../ledger/write";
 import { writeSourceOf } from "../partner/scoping";
 import { importMembers } from "./bulk-import";
@@ -137,7 +138,33 @@ export const ImportMembersBody = z
 export async function importMemberProfiles(ctx: ServiceContext, programId: string, rows: ImportMemberRow[]): Promise<MemberResult[]> {
   const inserted = new Set((await importMembers(ctx.db, programId, rows)).externalIds);
   const idOf = await resolveMembers(ctx, programId, rows);
-  return rows.map((row, index) => ({ index, memberId: idOf(row), status: inserted.has(row.externalId) ? "imported" : "existing" }));
+  return audited(
+    ctx,
+    "members",
+    rows.map((row, index) => ({ index, memberId: idOf(row), status: inserted.has(row.externalId) ? "imported" : "existing" })),
+  );
+}
+
+/**
+ * One audit row per bulk request: what it did in counts (the members' own writes are in their
+ * ledgers). Written after the members' writes, which commit each in its own Durable Object.
+ */
+async function audited(ctx: ServiceContext, kind: "members" | "balances" | "transactions", results: MemberResult[]) {
+  const count = (status: MemberResult["status"]) => results.filter((r) => r.status === status).length;
+  await auditStatement(ctx, {
+    action: `import.${kind}`,
+    entityType: "program",
+    entityId: ctx.principal?.programId ?? null,
+    after: {
+      members: results.length,
+      imported: count("imported"),
+      replayed: count("replayed"),
+      existing: count("existing"),
+      rejected: count("rejected"),
+      points: results.reduce((s, r) => s + (r.points ?? 0), 0),
+    },
+  });
+  return results;
 }
 
 type Ref = { externalId?: string; memberId?: string };
@@ -209,7 +236,7 @@ function memberResult(
  */
 export async function importBalances(ctx: ServiceContext, principal: Principal, input: OpeningBalance[]): Promise<MemberResult[]> {
   const idOf = await resolveMembers(ctx, principal.programId, input);
-  return fanOut(input, async (row, index) => {
+  const results = await fanOut(input, async (row, index) => {
     const memberId = idOf(row);
     if (!memberId) return rejected(index, null, "not_found", "No member of this program has this id (import members first)");
     const { externalId: _e, memberId: _m, ...balance } = row;
@@ -225,6 +252,7 @@ export async function importBalances(ctx: ServiceContext, principal: Principal, 
     const result = await memberLedger(ctx.env, principal.programId, memberId).migrateBalance(req, balance);
     return memberResult(index, memberId, result, "This member's opening balance was already imported with other figures");
   });
+  return audited(ctx, "balances", results);
 }
 
 /**
@@ -246,7 +274,7 @@ export async function importTransactions(ctx: ServiceContext, principal: Princip
       [...firstOrder].map(([externalId, joinedAt]) => ({ externalId, joinedAt })),
     );
   const idOf = await resolveMembers(ctx, principal.programId, input.members);
-  return fanOut(input.members, async (row, index) => {
+  const results = await fanOut(input.members, async (row, index) => {
     const memberId = idOf(row);
     if (!memberId) return rejected(index, null, "not_found", "No member of this program has this id");
     const history = { award: input.award, orders: row.orders };
@@ -263,4 +291,5 @@ export async function importTransactions(ctx: ServiceContext, principal: Princip
     const result = await memberLedger(ctx.env, principal.programId, memberId).importHistory(req, history);
     return memberResult(index, memberId, result, "These orders were already imported with other figures");
   });
+  return audited(ctx, "transactions", results);
 }
