@@ -142,6 +142,37 @@ describe("POST /v1/imports/balances", () => {
     expect(await ledgerSum(m.id)).toEqual({ sum: 60, balance: 60, pending: 0, lots: 60 });
   });
 
+  it("an opening balance and live checkouts of the same member take turns: every point is counted once", async () => {
+    const p = await newProgram();
+    const m = await newMember(p);
+    const topUp = await call("POST", `/v1/members/${m.id}/adjustments`, {
+      key: p.keys.admin,
+      idempotencyKey: uniqueKey("adj"),
+      body: { points: 300, reason: "live points" },
+    });
+    expect(topUp.status).toBe(201);
+    const lots = Array.from({ length: 20 }, (_, i) => ({ points: 25, earnedAt: at(-30 + i) }));
+    const [imported, ...redeemed] = await Promise.all([
+      balances(p, [{ memberId: m.id, lots }]),
+      ...Array.from({ length: 6 }, () =>
+        call("POST", `/v1/members/${m.id}/redemptions`, {
+          key: p.keys.storefront,
+          idempotencyKey: uniqueKey("rdm"),
+          body: { points: 100, reason: "checkout" },
+        }),
+      ),
+    ]);
+    expect(imported.body.results[0]).toMatchObject({ status: "imported", points: 500 });
+    const spent = redeemed.filter((r) => r.status === 201).length * 100;
+    expect(redeemed.every((r) => r.status === 201 || r.body.error?.code === "insufficient_points")).toBe(true);
+    expect(await ledgerSum(m.id)).toEqual({ sum: 800 - spent, balance: 800 - spent, pending: 0, lots: 800 - spent });
+    const [{ off }] = await sql(
+      "SELECT COUNT(*) AS off FROM point_lots l WHERE l.member_id = ? AND l.points - l.remaining <> (SELECT COALESCE(SUM(points), 0) FROM lot_allocations a WHERE a.lot_id = l.id)",
+      [m.id],
+    );
+    expect(Number(off)).toBe(0);
+  });
+
   it("refuses storefront and partner keys, another program's member, and an unknown customer", async () => {
     const p = await newProgram();
     const q = await newProgram();
