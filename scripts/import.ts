@@ -76,8 +76,7 @@ if (values.kind === "members" || values.kind === "balances" || values.kind === "
     file: values.file!,
     url: values.url!.replace(/\/+$/, ""),
     key: key!,
-    // Within the API's 1 MB request body at any row width the schemas allow.
-    batchRows: Math.min(batchSize, 2000),
+    batchRows: batchSize,
     restart: values.restart!,
     quiet: values.quiet!,
   });

@@ -30,6 +30,9 @@ export type LedgerImportOptions = {
   quiet: boolean;
 };
 
+/** Below the API's 1 MB body limit, with room for the JSON around the rows. */
+const BATCH_BYTES = 700_000;
+
 type OpenGroup = { externalId: string; lines: number[]; rows: unknown[]; parsed: unknown[]; reason?: string };
 
 const issues = (error: { issues: Array<{ path: PropertyKey[]; message: string }> }) =>
@@ -84,6 +87,9 @@ export async function runLedgerImport(o: LedgerImportOptions) {
   // The batch being filled: whole member groups, and rejected rows not in any group sent.
   let batch: MemberGroup[] = [];
   let batchRows = 0;
+  // Roughly the request body's size so far: a batch is sent before it nears the API's 1 MB limit.
+  let batchBytes = 0;
+  const full = () => batchRows >= o.batchRows || batchBytes >= BATCH_BYTES;
   let batchErrors: RowError[] = [];
   // Transactions: a batch's members by externalId (a member's orders in one part).
   const byMember = new Map<string, MemberGroup>();
@@ -103,6 +109,7 @@ export async function runLedgerImport(o: LedgerImportOptions) {
     writeCheckpoint(checkpointPath, { ...checkpointKey, line: doneThrough, errorsBytes, totals });
     batch = [];
     batchRows = 0;
+    batchBytes = 0;
     batchErrors = [];
     byMember.clear();
   };
@@ -128,6 +135,7 @@ export async function runLedgerImport(o: LedgerImportOptions) {
     }
     batch.push({ externalId: g.externalId, lines: g.lines, rows: g.rows, body: built.body });
     batchRows += g.lines.length;
+    batchBytes += JSON.stringify(built.body).length;
   };
 
   let previousLine = lastLine;
@@ -140,7 +148,7 @@ export async function runLedgerImport(o: LedgerImportOptions) {
     if (o.kind === "balances") {
       if (open && open.externalId !== externalId) {
         closeGroup();
-        if (batchRows >= o.batchRows || batch.length >= MAX_IMPORT_MEMBERS) await flush(previousLine);
+        if (full() || batch.length >= MAX_IMPORT_MEMBERS) await flush(previousLine);
       }
       if (!externalId) reject(line, error ?? "externalId: required", record);
       else {
@@ -165,7 +173,8 @@ export async function runLedgerImport(o: LedgerImportOptions) {
         totals.accepted++;
         batch.push({ externalId: parsed.data.externalId, lines: [line], rows: [record], body: parsed.data });
         batchRows++;
-        if (batchRows >= Math.min(o.batchRows, MAX_IMPORT_PROFILES)) await flush(line);
+        batchBytes += JSON.stringify(parsed.data).length;
+        if (full() || batchRows >= MAX_IMPORT_PROFILES) await flush(line);
       }
     } else {
       const parsed = input ? ImportTransactionRow.safeParse(input) : null;
@@ -182,7 +191,8 @@ export async function runLedgerImport(o: LedgerImportOptions) {
         group.lines.push(line);
         group.rows.push(parsed.data);
         batchRows++;
-        if (batchRows >= o.batchRows || batch.length >= MAX_IMPORT_MEMBERS || group.lines.length >= MAX_MEMBER_ROWS) {
+        batchBytes += JSON.stringify(parsed.data).length;
+        if (full() || batch.length >= MAX_IMPORT_MEMBERS || group.lines.length >= MAX_MEMBER_ROWS) {
           for (const g of batch) g.body = historyOf(g.externalId, g.rows as ImportTransactionRow[]);
           await flush(line);
         }
