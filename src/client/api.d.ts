@@ -1205,6 +1205,66 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/imports/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import member profiles (migration), up to 1,000 per request
+         * @description Scope: admin. Idempotent on `externalId`: a new member is inserted (`imported`, joined at `joinedAt`, acquisition channel `import` unless given), an existing one keeps their data (`existing`). No points move: import opening balances afterwards (`POST /v1/imports/balances`). Each request is audited (`import.members`, with its counts). Answers 200 with one result per row, in request order. `npm run import -- --kind members` sends files through this route.
+         */
+        post: operations["imports.members.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/balances": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import opening balances (migration), many members per request
+         * @description Scope: admin. Each member's opening balance is one write in that member's ledger (its Durable Object, in turn with live checkouts): one `earn` entry with reason and source type `migration` and one lot per old lot, with its original earn, availability and expiry instants (an already expired lot is refused), so the balance is the sum of the ledger afterwards; lifetime earned/redeemed, the tier held until `tierSecuredUntil`, the referral code and the old system's id (`attributes.legacyId`) are set in the same batch. A member's part is all or nothing, and once per member: sent again it answers `replayed` and writes nothing; with other figures it is rejected (`idempotency_conflict`). Members must exist (import them first) and belong to this program. Each request is audited (`import.balances`, with its counts). Answers 200 with one result per member, in request order. `npm run import -- --kind balances` sends files through this route.
+         */
+        post: operations["imports.balances.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/imports/transactions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Import past purchases (migration), many members per request
+         * @description Scope: admin. Each member's orders are one write in that member's ledger (its Durable Object). `award` is required: `rules` earns through the program's earning rules as live purchases do, per-member caps and budgets counted order by order (a lot held and expiring from when the order happened); `none` records history only (orders, spend and order counts, no points). Orders already recorded are skipped, and a member's part sent again answers `replayed`, so a re-sent or re-batched import writes nothing new. Members named by `externalId` that do not exist yet are registered; a `memberId` must be this program's. No events, no tier moves (the nightly requalification counts the history). Each request is audited (`import.transactions`, with its counts). Answers 200 with one result per member, in request order. `npm run import -- --kind transactions` sends files through this route.
+         */
+        post: operations["imports.transactions.create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -5722,6 +5782,101 @@ export type components = {
             key: string;
             /** @enum {string} */
             action: "create" | "update" | "delete";
+        };
+        ImportResult: {
+            results: {
+                /** @description The member's position in the request */
+                index: number;
+                memberId: string | null;
+                /**
+                 * @description `replayed`: this member's part was already imported (a re-sent batch), nothing new was written; `existing` (members): a member with this externalId was already there and keeps their data
+                 * @enum {string}
+                 */
+                status: "imported" | "replayed" | "existing" | "rejected";
+                /** @description Points credited (balances) or earned (transactions) */
+                points?: number;
+                /** @description Orders recorded (transactions) */
+                imported?: number;
+                /** @description Orders already recorded, skipped (transactions) */
+                skippedExisting?: number;
+                code?: string;
+                message?: string;
+            }[];
+        };
+        ImportMembersRequest: {
+            members: {
+                externalId: string;
+                /** Format: email */
+                email?: string;
+                phone?: string;
+                name?: string;
+                /** Format: date */
+                birthday?: string;
+                tags?: string[];
+                acquisitionChannel?: string;
+                /** Format: date-time */
+                joinedAt?: string;
+                consentEmail?: boolean;
+                consentSms?: boolean;
+            }[];
+        };
+        ImportBalancesRequest: {
+            members: components["schemas"]["OpeningBalance"][];
+        };
+        OpeningBalance: {
+            /** @description The storefront's customer id */
+            externalId?: string;
+            /** @description The member's id in this program */
+            memberId?: string;
+            /** @description The member's id in the old system (kept as attributes.legacyId) */
+            legacyId?: string;
+            lots: {
+                points: number;
+                /** Format: date-time */
+                earnedAt: string;
+                /**
+                 * Format: date-time
+                 * @description When the points became (or become) spendable; default earnedAt
+                 */
+                availableAt?: string;
+                /**
+                 * Format: date-time
+                 * @description When they expire; absent or null: never
+                 */
+                expiresAt?: string | null;
+            }[];
+            lifetimeEarned?: number;
+            lifetimeRedeemed?: number;
+            /** @description Tier id or name */
+            tier?: string;
+            /**
+             * Format: date-time
+             * @description The member keeps the tier at least until then
+             */
+            tierSecuredUntil?: string;
+            referralCode?: string;
+        };
+        ImportTransactionsRequest: {
+            /**
+             * @description `rules`: orders earn through the earning rules, caps and budgets counted; `none`: history only, no points
+             * @enum {string}
+             */
+            award: "rules" | "none";
+            members: {
+                /** @description The storefront's customer id */
+                externalId?: string;
+                /** @description The member's id in this program */
+                memberId?: string;
+                orders: {
+                    orderId: string;
+                    amount: number;
+                    currency: string;
+                    /** Format: date-time */
+                    occurredAt: string;
+                    channel?: string;
+                    storeId?: string;
+                }[];
+            }[];
         };
         AuditEntry: {
             id: string;
@@ -12260,6 +12415,266 @@ export interface operations {
             };
             /** @description Not found in this key's program */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "imports.members.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "members": [
+                 *         {
+                 *           "externalId": "cust-1001",
+                 *           "email": "ana@example.com",
+                 *           "name": "Ana",
+                 *           "joinedAt": "2021-05-04T09:00:00Z",
+                 *           "consentEmail": true
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ImportMembersRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per row */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "imports.balances.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "members": [
+                 *         {
+                 *           "externalId": "cust-1001",
+                 *           "legacyId": "OLD-77",
+                 *           "lots": [
+                 *             {
+                 *               "points": 1200,
+                 *               "earnedAt": "2025-03-01T10:00:00Z",
+                 *               "expiresAt": "2027-03-31T23:59:59Z"
+                 *             }
+                 *           ],
+                 *           "lifetimeEarned": 5400,
+                 *           "lifetimeRedeemed": 4200,
+                 *           "tier": "Gold",
+                 *           "tierSecuredUntil": "2027-01-01T00:00:00Z",
+                 *           "referralCode": "ANNA2025"
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ImportBalancesRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per member */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "imports.transactions.create": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "award": "rules",
+                 *       "members": [
+                 *         {
+                 *           "externalId": "cust-1001",
+                 *           "orders": [
+                 *             {
+                 *               "orderId": "legacy-9001",
+                 *               "amount": 4599,
+                 *               "currency": "USD",
+                 *               "occurredAt": "2025-11-02T15:04:05Z"
+                 *             }
+                 *           ]
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": components["schemas"]["ImportTransactionsRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per member */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImportResult"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Body too large */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -21,7 +21,9 @@ import {
   type RedemptionRef,
 } from "../ledger/operations/checkout";
 import { planReferralCredit } from "../ledger/operations/credit-referral";
+import { type HistoryInput, planHistoryImport } from "../ledger/operations/import-history";
 import { type MergeActor, type MergeOutResult, mergedError, planMergeIn, planMergeOut } from "../ledger/operations/merge";
+import { type OpeningBalanceInput, planOpeningBalance } from "../ledger/operations/migrate-balance";
 import { type ActivityInput, planActivity } from "../ledger/operations/record-activity";
 import { planRewardRedemption, type RedeemRewardInput } from "../ledger/operations/redeem-reward";
 import { planRefund, type RefundInput } from "../ledger/operations/refund";
@@ -333,6 +335,14 @@ export class MemberLedger extends DurableObject<Env> {
   }
   reverseReferral(req: WriteRequest, input: ReferralInput) {
     return this.#write(req, "referral.reverse", (scope) => planReferralReversal(scope, input));
+  }
+  /** A member's opening balance migrated from another system (bulk import; once per member). */
+  migrateBalance(req: WriteRequest, input: OpeningBalanceInput) {
+    return this.#write(req, "migration.balance", (scope) => planOpeningBalance(scope, input));
+  }
+  /** A member's past purchases (bulk import), in turn with their live checkouts. */
+  importHistory(req: WriteRequest, input: HistoryInput) {
+    return this.#write(req, "import.history", (scope) => planHistoryImport(scope, input));
   }
   /** An activity a client reports (a review, a check-in, …); never a system bonus kind. */
   recordActivity(req: WriteRequest, input: ActivityInput) {

@@ -159,10 +159,12 @@ export function entry(
     ruleId?: string | null;
     debt?: number;
     metadata?: Record<string, unknown>;
+    /** When it happened, if not now (imported history). */
+    at?: string;
   },
 ) {
   const row = {
-    id: newId("led"),
+    id: e.at ? newId("led", Date.parse(e.at)) : newId("led"),
     programId: scope.programId,
     memberId: scope.memberId,
     type: e.type,
@@ -174,7 +176,7 @@ export function entry(
     debt: e.debt ?? 0,
     requestKey: scope.requestKey,
     metadata: e.metadata ?? null,
-    createdAt: scope.now,
+    createdAt: e.at ?? scope.now,
   };
   const view: EntryView = {
     id: row.id,
@@ -206,7 +208,9 @@ export const owedBy = (member: MemberRow): Owed => ({
  * available points only, so lots always sum to the balance), then a points debt (any lot: a
  * `debt` entry takes the repaid points from the new lot, recorded in lot_allocations, so a
  * refund of the purchase later owes them again). `delta` is what the credit adds to the
- * member's figures (callers add `earned`).
+ * member's figures (callers add `earned`). `dates` gives a lot earned before now (imported
+ * history, migrated balances) its own earn and availability instants, and its expiry: the one
+ * given (a migrated lot keeps the old system's date, null never), else the program's policy.
  */
 export function newLot(
   scope: WriteScope,
@@ -220,23 +224,30 @@ export function newLot(
     owed?: Owed;
     /** The lot is a purchase's: under the inactivity policy it moves the member's date (otherwise it only starts one). */
     purchase?: boolean;
+    dates?: { earnedAt: string; availableAt: string; expiresAt?: string | null };
   },
 ) {
-  const holdDays = e.hold ? program.holdDays : 0;
+  const availableAt = e.dates?.availableAt ?? addDays(scope.now, e.hold ? program.holdDays : 0);
+  const released = availableAt > scope.now ? 0 : 1;
   const owed = e.owed ?? { deficit: 0, debt: 0 };
-  const deficitRepaid = holdDays > 0 ? 0 : Math.min(e.points, Math.max(0, owed.deficit));
+  const deficitRepaid = released === 0 ? 0 : Math.min(e.points, Math.max(0, owed.deficit));
   // The points that cover a negative balance never become a lot: the lot holds the rest.
   const lotPoints = e.points - deficitRepaid;
   const debtRepaid = Math.min(lotPoints, Math.max(0, owed.debt));
   const remaining = lotPoints - debtRepaid;
-  const availableAt = addDays(scope.now, holdDays);
-  const released = holdDays > 0 ? 0 : 1;
+  const given = e.dates?.expiresAt;
   const policy = expiryPolicyOf(program);
-  const expiry = lotExpiry(policy, availableAt, program.timeZone);
-  const { expiresAt, expiryKind } = lotExpiryColumns(expiry);
-  const lotId = newId("lot");
+  const { expiresAt, expiryKind } =
+    given === undefined
+      ? lotExpiryColumns(lotExpiry(policy, availableAt, program.timeZone))
+      : { expiresAt: given, expiryKind: "date" as const };
+  const createdAt = e.dates?.earnedAt ?? scope.now;
+  const lotId = e.dates ? newId("lot", Date.parse(createdAt)) : newId("lot");
   // Lapsed inactivity lots are settled before this lot joins them, and the deadline covers it.
-  const inactivity = policy.kind === "inactivity" ? inactivityStatements(scope, member, policy.days, e.purchase ?? false) : [];
+  const inactivity =
+    expiryKind === "inactivity" && policy.kind === "inactivity"
+      ? inactivityStatements(scope, member, policy.days, e.purchase ?? false)
+      : [];
   const statements: Statement[] = [
     ...inactivity.slice(0, -1),
     scope.db.insert(pointLots).values({
@@ -251,7 +262,7 @@ export function newLot(
       released,
       expiresAt,
       expiryKind,
-      createdAt: scope.now,
+      createdAt,
     }) as Statement,
     ...inactivity.slice(-1),
   ];

@@ -29,6 +29,10 @@ export const systemKeys = {
   birthday: (memberId: string, year: string) => key(`birthday:${memberId}:${year}`),
   /** An imported order's earn entry (ledger_entries.request_key; imports write no ledger_requests row). */
   import: (orderId: string) => key(`import:${orderId}`),
+  /** A member's opening balance migrated from another system: once per member. */
+  migration: (memberId: string) => key(`migration:${memberId}`),
+  /** One member's imported purchases in one bulk request (a digest of their order ids). */
+  history: (memberId: string, digest: string) => key(`history:${memberId}:${digest}`),
   /** A checkout hold lapsing uncaptured: its points go back once (the member's Durable Object alarm). */
   hold: (redemptionId: string) => key(`hold:${redemptionId}:expire`),
   /** The two steps of a member merge, by the member merged away (once at most): out of it, into the one it joins. */

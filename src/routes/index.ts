@@ -8,6 +8,7 @@ import { docsRoutes } from "./docs";
 import { experimentRoutes } from "./experiments";
 import { exportRoutes } from "./exports";
 import { feedbackRoutes } from "./feedback";
+import { importRoutes } from "./imports";
 import { jobRoutes } from "./jobs";
 import { keyRoutes } from "./keys";
 import { kpiRoutes } from "./kpis";
@@ -41,6 +42,7 @@ export const apiRoutes: readonly RouteModule[] = [
   ...keyRoutes,
   ...programRoutes,
   ...exportRoutes,
+  ...importRoutes,
   ...auditRoutes,
   ...segmentRoutes,
   ...analyticsRoutes,

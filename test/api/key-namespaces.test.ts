@@ -10,6 +10,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { programs } from "../../schema";
 import { SYSTEM_KEY_PREFIXES, systemKeys } from "../../src/ledger/system-keys";
+import { sha256Hex } from "../../src/lib/crypto";
 import { importTransactions } from "../../src/services/admin/bulk-import";
 import { loadActiveCampaigns } from "../../src/services/campaigns/campaigns";
 import { fireCampaign } from "../../src/services/campaigns/fire";
@@ -326,6 +327,46 @@ const scenarios: Record<string, Scenario> = {
           expect(
             await sql("SELECT request_key FROM ledger_entries WHERE source_id = ? AND program_id = ?", [orderId, s.p.programId]),
           ).toEqual([expect.objectContaining({ request_key: systemKeys.import(orderId) })]);
+        },
+      };
+    },
+  },
+  "migration:": {
+    setup: async () => null,
+    prepare: async (s) => {
+      const member = await newMember(s.p);
+      return {
+        key: systemKeys.migration(member.id),
+        run: async () => {
+          const res = await call("POST", "/v1/imports/balances", {
+            key: s.p.keys.admin,
+            body: { members: [{ memberId: member.id, lots: [{ points: 70, earnedAt: new Date(Date.now() - 86_400_000).toISOString() }] }] },
+          });
+          expect(res.body.results[0], JSON.stringify(res.body)).toMatchObject({ status: "imported", points: 70 });
+          expect(await ledgerSum(member.id)).toMatchObject({ sum: 70, balance: 70 });
+        },
+      };
+    },
+  },
+  "history:": {
+    setup: async () => null,
+    prepare: async (s) => {
+      const member = await newMember(s.p);
+      const order = {
+        orderId: uniqueKey("hist"),
+        amount: 2000,
+        currency: "USD",
+        occurredAt: new Date(Date.now() - 86_400_000).toISOString(),
+      };
+      return {
+        key: systemKeys.history(member.id, (await sha256Hex(`rules:${order.orderId}`)).slice(0, 32)),
+        run: async () => {
+          const res = await call("POST", "/v1/imports/transactions", {
+            key: s.p.keys.admin,
+            body: { award: "rules", members: [{ memberId: member.id, orders: [order] }] },
+          });
+          expect(res.body.results[0], JSON.stringify(res.body)).toMatchObject({ status: "imported", points: 20, imported: 1 });
+          expect(await ledgerSum(member.id)).toMatchObject({ sum: 20, balance: 20 });
         },
       };
     },

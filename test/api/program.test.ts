@@ -218,6 +218,9 @@ const OTHER_WRITES = [
   "POST /v1/members/{memberId}/tags",
   "POST /v1/members/{memberId}/tier",
   "POST /v1/channels/{channel}/events",
+  "POST /v1/imports/members",
+  "POST /v1/imports/balances",
+  "POST /v1/imports/transactions",
 ];
 
 describe("configuration version", () => {
@@ -283,6 +286,11 @@ describe("configuration version", () => {
     expect((await accrue(p, member.id, 5_000)).status).toBe(201);
     await call("POST", `/v1/members/${member.id}/tags`, { key: p.keys.admin, body: { add: ["vip"] } });
     await call("POST", "/v1/keys", { key: p.keys.admin, body: { name: "extra", scope: "storefront" } });
+    const imported = await call("POST", "/v1/imports/balances", {
+      key: p.keys.admin,
+      body: { members: [{ memberId: member.id, lots: [{ points: 10, earnedAt: "2026-01-01T00:00:00Z" }] }] },
+    });
+    expect(imported.body.results[0].status).toBe("imported");
     expect(await versionOf(p.programId)).toBe(before);
   });
 });

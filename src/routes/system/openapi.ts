@@ -31,6 +31,7 @@ const tagDescriptions: Record<string, string> = {
     "The deployment's operator (OPERATOR_TOKEN): programs (tenants) created, suspended, resumed and deleted, and their usage for billing.",
   Settlement: "What each partner owes the program, or is owed, per month: points issued on its sales and redeemed at it, in money.",
   Programs: "Program settings: time zone, earn rate, expiry, origins, locale, configuration version.",
+  Imports: "Migration from another system: opening balances and past purchases, written member by member through each member's ledger.",
   Exports: "Streamed exports (NDJSON or CSV) for warehouses, paged by cursor.",
   Audit: "The audit log of admin writes.",
   Jobs: "Runs of the nightly jobs, fanned out per program and shard over a queue: progress, rows changed and errors.",

@@ -19,7 +19,7 @@ const noConsent = { email: false, sms: false, push: false, line: false, wechat: 
  * ones keep their data. One batch per call.
  */
 export async function importMembers(db: Database, programId: string, rows: ImportMemberRow[]) {
-  if (rows.length === 0) return { inserted: 0 };
+  if (rows.length === 0) return { inserted: 0, externalIds: [] };
   const now = nowIso();
   const values = rows.map((r) => ({
     id: newId("mem", r.joinedAt ? Date.parse(r.joinedAt) : Date.now()),
@@ -36,8 +36,8 @@ export async function importMembers(db: Database, programId: string, rows: Impor
     createdAt: r.joinedAt ? toUtcIso(r.joinedAt) : now,
     updatedAt: now,
   }));
-  const inserted = await db.insert(members).values(values).onConflictDoNothing().returning({ id: members.id });
-  return { inserted: inserted.length };
+  const inserted = await db.insert(members).values(values).onConflictDoNothing().returning({ externalId: members.externalId });
+  return { inserted: inserted.length, externalIds: inserted.map((m) => m.externalId) };
 }
 
 type MemberState = {
@@ -55,7 +55,9 @@ type MemberState = {
  * and budgets hold as on the API: usage so far is read, counted order by order, and recorded
  * with the chunk (the budget CHECK fails the chunk rather than let it overspend).
  * Idempotent by orderId: orders already present are skipped; a chunk commits atomically,
- * so a crash leaves either all of it or none.
+ * so a crash leaves either all of it or none. Writes the database directly, not through the
+ * members' Durable Objects: for filling a program nobody uses yet (seed, benchmarks, tests); an
+ * import into a live program goes through `POST /v1/imports/transactions` (ledger-import.ts).
  */
 export async function importTransactions(
   db: Database,

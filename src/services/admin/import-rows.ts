@@ -54,13 +54,47 @@ export const ImportErasureRow = z
   .refine((r) => (r.memberId === undefined) !== (r.externalId === undefined), "give exactly one of memberId or externalId");
 export type ImportErasureRow = z.infer<typeof ImportErasureRow>;
 
+const pastInstant = (field: string) =>
+  z.iso
+    .datetime({ offset: true })
+    .refine((at) => Date.parse(at) <= Date.now() + MAX_CLOCK_SKEW_MS, `${field} is in the future (more than 5 minutes ahead)`);
+
+/**
+ * One row of an opening-balances file: one lot of a member (`points` with `earnedAt`), and the
+ * member's own figures on any of their rows (repeated values must agree). A member's rows are
+ * consecutive; a member with no points has one row without `points`.
+ */
+export const ImportBalanceRow = z
+  .object({
+    externalId: z.string().trim().min(1).max(128),
+    legacyId: z.string().trim().min(1).max(128).optional(),
+    points: z.number().int("points is an integer").positive().max(1_000_000_000).optional(),
+    earnedAt: pastInstant("earnedAt").optional(),
+    availableAt: z.iso.datetime({ offset: true }).optional(),
+    expiresAt: z.iso.datetime({ offset: true }).optional(),
+    lifetimeEarned: z.number().int().nonnegative().max(1_000_000_000_000).optional(),
+    lifetimeRedeemed: z.number().int().nonnegative().max(1_000_000_000_000).optional(),
+    tier: z.string().trim().min(1).max(128).optional(),
+    tierSecuredUntil: z.iso.datetime({ offset: true }).optional(),
+    referralCode: z
+      .string()
+      .trim()
+      .regex(/^[A-Za-z0-9-]{4,32}$/, "referralCode is 4-32 letters, digits or dashes")
+      .optional(),
+  })
+  .strict()
+  .refine((r) => (r.points === undefined) === (r.earnedAt === undefined), "points and earnedAt go together (one lot per row)");
+export type ImportBalanceRow = z.infer<typeof ImportBalanceRow>;
+
+const NUMERIC_COLUMNS = new Set(["amount", "quantity", "points", "lifetimeEarned", "lifetimeRedeemed"]);
+
 /** CSV cells are strings: coerce the typed columns before validating. */
 export function coerceCsvRecord(record: Record<string, string>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, raw] of Object.entries(record)) {
     const v = raw.trim();
     if (v === "") continue;
-    if (k === "amount" || k === "quantity") out[k] = Number(v);
+    if (NUMERIC_COLUMNS.has(k)) out[k] = Number(v);
     else if (k === "consentEmail" || k === "consentSms") out[k] = v === "true" || v === "1";
     else if (k === "tags")
       out[k] = v
