@@ -8,11 +8,14 @@ import { findMemberRoute } from "./find-member";
 import { getMemberRoute } from "./get-member";
 import { registerMemberRoute } from "./register-member";
 import { rotateMemberTokenKeyRoute } from "./rotate-token-key";
+import { searchMembersRoute } from "./search-members";
 import { updateMemberRoute } from "./update-member";
 
 export const memberRoutes: RouteModule[] = [
   registerMemberRoute,
   findMemberRoute,
+  // Before /v1/members/{memberId}, which would otherwise take "search" for an id.
+  searchMembersRoute,
   getMemberRoute,
   updateMemberRoute,
   changeMemberTagsRoute,
