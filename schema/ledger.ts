@@ -206,6 +206,9 @@ export const orders = sqliteTable(
     sourceScope: text("source_scope"),
     sourceKeyId: text("source_key_id"),
     sourcePartner: text("source_partner"),
+    /** The member's tier and its version when the order was placed: the benefits it was sold under. */
+    tierId: text("tier_id"),
+    tierVersion: integer("tier_version"),
     createdAt: createdAt(),
   },
   (t) => [

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { createdAt, id, json, programId, timestamp } from "./columns";
 
@@ -96,6 +97,14 @@ export const members = sqliteTable(
     index("members_program_email_idx").on(t.programId, t.email),
     index("members_program_phone_idx").on(t.programId, t.phoneE164),
     uniqueIndex("members_program_number_uq").on(t.programId, t.memberNumber),
+    // Staff member search (GET /v1/members/search): case-insensitive email, phone by its digits, name by prefix.
+    index("members_search_email_idx").on(t.programId, sql`lower(${t.email})`, t.id),
+    index("members_search_phone_idx").on(
+      t.programId,
+      sql`replace(replace(replace(replace(replace(${t.phone}, ' ', ''), '-', ''), '(', ''), ')', ''), '+', '')`,
+      t.id,
+    ),
+    index("members_search_name_idx").on(t.programId, sql`lower(${t.name})`, t.id),
     // Incremental exports (`updatedSince`) page through a program's members by last change.
     index("members_program_updated_idx").on(t.programId, t.updatedAt, t.id),
   ],

@@ -10,10 +10,28 @@ export const tiers = sqliteTable(
     name: text("name").notNull(),
     rank: integer("rank").notNull(),
     definition: json<Record<string, unknown>>("definition").notNull(),
+    /** Bumped by every change of the definition; each version is kept in tier_versions. */
+    version: integer("version").notNull().default(1),
     createdAt: createdAt(),
     updatedAt: timestamp("updated_at").notNull(),
   },
   (t) => [uniqueIndex("tiers_program_rank_uq").on(t.programId, t.rank)],
+);
+
+/**
+ * Every version of a tier's definition (benefits, thresholds), append-only: an order records the
+ * tier version its checkout used (orders.tier_version), and this says what that version granted.
+ */
+export const tierVersions = sqliteTable(
+  "tier_versions",
+  {
+    tierId: text("tier_id").notNull(),
+    version: integer("version").notNull(),
+    programId: programId(),
+    definition: json<Record<string, unknown>>("definition").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.tierId, t.version] })],
 );
 
 /** Tier changes, append-only. */
@@ -29,7 +47,11 @@ export const tierHistory = sqliteTable(
     reason: text("reason").notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index("tier_history_member_idx").on(t.memberId, t.createdAt)],
+  (t) => [
+    index("tier_history_member_idx").on(t.memberId, t.createdAt),
+    // Per-tier KPIs count a day's upgrades and downgrades per program.
+    index("tier_history_program_created_idx").on(t.programId, t.createdAt),
+  ],
 );
 
 /**

@@ -78,6 +78,18 @@ const admin = async (method: string, path: string, body?: unknown) => {
 // 1. Configuration through the admin API, each item created only if its name is new.
 const ids = await demoConfig(admin, log);
 
+// 1b. What acquiring members cost per paid channel, each of the last 12 months (for CAC and LTV:CAC).
+const monthlyAcquisitionSpend: Record<string, number> = { search: 180_000, social: 120_000, store: 60_000 };
+for (let back = 11; back >= 0; back--) {
+  const d = new Date();
+  const period = new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - back, 1)).toISOString().slice(0, 7);
+  for (const [channel, amountMinor] of Object.entries(monthlyAcquisitionSpend)) {
+    const res = await admin("PUT", `/v1/acquisition-spend/${channel}/${period}`, { amountMinor });
+    if (res.status >= 300) throw new Error(`acquisition spend ${channel} ${period}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+}
+log("acquisition spend: 12 months of search, social and store");
+
 // 2. Members and two years of purchases, in bulk, deterministic.
 const program = (await db.select().from(programs).where(eq(programs.id, state.programId)).limit(1))[0];
 const bar = values.quiet

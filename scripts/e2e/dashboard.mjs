@@ -242,6 +242,8 @@ async function inBrowser(base, keys) {
       clv: paths.has("/v1/analytics/models") || paths.has("/v1/analytics/top-clv"),
       segments: paths.has("/v1/analytics/segments") || paths.has("/v1/segments"),
       kpis: paths.has("/v1/kpis"),
+      tierKpis: paths.has("/v1/kpis/tiers"),
+      ltvCac: paths.has("/v1/analytics/cac"),
       campaigns: overview.campaigns.length > 0,
       experiments: overview.experiments.length > 0 && paths.has("/v1/experiments/{}/results"),
       journeys: paths.has("/v1/campaigns/{}/engagement"),
@@ -289,6 +291,17 @@ async function inBrowser(base, keys) {
         );
       }
     }
+    // Per-tier KPIs: the numbers drawn (chart and table) are the API's for the latest snapshot day.
+    if (paths.has("/v1/kpis/tiers")) {
+      const from = new Date(Date.now() - 90 * 86_400_000).toISOString().slice(0, 10);
+      const series = await (
+        await fetch(`${base}/v1/kpis/tiers?from=${from}`, { headers: { authorization: `Bearer ${keys.admin}` } })
+      ).json();
+      const latest = series.data.at(-1);
+      check(Boolean(latest?.tiers.length), "the API has per-tier KPIs for the seeded program");
+      if (latest) await tierKpisDrawnAsServed(page, latest);
+    }
+    if (paths.has("/v1/analytics/cac")) await ltvCacDrawnAsServed(page, base, keys);
     const emptyNotes = await page.locator(".empty").allTextContents();
     if (emptyNotes.length) log("panels without data:", JSON.stringify(emptyNotes));
     const statValues = await page.locator(".stat .value").allTextContents();
@@ -325,6 +338,85 @@ async function inBrowser(base, keys) {
     await context?.close().catch(() => {});
     rmSync(userDataDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The Tier performance panel against the API's latest per-tier snapshot: chart labels and both
+ * money series (drawn in major units: compared to the cent), and the table's members and moves.
+ */
+async function tierKpisDrawnAsServed(page, latest) {
+  const drawn = await page.evaluate(() => {
+    const chart = window.__charts.tierKpis;
+    if (!chart) return null;
+    const rows = [...document.querySelectorAll("#table-tier-kpis tbody tr")].map((tr) => [...tr.cells].map((td) => td.textContent.trim()));
+    return { labels: chart.data.labels, datasets: chart.data.datasets.map((d) => ({ label: d.label, data: d.data })), rows };
+  });
+  check(drawn !== null, "the per-tier KPI chart is drawn");
+  if (!drawn) return;
+  const names = latest.tiers.map((t) => t.tierName);
+  check(JSON.stringify(drawn.labels) === JSON.stringify(names), `per-tier chart labels are the API's tiers (${names.join(", ")})`);
+  const sameMoney = (series, key) =>
+    latest.tiers.every((t, i) => {
+      const api = t.figures[key];
+      const v = series?.data[i];
+      return api == null ? v == null : v != null && Math.abs(v * 100 - api) < 0.5;
+    });
+  const [spend, aov] = drawn.datasets;
+  check(sameMoney(spend, "spendPerMember30d"), `spend per member drawn equals the API's (${JSON.stringify(spend?.data)})`);
+  check(sameMoney(aov, "aov30d"), `AOV drawn equals the API's (${JSON.stringify(aov?.data)})`);
+  const digits = (text) => Number(String(text).replace(/[^0-9]/g, ""));
+  const pair = (text) => String(text).split("/").map(digits);
+  const samePair = (text, a, b) => JSON.stringify(pair(text)) === JSON.stringify([a, b]);
+  const tableMatches = latest.tiers.every((t, i) => {
+    const row = drawn.rows[i] ?? [];
+    const f = t.figures;
+    return (
+      row[0] === t.tierName &&
+      digits(row[1]) === f.members &&
+      samePair(row[6], f.upgrades.in, f.upgrades.out) &&
+      samePair(row[7], f.downgrades.in, f.downgrades.out)
+    );
+  });
+  check(
+    tableMatches,
+    `per-tier table members and moves equal the API's (${JSON.stringify(drawn.rows.map((r) => [r[0], r[1], r[6], r[7]]))})`,
+  );
+}
+
+/** The LTV:CAC panel against GET /v1/analytics/cac for the same 12 months: channels, LTV and CAC drawn, ratios in the table. */
+async function ltvCacDrawnAsServed(page, base, keys) {
+  const month = (back) => {
+    const d = new Date();
+    return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - back, 1)).toISOString().slice(0, 7);
+  };
+  const cac = await (
+    await fetch(`${base}/v1/analytics/cac?from=${month(11)}&to=${month(0)}`, { headers: { authorization: `Bearer ${keys.admin}` } })
+  ).json();
+  const channels = cac.channels.filter((c) => c.channel !== "unattributed" && (c.newMembers > 0 || c.spendMinor > 0));
+  check(
+    channels.some((c) => c.ltvToCac != null),
+    "the API has an LTV:CAC for a seeded channel",
+  );
+  const drawn = await page.evaluate(() => {
+    const chart = window.__charts.ltvCac;
+    if (!chart) return null;
+    const rows = [...document.querySelectorAll("#table-ltv-cac tbody tr")].map((tr) => [...tr.cells].map((td) => td.textContent.trim()));
+    return { labels: chart.data.labels, datasets: chart.data.datasets.map((d) => d.data), rows };
+  });
+  check(drawn !== null && drawn.labels.length === channels.length, `the LTV:CAC chart is drawn for ${channels.length} channels`);
+  if (!drawn) return;
+  const same = (values, key) =>
+    channels.every((c, i) => (c[key] == null ? values[i] == null : values[i] != null && Math.abs(values[i] * 100 - c[key]) < 0.5));
+  check(same(drawn.datasets[0], "ltvMinor"), `LTV drawn equals the API's (${JSON.stringify(drawn.datasets[0])})`);
+  check(same(drawn.datasets[1], "cacMinor"), `CAC drawn equals the API's (${JSON.stringify(drawn.datasets[1])})`);
+  const ratioShown = (text) => (text === "—" ? null : Number(text.split(":")[0].replace(/[^0-9.]/g, "")));
+  check(
+    channels.every((c, i) => {
+      const shown = ratioShown(drawn.rows[i]?.[5] ?? "—");
+      return c.ltvToCac == null ? shown == null : shown != null && Math.abs(shown - c.ltvToCac) < 0.006;
+    }),
+    `LTV:CAC in the table equals the API's (${JSON.stringify(drawn.rows.map((r) => [r[0], r[5]]))})`,
+  );
 }
 
 /** /docs offline: only this origin is reachable, and the reference still renders its operations. */

@@ -8,7 +8,7 @@ import {
   type LifecycleThresholds,
   lifecycleThresholdsSchema,
 } from "../domain/lifecycle/stages";
-import { type PageLimits, rowsAffected, type SweepProgress, sweepMemberPages, wholeDaysSince } from "./sql";
+import { lastEngagedColumn, type PageLimits, rowsAffected, type SweepProgress, sweepMemberPages, wholeDaysSince } from "./sql";
 
 /** The program's lifecycle thresholds (`programs.settings.lifecycle`); defaults when unset or invalid. */
 export async function lifecycleThresholdsOf(db: Database, programId: string): Promise<LifecycleThresholds> {
@@ -31,14 +31,16 @@ const stageNamed = (severity: SQL) =>
  */
 function lifecycleStageSql(t: LifecycleThresholds, now: string): SQL {
   const joined = wholeDaysSince("created_at", now);
-  const silent = wholeDaysSince("last_purchase_at", now);
+  // Silence since the last purchase, or since the last purchase or activity when the program counts activities.
+  const lastEngaged = lastEngagedColumn(t.recency);
+  const silent = wholeDaysSince(lastEngaged, now);
   const bySilence = (days: SQL) =>
     sql`(CASE WHEN ${days} > ${t.churnedAfterDays} THEN 4 WHEN ${days} > ${t.atRiskAfterDays} THEN 3 WHEN ${days} > ${t.dormantAfterDays} THEN 2 ELSE 1 END)`;
   // The churn model may only make a purchaser's stage worse, never better.
   const byChurn = sql`(CASE WHEN churn_probability IS NULL THEN 1 WHEN churn_probability >= ${t.churnProbabilityChurned} THEN 4
     WHEN churn_probability >= ${t.churnProbabilityAtRisk} THEN 3 ELSE 1 END)`;
   return sql`(CASE
-    WHEN last_purchase_at IS NULL THEN (CASE WHEN ${joined} <= ${t.newDays} THEN 'new' ELSE ${stageNamed(sql`MAX(2, ${bySilence(joined)})`)} END)
+    WHEN ${sql.raw(lastEngaged)} IS NULL THEN (CASE WHEN ${joined} <= ${t.newDays} THEN 'new' ELSE ${stageNamed(sql`MAX(2, ${bySilence(joined)})`)} END)
     WHEN ${joined} <= ${t.newDays} AND orders_count <= 1 THEN 'new'
     ELSE ${stageNamed(sql`MAX(${bySilence(silent)}, ${byChurn})`)} END)`;
 }

@@ -2,10 +2,12 @@ import { type SQL, sql } from "drizzle-orm";
 import type { Database } from "../db/client";
 import { quintileEdgesFromTiles, type RfmEdges, type TileBounds } from "../domain/segments/rfm";
 import { VALUE_SEGMENTS, type ValueSegment, valueSegment } from "../domain/segments/value-segments";
-import { type PageLimits, rowsAffected, type SweepProgress, sweepMemberPages, wholeDaysSince } from "./sql";
+import { lifecycleThresholdsOf } from "./lifecycle";
+import { lastEngagedColumn, type PageLimits, rowsAffected, type SweepProgress, sweepMemberPages, wholeDaysSince } from "./sql";
 
 // RFM from the member row's purchase figures (the same facts segment rules read):
-//   R = whole days since last_purchase_at, F = orders_count, M = lifetime_spend (net of refunds).
+//   R = whole days since last_purchase_at (or since the later of it and last_activity_at when the
+//   program's lifecycle settings count activities), F = orders_count, M = lifetime_spend (net of refunds).
 // Edges come from NTILE(5) over the program's purchasers (see domain/segments/rfm.ts), then
 // every member is scored set-based, page by page, with the edges bound into a CASE expression.
 
@@ -15,9 +17,11 @@ const PURCHASER = sql.raw(PURCHASER_SQL);
 /** RfmEdges with plain arrays, as they are returned in summaries. */
 export type RfmEdgeLists = { [K in keyof RfmEdges]: number[] };
 
-type Dimension = { key: keyof RfmEdges; value: (now: string) => SQL; higherIsBetter: boolean };
+type Recency = "purchases" | "activities";
+type Dimension = { key: keyof RfmEdges; value: (now: string, recency: Recency) => SQL; higherIsBetter: boolean };
 const DIMENSIONS: Dimension[] = [
-  { key: "recency", value: (now) => wholeDaysSince("last_purchase_at", now), higherIsBetter: false },
+  // R counts days since the last purchase, or since the last purchase or activity when the program says so.
+  { key: "recency", value: (now, recency) => wholeDaysSince(lastEngagedColumn(recency), now), higherIsBetter: false },
   { key: "frequency", value: () => sql.raw("orders_count"), higherIsBetter: true },
   { key: "monetary", value: () => sql.raw("lifetime_spend"), higherIsBetter: true },
 ];
@@ -29,11 +33,11 @@ const tilesSql = (programId: string, value: SQL) => sql`
   GROUP BY tile ORDER BY tile`;
 
 /** Quintile edges of R, F and M over the program's purchasers, from three NTILE(5) queries. */
-export async function rfmEdgesOf(db: Database, programId: string, now: string): Promise<RfmEdgeLists> {
+export async function rfmEdgesOf(db: Database, programId: string, now: string, recency: Recency = "purchases"): Promise<RfmEdgeLists> {
   const [r, f, m] = await db.batch([
-    db.all<TileBounds>(tilesSql(programId, DIMENSIONS[0].value(now))),
-    db.all<TileBounds>(tilesSql(programId, DIMENSIONS[1].value(now))),
-    db.all<TileBounds>(tilesSql(programId, DIMENSIONS[2].value(now))),
+    db.all<TileBounds>(tilesSql(programId, DIMENSIONS[0].value(now, recency))),
+    db.all<TileBounds>(tilesSql(programId, DIMENSIONS[1].value(now, recency))),
+    db.all<TileBounds>(tilesSql(programId, DIMENSIONS[2].value(now, recency))),
   ]);
   const edges = (rows: TileBounds[]) => quintileEdgesFromTiles(rows.map((t) => ({ min: Number(t.min), max: Number(t.max) })));
   return { recency: edges(r), frequency: edges(f), monetary: edges(m) };
@@ -78,7 +82,8 @@ export type RfmOutcome = SweepProgress & { edges: RfmEdgeLists; updated: number 
 
 /** Score R, F, M and the value segment of every (non-erased) member of the program, page by page. */
 export async function scoreProgramRfm(db: Database, programId: string, now: Date, limits: PageLimits): Promise<RfmOutcome> {
-  return scoreRfmWithEdges(db, programId, await rfmEdgesOf(db, programId, now.toISOString()), now, limits);
+  const { recency } = await lifecycleThresholdsOf(db, programId);
+  return scoreRfmWithEdges(db, programId, await rfmEdgesOf(db, programId, now.toISOString(), recency), now, limits, recency);
 }
 
 /**
@@ -92,9 +97,10 @@ export async function scoreRfmWithEdges(
   edges: RfmEdgeLists,
   now: Date,
   limits: PageLimits,
+  recency: Recency = "purchases",
 ): Promise<RfmOutcome> {
   const at = now.toISOString();
-  const [r, f, m] = DIMENSIONS.map((d) => scoreSql(d.value(at), edges[d.key], d.higherIsBetter));
+  const [r, f, m] = DIMENSIONS.map((d) => scoreSql(d.value(at, recency), edges[d.key], d.higherIsBetter));
   let updated = 0;
   const progress = await sweepMemberPages(
     db,

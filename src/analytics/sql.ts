@@ -25,6 +25,13 @@ export const rangeEnd = (range: RowidRange | undefined, column = "rowid") =>
 export type SweepProgress = { pages: number; members: number; complete: boolean };
 
 /** Whole days from a timestamp column to `now`, counted like `wholeDaysBetween` (NULL stays NULL). */
+/**
+ * The column a member's recency is measured from: the last purchase, or (when the program counts
+ * activities) the later of the last purchase and the last reported activity.
+ */
+export const lastEngagedColumn = (recency: "purchases" | "activities") =>
+  recency === "activities" ? "NULLIF(MAX(COALESCE(last_purchase_at, ''), COALESCE(last_activity_at, '')), '')" : "last_purchase_at";
+
 export const wholeDaysSince = (column: string, now: string) => sql`MAX(0, (unixepoch(${now}) - unixepoch(${sql.raw(column)})) / 86400)`;
 
 /**

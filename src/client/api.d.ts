@@ -125,6 +125,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/members/search": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Search members by email, phone, name prefix or external id (staff)
+         * @description Scope: admin. For support and the dashboard: `email` matches case-insensitively, `phone` by its digits (spaces, dashes, brackets and + ignored), `externalId` exactly, `name` by case-insensitive prefix. Each is an index range, paged by `nextCursor`. Staff from the viewer role; storefront and partner keys are refused (they look members up by their own ids).
+         */
+        get: operations["members.search"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/members/{memberId}": {
         parameters: {
             query?: never;
@@ -631,6 +651,26 @@ export type paths = {
          * @description Scope: admin. Fields merge into the stored definition, which is validated as a whole. Audited.
          */
         patch: operations["tiers.update"];
+        trace?: never;
+    };
+    "/v1/tiers/{tierId}/versions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every version of a tier's definition, newest first
+         * @description Scope: admin. A tier's definition is versioned: each change of its benefits or thresholds is a new version. An order records the tier and version its checkout was placed under (`tierId`, `tierVersion`), and this says what that version granted.
+         */
+        get: operations["tiers.versions.list"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
         trace?: never;
     };
     "/v1/quote": {
@@ -1935,8 +1975,8 @@ export type paths = {
             cookie?: never;
         };
         /**
-         * Customer acquisition cost per channel
-         * @description Scope: admin. For the months from..to of the program's calendar (inclusive, default: the current month in the program's time zone): acquisition spend per channel ÷ members who joined through it (members.acquisitionChannel). Members without a channel are reported as unattributed (no CAC).
+         * Customer acquisition cost and LTV:CAC per channel
+         * @description Scope: admin. For the months from..to of the program's calendar (inclusive, default: the current month in the program's time zone): acquisition spend per channel (recorded with PUT /v1/acquisition-spend/{channel}/{period}) ÷ members who joined through it (members.acquisitionChannel) is the CAC; the LTV is the mean 12-month CLV of those members the nightly scores have valued, and LTV:CAC their ratio. Members without a channel are reported as unattributed (no CAC).
          */
         get: operations["analytics.cac.get"];
         put?: never;
@@ -1959,6 +1999,26 @@ export type paths = {
          * @description Scope: admin. The same figures as a snapshot, computed now; `day` is today in the program's time zone and members.new counts members who joined since its local midnight.
          */
         get: operations["kpis.today.get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/kpis/tiers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Per-tier KPI time series from the daily snapshots
+         * @description Scope: admin. Taken with each program's daily snapshot (its local day, in the zone that day was taken in), per tier in rank order: members on the tier, 30-day retention, repurchase rate, AOV and spend per member over 30 days, points earned and redeemed over 30 days, and the day's upgrades and downgrades into and out of the tier. Figures are over the members on each tier when the day was snapshotted. from..to inclusive, local dates (default: the last 30 days, at most two years). Rates are null without a denominator.
+         */
+        get: operations["kpis.tiers.list"];
         put?: never;
         post?: never;
         delete?: never;
@@ -4195,12 +4255,7 @@ export type components = {
                 wechat?: boolean;
             };
             referralCode: string;
-            tier: {
-                id: string;
-                name: string;
-                rank: number;
-                securedUntil: string | null;
-            } | null;
+            tier: components["schemas"]["MemberTier"];
             balance: {
                 available: number;
                 pending: number;
@@ -4232,6 +4287,27 @@ export type components = {
             };
             createdAt: string;
             updatedAt: string;
+        };
+        MemberTier: {
+            id: string;
+            name: string;
+            rank: number;
+            securedUntil: string | null;
+            /** @description The tier definition's version these benefits belong to */
+            version: number;
+            benefits: components["schemas"]["TierBenefitsView"];
+        } | null;
+        TierBenefitsView: {
+            /** @description Percent off the cart; the quote returns it as a discount line */
+            discountPct: number;
+            pointsMultiplier: number;
+            freeShipping: boolean;
+            priorityService: boolean;
+            /** @description What the member receives on their birthday (a label; a catalog gift is issued as a coupon) */
+            birthdayGift: string | null;
+            custom: {
+                [key: string]: string;
+            };
         };
         /**
          * @example {
@@ -4281,6 +4357,20 @@ export type components = {
         } | {
             /** @description A phone number, in E.164 or national format (read in the program's country) */
             phone: string;
+        };
+        MemberSearchHit: {
+            id: string;
+            externalId: string;
+            /** @enum {string} */
+            status: "active" | "blocked" | "erased" | "merged";
+            email: string | null;
+            phone: string | null;
+            name: string | null;
+            tier: {
+                id: string;
+                name: string;
+            } | null;
+            createdAt: string;
         };
         MemberLookup: components["schemas"]["Member"] & {
             pendingSync: components["schemas"]["PendingSync"];
@@ -4437,12 +4527,7 @@ export type components = {
             externalId: string;
             name: string | null;
             referralCode: string;
-            tier: {
-                id: string;
-                name: string;
-                rank: number;
-                securedUntil: string | null;
-            } | null;
+            tier: components["schemas"]["MemberTier"] & unknown;
             balance: {
                 available: number;
                 pending: number;
@@ -4718,8 +4803,21 @@ export type components = {
         } & {
             [key: string]: unknown;
         };
+        TierVersion: {
+            tierId: string;
+            version: number;
+            /** @description The tier's definition (qualification, benefits) in this version */
+            definition: {
+                [key: string]: unknown;
+            };
+            createdAt: string;
+        };
         QuoteResult: {
             points: number;
+            /** @description Discounts the member's tier grants on this cart (`discountPct` of `amount`). They apply first; a planned points `redemption` then comes off what is left, and the cart earns on what remains to pay (`amountDue`). */
+            discounts: components["schemas"]["QuoteDiscountLine"][];
+            /** @description What the shopper pays: amount − tier discounts − the redemption's discount. The accrual of this amount earns `points`. */
+            amountDue: number;
             basePoints: number;
             tierMultiplier: number;
             lines: ({
@@ -4745,6 +4843,17 @@ export type components = {
                 /** @description Available points after the redemption, before this cart's points (often held) */
                 availableAfter: number | null;
             };
+        };
+        QuoteDiscountLine: {
+            /** @enum {string} */
+            type: "tier";
+            tierId: string;
+            tierName: string;
+            /** @description The tier definition's version the discount comes from */
+            tierVersion: number | null;
+            discountPct: number;
+            /** @description Minor units off the cart: floor(amount × discountPct / 100) */
+            amount: number;
         };
         /**
          * @example {
@@ -5644,7 +5753,10 @@ export type components = {
                     discountPct?: number;
                     pointsMultiplier?: number;
                     freeShipping?: boolean;
-                    birthdayGift?: string;
+                    birthdayGift?: string | {
+                        rewardId: string;
+                        label?: string;
+                    };
                     priorityService?: boolean;
                     custom?: {
                         [key: string]: string;
@@ -5659,8 +5771,25 @@ export type components = {
                 name: string;
                 trigger: {
                     /** @enum {string} */
-                    type: "purchase" | "signup" | "birthday" | "referral" | "review" | "survey" | "activity";
+                    type: "purchase" | "signup" | "birthday" | "referral" | "review" | "survey" | "activity" | "milestone";
                     kind?: string;
+                    milestone?: {
+                        /** @enum {string} */
+                        kind: "nth_order";
+                        n: number;
+                    } | {
+                        /** @enum {string} */
+                        kind: "lifetime_spend";
+                        atLeast: number;
+                    } | {
+                        /** @enum {string} */
+                        kind: "streak";
+                        months: number;
+                    } | {
+                        /** @enum {string} */
+                        kind: "anniversary";
+                        years: number;
+                    };
                 };
                 /** @default {} */
                 conditions?: {
@@ -5938,7 +6067,7 @@ export type components = {
             name: string;
             description?: string | null;
             /**
-             * @description JSON rule: {and:[…]}, {or:[…]}, {not:…} or a condition {field, op, value}. Fields: tierId, tierRank, tags, stage, rfm.r|f|m|score, valueSegment, churnProbability, clv, balance, lifetimeSpend, orders, daysSinceLastPurchase, joinedDaysAgo, birthdayMonth, lastNps, feedbackTags, consent.<channel>, attributes.<key>. Ops: eq, neq, gt, gte, lt, lte, in, nin, contains, exists, between.
+             * @description JSON rule: {and:[…]}, {or:[…]}, {not:…} or a condition {field, op, value}. Fields: tierId, tierRank, tags, stage, rfm.r|f|m|score, valueSegment, churnProbability, clv, balance, lifetimeSpend, orders, daysSinceLastPurchase, daysSinceLastActivity (purchase or reported activity: review, visit, app login…), joinedDaysAgo, birthdayMonth, lastNps, feedbackTags, consent.<channel>, attributes.<key>. Ops: eq, neq, gt, gte, lt, lte, in, nin, contains, exists, between.
              * @example {
              *       "and": [
              *         {
@@ -5979,7 +6108,7 @@ export type components = {
             name?: string;
             description?: string | null;
             /**
-             * @description JSON rule: {and:[…]}, {or:[…]}, {not:…} or a condition {field, op, value}. Fields: tierId, tierRank, tags, stage, rfm.r|f|m|score, valueSegment, churnProbability, clv, balance, lifetimeSpend, orders, daysSinceLastPurchase, joinedDaysAgo, birthdayMonth, lastNps, feedbackTags, consent.<channel>, attributes.<key>. Ops: eq, neq, gt, gte, lt, lte, in, nin, contains, exists, between.
+             * @description JSON rule: {and:[…]}, {or:[…]}, {not:…} or a condition {field, op, value}. Fields: tierId, tierRank, tags, stage, rfm.r|f|m|score, valueSegment, churnProbability, clv, balance, lifetimeSpend, orders, daysSinceLastPurchase, daysSinceLastActivity (purchase or reported activity: review, visit, app login…), joinedDaysAgo, birthdayMonth, lastNps, feedbackTags, consent.<channel>, attributes.<key>. Ops: eq, neq, gt, gte, lt, lte, in, nin, contains, exists, between.
              * @example {
              *       "and": [
              *         {
@@ -6420,6 +6549,11 @@ export type components = {
             churnedAfterDays: number;
             churnProbabilityAtRisk: number;
             churnProbabilityChurned: number;
+            /**
+             * @description What recency counts for lifecycle stages, RFM's R and the KPI active rate: purchases only (default), or reported activities too (reviews, visits, app logins)
+             * @enum {string}
+             */
+            recency: "purchases" | "activities";
         };
         /**
          * @example {
@@ -6439,6 +6573,11 @@ export type components = {
             churnedAfterDays?: number;
             churnProbabilityAtRisk?: number;
             churnProbabilityChurned?: number;
+            /**
+             * @description What recency counts for lifecycle stages, RFM's R and the KPI active rate: purchases only (default), or reported activities too (reviews, visits, app logins)
+             * @enum {string}
+             */
+            recency?: "purchases" | "activities";
         } & {
             [key: string]: unknown;
         };
@@ -6786,11 +6925,22 @@ export type components = {
                 spendMinor: number;
                 newMembers: number;
                 cacMinor: number | null;
+                /** @description Members of the cohort with a 12-month CLV from the nightly scores */
+                scoredMembers: number;
+                /** @description Mean 12-month CLV of the cohort's scored members (null: none scored yet) */
+                ltvMinor: number | null;
+                /** @description What the cohort has spent so far (net of refunds) */
+                spendToDateMinor: number;
+                /** @description ltvMinor ÷ cacMinor (null without either) */
+                ltvToCac: number | null;
             }[];
             total: {
                 spendMinor: number;
                 newMembers: number;
                 blendedCacMinor: number | null;
+                scoredMembers: number;
+                ltvMinor: number | null;
+                ltvToCac: number | null;
             };
         };
         /** @description Definitions: src/domain/kpis/definitions.ts. Rates are null when their denominator is 0; money in minor units. */
@@ -6799,9 +6949,18 @@ export type components = {
                 total: number;
                 new: number;
                 new30d: number;
+                /** @description Members who bought in the 30 days */
                 active30d: number;
+                /** @description Members who bought or reported an activity in the 30 days */
+                engaged30d?: number;
             };
+            /** @description Active members / members, by `activeDefinition` */
             activeRate: number | null;
+            /**
+             * @description What active means here (the program's lifecycle setting `recency`): purchases = bought in the 30 days (members.active30d); activities = bought or reported an activity such as a review, visit or app login (members.engaged30d)
+             * @enum {string}
+             */
+            activeDefinition?: "purchases" | "activities";
             retentionRate30d: number | null;
             repurchaseRate: number | null;
             conversionRate: number | null;
@@ -6838,6 +6997,27 @@ export type components = {
                 promoters: number;
                 passives: number;
                 detractors: number;
+            };
+        };
+        TierKpiFigures: {
+            members: number;
+            retentionRate30d: number | null;
+            repurchaseRate: number | null;
+            aov30d: number | null;
+            spendPerMember30d: number | null;
+            revenue30d: number;
+            orders30d: number;
+            points: {
+                earned30d: number;
+                redeemed30d: number;
+            };
+            upgrades: {
+                in: number;
+                out: number;
+            };
+            downgrades: {
+                in: number;
+                out: number;
             };
         };
         FeedbackEntry: {
@@ -7344,6 +7524,71 @@ export interface operations {
             };
             /** @description Not found in this key's program */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "members.search": {
+        parameters: {
+            query: {
+                field: "email" | "phone" | "name" | "externalId";
+                q: string;
+                limit?: number;
+                /** @description nextCursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Matching members, in key order */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["MemberSearchHit"][];
+                        nextCursor: string | null;
+                    };
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -9115,8 +9360,25 @@ export interface operations {
                     name: string;
                     trigger: {
                         /** @enum {string} */
-                        type: "purchase" | "signup" | "birthday" | "referral" | "review" | "survey" | "activity";
+                        type: "purchase" | "signup" | "birthday" | "referral" | "review" | "survey" | "activity" | "milestone";
                         kind?: string;
+                        milestone?: {
+                            /** @enum {string} */
+                            kind: "nth_order";
+                            n: number;
+                        } | {
+                            /** @enum {string} */
+                            kind: "lifetime_spend";
+                            atLeast: number;
+                        } | {
+                            /** @enum {string} */
+                            kind: "streak";
+                            months: number;
+                        } | {
+                            /** @enum {string} */
+                            kind: "anniversary";
+                            years: number;
+                        };
                     };
                     /** @default {} */
                     conditions?: {
@@ -9538,7 +9800,10 @@ export interface operations {
                         discountPct?: number;
                         pointsMultiplier?: number;
                         freeShipping?: boolean;
-                        birthdayGift?: string;
+                        birthdayGift?: string | {
+                            rewardId: string;
+                            label?: string;
+                        };
                         priorityService?: boolean;
                         custom?: {
                             [key: string]: string;
@@ -9763,6 +10028,75 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Tier"];
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Not found in this key's program */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "tiers.versions.list": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tierId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Versions, newest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        data: components["schemas"]["TierVersion"][];
+                    };
                 };
             };
             /** @description Invalid request (code invalid_request, with the failing fields in details) */
@@ -15786,6 +16120,77 @@ export interface operations {
                         timeZone: string;
                         asOf: string;
                         figures: components["schemas"]["KpiFigures"];
+                    };
+                };
+            };
+            /** @description Invalid request (code invalid_request, with the failing fields in details) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, invalid, revoked or expired API key */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key's scope does not allow this route */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Rate limited; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    "kpis.tiers.list": {
+        parameters: {
+            query?: {
+                from?: string;
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Daily per-tier figures, oldest day first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        from: string;
+                        to: string;
+                        data: {
+                            day: string;
+                            timeZone: string;
+                            tiers: {
+                                tierId: string;
+                                tierName: string;
+                                figures: components["schemas"]["TierKpiFigures"];
+                            }[];
+                        }[];
                     };
                 };
             };

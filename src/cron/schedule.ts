@@ -14,6 +14,7 @@ import { resealSecrets } from "../services/operations/reseal-secrets";
 import { settleReferrals } from "../services/referrals/referrals";
 import { expireCoupons } from "../services/rewards/coupons";
 import { awardBirthdays } from "../services/rules/birthdays";
+import { awardAnniversaries, issueTierBirthdayGifts } from "../services/tiers/calendar-gifts";
 import { dispatchOutbox, sweepDueDeliveries } from "../services/webhooks/delivery";
 import type { CronJob } from "./job";
 import { recordJobRuns } from "./job-runs";
@@ -57,6 +58,9 @@ export const schedule = {
   // day once that day has begun in the program's time zone (src/services/program/local-day.ts).
   "0 * * * *": [
     { name: "rules.birthday", run: awardBirthdays },
+    // Tier birthday gifts (a catalog reward as a coupon) and membership anniversary milestones.
+    { name: "tiers.birthday-gifts", run: (args) => issueTierBirthdayGifts(args) },
+    { name: "rules.anniversary", run: (args) => awardAnniversaries(args) },
     // Calendar triggers (birthdays, points about to expire, anniversaries, close to the next tier, tier at risk).
     { name: "campaigns.calendar", run: ({ env, now, batchSize }) => runCalendarTriggers(env, now, batchSize) },
     // One KPI snapshot per program per local day (the day that just ended), for the trend charts.

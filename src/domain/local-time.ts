@@ -157,3 +157,14 @@ export function isFirstLocalHour(instant: string | number | Date, timeZone: stri
   const at = epochOf(instant);
   return at - startOfLocalDay(localDate(at, timeZone), timeZone) < HOUR;
 }
+
+/**
+ * Whole years from local date `since` to local date `on` (both `YYYY-MM-DD`); a 29 February
+ * start completes its years on 28 February in non-leap years (as birthdays are celebrated).
+ */
+export function wholeYearsBetween(since: string, on: string): number {
+  const [y1, y2] = [Number(since.slice(0, 4)), Number(on.slice(0, 4))];
+  let startMonthDay = since.slice(5, 10);
+  if (startMonthDay === "02-29" && !isLeapYear(y2)) startMonthDay = "02-28";
+  return Math.max(0, y2 - y1 - (on.slice(5, 10) < startMonthDay ? 1 : 0));
+}

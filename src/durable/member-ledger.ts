@@ -22,6 +22,7 @@ import {
 } from "../ledger/operations/checkout";
 import { planReferralCredit } from "../ledger/operations/credit-referral";
 import { type HistoryInput, planHistoryImport } from "../ledger/operations/import-history";
+import { planTierGift, type TierGiftInput } from "../ledger/operations/issue-tier-gift";
 import { type MergeActor, type MergeOutResult, mergedError, planMergeIn, planMergeOut } from "../ledger/operations/merge";
 import { type OpeningBalanceInput, planOpeningBalance } from "../ledger/operations/migrate-balance";
 import { type ActivityInput, planActivity } from "../ledger/operations/record-activity";
@@ -348,7 +349,12 @@ export class MemberLedger extends DurableObject<Env> {
   recordActivity(req: WriteRequest, input: ActivityInput) {
     return this.#write(req, "activity", (scope) => planActivity(scope, input, "reported"));
   }
-  /** A bonus only the system awards (signup, birthday, referral), under a system key. */
+  /** The birthday gift the member's tier grants (a catalog reward as a coupon), under a system key. */
+  issueTierGift(req: WriteRequest, input: TierGiftInput) {
+    if (req.origin !== "system") return Promise.resolve(failure(new AppError("forbidden", "Tier gifts are issued by the system only")));
+    return this.#write(req, "tier.gift", (scope) => planTierGift(scope, input));
+  }
+  /** A bonus only the system awards (signup, birthday, referral, anniversary), under a system key. */
   awardBonus(req: WriteRequest, input: ActivityInput) {
     if (req.origin !== "system") return Promise.resolve(failure(new AppError("forbidden", "Bonuses are awarded by the system only")));
     return this.#write(req, "activity", (scope) => planActivity(scope, input, "bonus"));

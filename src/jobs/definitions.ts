@@ -71,8 +71,21 @@ const FANNED_OUT_JOBS = {
   // Quintile edges are program-wide: computed once, then every shard scores against them.
   "analytics.rfm": {
     sharded: true,
-    prepare: async (db, programId, asOf) => ({ edges: await rfmEdgesOf(db, programId, asOf.toISOString()) }),
-    run: async (w) => (await scoreRfmWithEdges(w.db, w.programId, w.params.edges as RfmEdgeLists, w.asOf, limitsOf(w))).updated,
+    prepare: async (db, programId, asOf) => {
+      const { recency } = await lifecycleThresholdsOf(db, programId);
+      return { edges: await rfmEdgesOf(db, programId, asOf.toISOString(), recency), recency };
+    },
+    run: async (w) =>
+      (
+        await scoreRfmWithEdges(
+          w.db,
+          w.programId,
+          w.params.edges as RfmEdgeLists,
+          w.asOf,
+          limitsOf(w),
+          (w.params.recency as "purchases" | "activities" | undefined) ?? "purchases",
+        )
+      ).updated,
     next: "analytics.lifecycle",
   },
   "analytics.lifecycle": {

@@ -27,6 +27,10 @@ export const systemKeys = {
   signup: (memberId: string) => key(`signup:${memberId}:once`),
   /** The birthday bonus: once per member and year. */
   birthday: (memberId: string, year: string) => key(`birthday:${memberId}:${year}`),
+  /** The tier's birthday gift: once per member and local year. */
+  tierGift: (memberId: string, year: string) => key(`tierGift:${memberId}:birthday:${year}`),
+  /** The membership anniversary milestone event: once per member and local year. */
+  anniversary: (memberId: string, year: string) => key(`anniversary:${memberId}:${year}`),
   /** An imported order's earn entry (ledger_entries.request_key; imports write no ledger_requests row). */
   import: (orderId: string) => key(`import:${orderId}`),
   /** A member's opening balance migrated from another system: once per member. */

@@ -387,7 +387,7 @@ describe("analytics: fit, scores, RFM, value segments, lifecycle", () => {
     };
     const put = await call("PUT", "/v1/lifecycle-settings", { key: p.keys.admin, body: thresholds });
     expect(put.status).toBe(200);
-    expect(put.body).toEqual({ ...thresholds, activeWithinDays: 10 });
+    expect(put.body).toEqual({ ...thresholds, activeWithinDays: 10, recency: "purchases" });
     expect((await call("GET", "/v1/lifecycle-settings", { key: p.keys.admin })).body).toEqual(put.body);
 
     const eventsBefore = await stageEvents(p.programId);

@@ -17,6 +17,7 @@ import { fireCampaign } from "../../src/services/campaigns/fire";
 import { expireLots } from "../../src/services/ledger/lots";
 import { settleReferrals } from "../../src/services/referrals/referrals";
 import { awardTrigger } from "../../src/services/rules/trigger-awards";
+import { issueTierBirthdayGift } from "../../src/services/tiers/calendar-gifts";
 import {
   callDirect as call,
   db,
@@ -310,6 +311,58 @@ const scenarios: Record<string, Scenario> = {
         run: async () => {
           const award = await awardTrigger(testEnv, { programId: s.p.programId, memberId: member.id, kind: "birthday", year });
           expect(award).toMatchObject({ ok: true, replayed: false, body: { pointsEarned: 60 } });
+        },
+      };
+    },
+  },
+  "tierGift:": {
+    setup: async (p) => {
+      const reward = await call("POST", "/v1/rewards", {
+        key: p.keys.admin,
+        body: { name: "Cake", kind: "free_product", productSku: "CAKE", pointsCost: 100 },
+      });
+      expect(reward.status).toBe(201);
+      const tier = await call("POST", "/v1/tiers", {
+        key: p.keys.admin,
+        body: { name: "Everyone", rank: 0, qualification: { windowDays: 365 }, benefits: { birthdayGift: { rewardId: reward.body.id } } },
+      });
+      expect(tier.status).toBe(201);
+      return tier.body.id as string;
+    },
+    prepare: async (s, tierId: string) => {
+      const member = await newMember(s.p);
+      const until = new Date(Date.now() + 40 * 86_400_000).toISOString().slice(0, 10);
+      const assigned = await call("POST", `/v1/members/${member.id}/tier`, {
+        key: s.p.keys.admin,
+        body: { tierId, until, reason: "test" },
+      });
+      expect(assigned.status, JSON.stringify(assigned.body)).toBe(200);
+      const year = String(2000 + Math.floor(Math.random() * 90));
+      return {
+        key: systemKeys.tierGift(member.id, year),
+        run: async () => {
+          const gift = await issueTierBirthdayGift(testEnv, { programId: s.p.programId, memberId: member.id, year });
+          expect(gift).toMatchObject({ ok: true, replayed: false, body: { occasion: `birthday:${year}` } });
+        },
+      };
+    },
+  },
+  "anniversary:": {
+    setup: (p) =>
+      addRule(p, {
+        name: "A year",
+        trigger: { type: "milestone", milestone: { kind: "anniversary", years: 1 } },
+        effect: { type: "fixed", points: 70 },
+      }),
+    prepare: async (s) => {
+      const member = await newMember(s.p);
+      await sql("UPDATE members SET created_at = ? WHERE id = ?", [new Date(Date.now() - 400 * 86_400_000).toISOString(), member.id]);
+      const year = String(2000 + Math.floor(Math.random() * 90));
+      return {
+        key: systemKeys.anniversary(member.id, year),
+        run: async () => {
+          const award = await awardTrigger(testEnv, { programId: s.p.programId, memberId: member.id, kind: "anniversary", year });
+          expect(award).toMatchObject({ ok: true, replayed: false, body: { pointsEarned: 70 } });
         },
       };
     },

@@ -88,8 +88,11 @@ describe("KPIs", () => {
     const views = await Promise.all(live.map(async (m) => (await call("GET", `/v1/members/${m.id}`, { key: p.keys.admin })).body));
     const tally = (keys: string[]) => countBy(keys, (k) => k);
     const expected = {
-      members: { total: 5, new: 0, new30d: 5, active30d: 2 },
+      // Engaged: bought or reported an activity in the window — the NPS answers are activities (m1, m2, m3, m5),
+      // and m4's order (refunded since) was its last activity.
+      members: { total: 5, new: 0, new30d: 5, active30d: 2, engaged30d: 5 },
       activeRate: 2 / 5,
+      activeDefinition: "purchases",
       retentionRate30d: 1 / 2,
       repurchaseRate: 2 / 3,
       conversionRate: 3 / 5,

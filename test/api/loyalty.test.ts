@@ -91,6 +91,7 @@ describe("earning rules, quote and tiers", () => {
     const random = rng(42);
     const members = [await newMember(p), await newMember(p), await newMember(p)];
     let fired = 0;
+    let discounted = 0;
     for (let i = 0; i < 45; i++) {
       const m = members[i % members.length];
       const items = Array.from({ length: 1 + Math.floor(random() * 4) }, (_, j) => ({
@@ -103,12 +104,19 @@ describe("earning rules, quote and tiers", () => {
       const cart = { amount, currency: "USD", items, channel: random() < 0.5 ? "app" : "web" };
       const quote = await call("POST", "/v1/quote", { key: p.keys.storefront, body: { memberId: m.id, ...cart } });
       expect(quote.status, JSON.stringify(quote.body)).toBe(200);
-      const accrual = await accrue(p, m.id, amount, { items, channel: cart.channel });
+      // The shop charges what is due after the tier's discount line (Silver and Gold have one), with
+      // the items scaled in proportion, as the quote priced them.
+      const due = quote.body.amountDue as number;
+      expect(due).toBe(amount - (quote.body.discounts as Array<{ amount: number }>).reduce((s, d) => s + d.amount, 0));
+      const paidItems = items.map((it) => ({ ...it, unitPrice: Math.floor((it.unitPrice * due) / amount) }));
+      const accrual = await accrue(p, m.id, due, { items: paidItems, channel: cart.channel });
       expect(accrual.status, JSON.stringify(accrual.body)).toBe(201);
       expect(accrual.body.pointsEarned, `cart ${i}`).toBe(quote.body.points);
       fired += quote.body.lines.length;
+      discounted += quote.body.discounts.length;
     }
     expect(fired).toBeGreaterThan(45); // rules beyond the base line really fired
+    expect(discounted).toBeGreaterThan(0); // and members reached a tier with a discount
     for (const m of members) {
       const s = await ledgerSum(m.id);
       expect(s.sum).toBe(s.balance);

@@ -86,6 +86,7 @@ describe("staff through Cloudflare Access", () => {
   it("each role gets exactly what it may: viewer reads, marketer also changes marketing, admin everything", async () => {
     const expected: Array<[keyof typeof people, string, string, unknown, number]> = [
       ["viewer", "GET", "/v1/rewards", undefined, 200],
+      ["viewer", "GET", "/v1/members/search?field=name&q=an", undefined, 200],
       ["viewer", "POST", "/v1/rewards", reward, 403],
       ["viewer", "POST", "/v1/keys", { name: "x", scope: "storefront" }, 403],
       ["marketer", "GET", "/v1/rewards", undefined, 200],

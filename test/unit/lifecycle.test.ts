@@ -31,6 +31,7 @@ describe("lifecycle thresholds", () => {
       churnedAfterDays: 365,
       churnProbabilityAtRisk: 0.5,
       churnProbabilityChurned: 0.8,
+      recency: "purchases",
     });
   });
 

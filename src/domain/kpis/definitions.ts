@@ -9,7 +9,11 @@
 // members.new            members created on the snapshot's day [T − 1 day, T)
 // members.new30d         members created in the 30d window
 // members.active30d      members with at least one order in the 30d window
-// activeRate             members.active30d / members.total
+// activeRate             active members / members.total, by the definition `activeDefinition` names (the
+//                        program's lifecycle setting `recency`): "purchases" = members.active30d (bought
+//                        in the 30d window); "activities" = members.engaged30d (bought, or last reported an
+//                        activity — review, visit, app login — in the window; the activity side from the
+//                        member's last activity, so a past day counts those whose latest activity fell in it)
 // retentionRate30d       of the members who bought in the previous window [T − 60d, T − 30d),
 //                        the share who bought again in the 30d window
 // repurchaseRate         of the members who ever bought (before T), the share with ≥ 2 orders
@@ -38,6 +42,10 @@ export type KpiAggregates = {
   membersNew: number;
   membersNew30d: number;
   buyers30d: number;
+  /** Bought, or last reported an activity, in the 30d window. */
+  engaged30d?: number;
+  /** Which members are active: buyers, or buyers and members reporting activities. */
+  activeDefinition?: "purchases" | "activities";
   orders30d: number;
   revenue30d: number;
   buyersPrev30d: number;
@@ -74,8 +82,15 @@ export const liabilityMinor = (points: number, pointCostPer1000: number) => Math
 
 export function kpiFigures(a: KpiAggregates) {
   return {
-    members: { total: a.membersTotal, new: a.membersNew, new30d: a.membersNew30d, active30d: a.buyers30d },
-    activeRate: ratio(a.buyers30d, a.membersTotal),
+    members: {
+      total: a.membersTotal,
+      new: a.membersNew,
+      new30d: a.membersNew30d,
+      active30d: a.buyers30d,
+      engaged30d: a.engaged30d ?? a.buyers30d,
+    },
+    activeRate: ratio(a.activeDefinition === "activities" ? (a.engaged30d ?? a.buyers30d) : a.buyers30d, a.membersTotal),
+    activeDefinition: a.activeDefinition ?? "purchases",
     retentionRate30d: ratio(a.retainedBuyers, a.buyersPrev30d),
     repurchaseRate: ratio(a.repeatBuyersEver, a.buyersEver),
     conversionRate: ratio(a.buyersEver, a.membersTotal),

@@ -50,6 +50,12 @@ export const lifecycleThresholdsSchema = z.preprocess(
     .strictObject({
       /** A member is `new` while within this many days of joining. */
       newDays: days.default(30),
+      /**
+       * What counts as a member's last engagement for recency (lifecycle stages, RFM's R, the KPI
+       * active rate): `purchases` only, or `activities` too — a review, visit, app login or any
+       * activity reported through POST /v1/members/{id}/activities (or a partner event).
+       */
+      recency: z.enum(["purchases", "activities"]).default("purchases"),
       /** Active: purchased within this many days. Always equal to dormantAfterDays. */
       activeWithinDays: days.default(90),
       /** Dormant: no purchase for more than this many days. */

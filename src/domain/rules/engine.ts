@@ -48,7 +48,21 @@ interface ProgramEarnRate {
   timeZone?: string;
 }
 
+/**
+ * What milestone rules are judged on, as they stand once this event counts: orders and lifetime
+ * spend including this purchase, consecutive local months with a purchase ending with this event's
+ * month, whole years since joining (on the anniversary event). Absent: no milestone can match.
+ */
+export interface MilestoneFacts {
+  orders: number;
+  spend: number;
+  streakMonths: number;
+  membershipYears: number | null;
+}
+
 export interface EarningMember {
+  /** For milestone rules; without them milestone rules are skipped (`milestone_not_reached`). */
+  milestones?: MilestoneFacts;
   tierId?: string | null;
   /** From the member's tier benefits; 1 when none. */
   tierMultiplier?: number;
@@ -98,6 +112,8 @@ type SkipReason =
   | "no_eligible_items"
   | "zero_points"
   | "member_cap_reached"
+  | "milestone_not_reached"
+  | "milestone_already_awarded"
   | "budget_exhausted"
   | "exclusive_rule_applied";
 
@@ -145,6 +161,11 @@ export function evaluateRules(input: EvaluateRulesInput): EarnResult {
     const raw = effectPoints(rule.effect, eligibleAmount, program);
     if (raw <= 0) {
       skipped.push({ ruleId: rule.id, reason: "zero_points" });
+      continue;
+    }
+    // A milestone awards once per member: any points from the rule before mean it was reached.
+    if (rule.trigger.type === "milestone" && (usage[rule.id]?.memberPoints ?? 0) > 0) {
+      skipped.push({ ruleId: rule.id, reason: "milestone_already_awarded" });
       continue;
     }
     const capped = clampToCaps(rule, raw, usage[rule.id]);
@@ -205,7 +226,16 @@ function byPriority(rules: EngineRule[]): EngineRule[] {
 /** The first reason a rule does not apply to this event, or null when it matches. */
 function firstMismatch(rule: EngineRule, event: EarningEvent, member: EarningMember, timeZone: string): SkipReason | null {
   if (!rule.active) return "inactive";
-  if (rule.trigger.type !== event.trigger.type) return "trigger_mismatch";
+  if (rule.trigger.milestone) {
+    const m = rule.trigger.milestone;
+    // Order milestones ride on purchases; the anniversary on its own (system) event.
+    const onEvent =
+      m.kind === "anniversary"
+        ? event.trigger.type === "milestone" && event.trigger.kind === "anniversary"
+        : event.trigger.type === "purchase";
+    if (!onEvent) return "trigger_mismatch";
+    if (!milestoneReached(m, member.milestones)) return "milestone_not_reached";
+  } else if (rule.trigger.type !== event.trigger.type) return "trigger_mismatch";
   if (rule.trigger.kind && rule.trigger.kind !== event.trigger.kind) return "kind_mismatch";
 
   const c = rule.conditions ?? {};
@@ -230,6 +260,39 @@ function firstMismatch(rule: EngineRule, event: EarningEvent, member: EarningMem
   if (isSet(c.segmentIds) && !c.segmentIds.some((id) => member.segmentIds.includes(id))) return "segment";
   if (c.firstPurchase !== undefined && c.firstPurchase !== member.isFirstPurchase) return "first_purchase";
   return null;
+}
+
+function milestoneReached(m: NonNullable<EngineRule["trigger"]["milestone"]>, facts: MilestoneFacts | undefined): boolean {
+  if (!facts) return false;
+  switch (m.kind) {
+    case "nth_order":
+      return facts.orders >= m.n;
+    case "lifetime_spend":
+      return facts.spend >= m.atLeast;
+    case "streak":
+      return facts.streakMonths >= m.months;
+    case "anniversary":
+      return facts.membershipYears !== null && facts.membershipYears >= m.years;
+  }
+}
+
+/**
+ * The run of consecutive months with a purchase that contains `current` ("YYYY-MM" local months):
+ * 3 for purchases in March, April and May with `current` any of them; 0 when `current` has none.
+ * Both directions count, so a back-dated purchase that fills a gap completes the run it joins.
+ */
+export function streakMonths(months: Iterable<string>, current: string): number {
+  const set = new Set(months);
+  if (!set.has(current)) return 0;
+  const shift = (month: string, by: number) => {
+    const [y, m] = month.split("-").map(Number);
+    const index = y * 12 + (m - 1) + by;
+    return `${Math.floor(index / 12)}-${String((index % 12) + 1).padStart(2, "0")}`;
+  };
+  let n = 1;
+  for (let m = shift(current, -1); set.has(m); m = shift(m, -1)) n++;
+  for (let m = shift(current, 1); set.has(m); m = shift(m, 1)) n++;
+  return n;
 }
 
 function hasItemConditions(rule: EngineRule): boolean {

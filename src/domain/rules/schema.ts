@@ -3,7 +3,7 @@
 // Money is integer minor units, points are integers, times are ISO-8601 UTC strings.
 import { z } from "zod";
 
-const triggerTypes = ["purchase", "signup", "birthday", "referral", "review", "survey", "activity"] as const;
+const triggerTypes = ["purchase", "signup", "birthday", "referral", "review", "survey", "activity", "milestone"] as const;
 export type TriggerType = (typeof triggerTypes)[number];
 
 /**
@@ -12,7 +12,7 @@ export type TriggerType = (typeof triggerTypes)[number];
  * as an activity; `activity` rules (with a `kind`) say which kinds clients report, and review
  * and survey may come from a client too (directly, or through feedback).
  */
-const systemTriggerTypes = ["signup", "birthday", "referral"] as const satisfies readonly TriggerType[];
+const systemTriggerTypes = ["signup", "birthday", "referral", "anniversary"] as const;
 export type SystemTriggerType = (typeof systemTriggerTypes)[number];
 export const isSystemTrigger = (kind: string): kind is SystemTriggerType => (systemTriggerTypes as readonly string[]).includes(kind.trim());
 
@@ -26,11 +26,31 @@ const minorUnits = z.int().nonnegative();
 const utcTime = z.iso.datetime();
 const code = z.string().min(1).max(128);
 
-const triggerSchema = z.strictObject({
-  type: z.enum(triggerTypes),
-  /** Activity kind ("app_login", "store_checkin", ...); when set the event's kind must equal it. */
-  kind: code.optional(),
-});
+/**
+ * A milestone a member reaches once: their nth order, lifetime spend reaching a threshold, purchases
+ * in `months` consecutive local months (ending with this purchase's month), or the `years`th
+ * anniversary of joining (local date; 29 February joiners celebrate on 28 February in other years).
+ * The first three are checked on every purchase, the anniversary by the hourly calendar job.
+ */
+const milestoneSchema = z.discriminatedUnion("kind", [
+  z.strictObject({ kind: z.literal("nth_order"), n: z.int().min(1).max(100_000) }),
+  z.strictObject({ kind: z.literal("lifetime_spend"), atLeast: minorUnits.min(1) }),
+  z.strictObject({ kind: z.literal("streak"), months: z.int().min(2).max(24) }),
+  z.strictObject({ kind: z.literal("anniversary"), years: z.int().min(1).max(100) }),
+]);
+
+const triggerSchema = z
+  .strictObject({
+    type: z.enum(triggerTypes),
+    /** Activity kind ("app_login", "store_checkin", ...); when set the event's kind must equal it. */
+    kind: code.optional(),
+    /** With type `milestone`: which one. */
+    milestone: milestoneSchema.optional(),
+  })
+  .refine((t) => (t.type === "milestone") === (t.milestone !== undefined), {
+    message: "a milestone trigger names its milestone (and only a milestone trigger does)",
+    path: ["milestone"],
+  });
 
 /** Empty or missing lists mean "no restriction". */
 const includeExcludeSchema = z.strictObject({
@@ -86,21 +106,26 @@ const ruleEffectSchema = z.discriminatedUnion("type", [
 ]);
 export type RuleEffect = z.infer<typeof ruleEffectSchema>;
 
-export const ruleDefinitionSchema = z.strictObject({
-  name: z.string().min(1).max(200),
-  trigger: triggerSchema,
-  conditions: ruleConditionsSchema.default({}),
-  effect: ruleEffectSchema,
-  /** Higher runs first. */
-  priority: z.int().min(-1_000_000).max(1_000_000).default(0),
-  /** false = exclusive: once it applies, no lower-priority rule applies. */
-  stackable: z.boolean().default(true),
-  /** Lifetime points one member may earn from this rule. */
-  capPerMember: z.int().positive().optional(),
-  /** Lifetime points this rule may issue across all members. */
-  budgetPoints: z.int().positive().optional(),
-  active: z.boolean().default(true),
-});
+export const ruleDefinitionSchema = z
+  .strictObject({
+    name: z.string().min(1).max(200),
+    trigger: triggerSchema,
+    conditions: ruleConditionsSchema.default({}),
+    effect: ruleEffectSchema,
+    /** Higher runs first. */
+    priority: z.int().min(-1_000_000).max(1_000_000).default(0),
+    /** false = exclusive: once it applies, no lower-priority rule applies. */
+    stackable: z.boolean().default(true),
+    /** Lifetime points one member may earn from this rule. */
+    capPerMember: z.int().positive().optional(),
+    /** Lifetime points this rule may issue across all members. */
+    budgetPoints: z.int().positive().optional(),
+    active: z.boolean().default(true),
+  })
+  .refine((r) => r.trigger.type !== "milestone" || r.effect.type === "fixed", {
+    message: "a milestone rule awards fixed points",
+    path: ["effect"],
+  });
 /** A validated rule definition (defaults applied). */
 export type RuleDefinition = z.infer<typeof ruleDefinitionSchema>;
 /** What an admin may send (defaults optional). */

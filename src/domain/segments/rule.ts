@@ -44,6 +44,8 @@ export type MemberFacts = {
   lifetimeSpend?: number | null;
   orders?: number | null;
   daysSinceLastPurchase?: number | null;
+  /** Days since the last purchase or reported activity (review, visit, app login…), whichever is later. */
+  daysSinceLastActivity?: number | null;
   joinedDaysAgo?: number | null;
   /** 1–12. */
   birthdayMonth?: number | null;
@@ -74,6 +76,7 @@ const FIXED_FIELDS = {
   lifetimeSpend: { kind: "number" },
   orders: { kind: "number" },
   daysSinceLastPurchase: { kind: "number" },
+  daysSinceLastActivity: { kind: "number" },
   joinedDaysAgo: { kind: "number" },
   birthdayMonth: { kind: "number" },
   lastNps: { kind: "number" },
@@ -410,12 +413,19 @@ export type MemberRowForFacts = {
   lifetimeSpend?: number | null;
   ordersCount?: number | null;
   lastPurchaseAt?: string | null;
+  lastActivityAt?: string | null;
   createdAt?: string | null;
   birthday?: string | null;
   consent?: Partial<Record<ConsentChannel, boolean | null>> | null;
   lastNps?: number | null;
   feedbackTags?: readonly string[] | null;
   attributes?: Record<string, unknown> | null;
+};
+
+/** The later of the last purchase and the last reported activity (ISO instants compare as text). */
+const lastEngagedAt = (row: MemberRowForFacts): string | null => {
+  const [a, b] = [row.lastPurchaseAt ?? null, row.lastActivityAt ?? null];
+  return a === null ? b : b === null ? a : a > b ? a : b;
 };
 
 /** Month of a "YYYY-MM-DD…" or "--MM-DD" birthday; null otherwise. */
@@ -444,6 +454,7 @@ export function memberFactsFromRow(row: MemberRowForFacts, opts: { now: Instant;
     lifetimeSpend: row.lifetimeSpend ?? null,
     orders: row.ordersCount ?? null,
     daysSinceLastPurchase: row.lastPurchaseAt ? wholeDaysBetween(row.lastPurchaseAt, opts.now) : null,
+    daysSinceLastActivity: lastEngagedAt(row) ? wholeDaysBetween(lastEngagedAt(row) as string, opts.now) : null,
     joinedDaysAgo: row.createdAt ? wholeDaysBetween(row.createdAt, opts.now) : null,
     birthdayMonth: birthdayMonthOf(row.birthday),
     consent: row.consent ?? null,
@@ -508,6 +519,13 @@ export function memberSqlFields(opts: { now: string; alias?: string }): SqlField
     lifetimeSpend: col("lifetime_spend"),
     orders: col("orders_count"),
     daysSinceLastPurchase: daysSince("last_purchase_at"),
+    daysSinceLastActivity: {
+      kind: "scalar",
+      expr: frag(
+        `MAX(0, (unixepoch(?) - unixepoch(NULLIF(MAX(COALESCE(${a}.last_purchase_at, ''), COALESCE(${a}.last_activity_at, '')), ''))) / 86400)`,
+        opts.now,
+      ),
+    },
     joinedDaysAgo: daysSince("created_at"),
     birthdayMonth: {
       kind: "scalar",

@@ -15,12 +15,17 @@ const qualificationSchema = z.strictObject({
   minActiveDays: z.int().nonnegative().optional(),
 });
 
-const tierBenefitsSchema = z.strictObject({
+/** A gift from the reward catalog, issued as a coupon (no points charged); `label` is what the storefront shows. */
+const rewardGiftSchema = z.strictObject({ rewardId: code, label: z.string().max(500).optional() });
+
+export const tierBenefitsSchema = z.strictObject({
+  /** Percent off the cart (quote: a `tier` discount line, applied before a points redemption). */
   discountPct: z.number().min(0).max(100).optional(),
   /** Multiplies all points earned (applied on top of the earning rules). */
   pointsMultiplier: z.number().min(0).max(100).optional(),
   freeShipping: z.boolean().optional(),
-  birthdayGift: z.string().max(500).optional(),
+  /** A label only (a string), or a catalog reward issued as a coupon on the member's local birthday. */
+  birthdayGift: z.union([z.string().max(500), rewardGiftSchema]).optional(),
   priorityService: z.boolean().optional(),
   custom: z.record(z.string().max(128), z.string().max(1000)).optional(),
 });
@@ -41,6 +46,8 @@ export type TierDefinition = z.infer<typeof tierDefinitionSchema>;
 
 export const tierSchema = tierDefinitionSchema.extend({
   id: code,
+  /** The definition's version (1 on creation, +1 on every change). */
+  version: z.int().positive().optional(),
   programId: code.optional(),
   createdAt: z.iso.datetime().optional(),
   updatedAt: z.iso.datetime().optional(),
@@ -67,4 +74,11 @@ export function tierLadderProblems(tiers: Pick<Tier, "name" | "rank" | "inviteOn
     else seen.set(t.rank, t.name);
   }
   return problems;
+}
+
+/** The cart discount a tier grants on `amount` (minor units), rounded down so it never exceeds the percentage. */
+export function tierDiscount(benefits: TierBenefits | undefined, amount: number): number {
+  const pct = benefits?.discountPct ?? 0;
+  if (pct <= 0 || amount <= 0) return 0;
+  return Math.min(amount, Math.floor((amount * Math.round(pct * 100)) / 10_000));
 }

@@ -85,7 +85,9 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
     tierMultiplier: rules.result.tierMultiplier,
   };
 
-  // 2. The purchase itself: the order, its earn entry and lot, the member's figures, the events.
+  // 2. The purchase itself: the order (with the tier version its benefits came from), its earn
+  // entry and lot, the member's figures, the events.
+  const placedUnder = loaded.ladder.find((t) => t.id === member.tierId) ?? loaded.ladder[0];
   const statements: Statement[] = [
     scope.db.insert(orders).values({
       id: newId("ord"),
@@ -102,6 +104,8 @@ export async function planAccrual(scope: WriteScope, input: PurchaseInput) {
       sourceScope: scope.actor,
       sourceKeyId: scope.source?.keyId ?? null,
       sourcePartner: scope.source?.partner ?? null,
+      tierId: placedUnder?.id ?? null,
+      tierVersion: placedUnder?.version ?? null,
       createdAt: scope.now,
     }) as Statement,
   ];

@@ -33,7 +33,9 @@ export type ActivityInput = z.input<typeof ActivityInput>;
  * `kind` matches (or that name no kind).
  */
 function triggerForKind(kind: string): { type: TriggerType; kind?: string } {
-  if (isSystemTrigger(kind) || kind === "review" || kind === "survey") return { type: kind };
+  // The membership anniversary is a milestone event: it runs the anniversary milestone rules.
+  if (kind === "anniversary") return { type: "milestone", kind };
+  if (isSystemTrigger(kind) || kind === "review" || kind === "survey") return { type: kind as TriggerType };
   return { type: "activity", kind };
 }
 

@@ -109,6 +109,10 @@ export const LifecycleSettingsSchema = z
     churnedAfterDays: days,
     churnProbabilityAtRisk: probability,
     churnProbabilityChurned: probability,
+    recency: z.enum(["purchases", "activities"]).openapi({
+      description:
+        "What recency counts for lifecycle stages, RFM's R and the KPI active rate: purchases only (default), or reported activities too (reviews, visits, app logins)",
+    }),
   })
   .openapi("LifecycleSettings");
 

@@ -13,9 +13,28 @@ const CacSchema = z
     to: z.string(),
     currency: z.string().nullable(),
     channels: z.array(
-      z.object({ channel: z.string(), spendMinor: z.number().int(), newMembers: z.number().int(), cacMinor: z.number().nullable() }),
+      z.object({
+        channel: z.string(),
+        spendMinor: z.number().int(),
+        newMembers: z.number().int(),
+        cacMinor: z.number().nullable(),
+        scoredMembers: z.number().int().openapi({ description: "Members of the cohort with a 12-month CLV from the nightly scores" }),
+        ltvMinor: z
+          .number()
+          .nullable()
+          .openapi({ description: "Mean 12-month CLV of the cohort's scored members (null: none scored yet)" }),
+        spendToDateMinor: z.number().int().openapi({ description: "What the cohort has spent so far (net of refunds)" }),
+        ltvToCac: z.number().nullable().openapi({ description: "ltvMinor ÷ cacMinor (null without either)" }),
+      }),
     ),
-    total: z.object({ spendMinor: z.number().int(), newMembers: z.number().int(), blendedCacMinor: z.number().nullable() }),
+    total: z.object({
+      spendMinor: z.number().int(),
+      newMembers: z.number().int(),
+      blendedCacMinor: z.number().nullable(),
+      scoredMembers: z.number().int(),
+      ltvMinor: z.number().nullable(),
+      ltvToCac: z.number().nullable(),
+    }),
   })
   .openapi("Cac");
 
@@ -26,9 +45,9 @@ export const getAcquisitionCostRoute = defineRoute(
     method: "get",
     path: "/v1/analytics/cac",
     tags: ["Budgets"],
-    summary: "Customer acquisition cost per channel",
+    summary: "Customer acquisition cost and LTV:CAC per channel",
     description:
-      "For the months from..to of the program's calendar (inclusive, default: the current month in the program's time zone): acquisition spend per channel ÷ members who joined through it (members.acquisitionChannel). Members without a channel are reported as unattributed (no CAC).",
+      "For the months from..to of the program's calendar (inclusive, default: the current month in the program's time zone): acquisition spend per channel (recorded with PUT /v1/acquisition-spend/{channel}/{period}) ÷ members who joined through it (members.acquisitionChannel) is the CAC; the LTV is the mean 12-month CLV of those members the nightly scores have valued, and LTV:CAC their ratio. Members without a channel are reported as unattributed (no CAC).",
     request: { query: z.object({ from: Period.optional(), to: Period.optional() }) },
     responses: { 200: jsonResponse(CacSchema, "CAC per channel"), ...errorResponses() },
   },

@@ -3,8 +3,18 @@ import { z } from "@hono/zod-openapi";
 const Rate = z.number().nullable();
 export const KpiFiguresSchema = z
   .object({
-    members: z.object({ total: z.number().int(), new: z.number().int(), new30d: z.number().int(), active30d: z.number().int() }),
-    activeRate: Rate,
+    members: z.object({
+      total: z.number().int(),
+      new: z.number().int(),
+      new30d: z.number().int(),
+      active30d: z.number().int().openapi({ description: "Members who bought in the 30 days" }),
+      engaged30d: z.number().int().optional().openapi({ description: "Members who bought or reported an activity in the 30 days" }),
+    }),
+    activeRate: Rate.openapi({ description: "Active members / members, by `activeDefinition`" }),
+    activeDefinition: z.enum(["purchases", "activities"]).optional().openapi({
+      description:
+        "What active means here (the program's lifecycle setting `recency`): purchases = bought in the 30 days (members.active30d); activities = bought or reported an activity such as a review, visit or app login (members.engaged30d)",
+    }),
     retentionRate30d: Rate,
     repurchaseRate: Rate,
     conversionRate: Rate,

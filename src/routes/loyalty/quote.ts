@@ -3,6 +3,7 @@ import { and, eq } from "drizzle-orm";
 import { members, programs } from "../../../schema";
 import { batchRead, fetchTogether } from "../../db/batch-read";
 import type { Database } from "../../db/client";
+import { tierDiscount } from "../../domain/tiers/schema";
 import { AppError, notFound } from "../../lib/errors";
 import { errorResponses, Iso, jsonBody, jsonResponse } from "../../lib/openapi";
 import { toUtcIso } from "../../lib/time";
@@ -48,9 +49,27 @@ const QuoteBody = z
     },
   });
 
+const DiscountLine = z
+  .object({
+    type: z.literal("tier"),
+    tierId: z.string(),
+    tierName: z.string(),
+    tierVersion: z.number().int().nullable().openapi({ description: "The tier definition's version the discount comes from" }),
+    discountPct: z.number(),
+    amount: z.number().int().openapi({ description: "Minor units off the cart: floor(amount × discountPct / 100)" }),
+  })
+  .openapi("QuoteDiscountLine");
+
 const QuoteResult = z
   .object({
     points: z.number().int(),
+    discounts: z.array(DiscountLine).openapi({
+      description:
+        "Discounts the member's tier grants on this cart (`discountPct` of `amount`). They apply first; a planned points `redemption` then comes off what is left, and the cart earns on what remains to pay (`amountDue`).",
+    }),
+    amountDue: z.number().int().openapi({
+      description: "What the shopper pays: amount − tier discounts − the redemption's discount. The accrual of this amount earns `points`.",
+    }),
     basePoints: z.number().int(),
     tierMultiplier: z.number(),
     lines: z.array(
@@ -133,16 +152,39 @@ export const quotePurchaseRoute = defineRoute(
     // A quote shows the member's tier and points: a partner key limited to its members quotes only those.
     if (member) await assertMemberVisible(c.var.ctx, principal, member.id);
     const subject = { program, member: member ?? null, isFirstPurchase: (member?.ordersCount ?? 0) === 0 };
-    const cart = discounted(body.amount, body.items, body.redemption?.discount ?? 0);
-    const result = evaluateEarn(
+    const inputs = reads.inputs.parse(raw[2]); // parsed after the checks, as the rules were read after them before
+    // The member's tier discount first (a guest has none), then the points redemption on what is left.
+    const tier = member ? (inputs.ladder.find((t) => t.id === member.tierId) ?? inputs.ladder[0]) : undefined;
+    const tierOff = tierDiscount(tier?.benefits, body.amount);
+    const discounts =
+      tier && tierOff > 0
+        ? [
+            {
+              type: "tier" as const,
+              tierId: tier.id,
+              tierName: tier.name,
+              tierVersion: tier.version ?? null,
+              discountPct: tier.benefits.discountPct ?? 0,
+              amount: tierOff,
+            },
+          ]
+        : [];
+    const redemptionOff = body.redemption?.discount ?? 0;
+    if (redemptionOff > body.amount - tierOff)
+      throw new AppError("invalid_request", "redemption.discount cannot exceed the amount left after the tier discount", {
+        fields: [{ path: "redemption.discount", message: `at most ${body.amount - tierOff}` }],
+      });
+    const cart = discounted(body.amount, body.items, tierOff + redemptionOff);
+    const earned = evaluateEarn(
       subject,
       {
         trigger: { type: "purchase" },
         occurredAt: body.occurredAt ? toUtcIso(body.occurredAt) : new Date().toISOString(),
         order: { amount: cart.amount, items: cart.items, channel: body.channel, storeId: body.storeId },
       },
-      reads.inputs.parse(raw[2]),
-    ); // parsed after the checks, as the rules were read after them before
+      inputs,
+    );
+    const result = { ...earned, discounts, amountDue: cart.amount };
     if (!body.redemption) return c.json(result, 200);
     const available = member ? member.pointsBalance - member.pointsPending : null;
     return c.json(

@@ -8,6 +8,7 @@ import { getProgram } from "../../services/access/programs";
 import { PendingSyncSchema } from "../../services/ledger/queued-writes";
 import { memberLookup } from "../../services/ledger/write";
 import { MEMBER_SCOPES } from "../../services/members/tokens";
+import { MemberTierSchema } from "../../services/members/view";
 import { defineRoute } from "../route";
 
 const CurrentMemberSchema = z
@@ -16,7 +17,9 @@ const CurrentMemberSchema = z
     externalId: z.string(),
     name: z.string().nullable(),
     referralCode: z.string(),
-    tier: z.object({ id: z.string(), name: z.string(), rank: z.number(), securedUntil: z.string().nullable() }).nullable(),
+    tier: MemberTierSchema.nullable().openapi({
+      description: "The member's tier with its benefits (free shipping, discount, birthday gift, custom) for the storefront",
+    }),
     balance: z.object({ available: z.number().int(), pending: z.number().int(), reserved: z.number().int(), total: z.number().int() }),
     lifetime: z.object({ earned: z.number().int(), redeemed: z.number().int() }),
     scopes: z.array(z.enum(MEMBER_SCOPES)),

@@ -11,12 +11,15 @@ import { getMemberCodeRoute } from "./member-code";
 import { mergeMemberRoute } from "./merge-member";
 import { registerMemberRoute } from "./register-member";
 import { rotateMemberTokenKeyRoute } from "./rotate-token-key";
+import { searchMembersRoute } from "./search-members";
 import { updateMemberRoute } from "./update-member";
 
 export const memberRoutes: RouteModule[] = [
   registerMemberRoute,
   findMemberRoute,
   identifyMemberRoute,
+  // Before /v1/members/{memberId}, which would otherwise take "search" for an id.
+  searchMembersRoute,
   getMemberRoute,
   updateMemberRoute,
   changeMemberTagsRoute,

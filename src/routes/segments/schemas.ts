@@ -11,7 +11,7 @@ const ruleExample = {
 // The rule is validated by the domain schema (parseSegmentRule) so its messages reach the caller.
 const Rule = z.unknown().openapi({
   description:
-    "JSON rule: {and:[…]}, {or:[…]}, {not:…} or a condition {field, op, value}. Fields: tierId, tierRank, tags, stage, rfm.r|f|m|score, valueSegment, churnProbability, clv, balance, lifetimeSpend, orders, daysSinceLastPurchase, joinedDaysAgo, birthdayMonth, lastNps, feedbackTags, consent.<channel>, attributes.<key>. Ops: eq, neq, gt, gte, lt, lte, in, nin, contains, exists, between.",
+    "JSON rule: {and:[…]}, {or:[…]}, {not:…} or a condition {field, op, value}. Fields: tierId, tierRank, tags, stage, rfm.r|f|m|score, valueSegment, churnProbability, clv, balance, lifetimeSpend, orders, daysSinceLastPurchase, daysSinceLastActivity (purchase or reported activity: review, visit, app login…), joinedDaysAgo, birthdayMonth, lastNps, feedbackTags, consent.<channel>, attributes.<key>. Ops: eq, neq, gt, gte, lt, lte, in, nin, contains, exists, between.",
   example: ruleExample,
 });
 

@@ -173,9 +173,11 @@ export async function putAcquisitionSpend({
 }
 
 /**
- * CAC per acquisition channel over whole months [from, to]: acquisition spend in those
- * months ÷ members who joined through the channel in them (members.acquisition_channel).
- * Members without a channel are reported as "unattributed" (no spend, so no CAC).
+ * CAC and LTV:CAC per acquisition channel over whole months [from, to]: acquisition spend in those
+ * months ÷ members who joined through the channel in them (members.acquisition_channel); LTV is
+ * the mean 12-month CLV (members.clv_12m, from the nightly scores) of those members who have been
+ * scored, and LTV:CAC that over the CAC. Members without a channel are reported as "unattributed"
+ * (no spend, so no CAC).
  */
 export async function customerAcquisitionCost({
   ctx,
@@ -186,34 +188,65 @@ export async function customerAcquisitionCost({
 }) {
   const [start] = await periodRange(ctx, input.programId, input.from);
   const [, end] = await periodRange(ctx, input.programId, input.to);
-  const rows = await ctx.db.all<{ channel: string | null; spend: number; newMembers: number }>(sql`
+  const rows = await ctx.db.all<{
+    channel: string | null;
+    spend: number;
+    newMembers: number;
+    scored: number;
+    clvSum: number;
+    spendSum: number;
+  }>(sql`
     WITH s AS (
       SELECT channel, SUM(amount_minor) AS spend FROM acquisition_spend
       WHERE program_id = ${input.programId} AND period >= ${input.from} AND period <= ${input.to} GROUP BY channel
     ), m AS (
-      SELECT acquisition_channel AS channel, COUNT(*) AS n FROM members
+      SELECT acquisition_channel AS channel, COUNT(*) AS n, COUNT(clv_12m) AS scored, COALESCE(SUM(clv_12m), 0) AS clvSum,
+             COALESCE(SUM(lifetime_spend), 0) AS spendSum
+      FROM members
       WHERE program_id = ${input.programId} AND created_at >= ${start} AND created_at < ${end} GROUP BY acquisition_channel
     ), k AS (SELECT channel FROM s UNION SELECT channel FROM m)
-    SELECT k.channel AS channel, COALESCE(s.spend, 0) AS spend, COALESCE(m.n, 0) AS newMembers
+    SELECT k.channel AS channel, COALESCE(s.spend, 0) AS spend, COALESCE(m.n, 0) AS newMembers,
+           COALESCE(m.scored, 0) AS scored, COALESCE(m.clvSum, 0) AS clvSum, COALESCE(m.spendSum, 0) AS spendSum
     FROM k LEFT JOIN s ON s.channel IS k.channel LEFT JOIN m ON m.channel IS k.channel ORDER BY k.channel`);
+  const ltvOf = (scored: number, clvSum: number) => (scored === 0 ? null : clvSum / scored);
+  const ltvToCac = (ltv: number | null, cac: number | null) => (ltv === null || cac === null || cac === 0 ? null : ltv / cac);
   const channels = rows.map((r) => {
     const spend = Number(r.spend);
     const n = Number(r.newMembers);
+    const cacMinor = r.channel === null || n === 0 ? null : spend / n;
+    const ltvMinor = ltvOf(Number(r.scored), Number(r.clvSum));
     return {
       channel: r.channel ?? "unattributed",
       spendMinor: spend,
       newMembers: n,
-      cacMinor: r.channel === null || n === 0 ? null : spend / n,
+      cacMinor,
+      scoredMembers: Number(r.scored),
+      ltvMinor,
+      spendToDateMinor: Number(r.spendSum),
+      ltvToCac: ltvToCac(ltvMinor, cacMinor),
     };
   });
   const totalSpend = channels.reduce((a, c) => a + c.spendMinor, 0);
   const totalNew = channels.reduce((a, c) => a + c.newMembers, 0);
+  const totalScored = rows.reduce((a, r) => a + Number(r.scored), 0);
+  const totalLtv = ltvOf(
+    totalScored,
+    rows.reduce((a, r) => a + Number(r.clvSum), 0),
+  );
+  const blended = totalNew === 0 ? null : totalSpend / totalNew;
   const [currency] = await ctx.db.select({ currency: programs.currency }).from(programs).where(eq(programs.id, input.programId)).limit(1);
   return {
     from: input.from,
     to: input.to,
     currency: currency?.currency ?? null,
     channels,
-    total: { spendMinor: totalSpend, newMembers: totalNew, blendedCacMinor: totalNew === 0 ? null : totalSpend / totalNew },
+    total: {
+      spendMinor: totalSpend,
+      newMembers: totalNew,
+      blendedCacMinor: blended,
+      scoredMembers: totalScored,
+      ltvMinor: totalLtv,
+      ltvToCac: ltvToCac(totalLtv, blended),
+    },
   };
 }

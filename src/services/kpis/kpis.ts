@@ -1,7 +1,9 @@
 import { and, asc, eq, gte, lte, sql } from "drizzle-orm";
-import { kpiSnapshots, programs } from "../../../schema";
+import { kpiSnapshots, programs, tierKpiSnapshots } from "../../../schema";
+import { lifecycleThresholdsOf } from "../../analytics/lifecycle";
 import type { Database } from "../../db/client";
 import { type KpiAggregates, kpiFigures } from "../../domain/kpis/definitions";
+import { tierFigures } from "../../domain/kpis/tier-figures";
 import { addLocalDays, localDate, localDayRange } from "../../domain/local-time";
 import type { ServiceContext } from "../../lib/context";
 import { AppError } from "../../lib/errors";
@@ -30,6 +32,9 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date, daySta
         (SELECT COUNT(*) FROM members WHERE ${liveMember} AND created_at >= ${dayStart}) AS membersNew,
         (SELECT COUNT(*) FROM members WHERE ${liveMember} AND created_at >= ${w30}) AS membersNew30d,
         (SELECT COUNT(DISTINCT member_id) FROM orders WHERE ${counted} AND occurred_at >= ${w30} AND occurred_at < ${T}) AS buyers30d,
+        (SELECT COUNT(*) FROM members m WHERE m.program_id = ${programId} AND m.status <> 'erased' AND m.created_at < ${T}
+           AND ((m.last_activity_at >= ${w30} AND m.last_activity_at < ${T})
+             OR EXISTS (SELECT 1 FROM orders o WHERE o.member_id = m.id AND o.amount > o.refunded_amount AND o.occurred_at >= ${w30} AND o.occurred_at < ${T}))) AS engaged30d,
         (SELECT COUNT(*) FROM orders WHERE ${counted} AND occurred_at >= ${w30} AND occurred_at < ${T}) AS orders30d,
         (SELECT COALESCE(SUM(amount - refunded_amount), 0) FROM orders WHERE program_id = ${programId} AND occurred_at >= ${w30} AND occurred_at < ${T}) AS revenue30d,
         (SELECT COUNT(DISTINCT member_id) FROM orders WHERE ${counted} AND occurred_at >= ${w60} AND occurred_at < ${w30}) AS buyersPrev30d,
@@ -66,6 +71,8 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date, daySta
     membersNew: num("membersNew"),
     membersNew30d: num("membersNew30d"),
     buyers30d: num("buyers30d"),
+    engaged30d: num("engaged30d"),
+    activeDefinition: (await lifecycleThresholdsOf(db, programId)).recency,
     orders30d: num("orders30d"),
     revenue30d: num("revenue30d"),
     buyersPrev30d: num("buyersPrev30d"),
@@ -91,6 +98,81 @@ async function kpiAggregates(db: Database, programId: string, asOf: Date, daySta
 }
 
 /**
+ * Per-tier aggregates as of `asOf` (src/domain/kpis/tier-figures.ts), set-based: one statement
+ * grouping the members on each tier with their orders and points, one counting the day's moves.
+ */
+async function tierAggregates(db: Database, programId: string, asOf: Date, dayStart: string) {
+  const t = asOf.getTime();
+  const T = iso(t);
+  const w30 = iso(t - 30 * DAY);
+  const w60 = iso(t - 60 * DAY);
+  const [rows, moves] = await db.batch([
+    db.all<Record<string, string | number | null>>(sql`
+      -- A member not yet placed on a tier is on the entry tier (lowest rank), as earning treats them.
+      WITH entry AS (SELECT id FROM tiers WHERE program_id = ${programId} ORDER BY rank LIMIT 1),
+      m AS (SELECT id, COALESCE(tier_id, (SELECT id FROM entry)) AS tier_id FROM members
+            WHERE program_id = ${programId} AND status <> 'erased' AND created_at < ${T}),
+      o30 AS (SELECT member_id, COUNT(*) AS n, SUM(amount - refunded_amount) AS revenue FROM orders
+              WHERE program_id = ${programId} AND amount > refunded_amount AND occurred_at >= ${w30} AND occurred_at < ${T} GROUP BY member_id),
+      prev AS (SELECT DISTINCT member_id FROM orders
+               WHERE program_id = ${programId} AND amount > refunded_amount AND occurred_at >= ${w60} AND occurred_at < ${w30}),
+      ever AS (SELECT member_id, COUNT(*) AS n FROM orders
+               WHERE program_id = ${programId} AND amount > refunded_amount AND occurred_at < ${T} GROUP BY member_id),
+      pts AS (SELECT member_id, SUM(CASE WHEN type = 'earn' THEN points ELSE 0 END) AS earned, SUM(CASE WHEN type = 'redeem' THEN -points ELSE 0 END) AS redeemed
+              FROM ledger_entries WHERE program_id = ${programId} AND created_at >= ${w30} AND created_at < ${T} AND type IN ('earn', 'redeem') GROUP BY member_id)
+      SELECT t.id AS tierId, t.name AS tierName, t.rank AS rank,
+        COUNT(m.id) AS members,
+        COALESCE(SUM(o30.revenue), 0) AS revenue30d,
+        COALESCE(SUM(o30.n), 0) AS orders30d,
+        COUNT(prev.member_id) AS buyersPrev30d,
+        COUNT(CASE WHEN prev.member_id IS NOT NULL AND o30.member_id IS NOT NULL THEN 1 END) AS retainedBuyers,
+        COUNT(ever.member_id) AS buyersEver,
+        COUNT(CASE WHEN ever.n >= 2 THEN 1 END) AS repeatBuyersEver,
+        COALESCE(SUM(pts.earned), 0) AS pointsEarned30d,
+        COALESCE(SUM(pts.redeemed), 0) AS pointsRedeemed30d
+      FROM tiers t
+      LEFT JOIN m ON m.tier_id = t.id
+      LEFT JOIN o30 ON o30.member_id = m.id
+      LEFT JOIN prev ON prev.member_id = m.id
+      LEFT JOIN ever ON ever.member_id = m.id
+      LEFT JOIN pts ON pts.member_id = m.id
+      WHERE t.program_id = ${programId}
+      GROUP BY t.id ORDER BY t.rank`),
+    db.all<{ fromTierId: string | null; toTierId: string | null; change: string; n: number }>(sql`
+      SELECT from_tier_id AS fromTierId, to_tier_id AS toTierId, change, COUNT(*) AS n FROM tier_history
+      WHERE program_id = ${programId} AND created_at >= ${dayStart} AND created_at < ${T} AND change IN ('upgrade', 'downgrade')
+        -- A member's first placement on a tier is no move up.
+        AND from_tier_id IS NOT NULL
+      GROUP BY from_tier_id, to_tier_id, change`),
+  ]);
+  const moved = (tierId: string, change: string, side: "fromTierId" | "toTierId") =>
+    moves.filter((r) => r.change === change && r[side] === tierId).reduce((n, r) => n + Number(r.n), 0);
+  return rows.map((r) => {
+    const tierId = String(r.tierId);
+    const num = (k: string) => Number(r[k] ?? 0);
+    return {
+      tierId,
+      tierName: String(r.tierName),
+      figures: tierFigures({
+        members: num("members"),
+        revenue30d: num("revenue30d"),
+        orders30d: num("orders30d"),
+        buyersPrev30d: num("buyersPrev30d"),
+        retainedBuyers: num("retainedBuyers"),
+        buyersEver: num("buyersEver"),
+        repeatBuyersEver: num("repeatBuyersEver"),
+        pointsEarned30d: num("pointsEarned30d"),
+        pointsRedeemed30d: num("pointsRedeemed30d"),
+        upgradesIn: moved(tierId, "upgrade", "toTierId"),
+        upgradesOut: moved(tierId, "upgrade", "fromTierId"),
+        downgradesIn: moved(tierId, "downgrade", "toTierId"),
+        downgradesOut: moved(tierId, "downgrade", "fromTierId"),
+      }),
+    };
+  });
+}
+
+/**
  * The snapshot of local `day` (YYYY-MM-DD): figures as of the end of that day in the
  * program's zone ("new" = joined during that day, which lasts 23 or 25 hours on a DST change).
  * A day already snapshotted keeps the zone it was taken in when it is taken again. Idempotent (upsert).
@@ -106,12 +188,23 @@ export async function snapshotProgramDay(db: Database, programId: string, day: s
   ]);
   const timeZone = existing?.timeZone ?? program?.timeZone ?? "UTC";
   const { start, end } = localDayRange(day, timeZone);
-  const figures = kpiFigures(await kpiAggregates(db, programId, new Date(end), start));
-  const row = { timeZone, startsAt: start, endsAt: end, figures, createdAt: nowIso() };
-  await db
-    .insert(kpiSnapshots)
-    .values({ programId, day, ...row })
-    .onConflictDoUpdate({ target: [kpiSnapshots.programId, kpiSnapshots.day], set: row });
+  const [figures, perTier] = await Promise.all([
+    kpiAggregates(db, programId, new Date(end), start).then(kpiFigures),
+    tierAggregates(db, programId, new Date(end), start),
+  ]);
+  const createdAt = nowIso();
+  const row = { timeZone, startsAt: start, endsAt: end, figures, createdAt };
+  await db.batch([
+    db
+      .insert(kpiSnapshots)
+      .values({ programId, day, ...row })
+      .onConflictDoUpdate({ target: [kpiSnapshots.programId, kpiSnapshots.day], set: row }),
+    // A tier deleted since an earlier take of this day leaves no row behind.
+    db.delete(tierKpiSnapshots).where(and(eq(tierKpiSnapshots.programId, programId), eq(tierKpiSnapshots.day, day))),
+    ...perTier.map((t) =>
+      db.insert(tierKpiSnapshots).values({ programId, day, tierId: t.tierId, tierName: t.tierName, figures: t.figures, createdAt }),
+    ),
+  ]);
   return figures;
 }
 
@@ -156,6 +249,34 @@ export async function kpiSeries({ ctx, input }: { ctx: ServiceContext; input: { 
     .where(and(eq(kpiSnapshots.programId, input.programId), gte(kpiSnapshots.day, from), lte(kpiSnapshots.day, to)))
     .orderBy(asc(kpiSnapshots.day));
   return { from, to, data: rows };
+}
+
+/** Per-tier KPI series from the daily snapshots: each day's tiers in rank order of the day's ladder. */
+export async function tierKpiSeries({ ctx, input }: { ctx: ServiceContext; input: { programId: string; from?: string; to?: string } }) {
+  const to = input.to ?? localDate(new Date(), await timeZoneOf(ctx.db, input.programId));
+  const from = input.from ?? addLocalDays(to, -29);
+  if (from > to) throw new AppError("invalid_request", "from must not be after to");
+  if (Date.parse(to) - Date.parse(from) > 731 * DAY) throw new AppError("invalid_request", "at most two years per request");
+  const rows = await ctx.db
+    .select({
+      day: tierKpiSnapshots.day,
+      timeZone: kpiSnapshots.timeZone,
+      tierId: tierKpiSnapshots.tierId,
+      tierName: tierKpiSnapshots.tierName,
+      figures: tierKpiSnapshots.figures,
+    })
+    .from(tierKpiSnapshots)
+    .innerJoin(kpiSnapshots, and(eq(kpiSnapshots.programId, tierKpiSnapshots.programId), eq(kpiSnapshots.day, tierKpiSnapshots.day)))
+    .where(and(eq(tierKpiSnapshots.programId, input.programId), gte(tierKpiSnapshots.day, from), lte(tierKpiSnapshots.day, to)))
+    // Rows of a day are written in rank order (snapshotProgramDay), so storage order is rank order.
+    .orderBy(asc(tierKpiSnapshots.day), asc(sql`"tier_kpi_snapshots"."rowid"`));
+  const days = new Map<string, { day: string; timeZone: string; tiers: Array<{ tierId: string; tierName: string; figures: unknown }> }>();
+  for (const r of rows) {
+    const d = days.get(r.day) ?? { day: r.day, timeZone: r.timeZone, tiers: [] };
+    days.set(r.day, d);
+    d.tiers.push({ tierId: r.tierId, tierName: r.tierName, figures: r.figures });
+  }
+  return { from, to, data: [...days.values()] };
 }
 
 /** Today's figures computed live, as of now; "today" is the program's local day so far. */

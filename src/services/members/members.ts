@@ -13,7 +13,7 @@ import { memberLedger } from "../ledger/write";
 import { referralStatement, rejectOverCap } from "../referrals/referrals";
 import { eraseMemberData } from "./erasure";
 import { phoneE164For } from "./phone";
-import { type MemberRow, type MemberView, toMemberView } from "./view";
+import { type MemberRow, type MemberView, storefrontBenefits, toMemberView } from "./view";
 
 export type RegisterMemberInput = {
   externalId: string;
@@ -32,13 +32,30 @@ const noConsent: Consent = { email: false, sms: false, push: false, line: false,
 
 function memberSelect(ctx: ServiceContext) {
   return ctx.db
-    .select({ member: members, tierName: tiers.name, tierRank: tiers.rank })
+    .select({ member: members, tierName: tiers.name, tierRank: tiers.rank, tierVersion: tiers.version, tierDefinition: tiers.definition })
     .from(members)
     .leftJoin(tiers, eq(tiers.id, members.tierId));
 }
 
-function view(row: { member: MemberRow; tierName: string | null; tierRank: number | null }, segments: string[] = []): MemberView {
-  const tier = row.member.tierId && row.tierName != null ? { id: row.member.tierId, name: row.tierName, rank: row.tierRank ?? 0 } : null;
+type MemberSelectRow = {
+  member: MemberRow;
+  tierName: string | null;
+  tierRank: number | null;
+  tierVersion: number | null;
+  tierDefinition: Record<string, unknown> | null;
+};
+
+function view(row: MemberSelectRow, segments: string[] = []): MemberView {
+  const tier =
+    row.member.tierId && row.tierName != null
+      ? {
+          id: row.member.tierId,
+          name: row.tierName,
+          rank: row.tierRank ?? 0,
+          version: row.tierVersion ?? 1,
+          benefits: storefrontBenefits(row.tierDefinition),
+        }
+      : null;
   return toMemberView(row.member, tier, segments);
 }
 

@@ -1,8 +1,50 @@
 import { z } from "@hono/zod-openapi";
 import type { members } from "../../../schema";
+import { tierBenefitsSchema } from "../../domain/tiers/schema";
 
 export type MemberRow = typeof members.$inferSelect;
-export type TierRef = { id: string; name: string; rank: number } | null;
+export type TierRef = { id: string; name: string; rank: number; version?: number; benefits?: TierBenefitsView } | null;
+
+/** A tier's benefits as the storefront shows them: flags and labels, the birthday gift as its label. */
+const TierBenefitsViewSchema = z
+  .object({
+    discountPct: z.number().openapi({ description: "Percent off the cart; the quote returns it as a discount line" }),
+    pointsMultiplier: z.number(),
+    freeShipping: z.boolean(),
+    priorityService: z.boolean(),
+    birthdayGift: z
+      .string()
+      .nullable()
+      .openapi({ description: "What the member receives on their birthday (a label; a catalog gift is issued as a coupon)" }),
+    custom: z.record(z.string(), z.string()),
+  })
+  .openapi("TierBenefitsView");
+export type TierBenefitsView = z.infer<typeof TierBenefitsViewSchema>;
+
+export function storefrontBenefits(definition: Record<string, unknown> | null | undefined): TierBenefitsView {
+  const parsed = tierBenefitsSchema.safeParse((definition as { benefits?: unknown } | null)?.benefits ?? {});
+  const b = parsed.success ? parsed.data : {};
+  const gift = b.birthdayGift;
+  return {
+    discountPct: b.discountPct ?? 0,
+    pointsMultiplier: b.pointsMultiplier ?? 1,
+    freeShipping: b.freeShipping ?? false,
+    priorityService: b.priorityService ?? false,
+    birthdayGift: gift === undefined ? null : typeof gift === "string" ? gift : (gift.label ?? null),
+    custom: b.custom ?? {},
+  };
+}
+
+export const MemberTierSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    rank: z.number(),
+    securedUntil: z.string().nullable(),
+    version: z.number().int().openapi({ description: "The tier definition's version these benefits belong to" }),
+    benefits: TierBenefitsViewSchema,
+  })
+  .openapi("MemberTier");
 
 export const ConsentSchema = z.object({
   email: z.boolean().default(false),
@@ -29,7 +71,7 @@ export const MemberSchema = z
     tags: z.array(z.string()),
     consent: ConsentSchema,
     referralCode: z.string(),
-    tier: z.object({ id: z.string(), name: z.string(), rank: z.number(), securedUntil: z.string().nullable() }).nullable(),
+    tier: MemberTierSchema.nullable(),
     balance: z.object({
       available: z.number().int(),
       pending: z.number().int(),
@@ -83,7 +125,9 @@ export function toMemberView(row: MemberRow, tier: TierRef, segments: string[] =
     tags: row.tags,
     consent: row.consent,
     referralCode: row.referralCode,
-    tier: tier ? { ...tier, securedUntil: row.tierSecuredUntil } : null,
+    tier: tier
+      ? { ...tier, securedUntil: row.tierSecuredUntil, version: tier.version ?? 1, benefits: tier.benefits ?? storefrontBenefits(null) }
+      : null,
     balance: balanceOf(row),
     lifetime: { earned: row.lifetimeEarned, redeemed: row.lifetimeRedeemed, spend: row.lifetimeSpend, orders: row.ordersCount },
     lastPurchaseAt: row.lastPurchaseAt,

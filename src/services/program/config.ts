@@ -34,6 +34,7 @@ import { experimentDefinitionOf } from "../experiments/experiments";
 import { ReferralSettingsSchema, referralSettings } from "../referrals/referrals";
 import { definitionFrom, type RewardInput, definitionOf as rewardDefinitionOf, rewardFields, rewardProblems } from "../rewards/rewards";
 import { MAX_SEGMENTS_PER_PROGRAM } from "../segments/segments";
+import { tierVersionInsert } from "../tiers/versions";
 import { configVersionBump } from "./config-version";
 import { getProgramSettings, settingsExample, settingsFields } from "./settings";
 
@@ -472,6 +473,7 @@ export async function applyProgramConfig({
         ctx.db
           .insert(tiers)
           .values({ id: tierIds.get(t.name)!, programId, name: t.name, rank: t.rank, definition: t, createdAt: now, updatedAt: now }),
+        tierVersionInsert(ctx.db, { tierId: tierIds.get(t.name)!, programId, version: 1, definition: t, now }),
       );
       audit({ kind: "tier", key: t.name, action: "create" }, null, t);
     } else if (!same(tierDefinitionSchema.parse(row.definition), t)) {
@@ -482,7 +484,13 @@ export async function applyProgramConfig({
             .set({ rank: -1 - i })
             .where(eq(tiers.id, row.id)),
         );
-      late.push(ctx.db.update(tiers).set({ definition: t, rank: t.rank, updatedAt: now }).where(eq(tiers.id, row.id)));
+      late.push(
+        ctx.db
+          .update(tiers)
+          .set({ definition: t, rank: t.rank, version: row.version + 1, updatedAt: now })
+          .where(eq(tiers.id, row.id)),
+        tierVersionInsert(ctx.db, { tierId: row.id, programId, version: row.version + 1, definition: t, now }),
+      );
       audit({ kind: "tier", key: t.name, action: "update" }, row.definition, t);
     }
   });

@@ -28,13 +28,18 @@ export async function hasActiveRule(db: Database, programId: string, trigger: st
  */
 export async function awardTrigger(
   env: Env,
-  input: { programId: string; memberId: string } & ({ kind: "signup" } | { kind: "birthday"; year: string }),
+  input: { programId: string; memberId: string } & ({ kind: "signup" } | { kind: "birthday" | "anniversary"; year: string }),
 ) {
   const body = { kind: input.kind };
   const req = await systemWriteRequest({
     programId: input.programId,
     memberId: input.memberId,
-    idempotencyKey: input.kind === "signup" ? systemKeys.signup(input.memberId) : systemKeys.birthday(input.memberId, input.year),
+    idempotencyKey:
+      input.kind === "signup"
+        ? systemKeys.signup(input.memberId)
+        : input.kind === "birthday"
+          ? systemKeys.birthday(input.memberId, input.year)
+          : systemKeys.anniversary(input.memberId, input.year),
     operation: "activity",
     body,
   });

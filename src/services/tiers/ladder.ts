@@ -9,7 +9,7 @@ import { addDays } from "../../lib/time";
 /** The program's tier ladder as domain objects, lowest rank first (batch-able: see loadTiers). */
 export function tiersRead(db: Database, programId: string): BatchRead<Tier[]> {
   return batchRead([db.select().from(tiers).where(eq(tiers.programId, programId)).orderBy(asc(tiers.rank))], ([rows]) =>
-    rows.map((r) => ({ ...tierDefinitionSchema.parse(r.definition), id: r.id })),
+    rows.map((r) => ({ ...tierDefinitionSchema.parse(r.definition), id: r.id, version: r.version })),
   );
 }
 

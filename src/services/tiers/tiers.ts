@@ -7,9 +7,16 @@ import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { auditStatement } from "../access/audit";
 import { configVersionBump } from "../program/config-version";
+import { tierVersionInsert } from "./versions";
 
 type TierRow = typeof tiers.$inferSelect;
-const tierView = (r: TierRow) => ({ id: r.id, ...(r.definition as TierDefinition), createdAt: r.createdAt, updatedAt: r.updatedAt });
+const tierView = (r: TierRow) => ({
+  id: r.id,
+  ...(r.definition as TierDefinition),
+  version: r.version,
+  createdAt: r.createdAt,
+  updatedAt: r.updatedAt,
+});
 
 async function requireTier(ctx: ServiceContext, programId: string, id: string) {
   const [row] = await ctx.db
@@ -53,12 +60,14 @@ export async function createTier({ ctx, input }: { ctx: ServiceContext; input: {
     name: input.definition.name,
     rank: input.definition.rank,
     definition: input.definition,
+    version: 1,
     createdAt: now,
     updatedAt: now,
   };
   await assertLadder(ctx, input.programId, (ladder) => [...ladder, { ...row, inviteOnly: input.definition.inviteOnly }]);
   await ctx.db.batch([
     ctx.db.insert(tiers).values(row),
+    tierVersionInsert(ctx.db, { tierId: row.id, programId: input.programId, version: 1, definition: input.definition, now }),
     auditStatement(ctx, { action: "tier.created", entityType: "tier", entityId: row.id, after: row.definition }),
     configVersionBump(ctx.db, input.programId),
   ]);
@@ -78,12 +87,20 @@ export async function updateTier({
     ladder.map((t) => (t.id === before.id ? { ...t, name: definition.name, rank: definition.rank, inviteOnly: definition.inviteOnly } : t)),
   );
   const now = nowIso();
+  // A change of the definition is a new version (orders keep the one they were placed under);
+  // a patch that changes nothing keeps the version.
+  const changed = JSON.stringify(definition) !== JSON.stringify(tierDefinitionSchema.parse(before.definition));
+  const version = changed ? before.version + 1 : before.version;
   await ctx.db.batch([
-    ctx.db.update(tiers).set({ definition, name: definition.name, rank: definition.rank, updatedAt: now }).where(eq(tiers.id, before.id)),
+    ctx.db
+      .update(tiers)
+      .set({ definition, name: definition.name, rank: definition.rank, version, updatedAt: now })
+      .where(and(eq(tiers.id, before.id), eq(tiers.version, before.version))),
+    ...(changed ? [tierVersionInsert(ctx.db, { tierId: before.id, programId: input.programId, version, definition, now })] : []),
     auditStatement(ctx, { action: "tier.updated", entityType: "tier", entityId: before.id, before: before.definition, after: definition }),
     configVersionBump(ctx.db, input.programId),
   ]);
-  return tierView({ ...before, definition, name: definition.name, rank: definition.rank, updatedAt: now });
+  return tierView({ ...before, definition, name: definition.name, rank: definition.rank, version, updatedAt: now });
 }
 
 /** A tier with members on it cannot be deleted (move them first by changing thresholds). */

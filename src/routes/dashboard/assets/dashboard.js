@@ -417,6 +417,124 @@
     });
   }
 
+  /** Per-tier KPIs of the latest daily snapshot: spend per member and AOV drawn, every figure in the table. */
+  function renderTierKpis(series) {
+    const latest = series?.data?.at(-1);
+    if (!latest || latest.tiers.length === 0) {
+      setTable("table-tier-kpis", [], []);
+      return emptyPanel("tierKpis", "chart-tier-kpis", "No per-tier snapshot yet (taken nightly with the KPIs).");
+    }
+    $("tier-kpis-note").textContent = `Per tier on ${fmt.day(latest.day)} (${latest.timeZone}); money and points over the 30 days before`;
+    const tiers = latest.tiers;
+    const bar = (label, color, values) => ({
+      label,
+      data: values.map((v) => (v == null ? null : fmt.major(v))),
+      backgroundColor: color,
+      borderRadius: 4,
+      maxBarThickness: 30,
+    });
+    drawChart("tierKpis", "chart-tier-kpis", {
+      type: "bar",
+      data: {
+        labels: tiers.map((t) => t.tierName),
+        datasets: [
+          bar(
+            "Spend per member (30 days)",
+            alpha(PALETTE[0], 0.85),
+            tiers.map((t) => t.figures.spendPerMember30d),
+          ),
+          bar(
+            "Average order value (30 days)",
+            alpha(PALETTE[1], 0.85),
+            tiers.map((t) => t.figures.aov30d),
+          ),
+        ],
+      },
+      options: {
+        plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt.majorShort(c.parsed.y)}` } } },
+        scales: { x: noGrid, y: { beginAtZero: true, ticks: { callback: (v) => fmt.majorShort(v) } } },
+      },
+    });
+    const rate = (v) => (v == null ? "—" : fmt.pct(v));
+    setTable(
+      "table-tier-kpis",
+      [
+        ["Tier"],
+        ["Members", "num"],
+        ["Retention", "num"],
+        ["Repurchase", "num"],
+        ["AOV", "num opt"],
+        ["Points earned / redeemed", "num opt"],
+        ["Up in / out", "num"],
+        ["Down in / out", "num"],
+      ],
+      tiers.map((t) => {
+        const f = t.figures;
+        return [
+          [t.tierName],
+          [fmt.int(f.members), "num"],
+          [rate(f.retentionRate30d), "num"],
+          [rate(f.repurchaseRate), "num"],
+          [f.aov30d == null ? "—" : fmt.money(f.aov30d), "num opt"],
+          [`${fmt.int(f.points.earned30d)} / ${fmt.int(f.points.redeemed30d)}`, "num opt"],
+          [`${fmt.int(f.upgrades.in)} / ${fmt.int(f.upgrades.out)}`, "num"],
+          [`${fmt.int(f.downgrades.in)} / ${fmt.int(f.downgrades.out)}`, "num"],
+        ];
+      }),
+    );
+  }
+
+  /** LTV (mean 12-month CLV of the cohort) against CAC per acquisition channel, months from..to. */
+  function renderLtvCac(cac) {
+    const channels = (cac?.channels ?? []).filter((c) => c.channel !== "unattributed" && (c.newMembers > 0 || c.spendMinor > 0));
+    if (channels.length === 0) {
+      setTable("table-ltv-cac", [], []);
+      return emptyPanel("ltvCac", "chart-ltv-cac", "No members acquired through a channel in these months.");
+    }
+    $("ltv-cac-note").textContent = `Per acquisition channel, members who joined ${cac.from} to ${cac.to}`;
+    const bar = (label, color, values) => ({
+      label,
+      data: values.map((v) => (v == null ? null : fmt.major(v))),
+      backgroundColor: color,
+      borderRadius: 4,
+      maxBarThickness: 30,
+    });
+    drawChart("ltvCac", "chart-ltv-cac", {
+      type: "bar",
+      data: {
+        labels: channels.map((c) => titleCase(c.channel)),
+        datasets: [
+          bar(
+            "LTV (12-month CLV)",
+            alpha(PALETTE[1], 0.85),
+            channels.map((c) => c.ltvMinor),
+          ),
+          bar(
+            "CAC",
+            alpha(PALETTE[3], 0.85),
+            channels.map((c) => c.cacMinor),
+          ),
+        ],
+      },
+      options: {
+        plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${fmt.majorShort(c.parsed.y)}` } } },
+        scales: { x: noGrid, y: { beginAtZero: true, ticks: { callback: (v) => fmt.majorShort(v) } } },
+      },
+    });
+    setTable(
+      "table-ltv-cac",
+      [["Channel"], ["New members", "num"], ["Spend", "num opt"], ["CAC", "num"], ["LTV", "num"], ["LTV:CAC", "num"]],
+      channels.map((c) => [
+        [titleCase(c.channel)],
+        [fmt.int(c.newMembers), "num"],
+        [fmt.money(c.spendMinor), "num opt"],
+        [c.cacMinor == null ? "—" : fmt.money(c.cacMinor), "num"],
+        [c.ltvMinor == null ? "—" : fmt.money(c.ltvMinor), "num"],
+        [c.ltvToCac == null ? "—" : `${fmt.dec(c.ltvToCac)} : 1`, "num"],
+      ]),
+    );
+  }
+
   function renderStages(overview) {
     const stages = overview.stages;
     if (!stages.some((s) => s.members > 0)) return emptyPanel("stages", "chart-stages", "No members yet.");
@@ -992,14 +1110,22 @@
     document.title = `${overview.program.name} · Loyalty Edge`;
     showDashboard();
 
-    const [kpis, today] = await Promise.all([
+    const month = (back) => {
+      const d = new Date();
+      return new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() - back, 1)).toISOString().slice(0, 7);
+    };
+    const [kpis, today, tierKpis, cac] = await Promise.all([
       has("/v1/kpis") ? api(`/v1/kpis?from=${daysAgo(90)}`).catch(() => null) : null,
       has("/v1/kpis/today") ? api("/v1/kpis/today").catch(() => null) : null,
+      has("/v1/kpis/tiers") ? api(`/v1/kpis/tiers?from=${daysAgo(90)}`).catch(() => null) : null,
+      has("/v1/analytics/cac") ? api(`/v1/analytics/cac?from=${month(11)}&to=${month(0)}`).catch(() => null) : null,
     ]);
     renderStats(overview, today);
     await Promise.all([
       panel("kpis", "chart-kpis", () => renderKpis(withToday(kpiSeries(kpis, overview), today))),
       panel("tiers", "chart-tiers", () => renderTiers(overview)),
+      panel("tierKpis", "chart-tier-kpis", () => renderTierKpis(tierKpis)),
+      panel("ltvCac", "chart-ltv-cac", () => renderLtvCac(cac)),
       panel("stages", "chart-stages", () => renderStages(overview)),
       panel("churn", "chart-churn", () => renderChurn(overview)),
       panel("segments", "chart-segments", () => renderSegments(overview)),
