@@ -424,8 +424,9 @@ export type MemberRowForFacts = {
 
 /** The later of the last purchase and the last reported activity (ISO instants compare as text). */
 const lastEngagedAt = (row: MemberRowForFacts): string | null => {
-  const [a, b] = [row.lastPurchaseAt ?? null, row.lastActivityAt ?? null];
-  return a === null ? b : b === null ? a : a > b ? a : b;
+  // ISO instants compare as strings: the later of the two that exist.
+  const known = [row.lastPurchaseAt, row.lastActivityAt].filter((at): at is string => at != null);
+  return known.sort().at(-1) ?? null;
 };
 
 /** Month of a "YYYY-MM-DD…" or "--MM-DD" birthday; null otherwise. */
