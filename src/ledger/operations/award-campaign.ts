@@ -1,14 +1,10 @@
-import { and, eq, isNotNull, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { z } from "zod";
-import { budgets, campaignOccurrences, campaigns, coupons, rewards, tiers } from "../../../schema";
+import { budgets, campaignOccurrences, campaigns, rewards, tiers } from "../../../schema";
 import { messageActionSchema } from "../../domain/campaigns/definition";
 import { localMonth } from "../../domain/local-time";
 import { AppError, notFound } from "../../lib/errors";
-import { newId } from "../../lib/ids";
-import { addDays } from "../../lib/time";
 import { messageInserts, templateFields } from "../../services/campaigns/message-rows";
-import { newCouponCode } from "../../services/rewards/coupons";
-import { availabilityProblem, definitionOf } from "../../services/rewards/rewards";
 import {
   balanceAfter,
   entry,
@@ -22,6 +18,7 @@ import {
   type Statement,
   type WriteScope,
 } from "../state";
+import { giftCoupon, requireGiftable } from "./gift-coupon";
 
 export const CampaignAwardInput = z.object({
   campaignId: z.string().min(1),
@@ -87,12 +84,7 @@ export async function planCampaignAward(scope: WriteScope, raw: CampaignAwardInp
     throw new AppError("conflict", `Campaign is ${campaign.status}; it does not award`);
   const reward = input.rewardId ? rewardRows[0] : null;
   if (input.rewardId && !reward) throw notFound("Reward");
-  if (reward) {
-    const problem = availabilityProblem(reward, scope.now);
-    if (problem) throw new AppError("coupon_not_valid", problem, { reason: "not_available" });
-    if (reward.inventoryRemaining !== null && reward.inventoryRemaining <= 0)
-      throw new AppError("out_of_stock", `Reward ${reward.name} is out of stock`);
-  }
+  if (reward) requireGiftable(reward, scope.now);
 
   const costMinor = pointsCostMinor(input.points, program.pointCostPer1000) + (reward?.costMinor ?? 0);
   if (campaign.budgetMinor !== null && campaign.spentMinor + costMinor > campaign.budgetMinor) {
@@ -146,41 +138,9 @@ export async function planCampaignAward(scope: WriteScope, raw: CampaignAwardInp
   }
   let coupon: { id: string; code: string; expiresAt: string | null } | null = null;
   if (reward) {
-    const validDays = definitionOf(reward).couponValidDays;
-    coupon = { id: newId("cpn"), code: newCouponCode(), expiresAt: validDays ? addDays(scope.now, validDays) : null };
-    statements.push(
-      db.insert(coupons).values({
-        id: coupon.id,
-        programId: scope.programId,
-        code: coupon.code,
-        rewardId: reward.id,
-        memberId: scope.memberId,
-        status: "issued",
-        pointsCost: 0,
-        requestKey: scope.requestKey,
-        issuedAt: scope.now,
-        expiresAt: coupon.expiresAt,
-      }) as Statement,
-      outbox(scope, "reward.issued", {
-        rewardId: reward.id,
-        rewardName: reward.name,
-        kind: reward.kind,
-        couponId: coupon.id,
-        code: coupon.code,
-        pointsCost: 0,
-        costMinor: reward.costMinor,
-        expiresAt: coupon.expiresAt,
-        campaignId: campaign.id,
-      }),
-    );
-    // The CHECK on inventory_remaining refuses an oversell; unlimited (null) stock is left alone.
-    if (reward.inventoryRemaining !== null)
-      statements.push(
-        db
-          .update(rewards)
-          .set({ inventoryRemaining: sql`${rewards.inventoryRemaining} - 1` })
-          .where(and(eq(rewards.id, reward.id), isNotNull(rewards.inventoryRemaining))) as Statement,
-      );
+    const gift = giftCoupon(scope, reward, { campaignId: campaign.id });
+    coupon = gift.coupon;
+    statements.push(...gift.statements);
   }
   if (costMinor > 0) {
     // Unconditional increments: the guard triggers fail the batch rather than silently skip.

@@ -1,14 +1,11 @@
-import { and, eq, isNotNull, sql } from "drizzle-orm";
+import { and, eq } from "drizzle-orm";
 import { z } from "zod";
-import { coupons, rewards, tiers } from "../../../schema";
+import { rewards, tiers } from "../../../schema";
 import { batchRead, fetchTogether } from "../../db/batch-read";
 import { tierDefinitionSchema } from "../../domain/tiers/schema";
 import { AppError, notFound } from "../../lib/errors";
-import { newId } from "../../lib/ids";
-import { addDays } from "../../lib/time";
-import { newCouponCode } from "../../services/rewards/coupons";
-import { availabilityProblem, definitionOf } from "../../services/rewards/rewards";
-import { outbox, programAndMemberRead, requireActive, type Statement, type WriteScope } from "../state";
+import { programAndMemberRead, requireActive, type WriteScope } from "../state";
+import { giftCoupon, requireGiftable } from "./gift-coupon";
 
 export const TierGiftInput = z.object({
   /** The occasion, for the coupon's event and the answer (`birthday:2027`). */
@@ -39,47 +36,8 @@ export async function planTierGift(scope: WriteScope, raw: TierGiftInput) {
     .where(and(eq(rewards.programId, scope.programId), eq(rewards.id, gift.rewardId)))
     .limit(1);
   if (!reward) throw notFound("Reward");
-  const problem = availabilityProblem(reward, scope.now);
-  if (problem) throw new AppError("coupon_not_valid", problem, { reason: "not_available" });
-  if (reward.inventoryRemaining !== null && reward.inventoryRemaining <= 0)
-    throw new AppError("out_of_stock", `Reward ${reward.name} is out of stock`);
-  const validDays = definitionOf(reward).couponValidDays;
-  const coupon = { id: newId("cpn"), code: newCouponCode(), expiresAt: validDays ? addDays(scope.now, validDays) : null };
-  const statements: Statement[] = [
-    db.insert(coupons).values({
-      id: coupon.id,
-      programId: scope.programId,
-      code: coupon.code,
-      rewardId: reward.id,
-      memberId: scope.memberId,
-      status: "issued",
-      pointsCost: 0,
-      requestKey: scope.requestKey,
-      issuedAt: scope.now,
-      expiresAt: coupon.expiresAt,
-    }) as Statement,
-    outbox(scope, "reward.issued", {
-      rewardId: reward.id,
-      rewardName: reward.name,
-      kind: reward.kind,
-      couponId: coupon.id,
-      code: coupon.code,
-      pointsCost: 0,
-      costMinor: reward.costMinor,
-      expiresAt: coupon.expiresAt,
-      tierId: tier.id,
-      tierVersion: tier.version,
-      occasion: input.occasion,
-    }),
-  ];
-  // The CHECK on inventory_remaining refuses an oversell; unlimited (null) stock is left alone.
-  if (reward.inventoryRemaining !== null)
-    statements.push(
-      db
-        .update(rewards)
-        .set({ inventoryRemaining: sql`${rewards.inventoryRemaining} - 1` })
-        .where(and(eq(rewards.id, reward.id), isNotNull(rewards.inventoryRemaining))) as Statement,
-    );
+  requireGiftable(reward, scope.now);
+  const { coupon, statements } = giftCoupon(scope, reward, { tierId: tier.id, tierVersion: tier.version, occasion: input.occasion });
   return {
     status: 201 as const,
     body: { occasion: input.occasion, tierId: tier.id, tierVersion: tier.version, rewardId: reward.id, coupon },
