@@ -105,7 +105,8 @@ async function buildFingerprintSql() {
   const parts: string[] = [];
   for (const { name } of tables.rows) {
     const cols = (await db().$client.execute(`SELECT name FROM pragma_table_info('${name}')`)).rows.map((c) => String(c.name));
-    if (!cols.includes("program_id")) continue;
+    // Usage metering counts every request, refused ones too: a meter, not state a refusal may leave.
+    if (!cols.includes("program_id") || name === "program_usage_daily") continue;
     const updated = cols.includes("updated_at") ? ` || ':' || COALESCE(MAX(updated_at), '')` : "";
     parts.push(`(SELECT COUNT(*)${updated} FROM "${name}" WHERE program_id = ?1) AS "${name}"`);
   }
